@@ -1,0 +1,229 @@
+import type { Redis } from "ioredis";
+import { InventoryCode, InventoryScriptError } from "./codes";
+import { defineInventoryScripts, type InventoryCommands } from "./scripts";
+
+export interface StockLine {
+  productId: string;
+  quantity: number;
+}
+
+export interface InventoryKeys {
+  stock(productId: string): string;
+  hold(orderId: string): string;
+  holdExpiries: string;
+}
+
+/**
+ * What MySQL says can still be sold, per product: quantity minus pending
+ * reserve_purchase. Products that do not exist are absent from the map.
+ */
+export type TruthSource = (productIds: string[]) => Promise<Map<string, number>>;
+
+export type ReserveResult =
+  | { ok: true; replayed: boolean }
+  | { ok: false; reason: "insufficient_stock"; productId: string; available: number }
+  | { ok: false; reason: "unknown_product"; productId: string }
+  | { ok: false; reason: "hold_released" };
+
+export type HoldState = "held" | "committing" | "committed" | "released";
+
+export interface HoldView {
+  orderId: string;
+  state: HoldState;
+  expiresAt: number;
+  lines: StockLine[];
+}
+
+export type HoldStepResult = { ok: true } | { ok: false; reason: "hold_not_found" | "hold_released" };
+export type ReleaseResult =
+  | { ok: true; replayed: boolean }
+  | { ok: false; reason: "hold_not_found" | "hold_committed" | "not_expired" };
+
+export interface InventoryOptions {
+  /** How long an ended (committed or released) hold record is kept, so replays see it. */
+  retentionMs?: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The stock cache and holds in Redis. MySQL stays the source of truth: a level that
+ * is not cached is loaded from it with SET NX, so a concurrent load never overwrites
+ * a level that reservations already moved.
+ */
+export class InventoryEngine {
+  private readonly redis: Redis & InventoryCommands;
+  private readonly retentionMs: number;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: InventoryKeys,
+    private readonly truth: TruthSource,
+    options: InventoryOptions = {},
+  ) {
+    this.redis = defineInventoryScripts(redis);
+    this.retentionMs = options.retentionMs ?? DAY_MS;
+  }
+
+  /** Caches the levels of these products that are not cached yet; returns the ids MySQL does not know. */
+  async load(productIds: string[]): Promise<string[]> {
+    const unique = [...new Set(productIds)];
+    if (unique.length === 0) return [];
+    const truth = await this.truth(unique);
+    const pipeline = this.redis.pipeline();
+    for (const [productId, available] of truth) {
+      pipeline.set(this.keys.stock(productId), Math.max(0, available), "NX");
+    }
+    await pipeline.exec();
+    return unique.filter((id) => !truth.has(id));
+  }
+
+  /** Available stock as cached, loading what is missing. Unknown products are absent. */
+  async available(productIds: string[]): Promise<Map<string, number>> {
+    const unique = [...new Set(productIds)];
+    const result = new Map<string, number>();
+    if (unique.length === 0) return result;
+    let values = await this.redis.mget(unique.map((id) => this.keys.stock(id)));
+    if (values.some((v) => v === null)) {
+      await this.load(unique.filter((_, i) => values[i] === null));
+      values = await this.redis.mget(unique.map((id) => this.keys.stock(id)));
+    }
+    unique.forEach((id, i) => {
+      const v = values[i];
+      if (v !== null && v !== undefined) result.set(id, Number(v));
+    });
+    return result;
+  }
+
+  /** Holds every line or none. Idempotent by order id: a replay changes nothing. */
+  async reserve(orderId: string, lines: StockLine[], ttlMs: number, now = Date.now()): Promise<ReserveResult> {
+    if (lines.length === 0) throw new Error("reserve needs at least one line");
+    const stockKeys = lines.map((l) => this.keys.stock(l.productId));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const [code = -1, line = 0, available = 0, replayed = 0] = await this.redis.omsReserve(
+        stockKeys.length + 2,
+        this.keys.hold(orderId),
+        this.keys.holdExpiries,
+        ...stockKeys,
+        orderId,
+        now,
+        ttlMs,
+        ...lines.map((l) => l.quantity),
+      );
+      switch (code) {
+        case InventoryCode.OK:
+          return { ok: true, replayed: replayed === 1 };
+        case InventoryCode.INSUFFICIENT_STOCK:
+          return { ok: false, reason: "insufficient_stock", productId: lineAt(lines, line).productId, available };
+        case InventoryCode.HOLD_RELEASED:
+          return { ok: false, reason: "hold_released" };
+        case InventoryCode.NOT_LOADED: {
+          const unknown = await this.load(lines.map((l) => l.productId));
+          if (unknown[0] !== undefined) return { ok: false, reason: "unknown_product", productId: unknown[0] };
+          continue;
+        }
+        default:
+          throw new InventoryScriptError("reserve", code);
+      }
+    }
+    throw new Error(`stock levels for order ${orderId} could not be loaded`);
+  }
+
+  /** Payment is about to start: from here on, expiry leaves the hold alone. */
+  async beginCommit(orderId: string): Promise<HoldStepResult> {
+    const [code = -1] = await this.redis.omsBeginCommit(this.keys.hold(orderId), this.keys.holdExpiries, orderId);
+    return holdStep("beginCommit", code);
+  }
+
+  /** The order is durable in MySQL: the held stock is sold for good. */
+  async commit(orderId: string): Promise<HoldStepResult> {
+    const [code = -1] = await this.redis.omsCommit(this.keys.hold(orderId), this.keys.holdExpiries, orderId, this.retentionMs);
+    return holdStep("commit", code);
+  }
+
+  /** Returns the hold's stock exactly once; never for a committed hold. */
+  async release(orderId: string, mode: "any" | "expired" = "any", now = Date.now()): Promise<ReleaseResult> {
+    const hold = await this.hold(orderId);
+    const stockKeys = hold ? hold.lines.map((l) => this.keys.stock(l.productId)) : [];
+    const [code = -1, replayed = 0] = await this.redis.omsRelease(
+      stockKeys.length + 2,
+      this.keys.hold(orderId),
+      this.keys.holdExpiries,
+      ...stockKeys,
+      orderId,
+      this.retentionMs,
+      mode,
+      now,
+    );
+    switch (code) {
+      case InventoryCode.OK:
+        return { ok: true, replayed: replayed === 1 };
+      case InventoryCode.HOLD_NOT_FOUND:
+        return { ok: false, reason: "hold_not_found" };
+      case InventoryCode.HOLD_COMMITTED:
+        return { ok: false, reason: "hold_committed" };
+      case InventoryCode.NOT_EXPIRED:
+        return { ok: false, reason: "not_expired" };
+      default:
+        throw new InventoryScriptError("release", code);
+    }
+  }
+
+  /** Applies a change already made in MySQL to the cached level (if cached). */
+  async applyStockChange(productId: string, delta: number): Promise<number | null> {
+    const [code = -1, available = 0] = await this.redis.omsRestock(this.keys.stock(productId), delta);
+    if (code === InventoryCode.NOT_LOADED) return null;
+    if (code !== InventoryCode.OK) throw new InventoryScriptError("restock", code);
+    return available;
+  }
+
+  async hold(orderId: string): Promise<HoldView | null> {
+    const h = await this.redis.hgetall(this.keys.hold(orderId));
+    if (!h.state) return null;
+    const n = Number(h.n ?? 0);
+    const prefix = this.keys.stock("");
+    const lines: StockLine[] = [];
+    for (let i = 1; i <= n; i++) {
+      lines.push({ productId: (h[`k${i}`] ?? "").slice(prefix.length), quantity: Number(h[`q${i}`]) });
+    }
+    return { orderId, state: h.state as HoldState, expiresAt: Number(h.exp ?? 0), lines };
+  }
+
+  /** Live holds whose time has passed (ids only), oldest first. */
+  async expiredHoldIds(now = Date.now(), limit = 500): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.holdExpiries, "-inf", now, "LIMIT", 0, limit);
+  }
+
+  /** Releases holds that expired before payment began; returns how many were released. */
+  async sweepExpired(now = Date.now(), limit = 500): Promise<number> {
+    let released = 0;
+    for (const orderId of await this.expiredHoldIds(now, limit)) {
+      const r = await this.release(orderId, "expired", now);
+      if (r.ok && !r.replayed) released++;
+    }
+    return released;
+  }
+
+  async liveHoldCount(): Promise<number> {
+    return this.redis.zcard(this.keys.holdExpiries);
+  }
+}
+
+function lineAt(lines: StockLine[], oneBased: number): StockLine {
+  const line = lines[oneBased - 1];
+  if (!line) throw new Error(`reserve reported line ${oneBased} of ${lines.length}`);
+  return line;
+}
+
+function holdStep(script: string, code: number): HoldStepResult {
+  switch (code) {
+    case InventoryCode.OK:
+      return { ok: true };
+    case InventoryCode.HOLD_NOT_FOUND:
+      return { ok: false, reason: "hold_not_found" };
+    case InventoryCode.HOLD_RELEASED:
+      return { ok: false, reason: "hold_released" };
+    default:
+      throw new InventoryScriptError(script, code);
+  }
+}

@@ -1,0 +1,39 @@
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+
+function lua(file: string): string {
+  return readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
+}
+
+/** Script name -> file and fixed key count (undefined: the caller passes numkeys first). */
+export const SCRIPTS = {
+  omsReserve: { file: "reserve.lua", numberOfKeys: undefined },
+  omsBeginCommit: { file: "begin-commit-2.lua", numberOfKeys: 2 },
+  omsCommit: { file: "commit-2.lua", numberOfKeys: 2 },
+  omsRelease: { file: "release.lua", numberOfKeys: undefined },
+  omsRestock: { file: "restock-1.lua", numberOfKeys: 1 },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+type Reply = number[];
+
+export interface InventoryCommands {
+  omsReserve(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
+  omsBeginCommit(...args: Array<string | number>): Promise<Reply>;
+  omsCommit(...args: Array<string | number>): Promise<Reply>;
+  omsRelease(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
+  omsRestock(...args: Array<string | number>): Promise<Reply>;
+}
+
+/** Registers every script through defineCommand, which handles EVALSHA with an EVAL fallback. */
+export function defineInventoryScripts(redis: Redis): Redis & InventoryCommands {
+  for (const [name, spec] of Object.entries(SCRIPTS)) {
+    if (!(name in redis)) {
+      redis.defineCommand(name, {
+        lua: lua(spec.file),
+        ...(spec.numberOfKeys === undefined ? {} : { numberOfKeys: spec.numberOfKeys }),
+      });
+    }
+  }
+  return redis as Redis & InventoryCommands;
+}

@@ -1,0 +1,88 @@
+import knexFactory, { type Knex } from "knex";
+
+export type { Knex };
+
+export interface DbTarget {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export function parseDatabaseUrl(url: string): DbTarget {
+  const u = new URL(url);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(database)) {
+    throw new Error(`DATABASE_URL must name a database of letters, digits and '_' (got "${database}")`);
+  }
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username || "root"),
+    password: decodeURIComponent(u.password),
+    database,
+  };
+}
+
+export function createDb(url: string, poolMax = 10, withDatabase = true): Knex {
+  const t = parseDatabaseUrl(url);
+  return knexFactory({
+    client: "mysql2",
+    connection: {
+      host: t.host,
+      port: t.port,
+      user: t.user,
+      password: t.password,
+      ...(withDatabase ? { database: t.database } : {}),
+      charset: "utf8mb4",
+      timezone: "Z",
+      connectTimeout: 3_000,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+    },
+    pool: { min: 0, max: poolMax },
+    acquireConnectionTimeout: 5_000,
+  });
+}
+
+/** Creates the database named in the URL when it does not exist (utf8mb4, explicit collation). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const { database } = parseDatabaseUrl(url);
+  const admin = createDb(url, 1, false);
+  try {
+    await admin.raw(
+      `CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+    );
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** MySQL errors that mean "try the whole transaction again". */
+export function isRetryableDbError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === "ER_LOCK_DEADLOCK" || code === "ER_LOCK_WAIT_TIMEOUT";
+}
+
+/** Errors that mean the database could not be reached at all. */
+export function isDbUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; message?: string } | null;
+  const code = e?.code ?? "";
+  return (
+    ["ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "PROTOCOL_CONNECTION_LOST", "ER_CON_COUNT_ERROR", "ENOTFOUND"].includes(code) ||
+    e?.name === "KnexTimeoutError"
+  );
+}
+
+/** Runs fn in a transaction, retrying the whole transaction on deadlock or lock wait timeout. */
+export async function withTransaction<T>(db: Knex, fn: (trx: Knex.Transaction) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(fn);
+    } catch (err) {
+      if (attempt >= attempts || !isRetryableDbError(err)) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+    }
+  }
+}

@@ -1,0 +1,7 @@
+export * from "./config";
+export * from "./schemas";
+export * from "./keys";
+export * from "./logger";
+export * from "./redis";
+export * from "./db";
+export * from "./queues";

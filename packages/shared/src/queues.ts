@@ -1,0 +1,27 @@
+import { Queue, type ConnectionOptions, type DefaultJobOptions } from "bullmq";
+import type { Config } from "./config";
+import { QUEUE_NAMES, type QueueName } from "./schemas";
+
+/**
+ * Job options per queue. Finished jobs are trimmed so Redis stays bounded; failed
+ * ones are kept longer for operators to inspect and re-drive.
+ */
+export function jobOptions(config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS">, queue: QueueName): DefaultJobOptions {
+  const common: DefaultJobOptions = {
+    removeOnComplete: { age: 3_600, count: 10_000 },
+    removeOnFail: { age: 7 * 86_400, count: 50_000 },
+    backoff: { type: "exponential", delay: config.JOB_BACKOFF_MS, jitter: 0.5 },
+  };
+  switch (queue) {
+    case "cart":
+      // A shopper is waiting: a few quick tries, then a clear error.
+      return { ...common, attempts: 3, backoff: { type: "exponential", delay: 100, jitter: 0.5 } };
+    case "checkout":
+    case "inventory":
+      return { ...common, attempts: config.JOB_ATTEMPTS };
+  }
+}
+
+export function createQueue(name: QueueName, connection: ConnectionOptions, prefix: string, config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS">): Queue {
+  return new Queue(QUEUE_NAMES[name], { connection, prefix, defaultJobOptions: jobOptions(config, name) });
+}

@@ -1,0 +1,23 @@
+import { Redis, type RedisOptions } from "ioredis";
+
+/**
+ * ioredis connections. `protocol` stays RESP2 (ioredis 5 default) so our Lua replies
+ * are plain integers and arrays. Commands fail fast while disconnected so the API can
+ * answer 503 instead of queueing requests in memory; BullMQ's blocking connections
+ * need `maxRetriesPerRequest: null`, which `forQueue` gives.
+ */
+export function createRedis(url: string, opts: { forQueue?: boolean; name?: string } = {}): Redis {
+  const options: RedisOptions = {
+    connectionName: opts.name,
+    lazyConnect: false,
+    enableAutoPipelining: true,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+    ...(opts.forQueue
+      ? { maxRetriesPerRequest: null, enableOfflineQueue: true }
+      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 }),
+  };
+  const redis = new Redis(url, options);
+  // Connection errors surface on commands; an unhandled 'error' event would crash the process.
+  redis.on("error", () => undefined);
+  return redis;
+}

@@ -1,0 +1,84 @@
+import { z } from "zod";
+
+/** Ids were UUIDs in the original and are stored as varchar(100). */
+export const Id = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(100, "must be at most 100 characters")
+  .regex(/^[^\p{Cc}]+$/u, "must not contain control characters");
+
+export const Quantity = z.number().int("must be an integer").positive("must be positive").max(1_000_000, "must be at most 1000000");
+
+export const AddToCartRequest = z.object({
+  clientID: Id.describe("The shopper"),
+  productID: Id.describe("The product to add"),
+  quantity: Quantity.describe("How many to add to what the cart already holds"),
+});
+export type AddToCartRequest = z.infer<typeof AddToCartRequest>;
+
+export const PaymentToken = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_.:-]+$/, "must be a token such as tok_ok");
+
+export const CheckOutCartRequest = z.object({
+  clientID: Id.describe("The shopper whose cart is checked out"),
+  paymentToken: PaymentToken.default("tok_ok").describe("Payment method token (simulator: tok_ok, tok_decline, tok_error)"),
+});
+export type CheckOutCartRequest = z.infer<typeof CheckOutCartRequest>;
+
+/** The original service's envelope; we add fields beside it. */
+export const Envelope = z.object({
+  status: z.enum(["Success", "Failed", "Pending"]),
+  error: z.string(),
+});
+export type Envelope = z.infer<typeof Envelope>;
+
+export const CartLine = z.object({ productId: Id, quantity: Quantity });
+export type CartLine = z.infer<typeof CartLine>;
+
+// ---- Jobs: payloads are a union on `type`, results are values, not exceptions. ----
+
+export const AddToCartJob = z.object({
+  type: z.literal("addToCart"),
+  clientId: Id,
+  productId: Id,
+  quantity: Quantity,
+  requestId: z.string().max(100).optional(),
+});
+export type AddToCartJob = z.infer<typeof AddToCartJob>;
+
+export const CheckoutJob = z.object({
+  type: z.literal("checkout"),
+  orderId: z.uuid(),
+  clientId: Id,
+  paymentToken: PaymentToken,
+  requestId: z.string().max(100).optional(),
+});
+export type CheckoutJob = z.infer<typeof CheckoutJob>;
+
+export const InventoryJob = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("flush") }),
+  z.object({ type: z.literal("sweepHolds") }),
+]);
+export type InventoryJob = z.infer<typeof InventoryJob>;
+
+export type CartResult =
+  | { outcome: "added"; quantityInCart: number; available: number }
+  | { outcome: "unknown_product"; productId: string }
+  | { outcome: "insufficient_stock"; productId: string; available: number; requested: number };
+
+export type CheckoutResult =
+  | { outcome: "completed"; orderId: string; totalCents: number }
+  | { outcome: "declined"; orderId: string; reason: string }
+  | { outcome: "out_of_stock"; orderId: string; productId: string; available: number }
+  | { outcome: "empty_cart"; orderId: string }
+  | { outcome: "failed"; orderId: string; reason: string };
+
+export const ORDER_STATES = ["pending", "completed", "failed"] as const;
+export type OrderState = (typeof ORDER_STATES)[number];
+
+export const QUEUE_NAMES = { cart: "cart", checkout: "checkout", inventory: "inventory" } as const;
+export type QueueName = keyof typeof QUEUE_NAMES;

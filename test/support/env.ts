@@ -1,0 +1,88 @@
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import {
+  createDb,
+  createRedis,
+  ensureDatabase,
+  keyspace,
+  loadConfig,
+  type Config,
+  type Keyspace,
+  type Knex,
+} from "@oms/shared";
+import { migrateLatest } from "@oms/migrations";
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";
+
+export interface TestEnv {
+  /** Unique per test file: own Redis key prefix (hash tag) and own database. */
+  id: string;
+  config: Config;
+  keys: Keyspace;
+  db: Knex;
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+/** An isolated world: its own database (migrated) and its own Redis prefix. */
+export async function createTestEnv(overrides: Record<string, string> = {}): Promise<TestEnv> {
+  const id = `t${randomBytes(5).toString("hex")}`;
+  const config = loadConfig({
+    NODE_ENV: "test",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    REDIS_URL,
+    REDIS_PREFIX: id,
+    DATABASE_URL: `${MYSQL_URL}/oms_${id}`,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    PAYMENT_SIM_LATENCY_MS: "0",
+    JOB_BACKOFF_MS: "50",
+    SEED_ON_START: "false",
+    ...overrides,
+  });
+  await ensureDatabase(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, 10);
+  await migrateLatest(db);
+  const redis = createRedis(config.REDIS_URL, { name: `test-${id}` });
+  await waitReady(redis);
+  const keys = keyspace(config.REDIS_PREFIX);
+  return {
+    id,
+    config,
+    keys,
+    db,
+    redis,
+    async close() {
+      const stream = redis.scanStream({ match: `${keys.queuePrefix}*`, count: 1000 });
+      for await (const batch of stream as AsyncIterable<string[]>) {
+        if (batch.length) await redis.unlink(...batch);
+      }
+      await db.raw(`DROP DATABASE IF EXISTS \`oms_${id}\``);
+      await db.destroy();
+      redis.disconnect();
+    },
+  };
+}
+
+export async function waitReady(redis: Redis): Promise<void> {
+  if (redis.status === "ready") return;
+  await new Promise<void>((resolve, reject) => {
+    redis.once("ready", () => resolve());
+    setTimeout(() => reject(new Error("redis not ready in 5s")), 5_000).unref();
+  });
+}
+
+export async function insertProducts(
+  db: Knex,
+  products: Array<{ id: string; name?: string; quantity: number; priceCents?: number }>,
+): Promise<void> {
+  await db("product_details").insert(
+    products.map((p) => ({
+      product_id: p.id,
+      product_name: p.name ?? p.id,
+      quantity: p.quantity,
+      price_cents: p.priceCents ?? 100,
+    })),
+  );
+}
