@@ -30,6 +30,16 @@ export async function up(knex: Knex): Promise<void> {
       CONSTRAINT client_cart_quantity_positive CHECK (quantity > 0)
     ) ${TABLE_OPTIONS}`);
 
+  // Applied add-to-cart jobs, so a re-delivered job does not add twice.
+  await knex.raw(`
+    CREATE TABLE cart_operations (
+      operation_id VARCHAR(100) NOT NULL,
+      client_id    VARCHAR(100) NOT NULL,
+      created_at   TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+      PRIMARY KEY (operation_id),
+      KEY cart_operations_created (created_at)
+    ) ${TABLE_OPTIONS}`);
+
   await knex.raw(`
     CREATE TABLE orders (
       order_id       CHAR(36)     NOT NULL,
@@ -91,7 +101,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ["payments", "reserve_purchase", "order_items", "orders", "client_cart", "product_details"]) {
+  for (const table of ["payments", "reserve_purchase", "order_items", "orders", "cart_operations", "client_cart", "product_details"]) {
     await knex.schema.dropTableIfExists(table);
   }
 }

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { createDb, ensureDatabase } from "@oms/shared";
 import * as initial from "./001_initial";
 
 interface Migration {
@@ -20,3 +21,27 @@ export async function migrateLatest(db: Knex): Promise<string[]> {
   const [, applied] = (await db.migrate.latest({ migrationSource: source })) as [number, string[]];
   return applied;
 }
+
+/**
+ * Creates the database if needed and applies migrations. The API and every worker
+ * process run this at start-up; knex's lock lets one of them migrate while the
+ * others wait here and retry.
+ */
+export async function prepareDatabase(url: string): Promise<string[]> {
+  await ensureDatabase(url);
+  const db = createDb(url, 1);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await migrateLatest(db);
+      } catch (err) {
+        const locked = err instanceof Error && /already locked/i.test(err.message);
+        if (!locked || attempt >= 60) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  } finally {
+    await db.destroy();
+  }
+}
+export { DEMO_CATALOG, seedDemoCatalog, seedDemoCatalogIfEmpty } from "./seed";

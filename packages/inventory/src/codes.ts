@@ -9,6 +9,7 @@ export enum InventoryCode {
   KEY_MISMATCH = 6,
   INVALID_ARGUMENT = 7,
   NOT_EXPIRED = 8,
+  NOT_OWNER = 9,
 }
 
 /** Codes that mean a caller broke the scripts' contract: a bug, so they are thrown. */

@@ -227,3 +227,10 @@ function holdStep(script: string, code: number): HoldStepResult {
       throw new InventoryScriptError(script, code);
   }
 }
+
+/** A client's checkout lock: one checkout per client at a time; only the owner may drop it. */
+export async function releaseCheckoutLock(redis: Redis, lockKey: string, orderId: string): Promise<boolean> {
+  const [code = -1] = await defineInventoryScripts(redis).omsCheckoutUnlock(lockKey, orderId);
+  if (code !== InventoryCode.OK && code !== InventoryCode.NOT_OWNER) throw new InventoryScriptError("checkout-unlock", code);
+  return code === InventoryCode.OK;
+}

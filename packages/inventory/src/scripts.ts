@@ -12,6 +12,7 @@ export const SCRIPTS = {
   omsCommit: { file: "commit-2.lua", numberOfKeys: 2 },
   omsRelease: { file: "release.lua", numberOfKeys: undefined },
   omsRestock: { file: "restock-1.lua", numberOfKeys: 1 },
+  omsCheckoutUnlock: { file: "checkout-unlock-1.lua", numberOfKeys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -23,6 +24,7 @@ export interface InventoryCommands {
   omsCommit(...args: Array<string | number>): Promise<Reply>;
   omsRelease(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
   omsRestock(...args: Array<string | number>): Promise<Reply>;
+  omsCheckoutUnlock(...args: Array<string | number>): Promise<Reply>;
 }
 
 /** Registers every script through defineCommand, which handles EVALSHA with an EVAL fallback. */

@@ -1,0 +1,51 @@
+import { QueueEvents, type Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { QUEUE_NAMES, createDb, createQueue, createRedis, keyspace, type Config, type Keyspace, type Knex, type Logger } from "@oms/shared";
+import { InventoryEngine, mysqlTruth } from "@oms/inventory";
+import { JobResults } from "./results";
+
+export interface ApiDeps {
+  config: Config;
+  logger: Logger;
+  keys: Keyspace;
+  db: Knex;
+  /** Fails fast while disconnected, so requests get a 503 instead of waiting. */
+  redis: Redis;
+  engine: InventoryEngine;
+  queues: { cart: Queue; checkout: Queue };
+  results: { cart: JobResults; checkout: JobResults };
+  close(): Promise<void>;
+}
+
+export async function createApiDeps(config: Config, logger: Logger): Promise<ApiDeps> {
+  const keys = keyspace(config.REDIS_PREFIX);
+  const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX);
+  const redis = createRedis(config.REDIS_URL, { name: "api" });
+  const eventsConnection = createRedis(config.REDIS_URL, { forQueue: true, name: "api-events" });
+  const queues = {
+    cart: createQueue("cart", redis, keys.queuePrefix, config),
+    checkout: createQueue("checkout", redis, keys.queuePrefix, config),
+  };
+  const events = {
+    cart: new QueueEvents(QUEUE_NAMES.cart, { connection: eventsConnection, prefix: keys.queuePrefix }),
+    checkout: new QueueEvents(QUEUE_NAMES.checkout, { connection: eventsConnection, prefix: keys.queuePrefix }),
+  };
+  for (const e of Object.values(events)) e.on("error", (err) => logger.warn({ err: err.message }, "queue events error"));
+  await Promise.all(Object.values(events).map((e) => e.waitUntilReady()));
+  return {
+    config,
+    logger,
+    keys,
+    db,
+    redis,
+    engine: new InventoryEngine(redis, keys, mysqlTruth(db)),
+    queues,
+    results: { cart: new JobResults(queues.cart, events.cart), checkout: new JobResults(queues.checkout, events.checkout) },
+    async close() {
+      await Promise.all([...Object.values(events), ...Object.values(queues)].map((c) => c.close().catch(() => undefined)));
+      await db.destroy();
+      redis.disconnect();
+      eventsConnection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { randomUUID } from "node:crypto";
+import { AddToCartRequest, Id, type AddToCartJob, type CartResult } from "@oms/shared";
+import type { ApiDeps } from "../deps";
+import { failure, parseInput, success, type HttpResult } from "../http/result";
+import { infrastructureFailure, jobFailure, withDeadline } from "./errors";
+
+export interface RequestContext {
+  requestId: string;
+}
+
+/** POST /addToCart: validated here, applied by the cart worker, answered when it is done. */
+export async function addToCart(deps: ApiDeps, body: unknown, ctx: RequestContext): Promise<HttpResult> {
+  const input = parseInput(AddToCartRequest, body);
+  if (!input.ok) return input.result;
+  const { clientID, productID, quantity } = input.data;
+  const jobId = randomUUID();
+  const job: AddToCartJob = { type: "addToCart", clientId: clientID, productId: productID, quantity, requestId: ctx.requestId };
+
+  const outcome = deps.results.cart.wait(jobId, deps.config.CART_TIMEOUT_MS);
+  try {
+    await withDeadline(deps.queues.cart.add("addToCart", job, { jobId }), 2_000);
+  } catch (err) {
+    return infrastructureFailure(err);
+  }
+  const result = await outcome;
+  switch (result.kind) {
+    case "timeout":
+      return failure(504, "the cart service did not answer in time; the item may still be added", { jobId });
+    case "failed":
+      return jobFailure(result.reason);
+    case "completed":
+      return cartAnswer(result.value as CartResult);
+  }
+}
+
+function cartAnswer(result: CartResult): HttpResult {
+  switch (result.outcome) {
+    case "added":
+      return success({ quantityInCart: result.quantityInCart, available: result.available });
+    case "unknown_product":
+      return failure(404, `unknown product ${result.productId}`, { productID: result.productId });
+    case "insufficient_stock":
+      return failure(409, `not enough stock of ${result.productId}: ${result.available} available, the cart would hold ${result.requested}`, {
+        productID: result.productId,
+        available: result.available,
+      });
+  }
+}
+
+/** GET /cart/:clientID */
+export async function getCart(deps: ApiDeps, clientID: string): Promise<HttpResult> {
+  const id = Id.safeParse(clientID);
+  if (!id.success) return failure(400, `clientID: ${id.error.issues[0]?.message ?? "invalid"}`);
+  try {
+    const rows = (await deps.db("client_cart as c")
+      .join("product_details as p", "p.product_id", "c.product_id")
+      .where("c.client_id", id.data)
+      .orderBy("c.product_id")
+      .select("c.product_id", "p.product_name", "c.quantity", "p.price_cents")) as Array<{
+      product_id: string;
+      product_name: string;
+      quantity: number;
+      price_cents: number;
+    }>;
+    const available = await deps.engine.available(rows.map((r) => r.product_id));
+    const items = rows.map((r) => ({
+      productID: r.product_id,
+      productName: r.product_name,
+      quantity: r.quantity,
+      unitPriceCents: r.price_cents,
+      available: available.get(r.product_id) ?? 0,
+    }));
+    return success({ clientID: id.data, items, totalCents: items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0) });
+  } catch (err) {
+    return infrastructureFailure(err);
+  }
+}

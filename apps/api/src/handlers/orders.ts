@@ -1,0 +1,71 @@
+import { Id } from "@oms/shared";
+import { z } from "zod";
+import type { ApiDeps } from "../deps";
+import { failure, success, type HttpResult } from "../http/result";
+import { infrastructureFailure } from "./errors";
+
+interface OrderRow {
+  order_id: string;
+  client_id: string;
+  state: string;
+  total_cents: number | string;
+  payment_ref: string | null;
+  failure_code: string | null;
+  failure_reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+}
+
+/** GET /orders/:orderId: state, items, total, failure reason and timestamps. */
+export async function getOrder(deps: ApiDeps, orderId: string): Promise<HttpResult> {
+  const id = z.uuid().safeParse(orderId);
+  if (!id.success) return failure(400, "orderId: must be a UUID");
+  try {
+    const row = (await deps.db("orders").where({ order_id: id.data }).first()) as OrderRow | undefined;
+    if (!row) {
+      // Accepted but not yet picked up by a worker: the job exists, the row not yet.
+      const state = await deps.queues.checkout.getJobState(id.data);
+      if (state === "waiting" || state === "delayed" || state === "active" || state === "prioritized") {
+        return success({ order: { orderId: id.data, state: "pending", items: [], totalCents: 0 } });
+      }
+      return failure(404, `unknown order ${id.data}`);
+    }
+    const items = (await deps.db("order_items").where({ order_id: id.data }).orderBy("product_id")) as Array<{
+      product_id: string;
+      quantity: number;
+      unit_price_cents: number;
+    }>;
+    return success({ order: orderView(row, items) });
+  } catch (err) {
+    return infrastructureFailure(err);
+  }
+}
+
+/** GET /clients/:clientID/orders: newest first. */
+export async function listClientOrders(deps: ApiDeps, clientID: string): Promise<HttpResult> {
+  const id = Id.safeParse(clientID);
+  if (!id.success) return failure(400, `clientID: ${id.error.issues[0]?.message ?? "invalid"}`);
+  try {
+    const rows = (await deps.db("orders").where({ client_id: id.data }).orderBy("created_at", "desc").limit(100)) as OrderRow[];
+    return success({ clientID: id.data, orders: rows.map((r) => orderView(r)) });
+  } catch (err) {
+    return infrastructureFailure(err);
+  }
+}
+
+function orderView(row: OrderRow, items?: Array<{ product_id: string; quantity: number; unit_price_cents: number }>) {
+  return {
+    orderId: row.order_id,
+    clientID: row.client_id,
+    state: row.state,
+    totalCents: Number(row.total_cents),
+    paymentRef: row.payment_ref,
+    failureCode: row.failure_code,
+    failureReason: row.failure_reason,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    completedAt: row.completed_at,
+    ...(items ? { items: items.map((i) => ({ productID: i.product_id, quantity: i.quantity, unitPriceCents: i.unit_price_cents })) } : {}),
+  };
+}

@@ -1,0 +1,36 @@
+import type { z } from "zod";
+
+/** What a handler returns; only the Express adapter turns it into a response. */
+export interface HttpResult {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** The one builder of failure bodies: the original's envelope, plus optional fields. */
+export function failure(status: number, error: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): HttpResult {
+  return { status, body: { status: "Failed", error, ...extra }, ...(headers ? { headers } : {}) };
+}
+
+export function success(body: Record<string, unknown> = {}, status = 200, headers?: Record<string, string>): HttpResult {
+  return { status, body: { status: "Success", error: "", ...body }, ...(headers ? { headers } : {}) };
+}
+
+export function unavailable(what: string): HttpResult {
+  return failure(503, `${what} is unavailable; try again shortly`, {}, { "Retry-After": "2" });
+}
+
+/** Validates input against a schema; a failure names each field and what is wrong with it. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): { ok: true; data: z.infer<S> } | { ok: false; result: HttpResult } {
+  if (input === undefined || input === null || typeof input !== "object" || Array.isArray(input)) {
+    return { ok: false, result: failure(400, "request body must be a JSON object") };
+  }
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return { ok: true, data: parsed.data };
+  const problems = parsed.error.issues.map((issue) => {
+    const field = issue.path.join(".") || "body";
+    const missing = issue.code === "invalid_type" && issue.input === undefined;
+    return missing ? `${field} is required` : `${field}: ${issue.message}`;
+  });
+  return { ok: false, result: failure(400, problems.join("; ")) };
+}

@@ -1,0 +1,2 @@
+export { createApp } from "./app";
+export { createApiDeps, type ApiDeps } from "./deps";

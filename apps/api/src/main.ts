@@ -1,0 +1,33 @@
+import { ConfigError, createLogger, loadConfig } from "@oms/shared";
+import { prepareDatabase, seedDemoCatalogIfEmpty } from "@oms/migrations";
+import { createApiDeps } from "./deps";
+import { createApp } from "./app";
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, "api");
+  const applied = await prepareDatabase(config.DATABASE_URL);
+  if (applied.length) logger.info({ applied }, "migrations applied");
+  const deps = await createApiDeps(config, logger);
+  if (config.SEED_ON_START && (await seedDemoCatalogIfEmpty(deps.db))) logger.info("demo catalog loaded");
+  const server = createApp(deps).listen(config.PORT, config.HOST, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.PORT;
+    logger.info({ port }, `API listening on http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port}`);
+  });
+  const stop = (signal: string) => {
+    logger.info({ signal }, "stopping API: no new requests, finishing those in flight");
+    server.close(() => {
+      void deps.close().then(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), config.SHUTDOWN_GRACE_MS).unref();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : `API failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

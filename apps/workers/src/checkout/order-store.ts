@@ -1,0 +1,149 @@
+import { withTransaction, type Knex, type OrderState } from "@oms/shared";
+
+export interface OrderItem {
+  productId: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+export interface Order {
+  orderId: string;
+  clientId: string;
+  state: OrderState;
+  totalCents: number;
+  paymentRef: string | null;
+  failureCode: string | null;
+  failureReason: string | null;
+  items: OrderItem[];
+}
+
+export type FailureCode =
+  | "out_of_stock"
+  | "unknown_product"
+  | "payment_declined"
+  | "hold_expired"
+  | "checkout_in_progress"
+  | "checkout_failed";
+
+export type CreateOrderResult =
+  | { kind: "created" | "existing"; order: Order }
+  | { kind: "empty_cart" }
+  | { kind: "busy"; otherOrderId: string };
+
+/** Orders in MySQL: the durable record of every checkout and its one terminal state. */
+export class OrderStore {
+  constructor(private readonly db: Knex) {}
+
+  async get(orderId: string, trx: Knex = this.db): Promise<Order | null> {
+    const row = (await trx("orders").where({ order_id: orderId }).first()) as OrderRow | undefined;
+    if (!row) return null;
+    const items = (await trx("order_items").where({ order_id: orderId }).orderBy("product_id")) as ItemRow[];
+    return toOrder(row, items);
+  }
+
+  /**
+   * Snapshots the client's cart into a pending order with its prices. Idempotent by
+   * order id. Locks the client's cart rows, so a second checkout of the same cart
+   * waits, then sees the first pending order and backs off.
+   */
+  async createPending(orderId: string, clientId: string): Promise<CreateOrderResult> {
+    return withTransaction(this.db, async (trx) => {
+      const existing = await this.get(orderId, trx);
+      if (existing) return { kind: "existing", order: existing };
+
+      const lines = (await trx("client_cart as c")
+        .join("product_details as p", "p.product_id", "c.product_id")
+        .where("c.client_id", clientId)
+        .orderBy("c.product_id")
+        .forUpdate()
+        .select("c.product_id", "c.quantity", "p.price_cents")) as Array<{ product_id: string; quantity: number; price_cents: number }>;
+      if (lines.length === 0) return { kind: "empty_cart" };
+
+      const other = (await trx("orders").where({ client_id: clientId, state: "pending" }).first("order_id")) as { order_id: string } | undefined;
+      if (other) return { kind: "busy", otherOrderId: other.order_id };
+
+      const totalCents = lines.reduce((sum, l) => sum + l.quantity * l.price_cents, 0);
+      await trx("orders").insert({ order_id: orderId, client_id: clientId, state: "pending", total_cents: totalCents });
+      await trx("order_items").insert(
+        lines.map((l) => ({ order_id: orderId, product_id: l.product_id, quantity: l.quantity, unit_price_cents: l.price_cents })),
+      );
+      const order = await this.get(orderId, trx);
+      if (!order) throw new Error(`order ${orderId} vanished inside its own transaction`);
+      return { kind: "created", order };
+    });
+  }
+
+  /** Ends a pending order as failed. Returns false when it had already ended. */
+  async fail(orderId: string, code: FailureCode, reason: string): Promise<boolean> {
+    const changed = await this.db("orders")
+      .where({ order_id: orderId, state: "pending" })
+      .update({ state: "failed", failure_code: code, failure_reason: reason.slice(0, 500) });
+    return changed === 1;
+  }
+
+  /**
+   * The commit: one transaction marks the order completed with its payment reference,
+   * records its pending stock decrements in reserve_purchase, and takes the bought
+   * quantities out of the cart. Replays find the order completed and change nothing.
+   */
+  async complete(order: Order, paymentRef: string): Promise<"completed" | "already_completed" | "already_failed"> {
+    return withTransaction(this.db, async (trx) => {
+      const changed = await trx("orders")
+        .where({ order_id: order.orderId, state: "pending" })
+        .update({ state: "completed", payment_ref: paymentRef, completed_at: trx.fn.now(3) });
+      if (changed === 0) {
+        const current = (await trx("orders").where({ order_id: order.orderId }).first("state")) as { state: OrderState } | undefined;
+        return current?.state === "completed" ? "already_completed" : "already_failed";
+      }
+      await trx("reserve_purchase").insert(
+        order.items.map((i) => ({ reserve_id: order.orderId, product_id: i.productId, quantity: i.quantity })),
+      );
+      for (const item of order.items) {
+        await trx("client_cart")
+          .where({ client_id: order.clientId, product_id: item.productId })
+          .where("quantity", "<=", item.quantity)
+          .delete();
+        await trx("client_cart")
+          .where({ client_id: order.clientId, product_id: item.productId })
+          .where("quantity", ">", item.quantity)
+          .decrement("quantity", item.quantity);
+      }
+      return "completed";
+    });
+  }
+
+  /** Pending orders last touched before `olderThan`: candidates for the stuck-order sweep. */
+  async stalePending(olderThan: Date, limit: number): Promise<string[]> {
+    const rows = (await this.db("orders").where({ state: "pending" }).where("updated_at", "<", olderThan).limit(limit).select("order_id")) as Array<{ order_id: string }>;
+    return rows.map((r) => r.order_id);
+  }
+}
+
+interface OrderRow {
+  order_id: string;
+  client_id: string;
+  state: OrderState;
+  total_cents: number | string;
+  payment_ref: string | null;
+  failure_code: string | null;
+  failure_reason: string | null;
+}
+
+interface ItemRow {
+  product_id: string;
+  quantity: number;
+  unit_price_cents: number;
+}
+
+function toOrder(row: OrderRow, items: ItemRow[]): Order {
+  return {
+    orderId: row.order_id,
+    clientId: row.client_id,
+    state: row.state,
+    totalCents: Number(row.total_cents),
+    paymentRef: row.payment_ref,
+    failureCode: row.failure_code,
+    failureReason: row.failure_reason,
+    items: items.map((i) => ({ productId: i.product_id, quantity: i.quantity, unitPriceCents: i.unit_price_cents })),
+  };
+}

@@ -1,0 +1,64 @@
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { createDb, createQueue, createRedis, keyspace, type Config, type Keyspace, type Knex, type Logger } from "@oms/shared";
+import { InventoryEngine, mysqlTruth } from "@oms/inventory";
+import { SimulatedPaymentProvider } from "./payment/simulator";
+import type { PaymentProvider } from "./payment/provider";
+import { OrderStore } from "./checkout/order-store";
+
+
+export interface WorkerDeps {
+  config: Config;
+  logger: Logger;
+  keys: Keyspace;
+  db: Knex;
+  redis: Redis;
+  engine: InventoryEngine;
+  orders: OrderStore;
+  payment: PaymentProvider;
+  inventoryQueue: Queue;
+  checkoutQueue: Queue;
+  close(): Promise<void>;
+}
+
+export function createWorkerDeps(config: Config, logger: Logger, overrides: { payment?: PaymentProvider } = {}): WorkerDeps {
+  const keys = keyspace(config.REDIS_PREFIX);
+  const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX);
+  const redis = createRedis(config.REDIS_URL, { forQueue: true, name: "workers" });
+  const engine = new InventoryEngine(redis, keys, mysqlTruth(db));
+  const payment =
+    overrides.payment ??
+    new SimulatedPaymentProvider(db, {
+      latencyMs: config.PAYMENT_SIM_LATENCY_MS,
+      transientFailures: config.PAYMENT_SIM_TRANSIENT_FAILURES,
+      declineAboveCents: config.PAYMENT_SIM_DECLINE_ABOVE_CENTS,
+    });
+  const inventoryQueue = createQueue("inventory", redis, keys.queuePrefix, config);
+  const checkoutQueue = createQueue("checkout", redis, keys.queuePrefix, config);
+  return {
+    config,
+    logger,
+    keys,
+    db,
+    redis,
+    engine,
+    orders: new OrderStore(db),
+    payment,
+    inventoryQueue,
+    checkoutQueue,
+    async close() {
+      await inventoryQueue.close();
+      await checkoutQueue.close();
+      await db.destroy();
+      redis.disconnect();
+    },
+  };
+}
+
+/** One flush job per 100 ms window: commits in the same window share it (batching). */
+export function requestFlush(queue: Queue): () => Promise<void> {
+  return async () => {
+    const window = Math.floor(Date.now() / 100);
+    await queue.add("flush", { type: "flush" }, { jobId: `flush-${window}`, removeOnComplete: true, removeOnFail: 1_000 });
+  };
+}

@@ -1,0 +1,7 @@
+export { createWorkerDeps, requestFlush, type WorkerDeps } from "./deps";
+export { startWorkers, type RunningWorkers } from "./runner";
+export { SimulatedPaymentProvider } from "./payment/simulator";
+export { TransientPaymentError, type PaymentProvider, type ChargeRequest, type ChargeResult } from "./payment/provider";
+export { OrderStore, type Order } from "./checkout/order-store";
+export { runCheckout, compensateCheckout } from "./checkout/saga";
+export { flushReservations } from "./inventory/flush";

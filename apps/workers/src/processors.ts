@@ -1,0 +1,79 @@
+import type { Job } from "bullmq";
+import { AddToCartJob, CheckoutJob, InventoryJob, type CartResult, type CheckoutResult } from "@oms/shared";
+import { addToCart } from "./cart/add-to-cart";
+import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
+import { flushReservations } from "./inventory/flush";
+import { requestFlush, type WorkerDeps } from "./deps";
+
+export function sagaDeps(deps: WorkerDeps): SagaDeps {
+  return {
+    orders: deps.orders,
+    engine: deps.engine,
+    payment: deps.payment,
+    redis: deps.redis,
+    keys: deps.keys,
+    holdTtlMs: deps.config.HOLD_TTL_MS,
+    requestFlush: requestFlush(deps.inventoryQueue),
+    logger: deps.logger,
+  };
+}
+
+export function cartProcessor(deps: WorkerDeps) {
+  return async (job: Job): Promise<CartResult> => addToCart(AddToCartJob.parse(job.data), job.id ?? "", deps);
+}
+
+export function checkoutProcessor(deps: WorkerDeps) {
+  const saga = sagaDeps(deps);
+  return async (job: Job): Promise<CheckoutResult> => {
+    const data = CheckoutJob.parse(job.data);
+    try {
+      return await runCheckout(data, saga);
+    } catch (err) {
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const reason = err instanceof Error ? err.message : String(err);
+      deps.logger.warn({ orderId: data.orderId, jobId: job.id, attempt: job.attemptsMade + 1, lastAttempt, err: reason }, "checkout step failed");
+      if (!lastAttempt) throw err;
+      // No more deliveries: end the order cleanly instead of leaving it pending.
+      return compensateCheckout(data, saga, `checkout failed after ${job.attemptsMade + 1} attempts: ${reason}`);
+    }
+  };
+}
+
+export function inventoryProcessor(deps: WorkerDeps) {
+  const saga = sagaDeps(deps);
+  return async (job: Job): Promise<unknown> => {
+    const data = InventoryJob.parse(job.data);
+    switch (data.type) {
+      case "flush":
+        return flushReservations(deps.db, deps.config.FLUSH_BATCH_SIZE);
+      case "sweepHolds": {
+        const released = await deps.engine.sweepExpired();
+        const stuck = await endStuckOrders(deps, saga);
+        return { released, stuck };
+      }
+      default: {
+        const unhandled: never = data;
+        throw new Error(`unknown inventory job ${JSON.stringify(unhandled)}`);
+      }
+    }
+  };
+}
+
+/**
+ * Orders still pending long after any delivery could be working on them (their job
+ * is gone or failed for good) are ended by the same compensation as a final failure.
+ */
+async function endStuckOrders(deps: WorkerDeps, saga: SagaDeps): Promise<number> {
+  const { config } = deps;
+  const olderThan = new Date(Date.now() - config.HOLD_TTL_MS - 60_000);
+  let ended = 0;
+  for (const orderId of await deps.orders.stalePending(olderThan, 100)) {
+    const state = await deps.checkoutQueue.getJobState(orderId);
+    if (state === "active" || state === "waiting" || state === "delayed" || state === "prioritized" || state === "waiting-children") continue;
+    const order = await deps.orders.get(orderId);
+    if (!order) continue;
+    await compensateCheckout({ type: "checkout", orderId, clientId: order.clientId, paymentToken: "tok_ok" }, saga, "checkout abandoned: its job ended without finishing the order");
+    ended++;
+  }
+  return ended;
+}

@@ -1,0 +1,534 @@
+/**
+ * The Lua scripts called directly through the commands defineInventoryScripts
+ * registers, asserting the raw integer replies and the Redis state they leave.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Redis } from "ioredis";
+import { InventoryCode as C, InventoryEngine, defineInventoryScripts, type InventoryKeys } from "@oms/inventory";
+import type { InventoryCommands } from "../src/scripts";
+import { createTestEnv, type TestEnv } from "../../../test/support/env";
+import { noTruth, stockLevels } from "./support";
+
+const NOW = 1_700_000_000_000;
+const TTL = 60_000;
+const RETENTION = 3_600_000;
+
+let env: TestEnv;
+let redis: Redis & InventoryCommands;
+let keys: InventoryKeys;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  redis = defineInventoryScripts(env.redis);
+  keys = env.keys;
+});
+afterAll(async () => env?.close());
+
+// --- raw script calls -------------------------------------------------------
+
+type Line = [productId: string, quantity: number | string];
+
+function reserve(orderId: string, lines: Line[], now = NOW, ttl = TTL): Promise<number[]> {
+  const stockKeys = lines.map(([productId]) => keys.stock(productId));
+  return redis.omsReserve(
+    stockKeys.length + 2,
+    keys.hold(orderId),
+    keys.holdExpiries,
+    ...stockKeys,
+    orderId,
+    now,
+    ttl,
+    ...lines.map(([, quantity]) => quantity),
+  );
+}
+
+function releaseWithKeys(orderId: string, stockKeys: string[], mode: "any" | "expired" = "any", now = NOW): Promise<number[]> {
+  return redis.omsRelease(stockKeys.length + 2, keys.hold(orderId), keys.holdExpiries, ...stockKeys, orderId, RETENTION, mode, now);
+}
+
+function release(orderId: string, productIds: string[], mode: "any" | "expired" = "any", now = NOW): Promise<number[]> {
+  return releaseWithKeys(
+    orderId,
+    productIds.map((p) => keys.stock(p)),
+    mode,
+    now,
+  );
+}
+
+const beginCommit = (orderId: string) => redis.omsBeginCommit(keys.hold(orderId), keys.holdExpiries, orderId);
+const commit = (orderId: string) => redis.omsCommit(keys.hold(orderId), keys.holdExpiries, orderId, RETENTION);
+const restock = (productId: string, delta: number | string) => redis.omsRestock(keys.stock(productId), delta);
+
+// --- state helpers ----------------------------------------------------------
+
+async function setStock(levels: Record<string, number>): Promise<void> {
+  for (const [productId, level] of Object.entries(levels)) await redis.set(keys.stock(productId), level);
+}
+
+const stock = (...productIds: string[]) =>
+  stockLevels(
+    redis,
+    productIds.map((p) => keys.stock(p)),
+  );
+const holdHash = (orderId: string) => redis.hgetall(keys.hold(orderId));
+const holdExists = async (orderId: string) => (await redis.exists(keys.hold(orderId))) === 1;
+const expiryScore = (orderId: string) => redis.zscore(keys.holdExpiries, orderId);
+
+// ---------------------------------------------------------------------------
+
+describe("reserve.lua", () => {
+  test("reserves every line of a multi-line cart: each stock key decremented, hold hash and expiry entry written", async () => {
+    await setStock({ "r1-a": 10, "r1-b": 5, "r1-c": 1 });
+
+    expect(
+      await reserve("r1", [
+        ["r1-a", 2],
+        ["r1-b", 5],
+        ["r1-c", 1],
+      ]),
+    ).toEqual([C.OK, 0, 0, 0]);
+
+    expect(await stock("r1-a", "r1-b", "r1-c")).toEqual([8, 0, 0]);
+    expect(await holdHash("r1")).toEqual({
+      state: "held",
+      exp: String(NOW + TTL),
+      n: "3",
+      k1: keys.stock("r1-a"),
+      q1: "2",
+      k2: keys.stock("r1-b"),
+      q2: "5",
+      k3: keys.stock("r1-c"),
+      q3: "1",
+    });
+    expect(await expiryScore("r1")).toBe(String(NOW + TTL));
+    // A live hold never expires by itself: only release/commit end it.
+    expect(await redis.pttl(keys.hold("r1"))).toBe(-1);
+  });
+
+  test("every script replies with RESP2 integers, i.e. JS numbers and never strings", async () => {
+    await setStock({ "t-a": 3 });
+    const replies = [
+      await reserve("t1", [["t-a", 2]]),
+      await reserve("t2", [["t-a", 2]]), // insufficient: carries line and available
+      await reserve("t3", [["t-missing", 1]]),
+      await reserve("t1", [["t-a", 2]]), // replay
+      await beginCommit("t1"),
+      await commit("t1"),
+      await release("t1", ["t-a"]),
+      await restock("t-a", 4),
+      await restock("t-missing", 4),
+    ];
+    expect(replies[1]).toEqual([C.INSUFFICIENT_STOCK, 1, 1, 0]);
+    expect(replies[7]).toEqual([C.OK, 5]);
+    for (const reply of replies) {
+      expect(Array.isArray(reply)).toBe(true);
+      expect(reply.length).toBeGreaterThan(0);
+      for (const value of reply) expect(typeof value).toBe("number");
+    }
+  });
+
+  test("one short line among several changes nothing: every stock key unchanged, no hold, no expiry entry", async () => {
+    await setStock({ "r2-a": 10, "r2-b": 1, "r2-c": 10 });
+
+    expect(
+      await reserve("r2", [
+        ["r2-a", 3],
+        ["r2-b", 2],
+        ["r2-c", 3],
+      ]),
+    ).toEqual([C.INSUFFICIENT_STOCK, 2, 1, 0]);
+
+    expect(await stock("r2-a", "r2-b", "r2-c")).toEqual([10, 1, 10]);
+    expect(await holdExists("r2")).toBe(false);
+    expect(await expiryScore("r2")).toBeNull();
+  });
+
+  test("the last line being short also leaves the earlier lines untouched", async () => {
+    await setStock({ "r2b-a": 4, "r2b-b": 0 });
+    expect(
+      await reserve("r2b", [
+        ["r2b-a", 4],
+        ["r2b-b", 1],
+      ]),
+    ).toEqual([C.INSUFFICIENT_STOCK, 2, 0, 0]);
+    expect(await stock("r2b-a", "r2b-b")).toEqual([4, 0]);
+    expect(await holdExists("r2b")).toBe(false);
+  });
+
+  test("a missing stock key answers NOT_LOADED for that line, changes nothing and does not create the key", async () => {
+    await setStock({ "r3-a": 10 });
+
+    expect(
+      await reserve("r3", [
+        ["r3-a", 1],
+        ["r3-uncached", 1],
+      ]),
+    ).toEqual([C.NOT_LOADED, 2, 0, 0]);
+
+    expect(await stock("r3-a", "r3-uncached")).toEqual([10, null]);
+    expect(await holdExists("r3")).toBe(false);
+    expect(await expiryScore("r3")).toBeNull();
+  });
+
+  test.each<[string, number | string]>([
+    ["zero", 0],
+    ["negative", -1],
+    ["fractional", 1.5],
+    ["non-numeric", "abc"],
+    ["blank", ""],
+  ])("a %s quantity (%s) answers INVALID_ARGUMENT for its line and changes nothing", async (_label, quantity) => {
+    const orderId = `r4-${String(quantity)}`;
+    await setStock({ "r4-a": 10, "r4-b": 10 });
+
+    expect(
+      await reserve(orderId, [
+        ["r4-a", 1],
+        ["r4-b", quantity],
+      ]),
+    ).toEqual([C.INVALID_ARGUMENT, 2, 0, 0]);
+
+    expect(await stock("r4-a", "r4-b")).toEqual([10, 10]);
+    expect(await holdExists(orderId)).toBe(false);
+    expect(await expiryScore(orderId)).toBeNull();
+  });
+
+  test("a non-finite quantity ('inf') answers INVALID_ARGUMENT, like any other invalid quantity", async () => {
+    // Redis Lua's tonumber("inf") is math.huge, which passes `q >= 1 and q == floor(q)`.
+    await setStock({ "r4i-a": 10 });
+    expect(await reserve("r4i", [["r4i-a", "inf"]])).toEqual([C.INVALID_ARGUMENT, 1, 0, 0]);
+    expect(await stock("r4i-a")).toEqual([10]);
+    expect(await holdExists("r4i")).toBe(false);
+  });
+
+  test("a wrong number of quantities, or no lines at all, answers INVALID_ARGUMENT and changes nothing", async () => {
+    await setStock({ "r5-a": 10, "r5-b": 10 });
+    const twoKeys = [keys.stock("r5-a"), keys.stock("r5-b")];
+
+    // Two stock keys, one quantity.
+    expect(await redis.omsReserve(4, keys.hold("r5"), keys.holdExpiries, ...twoKeys, "r5", NOW, TTL, 1)).toEqual([C.INVALID_ARGUMENT, 0, 0, 0]);
+    // Two stock keys, three quantities.
+    expect(await redis.omsReserve(4, keys.hold("r5"), keys.holdExpiries, ...twoKeys, "r5", NOW, TTL, 1, 1, 1)).toEqual([C.INVALID_ARGUMENT, 0, 0, 0]);
+    // No stock key at all.
+    expect(await redis.omsReserve(2, keys.hold("r5"), keys.holdExpiries, "r5", NOW, TTL)).toEqual([C.INVALID_ARGUMENT, 0, 0, 0]);
+
+    expect(await stock("r5-a", "r5-b")).toEqual([10, 10]);
+    expect(await holdExists("r5")).toBe(false);
+  });
+
+  test("replaying a reservation id answers OK with replayed=1 and does not take the stock twice", async () => {
+    await setStock({ "r6-a": 5, "r6-b": 5 });
+    const lines: Line[] = [
+      ["r6-a", 2],
+      ["r6-b", 3],
+    ];
+
+    expect(await reserve("r6", lines)).toEqual([C.OK, 0, 0, 0]);
+    const holdBefore = await holdHash("r6");
+
+    // Same id, later clock: still a replay, the hold (and its expiry) are not rewritten.
+    expect(await reserve("r6", lines, NOW + 5_000)).toEqual([C.OK, 0, 0, 1]);
+    expect(await reserve("r6", lines)).toEqual([C.OK, 0, 0, 1]);
+
+    expect(await stock("r6-a", "r6-b")).toEqual([3, 2]);
+    expect(await holdHash("r6")).toEqual(holdBefore);
+    expect(await expiryScore("r6")).toBe(String(NOW + TTL));
+  });
+
+  test("a replay succeeds even when the stock left could no longer cover the cart", async () => {
+    await setStock({ "r7-a": 4 });
+    expect(await reserve("r7", [["r7-a", 4]])).toEqual([C.OK, 0, 0, 0]);
+    expect(await reserve("r7", [["r7-a", 4]])).toEqual([C.OK, 0, 0, 1]);
+    expect(await stock("r7-a")).toEqual([0]);
+  });
+
+  test("reserving again after the same id was released answers HOLD_RELEASED and takes no stock", async () => {
+    await setStock({ "r8-a": 5 });
+    expect(await reserve("r8", [["r8-a", 2]])).toEqual([C.OK, 0, 0, 0]);
+    expect(await release("r8", ["r8-a"])).toEqual([C.OK, 0]);
+    expect(await stock("r8-a")).toEqual([5]);
+
+    expect(await reserve("r8", [["r8-a", 2]])).toEqual([C.HOLD_RELEASED, 0, 0, 1]);
+
+    expect(await stock("r8-a")).toEqual([5]);
+    expect((await holdHash("r8")).state).toBe("released");
+    expect(await expiryScore("r8")).toBeNull();
+  });
+
+  test("replaying a committed reservation answers OK replayed and takes no more stock", async () => {
+    await setStock({ "r9-a": 5 });
+    expect(await reserve("r9", [["r9-a", 2]])).toEqual([C.OK, 0, 0, 0]);
+    expect(await commit("r9")).toEqual([C.OK]);
+    expect(await reserve("r9", [["r9-a", 2]])).toEqual([C.OK, 0, 0, 1]);
+    expect(await stock("r9-a")).toEqual([3]);
+  });
+
+  test("a cart listing the same product on two lines never drives its stock below zero", async () => {
+    // Each line is checked against the level before any line is taken, so 3 + 3 passes
+    // the check against 5 and both DECRBYs run.
+    await setStock({ "r10-a": 5 });
+
+    const reply = await reserve("r10", [
+      ["r10-a", 3],
+      ["r10-a", 3],
+    ]);
+
+    const [level] = await stock("r10-a");
+    expect(level).toBeGreaterThanOrEqual(0);
+    // 6 of 5 cannot be held: the cart is refused and nothing is taken.
+    expect(reply[0]).not.toBe(C.OK);
+    expect(level).toBe(5);
+    expect(await holdExists("r10")).toBe(false);
+  });
+});
+
+describe("release.lua", () => {
+  test("releasing twice returns the stock exactly once; the second reply is replayed=1", async () => {
+    await setStock({ "l1-a": 10, "l1-b": 10 });
+    await reserve("l1", [
+      ["l1-a", 4],
+      ["l1-b", 1],
+    ]);
+    expect(await stock("l1-a", "l1-b")).toEqual([6, 9]);
+
+    expect(await release("l1", ["l1-a", "l1-b"])).toEqual([C.OK, 0]);
+    expect(await stock("l1-a", "l1-b")).toEqual([10, 10]);
+
+    expect(await release("l1", ["l1-a", "l1-b"])).toEqual([C.OK, 1]);
+    expect(await release("l1", ["l1-a", "l1-b"], "expired", NOW + TTL)).toEqual([C.OK, 1]);
+    expect(await stock("l1-a", "l1-b")).toEqual([10, 10]);
+
+    const hold = await holdHash("l1");
+    expect(hold.state).toBe("released");
+    expect(await expiryScore("l1")).toBeNull();
+    // The ended record is kept for the retention period, then disappears.
+    const pttl = await redis.pttl(keys.hold("l1"));
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(RETENTION);
+  });
+
+  test("a committed hold is never released: HOLD_COMMITTED in both modes and no stock comes back", async () => {
+    await setStock({ "l2-a": 10 });
+    await reserve("l2", [["l2-a", 3]]);
+    expect(await commit("l2")).toEqual([C.OK]);
+
+    expect(await release("l2", ["l2-a"])).toEqual([C.HOLD_COMMITTED, 0]);
+    expect(await release("l2", ["l2-a"], "expired", NOW + 10 * TTL)).toEqual([C.HOLD_COMMITTED, 0]);
+
+    expect(await stock("l2-a")).toEqual([7]);
+    expect((await holdHash("l2")).state).toBe("committed");
+  });
+
+  test('a hold in "committing" is not released by "expired" mode (NOT_EXPIRED), even long past its expiry', async () => {
+    await setStock({ "l3-a": 10 });
+    await reserve("l3", [["l3-a", 3]]);
+    expect(await beginCommit("l3")).toEqual([C.OK]);
+
+    expect(await release("l3", ["l3-a"], "expired", NOW + TTL)).toEqual([C.NOT_EXPIRED, 0]);
+    expect(await release("l3", ["l3-a"], "expired", NOW + 100 * TTL)).toEqual([C.NOT_EXPIRED, 0]);
+
+    expect(await stock("l3-a")).toEqual([7]);
+    expect((await holdHash("l3")).state).toBe("committing");
+  });
+
+  test('"any" mode does release a committing hold (payment failed), exactly once', async () => {
+    await setStock({ "l3b-a": 10 });
+    await reserve("l3b", [["l3b-a", 3]]);
+    await beginCommit("l3b");
+    expect(await release("l3b", ["l3b-a"])).toEqual([C.OK, 0]);
+    expect(await release("l3b", ["l3b-a"])).toEqual([C.OK, 1]);
+    expect(await stock("l3b-a")).toEqual([10]);
+  });
+
+  test('"expired" mode releases a held hold whose time has passed (boundary inclusive), not one still live', async () => {
+    await setStock({ "l4-a": 10 });
+    await reserve("l4-old", [["l4-a", 2]], NOW, TTL); // expires at NOW + TTL
+    await reserve("l4-new", [["l4-a", 3]], NOW + TTL, TTL); // expires at NOW + 2 TTL
+    expect(await stock("l4-a")).toEqual([5]);
+
+    expect(await release("l4-old", ["l4-a"], "expired", NOW + TTL - 1)).toEqual([C.NOT_EXPIRED, 0]);
+    expect(await stock("l4-a")).toEqual([5]);
+
+    expect(await release("l4-old", ["l4-a"], "expired", NOW + TTL)).toEqual([C.OK, 0]);
+    expect(await release("l4-new", ["l4-a"], "expired", NOW + TTL)).toEqual([C.NOT_EXPIRED, 0]);
+
+    expect(await stock("l4-a")).toEqual([7]);
+    expect((await holdHash("l4-old")).state).toBe("released");
+    expect((await holdHash("l4-new")).state).toBe("held");
+    expect(await expiryScore("l4-old")).toBeNull();
+    expect(await expiryScore("l4-new")).toBe(String(NOW + 2 * TTL));
+  });
+
+  test("engine.sweepExpired(now) releases the expired held holds and leaves live and committing ones alone", async () => {
+    // Its own prefix region: other tests' holds must not be swept here.
+    const sweepKeys: InventoryKeys = {
+      stock: (p) => keys.stock(`sweep-${p}`),
+      hold: (o) => keys.hold(`sweep-${o}`),
+      holdExpiries: `${keys.holdExpiries}:sweep`,
+    };
+    const engine = new InventoryEngine(env.redis, sweepKeys, noTruth, { retentionMs: RETENTION });
+    await redis.set(sweepKeys.stock("a"), 20);
+    const reserveAt = (orderId: string, qty: number, now: number) =>
+      redis.omsReserve(3, sweepKeys.hold(orderId), sweepKeys.holdExpiries, sweepKeys.stock("a"), orderId, now, TTL, qty);
+
+    expect(await reserveAt("expired-1", 1, NOW)).toEqual([C.OK, 0, 0, 0]);
+    expect(await reserveAt("expired-2", 2, NOW + 10)).toEqual([C.OK, 0, 0, 0]);
+    expect(await reserveAt("paying", 4, NOW)).toEqual([C.OK, 0, 0, 0]);
+    expect(await reserveAt("live", 8, NOW + TTL)).toEqual([C.OK, 0, 0, 0]);
+    expect(await redis.omsBeginCommit(sweepKeys.hold("paying"), sweepKeys.holdExpiries, "paying")).toEqual([C.OK]);
+    expect(await redis.get(sweepKeys.stock("a"))).toBe("5");
+
+    expect(await engine.sweepExpired(NOW + TTL + 10)).toBe(2);
+
+    expect(await redis.get(sweepKeys.stock("a"))).toBe("8");
+    expect(await redis.hget(sweepKeys.hold("expired-1"), "state")).toBe("released");
+    expect(await redis.hget(sweepKeys.hold("expired-2"), "state")).toBe("released");
+    expect(await redis.hget(sweepKeys.hold("paying"), "state")).toBe("committing");
+    expect(await redis.hget(sweepKeys.hold("live"), "state")).toBe("held");
+    expect(await redis.zrange(sweepKeys.holdExpiries, 0, -1)).toEqual(["live"]);
+
+    // A second sweep at the same time finds nothing more to do.
+    expect(await engine.sweepExpired(NOW + TTL + 10)).toBe(0);
+    expect(await redis.get(sweepKeys.stock("a"))).toBe("8");
+  });
+
+  test("stock keys that differ from the recorded ones answer KEY_MISMATCH and change nothing", async () => {
+    await setStock({ "l5-a": 10, "l5-b": 10, "l5-other": 10 });
+    await reserve("l5", [
+      ["l5-a", 1],
+      ["l5-b", 2],
+    ]);
+    const before = await stock("l5-a", "l5-b", "l5-other");
+
+    const wrongKeys: Array<[string, string[]]> = [
+      ["swapped order", ["l5-b", "l5-a"]],
+      ["a different product", ["l5-a", "l5-other"]],
+      ["too few keys", ["l5-a"]],
+      ["too many keys", ["l5-a", "l5-b", "l5-other"]],
+      ["no keys", []],
+    ];
+    for (const [label, productIds] of wrongKeys) {
+      expect(await release("l5", productIds), label).toEqual([C.KEY_MISMATCH, 0]);
+      expect(await release("l5", productIds, "expired", NOW + TTL), `${label} (expired mode)`).toEqual([C.KEY_MISMATCH, 0]);
+    }
+
+    expect(await stock("l5-a", "l5-b", "l5-other")).toEqual(before);
+    expect((await holdHash("l5")).state).toBe("held");
+    expect(await expiryScore("l5")).toBe(String(NOW + TTL));
+
+    // The right keys still work afterwards.
+    expect(await release("l5", ["l5-a", "l5-b"])).toEqual([C.OK, 0]);
+    expect(await stock("l5-a", "l5-b")).toEqual([10, 10]);
+  });
+
+  test("releasing a hold whose stock key was lost with the cache does not recreate that key", async () => {
+    await setStock({ "l6-a": 10, "l6-lost": 10 });
+    await reserve("l6", [
+      ["l6-a", 2],
+      ["l6-lost", 3],
+    ]);
+    await redis.del(keys.stock("l6-lost"));
+
+    expect(await release("l6", ["l6-a", "l6-lost"])).toEqual([C.OK, 0]);
+
+    expect(await stock("l6-a", "l6-lost")).toEqual([10, null]);
+    expect((await holdHash("l6")).state).toBe("released");
+    expect(await expiryScore("l6")).toBeNull();
+  });
+
+  test("releasing an unknown hold answers HOLD_NOT_FOUND and drops a stale expiry entry", async () => {
+    await redis.zadd(keys.holdExpiries, NOW, "l7-ghost");
+    expect(await release("l7-ghost", [])).toEqual([C.HOLD_NOT_FOUND, 0]);
+    expect(await expiryScore("l7-ghost")).toBeNull();
+    expect(await holdExists("l7-ghost")).toBe(false);
+  });
+});
+
+describe("begin-commit-2.lua and commit-2.lua", () => {
+  test("begin-commit marks the hold committing, takes it off the expiry set, keeps its stock, and replays", async () => {
+    await setStock({ "c1-a": 10 });
+    await reserve("c1", [["c1-a", 4]]);
+
+    expect(await beginCommit("c1")).toEqual([C.OK]);
+    expect(await beginCommit("c1")).toEqual([C.OK]);
+
+    expect((await holdHash("c1")).state).toBe("committing");
+    expect(await expiryScore("c1")).toBeNull();
+    expect(await stock("c1-a")).toEqual([6]);
+    expect(await redis.pttl(keys.hold("c1"))).toBe(-1);
+  });
+
+  test("commit after begin-commit marks it committed with a retention TTL; replays answer OK; stock stays sold", async () => {
+    await setStock({ "c2-a": 10 });
+    await reserve("c2", [["c2-a", 4]]);
+    await beginCommit("c2");
+
+    expect(await commit("c2")).toEqual([C.OK]);
+    expect(await commit("c2")).toEqual([C.OK]);
+    expect(await beginCommit("c2")).toEqual([C.OK]);
+
+    expect((await holdHash("c2")).state).toBe("committed");
+    expect(await expiryScore("c2")).toBeNull();
+    expect(await stock("c2-a")).toEqual([6]);
+    const pttl = await redis.pttl(keys.hold("c2"));
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(RETENTION);
+  });
+
+  test("commit straight from held also ends the hold", async () => {
+    await setStock({ "c3-a": 10 });
+    await reserve("c3", [["c3-a", 1]]);
+    expect(await commit("c3")).toEqual([C.OK]);
+    expect((await holdHash("c3")).state).toBe("committed");
+    expect(await expiryScore("c3")).toBeNull();
+  });
+
+  test("begin-commit and commit of an unknown hold answer HOLD_NOT_FOUND and create nothing", async () => {
+    expect(await beginCommit("c4-unknown")).toEqual([C.HOLD_NOT_FOUND]);
+    expect(await commit("c4-unknown")).toEqual([C.HOLD_NOT_FOUND]);
+    expect(await holdExists("c4-unknown")).toBe(false);
+  });
+
+  test("begin-commit and commit of a released hold answer HOLD_RELEASED and leave it released", async () => {
+    await setStock({ "c5-a": 10 });
+    await reserve("c5", [["c5-a", 2]]);
+    await release("c5", ["c5-a"]);
+
+    expect(await beginCommit("c5")).toEqual([C.HOLD_RELEASED]);
+    expect(await commit("c5")).toEqual([C.HOLD_RELEASED]);
+
+    expect((await holdHash("c5")).state).toBe("released");
+    expect(await stock("c5-a")).toEqual([10]);
+  });
+});
+
+describe("restock-1.lua", () => {
+  test("a cached level takes the signed change and the reply carries the new level", async () => {
+    await setStock({ "s1-a": 3 });
+    expect(await restock("s1-a", 7)).toEqual([C.OK, 10]);
+    expect(await restock("s1-a", -4)).toEqual([C.OK, 6]);
+    expect(await restock("s1-a", 0)).toEqual([C.OK, 6]);
+    expect(await stock("s1-a")).toEqual([6]);
+  });
+
+  test("an uncached level answers NOT_LOADED and the key is not created", async () => {
+    expect(await restock("s2-uncached", 5)).toEqual([C.NOT_LOADED, 0]);
+    expect(await redis.exists(keys.stock("s2-uncached"))).toBe(0);
+  });
+
+  test.each<[string, number | string]>([
+    ["fractional", 1.5],
+    ["non-numeric", "abc"],
+    ["blank", ""],
+  ])("a %s change (%s) answers INVALID_ARGUMENT and leaves the level alone", async (_label, delta) => {
+    await setStock({ "s3-a": 3 });
+    expect(await restock("s3-a", delta)).toEqual([C.INVALID_ARGUMENT, 0]);
+    expect(await stock("s3-a")).toEqual([3]);
+  });
+
+  test("a non-finite change ('inf') answers INVALID_ARGUMENT instead of raising a script error", async () => {
+    // tonumber("inf") passes `delta == floor(delta)`, then INCRBY rejects "inf" with an error.
+    await setStock({ "s4-a": 3 });
+    await expect(restock("s4-a", "inf")).resolves.toEqual([C.INVALID_ARGUMENT, 0]);
+    expect(await stock("s4-a")).toEqual([3]);
+  });
+});

@@ -1,0 +1,55 @@
+/** Helpers shared by the inventory tests (not a test file itself). */
+import type { Redis } from "ioredis";
+import type { Knex } from "@oms/shared";
+import type { TruthSource } from "@oms/inventory";
+
+/**
+ * The production meaning of the truth source, read from MySQL: what can still be
+ * sold is the product's quantity minus its pending reserve_purchase rows.
+ */
+export function mysqlTruth(db: Knex): TruthSource {
+  return async (productIds) => {
+    const rows: Array<{ product_id: string; available: string | number }> = await db("product_details as p")
+      .leftJoin("reserve_purchase as r", "r.product_id", "p.product_id")
+      .whereIn("p.product_id", productIds)
+      .groupBy("p.product_id", "p.quantity")
+      .select("p.product_id", db.raw("CAST(p.quantity AS SIGNED) - COALESCE(SUM(r.quantity), 0) AS available"));
+    return new Map(rows.map((r) => [r.product_id, Number(r.available)]));
+  };
+}
+
+/** A truth source that must never be consulted (the test pre-loads every level). */
+export const noTruth: TruthSource = async (ids) => {
+  throw new Error(`truth source consulted unexpectedly for ${ids.join(", ")}`);
+};
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** Every key matching a glob pattern (SCAN, so it is safe on a shared server). */
+export async function scanKeys(redis: Redis, match: string): Promise<string[]> {
+  const found = new Set<string>();
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis.scan(cursor, "MATCH", match, "COUNT", 1000);
+    cursor = next;
+    for (const key of batch) found.add(key);
+  } while (cursor !== "0");
+  return [...found];
+}
+
+/** Cached stock levels as numbers (null when the key is absent). */
+export async function stockLevels(redis: Redis, keys: string[]): Promise<Array<number | null>> {
+  const values = await redis.mget(keys);
+  return values.map((v) => (v === null ? null : Number(v)));
+}
