@@ -101,7 +101,15 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ["payments", "reserve_purchase", "order_items", "orders", "cart_operations", "client_cart", "product_details"]) {
+  for (const table of [
+    "payments",
+    "reserve_purchase",
+    "order_items",
+    "orders",
+    "cart_operations",
+    "client_cart",
+    "product_details",
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
 }

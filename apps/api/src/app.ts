@@ -34,26 +34,57 @@ export function createApp(deps: ApiDeps): express.Express {
       next(err);
     }
   };
-  const json = (handler: Handler): Handler => (req) => (req.is("application/json") ? handler(req) : failure(415, "Content-Type must be application/json"));
+  const json =
+    (handler: Handler): Handler =>
+    (req) =>
+      req.is("application/json") ? handler(req) : failure(415, "Content-Type must be application/json");
 
   app.post("/addToCart", route(json((req) => addToCart(deps, req.body, ctx(req)))));
   app.post(
     "/checkOutCart",
-    route(json((req) => checkOutCart(deps, req.body, ctx(req), { respondAsync: /\brespond-async\b/i.test(req.get("prefer") ?? "") }))),
+    route(
+      json((req) =>
+        checkOutCart(deps, req.body, ctx(req), { respondAsync: /\brespond-async\b/i.test(req.get("prefer") ?? "") }),
+      ),
+    ),
   );
-  app.get("/cart/:clientID", route((req) => getCart(deps, String(req.params.clientID))));
-  app.get("/products", route((req) => listProducts(deps, req.query)));
-  app.get("/products/:productID", route((req) => getProduct(deps, String(req.params.productID))));
-  app.get("/orders/:orderId", route((req) => getOrder(deps, String(req.params.orderId))));
-  app.get("/clients/:clientID/orders", route((req) => listClientOrders(deps, String(req.params.clientID))));
-  app.get("/healthz", route(() => healthz()));
-  app.get("/readyz", route(() => readyz(deps)));
+  app.get(
+    "/cart/:clientID",
+    route((req) => getCart(deps, String(req.params.clientID))),
+  );
+  app.get(
+    "/products",
+    route((req) => listProducts(deps, req.query)),
+  );
+  app.get(
+    "/products/:productID",
+    route((req) => getProduct(deps, String(req.params.productID))),
+  );
+  app.get(
+    "/orders/:orderId",
+    route((req) => getOrder(deps, String(req.params.orderId))),
+  );
+  app.get(
+    "/clients/:clientID/orders",
+    route((req) => listClientOrders(deps, String(req.params.clientID))),
+  );
+  app.get(
+    "/healthz",
+    route(() => healthz()),
+  );
+  app.get(
+    "/readyz",
+    route(() => readyz(deps)),
+  );
 
   app.use((req, res) => send(res, failure(404, `no route ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const known = bodyParserFailure(err);
     if (known) return send(res, known);
-    deps.logger.error({ requestId: res.locals.requestId, path: req.path, err: err instanceof Error ? err.message : String(err) }, "unhandled error");
+    deps.logger.error(
+      { requestId: res.locals.requestId, path: req.path, err: err instanceof Error ? err.message : String(err) },
+      "unhandled error",
+    );
     send(res, failure(500, "internal error"));
   });
   return app;

@@ -1,6 +1,16 @@
 import { QueueEvents, type Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { QUEUE_NAMES, createDb, createQueue, createRedis, keyspace, type Config, type Keyspace, type Knex, type Logger } from "@oms/shared";
+import {
+  QUEUE_NAMES,
+  createDb,
+  createQueue,
+  createRedis,
+  keyspace,
+  type Config,
+  type Keyspace,
+  type Knex,
+  type Logger,
+} from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { JobResults } from "./results";
 
@@ -30,7 +40,8 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
     cart: new QueueEvents(QUEUE_NAMES.cart, { connection: eventsConnection, prefix: keys.queuePrefix }),
     checkout: new QueueEvents(QUEUE_NAMES.checkout, { connection: eventsConnection, prefix: keys.queuePrefix }),
   };
-  for (const e of Object.values(events)) e.on("error", (err) => logger.warn({ err: err.message }, "queue events error"));
+  for (const e of Object.values(events))
+    e.on("error", (err) => logger.warn({ err: err.message }, "queue events error"));
   await Promise.all(Object.values(events).map((e) => e.waitUntilReady()));
   return {
     config,
@@ -40,9 +51,14 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
     redis,
     engine: new InventoryEngine(redis, keys, mysqlTruth(db)),
     queues,
-    results: { cart: new JobResults(queues.cart, events.cart), checkout: new JobResults(queues.checkout, events.checkout) },
+    results: {
+      cart: new JobResults(queues.cart, events.cart),
+      checkout: new JobResults(queues.checkout, events.checkout),
+    },
     async close() {
-      await Promise.all([...Object.values(events), ...Object.values(queues)].map((c) => c.close().catch(() => undefined)));
+      await Promise.all(
+        [...Object.values(events), ...Object.values(queues)].map((c) => c.close().catch(() => undefined)),
+      );
       await db.destroy();
       redis.disconnect();
       eventsConnection.disconnect();

@@ -1,6 +1,7 @@
 import type { Queue, QueueEvents } from "bullmq";
 
-export type JobOutcome = { kind: "completed"; value: unknown } | { kind: "failed"; reason: string } | { kind: "timeout" };
+export type JobOutcome =
+  { kind: "completed"; value: unknown } | { kind: "failed"; reason: string } | { kind: "timeout" };
 
 interface Waiter {
   settle(outcome: JobOutcome): void;

@@ -1,11 +1,19 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createDb, createQueue, createRedis, keyspace, type Config, type Keyspace, type Knex, type Logger } from "@oms/shared";
+import {
+  createDb,
+  createQueue,
+  createRedis,
+  keyspace,
+  type Config,
+  type Keyspace,
+  type Knex,
+  type Logger,
+} from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { SimulatedPaymentProvider } from "./payment/simulator";
 import type { PaymentProvider } from "./payment/provider";
 import { OrderStore } from "./checkout/order-store";
-
 
 export interface WorkerDeps {
   config: Config;
@@ -21,7 +29,11 @@ export interface WorkerDeps {
   close(): Promise<void>;
 }
 
-export function createWorkerDeps(config: Config, logger: Logger, overrides: { payment?: PaymentProvider } = {}): WorkerDeps {
+export function createWorkerDeps(
+  config: Config,
+  logger: Logger,
+  overrides: { payment?: PaymentProvider } = {},
+): WorkerDeps {
   const keys = keyspace(config.REDIS_PREFIX);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX);
   const redis = createRedis(config.REDIS_URL, { forQueue: true, name: "workers" });
@@ -59,6 +71,10 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { pa
 export function requestFlush(queue: Queue): () => Promise<void> {
   return async () => {
     const window = Math.floor(Date.now() / 100);
-    await queue.add("flush", { type: "flush" }, { jobId: `flush-${window}`, removeOnComplete: true, removeOnFail: 1_000 });
+    await queue.add(
+      "flush",
+      { type: "flush" },
+      { jobId: `flush-${window}`, removeOnComplete: true, removeOnFail: 1_000 },
+    );
   };
 }

@@ -31,7 +31,10 @@ export function checkoutProcessor(deps: WorkerDeps) {
     } catch (err) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const reason = err instanceof Error ? err.message : String(err);
-      deps.logger.warn({ orderId: data.orderId, jobId: job.id, attempt: job.attemptsMade + 1, lastAttempt, err: reason }, "checkout step failed");
+      deps.logger.warn(
+        { orderId: data.orderId, jobId: job.id, attempt: job.attemptsMade + 1, lastAttempt, err: reason },
+        "checkout step failed",
+      );
       if (!lastAttempt) throw err;
       // No more deliveries: end the order cleanly instead of leaving it pending.
       return compensateCheckout(data, saga, `checkout failed after ${job.attemptsMade + 1} attempts: ${reason}`);
@@ -69,10 +72,21 @@ async function endStuckOrders(deps: WorkerDeps, saga: SagaDeps): Promise<number>
   let ended = 0;
   for (const orderId of await deps.orders.stalePending(olderThan, 100)) {
     const state = await deps.checkoutQueue.getJobState(orderId);
-    if (state === "active" || state === "waiting" || state === "delayed" || state === "prioritized" || state === "waiting-children") continue;
+    if (
+      state === "active" ||
+      state === "waiting" ||
+      state === "delayed" ||
+      state === "prioritized" ||
+      state === "waiting-children"
+    )
+      continue;
     const order = await deps.orders.get(orderId);
     if (!order) continue;
-    await compensateCheckout({ type: "checkout", orderId, clientId: order.clientId, paymentToken: "tok_ok" }, saga, "checkout abandoned: its job ended without finishing the order");
+    await compensateCheckout(
+      { type: "checkout", orderId, clientId: order.clientId, paymentToken: "tok_ok" },
+      saga,
+      "checkout abandoned: its job ended without finishing the order",
+    );
     ended++;
   }
   return ended;

@@ -10,7 +10,10 @@ export interface RunningWorkers {
 }
 
 /** Starts a BullMQ worker for each queue this process consumes. */
-export async function startWorkers(deps: WorkerDeps, queues: QueueName[] = deps.config.WORKER_QUEUES): Promise<RunningWorkers> {
+export async function startWorkers(
+  deps: WorkerDeps,
+  queues: QueueName[] = deps.config.WORKER_QUEUES,
+): Promise<RunningWorkers> {
   const { config, keys, logger } = deps;
   const processors: Record<QueueName, { processor: Processor; concurrency: number }> = {
     cart: { processor: cartProcessor(deps), concurrency: config.WORKER_CONCURRENCY_CART },
@@ -28,15 +31,25 @@ export async function startWorkers(deps: WorkerDeps, queues: QueueName[] = deps.
       stalledInterval: 15_000,
       maxStalledCount: 5,
     });
-    worker.on("failed", (job, err) => logger.warn({ queue, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "job failed"));
+    worker.on("failed", (job, err) =>
+      logger.warn({ queue, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "job failed"),
+    );
     worker.on("error", (err) => logger.error({ queue, err: err.message }, "worker error"));
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
 
   if (queues.includes("inventory")) {
-    await deps.inventoryQueue.upsertJobScheduler("sweep-holds", { every: config.HOLD_SWEEP_INTERVAL_MS }, { name: "sweepHolds", data: { type: "sweepHolds" } });
-    await deps.inventoryQueue.upsertJobScheduler("flush", { every: config.FLUSH_INTERVAL_MS }, { name: "flush", data: { type: "flush" } });
+    await deps.inventoryQueue.upsertJobScheduler(
+      "sweep-holds",
+      { every: config.HOLD_SWEEP_INTERVAL_MS },
+      { name: "sweepHolds", data: { type: "sweepHolds" } },
+    );
+    await deps.inventoryQueue.upsertJobScheduler(
+      "flush",
+      { every: config.FLUSH_INTERVAL_MS },
+      { name: "flush", data: { type: "flush" } },
+    );
   }
   logger.info({ queues }, "workers started");
 

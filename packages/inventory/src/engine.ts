@@ -36,8 +36,7 @@ export interface HoldView {
 
 export type HoldStepResult = { ok: true } | { ok: false; reason: "hold_not_found" | "hold_released" };
 export type ReleaseResult =
-  | { ok: true; replayed: boolean }
-  | { ok: false; reason: "hold_not_found" | "hold_committed" | "not_expired" };
+  { ok: true; replayed: boolean } | { ok: false; reason: "hold_not_found" | "hold_committed" | "not_expired" };
 
 export interface InventoryOptions {
   /** How long an ended (committed or released) hold record is kept, so replays see it. */
@@ -137,7 +136,12 @@ export class InventoryEngine {
 
   /** The order is durable in MySQL: the held stock is sold for good. */
   async commit(orderId: string): Promise<HoldStepResult> {
-    const [code = -1] = await this.redis.omsCommit(this.keys.hold(orderId), this.keys.holdExpiries, orderId, this.retentionMs);
+    const [code = -1] = await this.redis.omsCommit(
+      this.keys.hold(orderId),
+      this.keys.holdExpiries,
+      orderId,
+      this.retentionMs,
+    );
     return holdStep("commit", code);
   }
 
@@ -231,6 +235,7 @@ function holdStep(script: string, code: number): HoldStepResult {
 /** A client's checkout lock: one checkout per client at a time; only the owner may drop it. */
 export async function releaseCheckoutLock(redis: Redis, lockKey: string, orderId: string): Promise<boolean> {
   const [code = -1] = await defineInventoryScripts(redis).omsCheckoutUnlock(lockKey, orderId);
-  if (code !== InventoryCode.OK && code !== InventoryCode.NOT_OWNER) throw new InventoryScriptError("checkout-unlock", code);
+  if (code !== InventoryCode.OK && code !== InventoryCode.NOT_OWNER)
+    throw new InventoryScriptError("checkout-unlock", code);
   return code === InventoryCode.OK;
 }

@@ -8,9 +8,22 @@ import type { TruthSource } from "./engine";
 export function mysqlTruth(db: Knex): TruthSource {
   return async (productIds) => {
     const rows = (await db("product_details as p")
-      .leftJoin(db("reserve_purchase").select("product_id").sum({ pending: "quantity" }).whereIn("product_id", productIds).groupBy("product_id").as("r"), "r.product_id", "p.product_id")
+      .leftJoin(
+        db("reserve_purchase")
+          .select("product_id")
+          .sum({ pending: "quantity" })
+          .whereIn("product_id", productIds)
+          .groupBy("product_id")
+          .as("r"),
+        "r.product_id",
+        "p.product_id",
+      )
       .whereIn("p.product_id", productIds)
-      .select("p.product_id", "p.quantity", "r.pending")) as Array<{ product_id: string; quantity: number; pending: string | number | null }>;
+      .select("p.product_id", "p.quantity", "r.pending")) as Array<{
+      product_id: string;
+      quantity: number;
+      pending: string | number | null;
+    }>;
     return new Map(rows.map((r) => [r.product_id, r.quantity - Number(r.pending ?? 0)]));
   };
 }

@@ -51,9 +51,7 @@ export async function ensureDatabase(url: string): Promise<void> {
   const { database } = parseDatabaseUrl(url);
   const admin = createDb(url, 1, false);
   try {
-    await admin.raw(
-      `CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
-    );
+    await admin.raw(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   } finally {
     await admin.destroy();
   }
@@ -70,13 +68,24 @@ export function isDbUnavailable(err: unknown): boolean {
   const e = err as { code?: string; name?: string; message?: string } | null;
   const code = e?.code ?? "";
   return (
-    ["ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "PROTOCOL_CONNECTION_LOST", "ER_CON_COUNT_ERROR", "ENOTFOUND"].includes(code) ||
-    e?.name === "KnexTimeoutError"
+    [
+      "ECONNREFUSED",
+      "ETIMEDOUT",
+      "ECONNRESET",
+      "EHOSTUNREACH",
+      "PROTOCOL_CONNECTION_LOST",
+      "ER_CON_COUNT_ERROR",
+      "ENOTFOUND",
+    ].includes(code) || e?.name === "KnexTimeoutError"
   );
 }
 
 /** Runs fn in a transaction, retrying the whole transaction on deadlock or lock wait timeout. */
-export async function withTransaction<T>(db: Knex, fn: (trx: Knex.Transaction) => Promise<T>, attempts = 5): Promise<T> {
+export async function withTransaction<T>(
+  db: Knex,
+  fn: (trx: Knex.Transaction) => Promise<T>,
+  attempts = 5,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction(fn);

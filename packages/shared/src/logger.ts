@@ -8,6 +8,9 @@ export function createLogger(level: string, name: string): Logger {
     level,
     name,
     base: { pid: process.pid, svc: name },
-    redact: { paths: ["*.authorization", "*.password", "*.paymentToken", "req.headers.authorization"], censor: "[redacted]" },
+    redact: {
+      paths: ["*.authorization", "*.password", "*.paymentToken", "req.headers.authorization"],
+      censor: "[redacted]",
+    },
   });
 }

@@ -6,7 +6,10 @@ import { QUEUE_NAMES, type QueueName } from "./schemas";
  * Job options per queue. Finished jobs are trimmed so Redis stays bounded; failed
  * ones are kept longer for operators to inspect and re-drive.
  */
-export function jobOptions(config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS">, queue: QueueName): DefaultJobOptions {
+export function jobOptions(
+  config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS">,
+  queue: QueueName,
+): DefaultJobOptions {
   const common: DefaultJobOptions = {
     removeOnComplete: { age: 3_600, count: 10_000 },
     removeOnFail: { age: 7 * 86_400, count: 50_000 },
@@ -22,6 +25,11 @@ export function jobOptions(config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS
   }
 }
 
-export function createQueue(name: QueueName, connection: ConnectionOptions, prefix: string, config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS">): Queue {
+export function createQueue(
+  name: QueueName,
+  connection: ConnectionOptions,
+  prefix: string,
+  config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS">,
+): Queue {
   return new Queue(QUEUE_NAMES[name], { connection, prefix, defaultJobOptions: jobOptions(config, name) });
 }

@@ -8,7 +8,11 @@ export const Id = z
   .max(100, "must be at most 100 characters")
   .regex(/^[^\p{Cc}]+$/u, "must not contain control characters");
 
-export const Quantity = z.number().int("must be an integer").positive("must be positive").max(1_000_000, "must be at most 1000000");
+export const Quantity = z
+  .number()
+  .int("must be an integer")
+  .positive("must be positive")
+  .max(1_000_000, "must be at most 1000000");
 
 export const AddToCartRequest = z.object({
   clientID: Id.describe("The shopper"),
@@ -25,7 +29,9 @@ export const PaymentToken = z
 
 export const CheckOutCartRequest = z.object({
   clientID: Id.describe("The shopper whose cart is checked out"),
-  paymentToken: PaymentToken.default("tok_ok").describe("Payment method token (simulator: tok_ok, tok_decline, tok_error)"),
+  paymentToken: PaymentToken.default("tok_ok").describe(
+    "Payment method token (simulator: tok_ok, tok_decline, tok_error)",
+  ),
 });
 export type CheckOutCartRequest = z.infer<typeof CheckOutCartRequest>;
 

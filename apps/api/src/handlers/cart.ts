@@ -14,7 +14,13 @@ export async function addToCart(deps: ApiDeps, body: unknown, ctx: RequestContex
   if (!input.ok) return input.result;
   const { clientID, productID, quantity } = input.data;
   const jobId = randomUUID();
-  const job: AddToCartJob = { type: "addToCart", clientId: clientID, productId: productID, quantity, requestId: ctx.requestId };
+  const job: AddToCartJob = {
+    type: "addToCart",
+    clientId: clientID,
+    productId: productID,
+    quantity,
+    requestId: ctx.requestId,
+  };
 
   const outcome = deps.results.cart.wait(jobId, deps.config.CART_TIMEOUT_MS);
   try {
@@ -40,10 +46,14 @@ function cartAnswer(result: CartResult): HttpResult {
     case "unknown_product":
       return failure(404, `unknown product ${result.productId}`, { productID: result.productId });
     case "insufficient_stock":
-      return failure(409, `not enough stock of ${result.productId}: ${result.available} available, the cart would hold ${result.requested}`, {
-        productID: result.productId,
-        available: result.available,
-      });
+      return failure(
+        409,
+        `not enough stock of ${result.productId}: ${result.available} available, the cart would hold ${result.requested}`,
+        {
+          productID: result.productId,
+          available: result.available,
+        },
+      );
   }
 }
 
@@ -52,7 +62,8 @@ export async function getCart(deps: ApiDeps, clientID: string): Promise<HttpResu
   const id = Id.safeParse(clientID);
   if (!id.success) return failure(400, `clientID: ${id.error.issues[0]?.message ?? "invalid"}`);
   try {
-    const rows = (await deps.db("client_cart as c")
+    const rows = (await deps
+      .db("client_cart as c")
       .join("product_details as p", "p.product_id", "c.product_id")
       .where("c.client_id", id.data)
       .orderBy("c.product_id")
@@ -70,7 +81,11 @@ export async function getCart(deps: ApiDeps, clientID: string): Promise<HttpResu
       unitPriceCents: r.price_cents,
       available: available.get(r.product_id) ?? 0,
     }));
-    return success({ clientID: id.data, items, totalCents: items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0) });
+    return success({
+      clientID: id.data,
+      items,
+      totalCents: items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0),
+    });
   } catch (err) {
     return infrastructureFailure(err);
   }

@@ -21,13 +21,18 @@ export async function listProducts(deps: ApiDeps, query: unknown): Promise<HttpR
   const q = parseInput(ListQuery, query ?? {});
   if (!q.ok) return q.result;
   try {
-    const rows = (await deps.db("product_details")
+    const rows = (await deps
+      .db("product_details")
       .orderBy("product_id")
       .limit(q.data.limit)
       .offset(q.data.offset)
       .select("product_id", "product_name", "quantity", "price_cents")) as ProductRow[];
     const available = await deps.engine.available(rows.map((r) => r.product_id));
-    return success({ products: rows.map((r) => productView(r, available.get(r.product_id))), limit: q.data.limit, offset: q.data.offset });
+    return success({
+      products: rows.map((r) => productView(r, available.get(r.product_id))),
+      limit: q.data.limit,
+      offset: q.data.offset,
+    });
   } catch (err) {
     return infrastructureFailure(err);
   }
@@ -38,9 +43,10 @@ export async function getProduct(deps: ApiDeps, productID: string): Promise<Http
   const id = Id.safeParse(productID);
   if (!id.success) return failure(400, `productID: ${id.error.issues[0]?.message ?? "invalid"}`);
   try {
-    const row = (await deps.db("product_details").where({ product_id: id.data }).first("product_id", "product_name", "quantity", "price_cents")) as
-      | ProductRow
-      | undefined;
+    const row = (await deps
+      .db("product_details")
+      .where({ product_id: id.data })
+      .first("product_id", "product_name", "quantity", "price_cents")) as ProductRow | undefined;
     if (!row) return failure(404, `unknown product ${id.data}`);
     const available = await deps.engine.available([row.product_id]);
     return success({ product: productView(row, available.get(row.product_id)) });

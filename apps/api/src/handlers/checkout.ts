@@ -14,7 +14,12 @@ export interface CheckoutOptions {
  * POST /checkOutCart. One checkout per client at a time: a second submit while one
  * runs joins it (same order id, same answer) instead of making a second order.
  */
-export async function checkOutCart(deps: ApiDeps, body: unknown, ctx: RequestContext, options: CheckoutOptions): Promise<HttpResult> {
+export async function checkOutCart(
+  deps: ApiDeps,
+  body: unknown,
+  ctx: RequestContext,
+  options: CheckoutOptions,
+): Promise<HttpResult> {
   const input = parseInput(CheckOutCartRequest, body);
   if (!input.ok) return input.result;
   const { clientID, paymentToken } = input.data;
@@ -35,7 +40,9 @@ export async function checkOutCart(deps: ApiDeps, body: unknown, ctx: RequestCon
     return infrastructureFailure(err);
   }
 
-  const outcome = options.respondAsync ? null : deps.results.checkout.wait(orderId, deps.config.CHECKOUT_TIMEOUT_MS, joined);
+  const outcome = options.respondAsync
+    ? null
+    : deps.results.checkout.wait(orderId, deps.config.CHECKOUT_TIMEOUT_MS, joined);
   if (!joined) {
     const job: CheckoutJob = { type: "checkout", orderId, clientId: clientID, paymentToken, requestId: ctx.requestId };
     try {

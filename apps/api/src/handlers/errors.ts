@@ -4,7 +4,9 @@ import { failure, unavailable, type HttpResult } from "../http/result";
 /** Redis refused or dropped the command: the queues and stock cache are out of reach. */
 export function isRedisUnavailable(err: unknown): boolean {
   const message = err instanceof Error ? err.message : "";
-  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|max retries|enableOfflineQueue|timed out enqueueing/i.test(message);
+  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|max retries|enableOfflineQueue|timed out enqueueing/i.test(
+    message,
+  );
 }
 
 /** Maps an unexpected error to a response that names the missing service, never the internals. */
@@ -16,7 +18,8 @@ export function infrastructureFailure(err: unknown): HttpResult {
 
 /** A job that failed for good: infrastructure trouble by construction (business outcomes are values). */
 export function jobFailure(reason: string): HttpResult {
-  if (/ECONNREFUSED|ETIMEDOUT|PROTOCOL_CONNECTION_LOST|KnexTimeoutError|Timeout acquiring/i.test(reason)) return unavailable("the database");
+  if (/ECONNREFUSED|ETIMEDOUT|PROTOCOL_CONNECTION_LOST|KnexTimeoutError|Timeout acquiring/i.test(reason))
+    return unavailable("the database");
   return failure(503, "the request could not be completed; try again", {}, { "Retry-After": "2" });
 }
 

@@ -47,7 +47,11 @@ export async function listClientOrders(deps: ApiDeps, clientID: string): Promise
   const id = Id.safeParse(clientID);
   if (!id.success) return failure(400, `clientID: ${id.error.issues[0]?.message ?? "invalid"}`);
   try {
-    const rows = (await deps.db("orders").where({ client_id: id.data }).orderBy("created_at", "desc").limit(100)) as OrderRow[];
+    const rows = (await deps
+      .db("orders")
+      .where({ client_id: id.data })
+      .orderBy("created_at", "desc")
+      .limit(100)) as OrderRow[];
     return success({ clientID: id.data, orders: rows.map((r) => orderView(r)) });
   } catch (err) {
     return infrastructureFailure(err);
@@ -66,6 +70,14 @@ function orderView(row: OrderRow, items?: Array<{ product_id: string; quantity: 
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
-    ...(items ? { items: items.map((i) => ({ productID: i.product_id, quantity: i.quantity, unitPriceCents: i.unit_price_cents })) } : {}),
+    ...(items
+      ? {
+          items: items.map((i) => ({
+            productID: i.product_id,
+            quantity: i.quantity,
+            unitPriceCents: i.unit_price_cents,
+          })),
+        }
+      : {}),
   };
 }

@@ -8,11 +8,20 @@ export interface HttpResult {
 }
 
 /** The one builder of failure bodies: the original's envelope, plus optional fields. */
-export function failure(status: number, error: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): HttpResult {
+export function failure(
+  status: number,
+  error: string,
+  extra: Record<string, unknown> = {},
+  headers?: Record<string, string>,
+): HttpResult {
   return { status, body: { status: "Failed", error, ...extra }, ...(headers ? { headers } : {}) };
 }
 
-export function success(body: Record<string, unknown> = {}, status = 200, headers?: Record<string, string>): HttpResult {
+export function success(
+  body: Record<string, unknown> = {},
+  status = 200,
+  headers?: Record<string, string>,
+): HttpResult {
   return { status, body: { status: "Success", error: "", ...body }, ...(headers ? { headers } : {}) };
 }
 
@@ -21,7 +30,10 @@ export function unavailable(what: string): HttpResult {
 }
 
 /** Validates input against a schema; a failure names each field and what is wrong with it. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): { ok: true; data: z.infer<S> } | { ok: false; result: HttpResult } {
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+): { ok: true; data: z.infer<S> } | { ok: false; result: HttpResult } {
   if (input === undefined || input === null || typeof input !== "object" || Array.isArray(input)) {
     return { ok: false, result: failure(400, "request body must be a JSON object") };
   }

@@ -18,17 +18,10 @@ export interface Order {
 }
 
 export type FailureCode =
-  | "out_of_stock"
-  | "unknown_product"
-  | "payment_declined"
-  | "hold_expired"
-  | "checkout_in_progress"
-  | "checkout_failed";
+  "out_of_stock" | "unknown_product" | "payment_declined" | "hold_expired" | "checkout_in_progress" | "checkout_failed";
 
 export type CreateOrderResult =
-  | { kind: "created" | "existing"; order: Order }
-  | { kind: "empty_cart" }
-  | { kind: "busy"; otherOrderId: string };
+  { kind: "created" | "existing"; order: Order } | { kind: "empty_cart" } | { kind: "busy"; otherOrderId: string };
 
 /** Orders in MySQL: the durable record of every checkout and its one terminal state. */
 export class OrderStore {
@@ -56,16 +49,26 @@ export class OrderStore {
         .where("c.client_id", clientId)
         .orderBy("c.product_id")
         .forUpdate()
-        .select("c.product_id", "c.quantity", "p.price_cents")) as Array<{ product_id: string; quantity: number; price_cents: number }>;
+        .select("c.product_id", "c.quantity", "p.price_cents")) as Array<{
+        product_id: string;
+        quantity: number;
+        price_cents: number;
+      }>;
       if (lines.length === 0) return { kind: "empty_cart" };
 
-      const other = (await trx("orders").where({ client_id: clientId, state: "pending" }).first("order_id")) as { order_id: string } | undefined;
+      const other = (await trx("orders").where({ client_id: clientId, state: "pending" }).first("order_id")) as
+        { order_id: string } | undefined;
       if (other) return { kind: "busy", otherOrderId: other.order_id };
 
       const totalCents = lines.reduce((sum, l) => sum + l.quantity * l.price_cents, 0);
       await trx("orders").insert({ order_id: orderId, client_id: clientId, state: "pending", total_cents: totalCents });
       await trx("order_items").insert(
-        lines.map((l) => ({ order_id: orderId, product_id: l.product_id, quantity: l.quantity, unit_price_cents: l.price_cents })),
+        lines.map((l) => ({
+          order_id: orderId,
+          product_id: l.product_id,
+          quantity: l.quantity,
+          unit_price_cents: l.price_cents,
+        })),
       );
       const order = await this.get(orderId, trx);
       if (!order) throw new Error(`order ${orderId} vanished inside its own transaction`);
@@ -92,7 +95,8 @@ export class OrderStore {
         .where({ order_id: order.orderId, state: "pending" })
         .update({ state: "completed", payment_ref: paymentRef, completed_at: trx.fn.now(3) });
       if (changed === 0) {
-        const current = (await trx("orders").where({ order_id: order.orderId }).first("state")) as { state: OrderState } | undefined;
+        const current = (await trx("orders").where({ order_id: order.orderId }).first("state")) as
+          { state: OrderState } | undefined;
         return current?.state === "completed" ? "already_completed" : "already_failed";
       }
       await trx("reserve_purchase").insert(
@@ -114,7 +118,11 @@ export class OrderStore {
 
   /** Pending orders last touched before `olderThan`: candidates for the stuck-order sweep. */
   async stalePending(olderThan: Date, limit: number): Promise<string[]> {
-    const rows = (await this.db("orders").where({ state: "pending" }).where("updated_at", "<", olderThan).limit(limit).select("order_id")) as Array<{ order_id: string }>;
+    const rows = (await this.db("orders")
+      .where({ state: "pending" })
+      .where("updated_at", "<", olderThan)
+      .limit(limit)
+      .select("order_id")) as Array<{ order_id: string }>;
     return rows.map((r) => r.order_id);
   }
 }

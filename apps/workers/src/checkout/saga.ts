@@ -33,7 +33,11 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
     return { outcome: "empty_cart", orderId };
   }
   if (created.kind === "busy") {
-    return { outcome: "failed", orderId, reason: `another checkout of this cart is in progress (order ${created.otherOrderId})` };
+    return {
+      outcome: "failed",
+      orderId,
+      reason: `another checkout of this cart is in progress (order ${created.otherOrderId})`,
+    };
   }
   const order = created.order;
   if (order.clientId !== job.clientId) throw new Error(`order ${orderId} belongs to another client`);
@@ -43,12 +47,18 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
   if (!reserved.ok) {
     switch (reserved.reason) {
       case "insufficient_stock":
-        return endFailed(deps, job, "out_of_stock", `not enough stock of ${reserved.productId}: ${reserved.available} available`, {
-          outcome: "out_of_stock",
-          orderId,
-          productId: reserved.productId,
-          available: reserved.available,
-        });
+        return endFailed(
+          deps,
+          job,
+          "out_of_stock",
+          `not enough stock of ${reserved.productId}: ${reserved.available} available`,
+          {
+            outcome: "out_of_stock",
+            orderId,
+            productId: reserved.productId,
+            available: reserved.available,
+          },
+        );
       case "unknown_product":
         return endFailed(deps, job, "unknown_product", `unknown product ${reserved.productId}`);
       case "hold_released":
@@ -63,7 +73,12 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
     return endAfterRelease(deps, job);
   }
 
-  const charge = await payment.charge({ idempotencyKey: orderId, orderId, amountCents: order.totalCents, token: job.paymentToken });
+  const charge = await payment.charge({
+    idempotencyKey: orderId,
+    orderId,
+    amountCents: order.totalCents,
+    token: job.paymentToken,
+  });
   if (charge.status !== "succeeded") {
     // Release before failing the order: a crash in between leaves a pending order
     // whose replay ends it, never a committing hold that nothing releases.
@@ -130,7 +145,8 @@ async function endFailed(
   await deps.orders.fail(job.orderId, code, reason);
   const order = await deps.orders.get(job.orderId);
   await unlock(deps, job);
-  if (order && order.state === "completed") return { outcome: "completed", orderId: order.orderId, totalCents: order.totalCents };
+  if (order && order.state === "completed")
+    return { outcome: "completed", orderId: order.orderId, totalCents: order.totalCents };
   if (order && order.failureCode !== code) return resultOfFailure(order);
   return result ?? { outcome: "failed", orderId: job.orderId, reason };
 }

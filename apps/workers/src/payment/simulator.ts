@@ -31,7 +31,8 @@ export class SimulatedPaymentProvider implements PaymentProvider {
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
     const outcome = await withTransaction(this.db, async (trx) => {
-      const row = (await trx("payments").where({ idempotency_key: request.idempotencyKey }).forUpdate().first()) as PaymentRow | undefined;
+      const row = (await trx("payments").where({ idempotency_key: request.idempotencyKey }).forUpdate().first()) as
+        PaymentRow | undefined;
       const recorded = replayOf(row);
       if (recorded) return recorded;
 
@@ -46,16 +47,24 @@ export class SimulatedPaymentProvider implements PaymentProvider {
       if (row) {
         await trx("payments").where({ idempotency_key: request.idempotencyKey }).update(values);
       } else {
-        await trx("payments").insert({ idempotency_key: request.idempotencyKey, order_id: request.orderId, amount_cents: request.amountCents, ...values });
+        await trx("payments").insert({
+          idempotency_key: request.idempotencyKey,
+          order_id: request.orderId,
+          amount_cents: request.amountCents,
+          ...values,
+        });
       }
       return decision;
     });
-    if (outcome.status === "failed") throw new TransientPaymentError(`payment network error (attempt ${outcome.attempt})`);
+    if (outcome.status === "failed")
+      throw new TransientPaymentError(`payment network error (attempt ${outcome.attempt})`);
     return outcome;
   }
 
   async refund(idempotencyKey: string): Promise<void> {
-    await this.db("payments").where({ idempotency_key: idempotencyKey, status: "succeeded" }).update({ status: "refunded" });
+    await this.db("payments")
+      .where({ idempotency_key: idempotencyKey, status: "succeeded" })
+      .update({ status: "refunded" });
   }
 
   private decide(request: ChargeRequest, attempt: number): ChargeResult | { status: "failed"; attempt: number } {
@@ -63,7 +72,8 @@ export class SimulatedPaymentProvider implements PaymentProvider {
     if (this.options.declineAboveCents !== undefined && request.amountCents > this.options.declineAboveCents) {
       return { status: "declined", reason: "amount over limit" };
     }
-    if (request.token === "tok_error" && attempt <= this.options.transientFailures) return { status: "failed", attempt };
+    if (request.token === "tok_error" && attempt <= this.options.transientFailures)
+      return { status: "failed", attempt };
     return { status: "succeeded", reference: `sim_${randomUUID()}` };
   }
 }

@@ -1,0 +1,90 @@
+/**
+ * `npm start`: the whole system in one command. Creates the database and applies
+ * migrations, loads the demo catalog into an empty catalog, then runs the API and
+ * WORKER_PROCESSES worker processes, restarting any that crash.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { ConfigError, createDb, loadConfig } from "@oms/shared";
+import { prepareDatabase, seedDemoCatalogIfEmpty } from "@oms/migrations";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+interface Supervised {
+  name: string;
+  entry: string;
+  child?: ChildProcess;
+  restarts: number;
+}
+
+let stopping = false;
+
+function run(proc: Supervised): void {
+  const child = spawn(process.execPath, ["--import", "tsx", proc.entry], {
+    cwd: ROOT,
+    env: { ...process.env, SEED_ON_START: "false" },
+    stdio: "inherit",
+  });
+  proc.child = child;
+  child.on("exit", (code, signal) => {
+    if (stopping) return;
+    proc.restarts++;
+    const delay = Math.min(500 * 2 ** Math.min(proc.restarts, 5), 15_000);
+    console.error(`[start] ${proc.name} exited (${signal ?? code}); restarting in ${delay} ms`);
+    setTimeout(() => run(proc), delay).unref();
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const applied = await prepareDatabase(config.DATABASE_URL);
+  console.log(`[start] database ready${applied.length ? ` (applied ${applied.join(", ")})` : ""}`);
+  if (config.SEED_ON_START) {
+    const db = createDb(config.DATABASE_URL, 1);
+    try {
+      if (await seedDemoCatalogIfEmpty(db))
+        console.log("[start] empty catalog: demo products loaded (npm run seed reloads them)");
+    } finally {
+      await db.destroy();
+    }
+  }
+
+  const processes: Supervised[] = [
+    { name: "api", entry: "apps/api/src/main.ts", restarts: 0 },
+    ...Array.from({ length: config.WORKER_PROCESSES }, (_, i) => ({
+      name: `worker-${i + 1}`,
+      entry: "apps/workers/src/main.ts",
+      restarts: 0,
+    })),
+  ];
+  processes.forEach(run);
+  const host = config.HOST === "0.0.0.0" ? "localhost" : config.HOST;
+  console.log(
+    [
+      `[start] API        http://${host}:${config.PORT}  (POST /addToCart, POST /checkOutCart, GET /products)`,
+      `[start] workers    ${config.WORKER_PROCESSES} processes on queues ${config.WORKER_QUEUES.join(", ")}`,
+      `[start] Redis      ${config.REDIS_URL} (prefix {${config.REDIS_PREFIX}})`,
+      `[start] MySQL      ${config.DATABASE_URL.replace(/\/\/[^@]*@/, "//")}`,
+      `[start] Ctrl-C stops everything`,
+    ].join("\n"),
+  );
+
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("[start] stopping: API and workers drain in-flight work");
+    const alive = processes.map((p) => p.child).filter((c): c is ChildProcess => !!c && c.exitCode === null);
+    for (const child of alive) child.kill("SIGTERM");
+    Promise.all(alive.map((c) => new Promise((r) => c.once("exit", r)))).then(() => process.exit(0));
+    setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_MS + 5_000).unref();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(
+    err instanceof ConfigError ? err.message : `start failed: ${err instanceof Error ? err.message : String(err)}`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { fileURLToPath } from "node:url";
+import { createLogger, loadConfig, type Config } from "@oms/shared";
+import { createApiDeps, createApp, type ApiDeps } from "@oms/api";
+import {
+  createWorkerDeps,
+  startWorkers,
+  type PaymentProvider,
+  type RunningWorkers,
+  type WorkerDeps,
+} from "@oms/workers";
+import type { TestEnv } from "./env";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+export interface RunningApi {
+  url: string;
+  deps: ApiDeps;
+  close(): Promise<void>;
+}
+
+/** The real Express app on an ephemeral port, in this process. */
+export async function startApi(env: TestEnv, overrides: Partial<Config> = {}): Promise<RunningApi> {
+  const config = { ...env.config, ...overrides };
+  const deps = await createApiDeps(config, createLogger(config.LOG_LEVEL, "api-test"));
+  const server: Server = await new Promise((resolve) => {
+    const s = createApp(deps).listen(0, "127.0.0.1", () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    deps,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await deps.close();
+    },
+  };
+}
+
+export interface InProcessWorkers {
+  deps: WorkerDeps;
+  running: RunningWorkers;
+  close(): Promise<void>;
+}
+
+/** BullMQ workers in this process (for tests that do not need separate processes). */
+export async function startInProcessWorkers(
+  env: TestEnv,
+  overrides: Partial<Config> = {},
+  options: { payment?: PaymentProvider } = {},
+): Promise<InProcessWorkers> {
+  const config = { ...env.config, ...overrides };
+  const deps = createWorkerDeps(config, createLogger(config.LOG_LEVEL, "workers-test"), options);
+  const running = await startWorkers(deps);
+  return {
+    deps,
+    running,
+    async close() {
+      await running.close();
+      await deps.close();
+    },
+  };
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Resolves when the process has exited. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** A separate worker process (`apps/workers/src/main.ts`), ready when it logs "workers started". */
+export async function spawnWorkerProcess(env: TestEnv, extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "apps/workers/src/main.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...configToEnv(env.config),
+      LOG_LEVEL: "info",
+      ...extraEnv,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker process did not start in 30s:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("workers started")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker process exited with ${code} before starting:\n${output}`));
+    });
+  });
+  child.stdout?.resume();
+  return {
+    child,
+    exited,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** The environment that reproduces a test's config in a child process. */
+export function configToEnv(config: Config): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (value === undefined) continue;
+    env[key] = Array.isArray(value) ? value.join(",") : String(value);
+  }
+  return env;
+}
+
+/** Re-parses a config with overrides given as environment strings (validated like start-up). */
+export function withEnv(config: Config, overrides: Record<string, string>): Config {
+  return loadConfig({ ...configToEnv(config), ...overrides });
+}
+
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+export async function getJson(url: string): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
