@@ -128,20 +128,33 @@ export function withEnv(config: Config, overrides: Record<string, string>): Conf
   return loadConfig({ ...configToEnv(config), ...overrides });
 }
 
-export async function postJson(
+/** The response envelope; handlers add fields beside status and error. */
+export interface ApiBody {
+  status: string;
+  error: string;
+  [field: string]: unknown;
+}
+
+export interface ApiResponse<T = ApiBody> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export async function postJson<T = ApiBody>(
   url: string,
   body: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: any; headers: Headers }> {
+): Promise<ApiResponse<T>> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
-  return { status: res.status, body: await res.json(), headers: res.headers };
+  return { status: res.status, body: (await res.json()) as T, headers: res.headers };
 }
 
-export async function getJson(url: string): Promise<{ status: number; body: any; headers: Headers }> {
+export async function getJson<T = ApiBody>(url: string): Promise<ApiResponse<T>> {
   const res = await fetch(url);
-  return { status: res.status, body: await res.json(), headers: res.headers };
+  return { status: res.status, body: (await res.json()) as T, headers: res.headers };
 }
