@@ -42,7 +42,9 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
   };
   for (const e of Object.values(events))
     e.on("error", (err) => logger.warn({ err: err.message }, "queue events error"));
-  await Promise.all(Object.values(events).map((e) => e.waitUntilReady()));
+  // Results are read from the moment QueueEvents is reading; wait for that, but a Redis
+  // that is down must not stop the API from starting and answering 503.
+  await Promise.race([Promise.all(Object.values(events).map((e) => e.waitUntilReady())), sleep(3_000)]);
   return {
     config,
     logger,
@@ -64,4 +66,8 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
       eventsConnection.disconnect();
     },
   };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
 }

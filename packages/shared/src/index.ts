@@ -5,3 +5,4 @@ export * from "./logger";
 export * from "./redis";
 export * from "./db";
 export * from "./queues";
+export * from "./config-doc";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { AddToCartRequest, Id, type AddToCartJob, type CartResult } from "@oms/shared";
+import { AddToCartRequest, type AddToCartJob, type CartResult } from "@oms/shared";
 import type { ApiDeps } from "../deps";
-import { failure, parseInput, success, type HttpResult } from "../http/result";
+import { failure, parseId, parseInput, success, type HttpResult } from "../http/result";
 import { infrastructureFailure, jobFailure, withDeadline } from "./errors";
 
 export interface RequestContext {
@@ -59,13 +59,13 @@ function cartAnswer(result: CartResult): HttpResult {
 
 /** GET /cart/:clientID */
 export async function getCart(deps: ApiDeps, clientID: string): Promise<HttpResult> {
-  const id = Id.safeParse(clientID);
-  if (!id.success) return failure(400, `clientID: ${id.error.issues[0]?.message ?? "invalid"}`);
+  const id = parseId("clientID", clientID);
+  if (!id.ok) return id.result;
   try {
     const rows = (await deps
       .db("client_cart as c")
       .join("product_details as p", "p.product_id", "c.product_id")
-      .where("c.client_id", id.data)
+      .where("c.client_id", id.id)
       .orderBy("c.product_id")
       .select("c.product_id", "p.product_name", "c.quantity", "p.price_cents")) as Array<{
       product_id: string;
@@ -82,7 +82,7 @@ export async function getCart(deps: ApiDeps, clientID: string): Promise<HttpResu
       available: available.get(r.product_id) ?? 0,
     }));
     return success({
-      clientID: id.data,
+      clientID: id.id,
       items,
       totalCents: items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0),
     });

@@ -1,7 +1,6 @@
-import { Id } from "@oms/shared";
 import { z } from "zod";
 import type { ApiDeps } from "../deps";
-import { failure, parseInput, success, type HttpResult } from "../http/result";
+import { failure, parseId, parseInput, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "./errors";
 
 const ListQuery = z.object({
@@ -40,14 +39,14 @@ export async function listProducts(deps: ApiDeps, query: unknown): Promise<HttpR
 
 /** GET /products/:productID */
 export async function getProduct(deps: ApiDeps, productID: string): Promise<HttpResult> {
-  const id = Id.safeParse(productID);
-  if (!id.success) return failure(400, `productID: ${id.error.issues[0]?.message ?? "invalid"}`);
+  const id = parseId("productID", productID);
+  if (!id.ok) return id.result;
   try {
     const row = (await deps
       .db("product_details")
-      .where({ product_id: id.data })
+      .where({ product_id: id.id })
       .first("product_id", "product_name", "quantity", "price_cents")) as ProductRow | undefined;
-    if (!row) return failure(404, `unknown product ${id.data}`);
+    if (!row) return failure(404, `unknown product ${id.id}`);
     const available = await deps.engine.available([row.product_id]);
     return success({ product: productView(row, available.get(row.product_id)) });
   } catch (err) {

@@ -1,7 +1,6 @@
-import { Id } from "@oms/shared";
 import { z } from "zod";
 import type { ApiDeps } from "../deps";
-import { failure, success, type HttpResult } from "../http/result";
+import { failure, parseId, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "./errors";
 
 interface OrderRow {
@@ -44,15 +43,15 @@ export async function getOrder(deps: ApiDeps, orderId: string): Promise<HttpResu
 
 /** GET /clients/:clientID/orders: newest first. */
 export async function listClientOrders(deps: ApiDeps, clientID: string): Promise<HttpResult> {
-  const id = Id.safeParse(clientID);
-  if (!id.success) return failure(400, `clientID: ${id.error.issues[0]?.message ?? "invalid"}`);
+  const id = parseId("clientID", clientID);
+  if (!id.ok) return id.result;
   try {
     const rows = (await deps
       .db("orders")
-      .where({ client_id: id.data })
+      .where({ client_id: id.id })
       .orderBy("created_at", "desc")
       .limit(100)) as OrderRow[];
-    return success({ clientID: id.data, orders: rows.map((r) => orderView(r)) });
+    return success({ clientID: id.id, orders: rows.map((r) => orderView(r)) });
   } catch (err) {
     return infrastructureFailure(err);
   }

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { Id } from "@oms/shared";
 
 /** What a handler returns; only the Express adapter turns it into a response. */
 export interface HttpResult {
@@ -45,4 +46,11 @@ export function parseInput<S extends z.ZodType>(
     return missing ? `${field} is required` : `${field}: ${issue.message}`;
   });
   return { ok: false, result: failure(400, problems.join("; ")) };
+}
+
+/** Validates an id taken from the path. */
+export function parseId(field: string, value: string): { ok: true; id: string } | { ok: false; result: HttpResult } {
+  const parsed = Id.safeParse(value);
+  if (parsed.success) return { ok: true, id: parsed.data };
+  return { ok: false, result: failure(400, `${field}: ${parsed.error.issues[0]?.message ?? "invalid"}`) };
 }

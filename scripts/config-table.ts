@@ -1,0 +1,3 @@
+import { configTableMarkdown } from "@oms/shared";
+
+console.log(configTableMarkdown());
