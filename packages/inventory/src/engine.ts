@@ -97,6 +97,7 @@ export class InventoryEngine {
   /** Holds every line or none. Idempotent by order id: a replay changes nothing. */
   async reserve(orderId: string, lines: StockLine[], ttlMs: number, now = Date.now()): Promise<ReserveResult> {
     if (lines.length === 0) throw new Error("reserve needs at least one line");
+    lines = mergeLines(lines);
     const stockKeys = lines.map((l) => this.keys.stock(l.productId));
     for (let attempt = 0; attempt < 3; attempt++) {
       const [code = -1, line = 0, available = 0, replayed = 0] = await this.redis.omsReserve(
@@ -211,6 +212,13 @@ export class InventoryEngine {
   async liveHoldCount(): Promise<number> {
     return this.redis.zcard(this.keys.holdExpiries);
   }
+}
+
+/** One line per product: a cart listing a product twice reserves the sum once. */
+function mergeLines(lines: StockLine[]): StockLine[] {
+  const merged = new Map<string, number>();
+  for (const l of lines) merged.set(l.productId, (merged.get(l.productId) ?? 0) + l.quantity);
+  return [...merged].map(([productId, quantity]) => ({ productId, quantity }));
 }
 
 function lineAt(lines: StockLine[], oneBased: number): StockLine {

@@ -5,9 +5,15 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Redis } from "ioredis";
 import { createRedis } from "@oms/shared";
-import { InventoryEngine, type InventoryKeys, type ReleaseResult, type ReserveResult } from "@oms/inventory";
+import {
+  InventoryEngine,
+  mysqlTruth,
+  type InventoryKeys,
+  type ReleaseResult,
+  type ReserveResult,
+} from "@oms/inventory";
 import { createTestEnv, insertProducts, waitReady, type TestEnv } from "../../../test/support/env";
-import { mysqlTruth, noTruth, scanKeys } from "./support";
+import { noTruth, scanKeys } from "./support";
 
 const CONNECTIONS = 8;
 const TTL = 600_000;
@@ -17,7 +23,9 @@ let connections: Redis[] = [];
 
 beforeAll(async () => {
   env = await createTestEnv();
-  connections = Array.from({ length: CONNECTIONS }, (_, i) => createRedis(env.config.REDIS_URL, { name: `${env.id}-race-${i}` }));
+  connections = Array.from({ length: CONNECTIONS }, (_, i) =>
+    createRedis(env.config.REDIS_URL, { name: `${env.id}-race-${i}` }),
+  );
   await Promise.all(connections.map(waitReady));
 });
 afterAll(async () => {
@@ -79,7 +87,8 @@ test("200 reservations racing for 50 units over 8 connections: exactly 50 win an
 
   expect(tally(results)).toEqual({ fresh: 50, insufficient: 150 });
   for (const r of results) {
-    if (!r.ok && r.reason === "insufficient_stock") expect(r).toEqual({ ok: false, reason: "insufficient_stock", productId: "race1-p", available: 0 });
+    if (!r.ok && r.reason === "insufficient_stock")
+      expect(r).toEqual({ ok: false, reason: "insufficient_stock", productId: "race1-p", available: 0 });
   }
   expect(await level("race1-p")).toBe(0);
   expect(Number.isFinite(minimumSeen)).toBe(true); // the watcher did sample
@@ -116,7 +125,9 @@ test("100 two-line carts (A=30, B=1000) racing: exactly 30 win, A ends at 0 and 
     { productId: "race3-b", quantity: 1 },
   ];
 
-  const results = await Promise.all(Array.from({ length: 100 }, (_, i) => engines[i % CONNECTIONS]!.reserve(`race3-o${i}`, cart, TTL)));
+  const results = await Promise.all(
+    Array.from({ length: 100 }, (_, i) => engines[i % CONNECTIONS]!.reserve(`race3-o${i}`, cart, TTL)),
+  );
 
   expect(tally(results)).toEqual({ fresh: 30, insufficient: 70 });
   for (const r of results) {
@@ -133,7 +144,10 @@ test("50 concurrent releases and replays of the same 10 holds return each hold's
   const engines = enginesFor("race4");
   const holds = Array.from({ length: 10 }, (_, i) => `race4-o${i}`);
   for (const [i, id] of holds.entries()) {
-    expect(await engines[0]!.reserve(id, [{ productId: "race4-p", quantity: i + 1 }], TTL)).toEqual({ ok: true, replayed: false });
+    expect(await engines[0]!.reserve(id, [{ productId: "race4-p", quantity: i + 1 }], TTL)).toEqual({
+      ok: true,
+      replayed: false,
+    });
   }
   expect(await level("race4-p")).toBe(100 - 55);
 
@@ -144,8 +158,14 @@ test("50 concurrent releases and replays of the same 10 holds return each hold's
   const byHold = new Map<string, ReleaseResult[]>();
   attempts.forEach((id, i) => byHold.set(id, [...(byHold.get(id) ?? []), results[i]!]));
   for (const [id, outcomes] of byHold) {
-    expect(outcomes.filter((r) => r.ok && !r.replayed), id).toHaveLength(1);
-    expect(outcomes.filter((r) => r.ok && r.replayed), id).toHaveLength(4);
+    expect(
+      outcomes.filter((r) => r.ok && !r.replayed),
+      id,
+    ).toHaveLength(1);
+    expect(
+      outcomes.filter((r) => r.ok && r.replayed),
+      id,
+    ).toHaveLength(4);
   }
   expect(await level("race4-p")).toBe(100);
   expect(await env.redis.zcard(`${env.keys.holdExpiries}:race4`)).toBe(0);

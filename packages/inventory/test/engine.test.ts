@@ -6,11 +6,13 @@ import {
   InventoryCode,
   InventoryEngine,
   InventoryScriptError,
+  mysqlTruth,
+  releaseCheckoutLock,
   type InventoryKeys,
   type TruthSource,
 } from "@oms/inventory";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import { deferred, mysqlTruth, noTruth, type Deferred } from "./support";
+import { deferred, noTruth } from "./support";
 
 const TTL = 60_000;
 const NOW = 1_700_000_000_000;
@@ -62,7 +64,10 @@ describe("loading levels from MySQL", () => {
     const engine = engineFor("e1");
 
     expect(await cached("e1-a")).toBeNull();
-    expect(await engine.reserve("e1", [{ productId: "e1-a", quantity: 3 }], TTL)).toEqual({ ok: true, replayed: false });
+    expect(await engine.reserve("e1", [{ productId: "e1-a", quantity: 3 }], TTL)).toEqual({
+      ok: true,
+      replayed: false,
+    });
     expect(await engine.available(["e1-a"])).toEqual(new Map([["e1-a", 2]]));
     expect(await engine.release("e1")).toEqual({ ok: true, replayed: false });
     expect(await engine.available(["e1-a"])).toEqual(new Map([["e1-a", 5]]));
@@ -129,32 +134,37 @@ describe("loading levels from MySQL", () => {
   test("a load that read MySQL before a reservation never overwrites the level the reservation moved (SET NX)", async () => {
     await insertProducts(env.db, [{ id: "e5-a", quantity: 10 }]);
     const mysql = mysqlTruth(env.db);
-    const gates: Array<Deferred<void>> = [];
-    // Both loads read MySQL right away, then wait for the test to let them write.
-    const gatedTruth: TruthSource = async (ids) => {
-      const snapshot = await mysql(ids);
-      const gate = deferred();
-      gates.push(gate);
-      await gate.promise;
-      return snapshot;
-    };
-    const loaderA = engineFor("e5", gatedTruth);
-    const loaderB = engineFor("e5", gatedTruth);
+    const read = { a: deferred(), b: deferred() };
+    const write = { a: deferred(), b: deferred() };
+    // Each loader reads MySQL right away, then waits for the test to let it write.
+    const gatedTruth =
+      (name: "a" | "b"): TruthSource =>
+      async (ids) => {
+        const snapshot = await mysql(ids);
+        read[name].resolve();
+        await write[name].promise;
+        return snapshot;
+      };
+    const loaderA = engineFor("e5", gatedTruth("a"));
+    const loaderB = engineFor("e5", gatedTruth("b"));
     const shopper = engineFor("e5", noTruth);
 
     const loadA = loaderA.load(["e5-a"]);
     const loadB = loaderB.load(["e5-a"]);
-    await vi.waitFor(() => expect(gates).toHaveLength(2));
+    await Promise.all([read.a.promise, read.b.promise]);
 
-    gates[0]?.resolve();
+    write.a.resolve();
     expect(await loadA).toEqual([]);
     expect(await cached("e5-a")).toBe(10);
 
-    expect(await shopper.reserve("e5", [{ productId: "e5-a", quantity: 3 }], TTL)).toEqual({ ok: true, replayed: false });
+    expect(await shopper.reserve("e5", [{ productId: "e5-a", quantity: 3 }], TTL)).toEqual({
+      ok: true,
+      replayed: false,
+    });
     expect(await cached("e5-a")).toBe(7);
 
     // The second load still carries MySQL's 10; writing it would resurrect the held 3.
-    gates[1]?.resolve();
+    write.b.resolve();
     expect(await loadB).toEqual([]);
     expect(await cached("e5-a")).toBe(7);
     expect(await shopper.available(["e5-a"])).toEqual(new Map([["e5-a", 7]]));
@@ -430,5 +440,19 @@ describe("stock changes, live holds and expiry sweeps", () => {
     expect(await engine.expiredHoldIds(NOW + 10 * TTL)).toEqual(["e19-fresh"]);
     expect((await engine.hold("e19-paying"))?.state).toBe("committing");
     expect((await engine.hold("e19-old-2"))?.state).toBe("released");
+  });
+});
+
+describe("releaseCheckoutLock", () => {
+  test("drops the lock for its owner (true), keeps it for anyone else (false), and treats a missing lock as dropped", async () => {
+    const lock = env.keys.checkoutLock("e20-client");
+    await env.redis.set(lock, "e20-owner");
+
+    expect(await releaseCheckoutLock(env.redis, lock, "e20-intruder")).toBe(false);
+    expect(await env.redis.get(lock)).toBe("e20-owner");
+
+    expect(await releaseCheckoutLock(env.redis, lock, "e20-owner")).toBe(true);
+    expect(await env.redis.exists(lock)).toBe(0);
+    expect(await releaseCheckoutLock(env.redis, lock, "e20-owner")).toBe(true);
   });
 });

@@ -42,8 +42,22 @@ function reserve(orderId: string, lines: Line[], now = NOW, ttl = TTL): Promise<
   );
 }
 
-function releaseWithKeys(orderId: string, stockKeys: string[], mode: "any" | "expired" = "any", now = NOW): Promise<number[]> {
-  return redis.omsRelease(stockKeys.length + 2, keys.hold(orderId), keys.holdExpiries, ...stockKeys, orderId, RETENTION, mode, now);
+function releaseWithKeys(
+  orderId: string,
+  stockKeys: string[],
+  mode: "any" | "expired" = "any",
+  now = NOW,
+): Promise<number[]> {
+  return redis.omsRelease(
+    stockKeys.length + 2,
+    keys.hold(orderId),
+    keys.holdExpiries,
+    ...stockKeys,
+    orderId,
+    RETENTION,
+    mode,
+    now,
+  );
 }
 
 function release(orderId: string, productIds: string[], mode: "any" | "expired" = "any", now = NOW): Promise<number[]> {
@@ -58,6 +72,8 @@ function release(orderId: string, productIds: string[], mode: "any" | "expired" 
 const beginCommit = (orderId: string) => redis.omsBeginCommit(keys.hold(orderId), keys.holdExpiries, orderId);
 const commit = (orderId: string) => redis.omsCommit(keys.hold(orderId), keys.holdExpiries, orderId, RETENTION);
 const restock = (productId: string, delta: number | string) => redis.omsRestock(keys.stock(productId), delta);
+const checkoutUnlock = (clientId: string, orderId: string) =>
+  redis.omsCheckoutUnlock(env.keys.checkoutLock(clientId), orderId);
 
 // --- state helpers ----------------------------------------------------------
 
@@ -117,6 +133,7 @@ describe("reserve.lua", () => {
       await release("t1", ["t-a"]),
       await restock("t-a", 4),
       await restock("t-missing", 4),
+      await checkoutUnlock("t-client", "t1"),
     ];
     expect(replies[1]).toEqual([C.INSUFFICIENT_STOCK, 1, 1, 0]);
     expect(replies[7]).toEqual([C.OK, 5]);
@@ -205,11 +222,26 @@ describe("reserve.lua", () => {
     const twoKeys = [keys.stock("r5-a"), keys.stock("r5-b")];
 
     // Two stock keys, one quantity.
-    expect(await redis.omsReserve(4, keys.hold("r5"), keys.holdExpiries, ...twoKeys, "r5", NOW, TTL, 1)).toEqual([C.INVALID_ARGUMENT, 0, 0, 0]);
+    expect(await redis.omsReserve(4, keys.hold("r5"), keys.holdExpiries, ...twoKeys, "r5", NOW, TTL, 1)).toEqual([
+      C.INVALID_ARGUMENT,
+      0,
+      0,
+      0,
+    ]);
     // Two stock keys, three quantities.
-    expect(await redis.omsReserve(4, keys.hold("r5"), keys.holdExpiries, ...twoKeys, "r5", NOW, TTL, 1, 1, 1)).toEqual([C.INVALID_ARGUMENT, 0, 0, 0]);
+    expect(await redis.omsReserve(4, keys.hold("r5"), keys.holdExpiries, ...twoKeys, "r5", NOW, TTL, 1, 1, 1)).toEqual([
+      C.INVALID_ARGUMENT,
+      0,
+      0,
+      0,
+    ]);
     // No stock key at all.
-    expect(await redis.omsReserve(2, keys.hold("r5"), keys.holdExpiries, "r5", NOW, TTL)).toEqual([C.INVALID_ARGUMENT, 0, 0, 0]);
+    expect(await redis.omsReserve(2, keys.hold("r5"), keys.holdExpiries, "r5", NOW, TTL)).toEqual([
+      C.INVALID_ARGUMENT,
+      0,
+      0,
+      0,
+    ]);
 
     expect(await stock("r5-a", "r5-b")).toEqual([10, 10]);
     expect(await holdExists("r5")).toBe(false);
@@ -368,7 +400,16 @@ describe("release.lua", () => {
     const engine = new InventoryEngine(env.redis, sweepKeys, noTruth, { retentionMs: RETENTION });
     await redis.set(sweepKeys.stock("a"), 20);
     const reserveAt = (orderId: string, qty: number, now: number) =>
-      redis.omsReserve(3, sweepKeys.hold(orderId), sweepKeys.holdExpiries, sweepKeys.stock("a"), orderId, now, TTL, qty);
+      redis.omsReserve(
+        3,
+        sweepKeys.hold(orderId),
+        sweepKeys.holdExpiries,
+        sweepKeys.stock("a"),
+        orderId,
+        now,
+        TTL,
+        qty,
+      );
 
     expect(await reserveAt("expired-1", 1, NOW)).toEqual([C.OK, 0, 0, 0]);
     expect(await reserveAt("expired-2", 2, NOW + 10)).toEqual([C.OK, 0, 0, 0]);
@@ -408,7 +449,10 @@ describe("release.lua", () => {
     ];
     for (const [label, productIds] of wrongKeys) {
       expect(await release("l5", productIds), label).toEqual([C.KEY_MISMATCH, 0]);
-      expect(await release("l5", productIds, "expired", NOW + TTL), `${label} (expired mode)`).toEqual([C.KEY_MISMATCH, 0]);
+      expect(await release("l5", productIds, "expired", NOW + TTL), `${label} (expired mode)`).toEqual([
+        C.KEY_MISMATCH,
+        0,
+      ]);
     }
 
     expect(await stock("l5-a", "l5-b", "l5-other")).toEqual(before);
@@ -530,5 +574,26 @@ describe("restock-1.lua", () => {
     await setStock({ "s4-a": 3 });
     await expect(restock("s4-a", "inf")).resolves.toEqual([C.INVALID_ARGUMENT, 0]);
     expect(await stock("s4-a")).toEqual([3]);
+  });
+});
+
+describe("checkout-unlock-1.lua", () => {
+  test("the owning order drops the lock", async () => {
+    await redis.set(env.keys.checkoutLock("u1-client"), "u1-order");
+    expect(await checkoutUnlock("u1-client", "u1-order")).toEqual([C.OK]);
+    expect(await redis.exists(env.keys.checkoutLock("u1-client"))).toBe(0);
+  });
+
+  test("another order answers NOT_OWNER and the lock stays with its owner", async () => {
+    await redis.set(env.keys.checkoutLock("u2-client"), "u2-newer", "PX", 60_000);
+    expect(await checkoutUnlock("u2-client", "u2-older")).toEqual([C.NOT_OWNER]);
+    expect(await redis.get(env.keys.checkoutLock("u2-client"))).toBe("u2-newer");
+    expect(await redis.pttl(env.keys.checkoutLock("u2-client"))).toBeGreaterThan(0);
+  });
+
+  test("a lock already gone answers OK (replay) and nothing is created", async () => {
+    expect(await checkoutUnlock("u3-client", "u3-order")).toEqual([C.OK]);
+    expect(await checkoutUnlock("u3-client", "u3-order")).toEqual([C.OK]);
+    expect(await redis.exists(env.keys.checkoutLock("u3-client"))).toBe(0);
   });
 });

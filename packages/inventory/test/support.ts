@@ -1,22 +1,6 @@
 /** Helpers shared by the inventory tests (not a test file itself). */
 import type { Redis } from "ioredis";
-import type { Knex } from "@oms/shared";
 import type { TruthSource } from "@oms/inventory";
-
-/**
- * The production meaning of the truth source, read from MySQL: what can still be
- * sold is the product's quantity minus its pending reserve_purchase rows.
- */
-export function mysqlTruth(db: Knex): TruthSource {
-  return async (productIds) => {
-    const rows: Array<{ product_id: string; available: string | number }> = await db("product_details as p")
-      .leftJoin("reserve_purchase as r", "r.product_id", "p.product_id")
-      .whereIn("p.product_id", productIds)
-      .groupBy("p.product_id", "p.quantity")
-      .select("p.product_id", db.raw("CAST(p.quantity AS SIGNED) - COALESCE(SUM(r.quantity), 0) AS available"));
-    return new Map(rows.map((r) => [r.product_id, Number(r.available)]));
-  };
-}
 
 /** A truth source that must never be consulted (the test pre-loads every level). */
 export const noTruth: TruthSource = async (ids) => {

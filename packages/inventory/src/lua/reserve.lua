@@ -29,16 +29,21 @@ end
 local quantities = {}
 for i = 1, lines do
   local q = tonumber(ARGV[i + 3])
-  if not q or q < 1 or q ~= math.floor(q) then return {7, i, 0, 0} end
+  -- The bound also rejects inf and nan, which tonumber accepts.
+  if not q or not (q >= 1 and q <= 1e15) or q ~= math.floor(q) then return {7, i, 0, 0} end
   quantities[i] = q
 end
 
--- Check every line before touching any, so a short line changes nothing.
+-- Check every line before touching any, so a short line changes nothing. A product on
+-- two lines is checked against the sum of both.
+local wanted = {}
 for i = 1, lines do
-  local available = redis.call("GET", KEYS[i + 2])
+  local key = KEYS[i + 2]
+  wanted[key] = (wanted[key] or 0) + quantities[i]
+  local available = redis.call("GET", key)
   if not available then return {2, i, 0, 0} end
   available = tonumber(available)
-  if available < quantities[i] then return {1, i, available, 0} end
+  if available < wanted[key] then return {1, i, available, 0} end
 end
 
 local expiresAt = tonumber(ARGV[2]) + tonumber(ARGV[3])

@@ -11,6 +11,7 @@
     0 OK, 2 NOT_LOADED, 7 INVALID_ARGUMENT
 ]]
 local delta = tonumber(ARGV[1])
-if not delta or delta ~= math.floor(delta) then return {7, 0} end
+-- The bound also rejects inf and nan, which tonumber accepts.
+if not delta or not (math.abs(delta) <= 1e15) or delta ~= math.floor(delta) then return {7, 0} end
 if redis.call("EXISTS", KEYS[1]) == 0 then return {2, 0} end
 return {0, redis.call("INCRBY", KEYS[1], delta)}
