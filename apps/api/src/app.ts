@@ -1,30 +1,55 @@
 import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import express, { type NextFunction, type Request, type Response } from "express";
+import helmet from "helmet";
 import type { ApiDeps } from "./deps";
 import { failure, type HttpResult } from "./http/result";
+import { authorizeClient, requireAdminBearer } from "./http/auth";
+import { createClientLimiter } from "./http/rate-limit";
 import { addToCart, getCart } from "./handlers/cart";
 import { checkOutCart } from "./handlers/checkout";
 import { getProduct, listProducts } from "./handlers/catalog";
 import { getOrder, listClientOrders } from "./handlers/orders";
 import { healthz, readyz } from "./handlers/health";
+import { restockProduct, upsertProduct } from "./admin/products";
+import { listHolds, pendingFlushes, retryFailedJobs } from "./admin/operations";
+import { createBoardRouter } from "./admin/board";
+import { buildOpenApi, documentationInit, documentationPage } from "./openapi";
 
 type Handler = (req: Request) => HttpResult | Promise<HttpResult>;
 
+const swaggerUiAssets = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+
 /** Builds the Express app without listening, so tests drive it in-process. The only file that knows Express. */
 export function createApp(deps: ApiDeps): express.Express {
+  const { config } = deps;
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
+  app.set("trust proxy", "loopback");
 
   app.use((req, res, next) => {
     const incoming = req.get("x-request-id");
     const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
     res.setHeader("X-Request-Id", requestId);
+    const start = performance.now();
+    res.on("finish", () => {
+      const route =
+        (req.route as { path?: string } | undefined)?.path ??
+        (res.statusCode === 404 ? "unmatched" : req.baseUrl || "other");
+      deps.metrics.httpDuration.observe(
+        { method: req.method, route, status: String(res.statusCode) },
+        (performance.now() - start) / 1000,
+      );
+    });
     next();
   });
-  app.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true }));
+  // Bull Board renders inline scripts; every other route gets helmet's CSP too.
+  app.use(helmet({ contentSecurityPolicy: false }));
+  app.use(express.json({ limit: config.MAX_BODY_BYTES, strict: true }));
 
   const ctx = (req: Request) => ({ requestId: String(req.res?.locals.requestId ?? "") });
   const route = (handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
@@ -39,18 +64,40 @@ export function createApp(deps: ApiDeps): express.Express {
     (req) =>
       req.is("application/json") ? handler(req) : failure(415, "Content-Type must be application/json");
 
-  app.post("/addToCart", route(json((req) => addToCart(deps, req.body, ctx(req)))));
+  // Shop routes: rate-limited per client, and tied to the client's JWT when one is required.
+  const limiter = createClientLimiter(deps.redis, `${deps.keys.queuePrefix}:rl`, config.RATE_LIMIT_PER_MINUTE);
+  const jwtSecret = config.JWT_SECRET ? new TextEncoder().encode(config.JWT_SECRET) : undefined;
+  const forClient =
+    (clientOf: (req: Request) => unknown, handler: Handler): Handler =>
+    async (req) => {
+      const clientID = clientOf(req);
+      const key = typeof clientID === "string" ? `c:${clientID}` : `ip:${req.ip}`;
+      const limited = await limiter(key);
+      if (limited) return limited;
+      if (typeof clientID === "string") {
+        const denied = await authorizeClient(jwtSecret, req.get("authorization"), clientID);
+        if (denied) return denied;
+      }
+      return handler(req);
+    };
+  const fromBody = (req: Request) => (req.body as { clientID?: unknown } | undefined)?.clientID;
+  const fromPath = (req: Request) => req.params.clientID;
+
+  app.post("/addToCart", route(json(forClient(fromBody, (req) => addToCart(deps, req.body, ctx(req))))));
   app.post(
     "/checkOutCart",
     route(
-      json((req) =>
-        checkOutCart(deps, req.body, ctx(req), { respondAsync: /\brespond-async\b/i.test(req.get("prefer") ?? "") }),
+      json(
+        forClient(fromBody, (req) =>
+          checkOutCart(deps, req.body, ctx(req), { respondAsync: /\brespond-async\b/i.test(req.get("prefer") ?? "") }),
+        ),
       ),
     ),
   );
+  app.get("/cart/:clientID", route(forClient(fromPath, (req) => getCart(deps, String(req.params.clientID)))));
   app.get(
-    "/cart/:clientID",
-    route((req) => getCart(deps, String(req.params.clientID))),
+    "/clients/:clientID/orders",
+    route(forClient(fromPath, (req) => listClientOrders(deps, String(req.params.clientID)))),
   );
   app.get(
     "/products",
@@ -64,10 +111,7 @@ export function createApp(deps: ApiDeps): express.Express {
     "/orders/:orderId",
     route((req) => getOrder(deps, String(req.params.orderId))),
   );
-  app.get(
-    "/clients/:clientID/orders",
-    route((req) => listClientOrders(deps, String(req.params.clientID))),
-  );
+
   app.get(
     "/healthz",
     route(() => healthz()),
@@ -76,6 +120,60 @@ export function createApp(deps: ApiDeps): express.Express {
     "/readyz",
     route(() => readyz(deps)),
   );
+  app.get("/metrics", async (_req, res, next) => {
+    try {
+      res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  const adminEnabled = Boolean(config.ADMIN_TOKEN);
+  const spec = buildOpenApi({ adminEnabled });
+  app.get("/openapi.json", (_req, res) => res.json(spec));
+  const docs = express.Router();
+  docs.use(helmet.contentSecurityPolicy());
+  docs.get("/", (_req, res) => res.type("html").send(documentationPage(config.PUBLIC_BASE_PATH)));
+  docs.get("/init.js", (_req, res) => res.type("js").send(documentationInit(config.PUBLIC_BASE_PATH)));
+  docs.use("/assets", express.static(swaggerUiAssets, { index: false, maxAge: "1h" }));
+  app.use("/documentation", docs);
+
+  if (config.ADMIN_TOKEN) {
+    const admin = express.Router();
+    admin.use(requireAdminBearer(config.ADMIN_TOKEN));
+    admin.post("/products", route(json((req) => upsertProduct(deps, req.body))));
+    admin.post(
+      "/products/:productID/restock",
+      route(json((req) => restockProduct(deps, String(req.params.productID), req.body))),
+    );
+    admin.get(
+      "/holds",
+      route(() => listHolds(deps)),
+    );
+    admin.get(
+      "/flushes",
+      route(() => pendingFlushes(deps)),
+    );
+    admin.post(
+      "/jobs/:queue/retry-failed",
+      route((req) => retryFailedJobs(deps, String(req.params.queue))),
+    );
+    // The board is mounted first: it has its own (Basic) authentication.
+    app.use(
+      config.BULL_BOARD_PATH,
+      createBoardRouter(Object.values(deps.queues), {
+        path: config.BULL_BOARD_PATH,
+        publicBasePath: config.PUBLIC_BASE_PATH,
+        adminToken: config.ADMIN_TOKEN,
+        viewerToken: config.VIEWER_TOKEN,
+      }),
+    );
+    app.use("/admin", admin);
+  } else {
+    app.use(["/admin", config.BULL_BOARD_PATH], (_req, res) =>
+      send(res, failure(404, "the admin surface is disabled: set ADMIN_TOKEN to enable it")),
+    );
+  }
 
   app.use((req, res) => send(res, failure(404, `no route ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

@@ -13,6 +13,7 @@ import {
 } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { JobResults } from "./results";
+import { createApiMetrics, type ApiMetrics } from "./observability/metrics";
 
 export interface ApiDeps {
   config: Config;
@@ -22,7 +23,8 @@ export interface ApiDeps {
   /** Fails fast while disconnected, so requests get a 503 instead of waiting. */
   redis: Redis;
   engine: InventoryEngine;
-  queues: { cart: Queue; checkout: Queue };
+  queues: { cart: Queue; checkout: Queue; inventory: Queue };
+  metrics: ApiMetrics;
   results: { cart: JobResults; checkout: JobResults };
   close(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
   const queues = {
     cart: createQueue("cart", redis, keys.queuePrefix, config),
     checkout: createQueue("checkout", redis, keys.queuePrefix, config),
+    inventory: createQueue("inventory", redis, keys.queuePrefix, config),
   };
   const events = {
     cart: new QueueEvents(QUEUE_NAMES.cart, { connection: eventsConnection, prefix: keys.queuePrefix }),
@@ -53,6 +56,7 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
     redis,
     engine: new InventoryEngine(redis, keys, mysqlTruth(db)),
     queues,
+    metrics: createApiMetrics(redis, keys, queues),
     results: {
       cart: new JobResults(queues.cart, events.cart),
       checkout: new JobResults(queues.checkout, events.checkout),

@@ -10,6 +10,8 @@ async function main(): Promise<void> {
   if (applied.length) logger.info({ applied }, "migrations applied");
   const deps = await createApiDeps(config, logger);
   if (config.SEED_ON_START && (await seedDemoCatalogIfEmpty(deps.db))) logger.info("demo catalog loaded");
+  if (!config.ADMIN_TOKEN) logger.warn("ADMIN_TOKEN is not set: the admin API and Bull Board are disabled");
+  if (!config.JWT_SECRET) logger.info("JWT_SECRET is not set: clients are not authenticated");
   const server = createApp(deps).listen(config.PORT, config.HOST, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.PORT;

@@ -14,6 +14,7 @@ import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { SimulatedPaymentProvider } from "./payment/simulator";
 import type { PaymentProvider } from "./payment/provider";
 import { OrderStore } from "./checkout/order-store";
+import { createWorkerMetrics, type WorkerMetrics } from "./observability/metrics";
 
 export interface WorkerDeps {
   config: Config;
@@ -26,6 +27,7 @@ export interface WorkerDeps {
   payment: PaymentProvider;
   inventoryQueue: Queue;
   checkoutQueue: Queue;
+  metrics: WorkerMetrics;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export function createWorkerDeps(
     payment,
     inventoryQueue,
     checkoutQueue,
+    metrics: createWorkerMetrics(),
     async close() {
       await inventoryQueue.close();
       await checkoutQueue.close();

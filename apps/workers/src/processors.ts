@@ -15,6 +15,7 @@ export function sagaDeps(deps: WorkerDeps): SagaDeps {
     holdTtlMs: deps.config.HOLD_TTL_MS,
     requestFlush: requestFlush(deps.inventoryQueue),
     logger: deps.logger,
+    observeReservation: (seconds) => deps.metrics.reservationDuration.observe(seconds),
   };
 }
 
@@ -26,6 +27,12 @@ export function checkoutProcessor(deps: WorkerDeps) {
   const saga = sagaDeps(deps);
   return async (job: Job): Promise<CheckoutResult> => {
     const data = CheckoutJob.parse(job.data);
+    const result = await settleCheckout(job, data);
+    await deps.redis.hincrby(deps.keys.checkoutOutcomes, result.outcome, 1);
+    return result;
+  };
+
+  async function settleCheckout(job: Job, data: CheckoutJob): Promise<CheckoutResult> {
     try {
       return await runCheckout(data, saga);
     } catch (err) {
@@ -39,7 +46,7 @@ export function checkoutProcessor(deps: WorkerDeps) {
       // No more deliveries: end the order cleanly instead of leaving it pending.
       return compensateCheckout(data, saga, `checkout failed after ${job.attemptsMade + 1} attempts: ${reason}`);
     }
-  };
+  }
 }
 
 export function inventoryProcessor(deps: WorkerDeps) {

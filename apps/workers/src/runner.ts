@@ -1,15 +1,23 @@
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
 import { Worker, type Processor } from "bullmq";
-import { QUEUE_NAMES, createRedis, type QueueName } from "@oms/shared";
+import { QUEUE_NAMES, createQueue, createRedis, type QueueName } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
 import { cartProcessor, checkoutProcessor, inventoryProcessor } from "./processors";
+import { instrumentWorker } from "./observability/metrics";
+import { ProgressMonitor } from "./observability/progress";
+import { startObservabilityServer } from "./observability/server";
+
+const HEARTBEAT_MS = 5_000;
 
 export interface RunningWorkers {
   workers: Worker[];
+  progress: ProgressMonitor;
   /** Stops taking jobs and waits for active ones (bounded by the grace time). */
   close(): Promise<void>;
 }
 
-/** Starts a BullMQ worker for each queue this process consumes. */
+/** Starts a BullMQ worker for each queue this process consumes, with metrics, progress checks and a heartbeat. */
 export async function startWorkers(
   deps: WorkerDeps,
   queues: QueueName[] = deps.config.WORKER_QUEUES,
@@ -20,10 +28,10 @@ export async function startWorkers(
     checkout: { processor: checkoutProcessor(deps), concurrency: config.WORKER_CONCURRENCY_CHECKOUT },
     inventory: { processor: inventoryProcessor(deps), concurrency: 2 },
   };
-  const workers = queues.map((queue) => {
-    const { processor, concurrency } = processors[queue];
-    const worker = new Worker(QUEUE_NAMES[queue], processor, {
-      connection: createRedis(config.REDIS_URL, { forQueue: true, name: `worker-${queue}` }),
+  const watched = queues.map((queueName) => {
+    const { processor, concurrency } = processors[queueName];
+    const worker = new Worker(QUEUE_NAMES[queueName], processor, {
+      connection: createRedis(config.REDIS_URL, { forQueue: true, name: `worker-${queueName}` }),
       prefix: keys.queuePrefix,
       concurrency,
       // A worker killed mid-job: its lock lapses and the job is delivered again.
@@ -32,12 +40,22 @@ export async function startWorkers(
       maxStalledCount: 5,
     });
     worker.on("failed", (job, err) =>
-      logger.warn({ queue, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "job failed"),
+      logger.warn(
+        {
+          queue: queueName,
+          jobId: job?.id,
+          requestId: job?.data?.requestId,
+          attempt: job?.attemptsMade,
+          err: err.message,
+        },
+        "job failed",
+      ),
     );
-    worker.on("error", (err) => logger.error({ queue, err: err.message }, "worker error"));
-    return worker;
+    worker.on("error", (err) => logger.error({ queue: queueName, err: err.message }, "worker error"));
+    instrumentWorker(worker, queueName, deps.metrics);
+    return { queueName, worker, queue: createQueue(queueName, deps.redis, keys.queuePrefix, config), concurrency };
   });
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  await Promise.all(watched.map((w) => w.worker.waitUntilReady()));
 
   if (queues.includes("inventory")) {
     await deps.inventoryQueue.upsertJobScheduler(
@@ -51,14 +69,41 @@ export async function startWorkers(
       { name: "flush", data: { type: "flush" } },
     );
   }
-  logger.info({ queues }, "workers started");
+
+  const progress = new ProgressMonitor(watched, config.WORKER_STALL_ALERT_MS);
+  const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  // The heartbeat says "this process consumes"; the API's readiness looks for a fresh one.
+  const beat = async () => {
+    const report = await progress.check();
+    if (report.ready) {
+      await deps.redis.zadd(keys.workerHeartbeats, Date.now(), workerId);
+    } else {
+      logger.error({ problems: report.problems }, "worker not making progress");
+    }
+    await deps.redis.zremrangebyscore(keys.workerHeartbeats, "-inf", Date.now() - 60_000);
+  };
+  await beat().catch(() => undefined);
+  const heartbeat = setInterval(() => void beat().catch(() => undefined), HEARTBEAT_MS);
+  heartbeat.unref();
+
+  let server: Server | undefined;
+  if (config.METRICS_PORT > 0) {
+    server = await startObservabilityServer(config.METRICS_PORT, deps.metrics.registry, progress);
+  }
+  logger.info({ queues, workerId, metricsPort: config.METRICS_PORT || undefined }, "workers started");
 
   return {
-    workers,
+    workers: watched.map((w) => w.worker),
+    progress,
     async close() {
+      clearInterval(heartbeat);
+      await deps.redis.zrem(keys.workerHeartbeats, workerId).catch(() => undefined);
       const timeout = new Promise<void>((r) => setTimeout(r, config.SHUTDOWN_GRACE_MS).unref());
-      await Promise.race([Promise.all(workers.map((w) => w.close())), timeout]);
-      await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+      await Promise.race([Promise.all(watched.map((w) => w.worker.close())), timeout]);
+      // Past the grace time, hand active jobs back: their locks lapse and another worker takes them.
+      await Promise.all(watched.map((w) => w.worker.close(true).catch(() => undefined)));
+      await Promise.all(watched.map((w) => w.queue.close().catch(() => undefined)));
+      server?.close();
     },
   };
 }

@@ -109,7 +109,89 @@ export const ConfigSchema = z.object({
     .positive()
     .optional()
     .describe("Decline charges above this amount"),
+  ADMIN_TOKEN: z
+    .string()
+    .min(16, "must be at least 16 characters")
+    .optional()
+    .describe("Bearer token of the admin API, and the password of user `admin` on Bull Board; unset disables both"),
+  VIEWER_TOKEN: z
+    .string()
+    .min(16, "must be at least 16 characters")
+    .optional()
+    .describe("Password of user `viewer`: Bull Board read-only"),
+  BULL_BOARD_PATH: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._-]+)+$/, "must be a path such as /admin/queues")
+    .default("/admin/queues")
+    .describe("Where Bull Board is mounted"),
+  PUBLIC_BASE_PATH: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._-]+)*$/, "must be empty or a path such as /shop")
+    .default("")
+    .describe("Path prefix a reverse proxy adds in front of the API (for Bull Board's asset links)"),
+  JWT_SECRET: z
+    .string()
+    .min(32, "must be at least 32 characters")
+    .optional()
+    .describe("When set, cart and checkout need a bearer JWT (HS256) whose subject is the clientID"),
+  RATE_LIMIT_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(600)
+    .describe("Requests per client per minute (0 = no limit)"),
+  METRICS_PORT: int(0).describe("Port of a worker process's /metrics, /healthz and /readyz (0 = none)"),
+  WORKER_STALL_ALERT_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(30_000)
+    .describe("A worker with waiting jobs and free capacity that started none for this long is not ready"),
   SEED_ON_START: bool(true).describe("Load the demo catalog on start when the catalog is empty"),
+  AUTOSCALE_WORKERS: z
+    .string()
+    .regex(
+      /^(cart|checkout|inventory)=\d{1,2}:\d{1,2}(,(cart|checkout|inventory)=\d{1,2}:\d{1,2})*$/,
+      "must be queue=min:max pairs such as cart=1:2,checkout=1:4 (queues: cart, checkout, inventory)",
+    )
+    .refine((spec) => new Set(spec.split(",").map((pair) => pair.split("=")[0])).size === spec.split(",").length, {
+      message: "names a queue twice",
+    })
+    .refine(
+      (spec) =>
+        spec.split(",").every((pair) => {
+          const [min = 0, max = 0] = (pair.split("=")[1] ?? "").split(":").map(Number);
+          return min <= max && max >= 1 && max <= 64;
+        }),
+      { message: "each queue needs min <= max and 1 <= max <= 64" },
+    )
+    .default("cart=1:2,checkout=1:4,inventory=1:1")
+    .describe("Autoscaler: the queues it runs worker processes for, each with its min:max processes"),
+  AUTOSCALE_TARGET_BACKLOG: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(100)
+    .describe("Autoscaler: backlog (waiting, prioritized, delayed and active jobs) one worker process should carry"),
+  AUTOSCALE_MAX_WAIT_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(2_000)
+    .describe("Autoscaler: a queue whose oldest waiting job has waited longer than this gets one more process"),
+  AUTOSCALE_COOLDOWN_MS: int(60_000).describe(
+    "Autoscaler: how long a queue must need fewer processes before they are retired",
+  ),
+  AUTOSCALE_POLL_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(50)
+    .default(2_000)
+    .describe("Autoscaler: how often queues are measured and decisions applied"),
+  AUTOSCALE_METRICS_PORT: int(5004).describe("Autoscaler: port of its /metrics, /healthz and /readyz (0 = none)"),
+  AUTOSCALE_OBSERVE_ONLY: bool(false).describe(
+    "Autoscaler: measure and export the queue metrics without running workers (the metrics source for KEDA)",
+  ),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

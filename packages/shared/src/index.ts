@@ -6,3 +6,4 @@ export * from "./redis";
 export * from "./db";
 export * from "./queues";
 export * from "./config-doc";
+export * from "./metrics";

@@ -12,6 +12,10 @@ export function keyspace(prefix: string) {
     holdExpiries: `${tag}:holds:expiry`,
     checkoutLock: (clientId: string) => `${tag}:checkout:${clientId}`,
     epoch: `${tag}:epoch`,
+    /** Hash of checkout outcome -> count, across every worker. */
+    checkoutOutcomes: `${tag}:stats:checkout`,
+    /** Sorted set of worker process id -> last healthy heartbeat (ms). */
+    workerHeartbeats: `${tag}:workers`,
   };
 }
 export type Keyspace = ReturnType<typeof keyspace>;

@@ -88,3 +88,46 @@ export type OrderState = (typeof ORDER_STATES)[number];
 
 export const QUEUE_NAMES = { cart: "cart", checkout: "checkout", inventory: "inventory" } as const;
 export type QueueName = keyof typeof QUEUE_NAMES;
+
+// ---- Admin ----
+
+export const Cents = z
+  .number()
+  .int("must be an integer")
+  .min(0, "must not be negative")
+  .max(100_000_000, "must be at most 100000000");
+export const StockLevel = z
+  .number()
+  .int("must be an integer")
+  .min(0, "must not be negative")
+  .max(1_000_000_000, "must be at most 1000000000");
+
+export const UpsertProductRequest = z.object({
+  productID: Id.describe("Product id (kept if it exists)"),
+  productName: z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(255, "must be at most 255 characters")
+    .describe("Display name"),
+  priceCents: Cents.describe("Unit price in integer cents"),
+  quantity: StockLevel.describe("Units in the warehouse (sets the level; use restock to add)"),
+});
+export type UpsertProductRequest = z.infer<typeof UpsertProductRequest>;
+
+export const RestockRequest = z
+  .object({
+    add: z
+      .number()
+      .int("must be an integer")
+      .positive("must be positive")
+      .max(1_000_000_000)
+      .optional()
+      .describe("Units to add"),
+    set: StockLevel.optional().describe("New warehouse level"),
+  })
+  .refine((r) => (r.add === undefined) !== (r.set === undefined), {
+    message: "give exactly one of add or set",
+    path: ["add"],
+  });
+export type RestockRequest = z.infer<typeof RestockRequest>;

@@ -14,6 +14,8 @@ export interface SagaDeps {
   /** Asks the inventory queue to apply committed decrements to MySQL soon. */
   requestFlush(): Promise<void>;
   logger: Logger;
+  /** Seconds the reservation took (for the latency histogram). */
+  observeReservation?(seconds: number): void;
 }
 
 /**
@@ -43,7 +45,9 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
   if (order.clientId !== job.clientId) throw new Error(`order ${orderId} belongs to another client`);
   if (order.state !== "pending") return finished(order, deps, job);
 
+  const reserveStart = performance.now();
   const reserved = await engine.reserve(orderId, order.items, deps.holdTtlMs);
+  deps.observeReservation?.((performance.now() - reserveStart) / 1000);
   if (!reserved.ok) {
     switch (reserved.reason) {
       case "insufficient_stock":

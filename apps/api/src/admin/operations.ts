@@ -1,0 +1,68 @@
+import type { QueueName } from "@oms/shared";
+import type { ApiDeps } from "../deps";
+import { failure, success, type HttpResult } from "../http/result";
+import { infrastructureFailure } from "../handlers/errors";
+
+/** GET /admin/holds: live stock holds, soonest to expire first. */
+export async function listHolds(deps: ApiDeps): Promise<HttpResult> {
+  try {
+    const ids = await deps.redis.zrange(deps.keys.holdExpiries, 0, 199);
+    const holds = (await Promise.all(ids.map((id) => deps.engine.hold(id)))).filter((h) => h !== null);
+    return success({
+      count: await deps.redis.zcard(deps.keys.holdExpiries),
+      holds: holds.map((h) => ({
+        orderId: h.orderId,
+        state: h.state,
+        expiresAt: new Date(h.expiresAt).toISOString(),
+        lines: h.lines,
+      })),
+    });
+  } catch (err) {
+    return infrastructureFailure(err);
+  }
+}
+
+/** GET /admin/flushes: committed decrements not yet applied to product_details. */
+export async function pendingFlushes(deps: ApiDeps): Promise<HttpResult> {
+  try {
+    const rows = (await deps
+      .db("reserve_purchase")
+      .select("product_id")
+      .count({ orders: "reserve_id" })
+      .sum({ units: "quantity" })
+      .min({ oldest: "created_at" })
+      .groupBy("product_id")
+      .orderBy("product_id")) as Array<{
+      product_id: string;
+      orders: number | string;
+      units: number | string;
+      oldest: Date;
+    }>;
+    return success({
+      products: rows.map((r) => ({
+        productID: r.product_id,
+        orders: Number(r.orders),
+        units: Number(r.units),
+        oldest: r.oldest,
+      })),
+    });
+  } catch (err) {
+    return infrastructureFailure(err);
+  }
+}
+
+const QUEUES: QueueName[] = ["cart", "checkout", "inventory"];
+
+/** POST /admin/jobs/:queue/retry-failed: re-drive the queue's failed jobs. */
+export async function retryFailedJobs(deps: ApiDeps, queueName: string): Promise<HttpResult> {
+  if (!QUEUES.includes(queueName as QueueName))
+    return failure(404, `unknown queue ${queueName}; one of ${QUEUES.join(", ")}`);
+  const queue = deps.queues[queueName as QueueName];
+  try {
+    const failed = await queue.getJobCountByTypes("failed");
+    await queue.retryJobs({ state: "failed" });
+    return success({ queue: queueName, retried: failed });
+  } catch (err) {
+    return infrastructureFailure(err);
+  }
+}

@@ -1,0 +1,66 @@
+import { timingSafeEqual } from "node:crypto";
+import type { NextFunction, Request, Response } from "express";
+import { jwtVerify } from "jose";
+import { failure, type HttpResult } from "./result";
+
+export type BoardRole = "admin" | "viewer";
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** `Authorization: Bearer <ADMIN_TOKEN>`; the caller only mounts this when a token is configured. */
+export function requireAdminBearer(token: string) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get("authorization") ?? "";
+    const given = header.startsWith("Bearer ") ? header.slice(7) : "";
+    if (given && sameSecret(given, token)) return next();
+    res.setHeader("WWW-Authenticate", 'Bearer realm="admin"');
+    res.status(401).json({ status: "Failed", error: "admin token missing or wrong" });
+  };
+}
+
+/**
+ * HTTP Basic for Bull Board, which a browser can send with every asset request:
+ * user `admin` with ADMIN_TOKEN, or user `viewer` with VIEWER_TOKEN (read-only).
+ */
+export function basicRole(req: Request, tokens: { admin?: string; viewer?: string }): BoardRole | null {
+  const header = req.get("authorization") ?? "";
+  if (!header.startsWith("Basic ")) return null;
+  const decoded = Buffer.from(header.slice(6), "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return null;
+  const user = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  if (user === "admin" && tokens.admin && sameSecret(password, tokens.admin)) return "admin";
+  if (user === "viewer" && tokens.viewer && sameSecret(password, tokens.viewer)) return "viewer";
+  return null;
+}
+
+/**
+ * Client authentication, when a JWT secret is configured: an HS256 bearer token whose
+ * subject is the clientID the request acts on.
+ */
+export async function authorizeClient(
+  secret: Uint8Array | undefined,
+  authorization: string | undefined,
+  clientID: string,
+): Promise<HttpResult | null> {
+  if (!secret) return null;
+  const token = authorization?.startsWith("Bearer ") ? authorization.slice(7) : "";
+  if (!token) return failure(401, "a bearer token is required", {}, { "WWW-Authenticate": 'Bearer realm="shop"' });
+  try {
+    const { payload } = await jwtVerify(token, secret, { algorithms: ["HS256"] });
+    if (payload.sub !== clientID) return failure(403, "the token does not belong to this clientID");
+    return null;
+  } catch {
+    return failure(
+      401,
+      "invalid or expired token",
+      {},
+      { "WWW-Authenticate": 'Bearer realm="shop", error="invalid_token"' },
+    );
+  }
+}

@@ -1,0 +1,366 @@
+import { z } from "zod";
+import {
+  AddToCartJob,
+  AddToCartRequest,
+  CheckOutCartRequest,
+  CheckoutJob,
+  Envelope,
+  InventoryJob,
+  RestockRequest,
+  UpsertProductRequest,
+} from "@oms/shared";
+
+/**
+ * OpenAPI 3.1, generated from the zod schemas that validate requests and job
+ * payloads; response shapes are zod schemas here too, so there is one source.
+ */
+const Failed = Envelope.extend({ status: z.literal("Failed") }).meta({
+  description: "The original envelope; `error` says what went wrong",
+});
+const CartAdded = Envelope.extend({ quantityInCart: z.number().int(), available: z.number().int() });
+const CheckoutDone = Envelope.extend({
+  orderId: z.uuid(),
+  state: z.enum(["completed", "failed", "pending"]),
+  totalCents: z.number().int().optional(),
+  productID: z.string().optional().describe("The product that ran short (409)"),
+});
+const CartView = Envelope.extend({
+  clientID: z.string(),
+  totalCents: z.number().int(),
+  items: z.array(
+    z.object({
+      productID: z.string(),
+      productName: z.string(),
+      quantity: z.number().int(),
+      unitPriceCents: z.number().int(),
+      available: z.number().int(),
+    }),
+  ),
+});
+const Product = z.object({
+  productID: z.string(),
+  productName: z.string(),
+  priceCents: z.number().int(),
+  quantity: z.number().int().describe("Units in the warehouse per MySQL, including sold units not yet flushed"),
+  available: z.number().int().describe("Units that can still be reserved"),
+});
+const OrderItem = z.object({ productID: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int() });
+const Order = z.object({
+  orderId: z.uuid(),
+  clientID: z.string(),
+  state: z.enum(["pending", "completed", "failed"]),
+  totalCents: z.number().int(),
+  paymentRef: z.string().nullable(),
+  failureCode: z.string().nullable(),
+  failureReason: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  completedAt: z.iso.datetime().nullable(),
+  items: z.array(OrderItem).optional(),
+});
+const Health = z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()).optional() });
+
+const SCHEMAS = {
+  AddToCartRequest,
+  CheckOutCartRequest,
+  UpsertProductRequest,
+  RestockRequest,
+  AddToCartJob,
+  CheckoutJob,
+  InventoryJob,
+  Failed,
+  CartAdded,
+  CheckoutDone,
+  CartView,
+  ProductList: Envelope.extend({ products: z.array(Product), limit: z.number().int(), offset: z.number().int() }),
+  ProductView: Envelope.extend({ product: Product }),
+  OrderView: Envelope.extend({ order: Order }),
+  OrderList: Envelope.extend({ clientID: z.string(), orders: z.array(Order) }),
+  AdminResult: Envelope.catchall(z.unknown()),
+  Health,
+} as const;
+type SchemaName = keyof typeof SCHEMAS;
+
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    target: "draft-2020-12",
+    io: "input",
+    unrepresentable: "any",
+  }) as Record<string, unknown>;
+  return rest;
+}
+
+const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
+const content = (name: SchemaName) => ({ "application/json": { schema: ref(name) } });
+const ok = (description: string, name: SchemaName) => ({ description, content: content(name) });
+const err = (description: string) => ({ description, content: content("Failed") });
+
+const COMMON_ERRORS = {
+  "400": err("Invalid input; the message names the field"),
+  "429": err("Too many requests for this client; see Retry-After"),
+  "503": err("Redis or MySQL unreachable; see Retry-After"),
+};
+const CLIENT_AUTH = {
+  "401": err("Bearer token missing or invalid (when JWT_SECRET is set)"),
+  "403": err("The token's subject is another client"),
+};
+const ADMIN_AUTH = { "401": err("Admin token missing or wrong") };
+
+const jsonBody = (name: SchemaName) => ({ required: true, content: content(name) });
+const pathParam = (name: string, description: string) => ({
+  name,
+  in: "path",
+  required: true,
+  description,
+  schema: { type: "string", maxLength: 100 },
+});
+
+export function buildOpenApi(options: { adminEnabled: boolean }) {
+  const adminSecurity = [{ adminBearer: [] }];
+  const paths: Record<string, unknown> = {
+    "/addToCart": {
+      post: {
+        operationId: "addToCart",
+        summary: "Add a quantity of a product to a client's cart",
+        tags: ["shop"],
+        security: [{}, { clientJwt: [] }],
+        requestBody: jsonBody("AddToCartRequest"),
+        responses: {
+          "200": ok("Added; the cart now holds quantityInCart", "CartAdded"),
+          ...COMMON_ERRORS,
+          ...CLIENT_AUTH,
+          "404": err("Unknown product"),
+          "409": err("The cart's total would exceed the available stock"),
+          "413": err("Body too large"),
+          "415": err("Content-Type is not application/json"),
+          "504": err("No worker answered in time; the item may still be added"),
+        },
+      },
+    },
+    "/checkOutCart": {
+      post: {
+        operationId: "checkOutCart",
+        summary: "Check out a client's cart: reserve, pay, commit",
+        tags: ["shop"],
+        security: [{}, { clientJwt: [] }],
+        parameters: [
+          {
+            name: "Prefer",
+            in: "header",
+            required: false,
+            description: "`respond-async` answers 202 at once",
+            schema: { type: "string" },
+          },
+        ],
+        requestBody: jsonBody("CheckOutCartRequest"),
+        responses: {
+          "200": ok("Order completed", "CheckoutDone"),
+          "202": {
+            description: "Accepted, still running; poll the Location",
+            headers: { Location: { description: "/orders/{orderId}", schema: { type: "string" } } },
+            content: content("CheckoutDone"),
+          },
+          ...COMMON_ERRORS,
+          ...CLIENT_AUTH,
+          "402": err("Payment declined"),
+          "409": err("A product ran short (named), or another checkout of this cart is running"),
+          "413": err("Body too large"),
+          "415": err("Content-Type is not application/json"),
+        },
+      },
+    },
+    "/cart/{clientID}": {
+      get: {
+        operationId: "getCart",
+        summary: "A client's cart with prices and live stock",
+        tags: ["shop"],
+        security: [{}, { clientJwt: [] }],
+        parameters: [pathParam("clientID", "The client")],
+        responses: { "200": ok("The cart", "CartView"), ...COMMON_ERRORS, ...CLIENT_AUTH },
+      },
+    },
+    "/products": {
+      get: {
+        operationId: "listProducts",
+        summary: "The catalog with live stock",
+        tags: ["shop"],
+        parameters: [
+          {
+            name: "limit",
+            in: "query",
+            required: false,
+            schema: { type: "integer", minimum: 1, maximum: 500, default: 100 },
+          },
+          { name: "offset", in: "query", required: false, schema: { type: "integer", minimum: 0, default: 0 } },
+        ],
+        responses: { "200": ok("Products", "ProductList"), ...COMMON_ERRORS },
+      },
+    },
+    "/products/{productID}": {
+      get: {
+        operationId: "getProduct",
+        summary: "One product with live stock",
+        tags: ["shop"],
+        parameters: [pathParam("productID", "The product")],
+        responses: { "200": ok("The product", "ProductView"), ...COMMON_ERRORS, "404": err("Unknown product") },
+      },
+    },
+    "/orders/{orderId}": {
+      get: {
+        operationId: "getOrder",
+        summary: "An order: state, items, total, failure reason, timestamps",
+        tags: ["shop"],
+        parameters: [{ name: "orderId", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
+        responses: { "200": ok("The order", "OrderView"), ...COMMON_ERRORS, "404": err("Unknown order") },
+      },
+    },
+    "/clients/{clientID}/orders": {
+      get: {
+        operationId: "listClientOrders",
+        summary: "A client's orders, newest first",
+        tags: ["shop"],
+        security: [{}, { clientJwt: [] }],
+        parameters: [pathParam("clientID", "The client")],
+        responses: { "200": ok("Orders", "OrderList"), ...COMMON_ERRORS, ...CLIENT_AUTH },
+      },
+    },
+    "/healthz": {
+      get: {
+        operationId: "healthz",
+        summary: "The process is alive",
+        tags: ["operations"],
+        responses: { "200": ok("Alive", "Health") },
+      },
+    },
+    "/readyz": {
+      get: {
+        operationId: "readyz",
+        summary: "Redis and MySQL answer and workers are consuming",
+        tags: ["operations"],
+        responses: { "200": ok("Ready", "Health"), "503": ok("Not ready; checks say which part", "Health") },
+      },
+    },
+    "/metrics": {
+      get: {
+        operationId: "metrics",
+        summary: "Prometheus metrics",
+        tags: ["operations"],
+        responses: {
+          "200": {
+            description: "Prometheus text exposition",
+            content: { "text/plain": { schema: { type: "string" } } },
+          },
+        },
+      },
+    },
+  };
+  if (options.adminEnabled) {
+    const admin = (operationId: string, summary: string, extra: Record<string, unknown>) => ({
+      operationId,
+      summary,
+      tags: ["admin"],
+      security: adminSecurity,
+      ...extra,
+    });
+    Object.assign(paths, {
+      "/admin/products": {
+        post: admin("upsertProduct", "Create a product or update its name, price and level", {
+          requestBody: jsonBody("UpsertProductRequest"),
+          responses: {
+            "200": ok("Updated", "AdminResult"),
+            "201": ok("Created", "AdminResult"),
+            ...COMMON_ERRORS,
+            ...ADMIN_AUTH,
+            "409": err("Level below units sold and not yet flushed"),
+          },
+        }),
+      },
+      "/admin/products/{productID}/restock": {
+        post: admin("restockProduct", "Add to or set a product's warehouse level; the cache follows", {
+          parameters: [pathParam("productID", "The product")],
+          requestBody: jsonBody("RestockRequest"),
+          responses: {
+            "200": ok("Restocked", "AdminResult"),
+            ...COMMON_ERRORS,
+            ...ADMIN_AUTH,
+            "404": err("Unknown product"),
+            "409": err("Level too low"),
+          },
+        }),
+      },
+      "/admin/holds": {
+        get: admin("listHolds", "Live stock holds", {
+          responses: { "200": ok("Holds", "AdminResult"), ...ADMIN_AUTH, "503": COMMON_ERRORS["503"] },
+        }),
+      },
+      "/admin/flushes": {
+        get: admin("pendingFlushes", "Committed decrements not yet applied to MySQL", {
+          responses: { "200": ok("Pending flushes", "AdminResult"), ...ADMIN_AUTH, "503": COMMON_ERRORS["503"] },
+        }),
+      },
+      "/admin/jobs/{queue}/retry-failed": {
+        post: admin("retryFailedJobs", "Re-drive a queue's failed jobs", {
+          parameters: [
+            {
+              name: "queue",
+              in: "path",
+              required: true,
+              schema: { type: "string", enum: ["cart", "checkout", "inventory"] },
+            },
+          ],
+          responses: {
+            "200": ok("Retried", "AdminResult"),
+            ...ADMIN_AUTH,
+            "404": err("Unknown queue"),
+            "503": COMMON_ERRORS["503"],
+          },
+        }),
+      },
+    });
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Order management API",
+      version: "1.0.0",
+      description:
+        "Cart and checkout (compatible with the original service's POST /addToCart and /checkOutCart), orders, catalog, operations.",
+      license: { name: "MIT", identifier: "MIT" },
+    },
+    servers: [{ url: "/" }],
+    tags: [
+      { name: "shop", description: "Cart, checkout, catalog and orders" },
+      { name: "operations", description: "Health and metrics" },
+      { name: "admin", description: "Catalog and queue administration (Bearer ADMIN_TOKEN)" },
+    ],
+    paths,
+    components: {
+      schemas: Object.fromEntries(Object.entries(SCHEMAS).map(([name, schema]) => [name, jsonSchema(schema)])),
+      securitySchemes: {
+        clientJwt: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description: "Required when JWT_SECRET is set; subject = clientID",
+        },
+        adminBearer: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" },
+      },
+    },
+  };
+}
+
+/** Swagger UI page at /documentation, reading /openapi.json; assets come from swagger-ui-dist, served locally. */
+export function documentationPage(basePath: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Order management API</title>
+<link rel="stylesheet" href="${basePath}/documentation/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="${basePath}/documentation/assets/swagger-ui-bundle.js"></script>
+<script src="${basePath}/documentation/init.js"></script>
+</body></html>`;
+}
+
+export function documentationInit(basePath: string): string {
+  return `window.ui = SwaggerUIBundle({ url: ${JSON.stringify(`${basePath}/openapi.json`)}, dom_id: "#swagger-ui" });`;
+}
