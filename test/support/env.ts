@@ -47,6 +47,8 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
   const redis = createRedis(config.REDIS_URL, { name: `test-${id}` });
   await waitReady(redis);
   const keys = keyspace(config.REDIS_PREFIX);
+  // A fresh prefix starts with a trusted (empty) cache, as a worker's start-up recovery would leave it.
+  await redis.set(keys.epoch, "test");
   return {
     id,
     config,

@@ -13,7 +13,8 @@ import { getProduct, listProducts } from "./handlers/catalog";
 import { getOrder, listClientOrders } from "./handlers/orders";
 import { healthz, readyz } from "./handlers/health";
 import { restockProduct, upsertProduct } from "./admin/products";
-import { listHolds, pendingFlushes, retryFailedJobs } from "./admin/operations";
+import { listHolds, pendingFlushes, reconcileNow, retryFailedJobs } from "./admin/operations";
+import { withIdempotency } from "./http/idempotency";
 import { createBoardRouter } from "./admin/board";
 import { buildOpenApi, documentationInit, documentationPage } from "./openapi";
 
@@ -84,12 +85,34 @@ export function createApp(deps: ApiDeps): express.Express {
   const fromPath = (req: Request) => req.params.clientID;
 
   app.post("/addToCart", route(json(forClient(fromBody, (req) => addToCart(deps, req.body, ctx(req))))));
+  // Idempotency-Key scopes: one per client for checkouts, one for the admin.
+  const idempotent =
+    (scopeOf: (req: Request) => string, handler: Handler): Handler =>
+    (req) =>
+      withIdempotency(
+        {
+          redis: deps.redis,
+          keys: deps.keys,
+          ttlMs: config.IDEMPOTENCY_TTL_MS,
+          scope: scopeOf(req),
+          key: req.get("idempotency-key"),
+          body: { path: req.originalUrl, body: req.body },
+        },
+        async () => handler(req),
+      );
   app.post(
     "/checkOutCart",
     route(
       json(
-        forClient(fromBody, (req) =>
-          checkOutCart(deps, req.body, ctx(req), { respondAsync: /\brespond-async\b/i.test(req.get("prefer") ?? "") }),
+        forClient(
+          fromBody,
+          idempotent(
+            (req) => `checkout:${String(fromBody(req))}`,
+            (req) =>
+              checkOutCart(deps, req.body, ctx(req), {
+                respondAsync: /\brespond-async\b/i.test(req.get("prefer") ?? ""),
+              }),
+          ),
         ),
       ),
     ),
@@ -141,10 +164,11 @@ export function createApp(deps: ApiDeps): express.Express {
   if (config.ADMIN_TOKEN) {
     const admin = express.Router();
     admin.use(requireAdminBearer(config.ADMIN_TOKEN));
-    admin.post("/products", route(json((req) => upsertProduct(deps, req.body))));
+    const adminWrite = (handler: Handler) => idempotent(() => "admin", handler);
+    admin.post("/products", route(json(adminWrite((req) => upsertProduct(deps, req.body)))));
     admin.post(
       "/products/:productID/restock",
-      route(json((req) => restockProduct(deps, String(req.params.productID), req.body))),
+      route(json(adminWrite((req) => restockProduct(deps, String(req.params.productID), req.body)))),
     );
     admin.get(
       "/holds",
@@ -156,8 +180,9 @@ export function createApp(deps: ApiDeps): express.Express {
     );
     admin.post(
       "/jobs/:queue/retry-failed",
-      route((req) => retryFailedJobs(deps, String(req.params.queue))),
+      route(adminWrite((req) => retryFailedJobs(deps, String(req.params.queue)))),
     );
+    admin.post("/reconcile", route(adminWrite(() => reconcileNow(deps))));
     // The board is mounted first: it has its own (Basic) authentication.
     app.use(
       config.BULL_BOARD_PATH,

@@ -54,7 +54,7 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
     keys,
     db,
     redis,
-    engine: new InventoryEngine(redis, keys, mysqlTruth(db)),
+    engine: new InventoryEngine(redis, keys, mysqlTruth(db), { requireEpoch: true }),
     queues,
     metrics: createApiMetrics(redis, keys, queues),
     results: {

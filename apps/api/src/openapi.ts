@@ -106,6 +106,17 @@ const CLIENT_AUTH = {
 };
 const ADMIN_AUTH = { "401": err("Admin token missing or wrong") };
 
+const IDEMPOTENCY_KEY = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description: "Replays the first answer for the same key; 422 with another body; 409 while the first is running",
+  schema: { type: "string", minLength: 1, maxLength: 255 },
+};
+const IDEMPOTENCY_ERRORS = {
+  "409": err("A request with this Idempotency-Key is still running"),
+  "422": err("This Idempotency-Key was used with a different body"),
+};
 const jsonBody = (name: SchemaName) => ({ required: true, content: content(name) });
 const pathParam = (name: string, description: string) => ({
   name,
@@ -163,7 +174,10 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
           ...COMMON_ERRORS,
           ...CLIENT_AUTH,
           "402": err("Payment declined"),
-          "409": err("A product ran short (named), or another checkout of this cart is running"),
+          "409": err(
+            "A product ran short (named), another checkout of this cart is running, or this Idempotency-Key is in flight",
+          ),
+          "422": IDEMPOTENCY_ERRORS["422"],
           "413": err("Body too large"),
           "415": err("Content-Type is not application/json"),
         },
@@ -255,16 +269,31 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
     },
   };
   if (options.adminEnabled) {
-    const admin = (operationId: string, summary: string, extra: Record<string, unknown>) => ({
+    const admin = (
+      operationId: string,
+      summary: string,
+      extra: { parameters?: unknown[]; responses: Record<string, unknown> } & Record<string, unknown>,
+    ) => ({
       operationId,
       summary,
       tags: ["admin"],
       security: adminSecurity,
       ...extra,
     });
+    // Admin writes take an Idempotency-Key too.
+    const adminWrite = (
+      operationId: string,
+      summary: string,
+      extra: { parameters?: unknown[]; responses: Record<string, unknown> } & Record<string, unknown>,
+    ) =>
+      admin(operationId, summary, {
+        ...extra,
+        parameters: [...(extra.parameters ?? []), IDEMPOTENCY_KEY],
+        responses: { "409": IDEMPOTENCY_ERRORS["409"], "422": IDEMPOTENCY_ERRORS["422"], ...extra.responses },
+      });
     Object.assign(paths, {
       "/admin/products": {
-        post: admin("upsertProduct", "Create a product or update its name, price and level", {
+        post: adminWrite("upsertProduct", "Create a product or update its name, price and level", {
           requestBody: jsonBody("UpsertProductRequest"),
           responses: {
             "200": ok("Updated", "AdminResult"),
@@ -276,7 +305,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
         }),
       },
       "/admin/products/{productID}/restock": {
-        post: admin("restockProduct", "Add to or set a product's warehouse level; the cache follows", {
+        post: adminWrite("restockProduct", "Add to or set a product's warehouse level; the cache follows", {
           parameters: [pathParam("productID", "The product")],
           requestBody: jsonBody("RestockRequest"),
           responses: {
@@ -285,6 +314,16 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
             ...ADMIN_AUTH,
             "404": err("Unknown product"),
             "409": err("Level too low"),
+          },
+        }),
+      },
+      "/admin/reconcile": {
+        post: adminWrite("reconcileNow", "Compare cached stock with MySQL now and repair confirmed drift", {
+          responses: {
+            "200": ok("The reconciler's report", "AdminResult"),
+            "202": ok("Still running", "AdminResult"),
+            ...ADMIN_AUTH,
+            "503": COMMON_ERRORS["503"],
           },
         }),
       },
@@ -299,7 +338,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
         }),
       },
       "/admin/jobs/{queue}/retry-failed": {
-        post: admin("retryFailedJobs", "Re-drive a queue's failed jobs", {
+        post: adminWrite("retryFailedJobs", "Re-drive a queue's failed jobs", {
           parameters: [
             {
               name: "queue",

@@ -39,7 +39,7 @@ export function createWorkerDeps(
   const keys = keyspace(config.REDIS_PREFIX);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX);
   const redis = createRedis(config.REDIS_URL, { forQueue: true, name: "workers" });
-  const engine = new InventoryEngine(redis, keys, mysqlTruth(db));
+  const engine = new InventoryEngine(redis, keys, mysqlTruth(db), { requireEpoch: true });
   const payment =
     overrides.payment ??
     new SimulatedPaymentProvider(db, {

@@ -3,6 +3,8 @@ import { AddToCartJob, CheckoutJob, InventoryJob, type CartResult, type Checkout
 import { addToCart } from "./cart/add-to-cart";
 import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
 import { flushReservations } from "./inventory/flush";
+import { endOrphanedOrders } from "./inventory/recovery";
+import { reconcileStock } from "./inventory/reconcile";
 import { requestFlush, type WorkerDeps } from "./deps";
 
 export function sagaDeps(deps: WorkerDeps): SagaDeps {
@@ -58,43 +60,22 @@ export function inventoryProcessor(deps: WorkerDeps) {
         return flushReservations(deps.db, deps.config.FLUSH_BATCH_SIZE);
       case "sweepHolds": {
         const released = await deps.engine.sweepExpired();
-        const stuck = await endStuckOrders(deps, saga);
+        // Long past any hold's lifetime, a pending order with no live job will never finish.
+        const olderThan = new Date(Date.now() - deps.config.HOLD_TTL_MS - 60_000);
+        const stuck = await endOrphanedOrders(
+          deps,
+          saga,
+          olderThan,
+          "checkout abandoned: its job ended without finishing the order",
+        );
         return { released, stuck };
       }
+      case "reconcile":
+        return reconcileStock(deps.db, deps.engine, deps.logger, deps.metrics.driftRepairs);
       default: {
         const unhandled: never = data;
         throw new Error(`unknown inventory job ${JSON.stringify(unhandled)}`);
       }
     }
   };
-}
-
-/**
- * Orders still pending long after any delivery could be working on them (their job
- * is gone or failed for good) are ended by the same compensation as a final failure.
- */
-async function endStuckOrders(deps: WorkerDeps, saga: SagaDeps): Promise<number> {
-  const { config } = deps;
-  const olderThan = new Date(Date.now() - config.HOLD_TTL_MS - 60_000);
-  let ended = 0;
-  for (const orderId of await deps.orders.stalePending(olderThan, 100)) {
-    const state = await deps.checkoutQueue.getJobState(orderId);
-    if (
-      state === "active" ||
-      state === "waiting" ||
-      state === "delayed" ||
-      state === "prioritized" ||
-      state === "waiting-children"
-    )
-      continue;
-    const order = await deps.orders.get(orderId);
-    if (!order) continue;
-    await compensateCheckout(
-      { type: "checkout", orderId, clientId: order.clientId, paymentToken: "tok_ok" },
-      saga,
-      "checkout abandoned: its job ended without finishing the order",
-    );
-    ended++;
-  }
-  return ended;
 }

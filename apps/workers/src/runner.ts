@@ -3,7 +3,8 @@ import type { Server } from "node:http";
 import { Worker, type Processor } from "bullmq";
 import { QUEUE_NAMES, createQueue, createRedis, type QueueName } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
-import { cartProcessor, checkoutProcessor, inventoryProcessor } from "./processors";
+import { cartProcessor, checkoutProcessor, inventoryProcessor, sagaDeps } from "./processors";
+import { recoverIfRedisLostData } from "./inventory/recovery";
 import { instrumentWorker } from "./observability/metrics";
 import { ProgressMonitor } from "./observability/progress";
 import { startObservabilityServer } from "./observability/server";
@@ -57,23 +58,35 @@ export async function startWorkers(
   });
   await Promise.all(watched.map((w) => w.worker.waitUntilReady()));
 
-  if (queues.includes("inventory")) {
-    await deps.inventoryQueue.upsertJobScheduler(
+  const saga = sagaDeps(deps);
+  // Schedules live in Redis: set them at start, and again after Redis lost its data.
+  const ensureSchedules = async () => {
+    if (!queues.includes("inventory")) return;
+    const q = deps.inventoryQueue;
+    await q.upsertJobScheduler(
       "sweep-holds",
       { every: config.HOLD_SWEEP_INTERVAL_MS },
       { name: "sweepHolds", data: { type: "sweepHolds" } },
     );
-    await deps.inventoryQueue.upsertJobScheduler(
+    await q.upsertJobScheduler(
       "flush",
       { every: config.FLUSH_INTERVAL_MS },
       { name: "flush", data: { type: "flush" } },
     );
-  }
+    await q.upsertJobScheduler(
+      "reconcile",
+      { every: config.RECONCILE_INTERVAL_MS },
+      { name: "reconcile", data: { type: "reconcile" } },
+    );
+  };
+  await recoverIfRedisLostData(deps, saga);
+  await ensureSchedules();
 
   const progress = new ProgressMonitor(watched, config.WORKER_STALL_ALERT_MS);
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   // The heartbeat says "this process consumes"; the API's readiness looks for a fresh one.
   const beat = async () => {
+    if (await recoverIfRedisLostData(deps, saga)) await ensureSchedules();
     const report = await progress.check();
     if (report.ready) {
       await deps.redis.zadd(keys.workerHeartbeats, Date.now(), workerId);

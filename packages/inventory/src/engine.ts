@@ -11,6 +11,25 @@ export interface InventoryKeys {
   stock(productId: string): string;
   hold(orderId: string): string;
   holdExpiries: string;
+  /** Hash: product id -> units held and not yet committed or released. */
+  held: string;
+  /** Present while the cache is trustworthy; gone when Redis lost its data. */
+  epoch: string;
+}
+
+/** The stock cache is being rebuilt after Redis lost its data: try again shortly. */
+export class CacheNotReadyError extends Error {
+  constructor() {
+    super("the stock cache is being rebuilt after Redis lost its data");
+    this.name = "CacheNotReadyError";
+  }
+}
+
+export interface ReconcileResult {
+  productId: string;
+  /** MySQL's figure minus (cached available + held); null when the level is not cached. */
+  drift: number | null;
+  repaired: boolean;
 }
 
 /**
@@ -41,6 +60,12 @@ export type ReleaseResult =
 export interface InventoryOptions {
   /** How long an ended (committed or released) hold record is kept, so replays see it. */
   retentionMs?: number;
+  /**
+   * Load levels only while the epoch marker exists. After Redis lost its data, the
+   * recovery first ends the orphaned checkouts in MySQL, then sets the marker: a level
+   * loaded earlier could miss an order that commits in between.
+   */
+  requireEpoch?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -53,6 +78,7 @@ const DAY_MS = 86_400_000;
 export class InventoryEngine {
   private readonly redis: Redis & InventoryCommands;
   private readonly retentionMs: number;
+  private readonly requireEpoch: boolean;
 
   constructor(
     redis: Redis,
@@ -62,12 +88,14 @@ export class InventoryEngine {
   ) {
     this.redis = defineInventoryScripts(redis);
     this.retentionMs = options.retentionMs ?? DAY_MS;
+    this.requireEpoch = options.requireEpoch ?? false;
   }
 
   /** Caches the levels of these products that are not cached yet; returns the ids MySQL does not know. */
   async load(productIds: string[]): Promise<string[]> {
     const unique = [...new Set(productIds)];
     if (unique.length === 0) return [];
+    if (this.requireEpoch && !(await this.redis.exists(this.keys.epoch))) throw new CacheNotReadyError();
     const truth = await this.truth(unique);
     const pipeline = this.redis.pipeline();
     for (const [productId, available] of truth) {
@@ -84,8 +112,17 @@ export class InventoryEngine {
     if (unique.length === 0) return result;
     let values = await this.redis.mget(unique.map((id) => this.keys.stock(id)));
     if (values.some((v) => v === null)) {
-      await this.load(unique.filter((_, i) => values[i] === null));
-      values = await this.redis.mget(unique.map((id) => this.keys.stock(id)));
+      try {
+        await this.load(unique.filter((_, i) => values[i] === null));
+      } catch (err) {
+        if (!(err instanceof CacheNotReadyError)) throw err;
+        // While the cache is rebuilt, MySQL's figure is the answer (no holds survive a loss).
+        const truth = await this.truth(unique);
+        values = unique.map((id, i) => values[i] ?? (truth.has(id) ? String(truth.get(id)) : null));
+      }
+      values = values.every((v) => v !== null)
+        ? values
+        : await this.redis.mget(unique.map((id) => this.keys.stock(id)));
     }
     unique.forEach((id, i) => {
       const v = values[i];
@@ -101,13 +138,15 @@ export class InventoryEngine {
     const stockKeys = lines.map((l) => this.keys.stock(l.productId));
     for (let attempt = 0; attempt < 3; attempt++) {
       const [code = -1, line = 0, available = 0, replayed = 0] = await this.redis.omsReserve(
-        stockKeys.length + 2,
+        stockKeys.length + 3,
         this.keys.hold(orderId),
         this.keys.holdExpiries,
+        this.keys.held,
         ...stockKeys,
         orderId,
         now,
         ttlMs,
+        ...lines.map((l) => l.productId),
         ...lines.map((l) => l.quantity),
       );
       switch (code) {
@@ -140,6 +179,7 @@ export class InventoryEngine {
     const [code = -1] = await this.redis.omsCommit(
       this.keys.hold(orderId),
       this.keys.holdExpiries,
+      this.keys.held,
       orderId,
       this.retentionMs,
     );
@@ -151,9 +191,10 @@ export class InventoryEngine {
     const hold = await this.hold(orderId);
     const stockKeys = hold ? hold.lines.map((l) => this.keys.stock(l.productId)) : [];
     const [code = -1, replayed = 0] = await this.redis.omsRelease(
-      stockKeys.length + 2,
+      stockKeys.length + 3,
       this.keys.hold(orderId),
       this.keys.holdExpiries,
+      this.keys.held,
       ...stockKeys,
       orderId,
       this.retentionMs,
@@ -186,11 +227,8 @@ export class InventoryEngine {
     const h = await this.redis.hgetall(this.keys.hold(orderId));
     if (!h.state) return null;
     const n = Number(h.n ?? 0);
-    const prefix = this.keys.stock("");
     const lines: StockLine[] = [];
-    for (let i = 1; i <= n; i++) {
-      lines.push({ productId: (h[`k${i}`] ?? "").slice(prefix.length), quantity: Number(h[`q${i}`]) });
-    }
+    for (let i = 1; i <= n; i++) lines.push({ productId: h[`p${i}`] ?? "", quantity: Number(h[`q${i}`]) });
     return { orderId, state: h.state as HoldState, expiresAt: Number(h.exp ?? 0), lines };
   }
 
@@ -207,6 +245,33 @@ export class InventoryEngine {
       if (r.ok && !r.replayed) released++;
     }
     return released;
+  }
+
+  /**
+   * Compares one product's cached level with MySQL and repairs drift that a second
+   * look confirms. Returns what it found.
+   */
+  async reconcile(productId: string, settleMs = 500): Promise<ReconcileResult> {
+    const look = async (mode: "check" | "repair", expected: number) => {
+      const truth = (await this.truth([productId])).get(productId);
+      if (truth === undefined) return null;
+      const [code = -1, drift = 0, repaired = 0] = await this.redis.omsReconcile(
+        this.keys.stock(productId),
+        this.keys.held,
+        productId,
+        truth,
+        mode,
+        expected,
+      );
+      if (code === InventoryCode.NOT_LOADED) return null;
+      if (code !== InventoryCode.OK) throw new InventoryScriptError("reconcile", code);
+      return { drift, repaired: repaired === 1 };
+    };
+    const first = await look("check", 0);
+    if (!first || first.drift === 0) return { productId, drift: first ? 0 : null, repaired: false };
+    await new Promise((r) => setTimeout(r, settleMs));
+    const second = await look("repair", first.drift);
+    return { productId, drift: second?.drift ?? null, repaired: second?.repaired ?? false };
   }
 
   async liveHoldCount(): Promise<number> {

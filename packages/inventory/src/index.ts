@@ -1,4 +1,4 @@
-export { InventoryEngine, releaseCheckoutLock } from "./engine";
+export { InventoryEngine, releaseCheckoutLock, CacheNotReadyError } from "./engine";
 export type {
   StockLine,
   InventoryKeys,
@@ -8,6 +8,7 @@ export type {
   HoldState,
   HoldStepResult,
   ReleaseResult,
+  ReconcileResult,
 } from "./engine";
 export { InventoryCode, InventoryScriptError } from "./codes";
 export { SCRIPTS, defineInventoryScripts } from "./scripts";

@@ -9,10 +9,11 @@ function lua(file: string): string {
 export const SCRIPTS = {
   omsReserve: { file: "reserve.lua", numberOfKeys: undefined },
   omsBeginCommit: { file: "begin-commit-2.lua", numberOfKeys: 2 },
-  omsCommit: { file: "commit-2.lua", numberOfKeys: 2 },
+  omsCommit: { file: "commit-3.lua", numberOfKeys: 3 },
   omsRelease: { file: "release.lua", numberOfKeys: undefined },
   omsRestock: { file: "restock-1.lua", numberOfKeys: 1 },
   omsCheckoutUnlock: { file: "checkout-unlock-1.lua", numberOfKeys: 1 },
+  omsReconcile: { file: "reconcile-2.lua", numberOfKeys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -25,6 +26,7 @@ export interface InventoryCommands {
   omsRelease(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
   omsRestock(...args: Array<string | number>): Promise<Reply>;
   omsCheckoutUnlock(...args: Array<string | number>): Promise<Reply>;
+  omsReconcile(...args: Array<string | number>): Promise<Reply>;
 }
 
 /** Registers every script through defineCommand, which handles EVALSHA with an EVAL fallback. */

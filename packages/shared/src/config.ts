@@ -109,6 +109,18 @@ export const ConfigSchema = z.object({
     .positive()
     .optional()
     .describe("Decline charges above this amount"),
+  RECONCILE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(60_000)
+    .describe("How often the reconciler compares cached stock with MySQL"),
+  IDEMPOTENCY_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(86_400_000)
+    .describe("How long an Idempotency-Key's stored answer is kept"),
   ADMIN_TOKEN: z
     .string()
     .min(16, "must be at least 16 characters")

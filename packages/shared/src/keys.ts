@@ -10,8 +10,14 @@ export function keyspace(prefix: string) {
     stock: (productId: string) => `${tag}:stock:${productId}`,
     hold: (orderId: string) => `${tag}:hold:${orderId}`,
     holdExpiries: `${tag}:holds:expiry`,
+    held: `${tag}:held`,
     checkoutLock: (clientId: string) => `${tag}:checkout:${clientId}`,
+    /** Present while the stock cache can be trusted; Redis losing its data loses it too. */
     epoch: `${tag}:epoch`,
+    /** Held by the one process rebuilding after a loss. */
+    recoveryLock: `${tag}:recovery`,
+    /** Stored answers of requests sent with an Idempotency-Key. */
+    idempotency: (scope: string, key: string) => `${tag}:idem:${scope}:${key}`,
     /** Hash of checkout outcome -> count, across every worker. */
     checkoutOutcomes: `${tag}:stats:checkout`,
     /** Sorted set of worker process id -> last healthy heartbeat (ms). */

@@ -68,6 +68,7 @@ export type CheckoutJob = z.infer<typeof CheckoutJob>;
 export const InventoryJob = z.discriminatedUnion("type", [
   z.object({ type: z.literal("flush") }),
   z.object({ type: z.literal("sweepHolds") }),
+  z.object({ type: z.literal("reconcile") }),
 ]);
 export type InventoryJob = z.infer<typeof InventoryJob>;
 

@@ -66,3 +66,29 @@ export async function retryFailedJobs(deps: ApiDeps, queueName: string): Promise
     return infrastructureFailure(err);
   }
 }
+
+/** POST /admin/reconcile: run the reconciler now, on the inventory queue, and report what it repaired. */
+export async function reconcileNow(deps: ApiDeps): Promise<HttpResult> {
+  try {
+    const job = await deps.queues.inventory.add("reconcile", { type: "reconcile" });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const state = await job.getState();
+      if (state === "completed") {
+        const done = await deps.queues.inventory.getJob(job.id ?? "");
+        return success({ jobId: job.id, report: done?.returnvalue ?? null });
+      }
+      if (state === "failed")
+        return failure(
+          503,
+          "the reconciler failed; see the inventory queue",
+          { jobId: job.id },
+          { "Retry-After": "5" },
+        );
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return { status: 202, body: { status: "Pending", error: "", jobId: job.id } };
+  } catch (err) {
+    return infrastructureFailure(err);
+  }
+}

@@ -7,6 +7,7 @@ export interface WorkerMetrics {
   jobs: Counter<"queue" | "outcome">;
   jobDuration: Histogram<"queue" | "outcome">;
   reservationDuration: Histogram;
+  driftRepairs: Counter<"product">;
 }
 
 export function createWorkerMetrics(): WorkerMetrics {
@@ -30,6 +31,12 @@ export function createWorkerMetrics(): WorkerMetrics {
       name: "oms_reservation_duration_seconds",
       help: "Latency of the atomic reservation of a cart (one Lua call, plus a cache load on a miss)",
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers: [registry],
+    }),
+    driftRepairs: new Counter({
+      name: "oms_stock_drift_repairs_total",
+      help: "Cached stock levels the reconciler found drifted from MySQL and repaired",
+      labelNames: ["product"],
       registers: [registry],
     }),
   };

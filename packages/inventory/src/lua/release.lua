@@ -5,7 +5,8 @@
 
   KEYS[1]    hold hash ({p}:hold:<orderId>)
   KEYS[2]    sorted set of live holds by expiry time
-  KEYS[3..n] stock keys of the hold's lines, in the order the hold recorded them
+  KEYS[3]    hash of units held per product ({p}:held)
+  KEYS[4..n] stock keys of the hold's lines, in the order the hold recorded them
 
   ARGV[1]    reservation id (member of KEYS[2])
   ARGV[2]    how long to keep the ended hold record, in milliseconds
@@ -26,16 +27,19 @@ end
 if state == "released" then return {0, 1} end
 if state == "committed" then return {5, 0} end
 if ARGV[3] == "expired" and (state ~= "held" or expiresAt > tonumber(ARGV[4])) then return {8, 0} end
-if lines ~= #KEYS - 2 then return {6, 0} end
+if lines ~= #KEYS - 3 then return {6, 0} end
 for i = 1, lines do
-  if redis.call("HGET", holdKey, "k" .. i) ~= KEYS[i + 2] then return {6, 0} end
+  if redis.call("HGET", holdKey, "k" .. i) ~= KEYS[i + 3] then return {6, 0} end
 end
 
 for i = 1, lines do
+  local quantity = tonumber(redis.call("HGET", holdKey, "q" .. i))
+  local product = redis.call("HGET", holdKey, "p" .. i)
+  if redis.call("HINCRBY", KEYS[3], product, -quantity) <= 0 then redis.call("HDEL", KEYS[3], product) end
   -- A stock key that is gone was lost with the cache; its reload from MySQL will not
   -- count this hold, so creating the key here would count the stock twice.
-  if redis.call("EXISTS", KEYS[i + 2]) == 1 then
-    redis.call("INCRBY", KEYS[i + 2], redis.call("HGET", holdKey, "q" .. i))
+  if redis.call("EXISTS", KEYS[i + 3]) == 1 then
+    redis.call("INCRBY", KEYS[i + 3], quantity)
   end
 end
 redis.call("HSET", holdKey, "state", "released")

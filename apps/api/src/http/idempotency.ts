@@ -1,0 +1,112 @@
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Keyspace } from "@oms/shared";
+import { failure, type HttpResult } from "./result";
+import { infrastructureFailure } from "../handlers/errors";
+
+interface StoredRecord {
+  state: "in_flight" | "done";
+  fingerprint: string;
+  response?: HttpResult;
+}
+
+export interface IdempotencyOptions {
+  redis: Redis;
+  keys: Keyspace;
+  ttlMs: number;
+  /** Whose key it is (a client, or the admin): the same key of two clients are two keys. */
+  scope: string;
+  /** The Idempotency-Key header, if any. */
+  key: string | undefined;
+  body: unknown;
+}
+
+/**
+ * Idempotency-Key as payment APIs use it: the first answer is stored and replayed for
+ * the same key and scope; the same key with another body is 422; a key whose first
+ * request is still running is 409. Answers of 5xx and 429 are not stored, so a retry
+ * after an outage runs again. Records expire after `ttlMs`.
+ */
+export async function withIdempotency(
+  options: IdempotencyOptions,
+  run: () => Promise<HttpResult>,
+): Promise<HttpResult> {
+  const { redis, key } = options;
+  if (key === undefined) return run();
+  if (!/^[\x21-\x7e]{1,255}$/.test(key))
+    return failure(400, "Idempotency-Key: must be 1 to 255 visible ASCII characters");
+
+  const recordKey = options.keys.idempotency(options.scope, sha256(key));
+  const fingerprint = sha256(stableJson(options.body));
+  let claimed: string | null;
+  try {
+    claimed = await redis.set(
+      recordKey,
+      JSON.stringify({ state: "in_flight", fingerprint } satisfies StoredRecord),
+      "PX",
+      options.ttlMs,
+      "NX",
+    );
+  } catch (err) {
+    return infrastructureFailure(err);
+  }
+
+  if (claimed === null) {
+    const stored = await redis.get(recordKey).catch(() => null);
+    if (!stored)
+      return failure(
+        409,
+        "a request with this Idempotency-Key is being processed; retry shortly",
+        {},
+        { "Retry-After": "1" },
+      );
+    const record = JSON.parse(stored) as StoredRecord;
+    if (record.fingerprint !== fingerprint)
+      return failure(422, "Idempotency-Key was already used with a different request body");
+    if (record.state === "in_flight" || !record.response) {
+      return failure(
+        409,
+        "a request with this Idempotency-Key is being processed; retry shortly",
+        {},
+        { "Retry-After": "1" },
+      );
+    }
+    return { ...record.response, headers: { ...record.response.headers, "Idempotent-Replayed": "true" } };
+  }
+
+  let response: HttpResult;
+  try {
+    response = await run();
+  } catch (err) {
+    await redis.del(recordKey).catch(() => undefined);
+    throw err;
+  }
+  if (response.status >= 500 || response.status === 429) {
+    await redis.del(recordKey).catch(() => undefined);
+  } else {
+    await redis
+      .set(
+        recordKey,
+        JSON.stringify({ state: "done", fingerprint, response } satisfies StoredRecord),
+        "PX",
+        options.ttlMs,
+        "XX",
+      )
+      .catch(() => undefined);
+  }
+  return response;
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** JSON with sorted object keys, so the same body in another key order has the same fingerprint. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}

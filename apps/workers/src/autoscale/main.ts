@@ -1,0 +1,84 @@
+/**
+ * `npm run workers:autoscale`: the one-machine autoscaler. Runs worker processes per
+ * queue between AUTOSCALE_WORKERS' limits, serves its metrics on AUTOSCALE_METRICS_PORT,
+ * and on SIGTERM or SIGINT retires every worker (each drains) before it exits.
+ * With AUTOSCALE_OBSERVE_ONLY=true it runs no workers and only exports the queue
+ * measurements (how KEDA gets them on Kubernetes).
+ */
+import { ConfigError, createLogger, keyspace, loadConfig } from "@oms/shared";
+import { prepareDatabase } from "@oms/migrations";
+import { parseWorkerLimits } from "./decision";
+import { createAutoscaleMetrics, serveMetrics, type MetricsServer } from "./metrics";
+import { Supervisor } from "./supervisor";
+
+/** Time a retiring worker gets beyond its own grace time to finish and exit. */
+const RETIRE_MARGIN_MS = 5_000;
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, "autoscaler");
+  const observeOnly = config.AUTOSCALE_OBSERVE_ONLY;
+  // Once here, rather than racing in every worker process that starts at the same moment.
+  if (!observeOnly) await prepareDatabase(config.DATABASE_URL);
+
+  const limits = parseWorkerLimits(config.AUTOSCALE_WORKERS);
+  const metrics = createAutoscaleMetrics();
+  const supervisor = new Supervisor({
+    redisUrl: config.REDIS_URL,
+    queuePrefix: keyspace(config.REDIS_PREFIX).queuePrefix,
+    limits,
+    policy: {
+      targetBacklog: config.AUTOSCALE_TARGET_BACKLOG,
+      maxWaitMs: config.AUTOSCALE_MAX_WAIT_MS,
+      cooldownMs: config.AUTOSCALE_COOLDOWN_MS,
+    },
+    pollIntervalMs: config.AUTOSCALE_POLL_INTERVAL_MS,
+    retireTimeoutMs: config.SHUTDOWN_GRACE_MS + RETIRE_MARGIN_MS,
+    logger,
+    metrics,
+    spawnWorkers: !observeOnly,
+  });
+
+  let server: MetricsServer | undefined;
+  if (config.AUTOSCALE_METRICS_PORT > 0) {
+    server = await serveMetrics(metrics.registry, config.AUTOSCALE_METRICS_PORT, () => supervisor.isHealthy());
+  }
+  supervisor.start();
+  logger.info(
+    {
+      queues: Object.fromEntries([...limits].map(([queue, l]) => [queue, `${l.min}..${l.max}`])),
+      targetBacklog: config.AUTOSCALE_TARGET_BACKLOG,
+      maxWaitMs: config.AUTOSCALE_MAX_WAIT_MS,
+      cooldownMs: config.AUTOSCALE_COOLDOWN_MS,
+      pollIntervalMs: config.AUTOSCALE_POLL_INTERVAL_MS,
+      metrics: server ? `http://localhost:${server.port}/metrics` : "off",
+      observeOnly,
+    },
+    "autoscaler started",
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "autoscaler stopping: workers drain their active jobs");
+    void supervisor
+      .stop()
+      .then(() => server?.close())
+      .then(() => {
+        logger.info("autoscaler stopped");
+        process.exit(0);
+      });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  console.error(
+    err instanceof ConfigError
+      ? err.message
+      : `autoscaler failed to start: ${err instanceof Error ? err.message : String(err)}`,
+  );
+  process.exit(1);
+});

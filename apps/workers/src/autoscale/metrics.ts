@@ -1,0 +1,118 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { createRegistry } from "@oms/shared";
+import type { DecisionAction } from "./decision";
+
+/**
+ * What the autoscaler exports. `oms_queue_backlog` and `oms_queue_oldest_wait_seconds`
+ * are the measurements it decides on; KEDA's Prometheus trigger reads the same series
+ * on Kubernetes (deploy/keda/prometheus).
+ */
+export interface AutoscaleMetrics {
+  registry: Registry;
+  backlog: Gauge<"queue">;
+  oldestWait: Gauge<"queue">;
+  desired: Gauge<"queue">;
+  running: Gauge<"queue">;
+  ready: Gauge<"queue">;
+  retiring: Gauge<"queue">;
+  decisions: Counter<"queue" | "action">;
+  replacements: Counter<"queue">;
+  forcedKills: Counter<"queue">;
+  measureErrors: Counter<"queue">;
+}
+
+export function createAutoscaleMetrics(registry: Registry = createRegistry("autoscaler")): AutoscaleMetrics {
+  const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ["queue"], registers: [registry] });
+  return {
+    registry,
+    backlog: gauge("oms_queue_backlog", "Jobs waiting, prioritized, delayed and active, per queue"),
+    oldestWait: gauge("oms_queue_oldest_wait_seconds", "How long the oldest job waiting to start has waited"),
+    desired: gauge("oms_autoscale_desired_workers", "Worker processes the autoscaler wants per queue"),
+    running: gauge("oms_autoscale_running_workers", "Worker processes running per queue (starting or consuming)"),
+    ready: gauge("oms_autoscale_ready_workers", "Worker processes consuming per queue"),
+    retiring: gauge("oms_autoscale_retiring_workers", "Worker processes draining before they exit, per queue"),
+    decisions: new Counter({
+      name: "oms_autoscale_decisions_total",
+      help: "Scaling decisions that changed the desired number of processes, by queue and direction",
+      labelNames: ["queue", "action"],
+      registers: [registry],
+    }),
+    replacements: new Counter({
+      name: "oms_autoscale_worker_replacements_total",
+      help: "Worker processes that exited unasked (crashed, killed) and were replaced",
+      labelNames: ["queue"],
+      registers: [registry],
+    }),
+    forcedKills: new Counter({
+      name: "oms_autoscale_forced_kills_total",
+      help: "Retiring processes killed because they did not exit in time (their jobs return once their locks lapse)",
+      labelNames: ["queue"],
+      registers: [registry],
+    }),
+    measureErrors: new Counter({
+      name: "oms_autoscale_measure_errors_total",
+      help: "Failed queue measurements (no decision is taken for the queue that time)",
+      labelNames: ["queue"],
+      registers: [registry],
+    }),
+  };
+}
+
+export function recordDecision(metrics: AutoscaleMetrics, queue: string, action: DecisionAction): void {
+  if (action !== "hold") metrics.decisions.inc({ queue, action });
+}
+
+export interface MetricsServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** /metrics, /healthz (alive) and /readyz (the last measurement succeeded recently). */
+export async function serveMetrics(
+  registry: Registry,
+  port: number,
+  isReady: () => boolean,
+  host = "0.0.0.0",
+): Promise<MetricsServer> {
+  const server = createServer((req, res) => {
+    const reply = (status: number, body: string, type = "application/json") => {
+      res.writeHead(status, { "content-type": type });
+      res.end(body);
+    };
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD")
+      return reply(405, JSON.stringify({ status: "method not allowed" }));
+    switch (path) {
+      case "/metrics":
+        registry.metrics().then(
+          (text) => reply(200, text, registry.contentType),
+          (err: unknown) => reply(500, JSON.stringify({ status: "error", error: String(err) })),
+        );
+        return;
+      case "/healthz":
+        return reply(200, JSON.stringify({ status: "ok" }));
+      case "/readyz": {
+        const ready = isReady();
+        return reply(ready ? 200 : 503, JSON.stringify({ status: ready ? "ready" : "not ready" }));
+      }
+      default:
+        return reply(404, JSON.stringify({ status: "not found" }));
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,49 @@
+import type { Counter } from "prom-client";
+import type { InventoryEngine } from "@oms/inventory";
+import type { Knex, Logger } from "@oms/shared";
+
+export interface ReconcileReport {
+  checked: number;
+  drifted: number;
+  repaired: number;
+  repairs: Array<{ productId: string; drift: number }>;
+}
+
+/**
+ * Walks the catalog and compares each cached level with what MySQL implies
+ * (quantity - pending reserve_purchase = available + held), repairing confirmed drift
+ * with a log line and a metric per repair.
+ */
+export async function reconcileStock(
+  db: Knex,
+  engine: InventoryEngine,
+  logger: Logger,
+  repairsMetric?: Counter<"product">,
+  settleMs = 500,
+): Promise<ReconcileReport> {
+  const report: ReconcileReport = { checked: 0, drifted: 0, repaired: 0, repairs: [] };
+  let after = "";
+  for (;;) {
+    const rows = (await db("product_details")
+      .where("product_id", ">", after)
+      .orderBy("product_id")
+      .limit(500)
+      .select("product_id")) as Array<{
+      product_id: string;
+    }>;
+    for (const { product_id: productId } of rows) {
+      const result = await engine.reconcile(productId, settleMs);
+      if (result.drift === null) continue;
+      report.checked++;
+      if (result.drift !== 0) report.drifted++;
+      if (result.repaired) {
+        report.repaired++;
+        report.repairs.push({ productId, drift: result.drift });
+        repairsMetric?.inc({ product: productId });
+        logger.warn({ productId, drift: result.drift }, "stock cache drift repaired");
+      }
+    }
+    if (rows.length < 500) return report;
+    after = rows[rows.length - 1]?.product_id ?? after;
+  }
+}

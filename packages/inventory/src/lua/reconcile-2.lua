@@ -1,0 +1,31 @@
+--[[
+  Compare a product's cached level with what MySQL implies, and optionally repair it.
+  MySQL's figure (quantity minus pending reserve_purchase) must equal the cached
+  available stock plus the units held. The repair applies only when the drift is the
+  one the caller measured before (a second look), so a change in flight between
+  MySQL and Redis is not mistaken for drift.
+
+  KEYS[1]  stock key ({p}:stock:<productId>)
+  KEYS[2]  hash of units held per product ({p}:held)
+
+  ARGV[1]  product id (field of KEYS[2])
+  ARGV[2]  what MySQL says can be sold: quantity minus pending reserve_purchase
+  ARGV[3]  mode: "check" or "repair"
+  ARGV[4]  the drift a previous check measured (used by "repair")
+
+  Returns {code, drift, repaired}
+    code      0 OK, 2 NOT_LOADED, 7 INVALID_ARGUMENT
+    drift     MySQL's figure minus (available + held)
+    repaired  1 when the level was moved by the drift
+]]
+local truth = tonumber(ARGV[2])
+if not truth or not (math.abs(truth) <= 1e15) or truth ~= math.floor(truth) then return {7, 0, 0} end
+local available = redis.call("GET", KEYS[1])
+if not available then return {2, 0, 0} end
+local held = tonumber(redis.call("HGET", KEYS[2], ARGV[1]) or "0")
+local drift = truth - (tonumber(available) + held)
+if ARGV[3] == "repair" and drift ~= 0 and drift == tonumber(ARGV[4]) then
+  redis.call("INCRBY", KEYS[1], drift)
+  return {0, drift, 1}
+end
+return {0, drift, 0}
