@@ -18,6 +18,7 @@ export function sagaDeps(deps: WorkerDeps): SagaDeps {
     requestFlush: requestFlush(deps.inventoryQueue),
     logger: deps.logger,
     observeReservation: (seconds) => deps.metrics.reservationDuration.observe(seconds),
+    checkpoint: crashAt(deps),
   };
 }
 
@@ -77,5 +78,22 @@ export function inventoryProcessor(deps: WorkerDeps) {
         throw new Error(`unknown inventory job ${JSON.stringify(unhandled)}`);
       }
     }
+  };
+}
+
+/**
+ * Testing only (CHAOS_CRASH_AT): the process SIGKILLs itself after the chosen step,
+ * at most CHAOS_CRASH_LIMIT times across all workers (counted in Redis).
+ */
+function crashAt(deps: WorkerDeps): SagaDeps["checkpoint"] {
+  const { CHAOS_CRASH_AT: step, CHAOS_CRASH_LIMIT: limit } = deps.config;
+  if (!step) return undefined;
+  return async (reached) => {
+    if (reached !== step) return;
+    const crashes = await deps.redis.incr(`${deps.keys.queuePrefix}:chaos:crashes`);
+    if (crashes > limit) return;
+    deps.logger.warn({ step }, "chaos: killing this worker");
+    process.kill(process.pid, "SIGKILL");
+    await new Promise(() => undefined);
   };
 }

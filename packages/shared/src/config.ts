@@ -159,6 +159,16 @@ export const ConfigSchema = z.object({
     .min(1_000)
     .default(30_000)
     .describe("A worker with waiting jobs and free capacity that started none for this long is not ready"),
+  CHAOS_CRASH_AT: z
+    .enum(["created", "reserved", "committing", "charged", "committed", "finished"])
+    .optional()
+    .describe("Testing only: a worker kills itself (SIGKILL) after this checkout step"),
+  CHAOS_CRASH_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1)
+    .describe("Testing only: how many such crashes across all workers"),
   SEED_ON_START: bool(true).describe("Load the demo catalog on start when the catalog is empty"),
   AUTOSCALE_WORKERS: z
     .string()

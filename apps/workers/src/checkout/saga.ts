@@ -4,6 +4,10 @@ import type { Redis } from "ioredis";
 import type { PaymentProvider } from "../payment/provider";
 import type { Order, OrderStore } from "./order-store";
 
+/** The points between saga steps where a worker may die; each must be safe to resume from. */
+export const SAGA_STEPS = ["created", "reserved", "committing", "charged", "committed", "finished"] as const;
+export type SagaStep = (typeof SAGA_STEPS)[number];
+
 export interface SagaDeps {
   orders: OrderStore;
   engine: InventoryEngine;
@@ -16,6 +20,8 @@ export interface SagaDeps {
   logger: Logger;
   /** Seconds the reservation took (for the latency histogram). */
   observeReservation?(seconds: number): void;
+  /** Called after each step; the chaos suite uses it to kill the process at a chosen step. */
+  checkpoint?(step: SagaStep): Promise<void>;
 }
 
 /**
@@ -42,6 +48,7 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
     };
   }
   const order = created.order;
+  await deps.checkpoint?.("created");
   if (order.clientId !== job.clientId) throw new Error(`order ${orderId} belongs to another client`);
   if (order.state !== "pending") return finished(order, deps, job);
 
@@ -70,6 +77,7 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
     }
   }
 
+  await deps.checkpoint?.("reserved");
   const begun = await engine.beginCommit(orderId);
   if (!begun.ok) {
     // The hold is gone from Redis (its data was lost): reserve again on the next delivery.
@@ -77,6 +85,7 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
     return endAfterRelease(deps, job);
   }
 
+  await deps.checkpoint?.("committing");
   const charge = await payment.charge({
     idempotencyKey: orderId,
     orderId,
@@ -91,6 +100,7 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
     return endFailed(deps, job, "payment_declined", reason, { outcome: "declined", orderId, reason });
   }
 
+  await deps.checkpoint?.("charged");
   const committed = await orders.complete(order, charge.reference);
   if (committed === "already_failed") {
     // Someone ended the order (final-failure path) while we charged: undo the charge.
@@ -100,7 +110,9 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
     return ended ? finished(ended, deps, job) : { outcome: "failed", orderId, reason: "order vanished" };
   }
   // If Redis lost the hold, MySQL's reserve_purchase still counts the sale when the cache reloads.
+  await deps.checkpoint?.("committed");
   await engine.commit(orderId);
+  await deps.checkpoint?.("finished");
   await deps.requestFlush();
   await unlock(deps, job);
   log.info({ totalCents: order.totalCents }, "order completed");
