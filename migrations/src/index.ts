@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import { createDb, ensureDatabase } from "@oms/shared";
 import * as initial from "./001_initial";
+import * as lockingReservation from "./002_locking_reservation";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -8,7 +9,10 @@ interface Migration {
 }
 
 /** Migrations are listed here rather than discovered on disk, so they run the same under tsx, vitest and a bundle. */
-const MIGRATIONS: Array<[string, Migration]> = [["001_initial", initial]];
+const MIGRATIONS: Array<[string, Migration]> = [
+  ["001_initial", initial],
+  ["002_locking_reservation", lockingReservation],
+];
 
 const source: Knex.MigrationSource<[string, Migration]> = {
   getMigrations: async () => MIGRATIONS,

@@ -80,6 +80,8 @@ const SCHEMAS = {
   Health,
 } as const;
 type SchemaName = keyof typeof SCHEMAS;
+/** Only the admin routes use these; a spec without them (ADMIN_TOKEN unset) leaves them out. */
+const ADMIN_SCHEMAS: ReadonlySet<string> = new Set<SchemaName>(["UpsertProductRequest", "RestockRequest", "AdminResult"]);
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
@@ -105,6 +107,13 @@ const CLIENT_AUTH = {
   "403": err("The token's subject is another client"),
 };
 const ADMIN_AUTH = { "401": err("Admin token missing or wrong") };
+/** Routes that read a JSON body. */
+const BODY_ERRORS = {
+  "413": err("Body larger than MAX_BODY_BYTES"),
+  "415": err("Content-Type is not application/json"),
+};
+/** No authentication: stated per operation, so a linter sees it was meant. */
+const PUBLIC: Array<Record<string, string[]>> = [];
 
 const IDEMPOTENCY_KEY = {
   name: "Idempotency-Key",
@@ -142,8 +151,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
           ...CLIENT_AUTH,
           "404": err("Unknown product"),
           "409": err("The cart's total would exceed the available stock"),
-          "413": err("Body too large"),
-          "415": err("Content-Type is not application/json"),
+          ...BODY_ERRORS,
           "504": err("No worker answered in time; the item may still be added"),
         },
       },
@@ -178,8 +186,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
             "A product ran short (named), another checkout of this cart is running, or this Idempotency-Key is in flight",
           ),
           "422": IDEMPOTENCY_ERRORS["422"],
-          "413": err("Body too large"),
-          "415": err("Content-Type is not application/json"),
+          ...BODY_ERRORS,
         },
       },
     },
@@ -196,6 +203,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
     "/products": {
       get: {
         operationId: "listProducts",
+        security: PUBLIC,
         summary: "The catalog with live stock",
         tags: ["shop"],
         parameters: [
@@ -213,6 +221,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
     "/products/{productID}": {
       get: {
         operationId: "getProduct",
+        security: PUBLIC,
         summary: "One product with live stock",
         tags: ["shop"],
         parameters: [pathParam("productID", "The product")],
@@ -222,6 +231,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
     "/orders/{orderId}": {
       get: {
         operationId: "getOrder",
+        security: PUBLIC,
         summary: "An order: state, items, total, failure reason, timestamps",
         tags: ["shop"],
         parameters: [{ name: "orderId", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
@@ -241,6 +251,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
     "/healthz": {
       get: {
         operationId: "healthz",
+        security: PUBLIC,
         summary: "The process is alive",
         tags: ["operations"],
         responses: { "200": ok("Alive", "Health") },
@@ -249,14 +260,30 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
     "/readyz": {
       get: {
         operationId: "readyz",
+        security: PUBLIC,
         summary: "Redis and MySQL answer and workers are consuming",
         tags: ["operations"],
         responses: { "200": ok("Ready", "Health"), "503": ok("Not ready; checks say which part", "Health") },
       },
     },
+    "/openapi.json": {
+      get: {
+        operationId: "openApi",
+        summary: "This document (OpenAPI 3.1); Swagger UI shows it at /documentation",
+        tags: ["operations"],
+        security: PUBLIC,
+        responses: {
+          "200": {
+            description: "The OpenAPI document",
+            content: { "application/json": { schema: { type: "object" } } },
+          },
+        },
+      },
+    },
     "/metrics": {
       get: {
         operationId: "metrics",
+        security: PUBLIC,
         summary: "Prometheus metrics",
         tags: ["operations"],
         responses: {
@@ -301,6 +328,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
             ...COMMON_ERRORS,
             ...ADMIN_AUTH,
             "409": err("Level below units sold and not yet flushed"),
+            ...BODY_ERRORS,
           },
         }),
       },
@@ -313,7 +341,8 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
             ...COMMON_ERRORS,
             ...ADMIN_AUTH,
             "404": err("Unknown product"),
-            "409": err("Level too low"),
+            "409": err("Level below units sold and not yet flushed"),
+            ...BODY_ERRORS,
           },
         }),
       },
@@ -374,7 +403,11 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
     ],
     paths,
     components: {
-      schemas: Object.fromEntries(Object.entries(SCHEMAS).map(([name, schema]) => [name, jsonSchema(schema)])),
+      schemas: Object.fromEntries(
+        Object.entries(SCHEMAS)
+          .filter(([name]) => options.adminEnabled || !ADMIN_SCHEMAS.has(name))
+          .map(([name, schema]) => [name, jsonSchema(schema)]),
+      ),
       securitySchemes: {
         clientJwt: {
           type: "http",
@@ -382,7 +415,9 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
           bearerFormat: "JWT",
           description: "Required when JWT_SECRET is set; subject = clientID",
         },
-        adminBearer: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" },
+        ...(options.adminEnabled
+          ? { adminBearer: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" } }
+          : {}),
       },
     },
   };

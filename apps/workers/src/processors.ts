@@ -2,6 +2,7 @@ import type { Job } from "bullmq";
 import { AddToCartJob, CheckoutJob, InventoryJob, type CartResult, type CheckoutResult } from "@oms/shared";
 import { addToCart } from "./cart/add-to-cart";
 import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
+import { runLockingCheckout } from "./checkout/locking-saga";
 import { flushReservations } from "./inventory/flush";
 import { endOrphanedOrders } from "./inventory/recovery";
 import { reconcileStock } from "./inventory/reconcile";
@@ -23,11 +24,25 @@ export function sagaDeps(deps: WorkerDeps): SagaDeps {
 }
 
 export function cartProcessor(deps: WorkerDeps) {
+  if (deps.config.BENCH_NOOP_WORKERS)
+    return async (): Promise<CartResult> => ({ outcome: "added", quantityInCart: 1, available: 1 });
   return async (job: Job): Promise<CartResult> => addToCart(AddToCartJob.parse(job.data), job.id ?? "", deps);
 }
 
 export function checkoutProcessor(deps: WorkerDeps) {
+  if (deps.config.BENCH_NOOP_WORKERS) {
+    // The benchmark's floor: the same HTTP and queue round trips, and no work.
+    return async (job: Job): Promise<CheckoutResult> => ({
+      outcome: "completed",
+      orderId: String(job.id),
+      totalCents: 0,
+    });
+  }
   const saga = sagaDeps(deps);
+  const run =
+    deps.config.INVENTORY_MODE === "mysql-locking"
+      ? (data: CheckoutJob) => runLockingCheckout(data, deps.db, deps.orders, deps.payment)
+      : (data: CheckoutJob) => runCheckout(data, saga);
   return async (job: Job): Promise<CheckoutResult> => {
     const data = CheckoutJob.parse(job.data);
     const result = await settleCheckout(job, data);
@@ -37,7 +52,7 @@ export function checkoutProcessor(deps: WorkerDeps) {
 
   async function settleCheckout(job: Job, data: CheckoutJob): Promise<CheckoutResult> {
     try {
-      return await runCheckout(data, saga);
+      return await run(data);
     } catch (err) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const reason = err instanceof Error ? err.message : String(err);

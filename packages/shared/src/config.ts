@@ -159,6 +159,11 @@ export const ConfigSchema = z.object({
     .min(1_000)
     .default(30_000)
     .describe("A worker with waiting jobs and free capacity that started none for this long is not ready"),
+  INVENTORY_MODE: z
+    .enum(["redis", "mysql-locking"])
+    .default("redis")
+    .describe("Benchmark only: `mysql-locking` reserves with row locks in MySQL (the classic design) instead of Redis Lua"),
+  BENCH_NOOP_WORKERS: bool(false).describe("Benchmark only: workers answer every cart and checkout job at once, doing nothing"),
   CHAOS_CRASH_AT: z
     .enum(["created", "reserved", "committing", "charged", "committed", "finished"])
     .optional()

@@ -11,7 +11,10 @@ export function keyspace(prefix: string) {
     hold: (orderId: string) => `${tag}:hold:${orderId}`,
     holdExpiries: `${tag}:holds:expiry`,
     held: `${tag}:held`,
-    checkoutLock: (clientId: string) => `${tag}:checkout:${clientId}`,
+    // Never `${tag}:<queue name>:...`: BullMQ owns those (a client named "wait" would hit its lists).
+    checkoutLock: (clientId: string) => `${tag}:lock:checkout:${clientId}`,
+    /** Hash product id -> quantity: a copy of a client's cart that lets the API turn away sold-out checkouts without a queue. */
+    cartMirror: (clientId: string) => `${tag}:cartcopy:${clientId}`,
     /** Present while the stock cache can be trusted; Redis losing its data loses it too. */
     epoch: `${tag}:epoch`,
     /** Held by the one process rebuilding after a loss. */

@@ -1,10 +1,15 @@
-import { withTransaction, type AddToCartJob, type CartResult, type Knex } from "@oms/shared";
+import type { Redis } from "ioredis";
+import { withTransaction, type AddToCartJob, type CartResult, type Keyspace, type Knex } from "@oms/shared";
 import type { InventoryEngine } from "@oms/inventory";
 
 export interface CartDeps {
   db: Knex;
   engine: InventoryEngine;
+  redis: Redis;
+  keys: Keyspace;
 }
+
+const MIRROR_TTL_S = 86_400;
 
 /**
  * Adds to what the cart holds, as the original did, but only when the cart's total
@@ -16,7 +21,7 @@ export async function addToCart(job: AddToCartJob, operationId: string, deps: Ca
   const available = (await engine.available([job.productId])).get(job.productId);
   if (available === undefined) return { outcome: "unknown_product", productId: job.productId };
 
-  return withTransaction(db, async (trx) => {
+  const result = await withTransaction(db, async (trx): Promise<CartResult> => {
     const cartRow = (await trx("client_cart")
       .where({ client_id: job.clientId, product_id: job.productId })
       .forUpdate()
@@ -37,4 +42,10 @@ export async function addToCart(job: AddToCartJob, operationId: string, deps: Ca
     );
     return { outcome: "added", quantityInCart: wanted, available };
   });
+  if (result.outcome === "added") {
+    // The copy the API reads to turn away sold-out checkouts; MySQL stays the cart of record.
+    const mirror = deps.keys.cartMirror(job.clientId);
+    await deps.redis.multi().hset(mirror, job.productId, result.quantityInCart).expire(mirror, MIRROR_TTL_S).exec();
+  }
+  return result;
 }

@@ -114,6 +114,8 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
   await engine.commit(orderId);
   await deps.checkpoint?.("finished");
   await deps.requestFlush();
+  // The cart changed in MySQL: drop the API's copy (the next add rebuilds it).
+  await deps.redis.del(deps.keys.cartMirror(job.clientId));
   await unlock(deps, job);
   log.info({ totalCents: order.totalCents }, "order completed");
   return { outcome: "completed", orderId, totalCents: order.totalCents };
@@ -139,6 +141,7 @@ async function finished(order: Order, deps: SagaDeps, job: CheckoutJob): Promise
   if (order.state === "completed") {
     await deps.engine.commit(order.orderId);
     await deps.requestFlush();
+    await deps.redis.del(deps.keys.cartMirror(job.clientId));
     await unlock(deps, job);
     return { outcome: "completed", orderId: order.orderId, totalCents: order.totalCents };
   }

@@ -1,0 +1,88 @@
+import { withTransaction, type CheckoutJob, type CheckoutResult, type Knex } from "@oms/shared";
+import type { PaymentProvider } from "../payment/provider";
+import type { OrderStore } from "./order-store";
+
+/**
+ * The classic design, kept as the benchmark's baseline (INVENTORY_MODE=mysql-locking):
+ * the reservation is one MySQL transaction that locks the product rows, checks and
+ * decrements them, as the original service did but without its lost updates. Payment
+ * runs outside the lock; a decline puts the units back in a second transaction.
+ */
+export async function runLockingCheckout(
+  job: CheckoutJob,
+  db: Knex,
+  orders: OrderStore,
+  payment: PaymentProvider,
+): Promise<CheckoutResult> {
+  const { orderId } = job;
+  const created = await orders.createPending(orderId, job.clientId);
+  if (created.kind === "empty_cart") return { outcome: "empty_cart", orderId };
+  if (created.kind === "busy")
+    return { outcome: "failed", orderId, reason: `another checkout is in progress (order ${created.otherOrderId})` };
+  const order = created.order;
+  if (order.state === "completed") return { outcome: "completed", orderId, totalCents: order.totalCents };
+  if (order.state === "failed") return { outcome: "failed", orderId, reason: order.failureReason ?? "failed" };
+
+  const short = await withTransaction(db, async (trx) => {
+    // Replays find the reservation already taken, recorded on the order in this transaction.
+    const locked = (await trx("orders").where({ order_id: orderId }).forUpdate().first("stock_locked")) as
+      { stock_locked: number } | undefined;
+    if (locked?.stock_locked) return null;
+    const ids = order.items.map((i) => i.productId).sort();
+    const rows = (await trx("product_details")
+      .whereIn("product_id", ids)
+      .orderBy("product_id")
+      .forUpdate()
+      .select("product_id", "quantity")) as Array<{
+      product_id: string;
+      quantity: number;
+    }>;
+    const stock = new Map(rows.map((r) => [r.product_id, r.quantity]));
+    for (const item of order.items) {
+      const available = stock.get(item.productId) ?? 0;
+      if (available < item.quantity) return { productId: item.productId, available };
+    }
+    for (const item of order.items)
+      await trx("product_details").where({ product_id: item.productId }).decrement("quantity", item.quantity);
+    await trx("orders").where({ order_id: orderId }).update({ stock_locked: 1 });
+    return null;
+  });
+  if (short) {
+    await orders.fail(orderId, "out_of_stock", `not enough stock of ${short.productId}: ${short.available} available`);
+    return { outcome: "out_of_stock", orderId, productId: short.productId, available: short.available };
+  }
+
+  const charge = await payment.charge({
+    idempotencyKey: orderId,
+    orderId,
+    amountCents: order.totalCents,
+    token: job.paymentToken,
+  });
+  if (charge.status !== "succeeded") {
+    await withTransaction(db, async (trx) => {
+      const released = await trx("orders")
+        .where({ order_id: orderId, stock_locked: 1, state: "pending" })
+        .update({ stock_locked: 0 });
+      if (released === 0) return;
+      for (const item of order.items)
+        await trx("product_details").where({ product_id: item.productId }).increment("quantity", item.quantity);
+      await trx("orders")
+        .where({ order_id: orderId, state: "pending" })
+        .update({ state: "failed", failure_code: "payment_declined", failure_reason: "payment declined" });
+    });
+    return { outcome: "declined", orderId, reason: "payment declined" };
+  }
+  await withTransaction(db, async (trx) => {
+    await trx("orders")
+      .where({ order_id: orderId, state: "pending" })
+      .update({ state: "completed", payment_ref: charge.reference, completed_at: trx.fn.now(3) });
+    await trx("client_cart")
+      .where({ client_id: order.clientId })
+      .whereIn(
+        "product_id",
+        order.items.map((i) => i.productId),
+      )
+      .delete();
+  });
+  return { outcome: "completed", orderId, totalCents: order.totalCents };
+}
