@@ -99,7 +99,8 @@ export class InventoryEngine {
     const truth = await this.truth(unique);
     const pipeline = this.redis.pipeline();
     for (const [productId, available] of truth) {
-      pipeline.set(this.keys.stock(productId), Math.max(0, available), "NX");
+      // Cached as MySQL says, even below zero, so available + held always equals MySQL's figure.
+      pipeline.set(this.keys.stock(productId), available, "NX");
     }
     await pipeline.exec();
     return unique.filter((id) => !truth.has(id));
@@ -108,27 +109,30 @@ export class InventoryEngine {
   /** Available stock as cached, loading what is missing. Unknown products are absent. */
   async available(productIds: string[]): Promise<Map<string, number>> {
     const unique = [...new Set(productIds)];
-    const result = new Map<string, number>();
-    if (unique.length === 0) return result;
-    let values = await this.redis.mget(unique.map((id) => this.keys.stock(id)));
-    if (values.some((v) => v === null)) {
+    const levels = new Map<string, number>();
+    if (unique.length === 0) return levels;
+    const read = async (ids: string[]) => {
+      const values = await this.redis.mget(ids.map((id) => this.keys.stock(id)));
+      ids.forEach((id, i) => {
+        const v = values[i];
+        if (v !== null && v !== undefined) levels.set(id, Number(v));
+      });
+    };
+    await read(unique);
+    const missing = unique.filter((id) => !levels.has(id));
+    if (missing.length > 0) {
       try {
-        await this.load(unique.filter((_, i) => values[i] === null));
+        await this.load(missing);
+        await read(missing);
       } catch (err) {
         if (!(err instanceof CacheNotReadyError)) throw err;
         // While the cache is rebuilt, MySQL's figure is the answer (no holds survive a loss).
-        const truth = await this.truth(unique);
-        values = unique.map((id, i) => values[i] ?? (truth.has(id) ? String(truth.get(id)) : null));
+        for (const [id, level] of await this.truth(missing)) levels.set(id, level);
       }
-      values = values.every((v) => v !== null)
-        ? values
-        : await this.redis.mget(unique.map((id) => this.keys.stock(id)));
     }
-    unique.forEach((id, i) => {
-      const v = values[i];
-      if (v !== null && v !== undefined) result.set(id, Number(v));
-    });
-    return result;
+    // A level can be below zero (a warehouse count set below what was held); nobody can buy it.
+    for (const [id, level] of levels) levels.set(id, Math.max(0, level));
+    return levels;
   }
 
   /** Holds every line or none. Idempotent by order id: a replay changes nothing. */
@@ -153,7 +157,12 @@ export class InventoryEngine {
         case InventoryCode.OK:
           return { ok: true, replayed: replayed === 1 };
         case InventoryCode.INSUFFICIENT_STOCK:
-          return { ok: false, reason: "insufficient_stock", productId: lineAt(lines, line).productId, available };
+          return {
+            ok: false,
+            reason: "insufficient_stock",
+            productId: lineAt(lines, line).productId,
+            available: Math.max(0, available),
+          };
         case InventoryCode.HOLD_RELEASED:
           return { ok: false, reason: "hold_released" };
         case InventoryCode.NOT_LOADED: {

@@ -130,6 +130,7 @@ describe("the application keyspace", () => {
     const all = allKeys("oms");
     for (const key of [
       keys.holdExpiries,
+      keys.held,
       keys.epoch,
       keys.stock("{evil}"),
       keys.hold("}x{y}"),

@@ -11,9 +11,10 @@ import {
   type InventoryKeys,
   type ReleaseResult,
   type ReserveResult,
+  type StockLine,
 } from "@oms/inventory";
 import { createTestEnv, insertProducts, waitReady, type TestEnv } from "../../../test/support/env";
-import { noTruth, scanKeys } from "./support";
+import { heldUnits, liveHoldUnits, noTruth, scanKeys } from "./support";
 
 const CONNECTIONS = 8;
 const TTL = 600_000;
@@ -33,14 +34,29 @@ afterAll(async () => {
   await env?.close();
 });
 
-/** One engine per connection; each scenario has its own expiry set. */
+const heldKey = (scenario: string) => `${env.keys.held}:${scenario}`;
+
+/** One engine per connection; each scenario has its own expiry set and held hash. */
 function enginesFor(scenario: string, truth = noTruth): InventoryEngine[] {
   const keys: InventoryKeys = {
     stock: env.keys.stock,
     hold: env.keys.hold,
     holdExpiries: `${env.keys.holdExpiries}:${scenario}`,
+    held: heldKey(scenario),
+    epoch: env.keys.epoch,
   };
   return connections.map((c) => new InventoryEngine(c, keys, truth));
+}
+
+/**
+ * The held hash of a scenario counts exactly the units of its holds still "held" or
+ * "committing" (hold ids start with `${scenario}-o`); answers those units per product.
+ */
+async function expectHeldMatchesLiveHolds(scenario: string): Promise<Map<string, number>> {
+  const holdKeys = await scanKeys(env.redis, env.keys.hold(`${scenario}-o*`));
+  const live = await liveHoldUnits(env.redis, holdKeys);
+  expect(await heldUnits(env.redis, heldKey(scenario))).toEqual(live);
+  return live;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -98,6 +114,7 @@ test("200 reservations racing for 50 units over 8 connections: exactly 50 win an
   // The winners are exactly the ids whose hold exists.
   const winners = results.flatMap((r, i) => (r.ok ? [`race1-o${i}`] : [])).sort();
   expect((await env.redis.zrange(`${env.keys.holdExpiries}:race1`, 0, -1)).sort()).toEqual(winners);
+  expect(await expectHeldMatchesLiveHolds("race1")).toEqual(new Map([["race1-p", 50]]));
 });
 
 test("the same race on a cold cache: every racer loads from MySQL, yet exactly 50 win", async () => {
@@ -114,6 +131,7 @@ test("the same race on a cold cache: every racer loads from MySQL, yet exactly 5
   expect(await level("race2-p")).toBe(0);
   expect(await scanKeys(env.redis, env.keys.hold("race2-o*"))).toHaveLength(50);
   expect(await env.redis.zcard(`${env.keys.holdExpiries}:race2`)).toBe(50);
+  expect(await expectHeldMatchesLiveHolds("race2")).toEqual(new Map([["race2-p", 50]]));
 });
 
 test("100 two-line carts (A=30, B=1000) racing: exactly 30 win, A ends at 0 and B at 970 (all or nothing)", async () => {
@@ -137,6 +155,12 @@ test("100 two-line carts (A=30, B=1000) racing: exactly 30 win, A ends at 0 and 
   expect(await level("race3-b")).toBe(970);
   expect(await scanKeys(env.redis, env.keys.hold("race3-o*"))).toHaveLength(30);
   expect(await env.redis.zcard(`${env.keys.holdExpiries}:race3`)).toBe(30);
+  expect(await expectHeldMatchesLiveHolds("race3")).toEqual(
+    new Map([
+      ["race3-a", 30],
+      ["race3-b", 30],
+    ]),
+  );
 });
 
 test("50 concurrent releases and replays of the same 10 holds return each hold's stock exactly once", async () => {
@@ -150,6 +174,7 @@ test("50 concurrent releases and replays of the same 10 holds return each hold's
     });
   }
   expect(await level("race4-p")).toBe(100 - 55);
+  expect(await expectHeldMatchesLiveHolds("race4")).toEqual(new Map([["race4-p", 55]]));
 
   // Each hold is released 5 times, the attempts interleaved across connections.
   const attempts = Array.from({ length: 50 }, (_, i) => holds[i % 10]!);
@@ -169,6 +194,8 @@ test("50 concurrent releases and replays of the same 10 holds return each hold's
   }
   expect(await level("race4-p")).toBe(100);
   expect(await env.redis.zcard(`${env.keys.holdExpiries}:race4`)).toBe(0);
+  // Every hold released exactly once: nothing left held, no count driven below zero.
+  expect(await expectHeldMatchesLiveHolds("race4")).toEqual(new Map());
 });
 
 test("commit racing release on the same holds: each hold ends either sold or returned, never both", async () => {
@@ -205,4 +232,90 @@ test("commit racing release on the same holds: each hold ends either sold or ret
   }
   expect(await level("race5-p")).toBe(200 - 2 * committed);
   expect(await env.redis.zcard(`${env.keys.holdExpiries}:race5`)).toBe(0);
+  expect(await expectHeldMatchesLiveHolds("race5")).toEqual(new Map());
+});
+
+test("reserve, replay, begin-commit, commit, release and expiry sweeps all racing: held counts exactly the live holds", async () => {
+  const initial = new Map([
+    ["race6-a", 60],
+    ["race6-b", 50],
+    ["race6-c", 100],
+  ]);
+  for (const [productId, units] of initial) await env.redis.set(env.keys.stock(productId), units);
+  const engines = enginesFor("race6");
+  const NOW = 1_700_000_000_000;
+  const cartOf = (i: number): StockLine[] =>
+    [
+      [
+        { productId: "race6-a", quantity: 1 },
+        { productId: "race6-c", quantity: 2 },
+      ],
+      [
+        { productId: "race6-b", quantity: 1 },
+        { productId: "race6-c", quantity: 1 },
+      ],
+      [
+        { productId: "race6-a", quantity: 2 },
+        { productId: "race6-b", quantity: 1 },
+      ],
+    ][i % 3]!;
+  const engine = (i: number) => engines[i % CONNECTIONS]!;
+  // Half the holds (alternating blocks of six, so every fate below gets both) are expired
+  // by the time the sweeps run; the other half are still live.
+  const startOf = (i: number) => (Math.floor(i / 6) % 2 === 0 ? NOW : NOW + TTL);
+
+  const ids = Array.from({ length: 120 }, (_, i) => `race6-o${i}`);
+  const reserved = await Promise.all(ids.map((id, i) => engine(i).reserve(id, cartOf(i), TTL, startOf(i))));
+  expect(reserved.filter((r) => r.ok).length).toBeGreaterThan(0);
+  expect(reserved.filter((r) => !r.ok).length).toBeGreaterThan(0);
+  await expectHeldMatchesLiveHolds("race6");
+
+  // Every order (won or not) gets one fate; all of them, sweeps and replays run at once.
+  const fates = ids.map((id, i) => {
+    const e = engine(i + 3);
+    switch (i % 6) {
+      case 0:
+        return e.beginCommit(id).then(() => e.commit(id));
+      case 1:
+        return e.release(id);
+      case 2:
+        return e.beginCommit(id);
+      case 3:
+        return Promise.all([e.commit(id), engine(i + 4).release(id)]);
+      case 4:
+        return e.reserve(id, cartOf(i), TTL, startOf(i)).then(() => e.commit(id));
+      default:
+        return Promise.resolve(); // left to the sweeps (or still live)
+    }
+  });
+  const sweeps = [0, 1, 2].map((k) => engines[k]!.sweepExpired(NOW + TTL));
+  const [, swept] = await Promise.all([Promise.all(fates), Promise.all(sweeps)]);
+
+  const live = await expectHeldMatchesLiveHolds("race6");
+
+  // Units of committed holds per product, from the records.
+  const committed = new Map<string, number>();
+  for (const id of ids) {
+    const hold = await engines[0]!.hold(id);
+    if (hold?.state !== "committed") continue;
+    for (const l of hold.lines) committed.set(l.productId, (committed.get(l.productId) ?? 0) + l.quantity);
+  }
+  expect(committed.size).toBeGreaterThan(0);
+  for (const [productId, units] of initial) {
+    const available = await level(productId);
+    expect(available, productId).toBeGreaterThanOrEqual(0);
+    expect(available + (live.get(productId) ?? 0), productId).toBe(units - (committed.get(productId) ?? 0));
+  }
+  // The expiry set lists exactly the holds still "held": the live ones nothing ended.
+  const stillHeld: string[] = [];
+  for (const id of ids) if ((await engines[0]!.hold(id))?.state === "held") stillHeld.push(id);
+  expect((await env.redis.zrange(`${env.keys.holdExpiries}:race6`, 0, -1)).sort()).toEqual(stillHeld.sort());
+  const untouched = ids.filter((_, i) => i % 6 === 5 && reserved[i]!.ok);
+  const untouchedLive = untouched.filter((id) => startOf(ids.indexOf(id)) !== NOW);
+  expect(stillHeld.sort()).toEqual(untouchedLive.sort());
+  expect(stillHeld.length).toBeGreaterThan(0);
+  // Every expired untouched hold was released by one of the racing sweeps (which may
+  // also have beaten some other fates to their expired holds).
+  expect(untouched.length).toBeGreaterThan(untouchedLive.length);
+  expect(swept.reduce((sum, n) => sum + n, 0)).toBeGreaterThanOrEqual(untouched.length - untouchedLive.length);
 });

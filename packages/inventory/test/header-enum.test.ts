@@ -54,7 +54,15 @@ afterAll(async () => env?.close());
 
 test("the parser sees every script and a non-trivial header in each", () => {
   const files = luaFiles.map((f) => f.file);
-  for (const known of ["begin-commit-2.lua", "commit-2.lua", "release.lua", "reserve.lua", "restock-1.lua"]) {
+  for (const known of [
+    "begin-commit-2.lua",
+    "checkout-unlock-1.lua",
+    "commit-3.lua",
+    "reconcile-2.lua",
+    "release.lua",
+    "reserve.lua",
+    "restock-1.lua",
+  ]) {
     expect(files).toContain(known);
   }
   for (const { file, header } of luaFiles) {
@@ -77,6 +85,7 @@ test("InventoryCode values are unique and contiguous from 0, and the established
     KEY_MISMATCH: 6,
     INVALID_ARGUMENT: 7,
     NOT_EXPIRED: 8,
+    NOT_OWNER: 9,
   });
 });
 
@@ -128,6 +137,21 @@ describe.each(luaFiles)("$file", ({ file, header, body }) => {
       expect(keys.at(-1)).toMatch(/^\d+\.\.n$/);
     }
   });
+});
+
+test("the held hash is a documented key of every script that moves held units, at the position the engine passes it", () => {
+  const byFile = new Map(luaFiles.map((f) => [f.file, f.header]));
+  const heldKey = (file: string) =>
+    /^\s*KEYS\[(\d+)\]\s+hash of units held per product/m.exec(byFile.get(file) ?? "")?.[1];
+  expect(heldKey("reserve.lua")).toBe("3");
+  expect(heldKey("release.lua")).toBe("3");
+  expect(heldKey("commit-3.lua")).toBe("3");
+  expect(heldKey("reconcile-2.lua")).toBe("2");
+  // Their variable stock keys start right after it.
+  expect(documentedKeys(byFile.get("reserve.lua") ?? "").at(-1)).toBe("4..n");
+  expect(documentedKeys(byFile.get("release.lua") ?? "").at(-1)).toBe("4..n");
+  // begin-commit moves no units, so it neither needs nor takes the held hash.
+  expect(heldKey("begin-commit-2.lua")).toBeUndefined();
 });
 
 test("SCRIPTS registers no file that does not exist, and no file twice", () => {

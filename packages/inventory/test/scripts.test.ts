@@ -28,16 +28,19 @@ afterAll(async () => env?.close());
 
 type Line = [productId: string, quantity: number | string];
 
+/** KEYS: hold, expiry set, held hash, stock keys; ARGV: id, now, ttl, product ids, then quantities. */
 function reserve(orderId: string, lines: Line[], now = NOW, ttl = TTL): Promise<number[]> {
   const stockKeys = lines.map(([productId]) => keys.stock(productId));
   return redis.omsReserve(
-    stockKeys.length + 2,
+    stockKeys.length + 3,
     keys.hold(orderId),
     keys.holdExpiries,
+    keys.held,
     ...stockKeys,
     orderId,
     now,
     ttl,
+    ...lines.map(([productId]) => productId),
     ...lines.map(([, quantity]) => quantity),
   );
 }
@@ -49,9 +52,10 @@ function releaseWithKeys(
   now = NOW,
 ): Promise<number[]> {
   return redis.omsRelease(
-    stockKeys.length + 2,
+    stockKeys.length + 3,
     keys.hold(orderId),
     keys.holdExpiries,
+    keys.held,
     ...stockKeys,
     orderId,
     RETENTION,
@@ -70,10 +74,17 @@ function release(orderId: string, productIds: string[], mode: "any" | "expired" 
 }
 
 const beginCommit = (orderId: string) => redis.omsBeginCommit(keys.hold(orderId), keys.holdExpiries, orderId);
-const commit = (orderId: string) => redis.omsCommit(keys.hold(orderId), keys.holdExpiries, orderId, RETENTION);
+const commit = (orderId: string) =>
+  redis.omsCommit(keys.hold(orderId), keys.holdExpiries, keys.held, orderId, RETENTION);
 const restock = (productId: string, delta: number | string) => redis.omsRestock(keys.stock(productId), delta);
 const checkoutUnlock = (clientId: string, orderId: string) =>
   redis.omsCheckoutUnlock(env.keys.checkoutLock(clientId), orderId);
+const reconcile = (
+  productId: string,
+  truth: number | string,
+  mode: string = "check",
+  expectedDrift: number | string = 0,
+) => redis.omsReconcile(keys.stock(productId), keys.held, productId, truth, mode, expectedDrift);
 
 // --- state helpers ----------------------------------------------------------
 
@@ -89,11 +100,22 @@ const stock = (...productIds: string[]) =>
 const holdHash = (orderId: string) => redis.hgetall(keys.hold(orderId));
 const holdExists = async (orderId: string) => (await redis.exists(keys.hold(orderId))) === 1;
 const expiryScore = (orderId: string) => redis.zscore(keys.holdExpiries, orderId);
+/** Units the held hash counts per product (null when the product has no field). */
+const held = async (...productIds: string[]) =>
+  (await redis.hmget(keys.held, ...productIds)).map((v) => (v === null ? null : Number(v)));
+/**
+ * available + held per product. Reserve, begin-commit and release only move units
+ * between the two; commit is the one step that takes them away.
+ */
+async function total(...productIds: string[]): Promise<number[]> {
+  const [levels, units] = await Promise.all([stock(...productIds), held(...productIds)]);
+  return productIds.map((_, i) => (levels[i] ?? Number.NaN) + (units[i] ?? 0));
+}
 
 // ---------------------------------------------------------------------------
 
 describe("reserve.lua", () => {
-  test("reserves every line of a multi-line cart: each stock key decremented, hold hash and expiry entry written", async () => {
+  test("reserves every line of a multi-line cart: stock decremented, held counted, hold hash and expiry entry written", async () => {
     await setStock({ "r1-a": 10, "r1-b": 5, "r1-c": 1 });
 
     expect(
@@ -110,12 +132,17 @@ describe("reserve.lua", () => {
       exp: String(NOW + TTL),
       n: "3",
       k1: keys.stock("r1-a"),
+      p1: "r1-a",
       q1: "2",
       k2: keys.stock("r1-b"),
+      p2: "r1-b",
       q2: "5",
       k3: keys.stock("r1-c"),
+      p3: "r1-c",
       q3: "1",
     });
+    expect(await held("r1-a", "r1-b", "r1-c")).toEqual([2, 5, 1]);
+    expect(await total("r1-a", "r1-b", "r1-c")).toEqual([10, 5, 1]);
     expect(await expiryScore("r1")).toBe(String(NOW + TTL));
     // A live hold never expires by itself: only release/commit end it.
     expect(await redis.pttl(keys.hold("r1"))).toBe(-1);
@@ -134,9 +161,15 @@ describe("reserve.lua", () => {
       await restock("t-a", 4),
       await restock("t-missing", 4),
       await checkoutUnlock("t-client", "t1"),
+      await reconcile("t-a", 10),
+      await reconcile("t-a", 10, "repair", 5),
+      await reconcile("t-missing", 10),
+      await reconcile("t-a", "inf"),
     ];
     expect(replies[1]).toEqual([C.INSUFFICIENT_STOCK, 1, 1, 0]);
     expect(replies[7]).toEqual([C.OK, 5]);
+    expect(replies[10]).toEqual([C.OK, 5, 0]);
+    expect(replies[11]).toEqual([C.OK, 5, 1]);
     for (const reply of replies) {
       expect(Array.isArray(reply)).toBe(true);
       expect(reply.length).toBeGreaterThan(0);
@@ -156,6 +189,7 @@ describe("reserve.lua", () => {
     ).toEqual([C.INSUFFICIENT_STOCK, 2, 1, 0]);
 
     expect(await stock("r2-a", "r2-b", "r2-c")).toEqual([10, 1, 10]);
+    expect(await held("r2-a", "r2-b", "r2-c")).toEqual([null, null, null]);
     expect(await holdExists("r2")).toBe(false);
     expect(await expiryScore("r2")).toBeNull();
   });
@@ -169,6 +203,7 @@ describe("reserve.lua", () => {
       ]),
     ).toEqual([C.INSUFFICIENT_STOCK, 2, 0, 0]);
     expect(await stock("r2b-a", "r2b-b")).toEqual([4, 0]);
+    expect(await held("r2b-a", "r2b-b")).toEqual([null, null]);
     expect(await holdExists("r2b")).toBe(false);
   });
 
@@ -183,6 +218,7 @@ describe("reserve.lua", () => {
     ).toEqual([C.NOT_LOADED, 2, 0, 0]);
 
     expect(await stock("r3-a", "r3-uncached")).toEqual([10, null]);
+    expect(await held("r3-a", "r3-uncached")).toEqual([null, null]);
     expect(await holdExists("r3")).toBe(false);
     expect(await expiryScore("r3")).toBeNull();
   });
@@ -205,6 +241,7 @@ describe("reserve.lua", () => {
     ).toEqual([C.INVALID_ARGUMENT, 2, 0, 0]);
 
     expect(await stock("r4-a", "r4-b")).toEqual([10, 10]);
+    expect(await held("r4-a", "r4-b")).toEqual([null, null]);
     expect(await holdExists(orderId)).toBe(false);
     expect(await expiryScore(orderId)).toBeNull();
   });
@@ -214,37 +251,73 @@ describe("reserve.lua", () => {
     await setStock({ "r4i-a": 10 });
     expect(await reserve("r4i", [["r4i-a", "inf"]])).toEqual([C.INVALID_ARGUMENT, 1, 0, 0]);
     expect(await stock("r4i-a")).toEqual([10]);
+    expect(await held("r4i-a")).toEqual([null]);
     expect(await holdExists("r4i")).toBe(false);
   });
 
-  test("a wrong number of quantities, or no lines at all, answers INVALID_ARGUMENT and changes nothing", async () => {
+  test("a wrong number of product ids and quantities, or no lines at all, answers INVALID_ARGUMENT and changes nothing", async () => {
     await setStock({ "r5-a": 10, "r5-b": 10 });
-    const twoKeys = [keys.stock("r5-a"), keys.stock("r5-b")];
+    const twoLines = (...args: Array<string | number>) =>
+      redis.omsReserve(
+        5,
+        keys.hold("r5"),
+        keys.holdExpiries,
+        keys.held,
+        keys.stock("r5-a"),
+        keys.stock("r5-b"),
+        "r5",
+        NOW,
+        TTL,
+        ...args,
+      );
+    const invalid = [C.INVALID_ARGUMENT, 0, 0, 0];
 
-    // Two stock keys, one quantity.
-    expect(await redis.omsReserve(4, keys.hold("r5"), keys.holdExpiries, ...twoKeys, "r5", NOW, TTL, 1)).toEqual([
-      C.INVALID_ARGUMENT,
-      0,
-      0,
-      0,
-    ]);
-    // Two stock keys, three quantities.
-    expect(await redis.omsReserve(4, keys.hold("r5"), keys.holdExpiries, ...twoKeys, "r5", NOW, TTL, 1, 1, 1)).toEqual([
-      C.INVALID_ARGUMENT,
-      0,
-      0,
-      0,
-    ]);
+    // Quantities only (the layout before product ids were passed).
+    expect(await twoLines(1, 1)).toEqual(invalid);
+    // Both product ids, one quantity.
+    expect(await twoLines("r5-a", "r5-b", 1)).toEqual(invalid);
+    // Both product ids, three quantities.
+    expect(await twoLines("r5-a", "r5-b", 1, 1, 1)).toEqual(invalid);
+    // One product id too many.
+    expect(await twoLines("r5-a", "r5-b", "r5-a", 1, 1)).toEqual(invalid);
     // No stock key at all.
-    expect(await redis.omsReserve(2, keys.hold("r5"), keys.holdExpiries, "r5", NOW, TTL)).toEqual([
-      C.INVALID_ARGUMENT,
-      0,
-      0,
-      0,
-    ]);
+    expect(await redis.omsReserve(3, keys.hold("r5"), keys.holdExpiries, keys.held, "r5", NOW, TTL)).toEqual(invalid);
 
     expect(await stock("r5-a", "r5-b")).toEqual([10, 10]);
+    expect(await held("r5-a", "r5-b")).toEqual([null, null]);
     expect(await holdExists("r5")).toBe(false);
+  });
+
+  test("quantities are read after all the product ids: ids that look like numbers are never taken for quantities", async () => {
+    await setStock({ "900": 10, "901": 10 });
+
+    expect(
+      await reserve("r11", [
+        ["900", 2],
+        ["901", 3],
+      ]),
+    ).toEqual([C.OK, 0, 0, 0]);
+
+    expect(await stock("900", "901")).toEqual([8, 7]);
+    expect(await held("900", "901")).toEqual([2, 3]);
+    expect(await holdHash("r11")).toMatchObject({ p1: "900", q1: "2", p2: "901", q2: "3" });
+  });
+
+  test("the held hash adds up the units of every hold per product, under the product id verbatim", async () => {
+    const odd = "r12:{odd}:id";
+    await setStock({ "r12-a": 20, [odd]: 5 });
+
+    await reserve("r12-1", [["r12-a", 2]]);
+    await reserve("r12-2", [
+      ["r12-a", 3],
+      [odd, 4],
+    ]);
+    await reserve("r12-3", [["r12-a", 5]]);
+
+    expect(await held("r12-a", odd)).toEqual([10, 4]);
+    expect(await redis.hexists(keys.held, odd)).toBe(1);
+    expect((await holdHash("r12-2")).p2).toBe(odd);
+    expect(await total("r12-a", odd)).toEqual([20, 5]);
   });
 
   test("replaying a reservation id answers OK with replayed=1 and does not take the stock twice", async () => {
@@ -261,7 +334,11 @@ describe("reserve.lua", () => {
     expect(await reserve("r6", lines, NOW + 5_000)).toEqual([C.OK, 0, 0, 1]);
     expect(await reserve("r6", lines)).toEqual([C.OK, 0, 0, 1]);
 
+    // A replay with other lines is still a replay of what the id holds.
+    expect(await reserve("r6", [["r6-a", 1]])).toEqual([C.OK, 0, 0, 1]);
+
     expect(await stock("r6-a", "r6-b")).toEqual([3, 2]);
+    expect(await held("r6-a", "r6-b")).toEqual([2, 3]);
     expect(await holdHash("r6")).toEqual(holdBefore);
     expect(await expiryScore("r6")).toBe(String(NOW + TTL));
   });
@@ -271,6 +348,7 @@ describe("reserve.lua", () => {
     expect(await reserve("r7", [["r7-a", 4]])).toEqual([C.OK, 0, 0, 0]);
     expect(await reserve("r7", [["r7-a", 4]])).toEqual([C.OK, 0, 0, 1]);
     expect(await stock("r7-a")).toEqual([0]);
+    expect(await held("r7-a")).toEqual([4]);
   });
 
   test("reserving again after the same id was released answers HOLD_RELEASED and takes no stock", async () => {
@@ -278,10 +356,12 @@ describe("reserve.lua", () => {
     expect(await reserve("r8", [["r8-a", 2]])).toEqual([C.OK, 0, 0, 0]);
     expect(await release("r8", ["r8-a"])).toEqual([C.OK, 0]);
     expect(await stock("r8-a")).toEqual([5]);
+    expect(await held("r8-a")).toEqual([null]);
 
     expect(await reserve("r8", [["r8-a", 2]])).toEqual([C.HOLD_RELEASED, 0, 0, 1]);
 
     expect(await stock("r8-a")).toEqual([5]);
+    expect(await held("r8-a")).toEqual([null]);
     expect((await holdHash("r8")).state).toBe("released");
     expect(await expiryScore("r8")).toBeNull();
   });
@@ -292,6 +372,7 @@ describe("reserve.lua", () => {
     expect(await commit("r9")).toEqual([C.OK]);
     expect(await reserve("r9", [["r9-a", 2]])).toEqual([C.OK, 0, 0, 1]);
     expect(await stock("r9-a")).toEqual([3]);
+    expect(await held("r9-a")).toEqual([null]);
   });
 
   test("a cart listing the same product on two lines never drives its stock below zero", async () => {
@@ -309,6 +390,7 @@ describe("reserve.lua", () => {
     // 6 of 5 cannot be held: the cart is refused and nothing is taken.
     expect(reply[0]).not.toBe(C.OK);
     expect(level).toBe(5);
+    expect(await held("r10-a")).toEqual([null]);
     expect(await holdExists("r10")).toBe(false);
   });
 });
@@ -321,13 +403,17 @@ describe("release.lua", () => {
       ["l1-b", 1],
     ]);
     expect(await stock("l1-a", "l1-b")).toEqual([6, 9]);
+    expect(await held("l1-a", "l1-b")).toEqual([4, 1]);
 
     expect(await release("l1", ["l1-a", "l1-b"])).toEqual([C.OK, 0]);
     expect(await stock("l1-a", "l1-b")).toEqual([10, 10]);
+    // A count that reaches 0 is deleted, not left behind as "0".
+    expect(await held("l1-a", "l1-b")).toEqual([null, null]);
 
     expect(await release("l1", ["l1-a", "l1-b"])).toEqual([C.OK, 1]);
     expect(await release("l1", ["l1-a", "l1-b"], "expired", NOW + TTL)).toEqual([C.OK, 1]);
     expect(await stock("l1-a", "l1-b")).toEqual([10, 10]);
+    expect(await held("l1-a", "l1-b")).toEqual([null, null]);
 
     const hold = await holdHash("l1");
     expect(hold.state).toBe("released");
@@ -336,6 +422,26 @@ describe("release.lua", () => {
     const pttl = await redis.pttl(keys.hold("l1"));
     expect(pttl).toBeGreaterThan(0);
     expect(pttl).toBeLessThanOrEqual(RETENTION);
+  });
+
+  test("release takes only its own units off the held count of a product other holds still hold", async () => {
+    await setStock({ "l8-a": 10, "l8-b": 10 });
+    await reserve("l8-1", [
+      ["l8-a", 2],
+      ["l8-b", 1],
+    ]);
+    await reserve("l8-2", [["l8-a", 3]]);
+    expect(await held("l8-a", "l8-b")).toEqual([5, 1]);
+
+    expect(await release("l8-1", ["l8-a", "l8-b"])).toEqual([C.OK, 0]);
+    expect(await held("l8-a", "l8-b")).toEqual([3, null]);
+    expect(await release("l8-1", ["l8-a", "l8-b"])).toEqual([C.OK, 1]);
+    expect(await held("l8-a", "l8-b")).toEqual([3, null]);
+    expect(await total("l8-a", "l8-b")).toEqual([10, 10]);
+
+    expect(await release("l8-2", ["l8-a"])).toEqual([C.OK, 0]);
+    expect(await held("l8-a")).toEqual([null]);
+    expect(await stock("l8-a", "l8-b")).toEqual([10, 10]);
   });
 
   test("a committed hold is never released: HOLD_COMMITTED in both modes and no stock comes back", async () => {
@@ -347,6 +453,7 @@ describe("release.lua", () => {
     expect(await release("l2", ["l2-a"], "expired", NOW + 10 * TTL)).toEqual([C.HOLD_COMMITTED, 0]);
 
     expect(await stock("l2-a")).toEqual([7]);
+    expect(await held("l2-a")).toEqual([null]);
     expect((await holdHash("l2")).state).toBe("committed");
   });
 
@@ -359,6 +466,7 @@ describe("release.lua", () => {
     expect(await release("l3", ["l3-a"], "expired", NOW + 100 * TTL)).toEqual([C.NOT_EXPIRED, 0]);
 
     expect(await stock("l3-a")).toEqual([7]);
+    expect(await held("l3-a")).toEqual([3]);
     expect((await holdHash("l3")).state).toBe("committing");
   });
 
@@ -369,6 +477,7 @@ describe("release.lua", () => {
     expect(await release("l3b", ["l3b-a"])).toEqual([C.OK, 0]);
     expect(await release("l3b", ["l3b-a"])).toEqual([C.OK, 1]);
     expect(await stock("l3b-a")).toEqual([10]);
+    expect(await held("l3b-a")).toEqual([null]);
   });
 
   test('"expired" mode releases a held hold whose time has passed (boundary inclusive), not one still live', async () => {
@@ -379,11 +488,13 @@ describe("release.lua", () => {
 
     expect(await release("l4-old", ["l4-a"], "expired", NOW + TTL - 1)).toEqual([C.NOT_EXPIRED, 0]);
     expect(await stock("l4-a")).toEqual([5]);
+    expect(await held("l4-a")).toEqual([5]);
 
     expect(await release("l4-old", ["l4-a"], "expired", NOW + TTL)).toEqual([C.OK, 0]);
     expect(await release("l4-new", ["l4-a"], "expired", NOW + TTL)).toEqual([C.NOT_EXPIRED, 0]);
 
     expect(await stock("l4-a")).toEqual([7]);
+    expect(await held("l4-a")).toEqual([3]);
     expect((await holdHash("l4-old")).state).toBe("released");
     expect((await holdHash("l4-new")).state).toBe("held");
     expect(await expiryScore("l4-old")).toBeNull();
@@ -396,20 +507,25 @@ describe("release.lua", () => {
       stock: (p) => keys.stock(`sweep-${p}`),
       hold: (o) => keys.hold(`sweep-${o}`),
       holdExpiries: `${keys.holdExpiries}:sweep`,
+      held: `${keys.held}:sweep`,
+      epoch: keys.epoch,
     };
     const engine = new InventoryEngine(env.redis, sweepKeys, noTruth, { retentionMs: RETENTION });
     await redis.set(sweepKeys.stock("a"), 20);
     const reserveAt = (orderId: string, qty: number, now: number) =>
       redis.omsReserve(
-        3,
+        4,
         sweepKeys.hold(orderId),
         sweepKeys.holdExpiries,
+        sweepKeys.held,
         sweepKeys.stock("a"),
         orderId,
         now,
         TTL,
+        "a",
         qty,
       );
+    const heldA = async () => Number(await redis.hget(sweepKeys.held, "a"));
 
     expect(await reserveAt("expired-1", 1, NOW)).toEqual([C.OK, 0, 0, 0]);
     expect(await reserveAt("expired-2", 2, NOW + 10)).toEqual([C.OK, 0, 0, 0]);
@@ -417,10 +533,13 @@ describe("release.lua", () => {
     expect(await reserveAt("live", 8, NOW + TTL)).toEqual([C.OK, 0, 0, 0]);
     expect(await redis.omsBeginCommit(sweepKeys.hold("paying"), sweepKeys.holdExpiries, "paying")).toEqual([C.OK]);
     expect(await redis.get(sweepKeys.stock("a"))).toBe("5");
+    expect(await heldA()).toBe(15);
 
     expect(await engine.sweepExpired(NOW + TTL + 10)).toBe(2);
 
     expect(await redis.get(sweepKeys.stock("a"))).toBe("8");
+    // The swept units left the held count (4 paying + 8 live remain): 8 + 12 is still 20.
+    expect(await heldA()).toBe(12);
     expect(await redis.hget(sweepKeys.hold("expired-1"), "state")).toBe("released");
     expect(await redis.hget(sweepKeys.hold("expired-2"), "state")).toBe("released");
     expect(await redis.hget(sweepKeys.hold("paying"), "state")).toBe("committing");
@@ -430,6 +549,7 @@ describe("release.lua", () => {
     // A second sweep at the same time finds nothing more to do.
     expect(await engine.sweepExpired(NOW + TTL + 10)).toBe(0);
     expect(await redis.get(sweepKeys.stock("a"))).toBe("8");
+    expect(await heldA()).toBe(12);
   });
 
   test("stock keys that differ from the recorded ones answer KEY_MISMATCH and change nothing", async () => {
@@ -456,38 +576,47 @@ describe("release.lua", () => {
     }
 
     expect(await stock("l5-a", "l5-b", "l5-other")).toEqual(before);
+    expect(await held("l5-a", "l5-b", "l5-other")).toEqual([1, 2, null]);
     expect((await holdHash("l5")).state).toBe("held");
     expect(await expiryScore("l5")).toBe(String(NOW + TTL));
 
     // The right keys still work afterwards.
     expect(await release("l5", ["l5-a", "l5-b"])).toEqual([C.OK, 0]);
     expect(await stock("l5-a", "l5-b")).toEqual([10, 10]);
+    expect(await held("l5-a", "l5-b")).toEqual([null, null]);
   });
 
-  test("releasing a hold whose stock key was lost with the cache does not recreate that key", async () => {
+  test("releasing a hold whose stock key was lost with the cache does not recreate that key, but ends its held units", async () => {
     await setStock({ "l6-a": 10, "l6-lost": 10 });
     await reserve("l6", [
       ["l6-a", 2],
       ["l6-lost", 3],
     ]);
     await redis.del(keys.stock("l6-lost"));
+    expect(await held("l6-a", "l6-lost")).toEqual([2, 3]);
 
     expect(await release("l6", ["l6-a", "l6-lost"])).toEqual([C.OK, 0]);
 
     expect(await stock("l6-a", "l6-lost")).toEqual([10, null]);
+    expect(await held("l6-a", "l6-lost")).toEqual([null, null]);
     expect((await holdHash("l6")).state).toBe("released");
     expect(await expiryScore("l6")).toBeNull();
   });
 
-  test("releasing an unknown hold answers HOLD_NOT_FOUND and drops a stale expiry entry", async () => {
+  test("releasing an unknown hold answers HOLD_NOT_FOUND, drops a stale expiry entry and leaves the held hash alone", async () => {
+    await setStock({ "l7-a": 10 });
+    await reserve("l7-other", [["l7-a", 2]]);
     await redis.zadd(keys.holdExpiries, NOW, "l7-ghost");
     expect(await release("l7-ghost", [])).toEqual([C.HOLD_NOT_FOUND, 0]);
+    expect(await release("l7-ghost", ["l7-a"])).toEqual([C.HOLD_NOT_FOUND, 0]);
+    expect(await held("l7-a")).toEqual([2]);
+    expect(await stock("l7-a")).toEqual([8]);
     expect(await expiryScore("l7-ghost")).toBeNull();
     expect(await holdExists("l7-ghost")).toBe(false);
   });
 });
 
-describe("begin-commit-2.lua and commit-2.lua", () => {
+describe("begin-commit-2.lua and commit-3.lua", () => {
   test("begin-commit marks the hold committing, takes it off the expiry set, keeps its stock, and replays", async () => {
     await setStock({ "c1-a": 10 });
     await reserve("c1", [["c1-a", 4]]);
@@ -498,13 +627,16 @@ describe("begin-commit-2.lua and commit-2.lua", () => {
     expect((await holdHash("c1")).state).toBe("committing");
     expect(await expiryScore("c1")).toBeNull();
     expect(await stock("c1-a")).toEqual([6]);
+    // Still held: begin-commit only stops expiry, the units are not sold yet.
+    expect(await held("c1-a")).toEqual([4]);
     expect(await redis.pttl(keys.hold("c1"))).toBe(-1);
   });
 
-  test("commit after begin-commit marks it committed with a retention TTL; replays answer OK; stock stays sold", async () => {
+  test("commit after begin-commit marks it committed with a retention TTL, ends its held units; replays answer OK; stock stays sold", async () => {
     await setStock({ "c2-a": 10 });
     await reserve("c2", [["c2-a", 4]]);
     await beginCommit("c2");
+    expect(await total("c2-a")).toEqual([10]);
 
     expect(await commit("c2")).toEqual([C.OK]);
     expect(await commit("c2")).toEqual([C.OK]);
@@ -513,6 +645,9 @@ describe("begin-commit-2.lua and commit-2.lua", () => {
     expect((await holdHash("c2")).state).toBe("committed");
     expect(await expiryScore("c2")).toBeNull();
     expect(await stock("c2-a")).toEqual([6]);
+    expect(await held("c2-a")).toEqual([null]);
+    // The 4 committed units are gone from available + held for good.
+    expect(await total("c2-a")).toEqual([6]);
     const pttl = await redis.pttl(keys.hold("c2"));
     expect(pttl).toBeGreaterThan(0);
     expect(pttl).toBeLessThanOrEqual(RETENTION);
@@ -524,12 +659,32 @@ describe("begin-commit-2.lua and commit-2.lua", () => {
     expect(await commit("c3")).toEqual([C.OK]);
     expect((await holdHash("c3")).state).toBe("committed");
     expect(await expiryScore("c3")).toBeNull();
+    expect(await held("c3-a")).toEqual([null]);
+  });
+
+  test("commit takes only its own units off the held count, once, however often it is replayed", async () => {
+    await setStock({ "c6-a": 10, "c6-b": 10 });
+    await reserve("c6-1", [
+      ["c6-a", 2],
+      ["c6-b", 1],
+    ]);
+    await reserve("c6-2", [["c6-a", 3]]);
+
+    expect(await commit("c6-1")).toEqual([C.OK]);
+    expect(await held("c6-a", "c6-b")).toEqual([3, null]);
+    for (let i = 0; i < 3; i++) expect(await commit("c6-1")).toEqual([C.OK]);
+    expect(await beginCommit("c6-1")).toEqual([C.OK]);
+    expect(await held("c6-a", "c6-b")).toEqual([3, null]);
+
+    expect(await total("c6-a", "c6-b")).toEqual([8, 9]);
   });
 
   test("begin-commit and commit of an unknown hold answer HOLD_NOT_FOUND and create nothing", async () => {
+    const heldBefore = await redis.hgetall(keys.held);
     expect(await beginCommit("c4-unknown")).toEqual([C.HOLD_NOT_FOUND]);
     expect(await commit("c4-unknown")).toEqual([C.HOLD_NOT_FOUND]);
     expect(await holdExists("c4-unknown")).toBe(false);
+    expect(await redis.hgetall(keys.held)).toEqual(heldBefore);
   });
 
   test("begin-commit and commit of a released hold answer HOLD_RELEASED and leave it released", async () => {
@@ -542,6 +697,66 @@ describe("begin-commit-2.lua and commit-2.lua", () => {
 
     expect((await holdHash("c5")).state).toBe("released");
     expect(await stock("c5-a")).toEqual([10]);
+    expect(await held("c5-a")).toEqual([null]);
+  });
+});
+
+describe("the held hash across every script: available + held per product", () => {
+  test("stays at the initial level through reserve, replays, begin-commit, release and expiry; only commit lowers it, by the committed units", async () => {
+    await setStock({ "w-a": 20, "w-b": 10 });
+    const both = ["w-a", "w-b"];
+    type Step = [
+      label: string,
+      run: () => Promise<number[]>,
+      reply: number[],
+      held: Array<number | null>,
+      total: number[],
+    ];
+    const w1: Line[] = [
+      ["w-a", 2],
+      ["w-b", 1],
+    ];
+    const w3: Line[] = [
+      ["w-a", 1],
+      ["w-b", 9],
+    ];
+    const w4: Line[] = [
+      ["w-a", 1],
+      ["w-b", 1],
+    ];
+    const steps: Step[] = [
+      ["reserve w1", () => reserve("w1", w1), [C.OK, 0, 0, 0], [2, 1], [20, 10]],
+      ["reserve w2", () => reserve("w2", [["w-a", 5]]), [C.OK, 0, 0, 0], [7, 1], [20, 10]],
+      ["replay w1", () => reserve("w1", w1), [C.OK, 0, 0, 1], [7, 1], [20, 10]],
+      ["reserve w3", () => reserve("w3", w3), [C.OK, 0, 0, 0], [8, 10], [20, 10]],
+      ["short w4", () => reserve("w4", w4), [C.INSUFFICIENT_STOCK, 2, 0, 0], [8, 10], [20, 10]],
+      ["begin-commit w2", () => beginCommit("w2"), [C.OK], [8, 10], [20, 10]],
+      ["replay begin-commit w2", () => beginCommit("w2"), [C.OK], [8, 10], [20, 10]],
+      ["release w1", () => release("w1", both), [C.OK, 0], [6, 9], [20, 10]],
+      ["replay release w1", () => release("w1", both), [C.OK, 1], [6, 9], [20, 10]],
+      ["early expiry of w3", () => release("w3", both, "expired", NOW + TTL - 1), [C.NOT_EXPIRED, 0], [6, 9], [20, 10]],
+      ["expiry of w3", () => release("w3", both, "expired", NOW + TTL), [C.OK, 0], [5, null], [20, 10]],
+      [
+        "expiry of paying w2",
+        () => release("w2", ["w-a"], "expired", NOW + TTL),
+        [C.NOT_EXPIRED, 0],
+        [5, null],
+        [20, 10],
+      ],
+      ["commit w2", () => commit("w2"), [C.OK], [null, null], [15, 10]],
+      ["replay commit w2", () => commit("w2"), [C.OK], [null, null], [15, 10]],
+      ["release committed w2", () => release("w2", ["w-a"]), [C.HOLD_COMMITTED, 0], [null, null], [15, 10]],
+      ["replay reserve w2", () => reserve("w2", [["w-a", 5]]), [C.OK, 0, 0, 1], [null, null], [15, 10]],
+      ["reserve w1 again", () => reserve("w1", [["w-a", 1]]), [C.HOLD_RELEASED, 0, 0, 1], [null, null], [15, 10]],
+      ["reserve w5", () => reserve("w5", [["w-b", 4]]), [C.OK, 0, 0, 0], [null, 4], [15, 10]],
+      ["commit w5 from held", () => commit("w5"), [C.OK], [null, null], [15, 6]],
+    ];
+    for (const [label, run, reply, units, sum] of steps) {
+      expect(await run(), label).toEqual(reply);
+      expect(await held(...both), label).toEqual(units);
+      expect(await total(...both), label).toEqual(sum);
+    }
+    expect(await stock(...both)).toEqual([15, 6]);
   });
 });
 
@@ -574,6 +789,107 @@ describe("restock-1.lua", () => {
     await setStock({ "s4-a": 3 });
     await expect(restock("s4-a", "inf")).resolves.toEqual([C.INVALID_ARGUMENT, 0]);
     expect(await stock("s4-a")).toEqual([3]);
+  });
+});
+
+describe("reconcile-2.lua", () => {
+  test("check mode answers MySQL's figure minus (available + held) and changes nothing", async () => {
+    await setStock({ "k1-a": 10 });
+    await reserve("k1", [["k1-a", 3]]);
+    expect(await stock("k1-a")).toEqual([7]);
+
+    expect(await reconcile("k1-a", 10)).toEqual([C.OK, 0, 0]);
+    expect(await reconcile("k1-a", 14)).toEqual([C.OK, 4, 0]);
+    expect(await reconcile("k1-a", 6)).toEqual([C.OK, -4, 0]);
+    // A figure below zero (more pending in MySQL than quantity) is still a figure.
+    expect(await reconcile("k1-a", -2)).toEqual([C.OK, -12, 0]);
+
+    expect(await stock("k1-a")).toEqual([7]);
+    expect(await held("k1-a")).toEqual([3]);
+  });
+
+  test("a product nothing holds counts 0 held, and checking it creates no held field", async () => {
+    await setStock({ "k2-a": 5 });
+    expect(await reconcile("k2-a", 8)).toEqual([C.OK, 3, 0]);
+    expect(await redis.hexists(keys.held, "k2-a")).toBe(0);
+    expect(await stock("k2-a")).toEqual([5]);
+  });
+
+  test("repair mode moves the available level by the drift when it equals ARGV[4], and never touches held", async () => {
+    await setStock({ "k3-a": 10 });
+    await reserve("k3", [["k3-a", 4]]);
+
+    expect(await reconcile("k3-a", 12, "repair", 2)).toEqual([C.OK, 2, 1]);
+    expect(await stock("k3-a")).toEqual([8]);
+    expect(await held("k3-a")).toEqual([4]);
+    expect(await reconcile("k3-a", 12)).toEqual([C.OK, 0, 0]);
+
+    // Replaying the same repair finds no drift left and applies nothing.
+    expect(await reconcile("k3-a", 12, "repair", 2)).toEqual([C.OK, 0, 0]);
+    expect(await stock("k3-a")).toEqual([8]);
+
+    // Drift downwards is repaired the same way.
+    expect(await reconcile("k3-a", 5, "repair", -7)).toEqual([C.OK, -7, 1]);
+    expect(await stock("k3-a")).toEqual([1]);
+    expect(await held("k3-a")).toEqual([4]);
+    expect(await total("k3-a")).toEqual([5]);
+  });
+
+  test("repair applies nothing when the drift differs from ARGV[4], or in any mode but repair", async () => {
+    await setStock({ "k4-a": 10 });
+
+    for (const [mode, expected] of [
+      ["repair", 2],
+      ["repair", 4],
+      ["repair", -3],
+      ["repair", 0],
+      ["repair", "abc"],
+      ["repair", ""],
+      ["check", 3],
+      ["fix", 3],
+      ["REPAIR", 3],
+    ] as const) {
+      expect(await reconcile("k4-a", 13, mode, expected), `${mode} ${expected}`).toEqual([C.OK, 3, 0]);
+    }
+    expect(await stock("k4-a")).toEqual([10]);
+
+    // No drift: nothing to repair, whatever was expected.
+    expect(await reconcile("k4-a", 10, "repair", 0)).toEqual([C.OK, 0, 0]);
+    expect(await stock("k4-a")).toEqual([10]);
+  });
+
+  test("an uncached level answers NOT_LOADED in both modes and nothing is created", async () => {
+    expect(await reconcile("k5-uncached", 10)).toEqual([C.NOT_LOADED, 0, 0]);
+    expect(await reconcile("k5-uncached", 10, "repair", 10)).toEqual([C.NOT_LOADED, 0, 0]);
+    expect(await redis.exists(keys.stock("k5-uncached"))).toBe(0);
+    expect(await redis.hexists(keys.held, "k5-uncached")).toBe(0);
+
+    // Held units without a cached level (the key was lost): still NOT_LOADED, nothing recreated.
+    await setStock({ "k5-lost": 10 });
+    await reserve("k5", [["k5-lost", 2]]);
+    await redis.del(keys.stock("k5-lost"));
+    expect(await reconcile("k5-lost", 10, "repair", 10)).toEqual([C.NOT_LOADED, 0, 0]);
+    expect(await stock("k5-lost")).toEqual([null]);
+    expect(await held("k5-lost")).toEqual([2]);
+  });
+
+  test.each<[string, string | number]>([
+    ["inf", "inf"],
+    ["-inf", "-inf"],
+    ["nan", "nan"],
+    ["abc", "abc"],
+    ["blank", ""],
+    ["fractional", 1.5],
+    ["beyond 1e15", "1e16"],
+  ])("a %s figure from MySQL answers INVALID_ARGUMENT and changes nothing", async (label, truth) => {
+    const productId = `k6-${label}`;
+    await setStock({ [productId]: 10 });
+    expect(await reconcile(productId, truth)).toEqual([C.INVALID_ARGUMENT, 0, 0]);
+    expect(await reconcile(productId, truth, "repair", 0)).toEqual([C.INVALID_ARGUMENT, 0, 0]);
+    expect(await stock(productId)).toEqual([10]);
+    // The figure is checked before the level is looked up.
+    expect(await reconcile(`${productId}-uncached`, truth)).toEqual([C.INVALID_ARGUMENT, 0, 0]);
+    expect(await redis.exists(keys.stock(`${productId}-uncached`))).toBe(0);
   });
 });
 

@@ -37,3 +37,27 @@ export async function stockLevels(redis: Redis, keys: string[]): Promise<Array<n
   const values = await redis.mget(keys);
   return values.map((v) => (v === null ? null : Number(v)));
 }
+
+/** The units-held hash as numbers (product id -> units). */
+export async function heldUnits(redis: Redis, heldKey: string): Promise<Map<string, number>> {
+  const raw = await redis.hgetall(heldKey);
+  return new Map(Object.entries(raw).map(([productId, units]) => [productId, Number(units)]));
+}
+
+/**
+ * What the hold records say is held: per product, the units of every hold still
+ * "held" or "committing" (the holds whose units the held hash must count).
+ */
+export async function liveHoldUnits(redis: Redis, holdKeys: string[]): Promise<Map<string, number>> {
+  const units = new Map<string, number>();
+  for (const key of holdKeys) {
+    const h = await redis.hgetall(key);
+    if (h.state !== "held" && h.state !== "committing") continue;
+    for (let i = 1; i <= Number(h.n ?? 0); i++) {
+      const productId = h[`p${i}`];
+      if (productId === undefined) throw new Error(`${key} has no p${i}`);
+      units.set(productId, (units.get(productId) ?? 0) + Number(h[`q${i}`]));
+    }
+  }
+  return units;
+}
