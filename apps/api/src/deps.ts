@@ -39,6 +39,9 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
     checkout: createQueue("checkout", redis, keys.queuePrefix, config),
     inventory: createQueue("inventory", redis, keys.queuePrefix, config),
   };
+  // Without a listener BullMQ prints a queue's connection errors to stderr, outside the JSON logs.
+  for (const [name, queue] of Object.entries(queues))
+    queue.on("error", (err) => logger.warn({ queue: name, err: err.message }, "queue connection error"));
   const events = {
     cart: new QueueEvents(QUEUE_NAMES.cart, { connection: eventsConnection, prefix: keys.queuePrefix }),
     checkout: new QueueEvents(QUEUE_NAMES.checkout, { connection: eventsConnection, prefix: keys.queuePrefix }),
@@ -62,12 +65,14 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
       checkout: new JobResults(queues.checkout, events.checkout),
     },
     async close() {
-      await Promise.all(
+      // Bounded: BullMQ's close waits for a connection that a dead Redis never gives.
+      const closing = Promise.all(
         [...Object.values(events), ...Object.values(queues)].map((c) => c.close().catch(() => undefined)),
       );
-      await db.destroy();
+      await Promise.race([closing, sleep(2_000)]);
       redis.disconnect();
       eventsConnection.disconnect();
+      await db.destroy();
     },
   };
 }

@@ -81,7 +81,11 @@ const SCHEMAS = {
 } as const;
 type SchemaName = keyof typeof SCHEMAS;
 /** Only the admin routes use these; a spec without them (ADMIN_TOKEN unset) leaves them out. */
-const ADMIN_SCHEMAS: ReadonlySet<string> = new Set<SchemaName>(["UpsertProductRequest", "RestockRequest", "AdminResult"]);
+const ADMIN_SCHEMAS: ReadonlySet<string> = new Set<SchemaName>([
+  "UpsertProductRequest",
+  "RestockRequest",
+  "AdminResult",
+]);
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {

@@ -49,6 +49,9 @@ export function createWorkerDeps(
     });
   const inventoryQueue = createQueue("inventory", redis, keys.queuePrefix, config);
   const checkoutQueue = createQueue("checkout", redis, keys.queuePrefix, config);
+  for (const queue of [inventoryQueue, checkoutQueue]) {
+    queue.on("error", (err) => logger.warn({ queue: queue.name, err: err.message }, "queue connection error"));
+  }
   return {
     config,
     logger,

@@ -4,7 +4,7 @@ import { addToCart } from "./cart/add-to-cart";
 import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
 import { runLockingCheckout } from "./checkout/locking-saga";
 import { flushReservations } from "./inventory/flush";
-import { endOrphanedOrders } from "./inventory/recovery";
+import { endOrphanedOrders, refundStrandedCharges } from "./inventory/recovery";
 import { reconcileStock } from "./inventory/reconcile";
 import { requestFlush, type WorkerDeps } from "./deps";
 
@@ -84,7 +84,8 @@ export function inventoryProcessor(deps: WorkerDeps) {
           olderThan,
           "checkout abandoned: its job ended without finishing the order",
         );
-        return { released, stuck };
+        const refunded = await refundStrandedCharges(deps);
+        return { released, stuck, refunded };
       }
       case "reconcile":
         return reconcileStock(deps.db, deps.engine, deps.logger, deps.metrics.driftRepairs);

@@ -29,6 +29,32 @@ export async function startWorkers(
     checkout: { processor: checkoutProcessor(deps), concurrency: config.WORKER_CONCURRENCY_CHECKOUT },
     inventory: { processor: inventoryProcessor(deps), concurrency: 2 },
   };
+  const saga = sagaDeps(deps);
+  // Schedules live in Redis: set them at start, and again after Redis lost its data.
+  const ensureSchedules = async () => {
+    // The classic mode (benchmark baseline) keeps no cache and no pending decrements.
+    if (!queues.includes("inventory") || config.INVENTORY_MODE === "mysql-locking") return;
+    const q = deps.inventoryQueue;
+    await q.upsertJobScheduler(
+      "sweep-holds",
+      { every: config.HOLD_SWEEP_INTERVAL_MS },
+      { name: "sweepHolds", data: { type: "sweepHolds" } },
+    );
+    await q.upsertJobScheduler(
+      "flush",
+      { every: config.FLUSH_INTERVAL_MS },
+      { name: "flush", data: { type: "flush" } },
+    );
+    await q.upsertJobScheduler(
+      "reconcile",
+      { every: config.RECONCILE_INTERVAL_MS },
+      { name: "reconcile", data: { type: "reconcile" } },
+    );
+  };
+  // Recover before consuming: a process that cannot reach MySQL fails here, having taken no job.
+  await recoverIfRedisLostData(deps, saga);
+  await ensureSchedules();
+
   const watched = queues.map((queueName) => {
     const { processor, concurrency } = processors[queueName];
     const worker = new Worker(QUEUE_NAMES[queueName], processor, {
@@ -54,34 +80,11 @@ export async function startWorkers(
     );
     worker.on("error", (err) => logger.error({ queue: queueName, err: err.message }, "worker error"));
     instrumentWorker(worker, queueName, deps.metrics);
-    return { queueName, worker, queue: createQueue(queueName, deps.redis, keys.queuePrefix, config), concurrency };
+    const queue = createQueue(queueName, deps.redis, keys.queuePrefix, config);
+    queue.on("error", (err) => logger.warn({ queue: queueName, err: err.message }, "queue connection error"));
+    return { queueName, worker, queue, concurrency };
   });
   await Promise.all(watched.map((w) => w.worker.waitUntilReady()));
-
-  const saga = sagaDeps(deps);
-  // Schedules live in Redis: set them at start, and again after Redis lost its data.
-  const ensureSchedules = async () => {
-    // The classic mode (benchmark baseline) keeps no cache and no pending decrements.
-    if (!queues.includes("inventory") || config.INVENTORY_MODE === "mysql-locking") return;
-    const q = deps.inventoryQueue;
-    await q.upsertJobScheduler(
-      "sweep-holds",
-      { every: config.HOLD_SWEEP_INTERVAL_MS },
-      { name: "sweepHolds", data: { type: "sweepHolds" } },
-    );
-    await q.upsertJobScheduler(
-      "flush",
-      { every: config.FLUSH_INTERVAL_MS },
-      { name: "flush", data: { type: "flush" } },
-    );
-    await q.upsertJobScheduler(
-      "reconcile",
-      { every: config.RECONCILE_INTERVAL_MS },
-      { name: "reconcile", data: { type: "reconcile" } },
-    );
-  };
-  await recoverIfRedisLostData(deps, saga);
-  await ensureSchedules();
 
   const progress = new ProgressMonitor(watched, config.WORKER_STALL_ALERT_MS);
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -112,10 +115,14 @@ export async function startWorkers(
     async close() {
       clearInterval(heartbeat);
       await deps.redis.zrem(keys.workerHeartbeats, workerId).catch(() => undefined);
-      const timeout = new Promise<void>((r) => setTimeout(r, config.SHUTDOWN_GRACE_MS).unref());
-      await Promise.race([Promise.all(watched.map((w) => w.worker.close())), timeout]);
-      // Past the grace time, hand active jobs back: their locks lapse and another worker takes them.
-      await Promise.all(watched.map((w) => w.worker.close(true).catch(() => undefined)));
+      const drained = Promise.all(watched.map((w) => w.worker.close())).then(() => true);
+      const timeout = new Promise<false>((r) => setTimeout(() => r(false), config.SHUTDOWN_GRACE_MS).unref());
+      // Past the grace time, stop waiting: the process exits, the active jobs' locks lapse and
+      // another worker takes them. (A second worker.close(true) would only return the first
+      // close's promise, which waits for the active jobs however long they take.)
+      if (!(await Promise.race([drained, timeout]))) {
+        logger.warn({ graceMs: config.SHUTDOWN_GRACE_MS }, "grace time over: handing active jobs back");
+      }
       await Promise.all(watched.map((w) => w.queue.close().catch(() => undefined)));
       server?.close();
     },

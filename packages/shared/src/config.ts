@@ -162,8 +162,12 @@ export const ConfigSchema = z.object({
   INVENTORY_MODE: z
     .enum(["redis", "mysql-locking"])
     .default("redis")
-    .describe("Benchmark only: `mysql-locking` reserves with row locks in MySQL (the classic design) instead of Redis Lua"),
-  BENCH_NOOP_WORKERS: bool(false).describe("Benchmark only: workers answer every cart and checkout job at once, doing nothing"),
+    .describe(
+      "Benchmark only: `mysql-locking` reserves with row locks in MySQL (the classic design) instead of Redis Lua",
+    ),
+  BENCH_NOOP_WORKERS: bool(false).describe(
+    "Benchmark only: workers answer every cart and checkout job at once, doing nothing",
+  ),
   CHAOS_CRASH_AT: z
     .enum(["created", "reserved", "committing", "charged", "committed", "finished"])
     .optional()

@@ -84,11 +84,12 @@ export function isDbUnavailable(err: unknown): boolean {
 export async function withTransaction<T>(
   db: Knex,
   fn: (trx: Knex.Transaction) => Promise<T>,
-  attempts = 5,
+  options: { attempts?: number; isolationLevel?: "read committed" | "repeatable read" } = {},
 ): Promise<T> {
+  const attempts = options.attempts ?? 5;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction(fn);
+      return await db.transaction(fn, options.isolationLevel ? { isolationLevel: options.isolationLevel } : undefined);
     } catch (err) {
       if (attempt >= attempts || !isRetryableDbError(err)) throw err;
       await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));

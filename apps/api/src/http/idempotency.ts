@@ -101,12 +101,35 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** JSON with sorted object keys, so the same body in another key order has the same fingerprint. */
+/**
+ * JSON with sorted object keys, so the same body in another key order has the same fingerprint.
+ * Iterative: JSON.parse accepts any depth, and a recursive walk of a body nested a few
+ * thousand levels deep would overflow the stack (a 500 instead of the handler's 400).
+ */
 function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
+  type Task = { text: string } | { value: unknown };
+  const out: string[] = [];
+  const tasks: Task[] = [{ value }];
+  for (let task = tasks.pop(); task !== undefined; task = tasks.pop()) {
+    if ("text" in task) {
+      out.push(task.text);
+      continue;
+    }
+    const current = task.value;
+    const parts: Task[] = [];
+    if (Array.isArray(current)) {
+      current.forEach((item: unknown, i) => parts.push({ text: i === 0 ? "[" : "," }, { value: item }));
+      parts.push({ text: current.length === 0 ? "[]" : "]" });
+    } else if (current && typeof current === "object") {
+      const entries = Object.entries(current as Record<string, unknown>).sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      );
+      entries.forEach(([k, v], i) => parts.push({ text: `${i === 0 ? "{" : ","}${JSON.stringify(k)}:` }, { value: v }));
+      parts.push({ text: entries.length === 0 ? "{}" : "}" });
+    } else {
+      out.push(JSON.stringify(current) ?? "null");
+    }
+    for (let i = parts.length - 1; i >= 0; i--) tasks.push(parts[i] as Task);
   }
-  return JSON.stringify(value) ?? "null";
+  return out.join("");
 }

@@ -42,10 +42,21 @@ export function parseInput<S extends z.ZodType>(
   if (parsed.success) return { ok: true, data: parsed.data };
   const problems = parsed.error.issues.map((issue) => {
     const field = issue.path.join(".") || "body";
-    const missing = issue.code === "invalid_type" && issue.input === undefined;
+    // zod 4 leaves `issue.input` out unless asked to, so whether the field was sent is read from the input.
+    const missing = issue.code === "invalid_type" && valueAt(input, issue.path) === undefined;
     return missing ? `${field} is required` : `${field}: ${issue.message}`;
   });
   return { ok: false, result: failure(400, problems.join("; ")) };
+}
+
+/** The input's own value at a path, or undefined when a step is absent (JSON has no undefined). */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object" || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }
 
 /** Validates an id taken from the path. */

@@ -40,40 +40,61 @@ export class OrderStore {
    * waits, then sees the first pending order and backs off.
    */
   async createPending(orderId: string, clientId: string): Promise<CreateOrderResult> {
-    return withTransaction(this.db, async (trx) => {
-      const existing = await this.get(orderId, trx);
-      if (existing) return { kind: "existing", order: existing };
+    // READ COMMITTED: every read below sees what committed before it, not a snapshot
+    // taken before the cart lock was granted (which hid the first order from a second).
+    return withTransaction(
+      this.db,
+      async (trx) => {
+        // Only the cart rows are locked: a join here would also lock the product rows,
+        // and every checkout of a hot product would queue behind one row.
+        const cart = (await trx("client_cart")
+          .where({ client_id: clientId })
+          .orderBy("product_id")
+          .forUpdate()
+          .select("product_id", "quantity")) as Array<{
+          product_id: string;
+          quantity: number;
+        }>;
+        const existing = await this.get(orderId, trx);
+        if (existing) return { kind: "existing", order: existing };
+        if (cart.length === 0) return { kind: "empty_cart" };
 
-      const lines = (await trx("client_cart as c")
-        .join("product_details as p", "p.product_id", "c.product_id")
-        .where("c.client_id", clientId)
-        .orderBy("c.product_id")
-        .forUpdate()
-        .select("c.product_id", "c.quantity", "p.price_cents")) as Array<{
-        product_id: string;
-        quantity: number;
-        price_cents: number;
-      }>;
-      if (lines.length === 0) return { kind: "empty_cart" };
+        const other = (await trx("orders").where({ client_id: clientId, state: "pending" }).first("order_id")) as
+          { order_id: string } | undefined;
+        if (other) return { kind: "busy", otherOrderId: other.order_id };
 
-      const other = (await trx("orders").where({ client_id: clientId, state: "pending" }).first("order_id")) as
-        { order_id: string } | undefined;
-      if (other) return { kind: "busy", otherOrderId: other.order_id };
-
-      const totalCents = lines.reduce((sum, l) => sum + l.quantity * l.price_cents, 0);
-      await trx("orders").insert({ order_id: orderId, client_id: clientId, state: "pending", total_cents: totalCents });
-      await trx("order_items").insert(
-        lines.map((l) => ({
+        const prices = (await trx("product_details")
+          .whereIn(
+            "product_id",
+            cart.map((l) => l.product_id),
+          )
+          .select("product_id", "price_cents")) as Array<{
+          product_id: string;
+          price_cents: number;
+        }>;
+        const priceOf = new Map(prices.map((p) => [p.product_id, p.price_cents]));
+        const lines = cart.map((l) => ({ ...l, price_cents: priceOf.get(l.product_id) ?? 0 }));
+        const totalCents = lines.reduce((sum, l) => sum + l.quantity * l.price_cents, 0);
+        await trx("orders").insert({
           order_id: orderId,
-          product_id: l.product_id,
-          quantity: l.quantity,
-          unit_price_cents: l.price_cents,
-        })),
-      );
-      const order = await this.get(orderId, trx);
-      if (!order) throw new Error(`order ${orderId} vanished inside its own transaction`);
-      return { kind: "created", order };
-    });
+          client_id: clientId,
+          state: "pending",
+          total_cents: totalCents,
+        });
+        await trx("order_items").insert(
+          lines.map((l) => ({
+            order_id: orderId,
+            product_id: l.product_id,
+            quantity: l.quantity,
+            unit_price_cents: l.price_cents,
+          })),
+        );
+        const order = await this.get(orderId, trx);
+        if (!order) throw new Error(`order ${orderId} vanished inside its own transaction`);
+        return { kind: "created", order };
+      },
+      { isolationLevel: "read committed" },
+    );
   }
 
   /** Ends a pending order as failed. Returns false when it had already ended. */
@@ -114,6 +135,16 @@ export class OrderStore {
       }
       return "completed";
     });
+  }
+
+  /** Failed orders whose charge still stands: a refund that failed earlier, to be retried. */
+  async failedWithCharge(limit: number): Promise<string[]> {
+    const rows = (await this.db("payments as p")
+      .join("orders as o", "o.order_id", "p.order_id")
+      .where({ "p.status": "succeeded", "o.state": "failed" })
+      .limit(limit)
+      .select("p.idempotency_key")) as Array<{ idempotency_key: string }>;
+    return rows.map((r) => r.idempotency_key);
   }
 
   /** Pending orders last touched before `olderThan`: candidates for the stuck-order sweep. */

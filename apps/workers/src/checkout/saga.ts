@@ -130,9 +130,11 @@ export async function compensateCheckout(job: CheckoutJob, deps: SagaDeps, reaso
   const order = await deps.orders.get(job.orderId);
   if (order && order.state !== "pending") return finished(order, deps, job);
   await deps.engine.release(job.orderId);
-  await deps.payment.refund(job.orderId);
+  // Fail first: a refund that cannot be made now is retried by the sweep of stranded
+  // charges, while an order left pending would block the client's next checkout.
   if (order) await deps.orders.fail(job.orderId, "checkout_failed", reason);
   await unlock(deps, job);
+  await deps.payment.refund(job.orderId);
   return { outcome: "failed", orderId: job.orderId, reason };
 }
 
@@ -146,6 +148,8 @@ async function finished(order: Order, deps: SagaDeps, job: CheckoutJob): Promise
     return { outcome: "completed", orderId: order.orderId, totalCents: order.totalCents };
   }
   await deps.engine.release(order.orderId);
+  // A delivery may have charged, then died before its refund: refunding nothing is a no-op.
+  await deps.payment.refund(order.orderId);
   await unlock(deps, job);
   return resultOfFailure(order);
 }

@@ -67,3 +67,21 @@ export async function recoverIfRedisLostData(deps: WorkerDeps, saga: SagaDeps): 
     if ((await redis.get(keys.recoveryLock)) === token) await redis.del(keys.recoveryLock);
   }
 }
+
+/** Refunds charges that stand on failed orders (their refund failed when the order ended). */
+export async function refundStrandedCharges(deps: WorkerDeps): Promise<number> {
+  let refunded = 0;
+  for (const key of await deps.orders.failedWithCharge(100)) {
+    try {
+      await deps.payment.refund(key);
+      refunded++;
+      deps.logger.warn({ orderId: key }, "stranded charge refunded");
+    } catch (err) {
+      deps.logger.error(
+        { orderId: key, err: err instanceof Error ? err.message : String(err) },
+        "refund failed; will retry",
+      );
+    }
+  }
+  return refunded;
+}

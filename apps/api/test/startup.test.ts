@@ -1,0 +1,381 @@
+/**
+ * Start-up as an operator runs it: the API process against a database that does not
+ * exist yet, bad configuration, and the migrate and seed scripts.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigSchema } from "@oms/shared";
+import { DEMO_CATALOG } from "@oms/migrations";
+import { MYSQL_URL, REDIS_URL, createTestEnv, type TestEnv } from "../../../test/support/env";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const TABLES = [
+  "cart_operations",
+  "client_cart",
+  "order_items",
+  "orders",
+  "payments",
+  "product_details",
+  "reserve_purchase",
+];
+const ORIGINAL_SEED = DEMO_CATALOG[0]!;
+
+let env: TestEnv;
+const databases: string[] = [];
+const prefixes: string[] = [];
+const children = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  env = await createTestEnv();
+});
+
+afterAll(async () => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+  if (!env) return;
+  for (const name of databases) await env.db.raw(`DROP DATABASE IF EXISTS \`${name}\``);
+  for (const prefix of prefixes) {
+    const stream = env.redis.scanStream({ match: `{${prefix}}*`, count: 1000 });
+    for await (const batch of stream as AsyncIterable<string[]>) {
+      if (batch.length) await env.redis.unlink(...batch);
+    }
+  }
+  await env.close();
+});
+
+// ---------------------------------------------------------------- helpers
+
+/** A database name of this run that does not exist yet (dropped in afterAll). */
+async function freshDatabase(tag: string): Promise<string> {
+  const name = `oms_${tag}_${randomBytes(5).toString("hex")}`;
+  databases.push(name);
+  expect(await databaseExists(name)).toBe(false);
+  return name;
+}
+
+function freshPrefix(tag: string): string {
+  const prefix = `${env.id}_${tag}`;
+  prefixes.push(prefix);
+  return prefix;
+}
+
+async function databaseExists(name: string): Promise<boolean> {
+  const rows = (await env
+    .db("information_schema.SCHEMATA")
+    .where({ SCHEMA_NAME: name })
+    .select("SCHEMA_NAME")) as unknown[];
+  return rows.length === 1;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** This process's environment without any of the system's settings, plus the given ones. */
+function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(ConfigSchema.shape)) delete base[key];
+  return { ...base, REDIS_URL, LOG_LEVEL: "info", ...settings };
+}
+
+interface Spawned {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): { stdout: string; stderr: string };
+}
+
+function start(command: string, args: string[], settings: Record<string, string>): Spawned {
+  const child = spawn(command, args, { cwd: ROOT, env: childEnv(settings), stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return { child, exited, output: () => ({ stdout, stderr }) };
+}
+
+function startApiProcess(settings: Record<string, string>): Spawned {
+  return start(process.execPath, ["--import", "tsx", "apps/api/src/main.ts"], settings);
+}
+
+/** Runs a script to its end (bounded) and returns its exit code and output. */
+async function runScript(script: string, settings: Record<string, string>) {
+  const run = start("npx", ["tsx", script], settings);
+  const result = await within(run.exited, 60_000, `${script} did not finish`);
+  return { ...result, ...run.output() };
+}
+
+async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls GET /healthz until it answers 200; fails early when the process exits. */
+async function waitHealthy(url: string, api: Spawned, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void api.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) {
+      const { stdout, stderr } = api.output();
+      throw new Error(`the API exited before answering /healthz:\n${stdout}\n${stderr}`);
+    }
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const { stdout, stderr } = api.output();
+  throw new Error(`the API did not answer /healthz in ${timeoutMs} ms:\n${stdout}\n${stderr}`);
+}
+
+/** The migrations an API process logged as applied (its JSON log line "migrations applied"). */
+function appliedMigrations(stdout: string): string[] {
+  const applied: string[] = [];
+  for (const line of stdout.split("\n")) {
+    if (!line.includes("migrations applied")) continue;
+    const entry = JSON.parse(line) as { applied?: unknown };
+    if (Array.isArray(entry.applied)) applied.push(...entry.applied.map(String));
+  }
+  return applied;
+}
+
+async function tablesOf(database: string): Promise<Array<{ name: string; collation: string }>> {
+  const rows = (await env
+    .db("information_schema.TABLES")
+    .where({ TABLE_SCHEMA: database })
+    .orderBy("TABLE_NAME")
+    .select({ name: "TABLE_NAME", collation: "TABLE_COLLATION" })) as Array<{ name: string; collation: string }>;
+  return rows;
+}
+
+async function databaseCollation(database: string): Promise<string | undefined> {
+  const row = (await env
+    .db("information_schema.SCHEMATA")
+    .where({ SCHEMA_NAME: database })
+    .first({ collation: "DEFAULT_COLLATION_NAME" })) as { collation: string } | undefined;
+  return row?.collation;
+}
+
+async function expectSchema(database: string): Promise<void> {
+  expect(await databaseCollation(database)).toBe("utf8mb4_unicode_ci");
+  const tables = await tablesOf(database);
+  const names = tables.map((t) => t.name);
+  for (const table of TABLES) expect(names, `table ${table}`).toContain(table);
+  for (const table of tables.filter((t) => TABLES.includes(t.name))) {
+    expect(table.collation, `collation of ${table.name}`).toBe("utf8mb4_unicode_ci");
+  }
+}
+
+async function products(
+  database: string,
+): Promise<Array<{ product_id: string; product_name: string; quantity: number }>> {
+  return (await env
+    .db(`${database}.product_details`)
+    .orderBy("product_id")
+    .select("product_id", "product_name", "quantity")) as Array<{
+    product_id: string;
+    product_name: string;
+    quantity: number;
+  }>;
+}
+
+// ---------------------------------------------------------------- the API process
+
+describe("API process start-up", () => {
+  it("creates the database and schema, seeds the catalog, serves it, and stops cleanly on SIGTERM", async () => {
+    const database = await freshDatabase("start");
+    const prefix = freshPrefix("start");
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const settings = {
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      DATABASE_URL: `${MYSQL_URL}/${database}`,
+      REDIS_PREFIX: prefix,
+      SEED_ON_START: "true",
+    };
+
+    const api = startApiProcess(settings);
+    await waitHealthy(url, api);
+
+    await expectSchema(database);
+    const seeded = await products(database);
+    expect(seeded).toContainEqual({
+      product_id: "dfb1c7c9-f4a5-11ea-be85-0242ac120002",
+      product_name: "item1",
+      quantity: 10,
+    });
+    expect(seeded).toHaveLength(DEMO_CATALOG.length);
+
+    const res = await fetch(`${url}/products`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; products: Array<Record<string, unknown>> };
+    expect(body.status).toBe("Success");
+    expect(body.products).toContainEqual(
+      expect.objectContaining({
+        productID: ORIGINAL_SEED.product_id,
+        productName: "item1",
+        quantity: 10,
+        available: 10,
+      }),
+    );
+
+    api.child.kill("SIGTERM");
+    const exit = await within(api.exited, 10_000, "the API did not exit after SIGTERM");
+    expect(exit, api.output().stderr).toEqual({ code: 0, signal: null });
+  }, 90_000);
+
+  it("starts again on the existing database without re-migrating or re-seeding a catalog that has products", async () => {
+    const database = await freshDatabase("restart");
+    const prefix = freshPrefix("restart");
+    const settings = (port: number) => ({
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      DATABASE_URL: `${MYSQL_URL}/${database}`,
+      REDIS_PREFIX: prefix,
+      SEED_ON_START: "true",
+    });
+
+    const firstPort = await freePort();
+    const first = startApiProcess(settings(firstPort));
+    await waitHealthy(`http://127.0.0.1:${firstPort}`, first);
+    first.child.kill("SIGTERM");
+    expect((await within(first.exited, 10_000, "the first API did not exit")).code).toBe(0);
+    const appliedFirst = appliedMigrations(first.output().stdout);
+    expect(appliedFirst).toContain("001_initial");
+
+    // An operator changed stock and removed a product meanwhile.
+    await env.db(`${database}.product_details`).where({ product_id: ORIGINAL_SEED.product_id }).update({ quantity: 3 });
+    await env.db(`${database}.product_details`).where({ product_id: DEMO_CATALOG[1]!.product_id }).delete();
+
+    const secondPort = await freePort();
+    const second = startApiProcess(settings(secondPort));
+    await waitHealthy(`http://127.0.0.1:${secondPort}`, second);
+    second.child.kill("SIGTERM");
+    expect((await within(second.exited, 10_000, "the second API did not exit")).code).toBe(0);
+
+    // Nothing the first start applied is applied again.
+    expect(appliedMigrations(second.output().stdout).filter((m) => appliedFirst.includes(m))).toEqual([]);
+    const rows = await products(database);
+    expect(rows).toHaveLength(DEMO_CATALOG.length - 1);
+    expect(rows.find((r) => r.product_id === ORIGINAL_SEED.product_id)?.quantity).toBe(3);
+  }, 90_000);
+
+  it.each([
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["REDIS_URL", "not-a-url"],
+    ["REDIS_URL", "http://127.0.0.1:6379"],
+    ["DATABASE_URL", "not-a-url"],
+    ["LOG_LEVEL", "loud"],
+  ])(
+    "exits non-zero when %s=%s, naming the setting on stderr",
+    async (setting, value) => {
+      const database = await freshDatabase("badcfg");
+      const api = startApiProcess({
+        HOST: "127.0.0.1",
+        PORT: "0",
+        DATABASE_URL: `${MYSQL_URL}/${database}`,
+        REDIS_PREFIX: freshPrefix("badcfg"),
+        [setting]: value,
+      });
+
+      const exit = await within(api.exited, 30_000, `the API did not exit with ${setting}=${value}`);
+
+      const { stdout, stderr } = api.output();
+      expect(exit.code, `${stdout}\n${stderr}`).not.toBe(0);
+      expect(exit.code).not.toBeNull();
+      expect(stderr).toMatch(/Invalid configuration/);
+      expect(stderr).toContain(setting);
+      // It stopped before touching anything.
+      expect(await databaseExists(database)).toBe(false);
+    },
+    60_000,
+  );
+
+  it("exits non-zero naming DATABASE_URL when it names an unusable database", async () => {
+    const api = startApiProcess({
+      HOST: "127.0.0.1",
+      PORT: "0",
+      DATABASE_URL: `${MYSQL_URL}/bad-name`,
+      REDIS_PREFIX: freshPrefix("baddb"),
+    });
+
+    const exit = await within(api.exited, 30_000, "the API did not exit with a bad database name");
+
+    expect(exit.code).not.toBe(0);
+    expect(exit.code).not.toBeNull();
+    expect(api.output().stderr).toMatch(/DATABASE_URL/);
+  }, 60_000);
+});
+
+// ---------------------------------------------------------------- scripts
+
+describe("npm run migrate / npm run seed", () => {
+  it("migrate creates the database and schema, and a second run says the schema is up to date", async () => {
+    const database = await freshDatabase("migrate");
+    const settings = { DATABASE_URL: `${MYSQL_URL}/${database}` };
+
+    const first = await runScript("scripts/migrate.ts", settings);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/applied: .*001_initial/);
+    await expectSchema(database);
+    const migrations = (await env.db(`${database}.knex_migrations`).pluck("name")) as string[];
+    expect(migrations).toContain("001_initial");
+
+    const second = await runScript("scripts/migrate.ts", settings);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/schema is up to date/);
+    expect(second.stdout).not.toMatch(/applied:/);
+    expect((await env.db(`${database}.knex_migrations`).pluck("name")) as string[]).toEqual(migrations);
+  }, 120_000);
+
+  it("seed inserts the demo catalog once, leaving existing products as they are", async () => {
+    const database = await freshDatabase("seed");
+    const settings = { DATABASE_URL: `${MYSQL_URL}/${database}` };
+
+    const first = await runScript("scripts/seed.ts", settings);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`demo catalog: ${DEMO_CATALOG.length} product(s) inserted`);
+    await expectSchema(database);
+    expect(await products(database)).toEqual(
+      DEMO_CATALOG.map((p) => ({ product_id: p.product_id, product_name: p.product_name, quantity: p.quantity })).sort(
+        (a, b) => a.product_id.localeCompare(b.product_id),
+      ),
+    );
+
+    await env.db(`${database}.product_details`).where({ product_id: ORIGINAL_SEED.product_id }).update({ quantity: 2 });
+
+    const second = await runScript("scripts/seed.ts", settings);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain("demo catalog: 0 product(s) inserted");
+    const rows = await products(database);
+    expect(rows).toHaveLength(DEMO_CATALOG.length);
+    expect(rows.find((r) => r.product_id === ORIGINAL_SEED.product_id)?.quantity).toBe(2);
+  }, 120_000);
+});
