@@ -4,12 +4,14 @@ const TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_uni
 
 /**
  * The original's three tables keep their names and columns, now with keys and
- * constraints; orders, order_items and payments are new.
+ * constraints; orders, order_items and payments are new. Ids compare byte for byte
+ * (utf8mb4_bin): under a case- and accent-insensitive collation "ALICE" would read
+ * alice's cart.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE product_details (
-      product_id   VARCHAR(100) NOT NULL,
+      product_id   VARCHAR(100) COLLATE utf8mb4_bin NOT NULL,
       product_name VARCHAR(255) NOT NULL,
       quantity     INT UNSIGNED NOT NULL DEFAULT 0,
       price_cents  INT UNSIGNED NOT NULL DEFAULT 0,
@@ -20,8 +22,8 @@ export async function up(knex: Knex): Promise<void> {
 
   await knex.raw(`
     CREATE TABLE client_cart (
-      client_id  VARCHAR(100) NOT NULL,
-      product_id VARCHAR(100) NOT NULL,
+      client_id  VARCHAR(100) COLLATE utf8mb4_bin NOT NULL,
+      product_id VARCHAR(100) COLLATE utf8mb4_bin NOT NULL,
       quantity   INT UNSIGNED NOT NULL,
       updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       PRIMARY KEY (client_id, product_id),
@@ -33,8 +35,8 @@ export async function up(knex: Knex): Promise<void> {
   // Applied add-to-cart jobs, so a re-delivered job does not add twice.
   await knex.raw(`
     CREATE TABLE cart_operations (
-      operation_id VARCHAR(100) NOT NULL,
-      client_id    VARCHAR(100) NOT NULL,
+      operation_id VARCHAR(100) COLLATE utf8mb4_bin NOT NULL,
+      client_id    VARCHAR(100) COLLATE utf8mb4_bin NOT NULL,
       created_at   TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       PRIMARY KEY (operation_id),
       KEY cart_operations_created (created_at)
@@ -43,7 +45,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE orders (
       order_id       CHAR(36)     NOT NULL,
-      client_id      VARCHAR(100) NOT NULL,
+      client_id      VARCHAR(100) COLLATE utf8mb4_bin NOT NULL,
       state          ENUM('pending','completed','failed') NOT NULL DEFAULT 'pending',
       total_cents    BIGINT UNSIGNED NOT NULL DEFAULT 0,
       payment_ref    VARCHAR(100) NULL,
@@ -60,7 +62,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE order_items (
       order_id         CHAR(36)     NOT NULL,
-      product_id       VARCHAR(100) NOT NULL,
+      product_id       VARCHAR(100) COLLATE utf8mb4_bin NOT NULL,
       quantity         INT UNSIGNED NOT NULL,
       unit_price_cents INT UNSIGNED NOT NULL,
       PRIMARY KEY (order_id, product_id),
@@ -73,8 +75,8 @@ export async function up(knex: Knex): Promise<void> {
   // Pending stock decrements of committed orders, applied to product_details by the flush.
   await knex.raw(`
     CREATE TABLE reserve_purchase (
-      reserve_id VARCHAR(100) NOT NULL,
-      product_id VARCHAR(100) NOT NULL,
+      reserve_id VARCHAR(100) COLLATE utf8mb4_bin NOT NULL,
+      product_id VARCHAR(100) COLLATE utf8mb4_bin NOT NULL,
       quantity   INT UNSIGNED NOT NULL,
       created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       PRIMARY KEY (reserve_id, product_id),
@@ -86,7 +88,7 @@ export async function up(knex: Knex): Promise<void> {
   // One row per idempotency key (= order id): a key is charged at most once.
   await knex.raw(`
     CREATE TABLE payments (
-      idempotency_key VARCHAR(100) NOT NULL,
+      idempotency_key VARCHAR(100) COLLATE utf8mb4_bin NOT NULL,
       order_id        CHAR(36)     NOT NULL,
       amount_cents    BIGINT UNSIGNED NOT NULL,
       status          ENUM('failed','declined','succeeded','refunded') NOT NULL,

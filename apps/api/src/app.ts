@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { STATUS_CODES } from "node:http";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import express, { type NextFunction, type Request, type Response } from "express";
@@ -107,7 +108,12 @@ export function createApp(deps: ApiDeps): express.Express {
         forClient(
           fromBody,
           idempotent(
-            (req) => `checkout:${String(fromBody(req))}`,
+            // Only a string is a client (the handler refuses anything else); String() of a body
+            // value can throw ({"toString":1}) or overflow the stack (an array nested 5000 deep).
+            (req) => {
+              const clientID = fromBody(req);
+              return typeof clientID === "string" ? `checkout:${clientID}` : "checkout-invalid";
+            },
             (req) =>
               checkOutCart(deps, req.body, ctx(req), {
                 respondAsync: /\brespond-async\b/i.test(req.get("prefer") ?? ""),
@@ -202,7 +208,7 @@ export function createApp(deps: ApiDeps): express.Express {
 
   app.use((req, res) => send(res, failure(404, `no route ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const known = bodyParserFailure(err);
+    const known = bodyParserFailure(err) ?? requestFailure(err);
     if (known) return send(res, known);
     deps.logger.error(
       { requestId: res.locals.requestId, path: req.path, err: err instanceof Error ? err.message : String(err) },
@@ -216,6 +222,20 @@ export function createApp(deps: ApiDeps): express.Express {
 function send(res: Response, result: HttpResult): void {
   if (result.headers) res.set(result.headers);
   res.status(result.status).json(result.body);
+}
+
+/**
+ * Other errors of the request itself: a path parameter that does not percent-decode (the
+ * router's URIError), a body that does not decompress as its Content-Encoding says
+ * (body-parser's 400 around a zlib error), and any other 4xx a middleware raises.
+ */
+function requestFailure(err: unknown): HttpResult | null {
+  if (err instanceof URIError) return failure(400, "the URL path has malformed percent-encoding");
+  const { status, code } = (err ?? {}) as { status?: unknown; code?: unknown };
+  if (typeof status !== "number" || status < 400 || status > 499) return null;
+  if (typeof code === "string" && /^(Z_|ERR_ZLIB|ERR_BROTLI|ERR__ERROR)/.test(code))
+    return failure(400, "the request body does not decompress as its Content-Encoding says");
+  return failure(status, STATUS_CODES[status] ?? "bad request");
 }
 
 /** body-parser's errors are the client's: answer them with 4xx and a plain message. */
