@@ -1,11 +1,14 @@
 /**
  * `npm start`: the whole system in one command. Creates the database and applies
- * migrations, loads the demo catalog into an empty catalog, then runs the API and
- * WORKER_PROCESSES worker processes, restarting any that crash.
+ * migrations, loads the demo catalog into an empty catalog, then runs the API and the
+ * worker autoscaler (apps/workers/src/autoscale/main.ts), which runs worker processes
+ * per queue within AUTOSCALE_WORKERS' limits as the backlog asks. Either one is
+ * restarted if it crashes; Ctrl-C stops both, and every worker drains first.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ConfigError, createDb, loadConfig } from "@oms/shared";
+import { parseWorkerLimits } from "../apps/workers/src/autoscale/decision";
 import { prepareDatabase, seedDemoCatalogIfEmpty } from "@oms/migrations";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -51,18 +54,19 @@ async function main(): Promise<void> {
 
   const processes: Supervised[] = [
     { name: "api", entry: "apps/api/src/main.ts", restarts: 0 },
-    ...Array.from({ length: config.WORKER_PROCESSES }, (_, i) => ({
-      name: `worker-${i + 1}`,
-      entry: "apps/workers/src/main.ts",
-      restarts: 0,
-    })),
+    { name: "autoscaler", entry: "apps/workers/src/autoscale/main.ts", restarts: 0 },
   ];
   processes.forEach(run);
   const host = config.HOST === "0.0.0.0" ? "localhost" : config.HOST;
   console.log(
     [
       `[start] API        http://${host}:${config.PORT}  (POST /addToCart, POST /checkOutCart, GET /products)`,
-      `[start] workers    ${config.WORKER_PROCESSES} processes on queues ${config.WORKER_QUEUES.join(", ")}`,
+      `[start] workers    autoscaled per queue: ${[...parseWorkerLimits(config.AUTOSCALE_WORKERS)]
+        .map(([queue, { min, max }]) => `${queue} ${min}..${max}`)
+        .join(", ")} processes (${config.AUTOSCALE_TARGET_BACKLOG} jobs of backlog each)`,
+      ...(config.AUTOSCALE_METRICS_PORT > 0
+        ? [`[start] autoscaler http://${host}:${config.AUTOSCALE_METRICS_PORT}/metrics`]
+        : []),
       `[start] Redis      ${config.REDIS_URL} (prefix {${config.REDIS_PREFIX}})`,
       `[start] MySQL      ${config.DATABASE_URL.replace(/\/\/[^@]*@/, "//")}`,
       `[start] Ctrl-C stops everything`,
@@ -76,7 +80,8 @@ async function main(): Promise<void> {
     const alive = processes.map((p) => p.child).filter((c): c is ChildProcess => !!c && c.exitCode === null);
     for (const child of alive) child.kill("SIGTERM");
     Promise.all(alive.map((c) => new Promise((r) => c.once("exit", r)))).then(() => process.exit(0));
-    setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_MS + 5_000).unref();
+    // The autoscaler gives each worker SHUTDOWN_GRACE_MS plus 5 s before it kills it.
+    setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_MS + 10_000).unref();
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

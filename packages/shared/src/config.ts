@@ -86,7 +86,6 @@ export const ConfigSchema = z.object({
     .max(1000)
     .default(50)
     .describe("Concurrent checkout jobs per worker process"),
-  WORKER_PROCESSES: z.coerce.number().int().min(1).max(64).default(2).describe("Worker processes `npm start` runs"),
   JOB_ATTEMPTS: z.coerce
     .number()
     .int()

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
         process.exit(0);
       });
   };
+  process.on("exit", () => supervisor.signalAll("SIGTERM"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 }

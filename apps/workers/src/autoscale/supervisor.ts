@@ -175,15 +175,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.backoff = options.restartBackoff ?? { baseMs: 500, maxMs: 30_000 };
     this.measureTimeoutMs = options.measureTimeoutMs ?? Math.max(2_000, options.pollIntervalMs * 2);
     this.redis = createRedis(options.redisUrl, { name: "autoscaler" });
-    this.slots = [...options.limits].map(([queue, limits]) => ({
-      queue,
-      limits,
-      bull: new Queue(QUEUE_NAMES[queue], { connection: this.redis, prefix: options.queuePrefix }),
-      state: initialState(limits),
-      procs: new Set(),
-      earlyExits: 0,
-      nextSpawnAt: 0,
-    }));
+    this.slots = [...options.limits].map(([queue, limits]) => {
+      const bull = new Queue(QUEUE_NAMES[queue], { connection: this.redis, prefix: options.queuePrefix });
+      // Connection trouble surfaces as failed measurements (counted and logged there).
+      bull.on("error", (err) => options.logger.debug({ queue, err: err.message }, "queue connection error"));
+      return { queue, limits, bull, state: initialState(limits), procs: new Set(), earlyExits: 0, nextSpawnAt: 0 };
+    });
   }
 
   /** Starts each queue's minimum at once, then measures and decides every poll interval. */
@@ -225,6 +222,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
     return this.stopping;
+  }
+
+  /**
+   * Last resort when this process exits without stop() (an uncaught error): the workers
+   * run in their own process groups, so nothing else would tell them. They drain as usual.
+   */
+  signalAll(signal: NodeJS.Signals = "SIGTERM"): void {
+    for (const slot of this.slots) {
+      for (const proc of slot.procs) {
+        if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
+      }
+    }
   }
 
   private async shutdown(): Promise<void> {
@@ -342,6 +351,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         SEED_ON_START: "false",
       },
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group: a Ctrl-C in the terminal reaches the supervisor, which
+      // retires the workers itself, rather than each worker at once (which would look
+      // like crashes to replace).
+      detached: true,
     });
     let resolveExited = () => {};
     const proc: WorkerProc = {
