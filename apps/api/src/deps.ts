@@ -1,7 +1,7 @@
-import { QueueEvents, type Queue } from "bullmq";
+import { randomUUID } from "node:crypto";
+import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import {
-  QUEUE_NAMES,
   createDb,
   createQueue,
   createRedis,
@@ -13,6 +13,7 @@ import {
 } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { JobResults } from "./results";
+import { listenForReplies, listenToQueueEvents } from "./replies";
 import { createApiMetrics, type ApiMetrics } from "./observability/metrics";
 
 export interface ApiDeps {
@@ -26,6 +27,8 @@ export interface ApiDeps {
   queues: { cart: Queue; checkout: Queue; inventory: Queue };
   metrics: ApiMetrics;
   results: { cart: JobResults; checkout: JobResults };
+  /** The reply key workers push this process's results to (unset with RESULT_PATH=events). */
+  replyTo: string | undefined;
   close(): Promise<void>;
 }
 
@@ -33,7 +36,6 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
   const keys = keyspace(config.REDIS_PREFIX);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX);
   const redis = createRedis(config.REDIS_URL, { name: "api" });
-  const eventsConnection = createRedis(config.REDIS_URL, { forQueue: true, name: "api-events" });
   const queues = {
     cart: createQueue("cart", redis, keys.queuePrefix, config),
     checkout: createQueue("checkout", redis, keys.queuePrefix, config),
@@ -42,15 +44,18 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
   // Without a listener BullMQ prints a queue's connection errors to stderr, outside the JSON logs.
   for (const [name, queue] of Object.entries(queues))
     queue.on("error", (err) => logger.warn({ queue: name, err: err.message }, "queue connection error"));
-  const events = {
-    cart: new QueueEvents(QUEUE_NAMES.cart, { connection: eventsConnection, prefix: keys.queuePrefix }),
-    checkout: new QueueEvents(QUEUE_NAMES.checkout, { connection: eventsConnection, prefix: keys.queuePrefix }),
-  };
-  for (const e of Object.values(events))
-    e.on("error", (err) => logger.warn({ err: err.message }, "queue events error"));
-  // Results are read from the moment QueueEvents is reading; wait for that, but a Redis
-  // that is down must not stop the API from starting and answering 503.
-  await Promise.race([Promise.all(Object.values(events).map((e) => e.waitUntilReady())), sleep(3_000)]);
+  // Serve once Redis answers (commands fail fast while it does not), but a Redis that is
+  // down must not stop the API from starting and answering 503.
+  if (redis.status !== "ready") await Promise.race([new Promise((r) => redis.once("ready", r)), sleep(3_000)]);
+  const results = { cart: new JobResults(queues.cart), checkout: new JobResults(queues.checkout) };
+  const apiId = randomUUID();
+  const replyTo = keys.reply(apiId);
+  // A blocking connection of its own: the reply key is popped with BLPOP.
+  const resultConnection = createRedis(config.REDIS_URL, { forQueue: true, name: "api-results" });
+  const resultSource =
+    config.RESULT_PATH === "reply"
+      ? listenForReplies(resultConnection, replyTo, results, logger)
+      : await listenToQueueEvents(resultConnection, keys.queuePrefix, results, logger);
   return {
     config,
     logger,
@@ -60,18 +65,17 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
     engine: new InventoryEngine(redis, keys, mysqlTruth(db), { requireEpoch: true }),
     queues,
     metrics: createApiMetrics(redis, keys, queues),
-    results: {
-      cart: new JobResults(queues.cart, events.cart),
-      checkout: new JobResults(queues.checkout, events.checkout),
-    },
+    results,
+    replyTo: config.RESULT_PATH === "reply" ? replyTo : undefined,
     async close() {
       // Bounded: BullMQ's close waits for a connection that a dead Redis never gives.
-      const closing = Promise.all(
-        [...Object.values(events), ...Object.values(queues)].map((c) => c.close().catch(() => undefined)),
-      );
+      const closing = Promise.all([
+        resultSource.close(),
+        ...Object.values(queues).map((q) => q.close().catch(() => undefined)),
+      ]);
       await Promise.race([closing, sleep(2_000)]);
       redis.disconnect();
-      eventsConnection.disconnect();
+      resultConnection.disconnect();
       await db.destroy();
     },
   };

@@ -1,4 +1,4 @@
-import type { Queue, QueueEvents } from "bullmq";
+import type { Queue } from "bullmq";
 
 export type JobOutcome =
   { kind: "completed"; value: unknown } | { kind: "failed"; reason: string } | { kind: "timeout" };
@@ -7,34 +7,33 @@ interface Waiter {
   settle(outcome: JobOutcome): void;
 }
 
+const POLL_MS = 250;
+
 /**
- * Waits for jobs' results through one shared QueueEvents per queue: one Redis stream
- * reader for all requests, one map lookup per event, and a timer per waiting request.
+ * Requests waiting for their jobs' results: one map lookup per result, one timer per
+ * waiting request. Results arrive through `settle` (from this API's reply key, or from
+ * a shared QueueEvents); a request that joined a job another process started polls it.
  */
 export class JobResults {
   private readonly waiters = new Map<string, Set<Waiter>>();
 
-  constructor(
-    private readonly queue: Queue,
-    events: QueueEvents,
-  ) {
-    events.on("completed", ({ jobId, returnvalue }) => this.settle(jobId, { kind: "completed", value: returnvalue }));
-    events.on("failed", ({ jobId, failedReason }) => this.settle(jobId, { kind: "failed", reason: failedReason }));
-  }
+  constructor(private readonly queue: Queue) {}
 
   get pending(): number {
     return this.waiters.size;
   }
 
   /**
-   * Register before the job is added so its completion cannot be missed. When the job
-   * may have finished already (joining someone else's job), pass `checkExisting`.
+   * Register before the job is added, so its result cannot be missed. A job whose
+   * result goes elsewhere (joined from another request) is polled with `poll`.
    */
-  wait(jobId: string, timeoutMs: number, checkExisting = false): Promise<JobOutcome> {
+  wait(jobId: string, timeoutMs: number, poll = false): Promise<JobOutcome> {
     return new Promise<JobOutcome>((resolve) => {
+      let poller: NodeJS.Timeout | undefined;
       const waiter: Waiter = {
         settle: (outcome) => {
           clearTimeout(timer);
+          clearInterval(poller);
           this.remove(jobId, waiter);
           resolve(outcome);
         },
@@ -43,24 +42,27 @@ export class JobResults {
       let set = this.waiters.get(jobId);
       if (!set) this.waiters.set(jobId, (set = new Set()));
       set.add(waiter);
-      if (checkExisting) void this.settleIfFinished(jobId);
+      if (poll) {
+        void this.settleIfFinished(jobId);
+        poller = setInterval(() => void this.settleIfFinished(jobId), POLL_MS);
+      }
     });
+  }
+
+  settle(jobId: string, outcome: JobOutcome): void {
+    const set = this.waiters.get(jobId);
+    if (!set) return;
+    for (const waiter of [...set]) waiter.settle(outcome);
   }
 
   private async settleIfFinished(jobId: string): Promise<void> {
     const job = await this.queue.getJob(jobId).catch(() => undefined);
-    if (!job) return;
-    if (job.finishedOn && job.failedReason && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+    if (!job?.finishedOn) return;
+    if (job.failedReason && job.attemptsMade >= (job.opts.attempts ?? 1)) {
       this.settle(jobId, { kind: "failed", reason: job.failedReason });
-    } else if (job.finishedOn && job.returnvalue !== undefined && job.returnvalue !== null) {
+    } else if (job.returnvalue !== undefined && job.returnvalue !== null) {
       this.settle(jobId, { kind: "completed", value: job.returnvalue });
     }
-  }
-
-  private settle(jobId: string, outcome: JobOutcome): void {
-    const set = this.waiters.get(jobId);
-    if (!set) return;
-    for (const waiter of [...set]) waiter.settle(outcome);
   }
 
   private remove(jobId: string, waiter: Waiter): void {

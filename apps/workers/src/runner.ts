@@ -5,6 +5,7 @@ import { QUEUE_NAMES, createQueue, createRedis, type QueueName } from "@oms/shar
 import type { WorkerDeps } from "./deps";
 import { cartProcessor, checkoutProcessor, inventoryProcessor, sagaDeps } from "./processors";
 import { recoverIfRedisLostData } from "./inventory/recovery";
+import { pushReply, replying } from "./replies";
 import { instrumentWorker } from "./observability/metrics";
 import { ProgressMonitor } from "./observability/progress";
 import { startObservabilityServer } from "./observability/server";
@@ -25,8 +26,11 @@ export async function startWorkers(
 ): Promise<RunningWorkers> {
   const { config, keys, logger } = deps;
   const processors: Record<QueueName, { processor: Processor; concurrency: number }> = {
-    cart: { processor: cartProcessor(deps), concurrency: config.WORKER_CONCURRENCY_CART },
-    checkout: { processor: checkoutProcessor(deps), concurrency: config.WORKER_CONCURRENCY_CHECKOUT },
+    cart: { processor: replying(deps, "cart", cartProcessor(deps)), concurrency: config.WORKER_CONCURRENCY_CART },
+    checkout: {
+      processor: replying(deps, "checkout", checkoutProcessor(deps)),
+      concurrency: config.WORKER_CONCURRENCY_CHECKOUT,
+    },
     inventory: { processor: inventoryProcessor(deps), concurrency: 2 },
   };
   const saga = sagaDeps(deps);
@@ -78,6 +82,15 @@ export async function startWorkers(
         "job failed",
       ),
     );
+    if (queueName === "cart" || queueName === "checkout") {
+      worker.on("failed", (job, err) => {
+        // Failed for good: the waiting API process answers now instead of at its deadline.
+        if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+        void pushReply(deps, job, { queue: queueName, jobId: String(job.id), ok: false, reason: err.message }).catch(
+          () => undefined,
+        );
+      });
+    }
     worker.on("error", (err) => logger.error({ queue: queueName, err: err.message }, "worker error"));
     instrumentWorker(worker, queueName, deps.metrics);
     const queue = createQueue(queueName, deps.redis, keys.queuePrefix, config);

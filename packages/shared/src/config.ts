@@ -158,6 +158,12 @@ export const ConfigSchema = z.object({
     .min(1_000)
     .default(30_000)
     .describe("A worker with waiting jobs and free capacity that started none for this long is not ready"),
+  RESULT_PATH: z
+    .enum(["reply", "events"])
+    .default("reply")
+    .describe(
+      "How an API process gets job results: its own reply key, or BullMQ's shared event stream (for comparison)",
+    ),
   INVENTORY_MODE: z
     .enum(["redis", "mysql-locking"])
     .default("redis")

@@ -47,8 +47,12 @@ export type CartLine = z.infer<typeof CartLine>;
 
 // ---- Jobs: payloads are a union on `type`, results are values, not exceptions. ----
 
+/** The API process's reply key the worker pushes the result to (see JobReply). */
+const ReplyTo = z.string().max(200).optional();
+
 export const AddToCartJob = z.object({
   type: z.literal("addToCart"),
+  replyTo: ReplyTo,
   clientId: Id,
   productId: Id,
   quantity: Quantity,
@@ -58,6 +62,7 @@ export type AddToCartJob = z.infer<typeof AddToCartJob>;
 
 export const CheckoutJob = z.object({
   type: z.literal("checkout"),
+  replyTo: ReplyTo,
   orderId: z.uuid(),
   clientId: Id,
   paymentToken: PaymentToken,
@@ -71,6 +76,16 @@ export const InventoryJob = z.discriminatedUnion("type", [
   z.object({ type: z.literal("reconcile") }),
 ]);
 export type InventoryJob = z.infer<typeof InventoryJob>;
+
+/** What a worker pushes to the reply key of the API process that waits for a job. */
+export const JobReply = z.object({
+  queue: z.enum(["cart", "checkout"]),
+  jobId: z.string(),
+  ok: z.boolean(),
+  value: z.unknown().optional(),
+  reason: z.string().optional(),
+});
+export type JobReply = z.infer<typeof JobReply>;
 
 export type CartResult =
   | { outcome: "added"; quantityInCart: number; available: number }

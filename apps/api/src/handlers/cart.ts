@@ -16,6 +16,7 @@ export async function addToCart(deps: ApiDeps, body: unknown, ctx: RequestContex
   const jobId = randomUUID();
   const job: AddToCartJob = {
     type: "addToCart",
+    replyTo: deps.replyTo,
     clientId: clientID,
     productId: productID,
     quantity,

@@ -57,7 +57,14 @@ export async function checkOutCart(
     ? null
     : deps.results.checkout.wait(orderId, deps.config.CHECKOUT_TIMEOUT_MS, joined);
   if (!joined) {
-    const job: CheckoutJob = { type: "checkout", orderId, clientId: clientID, paymentToken, requestId: ctx.requestId };
+    const job: CheckoutJob = {
+      type: "checkout",
+      replyTo: deps.replyTo,
+      orderId,
+      clientId: clientID,
+      paymentToken,
+      requestId: ctx.requestId,
+    };
     try {
       await withDeadline(deps.queues.checkout.add("checkout", job, { jobId: orderId }), 2_000);
     } catch (err) {

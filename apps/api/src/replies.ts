@@ -1,0 +1,97 @@
+import { QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
+import { JobReply, QUEUE_NAMES, type Logger } from "@oms/shared";
+import type { JobResults } from "./results";
+
+export interface ResultSource {
+  close(): Promise<void>;
+}
+
+/**
+ * This API process's reply key: workers push each job's result to the key named in the
+ * job, so a process reads only its own results and the cost per request does not grow
+ * with the number of API processes. One blocking pop drains up to 100 replies.
+ */
+export function listenForReplies(
+  connection: Redis,
+  replyKey: string,
+  results: Record<"cart" | "checkout", JobResults>,
+  logger: Logger,
+): ResultSource {
+  let running = true;
+  const deliver = (raw: string) => {
+    const parsed = JobReply.safeParse(safeJson(raw));
+    if (!parsed.success) return logger.warn({ replyKey }, "unreadable job reply dropped");
+    const reply = parsed.data;
+    results[reply.queue].settle(
+      reply.jobId,
+      reply.ok ? { kind: "completed", value: reply.value } : { kind: "failed", reason: reply.reason ?? "failed" },
+    );
+  };
+  const loop = async () => {
+    while (running) {
+      try {
+        const popped = await connection.blpop(replyKey, 1);
+        if (!popped) continue;
+        deliver(popped[1]);
+        const more = await connection.lpop(replyKey, 100);
+        for (const raw of more ?? []) deliver(raw);
+      } catch (err) {
+        if (!running) return;
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, "reply key read failed; retrying");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
+  void loop();
+  return {
+    async close() {
+      running = false;
+      connection.disconnect();
+    },
+  };
+}
+
+/**
+ * The shared-stream alternative (RESULT_PATH=events): every API process reads every
+ * job's completion event from BullMQ's event stream. Kept so the benchmark can compare.
+ */
+export async function listenToQueueEvents(
+  connection: Redis,
+  prefix: string,
+  results: Record<"cart" | "checkout", JobResults>,
+  logger: Logger,
+): Promise<ResultSource> {
+  const events = (["cart", "checkout"] as const).map((name) => {
+    const e = new QueueEvents(QUEUE_NAMES[name], { connection, prefix });
+    e.on("error", (err) => logger.warn({ err: err.message }, "queue events error"));
+    e.on("completed", ({ jobId, returnvalue }) =>
+      results[name].settle(jobId, { kind: "completed", value: returnvalue }),
+    );
+    e.on("failed", ({ jobId, failedReason }) => results[name].settle(jobId, { kind: "failed", reason: failedReason }));
+    return e;
+  });
+  // Results are read from the moment the stream is read; wait for that, but a Redis that
+  // is down must not stop the API from starting and answering 503.
+  await Promise.race([
+    Promise.all(events.map((e) => e.waitUntilReady())),
+    new Promise((r) => setTimeout(r, 3_000).unref()),
+  ]);
+  return {
+    async close() {
+      await Promise.race([
+        Promise.all(events.map((e) => e.close().catch(() => undefined))),
+        new Promise((r) => setTimeout(r, 2_000).unref()),
+      ]);
+      connection.disconnect();
+    },
+  };
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return null;
+  }
+}

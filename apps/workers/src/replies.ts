@@ -1,0 +1,26 @@
+import type { Job } from "bullmq";
+import type { JobReply } from "@oms/shared";
+import type { WorkerDeps } from "./deps";
+
+/** A reply nobody pops (its API process died) goes away after this. */
+const REPLY_TTL_MS = 60_000;
+
+/** Pushes a job's result to the reply key of the API process waiting for it, if any. */
+export async function pushReply(deps: Pick<WorkerDeps, "redis">, job: Job, reply: JobReply): Promise<void> {
+  const replyTo = (job.data as { replyTo?: unknown } | undefined)?.replyTo;
+  if (typeof replyTo !== "string") return;
+  await deps.redis.multi().rpush(replyTo, JSON.stringify(reply)).pexpire(replyTo, REPLY_TTL_MS).exec();
+}
+
+/** Wraps a processor so its result also goes to the waiting API process. */
+export function replying<T>(
+  deps: Pick<WorkerDeps, "redis">,
+  queue: JobReply["queue"],
+  process: (job: Job) => Promise<T>,
+) {
+  return async (job: Job): Promise<T> => {
+    const value = await process(job);
+    await pushReply(deps, job, { queue, jobId: String(job.id), ok: true, value });
+    return value;
+  };
+}
