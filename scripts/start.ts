@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { ConfigError, createDb, loadConfig } from "@oms/shared";
+import { createDb, loadConfig, runEntryPoint } from "@oms/shared";
 import { parseWorkerLimits } from "../apps/workers/src/autoscale/decision";
 import { prepareDatabase, seedDemoCatalogIfEmpty } from "@oms/migrations";
 
@@ -87,9 +87,4 @@ async function main(): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
-main().catch((err: unknown) => {
-  console.error(
-    err instanceof ConfigError ? err.message : `start failed: ${err instanceof Error ? err.message : String(err)}`,
-  );
-  process.exit(1);
-});
+runEntryPoint("start", main);

@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, loadConfig } from "@oms/shared";
+import { createLogger, loadConfig, runEntryPoint } from "@oms/shared";
 import { prepareDatabase, seedDemoCatalogIfEmpty } from "@oms/migrations";
 import { createApiDeps } from "./deps";
 import { createApp } from "./app";
@@ -29,11 +29,4 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-main().catch((err: unknown) => {
-  console.error(
-    err instanceof ConfigError
-      ? err.message
-      : `API failed to start: ${err instanceof Error ? err.message : String(err)}`,
-  );
-  process.exit(1);
-});
+runEntryPoint("API", main);

@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, loadConfig } from "@oms/shared";
+import { createLogger, loadConfig, runEntryPoint } from "@oms/shared";
 import { prepareDatabase } from "@oms/migrations";
 import { createWorkerDeps } from "./deps";
 import { startWorkers } from "./runner";
@@ -22,11 +22,4 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-  } else {
-    console.error("workers failed to start:", err instanceof Error ? err.message : err);
-  }
-  process.exit(1);
-});
+runEntryPoint("workers", main);

@@ -252,3 +252,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return parsed.data;
 }
+
+/**
+ * Runs a process's start-up; a failure prints one line (a bad setting names itself)
+ * instead of a stack trace, and the process exits 1.
+ */
+export function runEntryPoint(what: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    const message =
+      err instanceof ConfigError
+        ? err.message
+        : `${what} failed to start: ${err instanceof Error ? err.message : String(err)}`;
+    console.error(message);
+    process.exit(1);
+  });
+}

@@ -5,7 +5,7 @@
  * With AUTOSCALE_OBSERVE_ONLY=true it runs no workers and only exports the queue
  * measurements (how KEDA gets them on Kubernetes).
  */
-import { ConfigError, createLogger, keyspace, loadConfig } from "@oms/shared";
+import { createLogger, keyspace, loadConfig, runEntryPoint } from "@oms/shared";
 import { prepareDatabase } from "@oms/migrations";
 import { parseWorkerLimits } from "./decision";
 import { createAutoscaleMetrics, serveMetrics, type MetricsServer } from "./metrics";
@@ -75,11 +75,4 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-main().catch((err: unknown) => {
-  console.error(
-    err instanceof ConfigError
-      ? err.message
-      : `autoscaler failed to start: ${err instanceof Error ? err.message : String(err)}`,
-  );
-  process.exit(1);
-});
+runEntryPoint("autoscaler", main);
