@@ -289,13 +289,18 @@ describe("two checkouts of one cart", () => {
     try {
       await gate("client_cart").where({ client_id: p.job.clientId }).forUpdate().select("product_id");
       runs = Promise.allSettled([runCheckout(p.job, saga), runCheckout(second, saga)]);
-      await eventually("both deliveries to wait for the cart lock", async () => {
-        const [rows] = (await env.db.raw(
-          "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE ?",
-          [`%${p.job.clientId}%`],
-        )) as [Array<{ n: number }>, unknown];
-        return Number(rows[0]?.n) === 2 ? true : undefined;
-      });
+      await eventually(
+        "both deliveries to wait for the cart lock",
+        async () => {
+          const [rows] = (await env.db.raw(
+            "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE ?",
+            [`%${p.job.clientId}%`],
+          )) as [Array<{ n: number }>, unknown];
+          return Number(rows[0]?.n) === 2 ? true : undefined;
+          // Generous: on a loaded CI machine both deliveries can take a while to reach the lock.
+        },
+        60_000,
+      );
     } finally {
       await gate.commit();
     }
@@ -311,7 +316,7 @@ describe("two checkouts of one cart", () => {
       `outcomes ${JSON.stringify(results)}`,
     ).toEqual({ completed: 1, charges: 1 });
     await assertConservation(env, p.initial);
-  });
+  }, 120_000);
 });
 
 describe("runCheckout after a crash", () => {
