@@ -87,7 +87,7 @@ export async function spawnWorkerProcess(env: TestEnv, extraEnv: Record<string, 
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let output = "";
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker process did not start in 30s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`worker process did not start in 90s:\n${output}`)), 90_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes("workers started")) {

@@ -132,7 +132,7 @@ async function within<T>(promise: Promise<T>, ms: number, message: string): Prom
 }
 
 /** Polls GET /healthz until it answers 200; fails early when the process exits. */
-async function waitHealthy(url: string, api: Spawned, timeoutMs = 30_000): Promise<void> {
+async function waitHealthy(url: string, api: Spawned, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   void api.exited.then(() => (exited = true));
@@ -248,7 +248,7 @@ describe("API process start-up", () => {
     api.child.kill("SIGTERM");
     const exit = await within(api.exited, 10_000, "the API did not exit after SIGTERM");
     expect(exit, api.output().stderr).toEqual({ code: 0, signal: null });
-  }, 90_000);
+  }, 180_000);
 
   it("starts again on the existing database without re-migrating or re-seeding a catalog that has products", async () => {
     const database = await freshDatabase("restart");
@@ -284,7 +284,7 @@ describe("API process start-up", () => {
     const rows = await products(database);
     expect(rows).toHaveLength(DEMO_CATALOG.length - 1);
     expect(rows.find((r) => r.product_id === ORIGINAL_SEED.product_id)?.quantity).toBe(3);
-  }, 90_000);
+  }, 180_000);
 
   // One bad value through a real process; every setting's validation is covered by
   // packages/shared/test/config.test.ts without paying a process start each.
@@ -303,7 +303,7 @@ describe("API process start-up", () => {
         [setting]: value,
       });
 
-      const exit = await within(api.exited, 30_000, `the API did not exit with ${setting}=${value}`);
+      const exit = await within(api.exited, 90_000, `the API did not exit with ${setting}=${value}`);
 
       const { stdout, stderr } = api.output();
       expect(exit.code, `${stdout}\n${stderr}`).not.toBe(0);
@@ -313,7 +313,7 @@ describe("API process start-up", () => {
       // It stopped before touching anything.
       expect(await databaseExists(database)).toBe(false);
     },
-    60_000,
+    120_000,
   );
 
   it("exits non-zero naming DATABASE_URL when it names an unusable database", async () => {
@@ -324,12 +324,12 @@ describe("API process start-up", () => {
       REDIS_PREFIX: freshPrefix("baddb"),
     });
 
-    const exit = await within(api.exited, 30_000, "the API did not exit with a bad database name");
+    const exit = await within(api.exited, 90_000, "the API did not exit with a bad database name");
 
     expect(exit.code).not.toBe(0);
     expect(exit.code).not.toBeNull();
     expect(api.output().stderr).toMatch(/DATABASE_URL/);
-  }, 60_000);
+  }, 120_000);
 });
 
 // ---------------------------------------------------------------- scripts
