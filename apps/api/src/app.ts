@@ -117,6 +117,7 @@ export function createApp(deps: ApiDeps): express.Express {
             (req) =>
               checkOutCart(deps, req.body, ctx(req), {
                 respondAsync: /\brespond-async\b/i.test(req.get("prefer") ?? ""),
+                idempotencyKey: req.get("idempotency-key"),
               }),
           ),
         ),

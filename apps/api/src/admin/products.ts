@@ -30,30 +30,92 @@ async function changeLevel(
   return { ok: true, before: row.quantity, after };
 }
 
+/**
+ * Moves the cached level so that it is never above what MySQL allows, whatever fails
+ * in between: a decrease is taken from the cache before MySQL commits (and given back
+ * if the commit fails), an increase is added after. Once MySQL has committed, the
+ * answer is a success even if the cache could not follow (the reconciler repairs it),
+ * so a retry never applies a change twice.
+ */
+async function changeWithCache<T extends { delta: number }>(
+  deps: ApiDeps,
+  productId: string,
+  predictedDelta: number,
+  commit: () => Promise<T | { result: HttpResult }>,
+): Promise<(T & { cacheUpdated: boolean }) | { result: HttpResult }> {
+  const taken = predictedDelta < 0 ? predictedDelta : 0;
+  if (taken < 0) await deps.engine.applyStockChange(productId, taken);
+  let outcome: T | { result: HttpResult };
+  try {
+    outcome = await commit();
+  } catch (err) {
+    if (taken < 0) await deps.engine.applyStockChange(productId, -taken).catch(() => undefined);
+    throw err;
+  }
+  const rest = "result" in outcome ? -taken : outcome.delta - taken;
+  let cacheUpdated = true;
+  if (rest !== 0) {
+    try {
+      await deps.engine.applyStockChange(productId, rest);
+    } catch (err) {
+      cacheUpdated = false;
+      deps.logger.warn(
+        { productId, change: rest, err: err instanceof Error ? err.message : String(err) },
+        "stock cache not updated; the reconciler will repair it",
+      );
+    }
+  }
+  return "result" in outcome ? outcome : { ...outcome, cacheUpdated };
+}
+
+async function currentLevel(deps: ApiDeps, productId: string): Promise<number | undefined> {
+  const row = (await deps.db("product_details").where({ product_id: productId }).first("quantity")) as
+    { quantity: number } | undefined;
+  return row?.quantity;
+}
+
+async function availableOrNull(deps: ApiDeps, productId: string): Promise<number | null> {
+  return (await deps.engine.available([productId]).catch(() => null))?.get(productId) ?? null;
+}
+
 /** POST /admin/products: create a product or update its name, price and level. */
 export async function upsertProduct(deps: ApiDeps, body: unknown): Promise<HttpResult> {
   const input = parseInput(UpsertProductRequest, body);
   if (!input.ok) return input.result;
   const { productID, productName, priceCents, quantity } = input.data;
   try {
-    const outcome = await withTransaction(deps.db, async (trx) => {
-      const inserted = (await trx.raw(
-        "INSERT IGNORE INTO product_details (product_id, product_name, quantity, price_cents) VALUES (?, ?, ?, ?)",
-        [productID, productName, quantity, priceCents],
-      )) as [{ affectedRows: number }];
-      if (inserted[0].affectedRows === 1) return { created: true as const, delta: 0 };
-      await trx("product_details")
-        .where({ product_id: productID })
-        .update({ product_name: productName, price_cents: priceCents });
-      const level = await changeLevel(trx, productID, () => quantity);
-      if (!level.ok) return level;
-      return { created: false as const, delta: level.after - level.before };
-    });
+    const before = await currentLevel(deps, productID);
+    const outcome = await changeWithCache<{ created: boolean; delta: number }>(
+      deps,
+      productID,
+      before === undefined ? 0 : quantity - before,
+      () =>
+        withTransaction(deps.db, async (trx) => {
+          const inserted = (await trx.raw(
+            "INSERT IGNORE INTO product_details (product_id, product_name, quantity, price_cents) VALUES (?, ?, ?, ?)",
+            [productID, productName, quantity, priceCents],
+          )) as [{ affectedRows: number }];
+          if (inserted[0].affectedRows === 1) return { created: true, delta: 0 };
+          await trx("product_details")
+            .where({ product_id: productID })
+            .update({ product_name: productName, price_cents: priceCents });
+          const level = await changeLevel(trx, productID, () => quantity);
+          if (!level.ok) return level;
+          return { created: false, delta: level.after - level.before };
+        }),
+    );
     if ("result" in outcome) return outcome.result;
-    if (outcome.delta !== 0) await deps.engine.applyStockChange(productID, outcome.delta);
-    const available = (await deps.engine.available([productID])).get(productID) ?? 0;
+    const available = await availableOrNull(deps, productID);
     return success(
-      { productID, productName, priceCents, quantity, available, created: outcome.created },
+      {
+        productID,
+        productName,
+        priceCents,
+        quantity,
+        available,
+        created: outcome.created,
+        cacheUpdated: outcome.cacheUpdated,
+      },
       outcome.created ? 201 : 200,
     );
   } catch (err) {
@@ -68,15 +130,28 @@ export async function restockProduct(deps: ApiDeps, productID: string, body: unk
   const input = parseInput(RestockRequest, body);
   if (!input.ok) return input.result;
   const { add, set } = input.data;
+  const next = (current: number) => (add !== undefined ? current + add : (set ?? current));
   try {
-    const level = await withTransaction(deps.db, (trx) =>
-      changeLevel(trx, id.id, (current) => (add !== undefined ? current + add : (set ?? current))),
+    const before = await currentLevel(deps, id.id);
+    if (before === undefined) return failure(404, `unknown product ${id.id}`);
+    const outcome = await changeWithCache<{ delta: number; quantity: number }>(
+      deps,
+      id.id,
+      next(before) - before,
+      async () => {
+        const level = await withTransaction(deps.db, (trx) => changeLevel(trx, id.id, next));
+        return level.ok ? { delta: level.after - level.before, quantity: level.after } : level;
+      },
     );
-    if (!level.ok) return level.result;
-    const delta = level.after - level.before;
-    if (delta !== 0) await deps.engine.applyStockChange(id.id, delta);
-    const available = (await deps.engine.available([id.id])).get(id.id) ?? 0;
-    return success({ productID: id.id, quantity: level.after, change: delta, available });
+    if ("result" in outcome) return outcome.result;
+    const available = await availableOrNull(deps, id.id);
+    return success({
+      productID: id.id,
+      quantity: outcome.quantity,
+      change: outcome.delta,
+      available,
+      cacheUpdated: outcome.cacheUpdated,
+    });
   } catch (err) {
     return infrastructureFailure(err);
   }
