@@ -322,12 +322,17 @@ describe("POST /checkOutCart over HTTP", () => {
     );
   });
 
-  it("answers 400 for an empty cart and creates no order", async () => {
+  it("answers 400 for an empty cart, and records the refused checkout as failed (no items, no charge)", async () => {
     const client = `c-${uid()}`;
     const res = await checkout(client);
     expect(res.status, JSON.stringify(res.body)).toBe(400);
     expect(res.body).toEqual({ status: "Failed", error: "the cart is empty" });
-    expect(await ordersOfClient(client)).toEqual([]);
+    // Recorded so that an order id a client was given (a 202) always resolves to an end state.
+    const orders = await ordersOfClient(client);
+    expect(orders.map((o) => o.state)).toEqual(["failed"]);
+    const [order] = orders;
+    expect(await env.db("order_items").where({ order_id: order?.order_id ?? "" })).toEqual([]);
+    expect(await env.db("payments").where({ order_id: order?.order_id ?? "" })).toEqual([]);
     // The client is not left locked out: a later checkout is not joined to the empty one.
     expect(await env.redis.exists(env.keys.checkoutLock(client))).toBe(0);
   });

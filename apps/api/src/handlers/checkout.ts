@@ -89,12 +89,12 @@ export async function checkOutCart(
       return infrastructureFailure(err);
     }
   }
-  if (!outcome) return pending(orderId);
+  if (!outcome) return pending(deps, orderId, clientID);
 
   const result = await outcome;
   switch (result.kind) {
     case "timeout":
-      return pending(orderId);
+      return pending(deps, orderId, clientID);
     case "failed":
       return jobFailure(result.reason);
     case "completed":
@@ -102,7 +102,21 @@ export async function checkOutCart(
   }
 }
 
-function pending(orderId: string): HttpResult {
+/**
+ * 202: the checkout is accepted and goes on. A pending order row is recorded first, so
+ * the order id the client holds is known to MySQL even if Redis then loses the job (the
+ * recovery ends it); the worker fills the row in. If MySQL is down too, the job alone
+ * carries the checkout.
+ */
+async function pending(deps: ApiDeps, orderId: string, clientID: string): Promise<HttpResult> {
+  await deps.db
+    .raw("INSERT IGNORE INTO orders (order_id, client_id, state) VALUES (?, ?, 'pending')", [orderId, clientID])
+    .catch((err: unknown) =>
+      deps.logger.warn(
+        { orderId, err: err instanceof Error ? err.message : String(err) },
+        "accepted checkout not recorded in MySQL",
+      ),
+    );
   return {
     status: 202,
     body: { status: "Pending", error: "", orderId, state: "pending" },

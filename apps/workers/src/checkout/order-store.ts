@@ -18,7 +18,13 @@ export interface Order {
 }
 
 export type FailureCode =
-  "out_of_stock" | "unknown_product" | "payment_declined" | "hold_expired" | "checkout_in_progress" | "checkout_failed";
+  | "empty_cart"
+  | "out_of_stock"
+  | "unknown_product"
+  | "payment_declined"
+  | "hold_expired"
+  | "checkout_in_progress"
+  | "checkout_failed";
 
 export type CreateOrderResult =
   { kind: "created" | "existing"; order: Order } | { kind: "empty_cart" } | { kind: "busy"; otherOrderId: string };
@@ -56,12 +62,33 @@ export class OrderStore {
           quantity: number;
         }>;
         const existing = await this.get(orderId, trx);
-        if (existing) return { kind: "existing", order: existing };
-        if (cart.length === 0) return { kind: "empty_cart" };
+        // A placeholder (pending, no items) is what the API records when it answers 202
+        // before a worker got here: fill it in; anything else is an earlier delivery's order.
+        const placeholder = existing?.state === "pending" && existing.items.length === 0;
+        if (existing && !placeholder) return { kind: "existing", order: existing };
+        // Refusals are recorded too, so every accepted checkout ends in one state MySQL knows.
+        const refuse = async (code: FailureCode, reason: string) => {
+          await trx.raw(
+            "INSERT INTO orders (order_id, client_id, state, failure_code, failure_reason) VALUES (?, ?, 'failed', ?, ?) ON DUPLICATE KEY UPDATE state = 'failed', failure_code = VALUES(failure_code), failure_reason = VALUES(failure_reason)",
+            [orderId, clientId, code, reason],
+          );
+        };
+        if (cart.length === 0) {
+          await refuse("empty_cart", "the cart was empty");
+          return { kind: "empty_cart" };
+        }
 
-        const other = (await trx("orders").where({ client_id: clientId, state: "pending" }).first("order_id")) as
-          { order_id: string } | undefined;
-        if (other) return { kind: "busy", otherOrderId: other.order_id };
+        const other = (await trx("orders")
+          .where({ client_id: clientId, state: "pending" })
+          .whereNot({ order_id: orderId })
+          .first("order_id")) as { order_id: string } | undefined;
+        if (other) {
+          await refuse(
+            "checkout_in_progress",
+            `another checkout of this cart is in progress (order ${other.order_id})`,
+          );
+          return { kind: "busy", otherOrderId: other.order_id };
+        }
 
         const prices = (await trx("product_details")
           .whereIn(
@@ -75,12 +102,16 @@ export class OrderStore {
         const priceOf = new Map(prices.map((p) => [p.product_id, p.price_cents]));
         const lines = cart.map((l) => ({ ...l, price_cents: priceOf.get(l.product_id) ?? 0 }));
         const totalCents = lines.reduce((sum, l) => sum + l.quantity * l.price_cents, 0);
-        await trx("orders").insert({
-          order_id: orderId,
-          client_id: clientId,
-          state: "pending",
-          total_cents: totalCents,
-        });
+        if (placeholder) {
+          await trx("orders").where({ order_id: orderId }).update({ total_cents: totalCents });
+        } else {
+          await trx("orders").insert({
+            order_id: orderId,
+            client_id: clientId,
+            state: "pending",
+            total_cents: totalCents,
+          });
+        }
         await trx("order_items").insert(
           lines.map((l) => ({
             order_id: orderId,

@@ -179,6 +179,8 @@ function resultOfFailure(order: Order): CheckoutResult {
   switch (order.failureCode) {
     case "payment_declined":
       return { outcome: "declined", orderId: order.orderId, reason };
+    case "empty_cart":
+      return { outcome: "empty_cart", orderId: order.orderId };
     case "out_of_stock": {
       const productId = /stock of (.+): /.exec(reason)?.[1] ?? "";
       return { outcome: "out_of_stock", orderId: order.orderId, productId, available: 0 };
