@@ -1,0 +1,204 @@
+/** The two forms of the benchmark and the command-line flags that adjust them. */
+import { join } from "node:path";
+import { ROOT } from "./processes";
+import type { DesignId, ScenarioId } from "./types";
+
+export interface BenchOptions {
+  form: "quick" | "full";
+  designs: DesignId[];
+  scenarios: ScenarioId[];
+  /** Concurrent virtual clients of every closed-loop phase. */
+  concurrency: number;
+  workerProcesses: number;
+  paymentLatencyMs: number;
+  /** RATE_LIMIT_PER_MINUTE of the designs other than redis-nolimit (product default 600). */
+  rateLimitPerMinute: number;
+  /** One system per scenario run (fresh processes, so VmHWM is the scenario's), or one per design. */
+  isolate: "scenario" | "design";
+  /** With isolate "design": run the designs side by side (quick form: correctness, not speed). */
+  parallelDesigns: boolean;
+  /** Run the API and the workers inside the benchmark's process (for a test runner's time budget). */
+  inProcess: boolean;
+  flashSale: { clients: number; stock: number };
+  soldOut: { roundSeconds: number; rounds: number; clients: number };
+  wideCatalog: { products: number; carts: number; maxLines: number };
+  hot3: { carts: number };
+  addOnly: { requests: number; products: number };
+  ceilings: { seconds: number; concurrency: number; redisConnections: number; mysqlConnections: number } | null;
+  scale: { processes: number[]; seconds: number; rate: number | null } | null;
+  soak: { minutes: number; sessionsPerSecond: number | null; sampleSeconds: number } | null;
+  /** Profile the API (--cpu-prof) during the flash sale of the redis design. */
+  profile: boolean;
+  outDir: string;
+  progress: boolean;
+  /** Longest wait for quiescence before the checks. */
+  checkTimeoutMs: number;
+}
+
+export const ALL_SCENARIOS: ScenarioId[] = ["flash-sale", "wide-catalog", "hot-3", "add-only"];
+
+export function fullOptions(): BenchOptions {
+  return {
+    form: "full",
+    designs: ["redis", "mysql-locking", "noop", "redis-nolimit"],
+    scenarios: ALL_SCENARIOS,
+    concurrency: 200,
+    workerProcesses: 2,
+    paymentLatencyMs: 0,
+    rateLimitPerMinute: 600,
+    isolate: "scenario",
+    parallelDesigns: false,
+    inProcess: false,
+    flashSale: { clients: 4_000, stock: 400 },
+    soldOut: { roundSeconds: 4, rounds: 3, clients: 20_000 },
+    wideCatalog: { products: 1_000, carts: 1_500, maxLines: 5 },
+    hot3: { carts: 1_500 },
+    addOnly: { requests: 3_000, products: 1_000 },
+    ceilings: { seconds: 8, concurrency: 256, redisConnections: 4, mysqlConnections: 32 },
+    scale: { processes: [1, 2, 4], seconds: 20, rate: null },
+    soak: { minutes: 10, sessionsPerSecond: null, sampleSeconds: 5 },
+    profile: true,
+    outDir: join(ROOT, "bench/results"),
+    progress: true,
+    checkTimeoutMs: 120_000,
+  };
+}
+
+/** A few seconds per scenario: correctness, not speed (CI runs it). */
+export function quickOptions(): BenchOptions {
+  return {
+    ...fullOptions(),
+    form: "quick",
+    designs: ["redis", "mysql-locking", "noop"],
+    concurrency: 16,
+    workerProcesses: 1,
+    isolate: "design",
+    parallelDesigns: true,
+    flashSale: { clients: 150, stock: 25 },
+    soldOut: { roundSeconds: 0.5, rounds: 1, clients: 150 },
+    wideCatalog: { products: 50, carts: 80, maxLines: 5 },
+    hot3: { carts: 60 },
+    addOnly: { requests: 100, products: 50 },
+    ceilings: { seconds: 1, concurrency: 32, redisConnections: 2, mysqlConnections: 8 },
+    scale: null,
+    soak: { minutes: 0.1, sessionsPerSecond: 10, sampleSeconds: 1 },
+    profile: false,
+    outDir: join(ROOT, "bench/results/tmp"),
+    checkTimeoutMs: 30_000,
+  };
+}
+
+const USAGE = `usage: npm run bench -- [options]
+  --quick                 a few seconds per scenario; checks correctness, not speed (CI)
+  --soak-minutes N        length of the memory soak (full form: 10; 0 skips it)
+  --concurrency N         virtual clients of each closed-loop phase (full form: 200)
+  --workers N             worker processes (full form: 2)
+  --designs a,b           among redis, mysql-locking, noop, redis-nolimit
+  --scenarios a,b         among ${ALL_SCENARIOS.join(", ")}
+  --no-ceilings           skip the Redis and MySQL ceilings
+  --no-scale              skip the horizontal-scale runs
+  --no-profile            do not profile the API
+  --payment-latency-ms N  PAYMENT_SIM_LATENCY_MS of every design (default 0)
+  --rate-limit N          RATE_LIMIT_PER_MINUTE of the designs with the limiter (default 600)
+  --size F                multiply the number of shoppers, carts and requests (e.g. 0.25 for a shorter run)
+  --out DIR               where to write results (full: bench/results, quick: bench/results/tmp)
+  --in-process            run the API and workers inside this process (quick checks only)
+  --no-progress           no live progress line`;
+
+export function parseArgs(argv: string[]): BenchOptions {
+  const quick = argv.includes("--quick");
+  const opts = quick ? quickOptions() : fullOptions();
+  const num = (flag: string, value: string | undefined): number => {
+    const n = Number(value);
+    if (value === undefined || !Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a number\n${USAGE}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const [flag = "", inline] = arg.split("=", 2) as [string, string | undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case "--quick":
+        break;
+      case "--soak-minutes": {
+        const minutes = num(flag, value());
+        opts.soak =
+          minutes > 0
+            ? {
+                minutes,
+                sessionsPerSecond: opts.soak?.sessionsPerSecond ?? null,
+                sampleSeconds: opts.soak?.sampleSeconds ?? 5,
+              }
+            : null;
+        break;
+      }
+      case "--concurrency":
+        opts.concurrency = Math.max(1, Math.floor(num(flag, value())));
+        break;
+      case "--workers":
+        opts.workerProcesses = Math.max(1, Math.floor(num(flag, value())));
+        break;
+      case "--designs":
+        opts.designs = list(value(), ["redis", "mysql-locking", "noop", "redis-nolimit"], flag) as DesignId[];
+        break;
+      case "--scenarios":
+        opts.scenarios = list(value(), ALL_SCENARIOS, flag) as ScenarioId[];
+        break;
+      case "--no-ceilings":
+        opts.ceilings = null;
+        break;
+      case "--no-scale":
+        opts.scale = null;
+        break;
+      case "--no-profile":
+        opts.profile = false;
+        break;
+      case "--payment-latency-ms":
+        opts.paymentLatencyMs = num(flag, value());
+        break;
+      case "--rate-limit":
+        opts.rateLimitPerMinute = Math.floor(num(flag, value()));
+        break;
+      case "--size": {
+        const f = num(flag, value());
+        const n = (x: number) => Math.max(10, Math.round(x * f));
+        opts.flashSale = {
+          clients: n(opts.flashSale.clients),
+          stock: Math.max(2, Math.round(opts.flashSale.stock * f)),
+        };
+        opts.soldOut = { ...opts.soldOut, clients: n(opts.soldOut.clients) };
+        opts.wideCatalog = { ...opts.wideCatalog, carts: n(opts.wideCatalog.carts) };
+        opts.hot3 = { carts: n(opts.hot3.carts) };
+        opts.addOnly = { ...opts.addOnly, requests: n(opts.addOnly.requests) };
+        break;
+      }
+      case "--out":
+        opts.outDir = value() ?? opts.outDir;
+        break;
+      case "--in-process":
+        opts.inProcess = true;
+        break;
+      case "--no-progress":
+        opts.progress = false;
+        break;
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${arg}\n${USAGE}`);
+    }
+  }
+  return opts;
+}
+
+function list(value: string | undefined, allowed: string[], flag: string): string[] {
+  const items = (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = items.filter((s) => !allowed.includes(s));
+  if (items.length === 0 || bad.length) throw new Error(`${flag}: expected some of ${allowed.join(", ")}`);
+  return items;
+}

@@ -1,0 +1,34 @@
+/**
+ * `npm run bench [-- --quick] [-- --soak-minutes N]`: the benchmark against the real
+ * HTTP API, its workers, Redis and MariaDB. Prints the table, writes results.json,
+ * summary.md and chart.svg (full form: bench/results/; quick form: bench/results/tmp/).
+ * Exits non-zero when a correctness check failed (not when a speed target is missed).
+ */
+import { parseArgs } from "./options";
+import { runBenchmark } from "./runner";
+import { stopAllServices } from "./processes";
+import { World } from "./world";
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error("\ninterrupted: removing this run's databases and keys (again to quit at once)");
+    void stopAllServices()
+      .then(() => World.destroyAll())
+      .finally(() => process.exit(130));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const result = await runBenchmark(opts, { print: true });
+  process.exitCode = result.correctnessOk ? 0 : 1;
+}
+
+main().catch(async (err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  await stopAllServices();
+  await World.destroyAll();
+  process.exit(1);
+});

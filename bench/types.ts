@@ -1,0 +1,224 @@
+/** The shapes of a benchmark run's results, as written to the JSON file. */
+
+/** The designs compared. `redis-nolimit` is `redis` with the per-client rate limiter off. */
+export type DesignId = "redis" | "redis-nolimit" | "mysql-locking" | "noop";
+
+export type ScenarioId = "flash-sale" | "wide-catalog" | "hot-3" | "add-only";
+
+export interface LatencySummary {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** CPU and memory of one process over a phase. */
+export interface ProcessUsage {
+  name: string;
+  pid: number;
+  /** CPU seconds (user + system) spent during the phase. */
+  cpuSeconds: number;
+  /** cpuSeconds / wall seconds, in % of one core. */
+  cpuPercent: number;
+  /** Highest VmRSS seen by the sampler during the phase (kB). */
+  rssPeakKb: number;
+  /** VmHWM at the end of the phase (kB): the process's peak since it started. */
+  hwmKb: number;
+}
+
+/** Counters of MariaDB's global status, as deltas over a phase (shared server: other clients count too). */
+export interface MysqlStatusDelta {
+  rowLockWaits: number;
+  rowLockTimeMs: number;
+  commits: number;
+  questions: number;
+}
+
+export interface PhaseResult {
+  name: string;
+  /** Wall clock (epoch ms) when the phase started. */
+  startedAtMs: number;
+  concurrency: number;
+  /** Open-loop target rate (requests per second), when the phase ran at a fixed rate. */
+  targetRate?: number;
+  requests: number;
+  seconds: number;
+  statuses: Record<string, number>;
+  /** 200 answers (checkout completed, item added, healthz ok). */
+  ok: number;
+  /** 409 answers (not enough stock). */
+  rejected: number;
+  /** 202 answers (checkout still pending when the API stopped waiting). */
+  pending: number;
+  /** Anything else: 4xx other than 409, 5xx, network errors. */
+  errors: number;
+  errorSamples: string[];
+  requestsPerSecond: number;
+  okPerSecond: number;
+  rejectedPerSecond: number;
+  latencyMs: LatencySummary;
+  /** Latency of the 200 answers alone. */
+  okLatencyMs: LatencySummary;
+  /**
+   * Checkout phases with limited stock: the sale lasts until the last unit is sold. From
+   * MySQL (orders' completed_at, so checkouts answered 202 and completed later count) when
+   * the design writes orders; from the HTTP 200 answers for the no-op floor.
+   */
+  saleWindow?: {
+    completed: number;
+    seconds: number;
+    completedPerSecond: number;
+    latencyMs: LatencySummary;
+    source: "mysql" | "http";
+  };
+  /** Checkout phases of designs that write orders: orders completed, and per second until the last one completed. */
+  ordersCompleted?: { completed: number; seconds: number; perSecond: number };
+  /** CPU of the load generator itself (this process), % of one core. */
+  clientCpuPercent: number;
+  processes: ProcessUsage[];
+  redisUsedMemory: { before: number; after: number; peak: number };
+  mysql: MysqlStatusDelta;
+  /** The machine's 1-minute load average at the start and the end of the phase. */
+  loadAverage?: number[];
+  /** Sampled InnoDB lock waits in this run's database: which statement waited, on which lock, behind which. */
+  lockWaits?: Array<{ table: string; index: string; mode: string; waiting: string; blocking: string; samples: number }>;
+}
+
+export interface CorrectnessChecks {
+  /** Units sold beyond the initial stock, summed over products. Must be 0. */
+  oversoldUnits: number;
+  /** Per product: initial stock = MySQL quantity + units of completed orders (after the flush). */
+  conservation: boolean;
+  /** Per product: the cached available level equals the MySQL quantity; null when the design has no cache. */
+  redisMatchesMysql: boolean | null;
+  /** Products whose level is not cached (they load from MySQL on the next read). */
+  uncachedProducts: number;
+  pendingOrders: number;
+  completedOrders: number;
+  failedOrders: number;
+  unflushedRows: number;
+  /** Completed orders without exactly one succeeded payment, plus failed orders with one. */
+  paymentMismatches: number;
+  /** HTTP 200 checkouts <= completed orders <= 200 + 202 answers. */
+  answersAgree: boolean;
+  quiescentAfterSeconds: number;
+  violations: string[];
+  ok: boolean;
+}
+
+export interface ScenarioRun {
+  scenario: ScenarioId;
+  design: DesignId;
+  params: Record<string, number | string>;
+  phases: PhaseResult[];
+  checks: CorrectnessChecks;
+  /** Flash sale only: sold-out answers against the plain route of the same API process. */
+  soldOut?: SoldOutResult;
+  /** Seconds to start the API and worker processes. */
+  startupSeconds: number;
+}
+
+export interface CeilingResult {
+  name: string;
+  description: string;
+  lines: number;
+  concurrency: number;
+  connections: number;
+  operations: number;
+  seconds: number;
+  opsPerSecond: number;
+  latencyMs: LatencySummary;
+  /** CPU of the server (redis-server or mariadbd) and of this process, % of one core. */
+  serverCpuPercent: number;
+  clientCpuPercent: number;
+  failures: number;
+}
+
+export interface ScaleResult {
+  apiProcesses: number;
+  targetRate: number;
+  phase: PhaseResult;
+  /** CPU % of one core of each API process, in port order. */
+  apiCpuPercent: number[];
+  apiCpuPercentTotal: number;
+  /** API CPU milliseconds per request, all API processes together. */
+  apiCpuMsPerRequest: number;
+  workersCpuPercent: number;
+  checksOk: boolean;
+}
+
+export interface SoakSample {
+  t: number;
+  rssKb: Record<string, number>;
+  redisUsedMemory: number;
+  prefixKeys?: number;
+}
+
+export interface SoakResult {
+  minutes: number;
+  targetSessionsPerSecond: number;
+  phase: PhaseResult;
+  samples: SoakSample[];
+  /** Per series (process RSS, Redis used_memory): mean over the first and the last window. */
+  growth: Array<{ series: string; first: number; last: number; delta: number; percent: number; unit: string }>;
+  windowSeconds: number;
+  prefixKeys: { first: number; last: number };
+  /** Keys under the prefix by kind at the end (before the checks). */
+  keyKinds: Record<string, number>;
+  /** Rows of the tables that grow with traffic, at the first and the last sample. */
+  tableRows: Record<string, { first: number; last: number }>;
+  checks: CorrectnessChecks;
+}
+
+export interface ProfileSummary {
+  /** The load phase(s) the samples were taken from. */
+  window: string;
+  file: string;
+  totalMs: number;
+  topFunctions: Array<{ name: string; where: string; selfMs: number; percent: number }>;
+  byArea: Array<{ area: string; selfMs: number; percent: number }>;
+}
+
+export interface TargetResult {
+  name: string;
+  ratio: number | null;
+  threshold: number;
+  direction: ">=" | "<=";
+  pass: boolean | null;
+  detail: string;
+}
+
+export interface MachineInfo {
+  nproc: number;
+  cpuModel: string;
+  memoryGb: number;
+  node: string;
+  os: string;
+  redisVersion: string;
+  mysqlVersion: string;
+  loadAverageStart: string;
+  loadAverageEnd: string;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface BenchResult {
+  form: "quick" | "full";
+  machine: MachineInfo;
+  settings: Record<string, number | string | boolean>;
+  runs: ScenarioRun[];
+  ceilings: CeilingResult[];
+  scale: ScaleResult[];
+  soak: SoakResult | null;
+  profile: ProfileSummary[];
+  targets: TargetResult[];
+  correctnessOk: boolean;
+}
+
+/** Sold-out answers against the plain route (GET /healthz) of the same API process, alternated. */
+export interface SoldOutResult {
+  soldOut: PhaseResult;
+  healthz: PhaseResult;
+  ratio: number;
+}

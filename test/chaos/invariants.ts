@@ -1,0 +1,333 @@
+/**
+ * The chaos run's invariants, read straight from MySQL (a direct connection, not the
+ * proxy) and from Redis once the system is quiet and a flush and a reconcile ran.
+ * Each check counts what it examined and lists every violation it found.
+ */
+import type { Redis } from "ioredis";
+import type { Keyspace, Knex } from "@oms/shared";
+import type { ShopperRecord } from "./client";
+
+export interface ProductBook {
+  productId: string;
+  initial: number;
+  /** Units added by restocks the API confirmed. */
+  restocked: number;
+}
+
+export interface CheckResult {
+  name: string;
+  /** Individual assertions evaluated. */
+  checked: number;
+  /** Violations found (the list below may be cut short). */
+  failed: number;
+  violations: string[];
+}
+
+export interface ProductFigures {
+  productId: string;
+  initial: number;
+  restocked: number;
+  mysql: number;
+  sold: number;
+  redis: number | null;
+  held: number;
+}
+
+export interface InvariantReport {
+  checks: CheckResult[];
+  products: ProductFigures[];
+  orders: { completed: number; failed: number; pending: number; byFailure: Record<string, number> };
+  payments: Record<string, number>;
+  /** Accepted order ids MySQL does not know, by what the queue says happened to their job. */
+  unknownAccepted: Record<string, number>;
+}
+
+interface OrderRow {
+  order_id: string;
+  client_id: string;
+  state: string;
+  total_cents: number | string;
+  payment_ref: string | null;
+  failure_code: string | null;
+}
+
+interface PaymentRow {
+  idempotency_key: string;
+  order_id: string;
+  status: string;
+  amount_cents: number | string;
+  provider_ref: string | null;
+}
+
+const MAX_LISTED = 200;
+
+function check(name: string): Omit<CheckResult, "failed"> & { fail(message: string): void; count(n?: number): void } {
+  const result = {
+    name,
+    checked: 0,
+    violations: [] as string[],
+    fail(message: string) {
+      result.violations.push(message);
+    },
+    count(n = 1) {
+      result.checked += n;
+    },
+  };
+  return result;
+}
+
+export async function checkInvariants(
+  db: Knex,
+  redis: Redis,
+  keys: Keyspace,
+  products: ProductBook[],
+  shoppers: ShopperRecord[],
+  /** What the queue knows of a checkout job (for orders MySQL does not know), and a short cause. */
+  describeJob: (orderId: string) => Promise<{ text: string; cause: string }> = async () => ({
+    text: "",
+    cause: "unknown",
+  }),
+): Promise<InvariantReport> {
+  const productIds = products.map((p) => p.productId);
+  const quantities = new Map(
+    (
+      (await db("product_details").whereIn("product_id", productIds).select("product_id", "quantity")) as Array<{
+        product_id: string;
+        quantity: number | string;
+      }>
+    ).map((r) => [r.product_id, Number(r.quantity)]),
+  );
+  const soldRows = (await db("order_items as i")
+    .join("orders as o", "o.order_id", "i.order_id")
+    .where("o.state", "completed")
+    .groupBy("i.product_id")
+    .select("i.product_id")
+    .sum({ sold: "i.quantity" })) as Array<{ product_id: string; sold: number | string }>;
+  const sold = new Map(soldRows.map((r) => [r.product_id, Number(r.sold)]));
+  const cached = await redis.mget(productIds.map((id) => keys.stock(id)));
+  const heldHash = await redis.hgetall(keys.held);
+  const pendingFlush = (await db("reserve_purchase").select("reserve_id", "product_id", "quantity")) as Array<{
+    reserve_id: string;
+    product_id: string;
+    quantity: number;
+  }>;
+
+  const figures: ProductFigures[] = products.map((p, i) => {
+    const raw = cached[i];
+    return {
+      productId: p.productId,
+      initial: p.initial,
+      restocked: p.restocked,
+      mysql: quantities.get(p.productId) ?? Number.NaN,
+      sold: sold.get(p.productId) ?? 0,
+      redis: raw === null || raw === undefined ? null : Number(raw),
+      held: Number(heldHash[p.productId] ?? 0),
+    };
+  });
+
+  // 1. Never sold past the stock there was.
+  const oversell = check("no product sold past its stock");
+  for (const f of figures) {
+    oversell.count();
+    if (f.sold > f.initial + f.restocked)
+      oversell.fail(`${f.productId}: sold ${f.sold} > initial ${f.initial} + restocked ${f.restocked}`);
+    if (f.redis !== null && f.redis < 0) oversell.fail(`${f.productId}: Redis available is negative (${f.redis})`);
+  }
+
+  // 2. Conservation in MySQL, after the flush.
+  const conservation = check("conservation: initial + restocks = MySQL quantity + sold");
+  for (const f of figures) {
+    conservation.count();
+    if (!quantities.has(f.productId)) conservation.fail(`${f.productId} is missing from product_details`);
+    else if (f.initial + f.restocked !== f.mysql + f.sold)
+      conservation.fail(
+        `${f.productId}: ${f.initial} + ${f.restocked} restocked != MySQL ${f.mysql} + sold ${f.sold} (off by ${f.initial + f.restocked - f.mysql - f.sold})`,
+      );
+  }
+  conservation.count();
+  if (pendingFlush.length)
+    conservation.fail(
+      `${pendingFlush.length} reserve_purchase rows left after the flush: ${pendingFlush
+        .slice(0, 5)
+        .map((r) => `${r.reserve_id}/${r.product_id}x${r.quantity}`)
+        .join(", ")}`,
+    );
+
+  // 3. The stock cache agrees with MySQL, with no holds left.
+  const cache = check("Redis = MySQL after reconcile, no holds left");
+  for (const f of figures) {
+    cache.count();
+    if (f.redis !== null && f.redis !== f.mysql)
+      cache.fail(`${f.productId}: Redis available ${f.redis} != MySQL quantity ${f.mysql}`);
+    if (f.held !== 0) cache.fail(`${f.productId}: ${f.held} units still held in ${keys.held}`);
+  }
+  cache.count();
+  const live = await redis.zrange(keys.holdExpiries, 0, -1);
+  if (live.length) cache.fail(`${live.length} live holds in ${keys.holdExpiries}: ${live.slice(0, 5).join(", ")}`);
+  const open: string[] = [];
+  const prefix = keys.hold("");
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    for (const key of batch) {
+      cache.count();
+      const state = await redis.hget(key, "state");
+      if (state === "held" || state === "committing") open.push(`${key.slice(prefix.length)}=${state}`);
+    }
+  } while (cursor !== "0");
+  if (open.length) cache.fail(`${open.length} holds still open: ${open.slice(0, 5).join(", ")}`);
+
+  const orders = (await db("orders").select(
+    "order_id",
+    "client_id",
+    "state",
+    "total_cents",
+    "payment_ref",
+    "failure_code",
+  )) as OrderRow[];
+  const orderById = new Map(orders.map((o) => [o.order_id, o]));
+  const shopperByClient = new Map(shoppers.map((s) => [s.plan.clientId, s]));
+
+  // 4. Every accepted checkout ended in exactly one terminal state.
+  const terminal = check("every accepted checkout in exactly one terminal state");
+  const unknownCauses: Record<string, number> = {};
+  for (const o of orders) {
+    terminal.count();
+    if (o.state !== "completed" && o.state !== "failed")
+      terminal.fail(`order ${o.order_id} (client ${o.client_id}) is ${o.state}`);
+  }
+  for (const s of shoppers) {
+    for (const orderId of s.accepted) {
+      terminal.count();
+      const o = orderById.get(orderId);
+      if (!o) {
+        const job = await describeJob(orderId);
+        unknownCauses[job.cause] = (unknownCauses[job.cause] ?? 0) + 1;
+        terminal.fail(
+          `client ${s.plan.clientId} was given order ${orderId} (${s.answers
+            .filter((a) => a.what === "checkOutCart" && a.detail?.startsWith(orderId))
+            .map((a) => `HTTP ${a.status} sent at ${a.sentAt} ms, answered at ${a.at} ms`)
+            .join(", ")}), which MySQL does not know; ${job.text}`,
+        );
+      } else if (o.client_id !== s.plan.clientId)
+        terminal.fail(`order ${orderId} given to ${s.plan.clientId} belongs to ${o.client_id}`);
+    }
+    for (const [orderId, told] of Object.entries(s.told)) {
+      const o = orderById.get(orderId);
+      terminal.count();
+      if (told === "failed" && o?.state === "completed")
+        terminal.fail(`client ${s.plan.clientId} was told order ${orderId} failed, but it completed`);
+    }
+  }
+
+  // 5. At most one charge per order, none without an order.
+  const payments = (await db("payments").select(
+    "idempotency_key",
+    "order_id",
+    "status",
+    "amount_cents",
+    "provider_ref",
+  )) as PaymentRow[];
+  const paymentCheck = check("at most one charge per order, none without an order");
+  const paymentsByOrder = new Map<string, PaymentRow[]>();
+  const paymentStatus: Record<string, number> = {};
+  for (const p of payments) {
+    paymentCheck.count();
+    paymentStatus[p.status] = (paymentStatus[p.status] ?? 0) + 1;
+    const list = paymentsByOrder.get(p.order_id) ?? [];
+    list.push(p);
+    paymentsByOrder.set(p.order_id, list);
+    if (p.idempotency_key !== p.order_id)
+      paymentCheck.fail(`payment ${p.idempotency_key} is not keyed by its order id ${p.order_id}`);
+    const o = orderById.get(p.order_id);
+    if (!o) paymentCheck.fail(`payment ${p.idempotency_key} (${p.status}) has no order ${p.order_id}`);
+    else if (p.status === "succeeded" && o.state !== "completed")
+      paymentCheck.fail(`order ${o.order_id} is ${o.state} but its payment succeeded (not refunded)`);
+  }
+  for (const [orderId, list] of paymentsByOrder) {
+    if (list.length > 1) paymentCheck.fail(`order ${orderId} has ${list.length} payment rows`);
+  }
+  for (const o of orders) {
+    if (o.state !== "completed") continue;
+    paymentCheck.count();
+    const charged = (paymentsByOrder.get(o.order_id) ?? []).filter((p) => p.status === "succeeded");
+    const [charge] = charged;
+    if (charged.length !== 1 || !charge) {
+      paymentCheck.fail(`completed order ${o.order_id} has ${charged.length} succeeded payments`);
+      continue;
+    }
+    if (Number(charge.amount_cents) !== Number(o.total_cents))
+      paymentCheck.fail(`order ${o.order_id}: charged ${charge.amount_cents}, total ${o.total_cents}`);
+    if (charge.provider_ref !== o.payment_ref)
+      paymentCheck.fail(`order ${o.order_id}: payment_ref ${o.payment_ref} != charge ${charge.provider_ref}`);
+  }
+
+  // 6. What the clients were told matches what happened.
+  const told = check('every client told "Success" has a completed order');
+  for (const s of shoppers) {
+    for (const [orderId, answer] of Object.entries(s.told)) {
+      if (answer !== "success") continue;
+      told.count();
+      const o = orderById.get(orderId);
+      if (!o || o.state !== "completed")
+        told.fail(`client ${s.plan.clientId} was told Success for order ${orderId}, which is ${o?.state ?? "unknown"}`);
+    }
+  }
+  for (const o of orders) {
+    if (o.state !== "completed") continue;
+    told.count();
+    const s = shopperByClient.get(o.client_id);
+    if (!s) {
+      told.fail(`completed order ${o.order_id} belongs to ${o.client_id}, not a client of this run`);
+      continue;
+    }
+    if (s.told[o.order_id] === "success" || s.final.kind === "none") continue;
+    told.fail(
+      `order ${o.order_id} of ${o.client_id} completed, but the client was finally told ${describeFinal(s)} (answers: ${s.answers
+        .map((a) => `${a.what} -> ${a.status}${a.detail ? ` ${a.detail}` : ""}`)
+        .join("; ")})`,
+    );
+  }
+
+  const byFailure: Record<string, number> = {};
+  for (const o of orders)
+    if (o.state === "failed") byFailure[o.failure_code ?? "?"] = (byFailure[o.failure_code ?? "?"] ?? 0) + 1;
+  const checks = [oversell, conservation, cache, terminal, paymentCheck, told].map((c) => ({
+    name: c.name,
+    checked: c.checked,
+    failed: c.violations.length,
+    violations:
+      c.violations.length > MAX_LISTED
+        ? [...c.violations.slice(0, MAX_LISTED), `... and ${c.violations.length - MAX_LISTED} more`]
+        : c.violations,
+  }));
+  return {
+    checks,
+    products: figures,
+    orders: {
+      completed: orders.filter((o) => o.state === "completed").length,
+      failed: orders.filter((o) => o.state === "failed").length,
+      pending: orders.filter((o) => o.state === "pending").length,
+      byFailure,
+    },
+    payments: paymentStatus,
+    unknownAccepted: unknownCauses,
+  };
+}
+
+export function describeFinal(s: ShopperRecord): string {
+  const f = s.final;
+  switch (f.kind) {
+    case "success":
+      return `Success (${f.orderId})`;
+    case "failed":
+      return `Failed ${f.status} for ${f.orderId}: ${f.error}`;
+    case "rejected":
+      return `${f.status} ${f.error}`;
+    case "unknown_order":
+      return `unknown order ${f.orderId}`;
+    case "none":
+      return `nothing final (${f.reason})`;
+  }
+}
