@@ -9,15 +9,18 @@
  *    GET /orders/<id> cannot report the outcome once the job is no longer live.
  * B. Redis loses its data while the job waits: the job is gone, no row was ever written,
  *    and the recovery has nothing to end.
+ * C. As B, but MySQL is unreachable for the moment the API records its pending
+ *    placeholder (the fix for B): the 202 is still given, and Redis then loses the job
+ *    (full runs, seeds 4099353789 and 3435366964: a MySQL cut, then a Redis restart).
  *
  * Uses its own database and key prefix on the shared MariaDB, and for B its own
  * redis-server on a free port (the shared Redis is never restarted).
  */
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { createTestEnv, insertProducts } from "../support/env";
+import { MYSQL_URL, createTestEnv, insertProducts } from "../support/env";
 import { getJson, postJson, startApi, startInProcessWorkers } from "../support/system";
-import { OwnRedis, freePort, sleep } from "./infra";
+import { CuttableProxy, OwnRedis, freePort, sleep } from "./infra";
 
 async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
@@ -60,18 +63,24 @@ async function emptyCart(): Promise<boolean> {
   }
 }
 
-async function redisLoss(): Promise<boolean> {
+async function redisLoss(placeholderFails: boolean): Promise<boolean> {
+  const label = placeholderFails ? "C" : "B";
   const redis = new OwnRedis(await freePort(), join(tmpdir(), `oms-repro-${process.pid}`));
   await redis.start();
+  // MySQL through a proxy that C cuts while the checkout is answered.
+  const proxy = new CuttableProxy("127.0.0.1", Number(new URL(MYSQL_URL).port || 3306));
+  const proxyPort = await proxy.listen();
   const env = await createTestEnv({ REDIS_URL: redis.url });
-  const api = await startApi(env);
+  const api = await startApi(env, { DATABASE_URL: env.config.DATABASE_URL.replace(/:\d+\//, `:${proxyPort}/`) });
   try {
     await insertProducts(env.db, [{ id: "p1", quantity: 5 }]);
     await env.db("client_cart").insert({ client_id: "bob", product_id: "p1", quantity: 1 });
+    const cut = placeholderFails ? proxy.cut(2_000, "refuse") : Promise.resolve();
     // No worker has picked the job up yet (all busy, or all restarting).
     const res = await postJson(`${api.url}/checkOutCart`, { clientID: "bob" }, { prefer: "respond-async" });
     const orderId = String(res.body.orderId);
-    console.log(`B. POST /checkOutCart -> ${res.status} ${JSON.stringify(res.body)}`);
+    console.log(`${label}. POST /checkOutCart -> ${res.status} ${JSON.stringify(res.body)}`);
+    await cut;
     await redis.restart(200);
     console.log("   Redis restarted without its data");
     const workers = await startInProcessWorkers(env);
@@ -89,11 +98,13 @@ async function redisLoss(): Promise<boolean> {
   } finally {
     await api.close();
     await env.close();
+    await proxy.close();
     await redis.kill();
   }
 }
 
 const a = await emptyCart();
-const b = await redisLoss();
-console.log(`A reproduced: ${a}; B reproduced: ${b}`);
+const b = await redisLoss(false);
+const c = await redisLoss(true);
+console.log(`A reproduced: ${a}; B reproduced: ${b}; C reproduced: ${c}`);
 process.exit(0);
