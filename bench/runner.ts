@@ -210,7 +210,8 @@ export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = 
   }
 
   // The scale and soak runs offer a fixed share of what the redis design reached on the wide catalog.
-  const capacity = phaseOf(findRun(runs, "wide-catalog", "redis"), "checkout")?.okPerSecond ?? 100;
+  const wide = phaseOf(findRun(runs, "wide-catalog", "redis"), "checkout");
+  const capacity = wide?.ordersCompleted?.perSecond ?? wide?.okPerSecond ?? 100;
   let scale: BenchResult["scale"] = [];
   if (opts.scale) {
     progress.log("\nhorizontal scale of the API");

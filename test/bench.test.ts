@@ -16,7 +16,7 @@ describe("npm run bench -- --quick", () => {
     await World.destroyAll();
   });
 
-  it("sells no unit twice and conserves stock in every design", { timeout: 90_000 }, async () => {
+  it("sells no unit twice and conserves stock in every design", { timeout: 240_000 }, async () => {
     const opts = {
       ...quickOptions(),
       inProcess: true,

@@ -13,8 +13,9 @@
  *    placeholder (the fix for B): the 202 is still given, and Redis then loses the job
  *    (full runs, seeds 4099353789 and 3435366964: a MySQL cut, then a Redis restart).
  *
- * Uses its own database and key prefix on the shared MariaDB, and for B its own
- * redis-server on a free port (the shared Redis is never restarted).
+ * Uses its own database and key prefix on the shared MariaDB, and for B and C its own
+ * redis-server on a free port (the shared Redis is never restarted) and, for C, a TCP
+ * proxy in front of MariaDB that it cuts (the shared server is never touched).
  */
 import { join } from "node:path";
 import { tmpdir } from "node:os";
