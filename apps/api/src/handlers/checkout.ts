@@ -105,18 +105,34 @@ export async function checkOutCart(
 /**
  * 202: the checkout is accepted and goes on. A pending order row is recorded first, so
  * the order id the client holds is known to MySQL even if Redis then loses the job (the
- * recovery ends it); the worker fills the row in. If MySQL is down too, the job alone
- * carries the checkout.
+ * recovery ends it); the worker fills the row in. When MySQL cannot record it, the answer
+ * is 503 rather than an acceptance nothing durable backs (a retry with the same
+ * Idempotency-Key is the same order).
  */
 async function pending(deps: ApiDeps, orderId: string, clientID: string): Promise<HttpResult> {
-  await deps.db
-    .raw("INSERT IGNORE INTO orders (order_id, client_id, state) VALUES (?, ?, 'pending')", [orderId, clientID])
-    .catch((err: unknown) =>
-      deps.logger.warn(
-        { orderId, err: err instanceof Error ? err.message : String(err) },
-        "accepted checkout not recorded in MySQL",
-      ),
-    );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.db.raw("INSERT IGNORE INTO orders (order_id, client_id, state) VALUES (?, ?, 'pending')", [
+        orderId,
+        clientID,
+      ]);
+      break;
+    } catch (err) {
+      if (attempt >= 3) {
+        deps.logger.warn(
+          { orderId, err: err instanceof Error ? err.message : String(err) },
+          "accepted checkout not recorded in MySQL",
+        );
+        return failure(
+          503,
+          "the database is unavailable; the checkout may still complete, retry with the same Idempotency-Key",
+          { orderId },
+          { "Retry-After": "2" },
+        );
+      }
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
   return {
     status: 202,
     body: { status: "Pending", error: "", orderId, state: "pending" },
