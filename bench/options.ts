@@ -103,7 +103,8 @@ const USAGE = `usage: npm run bench -- [options]
   --size F                multiply the number of shoppers, carts and requests (e.g. 0.25 for a shorter run)
   --out DIR               where to write results (full: bench/results, quick: bench/results/tmp)
   --in-process            run the API and workers inside this process (quick checks only)
-  --no-progress           no live progress line`;
+  --no-progress           no live progress line
+  --render FILE           only re-render summary.md and the charts from a results.json`;
 
 export function parseArgs(argv: string[]): BenchOptions {
   const quick = argv.includes("--quick");

@@ -333,8 +333,8 @@ export function markdownReport(result: BenchResult): string {
           `${run.scenario}/${run.design} ${p.name.split(" ").slice(1).join(" ")}`,
           w.samples,
           `${w.table} (${w.index}, ${w.mode})`,
-          `\`${w.waiting}\``,
-          `\`${w.blocking}\``,
+          `\`${w.waiting.replace(/`/g, "")}\``,
+          `\`${w.blocking.replace(/`/g, "")}\``,
         ]),
     ),
   );
@@ -371,6 +371,7 @@ export function markdownReport(result: BenchResult): string {
           "API processes",
           "offered checkouts/s",
           "answered req/s",
+          "orders/s",
           "p50 ms",
           "p99 ms",
           "CPU% of each API process",

@@ -4,12 +4,24 @@
  * summary.md and chart.svg (full form: bench/results/; quick form: bench/results/tmp/).
  * Exits non-zero when a correctness check failed (not when a speed target is missed).
  */
+import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { parseArgs } from "./options";
+import { writeReport } from "./report";
+import type { BenchResult } from "./types";
 import { runBenchmark } from "./runner";
 import { stopAllServices } from "./processes";
 import { World } from "./world";
 
 async function main(): Promise<void> {
+  const render = process.argv.indexOf("--render");
+  if (render > 0) {
+    // Re-renders summary.md and the charts of an earlier run from its results.json.
+    const file = process.argv[render + 1] ?? "bench/results/results.json";
+    const result = JSON.parse(readFileSync(file, "utf8")) as BenchResult;
+    console.log((await writeReport(result, dirname(file))).join("\n"));
+    return;
+  }
   const opts = parseArgs(process.argv.slice(2));
   let interrupted = false;
   const onSignal = () => {
