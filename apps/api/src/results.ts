@@ -19,10 +19,6 @@ export class JobResults {
 
   constructor(private readonly queue: Queue) {}
 
-  get pending(): number {
-    return this.waiters.size;
-  }
-
   /**
    * Register before the job is added, so its result cannot be missed. A job whose
    * result goes elsewhere (joined from another request) is polled with `poll`.
