@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import { createDb, ensureDatabase } from "@oms/shared";
 import * as initial from "./001_initial";
 import * as lockingReservation from "./002_locking_reservation";
+import * as flushOrderIndex from "./003_flush_order_index";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,6 +13,7 @@ interface Migration {
 const MIGRATIONS: Array<[string, Migration]> = [
   ["001_initial", initial],
   ["002_locking_reservation", lockingReservation],
+  ["003_flush_order_index", flushOrderIndex],
 ];
 
 const source: Knex.MigrationSource<[string, Migration]> = {

@@ -53,7 +53,7 @@ export const ConfigSchema = z.object({
     .int()
     .min(1)
     .max(10_000)
-    .default(1_000)
+    .default(200)
     .describe("reserve_purchase rows applied per flush transaction"),
   CHECKOUT_LOCK_TTL_MS: z.coerce
     .number()
