@@ -30,32 +30,35 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
-    const outcome = await withTransaction(this.db, async (trx) => {
-      const row = (await trx("payments").where({ idempotency_key: request.idempotencyKey }).forUpdate().first()) as
-        PaymentRow | undefined;
-      const recorded = replayOf(row);
-      if (recorded) return recorded;
+    // The row is created before it is locked: a FOR UPDATE of a missing row takes a gap
+    // lock, on which concurrent first charges of other orders queued and deadlocked.
+    // status "failed" with 0 attempts is "nothing decided yet".
+    const outcome = await withTransaction(
+      this.db,
+      async (trx) => {
+        await trx.raw(
+          "INSERT IGNORE INTO payments (idempotency_key, order_id, amount_cents, status, attempts) VALUES (?, ?, ?, 'failed', 0)",
+          [request.idempotencyKey, request.orderId, request.amountCents],
+        );
+        const row = (await trx("payments").where({ idempotency_key: request.idempotencyKey }).forUpdate().first()) as
+          PaymentRow | undefined;
+        const recorded = replayOf(row);
+        if (recorded) return recorded;
 
-      const attempts = (row?.attempts ?? 0) + 1;
-      const decision = this.decide(request, attempts);
-      const values = {
-        status: decision.status,
-        attempts,
-        provider_ref: decision.status === "succeeded" ? decision.reference : null,
-        decline_reason: decision.status === "declined" ? decision.reason : null,
-      };
-      if (row) {
-        await trx("payments").where({ idempotency_key: request.idempotencyKey }).update(values);
-      } else {
-        await trx("payments").insert({
-          idempotency_key: request.idempotencyKey,
-          order_id: request.orderId,
-          amount_cents: request.amountCents,
-          ...values,
-        });
-      }
-      return decision;
-    });
+        const attempts = (row?.attempts ?? 0) + 1;
+        const decision = this.decide(request, attempts);
+        await trx("payments")
+          .where({ idempotency_key: request.idempotencyKey })
+          .update({
+            status: decision.status,
+            attempts,
+            provider_ref: decision.status === "succeeded" ? decision.reference : null,
+            decline_reason: decision.status === "declined" ? decision.reason : null,
+          });
+        return decision;
+      },
+      { isolationLevel: "read committed" },
+    );
     if (outcome.status === "failed")
       throw new TransientPaymentError(`payment network error (attempt ${outcome.attempt})`);
     return outcome;
