@@ -29,7 +29,10 @@ describe("SimulatedPaymentProvider", () => {
     const references = new Set(results.map((r) => (r.status === "succeeded" ? r.reference : r.status)));
     expect(references.size).toBe(1);
     expect([...references][0]).toMatch(/^sim_/);
-    const rows = (await env.db("payments").where({ idempotency_key: key })) as Array<{ status: string; attempts: number }>;
+    const rows = (await env.db("payments").where({ idempotency_key: key })) as Array<{
+      status: string;
+      attempts: number;
+    }>;
     expect(rows.map((r) => [r.status, r.attempts])).toEqual([["succeeded", 1]]);
   });
 
@@ -37,7 +40,10 @@ describe("SimulatedPaymentProvider", () => {
     const keys = Array.from({ length: 200 }, () => `k-${randomUUID()}`);
     const results = await Promise.all(keys.map((k) => charge(k)));
     expect(results.every((r) => r.status === "succeeded")).toBe(true);
-    const rows = (await env.db("payments").whereIn("idempotency_key", keys).where({ status: "succeeded" })) as unknown[];
+    const rows = (await env
+      .db("payments")
+      .whereIn("idempotency_key", keys)
+      .where({ status: "succeeded" })) as unknown[];
     expect(rows).toHaveLength(200);
   });
 
