@@ -39,7 +39,10 @@ export function createWorkerDeps(
   const keys = keyspace(config.REDIS_PREFIX);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX);
   const redis = createRedis(config.REDIS_URL, { forQueue: true, name: "workers" });
-  const engine = new InventoryEngine(redis, keys, mysqlTruth(db), { requireEpoch: true });
+  const engine = new InventoryEngine(redis, keys, mysqlTruth(db), {
+    requireEpoch: true,
+    retentionMs: config.HOLD_RETENTION_MS,
+  });
   const payment =
     overrides.payment ??
     new SimulatedPaymentProvider(db, {

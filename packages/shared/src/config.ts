@@ -42,6 +42,14 @@ export const ConfigSchema = z.object({
     .default(300_000)
     .describe("Lifetime of a stock hold that has not started payment"),
   HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000).describe("How often expired holds are swept"),
+  HOLD_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .default(900_000)
+    .describe(
+      "How long an ended hold is remembered in Redis, for re-delivered jobs; once the order is final in MySQL a replay never reads it",
+    ),
   FLUSH_INTERVAL_MS: z.coerce
     .number()
     .int()
