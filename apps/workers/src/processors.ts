@@ -41,7 +41,7 @@ export function checkoutProcessor(deps: WorkerDeps) {
   const saga = sagaDeps(deps);
   const run =
     deps.config.INVENTORY_MODE === "mysql-locking"
-      ? (data: CheckoutJob) => runLockingCheckout(data, deps.db, deps.orders, deps.payment)
+      ? (data: CheckoutJob) => runLockingCheckout(data, deps)
       : (data: CheckoutJob) => runCheckout(data, saga);
   return async (job: Job): Promise<CheckoutResult> => {
     const data = CheckoutJob.parse(job.data);

@@ -1,6 +1,8 @@
-import { withTransaction, type CheckoutJob, type CheckoutResult, type Knex } from "@oms/shared";
+import { withTransaction, type CheckoutJob, type CheckoutResult, type Keyspace, type Knex } from "@oms/shared";
+import { releaseCheckoutLock } from "@oms/inventory";
+import type { Redis } from "ioredis";
 import type { PaymentProvider } from "../payment/provider";
-import type { OrderStore } from "./order-store";
+import type { Order, OrderStore } from "./order-store";
 
 /**
  * The classic design, kept as the benchmark's baseline (INVENTORY_MODE=mysql-locking):
@@ -8,18 +10,38 @@ import type { OrderStore } from "./order-store";
  * decrements them, as the original service did but without its lost updates. Payment
  * runs outside the lock; a decline puts the units back in a second transaction.
  */
-export async function runLockingCheckout(
-  job: CheckoutJob,
-  db: Knex,
-  orders: OrderStore,
-  payment: PaymentProvider,
-): Promise<CheckoutResult> {
+export interface LockingCheckoutDeps {
+  db: Knex;
+  orders: OrderStore;
+  payment: PaymentProvider;
+  redis: Redis;
+  keys: Keyspace;
+}
+
+/**
+ * Ends like the saga does: an order in a final state frees the client's checkout lock
+ * that the API took, so the client's next checkout runs instead of joining this one.
+ */
+export async function runLockingCheckout(job: CheckoutJob, deps: LockingCheckoutDeps): Promise<CheckoutResult> {
   const { orderId } = job;
-  const created = await orders.createPending(orderId, job.clientId);
-  if (created.kind === "empty_cart") return { outcome: "empty_cart", orderId };
+  const created = await deps.orders.createPending(orderId, job.clientId);
+  // Busy: the lock belongs to the checkout in progress, which frees it when it ends.
   if (created.kind === "busy")
     return { outcome: "failed", orderId, reason: `another checkout is in progress (order ${created.otherOrderId})` };
-  const order = created.order;
+  const result =
+    created.kind === "empty_cart"
+      ? { outcome: "empty_cart" as const, orderId }
+      : await lockAndCharge(created.order, deps, job.paymentToken);
+  await releaseCheckoutLock(deps.redis, deps.keys.checkoutLock(job.clientId), orderId);
+  return result;
+}
+
+async function lockAndCharge(
+  order: Order,
+  { db, orders, payment }: LockingCheckoutDeps,
+  paymentToken: string,
+): Promise<CheckoutResult> {
+  const { orderId } = order;
   if (order.state === "completed") return { outcome: "completed", orderId, totalCents: order.totalCents };
   if (order.state === "failed") return { outcome: "failed", orderId, reason: order.failureReason ?? "failed" };
 
@@ -56,7 +78,7 @@ export async function runLockingCheckout(
     idempotencyKey: orderId,
     orderId,
     amountCents: order.totalCents,
-    token: job.paymentToken,
+    token: paymentToken,
   });
   if (charge.status !== "succeeded") {
     await withTransaction(db, async (trx) => {
