@@ -106,6 +106,17 @@ export class InventoryEngine {
     return unique.filter((id) => !truth.has(id));
   }
 
+  /**
+   * The first line of a cart (a hash of product id -> quantity) that the cached levels
+   * cannot cover, or null. Uncached levels count as covered: this is a fast refusal,
+   * never the reservation.
+   */
+  async cartShortfall(cartKey: string): Promise<{ productId: string; available: number } | null> {
+    const [code, productId, available] = await this.redis.omsCartShortfall(cartKey, this.keys.stock(""));
+    if (code !== InventoryCode.INSUFFICIENT_STOCK || productId === undefined) return null;
+    return { productId, available: Number(available) };
+  }
+
   /** Available stock as cached, loading what is missing. Unknown products are absent. */
   async available(productIds: string[]): Promise<Map<string, number>> {
     const unique = [...new Set(productIds)];

@@ -913,3 +913,31 @@ describe("checkout-unlock-1.lua", () => {
     expect(await redis.exists(env.keys.checkoutLock("u3-client"))).toBe(0);
   });
 });
+
+describe("cart-shortfall-1.lua", () => {
+  const cartShortfall = (clientId: string) => redis.omsCartShortfall(env.keys.cartMirror(clientId), keys.stock(""));
+
+  test("answers the first line the cached level cannot cover, with the level (never below 0)", async () => {
+    await setStock({ "cs1-a": 5, "cs1-b": 1, "cs1-c": -2 });
+    await redis.hset(env.keys.cartMirror("cs1"), "cs1-a", 5, "cs1-b", 2);
+    expect(await cartShortfall("cs1")).toEqual([C.INSUFFICIENT_STOCK, "cs1-b", 1]);
+    await redis.hset(env.keys.cartMirror("cs1n"), "cs1-c", 1);
+    expect(await cartShortfall("cs1n")).toEqual([C.INSUFFICIENT_STOCK, "cs1-c", 0]);
+  });
+
+  test("a cart every cached level covers, an uncached product, or no cart copy answers OK", async () => {
+    await setStock({ "cs2-a": 3 });
+    await redis.hset(env.keys.cartMirror("cs2"), "cs2-a", 3, "cs2-uncached", 1_000);
+    expect(await cartShortfall("cs2")).toEqual([C.OK]);
+    expect(await cartShortfall("cs2-nobody")).toEqual([C.OK]);
+  });
+
+  test("reads and writes nothing else: levels and the cart copy are unchanged, and no key is created", async () => {
+    await setStock({ "cs3-a": 0 });
+    await redis.hset(env.keys.cartMirror("cs3"), "cs3-a", 1, "cs3-uncached", 1);
+    expect(await cartShortfall("cs3")).toEqual([C.INSUFFICIENT_STOCK, "cs3-a", 0]);
+    expect(await stock("cs3-a")).toEqual([0]);
+    expect(await redis.exists(keys.stock("cs3-uncached"))).toBe(0);
+    expect(await redis.hgetall(env.keys.cartMirror("cs3"))).toEqual({ "cs3-a": "1", "cs3-uncached": "1" });
+  });
+});

@@ -161,21 +161,12 @@ export function checkoutAnswer(result: CheckoutResult): HttpResult {
 }
 
 /**
- * The sold-out fast path: the API's copy of the cart against the cached levels, two
- * Redis reads and no queue. It only ever turns a checkout away when a line is short
+ * The sold-out fast path: the API's copy of the cart against the cached levels, one
+ * Redis script call and no queue. It only ever turns a checkout away when a line is short
  * right now; anything it cannot tell (no copy, uncached level) goes to the workers,
  * which decide for real.
  */
 async function shortLine(deps: ApiDeps, clientID: string): Promise<{ productId: string; available: number } | null> {
   if (deps.config.INVENTORY_MODE !== "redis") return null;
-  const mirror = await deps.redis.hgetall(deps.keys.cartMirror(clientID));
-  const lines = Object.entries(mirror);
-  if (lines.length === 0) return null;
-  const levels = await deps.redis.mget(lines.map(([productId]) => deps.keys.stock(productId)));
-  for (const [i, [productId, quantity]] of lines.entries()) {
-    const level = levels[i];
-    if (level !== null && level !== undefined && Number(level) < Number(quantity))
-      return { productId, available: Math.max(0, Number(level)) };
-  }
-  return null;
+  return deps.engine.cartShortfall(deps.keys.cartMirror(clientID));
 }

@@ -1,0 +1,26 @@
+--[[
+  Find the first line of a client's cart that the cached stock cannot cover, in one
+  round trip: the API answers a sold-out checkout from this without queueing a job.
+  A product whose level is not cached counts as covered (the worker decides).
+
+  KEYS[1]  the API's copy of the client's cart ({p}:cartcopy:<clientId>), a hash of
+           product id -> quantity
+
+  ARGV[1]  the stock key prefix ({p}:stock:). The stock keys are built from it rather
+           than passed, because the cart's products are only known here; they carry the
+           same hash tag, so they live in KEYS[1]'s cluster slot.
+
+  Returns {code} or {code, productId, available}
+    0 OK (every line is covered, or the cart copy is empty), 1 INSUFFICIENT_STOCK
+]]
+local cart = redis.call("HGETALL", KEYS[1])
+for i = 1, #cart, 2 do
+  local level = redis.call("GET", ARGV[1] .. cart[i])
+  if level then
+    local available = tonumber(level)
+    if available < tonumber(cart[i + 1]) then
+      return {1, cart[i], math.max(0, available)}
+    end
+  end
+end
+return {0}
