@@ -24,6 +24,7 @@ import {
   type Knex,
 } from "@oms/shared";
 import { SAGA_STEPS, type SagaStep } from "../../apps/workers/src/checkout/saga";
+import { chaosCrashCounter } from "../../apps/workers/src/processors";
 import { HttpClient, runShopper, type ShopperLimits, type ShopperPlan, type ShopperRecord } from "./client";
 import { CuttableProxy, OwnRedis, freePort, sleep, type CutMode } from "./infra";
 import { checkInvariants, type CheckResult, type InvariantReport, type ProductBook } from "./invariants";
@@ -329,6 +330,9 @@ class ChaosRun {
       CHECKOUT_LOCK_TTL_MS: "60000",
       JOB_ATTEMPTS: "6",
       JOB_BACKOFF_MS: "400",
+      // A killed worker's jobs come back in seconds, not the 30-45 s of the defaults.
+      JOB_LOCK_MS: "5000",
+      STALLED_CHECK_MS: "2500",
       SHUTDOWN_GRACE_MS: "2000",
       PAYMENT_SIM_LATENCY_MS: "20",
       PAYMENT_SIM_TRANSIENT_FAILURES: "2",
@@ -428,11 +432,11 @@ class ChaosRun {
         const env = this.baseEnv();
         if (crashStep) {
           env.CHAOS_CRASH_AT = crashStep;
-          // The crash counter is shared by every worker, and every job that reaches the step
-          // counts (several may, side by side, before the SIGKILL lands): a small limit would
-          // disarm later workers. Each armed worker dies once anyway, and is replaced by an
-          // unarmed one (or one armed for the next step), so the limit only has to be high.
-          await this.redis().del(`${this.keys.queuePrefix}:chaos:crashes`);
+          // The step's crash counter is shared by every worker, and every job that reaches the
+          // step counts (several may, side by side, before the SIGKILL lands): a small limit
+          // would disarm later workers. Each armed worker dies once anyway, and is replaced by
+          // an unarmed one (or one armed for the next step), so the limit only has to be high.
+          await this.redis().del(chaosCrashCounter(this.keys, crashStep));
           env.CHAOS_CRASH_LIMIT = "1000000";
         }
         const proc = await spawnService({
@@ -923,7 +927,7 @@ class ChaosRun {
       .sort((a, b) => a - b);
     if (delays.length)
       this.notes.push(
-        `stalled jobs of a killed worker came back after ${delays.map((d) => (d / 1000).toFixed(0)).join(", ")} s (lockDuration 30 s + stalledInterval 15 s in runner.ts)`,
+        `stalled jobs of a killed worker came back after ${delays.map((d) => (d / 1000).toFixed(0)).join(", ")} s (JOB_LOCK_MS ${this.baseEnv().JOB_LOCK_MS} + STALLED_CHECK_MS ${this.baseEnv().STALLED_CHECK_MS})`,
       );
   }
 

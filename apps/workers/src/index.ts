@@ -6,3 +6,4 @@ export { OrderStore, type Order } from "./checkout/order-store";
 export { runCheckout, compensateCheckout } from "./checkout/saga";
 export { runLockingCheckout } from "./checkout/locking-saga";
 export { flushReservations } from "./inventory/flush";
+export { chaosCrashCounter } from "./processors";

@@ -1,5 +1,12 @@
 import type { Job } from "bullmq";
-import { AddToCartJob, CheckoutJob, InventoryJob, type CartResult, type CheckoutResult } from "@oms/shared";
+import {
+  AddToCartJob,
+  CheckoutJob,
+  InventoryJob,
+  type CartResult,
+  type CheckoutResult,
+  type Keyspace,
+} from "@oms/shared";
 import { addToCart } from "./cart/add-to-cart";
 import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
 import { runLockingCheckout } from "./checkout/locking-saga";
@@ -99,17 +106,22 @@ export function inventoryProcessor(deps: WorkerDeps) {
 
 /**
  * Testing only (CHAOS_CRASH_AT): the process SIGKILLs itself after the chosen step,
- * at most CHAOS_CRASH_LIMIT times across all workers (counted in Redis).
+ * at most CHAOS_CRASH_LIMIT times per step across all workers (counted in Redis).
  */
 function crashAt(deps: WorkerDeps): SagaDeps["checkpoint"] {
   const { CHAOS_CRASH_AT: step, CHAOS_CRASH_LIMIT: limit } = deps.config;
   if (!step) return undefined;
   return async (reached) => {
     if (reached !== step) return;
-    const crashes = await deps.redis.incr(`${deps.keys.queuePrefix}:chaos:crashes`);
+    const crashes = await deps.redis.incr(chaosCrashCounter(deps.keys, step));
     if (crashes > limit) return;
     deps.logger.warn({ step }, "chaos: killing this worker");
     process.kill(process.pid, "SIGKILL");
     await new Promise(() => undefined);
   };
+}
+
+/** One counter per step, so the crashes of one step never use up another's. */
+export function chaosCrashCounter(keys: Keyspace, step: string): string {
+  return `${keys.queuePrefix}:chaos:crashes:${step}`;
 }

@@ -66,9 +66,9 @@ export async function startWorkers(
       prefix: keys.queuePrefix,
       concurrency,
       // A worker killed mid-job: its lock lapses and the job is delivered again.
-      lockDuration: 30_000,
-      stalledInterval: 15_000,
-      maxStalledCount: 5,
+      lockDuration: config.JOB_LOCK_MS,
+      stalledInterval: config.STALLED_CHECK_MS,
+      maxStalledCount: config.MAX_STALLED,
     });
     worker.on("failed", (job, err) =>
       logger.warn(

@@ -102,6 +102,26 @@ export const ConfigSchema = z.object({
     .default(6)
     .describe("Deliveries of a job before it fails for good"),
   JOB_BACKOFF_MS: z.coerce.number().int().min(10).default(500).describe("Base of the exponential retry backoff"),
+  JOB_LOCK_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(30_000)
+    .describe(
+      "BullMQ lockDuration: a job whose worker stops renewing its lock (killed, frozen) is delivered again after this",
+    ),
+  STALLED_CHECK_MS: z.coerce
+    .number()
+    .int()
+    .min(500)
+    .default(15_000)
+    .describe("BullMQ stalledInterval: how often workers look for jobs whose lock lapsed"),
+  MAX_STALLED: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe("Times a job may stall (its worker died) before it fails for good; the final-failure path then ends it"),
   SHUTDOWN_GRACE_MS: z.coerce
     .number()
     .int()
@@ -190,7 +210,7 @@ export const ConfigSchema = z.object({
     .int()
     .min(0)
     .default(1)
-    .describe("Testing only: how many such crashes across all workers"),
+    .describe("Testing only: how many such crashes of that step across all workers"),
   SEED_ON_START: bool(true).describe("Load the demo catalog on start when the catalog is empty"),
   AUTOSCALE_WORKERS: z
     .string()
