@@ -294,6 +294,30 @@ describe("runCheckout replays", () => {
   });
 });
 
+describe("the cart after a completed order", () => {
+  it("lines the order took whole are gone; a line the client added to meanwhile keeps the difference", async () => {
+    const p = await prepare([
+      { stock: 10, quantity: 2 },
+      { stock: 10, quantity: 1 },
+      { stock: 10, quantity: 3 },
+    ]);
+    const [grown, whole, removed] = p.lines.map((l) => l.productId);
+    const saga = sagaDeps(deps);
+    const created = await deps.orders.createPending(p.job.orderId, p.job.clientId);
+    expect(created.kind).toBe("created");
+    // After the snapshot: one line grows, one is removed, one stays as ordered.
+    await env.db("client_cart").where({ client_id: p.job.clientId, product_id: grown }).increment("quantity", 4);
+    await env.db("client_cart").where({ client_id: p.job.clientId, product_id: removed }).delete();
+
+    expect((await runCheckout(p.job, saga)).outcome).toBe("completed");
+    const cart = await env.db("client_cart").where({ client_id: p.job.clientId }).select("product_id", "quantity");
+    expect(cart).toEqual([{ product_id: grown, quantity: 4 }]);
+    expect(whole).toBeDefined();
+    const items = await env.db("order_items").where({ order_id: p.job.orderId }).orderBy("product_id");
+    expect(items.map((i: { quantity: number }) => i.quantity).sort()).toEqual([1, 2, 3]);
+  });
+});
+
 describe("two checkouts of one cart", () => {
   it("a second order of the same cart, created while the first is being created, backs off", async () => {
     // createPending promises: "a second checkout of the same cart waits, then sees the

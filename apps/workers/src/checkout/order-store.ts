@@ -61,11 +61,20 @@ export class OrderStore {
           product_id: string;
           quantity: number;
         }>;
-        const existing = await this.get(orderId, trx);
+        // This order (an earlier delivery's, or the API's placeholder) and any other
+        // pending order of the client, in one read.
+        const known = (await trx("orders")
+          .where({ order_id: orderId })
+          .orWhere({ client_id: clientId, state: "pending" })
+          .select("*")) as OrderRow[];
+        const row = known.find((o) => o.order_id === orderId);
+        const items = row
+          ? ((await trx("order_items").where({ order_id: orderId }).orderBy("product_id")) as ItemRow[])
+          : [];
         // A placeholder (pending, no items) is what the API records when it answers 202
         // before a worker got here: fill it in; anything else is an earlier delivery's order.
-        const placeholder = existing?.state === "pending" && existing.items.length === 0;
-        if (existing && !placeholder) return { kind: "existing", order: existing };
+        const placeholder = row?.state === "pending" && items.length === 0;
+        if (row && !placeholder) return { kind: "existing", order: toOrder(row, items) };
         // Refusals are recorded too, so every accepted checkout ends in one state MySQL knows.
         const refuse = async (code: FailureCode, reason: string) => {
           await trx.raw(
@@ -78,10 +87,7 @@ export class OrderStore {
           return { kind: "empty_cart" };
         }
 
-        const other = (await trx("orders")
-          .where({ client_id: clientId, state: "pending" })
-          .whereNot({ order_id: orderId })
-          .first("order_id")) as { order_id: string } | undefined;
+        const other = known.find((o) => o.order_id !== orderId && o.client_id === clientId && o.state === "pending");
         if (other) {
           await refuse(
             "checkout_in_progress",
@@ -120,8 +126,16 @@ export class OrderStore {
             unit_price_cents: l.price_cents,
           })),
         );
-        const order = await this.get(orderId, trx);
-        if (!order) throw new Error(`order ${orderId} vanished inside its own transaction`);
+        const order: Order = {
+          orderId,
+          clientId,
+          state: "pending",
+          totalCents,
+          paymentRef: null,
+          failureCode: null,
+          failureReason: null,
+          items: lines.map((l) => ({ productId: l.product_id, quantity: l.quantity, unitPriceCents: l.price_cents })),
+        };
         return { kind: "created", order };
       },
       { isolationLevel: "read committed" },
@@ -154,15 +168,22 @@ export class OrderStore {
       await trx("reserve_purchase").insert(
         order.items.map((i) => ({ reserve_id: order.orderId, product_id: i.productId, quantity: i.quantity })),
       );
-      for (const item of order.items) {
-        await trx("client_cart")
-          .where({ client_id: order.clientId, product_id: item.productId })
-          .where("quantity", "<=", item.quantity)
-          .delete();
-        await trx("client_cart")
-          .where({ client_id: order.clientId, product_id: item.productId })
-          .where("quantity", ">", item.quantity)
-          .decrement("quantity", item.quantity);
+      // Lines the order took whole go in one DELETE; a line the client added to since
+      // the snapshot keeps the difference.
+      const emptied = await trx("client_cart")
+        .where({ client_id: order.clientId })
+        .where((q) => {
+          for (const item of order.items)
+            void q.orWhere((line) => line.where({ product_id: item.productId }).where("quantity", "<=", item.quantity));
+        })
+        .delete();
+      if (emptied < order.items.length) {
+        for (const item of order.items) {
+          await trx("client_cart")
+            .where({ client_id: order.clientId, product_id: item.productId })
+            .where("quantity", ">", item.quantity)
+            .decrement("quantity", item.quantity);
+        }
       }
       return "completed";
     });

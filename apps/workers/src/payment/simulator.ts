@@ -30,16 +30,40 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
-    // The row is created before it is locked: a FOR UPDATE of a missing row takes a gap
-    // lock, on which concurrent first charges of other orders queued and deadlocked.
-    // status "failed" with 0 attempts is "nothing decided yet".
-    const outcome = await withTransaction(
+    const outcome = (await this.firstAttempt(request)) ?? (await this.laterAttempt(request));
+    if (outcome.status === "failed")
+      throw new TransientPaymentError(`payment network error (attempt ${outcome.attempt})`);
+    return outcome;
+  }
+
+  /**
+   * The common case, one statement: no row for this key yet, so attempt 1 is decided
+   * and recorded by a plain INSERT. A duplicate key means an earlier attempt exists.
+   */
+  private async firstAttempt(request: ChargeRequest): Promise<Decision | null> {
+    const decision = this.decide(request, 1);
+    try {
+      await this.db("payments").insert({
+        idempotency_key: request.idempotencyKey,
+        order_id: request.orderId,
+        amount_cents: request.amountCents,
+        ...recordOf(decision, 1),
+      });
+      return decision;
+    } catch (err) {
+      if ((err as { code?: string }).code === "ER_DUP_ENTRY") return null;
+      throw err;
+    }
+  }
+
+  /**
+   * A retry: the row exists (firstAttempt met it), so the lock is on that record only,
+   * never the gap lock a FOR UPDATE of a missing row takes.
+   */
+  private async laterAttempt(request: ChargeRequest): Promise<Decision> {
+    return withTransaction(
       this.db,
       async (trx) => {
-        await trx.raw(
-          "INSERT IGNORE INTO payments (idempotency_key, order_id, amount_cents, status, attempts) VALUES (?, ?, ?, 'failed', 0)",
-          [request.idempotencyKey, request.orderId, request.amountCents],
-        );
         const row = (await trx("payments").where({ idempotency_key: request.idempotencyKey }).forUpdate().first()) as
           PaymentRow | undefined;
         const recorded = replayOf(row);
@@ -47,21 +71,11 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
         const attempts = (row?.attempts ?? 0) + 1;
         const decision = this.decide(request, attempts);
-        await trx("payments")
-          .where({ idempotency_key: request.idempotencyKey })
-          .update({
-            status: decision.status,
-            attempts,
-            provider_ref: decision.status === "succeeded" ? decision.reference : null,
-            decline_reason: decision.status === "declined" ? decision.reason : null,
-          });
+        await trx("payments").where({ idempotency_key: request.idempotencyKey }).update(recordOf(decision, attempts));
         return decision;
       },
       { isolationLevel: "read committed" },
     );
-    if (outcome.status === "failed")
-      throw new TransientPaymentError(`payment network error (attempt ${outcome.attempt})`);
-    return outcome;
   }
 
   async refund(idempotencyKey: string): Promise<void> {
@@ -70,7 +84,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
       .update({ status: "refunded" });
   }
 
-  private decide(request: ChargeRequest, attempt: number): ChargeResult | { status: "failed"; attempt: number } {
+  private decide(request: ChargeRequest, attempt: number): Decision {
     if (request.token === "tok_decline") return { status: "declined", reason: "card declined" };
     if (this.options.declineAboveCents !== undefined && request.amountCents > this.options.declineAboveCents) {
       return { status: "declined", reason: "amount over limit" };
@@ -79,6 +93,17 @@ export class SimulatedPaymentProvider implements PaymentProvider {
       return { status: "failed", attempt };
     return { status: "succeeded", reference: `sim_${randomUUID()}` };
   }
+}
+
+type Decision = ChargeResult | { status: "failed"; attempt: number };
+
+function recordOf(decision: Decision, attempts: number) {
+  return {
+    status: decision.status,
+    attempts,
+    provider_ref: decision.status === "succeeded" ? decision.reference : null,
+    decline_reason: decision.status === "declined" ? decision.reason : null,
+  };
 }
 
 function replayOf(row: PaymentRow | undefined): ChargeResult | null {
