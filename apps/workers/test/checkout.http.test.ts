@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { flushReservations } from "@oms/workers";
+import { orderIdFor } from "../../api/src/handlers/checkout";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
   getJson,
@@ -356,6 +357,27 @@ describe("POST /checkOutCart over HTTP", () => {
     await flushReservations(env.db, 1000);
     expect(await mysqlQuantity(p)).toBe(8);
     await assertConservation(env, new Map([[p, 10]]));
+  });
+
+  it("a keyed retry whose first attempt took the last unit gets its order, not the sold-out answer", async () => {
+    // The chaos suite's case: the first attempt was answered 503 (MySQL cut), its job
+    // had reserved the last unit and the checkout lock was gone (Redis restarted).
+    const client = `c-${uid()}`;
+    const p = `p-${uid()}`;
+    const key = `k-${uid()}`;
+    await insertProducts(env.db, [{ id: p, quantity: 1, priceCents: 700 }]);
+    await addToCart(client, p, 1);
+    const orderId = orderIdFor(client, key);
+    expect(await api.deps.engine.reserve(orderId, [{ productId: p, quantity: 1 }], 60_000)).toMatchObject({ ok: true });
+    expect(await redisStock(p)).toBe(0);
+
+    const res = await checkout(client, "tok_ok", { "Idempotency-Key": key });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ orderId, state: "completed", totalCents: 700 });
+    expect(await ordersOfClient(client)).toEqual([{ order_id: orderId, state: "completed" }]);
+    expect((await paymentsOf(orderId)).filter((x) => x.status === "succeeded")).toHaveLength(1);
+    await flushReservations(env.db, 1000);
+    await assertConservation(env, new Map([[p, 1]]));
   });
 
   it("answers 202 at once with `Prefer: respond-async`; the order completes later", async () => {

@@ -108,11 +108,18 @@ export class InventoryEngine {
 
   /**
    * The first line of a cart (a hash of product id -> quantity) that the cached levels
-   * cannot cover, or null. Uncached levels count as covered: this is a fast refusal,
-   * never the reservation.
+   * cannot cover, or null. Uncached levels count as covered, and so is everything while
+   * the checkout lock is held: this is a fast refusal, never the reservation.
    */
-  async cartShortfall(cartKey: string): Promise<{ productId: string; available: number } | null> {
-    const [code, productId, available] = await this.redis.omsCartShortfall(cartKey, this.keys.stock(""));
+  async cartShortfall(
+    cartKey: string,
+    checkoutLockKey: string,
+  ): Promise<{ productId: string; available: number } | null> {
+    const [code, productId, available] = await this.redis.omsCartShortfall(
+      cartKey,
+      checkoutLockKey,
+      this.keys.stock(""),
+    );
     if (code !== InventoryCode.INSUFFICIENT_STOCK || productId === undefined) return null;
     return { productId, available: Number(available) };
   }

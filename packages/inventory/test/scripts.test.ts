@@ -914,8 +914,9 @@ describe("checkout-unlock-1.lua", () => {
   });
 });
 
-describe("cart-shortfall-1.lua", () => {
-  const cartShortfall = (clientId: string) => redis.omsCartShortfall(env.keys.cartMirror(clientId), keys.stock(""));
+describe("cart-shortfall-2.lua", () => {
+  const cartShortfall = (clientId: string) =>
+    redis.omsCartShortfall(env.keys.cartMirror(clientId), env.keys.checkoutLock(clientId), keys.stock(""));
 
   test("answers the first line the cached level cannot cover, with the level (never below 0)", async () => {
     await setStock({ "cs1-a": 5, "cs1-b": 1, "cs1-c": -2 });
@@ -930,6 +931,15 @@ describe("cart-shortfall-1.lua", () => {
     await redis.hset(env.keys.cartMirror("cs2"), "cs2-a", 3, "cs2-uncached", 1_000);
     expect(await cartShortfall("cs2")).toEqual([C.OK]);
     expect(await cartShortfall("cs2-nobody")).toEqual([C.OK]);
+  });
+
+  test("while the client's checkout lock is held, answers OK whatever the levels (the request joins that checkout)", async () => {
+    await setStock({ "cs4-a": 0 });
+    await redis.hset(env.keys.cartMirror("cs4"), "cs4-a", 1);
+    await redis.set(env.keys.checkoutLock("cs4"), "cs4-order", "PX", 60_000);
+    expect(await cartShortfall("cs4")).toEqual([C.OK]);
+    await redis.del(env.keys.checkoutLock("cs4"));
+    expect(await cartShortfall("cs4")).toEqual([C.INSUFFICIENT_STOCK, "cs4-a", 0]);
   });
 
   test("reads and writes nothing else: levels and the cart copy are unchanged, and no key is created", async () => {

@@ -40,7 +40,7 @@ export async function checkOutCart(
   const { clientID, paymentToken } = input.data;
 
   try {
-    const short = await shortLine(deps, clientID);
+    const short = options.idempotencyKey === undefined ? await shortLine(deps, clientID) : null;
     if (short) {
       return failure(409, `not enough stock of ${short.productId}: ${short.available} available`, {
         state: "failed",
@@ -164,9 +164,11 @@ export function checkoutAnswer(result: CheckoutResult): HttpResult {
  * The sold-out fast path: the API's copy of the cart against the cached levels, one
  * Redis script call and no queue. It only ever turns a checkout away when a line is short
  * right now; anything it cannot tell (no copy, uncached level) goes to the workers,
- * which decide for real.
+ * which decide for real. Never for a checkout already under way (the client's checkout
+ * lock is held) or a keyed request (a retry of one that may have run): their own
+ * reservation may be what emptied the level, and they must get their order's answer.
  */
 async function shortLine(deps: ApiDeps, clientID: string): Promise<{ productId: string; available: number } | null> {
   if (deps.config.INVENTORY_MODE !== "redis") return null;
-  return deps.engine.cartShortfall(deps.keys.cartMirror(clientID));
+  return deps.engine.cartShortfall(deps.keys.cartMirror(clientID), deps.keys.checkoutLock(clientID));
 }
