@@ -76,14 +76,32 @@ export function createWorkerDeps(
   };
 }
 
-/** One flush job per 100 ms window: commits in the same window share it (batching). */
-export function requestFlush(queue: Queue): () => Promise<void> {
+/**
+ * One flush job per 100 ms window, run when the window ends, so it covers every commit
+ * made in it: the first commit of a window in this process schedules it, the others
+ * skip the queue (a queue add per checkout cost more than the flush).
+ */
+export function requestFlush(queue: Queue, windowMs = 100): () => Promise<void> {
+  let scheduledWindow = -1;
   return async () => {
-    const window = Math.floor(Date.now() / 100);
-    await queue.add(
-      "flush",
-      { type: "flush" },
-      { jobId: `flush-${window}`, removeOnComplete: true, removeOnFail: 1_000 },
-    );
+    const now = Date.now();
+    const window = Math.floor(now / windowMs);
+    if (window === scheduledWindow) return;
+    scheduledWindow = window;
+    try {
+      await queue.add(
+        "flush",
+        { type: "flush" },
+        {
+          jobId: `flush-${window}`,
+          delay: (window + 1) * windowMs - now,
+          removeOnComplete: true,
+          removeOnFail: 1_000,
+        },
+      );
+    } catch (err) {
+      scheduledWindow = -1;
+      throw err;
+    }
   };
 }

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { flushReservations } from "@oms/workers";
+import { createQueue } from "@oms/shared";
+import { flushReservations, requestFlush } from "@oms/workers";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 
 let env: TestEnv;
@@ -102,5 +103,30 @@ describe("flushReservations", () => {
     expect(await quantities([p])).toEqual({ [p]: 4 });
     expect(await env.db("reserve_purchase").where("product_id", p).count({ n: "*" })).toEqual([{ n: 2 }]);
     await env.db("reserve_purchase").where("product_id", p).delete();
+  });
+});
+
+describe("requestFlush", () => {
+  it("schedules one flush job per window, due when the window ends, however many commits ask", async () => {
+    const queue = createQueue("inventory", env.redis.duplicate(), env.keys.queuePrefix, env.config);
+    try {
+      const request = requestFlush(queue, 1_000);
+      const asked = Date.now();
+      await Promise.all(Array.from({ length: 50 }, () => request()));
+      for (let i = 0; i < 20; i++) await request();
+      const jobs = await queue.getJobs(["delayed", "waiting", "prioritized"]);
+      const flushes = jobs.filter((j) => j.name === "flush");
+      // Two at most: the calls may straddle one window boundary.
+      expect(flushes.length).toBeGreaterThanOrEqual(1);
+      expect(flushes.length).toBeLessThanOrEqual(2);
+      const first = flushes.sort((a, b) => a.timestamp - b.timestamp)[0];
+      const due = (first?.timestamp ?? 0) + (first?.opts.delay ?? 0);
+      expect(due % 1_000).toBe(0);
+      expect(due).toBeGreaterThan(asked);
+      expect(due - asked).toBeLessThanOrEqual(2_000);
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
   });
 });

@@ -113,10 +113,9 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
   await deps.checkpoint?.("committed");
   await engine.commit(orderId);
   await deps.checkpoint?.("finished");
-  await deps.requestFlush();
-  // The cart changed in MySQL: drop the API's copy (the next add rebuilds it).
-  await deps.redis.del(deps.keys.cartMirror(job.clientId));
-  await unlock(deps, job);
+  // One round trip for the three: the cart changed in MySQL, so the API's copy goes
+  // (the next add rebuilds it), and is gone before the lock is, as they are sent in order.
+  await Promise.all([deps.redis.del(deps.keys.cartMirror(job.clientId)), unlock(deps, job), deps.requestFlush()]);
   log.info({ totalCents: order.totalCents }, "order completed");
   return { outcome: "completed", orderId, totalCents: order.totalCents };
 }
