@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/diagnose.ts [cart-locks|create-pending] [--n N]`: MySQL micro-benchmarks
+ * `npx tsx bench/diagnose.ts [cart-locks|create-pending|saga-cost] [--n N]`: MySQL micro-benchmarks
  * behind the benchmark's findings (docs/benchmark.md), in a throw-away database.
  *
  * - cart-locks: the add-to-cart transaction of apps/workers/src/cart/add-to-cart.ts
@@ -8,10 +8,14 @@
  *   FOR UPDATE; with sequential and with scattered client ids. Counts deadlocks (no retry).
  * - create-pending: OrderStore.createPending (locks the cart rows joined with their
  *   product rows) against the same transaction locking the cart rows only, one hot product.
+ * - saga-cost: the checkout saga (runCheckout, as the workers run it) in this process for
+ *   N one-line carts of one hot product, 50 at a time: SQL statements and Redis commands
+ *   per checkout, and this process's CPU per checkout.
  */
 import { randomUUID } from "node:crypto";
-import { createDb, withTransaction, type Knex } from "@oms/shared";
-import { OrderStore } from "@oms/workers";
+import { createDb, createLogger, loadConfig, withTransaction, type CheckoutJob, type Knex } from "@oms/shared";
+import { OrderStore, createWorkerDeps, runCheckout } from "@oms/workers";
+import { sagaDeps } from "../apps/workers/src/processors";
 import { clientId } from "./stats";
 import { World } from "./world";
 
@@ -141,6 +145,59 @@ async function createPending(world: World, n: number, concurrency: number): Prom
   console.log("  (lock counters are the server's: other clients of a shared MariaDB add to them)");
 }
 
+async function sagaCost(world: World, n: number): Promise<void> {
+  const deps = createWorkerDeps(
+    loadConfig({ ...world.env(), LOG_LEVEL: "silent", PAYMENT_SIM_LATENCY_MS: "0", SEED_ON_START: "false" }),
+    createLogger("silent", "diagnose"),
+  );
+  try {
+    await world.redis.set(world.keys.epoch, "diagnose");
+    await world.seedProducts([{ id: "hot", quantity: n }]);
+    const jobs: CheckoutJob[] = Array.from({ length: n }, (_, i) => ({
+      type: "checkout",
+      orderId: randomUUID(),
+      clientId: clientId("c-", i),
+      paymentToken: "tok_ok",
+    }));
+    await world.seedCarts(jobs.map((j) => ({ clientId: j.clientId, lines: [{ productId: "hot", quantity: 1 }] })));
+
+    const statements = new Map<string, number>();
+    deps.db.on("query", (q: { sql: string }) => {
+      const kind = /^\s*(\w+(?:\s+\w+)?)/.exec(q.sql)?.[1]?.toLowerCase() ?? "?";
+      statements.set(kind, (statements.get(kind) ?? 0) + 1);
+    });
+    const commands = new Map<string, number>();
+    const send = deps.redis.sendCommand.bind(deps.redis);
+    deps.redis.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+      commands.set(command.name, (commands.get(command.name) ?? 0) + 1);
+      return (send as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as typeof deps.redis.sendCommand;
+
+    const saga = sagaDeps(deps);
+    const outcomes = new Map<string, number>();
+    const cpu = process.cpuUsage();
+    const seconds = await pool(50, n, async (i) => {
+      const job = jobs[i];
+      if (!job) return;
+      const { outcome } = await runCheckout(job, saga);
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    });
+    const used = process.cpuUsage(cpu);
+    const per = (m: Map<string, number>) =>
+      [...m].map(([k, v]) => `${k} ${(v / n).toFixed(2)}`).join(", ") +
+      ` (total ${([...m.values()].reduce((a, b) => a + b, 0) / n).toFixed(2)})`;
+    console.log(`checkout saga, ${n} one-line carts of one hot product, 50 at a time, in this process`);
+    console.log(`  outcomes: ${[...outcomes].map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    console.log(
+      `  ${(n / seconds).toFixed(0)} checkouts/s, ${((used.user + used.system) / 1000 / n).toFixed(2)} ms CPU each`,
+    );
+    console.log(`  SQL statements per checkout: ${per(statements)}`);
+    console.log(`  Redis commands per checkout: ${per(commands)}`);
+  } finally {
+    await deps.close();
+  }
+}
+
 async function main(): Promise<void> {
   const what = process.argv[2] ?? "cart-locks";
   const nArg = process.argv.indexOf("--n");
@@ -149,7 +206,8 @@ async function main(): Promise<void> {
   try {
     if (what === "cart-locks") await cartLocks(world, n);
     else if (what === "create-pending") await createPending(world, n, 40);
-    else throw new Error("usage: npx tsx bench/diagnose.ts [cart-locks|create-pending] [--n N]");
+    else if (what === "saga-cost") await sagaCost(world, n);
+    else throw new Error("usage: npx tsx bench/diagnose.ts [cart-locks|create-pending|saga-cost] [--n N]");
   } finally {
     await world.destroy();
   }

@@ -133,41 +133,53 @@ export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = 
   };
 
   if (opts.isolate === "scenario") {
-    for (const scenarioId of opts.scenarios) {
+    /** One scenario against one design in a world and processes of its own. */
+    const runIsolated = async (scenarioId: ScenarioId, design: DesignId, profiled: boolean): Promise<ScenarioRun> => {
       const scenario = SCENARIOS[scenarioId];
+      const world = await World.create();
+      try {
+        const seeded = await scenario.seed(world, opts, design);
+        if (profiled) {
+          rmSync(profileDir, { recursive: true, force: true });
+          mkdirSync(profileDir, { recursive: true });
+        }
+        const system = await startSystem(world, design, opts, infra, {
+          apiNodeArgs: profiled ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : undefined,
+        });
+        const windows: TimeWindow[] = [];
+        let run: ScenarioRun;
+        try {
+          run = await runOne(
+            system,
+            world,
+            design,
+            { scenario, seeded },
+            system.stack.startupSeconds,
+            progress,
+            windows,
+          );
+        } finally {
+          await system.stop();
+        }
+        if (profiled) profile.push(...summarizeProfiles(profileDir, windows, progress));
+        return run;
+      } finally {
+        await world.destroy();
+      }
+    };
+    for (const scenarioId of opts.scenarios) {
       for (const design of opts.designs) {
         if (!runsFor(design, scenarioId)) continue;
         progress.log(`\n${scenarioId} / ${DESIGN_LABELS[design]}`);
-        const world = await World.create();
-        try {
-          const seeded = await scenario.seed(world, opts, design);
-          const profiled = opts.profile && scenarioId === "flash-sale" && design === "redis";
-          if (profiled) {
-            rmSync(profileDir, { recursive: true, force: true });
-            mkdirSync(profileDir, { recursive: true });
-          }
-          const system = await startSystem(world, design, opts, infra, {
-            apiNodeArgs: profiled ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : undefined,
-          });
-          const windows: TimeWindow[] = [];
-          let run: ScenarioRun;
-          try {
-            run = await runOne(
-              system,
-              world,
-              design,
-              { scenario, seeded },
-              system.stack.startupSeconds,
-              progress,
-              windows,
-            );
-          } finally {
-            await system.stop();
-          }
-          runs.push(run);
-          if (profiled) profile.push(...summarizeProfiles(profileDir, windows, progress));
-        } finally {
-          await world.destroy();
+        runs.push(await runIsolated(scenarioId, design, false));
+        // The profiler slows the API down: profile a repeat of the run, and report the
+        // figures of the run without it.
+        if (opts.profile && scenarioId === "flash-sale" && design === "redis") {
+          progress.log(
+            `\n${scenarioId} / ${DESIGN_LABELS[design]} again, with the API profiled (figures not reported)`,
+          );
+          const repeat = await runIsolated(scenarioId, design, true);
+          if (!repeat.checks.ok) runs.push(repeat);
         }
       }
     }

@@ -46,9 +46,9 @@ export const ConfigSchema = z.object({
     .number()
     .int()
     .min(60_000)
-    .default(900_000)
+    .default(120_000)
     .describe(
-      "How long an ended hold is remembered in Redis, for re-delivered jobs; once the order is final in MySQL a replay never reads it",
+      "How long an ended hold is remembered in Redis, for a job re-delivered before its order is final in MySQL (retries and stall recovery take well under this); once final, a replay never reads it",
     ),
   FLUSH_INTERVAL_MS: z.coerce
     .number()
