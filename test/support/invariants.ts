@@ -124,6 +124,21 @@ export async function waitForQuiescence(
   return { lastFlushError };
 }
 
+/**
+ * Flushes until no reserve_purchase row is left. A worker's own flush job may hold some
+ * rows (SKIP LOCKED passes them by), so one call can return before they are applied.
+ */
+export async function flushAll(env: TestEnv, timeoutMs = 15_000): Promise<void> {
+  await eventually(
+    "reserve_purchase to be flushed",
+    async () => {
+      await flushReservations(env.db, 1000);
+      return (await count(env, "reserve_purchase")) === 0 ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 interface OrderRow {
   order_id: string;
   state: string;

@@ -4,7 +4,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { flushReservations } from "@oms/workers";
 import { orderIdFor } from "../../api/src/handlers/checkout";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
@@ -15,7 +14,7 @@ import {
   type InProcessWorkers,
   type RunningApi,
 } from "../../../test/support/system";
-import { assertConservation, eventually, unfinishedCheckoutJobs } from "../../../test/support/invariants";
+import { assertConservation, eventually, flushAll, unfinishedCheckoutJobs } from "../../../test/support/invariants";
 
 interface OrderView {
   orderId: string;
@@ -153,7 +152,7 @@ describe("POST /checkOutCart over HTTP", () => {
       [orderId, "completed", totalCents],
     ]);
 
-    await flushReservations(env.db, 1000);
+    await flushAll(env);
     expect(await mysqlQuantity(a)).toBe(6);
     expect(await mysqlQuantity(b)).toBe(3);
     expect(await redisStock(a)).toBe(6);
@@ -227,7 +226,7 @@ describe("POST /checkOutCart over HTTP", () => {
     expect(payments[0]).toMatchObject({ status: "succeeded", attempts: 3, amount_cents: 3000 });
     expect((await order(orderId)).state).toBe("completed");
 
-    await flushReservations(env.db, 1000);
+    await flushAll(env);
     expect(await mysqlQuantity(p)).toBe(1);
     await assertConservation(env, new Map([[p, 3]]));
   });
@@ -354,7 +353,7 @@ describe("POST /checkOutCart over HTTP", () => {
     expect(orders).toEqual([{ order_id: first.body.orderId, state: "completed" }]);
     expect((await paymentsOf(String(first.body.orderId))).filter((x) => x.status === "succeeded")).toHaveLength(1);
 
-    await flushReservations(env.db, 1000);
+    await flushAll(env);
     expect(await mysqlQuantity(p)).toBe(8);
     await assertConservation(env, new Map([[p, 10]]));
   });
@@ -376,7 +375,7 @@ describe("POST /checkOutCart over HTTP", () => {
     expect(res.body).toMatchObject({ orderId, state: "completed", totalCents: 700 });
     expect(await ordersOfClient(client)).toEqual([{ order_id: orderId, state: "completed" }]);
     expect((await paymentsOf(orderId)).filter((x) => x.status === "succeeded")).toHaveLength(1);
-    await flushReservations(env.db, 1000);
+    await flushAll(env);
     await assertConservation(env, new Map([[p, 1]]));
   });
 
@@ -450,7 +449,7 @@ describe("POST /checkOutCart over HTTP", () => {
       { completed: ended.filter((o) => o.state === "completed").length, charges: succeeded.length },
       `orders ${JSON.stringify(ended)}`,
     ).toEqual({ completed: 1, charges: 1 });
-    await flushReservations(env.db, 1000);
+    await flushAll(env);
     expect(await mysqlQuantity(p)).toBe(8);
     await assertConservation(env, new Map([[p, 10]]));
   });
