@@ -1,11 +1,13 @@
 /**
  * `npm start`: the whole system in one command. Creates the database and applies
- * migrations, loads the demo catalog into an empty catalog, then runs the API and the
+ * migrations, loads the demo catalog into an empty catalog, then runs the API (with the
+ * Bull Board dashboard) and the
  * worker autoscaler (apps/workers/src/autoscale/main.ts), which runs worker processes
  * per queue within AUTOSCALE_WORKERS' limits as the backlog asks. Either one is
  * restarted if it crashes; Ctrl-C stops both, and every worker drains first.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { createDb, loadConfig, runEntryPoint } from "@oms/shared";
 import { parseWorkerLimits } from "../apps/workers/src/autoscale/decision";
@@ -22,10 +24,10 @@ interface Supervised {
 
 let stopping = false;
 
-function run(proc: Supervised): void {
+function run(proc: Supervised, env: NodeJS.ProcessEnv): void {
   const child = spawn(process.execPath, ["--import", "tsx", proc.entry], {
     cwd: ROOT,
-    env: { ...process.env, SEED_ON_START: "false" },
+    env: { ...env, SEED_ON_START: "false" },
     stdio: "inherit",
   });
   proc.child = child;
@@ -34,7 +36,7 @@ function run(proc: Supervised): void {
     proc.restarts++;
     const delay = Math.min(500 * 2 ** Math.min(proc.restarts, 5), 15_000);
     console.error(`[start] ${proc.name} exited (${signal ?? code}); restarting in ${delay} ms`);
-    setTimeout(() => run(proc), delay).unref();
+    setTimeout(() => run(proc, env), delay).unref();
   });
 }
 
@@ -56,7 +58,11 @@ async function main(): Promise<void> {
     { name: "api", entry: "apps/api/src/main.ts", restarts: 0 },
     { name: "autoscaler", entry: "apps/workers/src/autoscale/main.ts", restarts: 0 },
   ];
-  processes.forEach(run);
+  // The dashboard is part of the system: without an ADMIN_TOKEN of the operator's own,
+  // this run gets a random one, printed below (the API keeps it off when none is set).
+  const adminToken = config.ADMIN_TOKEN ?? randomBytes(12).toString("base64url");
+  const env = { ...process.env, ADMIN_TOKEN: adminToken };
+  for (const proc of processes) run(proc, env);
   const host = config.HOST === "0.0.0.0" ? "localhost" : config.HOST;
   console.log(
     [
@@ -64,6 +70,9 @@ async function main(): Promise<void> {
       `[start] workers    autoscaled per queue: ${[...parseWorkerLimits(config.AUTOSCALE_WORKERS)]
         .map(([queue, { min, max }]) => `${queue} ${min}..${max}`)
         .join(", ")} processes (${config.AUTOSCALE_TARGET_BACKLOG} jobs of backlog each)`,
+      `[start] dashboard  http://${host}:${config.PORT}${config.BULL_BOARD_PATH}  (user admin, password ${
+        config.ADMIN_TOKEN ? "$ADMIN_TOKEN" : `${adminToken}: random for this run, set ADMIN_TOKEN to choose it`
+      })`,
       ...(config.AUTOSCALE_METRICS_PORT > 0
         ? [`[start] autoscaler http://${host}:${config.AUTOSCALE_METRICS_PORT}/metrics`]
         : []),
