@@ -91,6 +91,26 @@ describe("flushReservations", () => {
     expect(await env.db("reserve_purchase").count({ n: "*" })).toEqual([{ n: 0 }]);
   });
 
+  it("a batch touching 300 products applies each product's own units", async () => {
+    const ids = Array.from({ length: 300 }, (_, i) => `p-${uid()}-${i}`);
+    await insertProducts(
+      env.db,
+      ids.map((id) => ({ id, quantity: 50 })),
+    );
+    await flushReservations(env.db, 1000);
+    const rows = ids.flatMap((productId, i) =>
+      Array.from({ length: (i % 3) + 1 }, (_, k) => ({ reserveId: `o-${uid()}`, productId, quantity: k + 1 })),
+    );
+    await pendingRows(rows);
+
+    expect(await flushReservations(env.db, 200)).toEqual({
+      rows: rows.length,
+      units: rows.reduce((sum, r) => sum + r.quantity, 0),
+    });
+    // 1, 1+2 or 1+2+3 units per product, by its position.
+    expect(await quantities(ids)).toEqual(Object.fromEntries(ids.map((id, i) => [id, 50 - [1, 3, 6][i % 3]!])));
+  });
+
   it("refuses a batch that would take a product below zero and applies none of it", async () => {
     const p = `p-${uid()}`;
     await insertProducts(env.db, [{ id: p, quantity: 4 }]);

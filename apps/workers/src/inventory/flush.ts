@@ -12,8 +12,8 @@ export interface FlushResult {
  *
  * Commits insert reserve_purchase rows and check order_items' foreign keys against the
  * same product rows, so the transaction is kept short: READ COMMITTED takes no gap
- * locks, the oldest rows come by index (migration 003), and each product's rows go in
- * one DELETE.
+ * locks, the oldest rows come by index (migration 003), and a batch is one SELECT, one
+ * UPDATE and one DELETE.
  */
 export async function flushReservations(db: Knex, batchSize: number): Promise<FlushResult> {
   const total: FlushResult = { rows: 0, units: 0 };
@@ -33,22 +33,33 @@ async function flushBatch(trx: Knex.Transaction, batchSize: number): Promise<Flu
   const pending = rows[0];
   if (pending.length === 0) return { rows: 0, units: 0 };
 
-  const perProduct = new Map<string, { units: number; reserveIds: string[] }>();
-  for (const r of pending) {
-    const entry = perProduct.get(r.product_id) ?? { units: 0, reserveIds: [] };
-    entry.units += r.quantity;
-    entry.reserveIds.push(r.reserve_id);
-    perProduct.set(r.product_id, entry);
+  const perProduct = new Map<string, number>();
+  for (const r of pending) perProduct.set(r.product_id, (perProduct.get(r.product_id) ?? 0) + r.quantity);
+  const products = [...perProduct];
+  // Two statements per batch, however many products it touches: one UPDATE takes each
+  // product's units (its WHERE sees the levels before the change, so none goes below
+  // zero), one DELETE removes exactly the rows applied. A multi-row UPDATE by primary
+  // key locks the rows in key order, the same in every flusher: no deadlock between them.
+  const units = `CASE product_id ${products.map(() => "WHEN ? THEN ?").join(" ")} END`;
+  const unitArgs = products.flatMap(([productId, n]) => [productId, n]);
+  const ids = products.map(([productId]) => productId);
+  const [updated] = (await trx.raw(
+    `UPDATE product_details SET quantity = quantity - (${units}) WHERE product_id IN (${ids.map(() => "?").join(", ")}) AND quantity >= (${units})`,
+    [...unitArgs, ...ids, ...unitArgs],
+  )) as [{ affectedRows: number }, unknown];
+  if (updated.affectedRows !== products.length) {
+    const levels = (await trx("product_details").whereIn("product_id", ids).select("product_id", "quantity")) as Array<{
+      product_id: string;
+      quantity: number;
+    }>;
+    const short = levels.find((l) => l.quantity < (perProduct.get(l.product_id) ?? 0));
+    throw new Error(
+      `flush would take product ${short?.product_id ?? "(unknown)"} below zero (${perProduct.get(short?.product_id ?? "") ?? "?"} units pending)`,
+    );
   }
-  // A fixed order of row locks across flushers keeps them from deadlocking.
-  const byProductId = [...perProduct].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const [productId, { units, reserveIds }] of byProductId) {
-    const changed = await trx("product_details")
-      .where("product_id", productId)
-      .where("quantity", ">=", units)
-      .decrement("quantity", units);
-    if (changed !== 1) throw new Error(`flush would take product ${productId} below zero (${units} units pending)`);
-    await trx("reserve_purchase").where("product_id", productId).whereIn("reserve_id", reserveIds).delete();
-  }
+  await trx.raw(
+    `DELETE FROM reserve_purchase WHERE (reserve_id, product_id) IN (${pending.map(() => "(?, ?)").join(", ")})`,
+    pending.flatMap((r) => [r.reserve_id, r.product_id]),
+  );
   return { rows: pending.length, units: pending.reduce((s, r) => s + r.quantity, 0) };
 }
