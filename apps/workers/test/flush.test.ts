@@ -141,9 +141,12 @@ describe("requestFlush", () => {
       expect(flushes.length).toBeLessThanOrEqual(2);
       const first = flushes.sort((a, b) => a.timestamp - b.timestamp)[0];
       const due = (first?.timestamp ?? 0) + (first?.opts.delay ?? 0);
-      expect(due % 1_000).toBe(0);
-      expect(due).toBeGreaterThan(asked);
-      expect(due - asked).toBeLessThanOrEqual(2_000);
+      // BullMQ stamps the job a few ms after the delay was computed: due is at, or just
+      // after, the end of the window it was asked in; never before it.
+      const windowEnd = due - (due % 1_000);
+      expect(due - windowEnd).toBeLessThan(50);
+      expect(windowEnd).toBeGreaterThan(asked);
+      expect(windowEnd - asked).toBeLessThanOrEqual(2_000);
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();
