@@ -134,24 +134,8 @@ const CHECK_HEADER = [
 
 export function consoleReport(result: BenchResult): string {
   const r = rows(result);
-  const short = [
-    "req/s",
-    "200/s",
-    "409/s",
-    "sale /s",
-    "orders/s",
-    "p50",
-    "p95",
-    "p99",
-    "max",
-    "API CPU%",
-    "workers CPU%",
-    "redis CPU%",
-    "mariadb CPU%",
-    "bench CPU%",
-    "API MiB",
-    "errors",
-  ] as const;
+  // The markdown report's columns up to the API's memory, and the errors.
+  const short = [...COLUMNS.slice(0, COLUMNS.indexOf("API MiB") + 1), "errors"] as const;
   const parts = [
     `\nResults (${result.form} form; latency in ms; CPU in % of one core)\n`,
     textTable(

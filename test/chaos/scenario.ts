@@ -24,7 +24,7 @@ import {
   type Knex,
 } from "@oms/shared";
 import { SAGA_STEPS, type SagaStep } from "../../apps/workers/src/checkout/saga";
-import { chaosCrashCounter } from "../../apps/workers/src/processors";
+import { chaosCrashCounter } from "@oms/workers";
 import { HttpClient, runShopper, type ShopperLimits, type ShopperPlan, type ShopperRecord } from "./client";
 import { CuttableProxy, OwnRedis, freePort, sleep, type CutMode } from "./infra";
 import { checkInvariants, type CheckResult, type InvariantReport, type ProductBook } from "./invariants";

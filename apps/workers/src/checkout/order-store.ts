@@ -87,7 +87,7 @@ export class OrderStore {
           return { kind: "empty_cart" };
         }
 
-        const other = known.find((o) => o.order_id !== orderId && o.client_id === clientId && o.state === "pending");
+        const other = known.find((o) => o.order_id !== orderId);
         if (other) {
           await refuse(
             "checkout_in_progress",

@@ -52,10 +52,8 @@ async function flushBatch(trx: Knex.Transaction, batchSize: number): Promise<Flu
       product_id: string;
       quantity: number;
     }>;
-    const short = levels.find((l) => l.quantity < (perProduct.get(l.product_id) ?? 0));
-    throw new Error(
-      `flush would take product ${short?.product_id ?? "(unknown)"} below zero (${perProduct.get(short?.product_id ?? "") ?? "?"} units pending)`,
-    );
+    const short = levels.filter((l) => l.quantity < (perProduct.get(l.product_id) ?? 0)).map((l) => l.product_id);
+    throw new Error(`flush would take ${short.join(", ")} below zero`);
   }
   await trx.raw(
     `DELETE FROM reserve_purchase WHERE (reserve_id, product_id) IN (${pending.map(() => "(?, ?)").join(", ")})`,
