@@ -79,8 +79,15 @@ export function inventoryProcessor(deps: WorkerDeps) {
   return async (job: Job): Promise<unknown> => {
     const data = InventoryJob.parse(job.data);
     switch (data.type) {
-      case "flush":
-        return flushReservations(deps.db, deps.config.FLUSH_BATCH_SIZE);
+      case "flush": {
+        const flushed = await flushReservations(deps.db, deps.config.FLUSH_BATCH_SIZE);
+        if (flushed.refused.length > 0)
+          deps.logger.error(
+            { products: flushed.refused },
+            "flush refused: these products' levels are below their sold and unflushed units; raise them",
+          );
+        return flushed;
+      }
       case "sweepHolds": {
         const released = await deps.engine.sweepExpired();
         // Long past any hold's lifetime, a pending order with no live job will never finish.

@@ -250,6 +250,26 @@ export class InventoryEngine {
     return available;
   }
 
+  /**
+   * Takes `units` off a product's level before MySQL's level is lowered, refusing to
+   * take it below zero: the cached level already leaves out units sold but not flushed
+   * and units held by checkouts under way, so this is the check that a new warehouse
+   * level covers them. Loads an uncached level first.
+   */
+  async takeFromLevel(
+    productId: string,
+    units: number,
+  ): Promise<{ ok: true } | { ok: false; reason: "insufficient_stock"; available: number }> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const [code = -1, available = 0] = await this.redis.omsRestock(this.keys.stock(productId), -units, "guarded");
+      if (code === InventoryCode.OK) return { ok: true };
+      if (code === InventoryCode.INSUFFICIENT_STOCK) return { ok: false, reason: "insufficient_stock", available };
+      if (code !== InventoryCode.NOT_LOADED) throw new InventoryScriptError("restock", code);
+      await this.load([productId]);
+    }
+    throw new CacheNotReadyError();
+  }
+
   async hold(orderId: string): Promise<HoldView | null> {
     const h = await this.redis.hgetall(this.keys.hold(orderId));
     if (!h.state) return null;

@@ -769,6 +769,18 @@ describe("restock-1.lua", () => {
     expect(await stock("s1-a")).toEqual([6]);
   });
 
+  test("a guarded decrease takes the level down to zero, never below, and leaves increases alone", async () => {
+    await setStock({ "s5-a": 5 });
+    const guarded = (delta: number) => redis.omsRestock(keys.stock("s5-a"), delta, "guarded");
+    expect(await guarded(-6)).toEqual([C.INSUFFICIENT_STOCK, 5]);
+    expect(await stock("s5-a")).toEqual([5]);
+    expect(await guarded(-5)).toEqual([C.OK, 0]);
+    expect(await guarded(-1)).toEqual([C.INSUFFICIENT_STOCK, 0]);
+    expect(await guarded(3)).toEqual([C.OK, 3]);
+    // Unguarded, a correction may still take a level below zero (the reconciler's view).
+    expect(await restock("s5-a", -4)).toEqual([C.OK, -1]);
+  });
+
   test("an uncached level answers NOT_LOADED and the key is not created", async () => {
     expect(await restock("s2-uncached", 5)).toEqual([C.NOT_LOADED, 0]);
     expect(await redis.exists(keys.stock("s2-uncached"))).toBe(0);

@@ -1,12 +1,19 @@
 import { z } from "zod";
 
-/** Ids were UUIDs in the original and are stored as varchar(100). */
+/**
+ * Ids were UUIDs in the original and are stored as varchar(100). An id is taken exactly
+ * as sent, never trimmed: the rate limiter, the JWT check and the idempotency scope see
+ * the raw value before any handler does, so a padded spelling of an id would be another
+ * client to them and the same client to MySQL. Padded ids are refused instead.
+ */
 export const Id = z
   .string()
-  .trim()
   .min(1, "must not be empty")
   .max(100, "must be at most 100 characters")
-  .regex(/^[^\p{Cc}]+$/u, "must not contain control characters");
+  .refine((s) => s.trim().length > 0, "must not be empty or only whitespace")
+  .refine((s) => s.trim() === s || s.trim().length === 0, "must not start or end with whitespace")
+  .refine((s) => !/\p{Cc}/u.test(s), "must not contain control characters")
+  .refine((s) => !/\p{Cs}/u.test(s), "must be well-formed Unicode (no lone surrogates)");
 
 export const Quantity = z
   .number()

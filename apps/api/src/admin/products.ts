@@ -33,26 +33,39 @@ async function changeLevel(
 /**
  * Moves the cached level so that it is never above what MySQL allows, whatever fails
  * in between: a decrease is taken from the cache before MySQL commits (and given back
- * if the commit fails), an increase is added after. Once MySQL has committed, the
- * answer is a success even if the cache could not follow (the reconciler repairs it),
- * so a retry never applies a change twice.
+ * if the commit fails), an increase is added after. The cached level already leaves out
+ * units sold but not flushed and units held by checkouts under way, so a decrease the
+ * cache cannot cover would leave less stock than is spoken for: it is refused (409)
+ * before MySQL is touched. Once MySQL has committed, the answer is a success even if the
+ * cache could not follow (the reconciler repairs it), so a retry never applies a change
+ * twice.
  */
 async function changeWithCache<T extends { delta: number }>(
   deps: ApiDeps,
   productId: string,
-  predictedDelta: number,
+  level: { before: number; after: number } | undefined,
   commit: () => Promise<T | { result: HttpResult }>,
 ): Promise<(T & { cacheUpdated: boolean }) | { result: HttpResult }> {
-  const taken = predictedDelta < 0 ? predictedDelta : 0;
-  if (taken < 0) await deps.engine.applyStockChange(productId, taken);
+  const taken = level && level.after < level.before ? level.before - level.after : 0;
+  if (level && taken > 0) {
+    const took = await deps.engine.takeFromLevel(productId, taken);
+    if (!took.ok)
+      return {
+        result: failure(
+          409,
+          `quantity ${level.after} is below the ${level.before - took.available} units sold and not yet flushed or held by checkouts under way`,
+          { available: took.available },
+        ),
+      };
+  }
   let outcome: T | { result: HttpResult };
   try {
     outcome = await commit();
   } catch (err) {
-    if (taken < 0) await deps.engine.applyStockChange(productId, -taken).catch(() => undefined);
+    if (taken > 0) await deps.engine.applyStockChange(productId, taken).catch(() => undefined);
     throw err;
   }
-  const rest = "result" in outcome ? -taken : outcome.delta - taken;
+  const rest = "result" in outcome ? taken : outcome.delta + taken;
   let cacheUpdated = true;
   if (rest !== 0) {
     try {
@@ -88,7 +101,7 @@ export async function upsertProduct(deps: ApiDeps, body: unknown): Promise<HttpR
     const outcome = await changeWithCache<{ created: boolean; delta: number }>(
       deps,
       productID,
-      before === undefined ? 0 : quantity - before,
+      before === undefined ? undefined : { before, after: quantity },
       () =>
         withTransaction(deps.db, async (trx) => {
           const inserted = (await trx.raw(
@@ -137,7 +150,7 @@ export async function restockProduct(deps: ApiDeps, productID: string, body: unk
     const outcome = await changeWithCache<{ delta: number; quantity: number }>(
       deps,
       id.id,
-      next(before) - before,
+      { before, after: next(before) },
       async () => {
         const level = await withTransaction(deps.db, (trx) => changeLevel(trx, id.id, next));
         return level.ok ? { delta: level.after - level.before, quantity: level.after } : level;

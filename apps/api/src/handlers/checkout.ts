@@ -3,6 +3,7 @@ import { CheckOutCartRequest, type CheckoutJob, type CheckoutResult } from "@oms
 import type { ApiDeps } from "../deps";
 import { failure, parseInput, success, type HttpResult } from "../http/result";
 import type { RequestContext } from "./cart";
+import { lockOrJoinCheckout, releaseLockOf } from "./checkout-lock";
 import { infrastructureFailure, jobFailure, withDeadline } from "./errors";
 
 export interface CheckoutOptions {
@@ -27,7 +28,8 @@ export function orderIdFor(clientID: string, idempotencyKey: string): string {
 
 /**
  * POST /checkOutCart. One checkout per client at a time: a second submit while one
- * runs joins it (same order id, same answer) instead of making a second order.
+ * runs joins it (same order id, same answer) instead of making a second order; a
+ * submit after it ended is a new checkout.
  */
 export async function checkOutCart(
   deps: ApiDeps,
@@ -56,15 +58,11 @@ export async function checkOutCart(
   let orderId: string = keyed ? orderIdFor(clientID, options.idempotencyKey ?? "") : randomUUID();
   let joined = false;
   try {
-    const lockKey = deps.keys.checkoutLock(clientID);
-    const acquired = await deps.redis.set(lockKey, orderId, "PX", deps.config.CHECKOUT_LOCK_TTL_MS, "NX");
-    if (acquired === null) {
-      const owner = await deps.redis.get(lockKey);
-      if (owner) {
-        orderId = owner;
-        joined = true;
-      }
-    }
+    // A keyed retry whose job already finished answers from that job: it neither takes
+    // the lock (nothing would release it) nor runs again.
+    const done = keyed && (await deps.queues.checkout.getJob(orderId))?.finishedOn !== undefined;
+    if (done) joined = true;
+    else ({ orderId, joined } = await lockOrJoinCheckout(deps, clientID, orderId));
   } catch (err) {
     return infrastructureFailure(err);
   }
@@ -85,13 +83,17 @@ export async function checkOutCart(
     try {
       await withDeadline(deps.queues.checkout.add("checkout", job, { jobId: orderId }), 2_000);
     } catch (err) {
-      await deps.redis.del(deps.keys.checkoutLock(clientID)).catch(() => undefined);
+      await releaseLockOf(deps, clientID, orderId).catch(() => undefined);
       return infrastructureFailure(err);
     }
   }
   if (!outcome) return pending(deps, orderId, clientID);
 
   const result = await outcome;
+  // A keyed retry's lock may have been taken just after its finished job unlocked (BullMQ
+  // does not add a job id twice, so nothing else would release it): once the order's
+  // answer is known, its lock goes.
+  if (keyed && result.kind !== "timeout") await releaseLockOf(deps, clientID, orderId).catch(() => undefined);
   switch (result.kind) {
     case "timeout":
       return pending(deps, orderId, clientID);

@@ -1,3 +1,4 @@
+import { CacheNotReadyError } from "@oms/inventory";
 import { isDbUnavailable } from "@oms/shared";
 import { failure, unavailable, type HttpResult } from "../http/result";
 
@@ -12,6 +13,7 @@ export function isRedisUnavailable(err: unknown): boolean {
 /** Maps an unexpected error to a response that names the missing service, never the internals. */
 export function infrastructureFailure(err: unknown): HttpResult {
   if (isRedisUnavailable(err)) return unavailable("the queue (Redis)");
+  if (err instanceof CacheNotReadyError) return unavailable("the stock cache (being rebuilt)");
   if (isDbUnavailable(err)) return unavailable("the database");
   return failure(500, "internal error");
 }

@@ -3,6 +3,18 @@ import { withTransaction, type Knex } from "@oms/shared";
 export interface FlushResult {
   rows: number;
   units: number;
+  /**
+   * Products whose level is below their unflushed units: their rows stay (an operator
+   * must raise the level; nothing else may take stock from it), the others are applied.
+   */
+  refused: string[];
+}
+
+/** The batch's UPDATE could not take some product's units: roll it back, find them, skip them. */
+class ShortLevelError extends Error {
+  constructor(readonly perProduct: Map<string, number>) {
+    super("flush would take a level below zero");
+  }
 }
 
 /**
@@ -14,24 +26,50 @@ export interface FlushResult {
  * same product rows, so the transaction is kept short: READ COMMITTED takes no gap
  * locks, the oldest rows come by index (migration 003), and a batch is one SELECT, one
  * UPDATE and one DELETE.
+ *
+ * A product whose level cannot cover its rows (a level edited in MySQL by hand, say) is
+ * refused alone: its rows are skipped for the rest of this flush, and every other
+ * product is applied.
  */
 export async function flushReservations(db: Knex, batchSize: number): Promise<FlushResult> {
-  const total: FlushResult = { rows: 0, units: 0 };
+  const total = { rows: 0, units: 0 };
+  const refused = new Set<string>();
   for (;;) {
-    const batch = await withTransaction(db, (trx) => flushBatch(trx, batchSize), { isolationLevel: "read committed" });
+    let batch: BatchResult;
+    try {
+      batch = await withTransaction(db, (trx) => flushBatch(trx, batchSize, refused), {
+        isolationLevel: "read committed",
+      });
+    } catch (err) {
+      if (!(err instanceof ShortLevelError)) throw err;
+      const short = await shortProducts(db, err.perProduct);
+      // None short any more: a restock raced the batch; the next flush job tries again.
+      if (short.length === 0) throw err;
+      for (const productId of short) refused.add(productId);
+      continue;
+    }
     total.rows += batch.rows;
     total.units += batch.units;
-    if (batch.rows < batchSize) return total;
+    if (batch.selected < batchSize) return { ...total, refused: [...refused] };
   }
 }
 
-async function flushBatch(trx: Knex.Transaction, batchSize: number): Promise<FlushResult> {
+interface BatchResult {
+  selected: number;
+  rows: number;
+  units: number;
+}
+
+async function flushBatch(trx: Knex.Transaction, batchSize: number, skip: Set<string>): Promise<BatchResult> {
+  const skipped = [...skip];
   const rows = (await trx.raw(
-    "SELECT reserve_id, product_id, quantity FROM reserve_purchase ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED",
-    [batchSize],
+    `SELECT reserve_id, product_id, quantity FROM reserve_purchase${
+      skipped.length ? ` WHERE product_id NOT IN (${skipped.map(() => "?").join(", ")})` : ""
+    } ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+    [...skipped, batchSize],
   )) as [Array<{ reserve_id: string; product_id: string; quantity: number }>, unknown];
   const pending = rows[0];
-  if (pending.length === 0) return { rows: 0, units: 0 };
+  if (pending.length === 0) return { selected: 0, rows: 0, units: 0 };
 
   const perProduct = new Map<string, number>();
   for (const r of pending) perProduct.set(r.product_id, (perProduct.get(r.product_id) ?? 0) + r.quantity);
@@ -47,17 +85,22 @@ async function flushBatch(trx: Knex.Transaction, batchSize: number): Promise<Flu
     `UPDATE product_details SET quantity = quantity - (${units}) WHERE product_id IN (${ids.map(() => "?").join(", ")}) AND quantity >= (${units})`,
     [...unitArgs, ...ids, ...unitArgs],
   )) as [{ affectedRows: number }, unknown];
-  if (updated.affectedRows !== products.length) {
-    const levels = (await trx("product_details").whereIn("product_id", ids).select("product_id", "quantity")) as Array<{
-      product_id: string;
-      quantity: number;
-    }>;
-    const short = levels.filter((l) => l.quantity < (perProduct.get(l.product_id) ?? 0)).map((l) => l.product_id);
-    throw new Error(`flush would take ${short.join(", ")} below zero`);
-  }
+  if (updated.affectedRows !== products.length) throw new ShortLevelError(perProduct);
   await trx.raw(
     `DELETE FROM reserve_purchase WHERE (reserve_id, product_id) IN (${pending.map(() => "(?, ?)").join(", ")})`,
     pending.flatMap((r) => [r.reserve_id, r.product_id]),
   );
-  return { rows: pending.length, units: pending.reduce((s, r) => s + r.quantity, 0) };
+  return { selected: pending.length, rows: pending.length, units: pending.reduce((s, r) => s + r.quantity, 0) };
+}
+
+/** Products whose level (read after the batch rolled back) is below the batch's units of them. */
+async function shortProducts(db: Knex, perProduct: Map<string, number>): Promise<string[]> {
+  const levels = (await db("product_details")
+    .whereIn("product_id", [...perProduct.keys()])
+    .select("product_id", "quantity")) as Array<{ product_id: string; quantity: number }>;
+  const known = new Set(levels.map((l) => l.product_id));
+  return [
+    ...levels.filter((l) => l.quantity < (perProduct.get(l.product_id) ?? 0)).map((l) => l.product_id),
+    ...[...perProduct.keys()].filter((id) => !known.has(id)),
+  ];
 }
