@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import type { AddToCartJob } from "@oms/shared";
 import { addToCart, type CartDeps } from "../../workers/src/cart/add-to-cart";
+import { GroupCommitWriter } from "../../workers/src/db/writer";
 import { MYSQL_URL, createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
   postJson,
@@ -505,8 +506,9 @@ describe("cart workers that fail to start", () => {
 // ---------------------------------------------------------------- replay
 
 describe("cart worker handler: a re-delivered job adds once", () => {
+  let writer: GroupCommitWriter | undefined;
   const cartDeps = (): CartDeps => ({
-    db: env.db,
+    writer: (writer ??= new GroupCommitWriter(env.db, { connections: 2, maxBatch: 50 })),
     engine: new InventoryEngine(env.redis, env.keys, mysqlTruth(env.db)),
     redis: env.redis,
     keys: env.keys,

@@ -14,6 +14,19 @@ import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { SimulatedPaymentProvider } from "./payment/simulator";
 import type { PaymentProvider } from "./payment/provider";
 import { OrderStore } from "./checkout/order-store";
+import { GroupCommitWriter } from "./db/writer";
+import { addToCarts } from "./cart/cart-writes";
+import { completeOrders, createPendingOrders, failOrders } from "./checkout/order-writes";
+import { recordFirstAttempts } from "./payment/payment-writes";
+
+/**
+ * The order in which a batch writes its kinds, the same in every process: carts, then
+ * new orders (which lock cart rows), payments, then commits and failures (which lock
+ * order rows and delete cart rows). One order of locks keeps batches from deadlocking.
+ */
+const WRITE_ORDER = [addToCarts, createPendingOrders, recordFirstAttempts, completeOrders, failOrders].map(
+  (k) => k.name,
+);
 import { createWorkerMetrics, type WorkerMetrics } from "./observability/metrics";
 
 export interface WorkerDeps {
@@ -23,6 +36,8 @@ export interface WorkerDeps {
   db: Knex;
   redis: Redis;
   engine: InventoryEngine;
+  /** Group commit: every per-checkout and per-add MySQL write of this process goes through it. */
+  writer: GroupCommitWriter;
   orders: OrderStore;
   payment: PaymentProvider;
   inventoryQueue: Queue;
@@ -43,13 +58,24 @@ export function createWorkerDeps(
     requireEpoch: true,
     retentionMs: config.HOLD_RETENTION_MS,
   });
+  const metrics = createWorkerMetrics();
+  const writer = new GroupCommitWriter(db, {
+    connections: config.WRITER_CONNECTIONS,
+    maxBatch: config.WRITER_MAX_BATCH,
+    kindOrder: WRITE_ORDER,
+    onBatch: (size, ok) => metrics.writeBatchSize.observe({ outcome: ok ? "committed" : "failed" }, size),
+  });
   const payment =
     overrides.payment ??
-    new SimulatedPaymentProvider(db, {
-      latencyMs: config.PAYMENT_SIM_LATENCY_MS,
-      transientFailures: config.PAYMENT_SIM_TRANSIENT_FAILURES,
-      declineAboveCents: config.PAYMENT_SIM_DECLINE_ABOVE_CENTS,
-    });
+    new SimulatedPaymentProvider(
+      db,
+      {
+        latencyMs: config.PAYMENT_SIM_LATENCY_MS,
+        transientFailures: config.PAYMENT_SIM_TRANSIENT_FAILURES,
+        declineAboveCents: config.PAYMENT_SIM_DECLINE_ABOVE_CENTS,
+      },
+      writer,
+    );
   const inventoryQueue = createQueue("inventory", redis, keys.queuePrefix, config);
   const checkoutQueue = createQueue("checkout", redis, keys.queuePrefix, config);
   for (const queue of [inventoryQueue, checkoutQueue]) {
@@ -62,11 +88,12 @@ export function createWorkerDeps(
     db,
     redis,
     engine,
-    orders: new OrderStore(db),
+    writer,
+    orders: new OrderStore(db, writer),
     payment,
     inventoryQueue,
     checkoutQueue,
-    metrics: createWorkerMetrics(),
+    metrics,
     async close() {
       await inventoryQueue.close();
       await checkoutQueue.close();

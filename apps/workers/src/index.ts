@@ -3,6 +3,7 @@ export { startWorkers, type RunningWorkers } from "./runner";
 export { SimulatedPaymentProvider } from "./payment/simulator";
 export { TransientPaymentError, type PaymentProvider, type ChargeRequest, type ChargeResult } from "./payment/provider";
 export { OrderStore, type Order } from "./checkout/order-store";
+export { GroupCommitWriter, type WriteKind } from "./db/writer";
 export { runCheckout, compensateCheckout } from "./checkout/saga";
 export { runLockingCheckout } from "./checkout/locking-saga";
 export { flushReservations } from "./inventory/flush";

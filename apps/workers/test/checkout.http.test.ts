@@ -322,18 +322,30 @@ describe("POST /checkOutCart over HTTP", () => {
     );
   });
 
-  it("answers 400 for an empty cart, and records the refused checkout as failed (no items, no charge)", async () => {
+  it("answers 400 for an empty cart and writes nothing: a refused request is no order (review finding 9)", async () => {
     const client = `c-${uid()}`;
-    const res = await checkout(client);
-    expect(res.status, JSON.stringify(res.body)).toBe(400);
-    expect(res.body).toEqual({ status: "Failed", error: "the cart is empty" });
-    // Recorded so that an order id a client was given (a 202) always resolves to an end state.
-    const orders = await ordersOfClient(client);
-    expect(orders.map((o) => o.state)).toEqual(["failed"]);
-    const [order] = orders;
-    expect(await env.db("order_items").where({ order_id: order?.order_id ?? "" })).toEqual([]);
-    expect(await env.db("payments").where({ order_id: order?.order_id ?? "" })).toEqual([]);
+    for (let i = 0; i < 5; i++) {
+      const res = await checkout(client);
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body).toEqual({ status: "Failed", error: "the cart is empty" });
+    }
+    expect(await ordersOfClient(client)).toEqual([]);
     // The client is not left locked out: a later checkout is not joined to the empty one.
+    expect(await env.redis.exists(env.keys.checkoutLock(client))).toBe(0);
+  });
+
+  it("ends an accepted (202) checkout of an empty cart as failed: an order id a client holds always ends", async () => {
+    const client = `c-${uid()}`;
+    const res = await checkout(client, "tok_ok", { prefer: "respond-async" });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const orderId = String(res.body.orderId);
+    const ended = await eventually("the accepted order to end", async () => {
+      const view = await order(orderId);
+      return view.state === "pending" ? undefined : view;
+    });
+    expect(ended).toMatchObject({ state: "failed", failureCode: "empty_cart" });
+    expect(await env.db("order_items").where({ order_id: orderId })).toEqual([]);
+    expect(await paymentsOf(orderId)).toEqual([]);
     expect(await env.redis.exists(env.keys.checkoutLock(client))).toBe(0);
   });
 

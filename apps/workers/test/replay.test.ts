@@ -221,7 +221,7 @@ describe("runCheckout replays", () => {
     const saga = sagaDeps(deps);
     await flushReservations(env.db, 1000); // anything an earlier test left
     expect((await runCheckout(p.job, saga)).outcome).toBe("completed");
-    expect(await flushReservations(env.db, 1000)).toEqual({ rows: 1, units: 4 });
+    expect(await flushReservations(env.db, 1000)).toEqual({ rows: 1, units: 4, refused: [] });
     const before = await snapshot(p);
     expect(before.mysql).toEqual({ [p.lines[0]?.productId ?? ""]: 0 });
     expect(before.reservePurchase).toEqual([]);
@@ -232,7 +232,7 @@ describe("runCheckout replays", () => {
       totalCents: p.totalCents,
     });
     expect(await snapshot(p)).toEqual(before);
-    expect(await flushReservations(env.db, 1000)).toEqual({ rows: 0, units: 0 });
+    expect(await flushReservations(env.db, 1000)).toEqual({ rows: 0, units: 0, refused: [] });
     expect(await snapshot(p)).toEqual(before);
     await assertConservation(env, p.initial);
   });
@@ -283,12 +283,12 @@ describe("runCheckout replays", () => {
     expect((await runCheckout(a.job, saga)).outcome).toBe("completed");
     expect((await runCheckout(b.job, saga)).outcome).toBe("completed");
 
-    expect(await flushReservations(env.db, 1000)).toEqual({ rows: 3, units: 12 });
+    expect(await flushReservations(env.db, 1000)).toEqual({ rows: 3, units: 12, refused: [] });
     const once = [await snapshot(a), await snapshot(b)];
     expect(once[0]?.mysql).toEqual({ [a.lines[0]?.productId ?? ""]: 17, [a.lines[1]?.productId ?? ""]: 16 });
     expect(once[1]?.mysql).toEqual({ [b.lines[0]?.productId ?? ""]: 15 });
 
-    expect(await flushReservations(env.db, 1000)).toEqual({ rows: 0, units: 0 });
+    expect(await flushReservations(env.db, 1000)).toEqual({ rows: 0, units: 0, refused: [] });
     expect([await snapshot(a), await snapshot(b)]).toEqual(once);
     await assertConservation(env, new Map([...a.initial, ...b.initial]));
   });

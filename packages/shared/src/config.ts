@@ -22,6 +22,20 @@ export const ConfigSchema = z.object({
     .default("mysql://root@127.0.0.1:3306/orders")
     .describe("MySQL/MariaDB, the source of truth"),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20).describe("Max MySQL connections per process"),
+  WRITER_CONNECTIONS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(50)
+    .default(2)
+    .describe("Group-commit transactions in flight at once per worker process (the writes queue while they run)"),
+  WRITER_MAX_BATCH: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(5000)
+    .default(200)
+    .describe("Most queued writes one group-commit transaction takes"),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info")

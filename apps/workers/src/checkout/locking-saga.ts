@@ -8,7 +8,8 @@ import type { Order, OrderStore } from "./order-store";
  * The classic design, kept as the benchmark's baseline (INVENTORY_MODE=mysql-locking):
  * the reservation is one MySQL transaction that locks the product rows, checks and
  * decrements them, as the original service did but without its lost updates. Payment
- * runs outside the lock; a decline puts the units back in a second transaction.
+ * runs outside the lock; a decline puts the units back in a second transaction. The
+ * order writes (create, commit) are the saga's own, batched: only the reservation differs.
  */
 export interface LockingCheckoutDeps {
   db: Knex;
@@ -94,17 +95,7 @@ async function lockAndCharge(
     });
     return { outcome: "declined", orderId, reason: "payment declined" };
   }
-  await withTransaction(db, async (trx) => {
-    await trx("orders")
-      .where({ order_id: orderId, state: "pending" })
-      .update({ state: "completed", payment_ref: charge.reference, completed_at: trx.fn.now(3) });
-    await trx("client_cart")
-      .where({ client_id: order.clientId })
-      .whereIn(
-        "product_id",
-        order.items.map((i) => i.productId),
-      )
-      .delete();
-  });
+  // The same batched commit as the saga's, without the flush: the stock is already taken.
+  await orders.complete(order, charge.reference, { stockTaken: true });
   return { outcome: "completed", orderId, totalCents: order.totalCents };
 }

@@ -164,8 +164,7 @@ async function endFailed(
   reason: string,
   result?: CheckoutResult,
 ): Promise<CheckoutResult> {
-  await deps.orders.fail(job.orderId, code, reason);
-  const order = await deps.orders.get(job.orderId);
+  const { order } = await deps.orders.failAndRead(job.orderId, code, reason);
   await unlock(deps, job);
   if (order && order.state === "completed")
     return { outcome: "completed", orderId: order.orderId, totalCents: order.totalCents };
@@ -173,7 +172,7 @@ async function endFailed(
   return result ?? { outcome: "failed", orderId: job.orderId, reason };
 }
 
-function resultOfFailure(order: Order): CheckoutResult {
+function resultOfFailure(order: Omit<Order, "items">): CheckoutResult {
   const reason = order.failureReason ?? "failed";
   switch (order.failureCode) {
     case "payment_declined":

@@ -8,6 +8,7 @@ export interface WorkerMetrics {
   jobDuration: Histogram<"queue" | "outcome">;
   reservationDuration: Histogram;
   driftRepairs: Counter<"product">;
+  writeBatchSize: Histogram<"outcome">;
 }
 
 export function createWorkerMetrics(): WorkerMetrics {
@@ -37,6 +38,13 @@ export function createWorkerMetrics(): WorkerMetrics {
       name: "oms_stock_drift_repairs_total",
       help: "Cached stock levels the reconciler found drifted from MySQL and repaired",
       labelNames: ["product"],
+      registers: [registry],
+    }),
+    writeBatchSize: new Histogram({
+      name: "oms_write_batch_size",
+      help: "Writes per group-commit transaction (outcome: committed, or failed and retried one by one)",
+      labelNames: ["outcome"],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     }),
   };

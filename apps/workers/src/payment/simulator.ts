@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { withTransaction, type Knex } from "@oms/shared";
+import type { GroupCommitWriter } from "../db/writer";
+import { recordFirstAttempts } from "./payment-writes";
 import { TransientPaymentError, type ChargeRequest, type ChargeResult, type PaymentProvider } from "./provider";
 
 export interface SimulatorOptions {
@@ -26,6 +28,8 @@ export class SimulatedPaymentProvider implements PaymentProvider {
   constructor(
     private readonly db: Knex,
     private readonly options: SimulatorOptions,
+    /** Where first attempts are recorded: the worker's group-commit writer, batched with the other writes. */
+    private readonly writer?: GroupCommitWriter,
   ) {}
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
@@ -37,11 +41,20 @@ export class SimulatedPaymentProvider implements PaymentProvider {
   }
 
   /**
-   * The common case, one statement: no row for this key yet, so attempt 1 is decided
-   * and recorded by a plain INSERT. A duplicate key means an earlier attempt exists.
+   * The common case, one row of a multi-row INSERT: no row for this key yet, so attempt
+   * 1 is decided and recorded. A key that exists means an earlier attempt did.
    */
   private async firstAttempt(request: ChargeRequest): Promise<Decision | null> {
     const decision = this.decide(request, 1);
+    if (this.writer) {
+      const recorded = await this.writer.submit(recordFirstAttempts, {
+        idempotency_key: request.idempotencyKey,
+        order_id: request.orderId,
+        amount_cents: request.amountCents,
+        ...recordOf(decision, 1),
+      });
+      return recorded === "recorded" ? decision : null;
+    }
     try {
       await this.db("payments").insert({
         idempotency_key: request.idempotencyKey,
