@@ -59,7 +59,10 @@ export function createWorkerDeps(
     retentionMs: config.HOLD_RETENTION_MS,
   });
   const metrics = createWorkerMetrics();
-  const writer = new GroupCommitWriter(db, {
+  const writerDb = createDb(config.DATABASE_URL, config.WRITER_CONNECTIONS, true, {
+    sessionIsolation: "read committed",
+  });
+  const writer = new GroupCommitWriter(writerDb, {
     connections: config.WRITER_CONNECTIONS,
     maxBatch: config.WRITER_MAX_BATCH,
     kindOrder: WRITE_ORDER,
@@ -97,6 +100,7 @@ export function createWorkerDeps(
     async close() {
       await inventoryQueue.close();
       await checkoutQueue.close();
+      await writerDb.destroy();
       await db.destroy();
       redis.disconnect();
     },

@@ -5,7 +5,7 @@
  * its callers' next step loses and doubles nothing.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { createDb, withTransaction, type Knex } from "@oms/shared";
 import { GroupCommitWriter, OrderStore, type WriteKind } from "@oms/workers";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
@@ -114,7 +114,9 @@ describe("order writes in a batch", () => {
   it("a replayed order in a batch is answered as it stands, and the others are created and completed", async () => {
     const p = `p-${uid()}`;
     await insertProducts(env.db, [{ id: p, quantity: 100, priceCents: 250 }]);
-    const writer = new GroupCommitWriter(env.db, { connections: 1, maxBatch: 100 });
+    const writerDb = createDb(env.config.DATABASE_URL, 1, true, { sessionIsolation: "read committed" });
+    onTestFinished(() => writerDb.destroy());
+    const writer = new GroupCommitWriter(writerDb, { connections: 1, maxBatch: 100 });
     const store = new OrderStore(env.db, writer);
     const clients = Array.from({ length: 8 }, () => `c-${uid()}`);
     await env.db("client_cart").insert(clients.map((c) => ({ client_id: c, product_id: p, quantity: 2 })));

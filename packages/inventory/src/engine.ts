@@ -299,26 +299,52 @@ export class InventoryEngine {
    * look confirms. Returns what it found.
    */
   async reconcile(productId: string, settleMs = 500): Promise<ReconcileResult> {
-    const look = async (mode: "check" | "repair", expected: number) => {
-      const truth = (await this.truth([productId])).get(productId);
-      if (truth === undefined) return null;
-      const [code = -1, drift = 0, repaired = 0] = await this.redis.omsReconcile(
-        this.keys.stock(productId),
-        this.keys.held,
-        productId,
-        truth,
-        mode,
-        expected,
+    const [result] = await this.reconcileMany([productId], settleMs);
+    return result ?? { productId, drift: null, repaired: false };
+  }
+
+  /**
+   * Compares many cached levels with MySQL: one truth query for the lot, one script call
+   * per product, sent together. Only the products that drifted are looked at again after
+   * `settleMs` and repaired if the drift is still the same (a change in flight between
+   * MySQL and Redis is not drift).
+   */
+  async reconcileMany(productIds: string[], settleMs = 500): Promise<ReconcileResult[]> {
+    const look = async (ids: string[], mode: "check" | "repair", expected: Map<string, number>) => {
+      const truth = await this.truth(ids);
+      const replies = await Promise.all(
+        ids.map(async (productId) => {
+          const level = truth.get(productId);
+          if (level === undefined) return null;
+          const [code = -1, drift = 0, repaired = 0] = await this.redis.omsReconcile(
+            this.keys.stock(productId),
+            this.keys.held,
+            productId,
+            level,
+            mode,
+            expected.get(productId) ?? 0,
+          );
+          if (code === InventoryCode.NOT_LOADED) return null;
+          if (code !== InventoryCode.OK) throw new InventoryScriptError("reconcile", code);
+          return { drift, repaired: repaired === 1 };
+        }),
       );
-      if (code === InventoryCode.NOT_LOADED) return null;
-      if (code !== InventoryCode.OK) throw new InventoryScriptError("reconcile", code);
-      return { drift, repaired: repaired === 1 };
+      return new Map(ids.map((id, i) => [id, replies[i] ?? null]));
     };
-    const first = await look("check", 0);
-    if (!first || first.drift === 0) return { productId, drift: first ? 0 : null, repaired: false };
-    await new Promise((r) => setTimeout(r, settleMs));
-    const second = await look("repair", first.drift);
-    return { productId, drift: second?.drift ?? null, repaired: second?.repaired ?? false };
+    const first = await look(productIds, "check", new Map());
+    const drifted = productIds.filter((id) => (first.get(id)?.drift ?? 0) !== 0);
+    let second = new Map<string, { drift: number; repaired: boolean } | null>();
+    if (drifted.length > 0) {
+      await new Promise((r) => setTimeout(r, settleMs));
+      second = await look(drifted, "repair", new Map(drifted.map((id) => [id, first.get(id)?.drift ?? 0])));
+    }
+    return productIds.map((productId) => {
+      const checked = first.get(productId);
+      if (!checked) return { productId, drift: null, repaired: false };
+      if (checked.drift === 0) return { productId, drift: 0, repaired: false };
+      const again = second.get(productId);
+      return { productId, drift: again?.drift ?? null, repaired: again?.repaired ?? false };
+    });
   }
 
   async liveHoldCount(): Promise<number> {

@@ -25,8 +25,22 @@ export function parseDatabaseUrl(url: string): DbTarget {
   };
 }
 
-export function createDb(url: string, poolMax = 10, withDatabase = true): Knex {
+export interface DbOptions {
+  /**
+   * Every connection of the pool starts its sessions at this isolation level, so a
+   * transaction needs no SET TRANSACTION statement of its own (group commit's pool).
+   */
+  sessionIsolation?: "read committed";
+}
+
+export function createDb(url: string, poolMax = 10, withDatabase = true, options: DbOptions = {}): Knex {
   const t = parseDatabaseUrl(url);
+  const afterCreate = options.sessionIsolation
+    ? (
+        conn: { query(sql: string, cb: (err: Error | null) => void): void },
+        done: (err: Error | null, c: unknown) => void,
+      ) => conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", (err) => done(err, conn))
+    : undefined;
   return knexFactory({
     client: "mysql2",
     connection: {
@@ -41,7 +55,7 @@ export function createDb(url: string, poolMax = 10, withDatabase = true): Knex {
       supportBigNumbers: true,
       bigNumberStrings: false,
     },
-    pool: { min: 0, max: poolMax },
+    pool: { min: 0, max: poolMax, ...(afterCreate ? { afterCreate } : {}) },
     acquireConnectionTimeout: 5_000,
   });
 }

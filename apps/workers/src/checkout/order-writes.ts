@@ -60,12 +60,16 @@ export const createPendingOrders: WriteKind<CreatePendingOp, CreateOrderResult> 
   async run(trx, ops) {
     const orderIds = [...new Set(ops.map((o) => o.orderId))];
     const clients = [...new Set(ops.map((o) => o.clientId))];
-    const cartRows = rowsOf<{ client_id: string; product_id: string; quantity: number }>(
+    // The prices come in the same statement, from a subquery: a locking read does not
+    // lock the rows its subqueries read, so only the cart rows are locked, never the
+    // product rows every checkout of a hot product shares.
+    const cartRows = rowsOf<{ client_id: string; product_id: string; quantity: number; price_cents: number | null }>(
       await trx.raw(
-        `SELECT client_id, product_id, quantity FROM client_cart WHERE client_id IN (${marks(clients.length)}) ORDER BY client_id, product_id FOR UPDATE`,
+        `SELECT c.client_id, c.product_id, c.quantity, (SELECT p.price_cents FROM product_details p WHERE p.product_id = c.product_id) AS price_cents FROM client_cart c WHERE c.client_id IN (${marks(clients.length)}) ORDER BY c.client_id, c.product_id FOR UPDATE`,
         clients,
       ),
     );
+    const priceOf = new Map(cartRows.map((r) => [r.product_id, r.price_cents ?? 0]));
     const known = rowsOf<OrderRow>(
       await trx.raw(
         `SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id IN (${marks(orderIds.length)}) OR (client_id IN (${marks(clients.length)}) AND state = 'pending')`,
@@ -130,7 +134,6 @@ export const createPendingOrders: WriteKind<CreatePendingOp, CreateOrderResult> 
     }
 
     const creates = plans.flatMap((p) => (p.kind === "create" ? [p] : []));
-    const priceOf = await prices(trx, [...new Set(creates.flatMap((c) => c.lines.map((l) => l.product_id)))]);
     const orders = creates.map((c) => {
       const items: OrderItem[] = c.lines.map((l) => ({
         productId: l.product_id,
@@ -326,17 +329,6 @@ async function itemsByOrder(trx: Knex.Transaction, orderIds: string[]): Promise<
     ),
   );
   return groupBy(rows, (r) => r.order_id);
-}
-
-async function prices(trx: Knex.Transaction, productIds: string[]): Promise<Map<string, number>> {
-  if (productIds.length === 0) return new Map();
-  const rows = rowsOf<{ product_id: string; price_cents: number }>(
-    await trx.raw(
-      `SELECT product_id, price_cents FROM product_details WHERE product_id IN (${marks(productIds.length)})`,
-      productIds,
-    ),
-  );
-  return new Map(rows.map((r) => [r.product_id, r.price_cents]));
 }
 
 function groupBy<T>(rows: readonly T[], keyOf: (row: T) => string): Map<string, T[]> {

@@ -83,9 +83,10 @@ export class GroupCommitWriter {
   private async write(batch: Queued[]): Promise<void> {
     let outcomes: unknown[];
     try {
-      outcomes = await withTransaction(this.db, (trx) => this.runBatch(trx, batch), {
-        isolationLevel: "read committed",
-      });
+      // The writer's pool runs every session at READ COMMITTED (createDb's
+      // sessionIsolation): no gap locks on rows that do not exist yet, and no SET
+      // TRANSACTION statement per batch.
+      outcomes = await withTransaction(this.db, (trx) => this.runBatch(trx, batch));
     } catch (err) {
       this.options.onBatch?.(batch.length, false);
       // Unreachable MySQL fails every op alike: no point in trying them one by one.

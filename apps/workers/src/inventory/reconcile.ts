@@ -10,7 +10,8 @@ export interface ReconcileReport {
 }
 
 /**
- * Walks the catalog and compares each cached level with what MySQL implies
+ * Walks the catalog, 500 products at a time (one MySQL query each), and compares each
+ * cached level with what MySQL implies
  * (quantity - pending reserve_purchase = available + held), repairing confirmed drift
  * with a log line and a metric per repair.
  */
@@ -31,8 +32,12 @@ export async function reconcileStock(
       .select("product_id")) as Array<{
       product_id: string;
     }>;
-    for (const { product_id: productId } of rows) {
-      const result = await engine.reconcile(productId, settleMs);
+    const results = await engine.reconcileMany(
+      rows.map((r) => r.product_id),
+      settleMs,
+    );
+    for (const result of results) {
+      const { productId } = result;
       if (result.drift === null) continue;
       report.checked++;
       if (result.drift !== 0) report.drifted++;
