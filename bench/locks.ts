@@ -39,6 +39,8 @@ export class LockWaitSampler {
   private readonly pairs = new Map<string, LockWaitPair>();
   private busy = false;
   samples = 0;
+  /** Statements this sampler sent, so the phase's statement count can leave them out. */
+  queries = 0;
 
   constructor(
     private readonly db: Knex,
@@ -59,6 +61,7 @@ export class LockWaitSampler {
   private async sample(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
+    this.queries++;
     try {
       const [rows] = (await this.db.raw(
         `SELECT r.trx_query AS waiting, b.trx_query AS blocking, l.lock_table, l.lock_index, l.lock_mode

@@ -40,7 +40,7 @@ export const ALL_SCENARIOS: ScenarioId[] = ["flash-sale", "wide-catalog", "hot-3
 export function fullOptions(): BenchOptions {
   return {
     form: "full",
-    designs: ["redis", "mysql-locking", "noop", "redis-nolimit"],
+    designs: ["redis", "mysql-locking", "mysql-batched", "noop", "redis-nolimit"],
     scenarios: ALL_SCENARIOS,
     concurrency: 200,
     workerProcesses: 2,
@@ -69,7 +69,7 @@ export function quickOptions(): BenchOptions {
   return {
     ...fullOptions(),
     form: "quick",
-    designs: ["redis", "mysql-locking", "noop"],
+    designs: ["redis", "mysql-locking", "mysql-batched", "noop"],
     concurrency: 16,
     workerProcesses: 1,
     isolate: "design",
@@ -93,7 +93,7 @@ const USAGE = `usage: npm run bench -- [options]
   --soak-minutes N        length of the memory soak (full form: 10; 0 skips it)
   --concurrency N         virtual clients of each closed-loop phase (full form: 200)
   --workers N             worker processes (full form: 2)
-  --designs a,b           among redis, mysql-locking, noop, redis-nolimit
+  --designs a,b           among redis, mysql-locking, mysql-batched, noop, redis-nolimit
   --scenarios a,b         among ${ALL_SCENARIOS.join(", ")}
   --no-ceilings           skip the Redis and MySQL ceilings
   --no-scale              skip the horizontal-scale runs
@@ -140,7 +140,11 @@ export function parseArgs(argv: string[]): BenchOptions {
         opts.workerProcesses = Math.max(1, Math.floor(num(flag, value())));
         break;
       case "--designs":
-        opts.designs = list(value(), ["redis", "mysql-locking", "noop", "redis-nolimit"], flag) as DesignId[];
+        opts.designs = list(
+          value(),
+          ["redis", "mysql-locking", "mysql-batched", "noop", "redis-nolimit"],
+          flag,
+        ) as DesignId[];
         break;
       case "--scenarios":
         opts.scenarios = list(value(), ALL_SCENARIOS, flag) as ScenarioId[];

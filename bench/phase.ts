@@ -137,6 +137,8 @@ export async function measureAlternating(
     });
     result.redisUsedMemory = { before: memBefore, after: memAfter, peak: Math.max(memPeak, memAfter) };
     result.mysql = statusDelta(mysqlBefore, mysqlAfter);
+    // Leave out the benchmark's own statements: the lock sampler's and the closing SHOW STATUS.
+    result.mysql.questions -= (lockSamplers[g]?.queries ?? 0) + 1;
     if (ctx.lockDatabase) result.lockWaits = lockWaits[g] ?? [];
     result.loadAverage = loadAverages;
     first.progress?.finish(describePhase(result), first.label);

@@ -116,6 +116,8 @@ export interface Part {
 export interface Stack {
   apis: Array<Part & { port: number; origin: string }>;
   workers: Part[];
+  /** Each worker process's /metrics (empty in process, where workers serve none). */
+  workerMetricsUrls: string[];
   startupSeconds: number;
   stop(): Promise<void>;
 }
@@ -124,14 +126,24 @@ export interface Stack {
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const started = performance.now();
   const workers: Service[] = [];
+  const workerMetricsUrls: string[] = [];
   const apis: Array<Service & { port: number; origin: string }> = [];
   const stop = async () => {
     await Promise.all([...apis, ...workers].map((s) => s.stop()));
   };
   try {
     // Workers first: the first one to start migrates (knex's lock keeps the others waiting).
-    for (let i = 0; i < opts.workerProcesses; i++)
-      workers.push(spawnService({ name: `worker-${i + 1}`, entry: "apps/workers/src/main.ts", env: opts.env }));
+    for (let i = 0; i < opts.workerProcesses; i++) {
+      const metricsPort = await freePort();
+      workerMetricsUrls.push(`http://127.0.0.1:${metricsPort}/metrics`);
+      workers.push(
+        spawnService({
+          name: `worker-${i + 1}`,
+          entry: "apps/workers/src/main.ts",
+          env: { ...opts.env, METRICS_PORT: String(metricsPort) },
+        }),
+      );
+    }
     for (let i = 0; i < opts.apiProcesses; i++) {
       const port = await freePort();
       const service = spawnService({
@@ -171,7 +183,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await stop();
     throw err;
   }
-  return { apis, workers, startupSeconds: (performance.now() - started) / 1000, stop };
+  return { apis, workers, workerMetricsUrls, startupSeconds: (performance.now() - started) / 1000, stop };
 }
 
 export interface InfraPids {
@@ -267,7 +279,7 @@ export async function startInProcessStack(opts: {
         origin: `http://127.0.0.1:${port}`,
       });
     }
-    return { apis, workers, startupSeconds: (performance.now() - started) / 1000, stop };
+    return { apis, workers, workerMetricsUrls: [], startupSeconds: (performance.now() - started) / 1000, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -5,6 +5,7 @@ import { format } from "prettier";
 import { round } from "./stats";
 import { DESIGN_LABELS } from "./system";
 import { findRun, phaseOf } from "./targets";
+import { costPhases, phaseCost } from "./cost";
 import type { BenchResult, DesignId, PhaseResult, ProcessUsage, ScenarioRun } from "./types";
 
 const MiB = (kb: number) => round(kb / 1024, 0);
@@ -87,6 +88,43 @@ export function rows(result: BenchResult): Row[] {
     }
   }
   return out;
+}
+
+const COST_HEADER = [
+  "scenario",
+  "design",
+  "phase",
+  "completed",
+  "statements each",
+  "transactions each",
+  "worker CPU ms per job",
+  "write batches: transactions",
+  "mean writes each",
+  "p50 <=",
+  "p90 <=",
+  "max <=",
+];
+
+function costRows(result: BenchResult): Array<Array<string | number>> {
+  return result.runs.flatMap((run) =>
+    costPhases(run).flatMap((p) => {
+      const cost = phaseCost(p);
+      if (!cost) return [];
+      const b = run.writeBatches;
+      return [
+        [
+          run.scenario,
+          run.design,
+          p.name.split(" ").slice(1).join(" "),
+          cost.completed,
+          cost.statementsPer,
+          cost.transactionsPer,
+          cost.workerCpuMsPerRequest,
+          ...(b ? [b.transactions, b.meanSize, b.p50AtMost, b.p90AtMost, b.maxAtMost] : ["", "", "", "", ""]),
+        ],
+      ];
+    }),
+  );
 }
 
 function mdTable(header: string[], body: Array<Array<string | number>>): string {
@@ -307,6 +345,11 @@ export function markdownReport(result: BenchResult): string {
       ),
     );
   }
+  out.push("## What a checkout costs");
+  out.push(
+    "Per completed checkout (orders in MySQL; the floor: 200 answers) or added item, over the phase: SQL statements (MariaDB `Questions`, the benchmark's own left out; the flush and the reconciler included) and transactions (`Com_commit`); worker CPU per job (both worker processes). Group commit: writes per MySQL transaction of the workers over the whole run (`oms_write_batch_size`; quantiles are histogram bucket bounds).",
+  );
+  out.push(mdTable(COST_HEADER, costRows(result)));
   out.push("## Correctness");
   out.push(mdTable(CHECK_HEADER, checksRows(result)));
   const waits = result.runs.flatMap((run) =>
@@ -432,6 +475,7 @@ const COLORS: Record<string, string> = {
   redis: "#1f77b4",
   "redis-nolimit": "#6baed6",
   "mysql-locking": "#d62728",
+  "mysql-batched": "#ff7f0e",
   noop: "#7f7f7f",
   healthz: "#2ca02c",
 };

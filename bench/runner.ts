@@ -22,6 +22,7 @@ import { DESIGN_LABELS, startSystem, type System } from "./system";
 import { evaluateTargets, findRun, phaseOf } from "./targets";
 import type { BenchResult, DesignId, MachineInfo, ProfileSummary, ScenarioId, ScenarioRun } from "./types";
 import { World } from "./world";
+import { scrapeWriteBatches } from "./batches";
 
 export interface RunOptions {
   /** Print the table at the end (the CLI does; the test does not need to). */
@@ -158,6 +159,8 @@ export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = 
             progress,
             windows,
           );
+          const batches = await scrapeWriteBatches(system.stack.workerMetricsUrls);
+          if (batches) run.writeBatches = batches;
         } finally {
           await system.stop();
         }

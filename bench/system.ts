@@ -12,6 +12,7 @@ export const DESIGN_LABELS: Record<DesignId, string> = {
   redis: "redis (ours)",
   "redis-nolimit": "redis, no rate limiter",
   "mysql-locking": "mysql-locking (classic)",
+  "mysql-batched": "mysql-batched (MySQL only, batched)",
   noop: "no-op floor",
 };
 
@@ -37,6 +38,8 @@ export function designEnv(design: DesignId, opts: BenchOptions): Record<string, 
       return { ...common, RATE_LIMIT_PER_MINUTE: "0" };
     case "mysql-locking":
       return { ...common, INVENTORY_MODE: "mysql-locking" };
+    case "mysql-batched":
+      return { ...common, INVENTORY_MODE: "mysql-batched" };
     case "noop":
       return { ...common, BENCH_NOOP_WORKERS: "true" };
   }

@@ -1,7 +1,7 @@
 /** The shapes of a benchmark run's results, as written to the JSON file. */
 
 /** The designs compared. `redis-nolimit` is `redis` with the per-client rate limiter off. */
-export type DesignId = "redis" | "redis-nolimit" | "mysql-locking" | "noop";
+export type DesignId = "redis" | "redis-nolimit" | "mysql-locking" | "mysql-batched" | "noop";
 
 export type ScenarioId = "flash-sale" | "wide-catalog" | "hot-3" | "add-only";
 
@@ -117,6 +117,18 @@ export interface ScenarioRun {
   soldOut?: SoldOutResult;
   /** Seconds to start the API and worker processes. */
   startupSeconds: number;
+  /** Group-commit transactions of the worker processes over the whole run (add and checkout phases). */
+  writeBatches?: WriteBatches;
+}
+
+/** Writes per group-commit transaction; quantiles are histogram bucket bounds ("at most"). */
+export interface WriteBatches {
+  transactions: number;
+  writes: number;
+  meanSize: number;
+  p50AtMost: number;
+  p90AtMost: number;
+  maxAtMost: number;
 }
 
 export interface CeilingResult {

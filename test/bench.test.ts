@@ -46,6 +46,6 @@ describe("npm run bench -- --quick", () => {
         expect(phase.requests, `${run.scenario}/${run.design} ${phase.name}`).toBeGreaterThan(0);
     }
     expect(result.correctnessOk).toBe(true);
-    expect(result.targets.map((t) => t.name).length).toBe(5);
+    expect(result.targets.map((t) => t.name).length).toBe(9);
   });
 });

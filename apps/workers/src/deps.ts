@@ -18,15 +18,22 @@ import { GroupCommitWriter } from "./db/writer";
 import { addToCarts } from "./cart/cart-writes";
 import { completeOrders, createPendingOrders, failOrders } from "./checkout/order-writes";
 import { recordFirstAttempts } from "./payment/payment-writes";
+import { releaseInMysql, reserveInMysql } from "./checkout/mysql-stock-writes";
 
 /**
  * The order in which a batch writes its kinds, the same in every process: carts, then
  * new orders (which lock cart rows), payments, then commits and failures (which lock
  * order rows and delete cart rows). One order of locks keeps batches from deadlocking.
  */
-const WRITE_ORDER = [addToCarts, createPendingOrders, recordFirstAttempts, completeOrders, failOrders].map(
-  (k) => k.name,
-);
+const WRITE_ORDER = [
+  addToCarts,
+  createPendingOrders,
+  reserveInMysql,
+  recordFirstAttempts,
+  completeOrders,
+  failOrders,
+  releaseInMysql,
+].map((k) => k.name);
 import { createWorkerMetrics, type WorkerMetrics } from "./observability/metrics";
 
 export interface WorkerDeps {

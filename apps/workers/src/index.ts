@@ -6,5 +6,6 @@ export { OrderStore, type Order } from "./checkout/order-store";
 export { GroupCommitWriter, type WriteKind } from "./db/writer";
 export { runCheckout, compensateCheckout } from "./checkout/saga";
 export { runLockingCheckout } from "./checkout/locking-saga";
+export { runBatchedCheckout } from "./checkout/batched-saga";
 export { flushReservations } from "./inventory/flush";
 export { chaosCrashCounter } from "./processors";

@@ -10,6 +10,7 @@ import {
 import { addToCart } from "./cart/add-to-cart";
 import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
 import { runLockingCheckout } from "./checkout/locking-saga";
+import { runBatchedCheckout } from "./checkout/batched-saga";
 import { flushReservations } from "./inventory/flush";
 import { endOrphanedOrders, refundStrandedCharges } from "./inventory/recovery";
 import { reconcileStock } from "./inventory/reconcile";
@@ -46,10 +47,16 @@ export function checkoutProcessor(deps: WorkerDeps) {
     });
   }
   const saga = sagaDeps(deps);
-  const run =
-    deps.config.INVENTORY_MODE === "mysql-locking"
-      ? (data: CheckoutJob) => runLockingCheckout(data, deps)
-      : (data: CheckoutJob) => runCheckout(data, saga);
+  const run = (data: CheckoutJob): Promise<CheckoutResult> => {
+    switch (deps.config.INVENTORY_MODE) {
+      case "mysql-locking":
+        return runLockingCheckout(data, deps);
+      case "mysql-batched":
+        return runBatchedCheckout(data, deps);
+      case "redis":
+        return runCheckout(data, saga);
+    }
+  };
   return async (job: Job): Promise<CheckoutResult> => {
     const data = CheckoutJob.parse(job.data);
     const result = await settleCheckout(job, data);

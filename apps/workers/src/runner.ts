@@ -36,8 +36,8 @@ export async function startWorkers(
   const saga = sagaDeps(deps);
   // Schedules live in Redis: set them at start, and again after Redis lost its data.
   const ensureSchedules = async () => {
-    // The classic mode (benchmark baseline) keeps no cache and no pending decrements.
-    if (!queues.includes("inventory") || config.INVENTORY_MODE === "mysql-locking") return;
+    // The MySQL-only modes (benchmark baselines) keep no cache and no pending decrements.
+    if (!queues.includes("inventory") || config.INVENTORY_MODE !== "redis") return;
     const q = deps.inventoryQueue;
     await q.upsertJobScheduler(
       "sweep-holds",

@@ -207,10 +207,10 @@ export const ConfigSchema = z.object({
       "How an API process gets job results: its own reply key, or BullMQ's shared event stream (for comparison)",
     ),
   INVENTORY_MODE: z
-    .enum(["redis", "mysql-locking"])
+    .enum(["redis", "mysql-locking", "mysql-batched"])
     .default("redis")
     .describe(
-      "Benchmark only: `mysql-locking` reserves with row locks in MySQL (the classic design) instead of Redis Lua",
+      "Benchmark only: `mysql-locking` reserves with row locks in MySQL per checkout (the classic design), `mysql-batched` with conditional decrements per group-commit batch, instead of Redis Lua",
     ),
   BENCH_NOOP_WORKERS: bool(false).describe(
     "Benchmark only: workers answer every cart and checkout job at once, doing nothing",
