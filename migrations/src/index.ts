@@ -3,6 +3,7 @@ import { createDb, ensureDatabase } from "@oms/shared";
 import * as initial from "./001_initial";
 import * as lockingReservation from "./002_locking_reservation";
 import * as flushOrderIndex from "./003_flush_order_index";
+import * as failureFields from "./004_failure_fields";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ["001_initial", initial],
   ["002_locking_reservation", lockingReservation],
   ["003_flush_order_index", flushOrderIndex],
+  ["004_failure_fields", failureFields],
 ];
 
 const source: Knex.MigrationSource<[string, Migration]> = {

@@ -196,6 +196,21 @@ describe("runCheckout replays", () => {
     await assertConservation(env, p.initial);
   });
 
+  it("a replayed out-of-stock order answers from its stored fields, whatever its reason sentence says", async () => {
+    const p = await prepare([
+      { stock: 5, quantity: 1 },
+      { stock: 2, quantity: 3 },
+    ]);
+    const saga = sagaDeps(deps);
+    const short = p.lines[1]?.productId;
+    const first = await runCheckout(p.job, saga);
+    expect(first).toEqual({ outcome: "out_of_stock", orderId: p.job.orderId, productId: short, available: 2 });
+    // The answer must not depend on the wording of the reason (it used to be parsed back out of it).
+    await env.db("orders").where({ order_id: p.job.orderId }).update({ failure_reason: "reworded" });
+    expect(await runCheckout(p.job, saga)).toEqual(first);
+    expect((await snapshot(p)).redis).toEqual(stockUntouched(p));
+  });
+
   it("two deliveries of the same job at once (a stalled job re-delivered) still sell once", async () => {
     const p = await prepare([
       { stock: 5, quantity: 2, priceCents: 400 },

@@ -1,5 +1,5 @@
 import type { Knex } from "@oms/shared";
-import type { CreateOrderResult, FailureCode, Order } from "./order";
+import type { CreateOrderResult, Failure, FailureCode, Order } from "./order";
 import type { GroupCommitWriter } from "../db/writer";
 import {
   completeOrders,
@@ -11,7 +11,7 @@ import {
   type OrderRow,
 } from "./order-writes";
 
-export type { CreateOrderResult, FailureCode, Order, OrderItem } from "./order";
+export type { CreateOrderResult, Failure, FailureCode, Order, OrderItem } from "./order";
 
 /** Orders in MySQL: the durable record of every checkout and its one terminal state. */
 export class OrderStore {
@@ -38,13 +38,13 @@ export class OrderStore {
   }
 
   /** Ends a pending order as failed, and answers the order as it now stands. */
-  failAndRead(orderId: string, code: FailureCode, reason: string): Promise<FailOutcome> {
-    return this.writer.submit(failOrders, { orderId, code, reason });
+  failAndRead(orderId: string, failure: Failure): Promise<FailOutcome> {
+    return this.writer.submit(failOrders, { orderId, ...failure });
   }
 
   /** Ends a pending order as failed. Returns false when it had already ended. */
   async fail(orderId: string, code: FailureCode, reason: string): Promise<boolean> {
-    return (await this.failAndRead(orderId, code, reason)).changed;
+    return (await this.failAndRead(orderId, { code, reason })).changed;
   }
 
   /**

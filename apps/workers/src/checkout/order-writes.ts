@@ -1,7 +1,7 @@
 import type { Knex, OrderState } from "@oms/shared";
 import { affected, caseOf, marks, rowsOf, tuples } from "../db/sql";
 import type { WriteKind } from "../db/writer";
-import type { CreateOrderResult, FailureCode, Order, OrderItem } from "./order";
+import type { CreateOrderResult, Failure, FailureCode, Order, OrderItem } from "./order";
 
 /**
  * The checkout's MySQL writes as group-commit kinds: each takes every queued order of
@@ -18,6 +18,8 @@ export interface OrderRow {
   payment_ref: string | null;
   failure_code: string | null;
   failure_reason: string | null;
+  failure_product_id: string | null;
+  failure_available: number | null;
 }
 
 interface ItemRow {
@@ -27,7 +29,8 @@ interface ItemRow {
   unit_price_cents: number;
 }
 
-const ORDER_COLUMNS = "order_id, client_id, state, total_cents, payment_ref, failure_code, failure_reason";
+const ORDER_COLUMNS =
+  "order_id, client_id, state, total_cents, payment_ref, failure_code, failure_reason, failure_product_id, failure_available";
 
 export function toOrder(row: OrderRow, items: ReadonlyArray<Omit<ItemRow, "order_id">>): Order {
   return {
@@ -38,6 +41,8 @@ export function toOrder(row: OrderRow, items: ReadonlyArray<Omit<ItemRow, "order
     paymentRef: row.payment_ref,
     failureCode: row.failure_code,
     failureReason: row.failure_reason,
+    failureProductId: row.failure_product_id ?? null,
+    failureAvailable: row.failure_available ?? null,
     items: items.map((i) => ({ productId: i.product_id, quantity: i.quantity, unitPriceCents: i.unit_price_cents })),
   };
 }
@@ -148,6 +153,8 @@ export const createPendingOrders: WriteKind<CreatePendingOp, CreateOrderResult> 
         paymentRef: null,
         failureCode: null,
         failureReason: null,
+        failureProductId: null,
+        failureAvailable: null,
         items,
       };
       return order;
@@ -263,10 +270,8 @@ export const completeOrders: WriteKind<CompleteOp, CompleteOutcome> = {
   },
 };
 
-export interface FailOp {
+export interface FailOp extends Failure {
   orderId: string;
-  code: FailureCode;
-  reason: string;
 }
 
 /** The order as it stands after the fail: ended by this call, or as another path ended it. */
@@ -291,7 +296,14 @@ export const failOrders: WriteKind<FailOp, FailOutcome> = {
       if (!row) return { changed: false, order: null };
       if (row.state !== "pending") return { changed: false, order: headOf(row) };
       const reason = op.reason.slice(0, 500);
-      const ended: OrderRow = { ...row, state: "failed", failure_code: op.code, failure_reason: reason };
+      const ended: OrderRow = {
+        ...row,
+        state: "failed",
+        failure_code: op.code,
+        failure_reason: reason,
+        failure_product_id: op.productId ?? null,
+        failure_available: op.available ?? null,
+      };
       rows.set(op.orderId, ended);
       failing.push({ ...op, reason });
       return { changed: true, order: headOf(ended) };
@@ -305,10 +317,18 @@ export const failOrders: WriteKind<FailOp, FailOutcome> = {
         "order_id",
         failing.map((f) => [f.orderId, f.reason] as const),
       );
+      const [products, productArgs] = caseOf(
+        "order_id",
+        failing.map((f) => [f.orderId, f.productId ?? null] as const),
+      );
+      const [available, availableArgs] = caseOf(
+        "order_id",
+        failing.map((f) => [f.orderId, f.available ?? null] as const),
+      );
       const failingIds = failing.map((f) => f.orderId);
       await trx.raw(
-        `UPDATE orders SET state = 'failed', failure_code = ${codes}, failure_reason = ${reasons} WHERE order_id IN (${marks(failingIds.length)})`,
-        [...codeArgs, ...reasonArgs, ...failingIds],
+        `UPDATE orders SET state = 'failed', failure_code = ${codes}, failure_reason = ${reasons}, failure_product_id = ${products}, failure_available = ${available} WHERE order_id IN (${marks(failingIds.length)})`,
+        [...codeArgs, ...reasonArgs, ...productArgs, ...availableArgs, ...failingIds],
       );
     }
     return outcomes;

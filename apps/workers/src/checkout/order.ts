@@ -15,6 +15,9 @@ export interface Order {
   paymentRef: string | null;
   failureCode: string | null;
   failureReason: string | null;
+  /** out_of_stock: the product that ran short, and how many of it were left. */
+  failureProductId: string | null;
+  failureAvailable: number | null;
   items: OrderItem[];
 }
 
@@ -29,3 +32,11 @@ export type FailureCode =
 
 export type CreateOrderResult =
   { kind: "created" | "existing"; order: Order } | { kind: "empty_cart" } | { kind: "busy"; otherOrderId: string };
+
+/** Why an order failed, as fields: a replay answers from them. */
+export interface Failure {
+  code: FailureCode;
+  reason: string;
+  productId?: string;
+  available?: number;
+}
