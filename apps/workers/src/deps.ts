@@ -115,7 +115,7 @@ export function createWorkerDeps(
 }
 
 /**
- * One flush job per 100 ms window, run when the window ends, so it covers every commit
+ * One flush job per window (FLUSH_WINDOW_MS), run when the window ends, so it covers every commit
  * made in it: the first commit of a window in this process schedules it, the others
  * skip the queue (a queue add per checkout cost more than the flush).
  */

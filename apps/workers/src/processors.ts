@@ -24,7 +24,7 @@ export function sagaDeps(deps: WorkerDeps): SagaDeps {
     redis: deps.redis,
     keys: deps.keys,
     holdTtlMs: deps.config.HOLD_TTL_MS,
-    requestFlush: requestFlush(deps.inventoryQueue),
+    requestFlush: requestFlush(deps.inventoryQueue, deps.config.FLUSH_WINDOW_MS),
     logger: deps.logger,
     observeReservation: (seconds) => deps.metrics.reservationDuration.observe(seconds),
     checkpoint: crashAt(deps),

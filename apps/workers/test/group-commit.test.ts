@@ -141,7 +141,7 @@ describe("order writes in a batch", () => {
     }>;
     expect(rows).toHaveLength(8);
     expect(await env.db("client_cart").whereIn("client_id", clients)).toEqual([]);
-    const failed = await store.failAndRead(ids[1] ?? "", "checkout_failed", "too late");
+    const failed = await store.failAndRead(ids[1] ?? "", { code: "checkout_failed", reason: "too late" });
     expect(failed).toMatchObject({ changed: false, order: { state: "completed", paymentRef: "ref-1" } });
     await withTransaction(env.db, (trx) => trx("reserve_purchase").whereIn("reserve_id", ids).delete());
   });

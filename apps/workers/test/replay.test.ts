@@ -3,7 +3,7 @@
  * step must be safe to run again, whatever an earlier delivery left behind.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { createLogger, type CheckoutJob, type CheckoutResult } from "@oms/shared";
 import {
   TransientPaymentError,
@@ -338,14 +338,18 @@ describe("two checkouts of one cart", () => {
     // createPending promises: "a second checkout of the same cart waits, then sees the
     // first pending order and backs off". Hold the cart rows so both deliveries are
     // inside createPending, waiting for the lock, when the first one gets it.
+    // Two worker processes: each has its own group-commit writer, so the two
+    // deliveries are two transactions racing for the cart rows (within one process's
+    // batch, the second is refused by the batch itself: the next test).
     const p = await prepare([{ stock: 10, quantity: 2, priceCents: 500 }]);
     const second: CheckoutJob = { ...p.job, orderId: randomUUID() };
-    const saga = sagaDeps(deps);
+    const otherProcess = createWorkerDeps(env.config, createLogger("silent", "replay-test-2"));
+    onTestFinished(() => otherProcess.close());
     const gate = await env.db.transaction();
     let runs: Promise<PromiseSettledResult<CheckoutResult>[]>;
     try {
       await gate("client_cart").where({ client_id: p.job.clientId }).forUpdate().select("product_id");
-      runs = Promise.allSettled([runCheckout(p.job, saga), runCheckout(second, saga)]);
+      runs = Promise.allSettled([runCheckout(p.job, sagaDeps(deps)), runCheckout(second, sagaDeps(otherProcess))]);
       await eventually(
         "both deliveries to wait for the cart lock",
         async () => {
@@ -376,6 +380,22 @@ describe("two checkouts of one cart", () => {
     ).toEqual({ completed: 1, charges: 1 });
     await assertConservation(env, p.initial);
   }, 120_000);
+});
+
+describe("two checkouts of one cart in one batch", () => {
+  it("the second is refused by the batch that creates the first: one order, one charge", async () => {
+    const p = await prepare([{ stock: 10, quantity: 2, priceCents: 500 }]);
+    const second: CheckoutJob = { ...p.job, orderId: randomUUID() };
+    const saga = sagaDeps(deps);
+    // Hold the writer's one connection with another op, so both creations queue into one batch.
+    const blocker = deps.orders.createPending(randomUUID(), `c-${uid()}`);
+    const results = await Promise.all([runCheckout(p.job, saga), runCheckout(second, saga)]);
+    await blocker;
+    expect(results.map((r) => r.outcome).sort()).toEqual(["completed", "failed"]);
+    const orders = (await env.db("orders").where({ client_id: p.job.clientId })) as Array<{ state: string }>;
+    expect(orders.map((o) => o.state)).toEqual(["completed"]);
+    await assertConservation(env, p.initial);
+  });
 });
 
 describe("runCheckout after a crash", () => {

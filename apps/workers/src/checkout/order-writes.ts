@@ -213,6 +213,24 @@ export const completeOrders: WriteKind<CompleteOp, CompleteOutcome> = {
   name: "completeOrders",
   async run(trx, ops) {
     const ids = [...new Set(ops.map((o) => o.order.orderId))];
+    if (ids.length > 1 && ids.length === ops.length) {
+      // The common case, one statement fewer: every order is still pending. If one is
+      // not (a replay, an order the final-failure path ended), the batch is written
+      // again one op at a time, where each order is looked at before it is changed.
+      const [refs, refArgs] = caseOf(
+        "order_id",
+        ops.map((c) => [c.order.orderId, c.paymentRef] as const),
+      );
+      const changed = affected(
+        await trx.raw(
+          `UPDATE orders SET state = 'completed', payment_ref = ${refs}, completed_at = NOW(3) WHERE order_id IN (${marks(ids.length)}) AND state = 'pending'`,
+          [...refArgs, ...ids],
+        ),
+      );
+      if (changed !== ids.length) throw new OrderEndedInBatchError();
+      await recordCommits(trx, ops);
+      return ops.map(() => "completed");
+    }
     const states = new Map(
       rowsOf<{ order_id: string; state: OrderState }>(
         await trx.raw(`SELECT order_id, state FROM orders WHERE order_id IN (${marks(ids.length)}) FOR UPDATE`, ids),
@@ -239,36 +257,49 @@ export const completeOrders: WriteKind<CompleteOp, CompleteOutcome> = {
       `UPDATE orders SET state = 'completed', payment_ref = ${refs}, completed_at = NOW(3) WHERE order_id IN (${marks(completingIds.length)})`,
       [...refArgs, ...completingIds],
     );
-    const lines = completing.flatMap((c) =>
-      c.order.items.map((i) => ({ orderId: c.order.orderId, clientId: c.order.clientId, ...i })),
-    );
-    const owed = completing
-      .filter((c) => !c.stockTaken)
-      .flatMap((c) => c.order.items.map((i) => [c.order.orderId, i.productId, i.quantity]));
-    if (owed.length > 0)
-      await trx.raw(
-        `INSERT INTO reserve_purchase (reserve_id, product_id, quantity) VALUES ${tuples(owed.length, 3)}`,
-        owed.flat(),
-      );
-    // Lines the orders took whole go in one DELETE; a line the client added to since
-    // the snapshot keeps the difference.
-    const emptied = affected(
-      await trx.raw(
-        `DELETE FROM client_cart WHERE ${lines.map(() => "(client_id = ? AND product_id = ? AND quantity <= ?)").join(" OR ")}`,
-        lines.flatMap((l) => [l.clientId, l.productId, l.quantity]),
-      ),
-    );
-    if (emptied < lines.length) {
-      for (const l of lines) {
-        await trx.raw(
-          "UPDATE client_cart SET quantity = quantity - ? WHERE client_id = ? AND product_id = ? AND quantity > ?",
-          [l.quantity, l.clientId, l.productId, l.quantity],
-        );
-      }
-    }
+    await recordCommits(trx, completing);
     return outcomes;
   },
 };
+
+/** A batched commit met an order that is no longer pending: the writer writes the batch again op by op. */
+export class OrderEndedInBatchError extends Error {
+  constructor() {
+    super("an order of the batch had already ended");
+    this.name = "OrderEndedInBatchError";
+  }
+}
+
+/** The rest of a commit, for orders just completed: decrements owed to the flush, carts emptied. */
+async function recordCommits(trx: Knex.Transaction, completing: readonly CompleteOp[]): Promise<void> {
+  const lines = completing.flatMap((c) =>
+    c.order.items.map((i) => ({ orderId: c.order.orderId, clientId: c.order.clientId, ...i })),
+  );
+  const owed = completing
+    .filter((c) => !c.stockTaken)
+    .flatMap((c) => c.order.items.map((i) => [c.order.orderId, i.productId, i.quantity]));
+  if (owed.length > 0)
+    await trx.raw(
+      `INSERT INTO reserve_purchase (reserve_id, product_id, quantity) VALUES ${tuples(owed.length, 3)}`,
+      owed.flat(),
+    );
+  // Lines the orders took whole go in one DELETE; a line the client added to since
+  // the snapshot keeps the difference.
+  const emptied = affected(
+    await trx.raw(
+      `DELETE FROM client_cart WHERE ${lines.map(() => "(client_id = ? AND product_id = ? AND quantity <= ?)").join(" OR ")}`,
+      lines.flatMap((l) => [l.clientId, l.productId, l.quantity]),
+    ),
+  );
+  if (emptied < lines.length) {
+    for (const l of lines) {
+      await trx.raw(
+        "UPDATE client_cart SET quantity = quantity - ? WHERE client_id = ? AND product_id = ? AND quantity > ?",
+        [l.quantity, l.clientId, l.productId, l.quantity],
+      );
+    }
+  }
+}
 
 export interface FailOp extends Failure {
   orderId: string;
