@@ -23,7 +23,8 @@ import {
   type Keyspace,
   type Knex,
 } from "@oms/shared";
-import { SAGA_STEPS, type SagaStep } from "../../apps/workers/src/checkout/saga";
+import { SAGA_STEPS } from "../../apps/workers/src/checkout/saga";
+import type { CrashPoint } from "../../apps/workers/src/chaos";
 import { chaosCrashCounter } from "@oms/workers";
 import { HttpClient, runShopper, type ShopperLimits, type ShopperPlan, type ShopperRecord } from "./client";
 import { CuttableProxy, OwnRedis, freePort, sleep, type CutMode } from "./infra";
@@ -31,7 +32,7 @@ import { checkInvariants, type CheckResult, type InvariantReport, type ProductBo
 import { StartError, spawnService, type ServiceProcess } from "./processes";
 import { Random } from "./prng";
 
-export { SAGA_STEPS, type SagaStep };
+export { SAGA_STEPS, type CrashPoint };
 
 /** The shared MariaDB the proxy forwards to (and the checks read directly). */
 export const MYSQL_HOST = process.env.CHAOS_MYSQL_HOST ?? "127.0.0.1";
@@ -60,7 +61,7 @@ interface Shape {
   dbCuts: number;
   redeliveryBatches: number;
   redeliveriesPerBatch: number;
-  steps: SagaStep[];
+  steps: CrashPoint[];
   /** When Redis restarts and workers are killed at random, as fractions of the load window. */
   redisWindow: [number, number];
   killWindow: [number, number];
@@ -80,7 +81,8 @@ const FULL: Shape = {
   dbCuts: 2,
   redeliveryBatches: 3,
   redeliveriesPerBatch: 4,
-  steps: [...SAGA_STEPS],
+  // Every saga step, and inside a group-commit transaction before it commits.
+  steps: [...SAGA_STEPS, "mid-batch"],
   redisWindow: [0.25, 0.6],
   killWindow: [0.06, 0.9],
   limits: { cartAttempts: 5, checkoutAttempts: 8, pollBudgetMs: 100_000 },
@@ -99,7 +101,7 @@ const SHORT: Shape = {
   dbCuts: 1,
   redeliveryBatches: 1,
   redeliveriesPerBatch: 4,
-  steps: ["reserved", "charged", "committed"],
+  steps: ["reserved", "charged", "mid-batch", "committed"],
   // Redis restarts early and the random kill comes late, so the kill leaves running jobs
   // behind that BullMQ must re-deliver (a restart after it would wipe them instead).
   redisWindow: [0.1, 0.3],
@@ -153,7 +155,7 @@ interface WorkerSlot {
   index: number;
   proc?: ServiceProcess;
   generation: number;
-  crashStep?: SagaStep;
+  crashStep?: CrashPoint;
   respawning?: Promise<void>;
 }
 
@@ -174,8 +176,8 @@ class ChaosRun {
   private api?: ServiceProcess;
   private apiPort = 0;
   private readonly slots: WorkerSlot[] = [];
-  private stepQueue: SagaStep[] = [];
-  private readonly stepCrashes = new Map<SagaStep, number>();
+  private stepQueue: CrashPoint[] = [];
+  private readonly stepCrashes = new Map<CrashPoint, number>();
   private stopping = false;
   private http?: HttpClient;
   private direct?: Knex;
@@ -423,7 +425,7 @@ class ChaosRun {
     await Promise.all(this.slots.map((slot) => this.startSlot(slot, this.stepQueue.shift())));
   }
 
-  private async startSlot(slot: WorkerSlot, crashStep: SagaStep | undefined): Promise<void> {
+  private async startSlot(slot: WorkerSlot, crashStep: CrashPoint | undefined): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       slot.generation++;
       slot.crashStep = crashStep;
@@ -473,7 +475,7 @@ class ChaosRun {
     }
   }
 
-  private recordStepCrash(step: SagaStep, proc: ServiceProcess): void {
+  private recordStepCrash(step: CrashPoint, proc: ServiceProcess): void {
     this.deaths.push(Date.now());
     this.stepCrashes.set(step, (this.stepCrashes.get(step) ?? 0) + 1);
     this.count(`step_crash:${step}`);

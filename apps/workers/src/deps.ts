@@ -15,6 +15,7 @@ import { SimulatedPaymentProvider } from "./payment/simulator";
 import type { PaymentProvider } from "./payment/provider";
 import { OrderStore } from "./checkout/order-store";
 import { GroupCommitWriter } from "./db/writer";
+import { chaosKiller } from "./chaos";
 import { addToCarts } from "./cart/cart-writes";
 import { completeOrders, createPendingOrders, failOrders } from "./checkout/order-writes";
 import { recordFirstAttempts } from "./payment/payment-writes";
@@ -66,6 +67,7 @@ export function createWorkerDeps(
     retentionMs: config.HOLD_RETENTION_MS,
   });
   const metrics = createWorkerMetrics();
+  const chaos = chaosKiller(config, redis, keys, logger);
   const writerDb = createDb(config.DATABASE_URL, config.WRITER_CONNECTIONS, true, {
     sessionIsolation: "read committed",
   });
@@ -74,6 +76,7 @@ export function createWorkerDeps(
     maxBatch: config.WRITER_MAX_BATCH,
     kindOrder: WRITE_ORDER,
     onBatch: (size, ok) => metrics.writeBatchSize.observe({ outcome: ok ? "committed" : "failed" }, size),
+    ...(chaos ? { beforeCommit: () => chaos("mid-batch") } : {}),
   });
   const payment =
     overrides.payment ??

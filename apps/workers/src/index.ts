@@ -8,4 +8,4 @@ export { runCheckout, compensateCheckout } from "./checkout/saga";
 export { runLockingCheckout } from "./checkout/locking-saga";
 export { runBatchedCheckout } from "./checkout/batched-saga";
 export { flushReservations } from "./inventory/flush";
-export { chaosCrashCounter } from "./processors";
+export { chaosCrashCounter } from "./chaos";

@@ -1,12 +1,5 @@
 import type { Job } from "bullmq";
-import {
-  AddToCartJob,
-  CheckoutJob,
-  InventoryJob,
-  type CartResult,
-  type CheckoutResult,
-  type Keyspace,
-} from "@oms/shared";
+import { AddToCartJob, CheckoutJob, InventoryJob, type CartResult, type CheckoutResult } from "@oms/shared";
 import { addToCart } from "./cart/add-to-cart";
 import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
 import { runLockingCheckout } from "./checkout/locking-saga";
@@ -15,6 +8,7 @@ import { flushReservations } from "./inventory/flush";
 import { endOrphanedOrders, refundStrandedCharges } from "./inventory/recovery";
 import { reconcileStock } from "./inventory/reconcile";
 import { requestFlush, type WorkerDeps } from "./deps";
+import { chaosKiller } from "./chaos";
 
 export function sagaDeps(deps: WorkerDeps): SagaDeps {
   return {
@@ -27,7 +21,7 @@ export function sagaDeps(deps: WorkerDeps): SagaDeps {
     requestFlush: requestFlush(deps.inventoryQueue, deps.config.FLUSH_WINDOW_MS),
     logger: deps.logger,
     observeReservation: (seconds) => deps.metrics.reservationDuration.observe(seconds),
-    checkpoint: crashAt(deps),
+    checkpoint: chaosKiller(deps.config, deps.redis, deps.keys, deps.logger),
   };
 }
 
@@ -116,26 +110,4 @@ export function inventoryProcessor(deps: WorkerDeps) {
       }
     }
   };
-}
-
-/**
- * Testing only (CHAOS_CRASH_AT): the process SIGKILLs itself after the chosen step,
- * at most CHAOS_CRASH_LIMIT times per step across all workers (counted in Redis).
- */
-function crashAt(deps: WorkerDeps): SagaDeps["checkpoint"] {
-  const { CHAOS_CRASH_AT: step, CHAOS_CRASH_LIMIT: limit } = deps.config;
-  if (!step) return undefined;
-  return async (reached) => {
-    if (reached !== step) return;
-    const crashes = await deps.redis.incr(chaosCrashCounter(deps.keys, step));
-    if (crashes > limit) return;
-    deps.logger.warn({ step }, "chaos: killing this worker");
-    process.kill(process.pid, "SIGKILL");
-    await new Promise(() => undefined);
-  };
-}
-
-/** One counter per step, so the crashes of one step never use up another's. */
-export function chaosCrashCounter(keys: Keyspace, step: string): string {
-  return `${keys.queuePrefix}:chaos:crashes:${step}`;
 }

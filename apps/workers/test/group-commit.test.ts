@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { createDb, withTransaction, type Knex } from "@oms/shared";
-import { GroupCommitWriter, OrderStore, type WriteKind } from "@oms/workers";
+import { GroupCommitWriter, OrderStore, chaosCrashCounter, type WriteKind } from "@oms/workers";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
   postJson,
@@ -147,7 +147,7 @@ describe("order writes in a batch", () => {
   });
 });
 
-describe("a worker killed between a batch's commit and its callers' next step", () => {
+describe("a worker killed inside a batch's transaction, or between its commit and its callers' next step", () => {
   let api: RunningApi | undefined;
   const workers: WorkerProcess[] = [];
 
@@ -156,26 +156,35 @@ describe("a worker killed between a batch's commit and its callers' next step", 
     await Promise.all(workers.map((w) => w.stop("SIGKILL")));
   });
 
-  it("completes every order once: none lost, none charged twice, stock conserved", async () => {
+  it.each([
+    ["committed", 1],
+    ["mid-batch", 0],
+  ] as const)("killed at %s: every order completes once, none lost, none charged twice", async (point, minDurable) => {
     const products = [`p-${uid()}`, `p-${uid()}`];
     await insertProducts(
       env.db,
       products.map((id) => ({ id, quantity: 30, priceCents: 100 })),
     );
+    await api?.close();
     api = await startApi(env);
     const clients = Array.from({ length: 24 }, (_, i) => ({ id: `c-${uid()}`, product: products[i % 2] ?? "" }));
     await env.db("client_cart").insert(clients.map((c) => ({ client_id: c.id, product_id: c.product, quantity: 1 })));
-    // This worker kills itself right after its first batch of commits is durable, before
-    // any of those checkouts goes on to commit its hold in Redis.
-    workers.push(await spawnWorkerProcess(env, { CHAOS_CRASH_AT: "committed", CHAOS_CRASH_LIMIT: "1" }));
+    // The only worker kills itself at the point: right after its first batch of commits is
+    // durable, before those checkouts commit their holds in Redis; or inside its first
+    // batch's transaction, before COMMIT. A fresh worker then takes the jobs over.
+    await Promise.all(workers.splice(0).map((w) => w.stop("SIGKILL")));
+    await env.redis.del(chaosCrashCounter(env.keys, point));
+    const doomed = await spawnWorkerProcess(env, { CHAOS_CRASH_AT: point, CHAOS_CRASH_LIMIT: "1" });
+    workers.push(doomed);
     const answers = await Promise.all(
       clients.map((c) => postJson(`${api!.url}/checkOutCart`, { clientID: c.id }, { prefer: "respond-async" })),
     );
     expect(answers.every((a) => a.status === 202)).toBe(true);
-    expect(await workers[0]?.exited).toBeNull(); // killed by a signal, not an exit
+    expect(await doomed.exited).toBeNull(); // killed by a signal, not an exit
     const orderIds = answers.map((a) => String(a.body.orderId));
+    // After its commit, that batch's orders are durable; killed inside it, none of its writes are.
     const durableAtCrash = (await env.db("orders").whereIn("order_id", orderIds).where({ state: "completed" })).length;
-    expect(durableAtCrash).toBeGreaterThanOrEqual(1);
+    expect(durableAtCrash).toBeGreaterThanOrEqual(minDurable);
     workers.push(await spawnWorkerProcess(env));
 
     await eventually(

@@ -227,9 +227,11 @@ export const ConfigSchema = z.object({
     "Benchmark only: workers answer every cart and checkout job at once, doing nothing",
   ),
   CHAOS_CRASH_AT: z
-    .enum(["created", "reserved", "committing", "charged", "committed", "finished"])
+    .enum(["created", "reserved", "committing", "charged", "committed", "finished", "mid-batch"])
     .optional()
-    .describe("Testing only: a worker kills itself (SIGKILL) after this checkout step"),
+    .describe(
+      "Testing only: a worker kills itself (SIGKILL) after this checkout step, or (mid-batch) inside a group-commit transaction before it commits",
+    ),
   CHAOS_CRASH_LIMIT: z.coerce
     .number()
     .int()

@@ -21,6 +21,8 @@ export interface WriterOptions {
   kindOrder?: readonly string[];
   /** Called after each batch commits (or fails) with its size, for the metrics. */
   onBatch?(size: number, ok: boolean): void;
+  /** Testing only: runs inside each batch's transaction, after its writes, before COMMIT (the chaos suite kills here). */
+  beforeCommit?(): Promise<void>;
 }
 
 interface Queued {
@@ -122,6 +124,7 @@ export class GroupCommitWriter {
         throw new Error(`write kind ${kind.name} answered ${results.length} outcomes for ${indexes.length} ops`);
       indexes.forEach((i, j) => (outcomes[i] = results[j]));
     }
+    await this.options.beforeCommit?.();
     return outcomes;
   }
 }
