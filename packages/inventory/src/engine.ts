@@ -97,12 +97,12 @@ export class InventoryEngine {
     if (unique.length === 0) return [];
     if (this.requireEpoch && !(await this.redis.exists(this.keys.epoch))) throw new CacheNotReadyError();
     const truth = await this.truth(unique);
-    const pipeline = this.redis.pipeline();
-    for (const [productId, available] of truth) {
-      // Cached as MySQL says, even below zero, so available + held always equals MySQL's figure.
-      pipeline.set(this.keys.stock(productId), available, "NX");
-    }
-    await pipeline.exec();
+    // Cached as MySQL says, even below zero, so available + held always equals MySQL's
+    // figure. Plain commands, auto-pipelined: a Pipeline object would copy every script
+    // defined on the connection first.
+    await Promise.all(
+      [...truth].map(([productId, available]) => this.redis.set(this.keys.stock(productId), available, "NX")),
+    );
     return unique.filter((id) => !truth.has(id));
   }
 
