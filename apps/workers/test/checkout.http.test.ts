@@ -370,6 +370,24 @@ describe("POST /checkOutCart over HTTP", () => {
     await assertConservation(env, new Map([[p, 10]]));
   });
 
+  it("counts the sold-out answers the API gives itself in oms_checkout_outcomes", async () => {
+    const [winner, loser] = [`c-${uid()}`, `c-${uid()}`];
+    const p = `p-${uid()}`;
+    await insertProducts(env.db, [{ id: p, quantity: 1, priceCents: 700 }]);
+    await addToCart(loser, p, 1);
+    await addToCart(winner, p, 1);
+    expect((await checkout(winner)).status).toBe(200);
+    const outOfStock = async () => {
+      const text = await (await fetch(`${api.url}/metrics`)).text();
+      return Number(/^oms_checkout_outcomes\{outcome="out_of_stock"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await outOfStock();
+    const refused = await checkout(loser);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(409);
+    expect(refused.body.orderId).toBeUndefined(); // answered by the API itself: no order, no job
+    expect(await outOfStock()).toBe(before + 1);
+  });
+
   it("a keyed retry whose first attempt took the last unit gets its order, not the sold-out answer", async () => {
     // The chaos suite's case: the first attempt was answered 503 (MySQL cut), its job
     // had reserved the last unit and the checkout lock was gone (Redis restarted).

@@ -44,6 +44,8 @@ export async function checkOutCart(
   try {
     const short = options.idempotencyKey === undefined ? await shortLine(deps, clientID) : null;
     if (short) {
+      // Counted like the workers count theirs, so oms_checkout_outcomes sees every sold-out answer.
+      await deps.redis.hincrby(deps.keys.checkoutOutcomes, "out_of_stock", 1);
       return failure(409, `not enough stock of ${short.productId}: ${short.available} available`, {
         state: "failed",
         productID: short.productId,
