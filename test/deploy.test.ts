@@ -410,6 +410,23 @@ describe("KEDA scales each worker Deployment on the autoscaler's measurements", 
     }
   });
 
+  // KEDA's admission webhook refuses a ScaledObject whose spec.fallback is set while any
+  // of its triggers has metricType Value ("fallback is only supported for AverageValue");
+  // the CRD schema alone accepts it, so the rule is checked here.
+  it.each([
+    ["prometheus", kedaPrometheus],
+    ["redis", kedaRedis],
+  ] as const)("%s: a ScaledObject with a fallback has only AverageValue triggers", (_name, docs) => {
+    for (const so of scaledObjects(docs)) {
+      if (!so.spec.fallback) continue;
+      for (const trigger of so.spec.triggers)
+        expect(
+          trigger.metricType ?? "AverageValue",
+          `${so.metadata?.name} trigger ${trigger.name ?? trigger.type}`,
+        ).toBe("AverageValue");
+    }
+  });
+
   it.each(QUEUES)("Redis: the %s workers scale on the length of the queue's BullMQ wait list", (queue) => {
     const so = forQueue(scaledObjects(kedaRedis), queue);
     expectPolicy(so, queue);
