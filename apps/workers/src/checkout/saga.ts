@@ -3,7 +3,7 @@ import { releaseCheckoutLock } from "@oms/inventory";
 import type { Failure, Order } from "./order";
 import { beginPayment } from "./steps/begin-payment";
 import { chargePayment } from "./steps/charge-payment";
-import { commitHold, commitOrder } from "./steps/commit-order";
+import { commitHold, commitOrder, finishCompleted } from "./steps/commit-order";
 import { createOrder } from "./steps/create-order";
 import { reserveStock } from "./steps/reserve-stock";
 import type { CheckoutRun, CheckoutStep, SagaDeps } from "./steps/step";
@@ -41,7 +41,6 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
     await deps.checkpoint?.(step.name);
   }
   const totalCents = run.order?.totalCents ?? 0;
-  await afterCompleted(deps, job);
   deps.logger.info(
     { orderId: job.orderId, clientId: job.clientId, requestId: job.requestId, totalCents },
     "order completed",
@@ -87,8 +86,7 @@ async function failCheckout(run: CheckoutRun, done: CheckoutStep[], failure: Fai
  */
 async function settle(order: Omit<Order, "items">, deps: SagaDeps, job: CheckoutJob): Promise<CheckoutResult> {
   if (order.state === "completed") {
-    await deps.engine.commit(order.orderId);
-    await afterCompleted(deps, job);
+    await finishCompleted(deps, job);
     return resultOf(order);
   }
   // An earlier delivery may have held stock or charged, then died before undoing it.
@@ -96,14 +94,6 @@ async function settle(order: Omit<Order, "items">, deps: SagaDeps, job: Checkout
   for (const step of [...CHECKOUT_STEPS].reverse()) await step.compensate?.(run);
   await unlock(deps, job);
   return resultOf(order);
-}
-
-/**
- * The cart changed in MySQL, so the API's copy goes (the next add rebuilds it), and is
- * gone before the lock is, as they are sent in order; one round trip for the three.
- */
-async function afterCompleted(deps: SagaDeps, job: CheckoutJob): Promise<void> {
-  await Promise.all([deps.redis.del(deps.keys.cartMirror(job.clientId)), unlock(deps, job), deps.requestFlush()]);
 }
 
 /** The answer an ended order gives, from its fields. */

@@ -1,4 +1,6 @@
-import { NEXT, orderOf, type CheckoutStep } from "./step";
+import { releaseCheckoutLock } from "@oms/inventory";
+import type { CheckoutJob } from "@oms/shared";
+import { NEXT, orderOf, type CheckoutStep, type SagaDeps } from "./step";
 
 /**
  * The commit, in MySQL: the order completed with its payment reference, its decrements
@@ -19,11 +21,26 @@ export const commitOrder: CheckoutStep = {
   },
 };
 
-/** Redis learns that the hold's units are sold (the flush applies them to MySQL later). */
+/**
+ * The order is final in MySQL: Redis learns that the hold's units are sold (the flush
+ * applies them to MySQL later), the API's copy of the cart goes (the next add rebuilds
+ * it) before the client's checkout lock does, and a flush is asked for. One round trip:
+ * auto-pipelining sends the four in one write, and Redis runs them in that order. If
+ * Redis lost the hold, reserve_purchase still counts the sale when the cache reloads.
+ */
+export async function finishCompleted(deps: SagaDeps, job: CheckoutJob): Promise<void> {
+  await Promise.all([
+    deps.engine.commit(job.orderId),
+    deps.redis.del(deps.keys.cartMirror(job.clientId)),
+    releaseCheckoutLock(deps.redis, deps.keys.checkoutLock(job.clientId), job.orderId),
+    deps.requestFlush(),
+  ]);
+}
+
 export const commitHold: CheckoutStep = {
   name: "finished",
   async run(run) {
-    await run.deps.engine.commit(run.job.orderId);
+    await finishCompleted(run.deps, run.job);
     return NEXT;
   },
 };
