@@ -20,6 +20,9 @@ import { withIdempotency } from "./http/idempotency";
 import { createBoardRouter } from "./admin/board";
 import { buildOpenApi, documentationInit, documentationPage } from "./openapi";
 
+/** An owner no order has: a request without a valid token sees no order. */
+const NOBODY = "\u0000nobody";
+
 type Handler = (req: Request) => HttpResult | Promise<HttpResult>;
 
 const swaggerUiAssets = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
@@ -136,9 +139,17 @@ export function createApp(deps: ApiDeps): express.Express {
     "/products/:productID",
     route((req) => getProduct(deps, String(req.params.productID))),
   );
+  // With JWT on, only the owner sees an order: a missing or bad token is the same 404 as
+  // someone else's order (a 401 would confirm the id exists).
   app.get(
     "/orders/:orderId",
-    route((req) => getOrder(deps, String(req.params.orderId))),
+    route(async (req) => {
+      const orderId = String(req.params.orderId);
+      if (!authenticate) return getOrder(deps, orderId);
+      const admission = await admit({ clientID: undefined, authorization: req.get("authorization"), ip: req.ip });
+      if (admission.ok) return getOrder(deps, orderId, admission.subject ?? NOBODY);
+      return admission.result.status === 401 ? getOrder(deps, orderId, NOBODY) : admission.result;
+    }),
   );
 
   app.get(

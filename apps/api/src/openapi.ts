@@ -235,11 +235,17 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
     "/orders/{orderId}": {
       get: {
         operationId: "getOrder",
-        security: PUBLIC,
+        security: [{}, { clientJwt: [] }],
         summary: "An order: state, items, total, failure reason, timestamps",
+        description:
+          "When JWT_SECRET is set, only the owner's token shows the order; no token, an invalid one or another client's is the same 404 as an unknown order.",
         tags: ["shop"],
         parameters: [{ name: "orderId", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
-        responses: { "200": ok("The order", "OrderView"), ...COMMON_ERRORS, "404": err("Unknown order") },
+        responses: {
+          "200": ok("The order", "OrderView"),
+          ...COMMON_ERRORS,
+          "404": err("Unknown order, or (JWT on) not the token's client's"),
+        },
       },
     },
     "/clients/{clientID}/orders": {

@@ -4,11 +4,12 @@
  * everyone else by address, so strangers cannot lock a client out; an order is shown only
  * to its owner; tokens must carry exp and iat and be younger than JWT_MAX_AGE_S.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { SignJWT, type JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestEnv, type TestEnv } from "../../../test/support/env";
+import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
+  postJson,
   startApi,
   startInProcessWorkers,
   type ApiBody,
@@ -84,5 +85,64 @@ describe("rate limiting with JWT on (finding 4)", () => {
       expect([403, 429]).toContain(res.status);
     }
     expect((await get(limited.url, `/cart/${carol}`, await bearer(carol))).status).toBe(200);
+  });
+});
+
+/** A completed order of a fresh client, bought through the API with the client's token. */
+async function completedOrder(idempotencyKey?: string): Promise<{ client: string; orderId: string }> {
+  const client = uid("owner");
+  const productID = uid("p");
+  await insertProducts(env.db, [{ id: productID, quantity: 5, priceCents: 300 }]);
+  const headers = await bearer(client);
+  const added = await postJson(`${api.url}/addToCart`, { clientID: client, productID, quantity: 1 }, headers);
+  expect(added.status, JSON.stringify(added.body)).toBe(200);
+  const done = await postJson(
+    `${api.url}/checkOutCart`,
+    { clientID: client, paymentToken: "tok_ok" },
+    {
+      ...headers,
+      ...(idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {}),
+    },
+  );
+  expect(done.status, JSON.stringify(done.body)).toBe(200);
+  return { client, orderId: String(done.body.orderId) };
+}
+
+describe("GET /orders/:orderId with JWT on (finding 5)", () => {
+  it("shows an order to its owner only; everyone else gets the same 404 as an unknown order", async () => {
+    const { client, orderId } = await completedOrder();
+    const own = await get(api.url, `/orders/${orderId}`, await bearer(client));
+    expect(own.status).toBe(200);
+    expect(own.body.order).toMatchObject({ orderId, clientID: client, state: "completed" });
+
+    const unknown = await get(api.url, `/orders/${randomUUID()}`, await bearer(client));
+    expect(unknown.status).toBe(404);
+    const expired = await sign({ sub: client }, { exp: "-1m" });
+    const forged = await new SignJWT({ sub: client })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(new TextEncoder().encode("another-secret-of-at-least-32-characters"));
+    for (const headers of [
+      {},
+      await bearer(uid("stranger")),
+      { authorization: `Bearer ${expired}` },
+      { authorization: `Bearer ${forged}` },
+      { authorization: "Bearer not-a-jwt" },
+    ]) {
+      const res = await get(api.url, `/orders/${orderId}`, headers);
+      expect(res.status, JSON.stringify(headers)).toBe(404);
+      // Indistinguishable from an order that does not exist: nothing of the order, no challenge.
+      expect(res.body).toEqual({ status: "Failed", error: `unknown order ${orderId}` });
+      expect(res.headers.get("www-authenticate")).toBeNull();
+    }
+  });
+
+  it("derives a keyed order id with a server secret, not from the client and key alone", async () => {
+    const key = uid("key");
+    const { client, orderId } = await completedOrder(key);
+    const hash = createHash("sha256").update(`${client}\n${key}`).digest("hex");
+    expect(orderId.replaceAll("-", "").slice(0, 8)).not.toBe(hash.slice(0, 8));
+    expect(orderId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });

@@ -1,29 +1,17 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { CheckOutCartRequest, type CheckoutJob, type CheckoutResult } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseInput, success, type HttpResult } from "../http/result";
 import type { RequestContext } from "./cart";
 import { lockOrJoinCheckout, releaseLockOf } from "./checkout-lock";
 import { infrastructureFailure, jobFailure, withDeadline } from "./errors";
+import { keyedOrderId } from "./order-id";
 
 export interface CheckoutOptions {
   /** `Prefer: respond-async`: answer 202 as soon as the checkout is queued. */
   respondAsync: boolean;
   /** The request's Idempotency-Key: a retry of it is the same order, whatever happened to the first answer. */
   idempotencyKey?: string;
-}
-
-/**
- * The order id of a keyed checkout, derived from the client and the key (a UUIDv8 over
- * SHA-256): a retry after an answer that was lost or a 503 whose job was queued anyway
- * finds the same job (BullMQ adds a job id once) instead of making a second order.
- */
-export function orderIdFor(clientID: string, idempotencyKey: string): string {
-  const hash = createHash("sha256").update(`${clientID}\n${idempotencyKey}`).digest();
-  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x80;
-  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /**
@@ -55,7 +43,7 @@ export async function checkOutCart(
   }
 
   const keyed = options.idempotencyKey !== undefined;
-  let orderId: string = keyed ? orderIdFor(clientID, options.idempotencyKey ?? "") : randomUUID();
+  let orderId: string = keyed ? keyedOrderId(deps.orderIdKey, clientID, options.idempotencyKey ?? "") : randomUUID();
   let joined = false;
   try {
     // A keyed retry whose job already finished answers from that job: it neither takes
