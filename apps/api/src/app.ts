@@ -8,6 +8,7 @@ import type { ApiDeps } from "./deps";
 import { failure, type HttpResult } from "./http/result";
 import { clientAuthenticator, requireAdminBearer } from "./http/auth";
 import { createClientAdmission } from "./http/client-admission";
+import { RouteLabels } from "./http/route-labels";
 import { createClientLimiter } from "./http/rate-limit";
 import { addToCart, getCart } from "./handlers/cart";
 import { checkOutCart } from "./handlers/checkout";
@@ -35,6 +36,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.set("etag", false);
   app.set("query parser", "simple");
   app.set("trust proxy", "loopback");
+  const labels = new RouteLabels();
 
   app.use((req, res, next) => {
     const incoming = req.get("x-request-id");
@@ -43,11 +45,8 @@ export function createApp(deps: ApiDeps): express.Express {
     res.setHeader("X-Request-Id", requestId);
     const start = performance.now();
     res.on("finish", () => {
-      const route =
-        (req.route as { path?: string } | undefined)?.path ??
-        (res.statusCode === 404 ? "unmatched" : req.baseUrl || "other");
       deps.metrics.httpDuration.observe(
-        { method: req.method, route, status: String(res.statusCode) },
+        { method: req.method, route: labels.label(req.originalUrl), status: String(res.statusCode) },
         (performance.now() - start) / 1000,
       );
     });
@@ -87,7 +86,7 @@ export function createApp(deps: ApiDeps): express.Express {
   const fromBody = (req: Request) => (req.body as { clientID?: unknown } | undefined)?.clientID;
   const fromPath = (req: Request) => req.params.clientID;
 
-  app.post("/addToCart", route(json(forClient(fromBody, (req) => addToCart(deps, req.body, ctx(req))))));
+  app.post(labels.route("/addToCart"), route(json(forClient(fromBody, (req) => addToCart(deps, req.body, ctx(req))))));
   // Idempotency-Key scopes: one per client for checkouts, one for the admin.
   const idempotent =
     (scopeOf: (req: Request) => string, handler: Handler): Handler =>
@@ -104,7 +103,7 @@ export function createApp(deps: ApiDeps): express.Express {
         async () => handler(req),
       );
   app.post(
-    "/checkOutCart",
+    labels.route("/checkOutCart"),
     route(
       json(
         forClient(
@@ -126,23 +125,26 @@ export function createApp(deps: ApiDeps): express.Express {
       ),
     ),
   );
-  app.get("/cart/:clientID", route(forClient(fromPath, (req) => getCart(deps, String(req.params.clientID)))));
   app.get(
-    "/clients/:clientID/orders",
+    labels.route("/cart/:clientID"),
+    route(forClient(fromPath, (req) => getCart(deps, String(req.params.clientID)))),
+  );
+  app.get(
+    labels.route("/clients/:clientID/orders"),
     route(forClient(fromPath, (req) => listClientOrders(deps, String(req.params.clientID)))),
   );
   app.get(
-    "/products",
+    labels.route("/products"),
     route((req) => listProducts(deps, req.query)),
   );
   app.get(
-    "/products/:productID",
+    labels.route("/products/:productID"),
     route((req) => getProduct(deps, String(req.params.productID))),
   );
   // With JWT on, only the owner sees an order: a missing or bad token is the same 404 as
   // someone else's order (a 401 would confirm the id exists).
   app.get(
-    "/orders/:orderId",
+    labels.route("/orders/:orderId"),
     route(async (req) => {
       const orderId = String(req.params.orderId);
       if (!authenticate) return getOrder(deps, orderId);
@@ -153,14 +155,14 @@ export function createApp(deps: ApiDeps): express.Express {
   );
 
   app.get(
-    "/healthz",
+    labels.route("/healthz"),
     route(() => healthz()),
   );
   app.get(
-    "/readyz",
+    labels.route("/readyz"),
     route(() => readyz(deps)),
   );
-  app.get("/metrics", async (_req, res, next) => {
+  app.get(labels.route("/metrics"), async (_req, res, next) => {
     try {
       res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
     } catch (err) {
@@ -170,39 +172,39 @@ export function createApp(deps: ApiDeps): express.Express {
 
   const adminEnabled = Boolean(config.ADMIN_TOKEN);
   const spec = buildOpenApi({ adminEnabled });
-  app.get("/openapi.json", (_req, res) => res.json(spec));
+  app.get(labels.route("/openapi.json"), (_req, res) => res.json(spec));
   const docs = express.Router();
   docs.use(helmet.contentSecurityPolicy());
   docs.get("/", (_req, res) => res.type("html").send(documentationPage(config.PUBLIC_BASE_PATH)));
   docs.get("/init.js", (_req, res) => res.type("js").send(documentationInit(config.PUBLIC_BASE_PATH)));
   docs.use("/assets", express.static(swaggerUiAssets, { index: false, maxAge: "1h" }));
-  app.use("/documentation", docs);
+  app.use(labels.mount("/documentation"), docs);
 
   if (config.ADMIN_TOKEN) {
     const admin = express.Router();
     admin.use(requireAdminBearer(config.ADMIN_TOKEN));
     const adminWrite = (handler: Handler) => idempotent(() => "admin", handler);
-    admin.post("/products", route(json(adminWrite((req) => upsertProduct(deps, req.body)))));
+    admin.post(labels.route("/products", "/admin"), route(json(adminWrite((req) => upsertProduct(deps, req.body)))));
     admin.post(
-      "/products/:productID/restock",
+      labels.route("/products/:productID/restock", "/admin"),
       route(json(adminWrite((req) => restockProduct(deps, String(req.params.productID), req.body)))),
     );
     admin.get(
-      "/holds",
+      labels.route("/holds", "/admin"),
       route(() => listHolds(deps)),
     );
     admin.get(
-      "/flushes",
+      labels.route("/flushes", "/admin"),
       route(() => pendingFlushes(deps)),
     );
     admin.post(
-      "/jobs/:queue/retry-failed",
+      labels.route("/jobs/:queue/retry-failed", "/admin"),
       route(adminWrite((req) => retryFailedJobs(deps, String(req.params.queue)))),
     );
-    admin.post("/reconcile", route(adminWrite(() => reconcileNow(deps))));
+    admin.post(labels.route("/reconcile", "/admin"), route(adminWrite(() => reconcileNow(deps))));
     // The board is mounted first: it has its own (Basic) authentication.
     app.use(
-      config.BULL_BOARD_PATH,
+      labels.mount(config.BULL_BOARD_PATH),
       createBoardRouter(Object.values(deps.queues), {
         path: config.BULL_BOARD_PATH,
         publicBasePath: config.PUBLIC_BASE_PATH,
