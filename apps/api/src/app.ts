@@ -45,10 +45,27 @@ export function createApp(deps: ApiDeps): express.Express {
     res.setHeader("X-Request-Id", requestId);
     const start = performance.now();
     res.on("finish", () => {
+      const route = labels.label(req.originalUrl);
       deps.metrics.httpDuration.observe(
-        { method: req.method, route: labels.label(req.originalUrl), status: String(res.statusCode) },
+        { method: req.method, route, status: String(res.statusCode) },
         (performance.now() - start) / 1000,
       );
+      // The one place a 5xx is logged, whoever answered it (a handler, the error
+      // handler, body-parser, Bull Board): a 500 is a bug, a 503/504 a dependency.
+      if (res.statusCode >= 500) {
+        const cause: unknown = res.locals.cause;
+        (res.statusCode === 500 ? deps.logger.error : deps.logger.warn).call(
+          deps.logger,
+          {
+            requestId,
+            method: req.method,
+            route,
+            status: res.statusCode,
+            ...(cause === undefined ? {} : { err: cause instanceof Error ? cause.message : String(cause) }),
+          },
+          "request answered with a server error",
+        );
+      }
     });
     next();
   });
@@ -220,19 +237,15 @@ export function createApp(deps: ApiDeps): express.Express {
   }
 
   app.use((req, res) => send(res, failure(404, `no route ${req.method} ${req.path}`)));
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const known = bodyParserFailure(err) ?? requestFailure(err);
-    if (known) return send(res, known);
-    deps.logger.error(
-      { requestId: res.locals.requestId, path: req.path, err: err instanceof Error ? err.message : String(err) },
-      "unhandled error",
-    );
-    send(res, failure(500, "internal error"));
+    send(res, known ?? { ...failure(500, "internal error"), cause: err });
   });
   return app;
 }
 
 function send(res: Response, result: HttpResult): void {
+  if (result.cause !== undefined) res.locals.cause = result.cause;
   if (result.headers) res.set(result.headers);
   res.status(result.status).json(result.body);
 }

@@ -351,7 +351,9 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
             ...COMMON_ERRORS,
             ...ADMIN_AUTH,
             "404": err("Unknown product"),
-            "409": err("Level below units sold and not yet flushed or held by checkouts under way"),
+            "409": err(
+              "Level below units sold and not yet flushed or held by checkouts under way, or an add past the most a product may hold (1000000000)",
+            ),
             ...BODY_ERRORS,
           },
         }),
