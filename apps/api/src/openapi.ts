@@ -190,6 +190,9 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
             "A product ran short (named), or this Idempotency-Key is in flight (a second checkout while one runs joins it and gets its answer)",
           ),
           "422": IDEMPOTENCY_ERRORS["422"],
+          "503": err(
+            "Redis or MySQL unreachable (see Retry-After); no order id is given: with an Idempotency-Key retry with it, without one see GET /clients/{clientID}/orders or retry",
+          ),
           ...BODY_ERRORS,
         },
       },

@@ -97,3 +97,42 @@ describe("every 5xx is logged", () => {
     expect(warned).toHaveBeenCalledWith(expect.objectContaining({ status: 503, route: "/readyz" }), expect.any(String));
   });
 });
+
+describe("the 503 of a checkout MySQL could not record (finding 20)", () => {
+  const dbDown = () =>
+    vi
+      .spyOn(api.deps.db, "raw")
+      .mockRejectedValue(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }));
+
+  async function cartOf(clientID: string): Promise<void> {
+    const productID = uid("p");
+    await insertProducts(env.db, [{ id: productID, quantity: 5 }]);
+    await env.db("client_cart").insert({ client_id: clientID, product_id: productID, quantity: 1 });
+  }
+
+  it("without an Idempotency-Key: no advice about a key it never sent, and no order id that may never exist", async () => {
+    const clientID = uid("c");
+    await cartOf(clientID);
+    dbDown();
+    const res = await postJson(`${api.url}/checkOutCart`, { clientID }, { prefer: "respond-async" });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(res.body.error).not.toMatch(/Idempotency-Key/i);
+    expect(res.body.error).toContain(`GET /clients/${clientID}/orders`);
+    expect(res.body).not.toHaveProperty("orderId");
+  });
+
+  it("with an Idempotency-Key: retry with that key (the same checkout), and no order id either", async () => {
+    const clientID = uid("c");
+    await cartOf(clientID);
+    dbDown();
+    const res = await postJson(
+      `${api.url}/checkOutCart`,
+      { clientID },
+      { prefer: "respond-async", "idempotency-key": uid("k") },
+    );
+    expect(res.status).toBe(503);
+    expect(res.body.error).toMatch(/retry with the same Idempotency-Key/);
+    expect(res.body).not.toHaveProperty("orderId");
+  });
+});

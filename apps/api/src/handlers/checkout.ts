@@ -75,7 +75,7 @@ export async function checkOutCart(
       return infrastructureFailure(err);
     }
   }
-  if (!outcome) return pending(deps, orderId, clientID);
+  if (!outcome) return pending(deps, orderId, clientID, keyed);
 
   const result = await outcome;
   // A keyed retry's lock may have been taken just after its finished job unlocked (BullMQ
@@ -84,7 +84,7 @@ export async function checkOutCart(
   if (keyed && result.kind !== "timeout") await releaseLockOf(deps, clientID, orderId).catch(() => undefined);
   switch (result.kind) {
     case "timeout":
-      return pending(deps, orderId, clientID);
+      return pending(deps, orderId, clientID, keyed);
     case "failed":
       return jobFailure(result.reason);
     case "completed":
@@ -96,10 +96,10 @@ export async function checkOutCart(
  * 202: the checkout is accepted and goes on. A pending order row is recorded first, so
  * the order id the client holds is known to MySQL even if Redis then loses the job (the
  * recovery ends it); the worker fills the row in. When MySQL cannot record it, the answer
- * is 503 rather than an acceptance nothing durable backs (a retry with the same
- * Idempotency-Key is the same order).
+ * is 503 rather than an acceptance nothing durable backs, with no order id (it may never
+ * exist) and only the advice that holds for this request (checkoutNotRecorded).
  */
-async function pending(deps: ApiDeps, orderId: string, clientID: string): Promise<HttpResult> {
+async function pending(deps: ApiDeps, orderId: string, clientID: string, keyed: boolean): Promise<HttpResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       await deps.db.raw("INSERT IGNORE INTO orders (order_id, client_id, state) VALUES (?, ?, 'pending')", [
@@ -108,18 +108,7 @@ async function pending(deps: ApiDeps, orderId: string, clientID: string): Promis
       ]);
       break;
     } catch (err) {
-      if (attempt >= 3) {
-        deps.logger.warn(
-          { orderId, err: err instanceof Error ? err.message : String(err) },
-          "accepted checkout not recorded in MySQL",
-        );
-        return failure(
-          503,
-          "the database is unavailable; the checkout may still complete, retry with the same Idempotency-Key",
-          { orderId },
-          { "Retry-After": "2" },
-        );
-      }
+      if (attempt >= 3) return { ...checkoutNotRecorded(clientID, keyed), cause: err };
       await new Promise((r) => setTimeout(r, 200 * attempt));
     }
   }
@@ -128,6 +117,22 @@ async function pending(deps: ApiDeps, orderId: string, clientID: string): Promis
     body: { status: "Pending", error: "", orderId, state: "pending" },
     headers: { Location: `/orders/${orderId}` },
   };
+}
+
+/**
+ * A keyed retry is the same checkout, so it is safe advice; without a key a retry joins
+ * the checkout while it runs, and the client's order list says whether it went through.
+ */
+function checkoutNotRecorded(clientID: string, keyed: boolean): HttpResult {
+  const advice = keyed
+    ? "retry with the same Idempotency-Key (it is the same checkout)"
+    : `see GET /clients/${encodeURIComponent(clientID)}/orders, or retry (a retry while it runs joins it, it does not order twice)`;
+  return failure(
+    503,
+    `the database is unavailable, so the checkout is not confirmed; it may still complete: ${advice}`,
+    {},
+    { "Retry-After": "2" },
+  );
 }
 
 export function checkoutAnswer(result: CheckoutResult): HttpResult {
