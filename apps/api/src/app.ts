@@ -88,7 +88,9 @@ export function createApp(deps: ApiDeps): express.Express {
 
   // Shop routes: rate-limited per client, and tied to the client's JWT when one is required.
   const limiter = createClientLimiter(deps.redis, `${deps.keys.queuePrefix}:rl`, config.RATE_LIMIT_PER_MINUTE);
-  const authenticate = config.JWT_SECRET ? clientAuthenticator(new TextEncoder().encode(config.JWT_SECRET)) : undefined;
+  const authenticate = config.JWT_SECRET
+    ? clientAuthenticator(new TextEncoder().encode(config.JWT_SECRET), config.JWT_MAX_AGE_S)
+    : undefined;
   const admit = createClientAdmission(limiter, authenticate);
   const forClient =
     (clientOf: (req: Request) => unknown, handler: Handler): Handler =>

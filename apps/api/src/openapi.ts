@@ -107,12 +107,17 @@ const COMMON_ERRORS = {
   "503": err("Redis or MySQL unreachable; see Retry-After"),
 };
 const CLIENT_AUTH = {
-  "401": err("Bearer token missing or invalid (when JWT_SECRET is set)"),
+  "401": err(
+    "Bearer token missing or invalid (when JWT_SECRET is set): bad signature, expired, without exp or iat, or issued more than JWT_MAX_AGE_S ago",
+  ),
   "403": err("The token's subject is another client"),
 };
 const ADMIN_AUTH = { "401": err("Admin token missing or wrong") };
 /** Routes that read a JSON body. */
 const BODY_ERRORS = {
+  "408": {
+    description: "The body did not all arrive within HTTP_REQUEST_TIMEOUT_MS; no body, and the connection is closed",
+  },
   "413": err("Body larger than MAX_BODY_BYTES"),
   "415": err("Content-Type is not application/json"),
 };

@@ -146,3 +146,22 @@ describe("GET /orders/:orderId with JWT on (finding 5)", () => {
     expect(orderId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
+
+describe("token lifetime (finding 14)", () => {
+  it("refuses a token without exp, without iat, or issued longer ago than JWT_MAX_AGE_S, even if exp is far off", async () => {
+    const client = uid("dana");
+    const now = Math.floor(Date.now() / 1000);
+    const tokens = {
+      "no exp": await sign({ sub: client }, { exp: false }),
+      "no iat": await sign({ sub: client }, { iat: false }),
+      "issued 2 h ago, exp in a year": await sign({ sub: client }, { iat: now - 7_200, exp: "365d" }),
+    };
+    for (const [what, token] of Object.entries(tokens)) {
+      const res = await get(api.url, `/cart/${client}`, { authorization: `Bearer ${token}` });
+      expect(res.status, what).toBe(401);
+      expect(res.headers.get("www-authenticate"), what).toMatch(/invalid_token/);
+    }
+    const fresh = await get(api.url, `/cart/${client}`, { authorization: `Bearer ${await sign({ sub: client })}` });
+    expect(fresh.status).toBe(200);
+  });
+});

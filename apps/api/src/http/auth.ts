@@ -42,10 +42,10 @@ export function basicRole(req: Request, tokens: { admin?: string; viewer?: strin
 export type ClientIdentity = { ok: true; subject: string } | { ok: false; result: HttpResult };
 
 /**
- * Client authentication, when a JWT secret is configured: an HS256 bearer token; its
- * subject is the client the request is from.
+ * Client authentication, when a JWT secret is configured: an HS256 bearer token with exp
+ * and iat, issued at most `maxAgeSeconds` ago; its subject is the client the request is from.
  */
-export function clientAuthenticator(secret: Uint8Array) {
+export function clientAuthenticator(secret: Uint8Array, maxAgeSeconds: number) {
   return async (authorization: string | undefined): Promise<ClientIdentity> => {
     const token = authorization?.startsWith("Bearer ") ? authorization.slice(7) : "";
     if (!token)
@@ -54,7 +54,12 @@ export function clientAuthenticator(secret: Uint8Array) {
         result: failure(401, "a bearer token is required", {}, { "WWW-Authenticate": 'Bearer realm="shop"' }),
       };
     try {
-      const { payload } = await jwtVerify(token, secret, { algorithms: ["HS256"] });
+      // A token that never expires, or whose age is unknown, would be good for ever once leaked.
+      const { payload } = await jwtVerify(token, secret, {
+        algorithms: ["HS256"],
+        requiredClaims: ["exp", "iat"],
+        maxTokenAge: maxAgeSeconds,
+      });
       if (typeof payload.sub === "string") return { ok: true, subject: payload.sub };
     } catch {
       // Every reason a token is refused gets the same answer.
