@@ -21,6 +21,9 @@ import { withIdempotency } from "./http/idempotency";
 import { createBoardRouter } from "./admin/board";
 import { buildOpenApi, documentationInit, documentationPage } from "./openapi";
 
+/** Where the admin API's router is mounted. */
+const ADMIN_PATH = "/admin";
+
 /** An owner no order has: a request without a valid token sees no order. */
 const NOBODY = "\u0000nobody";
 
@@ -203,24 +206,24 @@ export function createApp(deps: ApiDeps): express.Express {
     const admin = express.Router();
     admin.use(requireAdminBearer(config.ADMIN_TOKEN));
     const adminWrite = (handler: Handler) => idempotent(() => "admin", handler);
-    admin.post(labels.route("/products", "/admin"), route(json(adminWrite((req) => upsertProduct(deps, req.body)))));
+    admin.post(labels.route("/products", ADMIN_PATH), route(json(adminWrite((req) => upsertProduct(deps, req.body)))));
     admin.post(
-      labels.route("/products/:productID/restock", "/admin"),
+      labels.route("/products/:productID/restock", ADMIN_PATH),
       route(json(adminWrite((req) => restockProduct(deps, String(req.params.productID), req.body)))),
     );
     admin.get(
-      labels.route("/holds", "/admin"),
+      labels.route("/holds", ADMIN_PATH),
       route(() => listHolds(deps)),
     );
     admin.get(
-      labels.route("/flushes", "/admin"),
+      labels.route("/flushes", ADMIN_PATH),
       route(() => pendingFlushes(deps)),
     );
     admin.post(
-      labels.route("/jobs/:queue/retry-failed", "/admin"),
+      labels.route("/jobs/:queue/retry-failed", ADMIN_PATH),
       route(adminWrite((req) => retryFailedJobs(deps, String(req.params.queue)))),
     );
-    admin.post(labels.route("/reconcile", "/admin"), route(adminWrite(() => reconcileNow(deps))));
+    admin.post(labels.route("/reconcile", ADMIN_PATH), route(adminWrite(() => reconcileNow(deps))));
     // The board is mounted first: it has its own (Basic) authentication.
     app.use(
       labels.mount(config.BULL_BOARD_PATH),
@@ -231,9 +234,9 @@ export function createApp(deps: ApiDeps): express.Express {
         viewerToken: config.VIEWER_TOKEN,
       }),
     );
-    app.use("/admin", admin);
+    app.use(ADMIN_PATH, admin);
   } else {
-    app.use(["/admin", config.BULL_BOARD_PATH], (_req, res) =>
+    app.use([ADMIN_PATH, config.BULL_BOARD_PATH], (_req, res) =>
       send(res, failure(404, "the admin surface is disabled: set ADMIN_TOKEN to enable it")),
     );
   }
