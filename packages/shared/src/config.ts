@@ -6,7 +6,11 @@ const bool = (def: boolean) => z.stringbool().default(def);
 /** Every setting the system reads from the environment, each with what it means. */
 export const ConfigSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development").describe("Runtime mode"),
-  HOST: z.string().min(1).default("0.0.0.0").describe("Interface the API listens on"),
+  HOST: z
+    .string()
+    .min(1)
+    .default("0.0.0.0")
+    .describe("Interface the API, a worker's METRICS_PORT and the autoscaler's metrics listen on"),
   PORT: z.coerce.number().int().min(0).max(65535).default(5003).describe("API port (5003, as the original service)"),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/ })
