@@ -160,6 +160,7 @@ describe("token lifetime (finding 14)", () => {
       const res = await get(api.url, `/cart/${client}`, { authorization: `Bearer ${token}` });
       expect(res.status, what).toBe(401);
       expect(res.headers.get("www-authenticate"), what).toMatch(/invalid_token/);
+      expect(res.body.error, what).toMatch(/exp and iat, issued at most 3600 s ago/);
     }
     const fresh = await get(api.url, `/cart/${client}`, { authorization: `Bearer ${await sign({ sub: client })}` });
     expect(fresh.status).toBe(200);

@@ -68,7 +68,7 @@ export function clientAuthenticator(secret: Uint8Array, maxAgeSeconds: number) {
       ok: false,
       result: failure(
         401,
-        "invalid or expired token",
+        `invalid or expired token: it must be HS256 with sub, exp and iat, issued at most ${maxAgeSeconds} s ago`,
         {},
         { "WWW-Authenticate": 'Bearer realm="shop", error="invalid_token"' },
       ),
