@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { SignJWT, type JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keyedOrderId, orderIdKey } from "../src/handlers/order-id";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
   postJson,
@@ -144,6 +145,9 @@ describe("GET /orders/:orderId with JWT on (finding 5)", () => {
     const hash = createHash("sha256").update(`${client}\n${key}`).digest("hex");
     expect(orderId.replaceAll("-", "").slice(0, 8)).not.toBe(hash.slice(0, 8));
     expect(orderId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // It is the HMAC under the key this server derives from its secret; another secret, another id.
+    expect(keyedOrderId(orderIdKey(JWT_SECRET), client, key)).toBe(orderId);
+    expect(keyedOrderId(orderIdKey(`${JWT_SECRET}-rotated`), client, key)).not.toBe(orderId);
   });
 });
 
