@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import { createLogger, loadConfig, type Config } from "@oms/shared";
-import { createApiDeps, createApp, type ApiDeps } from "@oms/api";
+import { createApiDeps, createApiServer, createApp, type ApiDeps } from "@oms/api";
 import {
   createWorkerDeps,
   startWorkers,
@@ -26,7 +26,7 @@ export async function startApi(env: TestEnv, overrides: Partial<Config> = {}): P
   const config = { ...env.config, ...overrides };
   const deps = await createApiDeps(config, createLogger(config.LOG_LEVEL, "api-test"));
   const server: Server = await new Promise((resolve) => {
-    const s = createApp(deps).listen(0, "127.0.0.1", () => resolve(s));
+    const s = createApiServer(createApp(deps), config).listen(0, "127.0.0.1", () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   return {

@@ -6,7 +6,9 @@ import express, { type NextFunction, type Request, type Response } from "express
 import helmet from "helmet";
 import type { ApiDeps } from "./deps";
 import { failure, type HttpResult } from "./http/result";
-import { authorizeClient, requireAdminBearer } from "./http/auth";
+import { clientAuthenticator, requireAdminBearer } from "./http/auth";
+import { createClientAdmission } from "./http/client-admission";
+import { RouteLabels } from "./http/route-labels";
 import { createClientLimiter } from "./http/rate-limit";
 import { addToCart, getCart } from "./handlers/cart";
 import { checkOutCart } from "./handlers/checkout";
@@ -18,6 +20,12 @@ import { listHolds, pendingFlushes, reconcileNow, retryFailedJobs } from "./admi
 import { withIdempotency } from "./http/idempotency";
 import { createBoardRouter } from "./admin/board";
 import { buildOpenApi, documentationInit, documentationPage } from "./openapi";
+
+/** Where the admin API's router is mounted. */
+const ADMIN_PATH = "/admin";
+
+/** An owner no order has: a request without a valid token sees no order. */
+const NOBODY = "\u0000nobody";
 
 type Handler = (req: Request) => HttpResult | Promise<HttpResult>;
 
@@ -31,6 +39,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.set("etag", false);
   app.set("query parser", "simple");
   app.set("trust proxy", "loopback");
+  const labels = new RouteLabels();
 
   app.use((req, res, next) => {
     const incoming = req.get("x-request-id");
@@ -39,13 +48,27 @@ export function createApp(deps: ApiDeps): express.Express {
     res.setHeader("X-Request-Id", requestId);
     const start = performance.now();
     res.on("finish", () => {
-      const route =
-        (req.route as { path?: string } | undefined)?.path ??
-        (res.statusCode === 404 ? "unmatched" : req.baseUrl || "other");
+      const route = labels.label(req.originalUrl);
       deps.metrics.httpDuration.observe(
         { method: req.method, route, status: String(res.statusCode) },
         (performance.now() - start) / 1000,
       );
+      // The one place a 5xx is logged, whoever answered it (a handler, the error
+      // handler, body-parser, Bull Board): a 500 is a bug, a 503/504 a dependency.
+      if (res.statusCode >= 500) {
+        const cause: unknown = res.locals.cause;
+        (res.statusCode === 500 ? deps.logger.error : deps.logger.warn).call(
+          deps.logger,
+          {
+            requestId,
+            method: req.method,
+            route,
+            status: res.statusCode,
+            ...(cause === undefined ? {} : { err: cause instanceof Error ? cause.message : String(cause) }),
+          },
+          "request answered with a server error",
+        );
+      }
     });
     next();
   });
@@ -68,24 +91,24 @@ export function createApp(deps: ApiDeps): express.Express {
 
   // Shop routes: rate-limited per client, and tied to the client's JWT when one is required.
   const limiter = createClientLimiter(deps.redis, `${deps.keys.queuePrefix}:rl`, config.RATE_LIMIT_PER_MINUTE);
-  const jwtSecret = config.JWT_SECRET ? new TextEncoder().encode(config.JWT_SECRET) : undefined;
+  const authenticate = config.JWT_SECRET
+    ? clientAuthenticator(new TextEncoder().encode(config.JWT_SECRET), config.JWT_MAX_AGE_S)
+    : undefined;
+  const admit = createClientAdmission(limiter, authenticate);
   const forClient =
     (clientOf: (req: Request) => unknown, handler: Handler): Handler =>
     async (req) => {
       const clientID = clientOf(req);
-      const key = typeof clientID === "string" ? `c:${clientID}` : `ip:${req.ip}`;
-      const limited = await limiter(key);
-      if (limited) return limited;
-      if (typeof clientID === "string") {
-        const denied = await authorizeClient(jwtSecret, req.get("authorization"), clientID);
-        if (denied) return denied;
-      }
+      const admission = await admit({ clientID, authorization: req.get("authorization"), ip: req.ip });
+      if (!admission.ok) return admission.result;
+      if (admission.subject !== undefined && typeof clientID === "string" && admission.subject !== clientID)
+        return failure(403, "the token does not belong to this clientID");
       return handler(req);
     };
   const fromBody = (req: Request) => (req.body as { clientID?: unknown } | undefined)?.clientID;
   const fromPath = (req: Request) => req.params.clientID;
 
-  app.post("/addToCart", route(json(forClient(fromBody, (req) => addToCart(deps, req.body, ctx(req))))));
+  app.post(labels.route("/addToCart"), route(json(forClient(fromBody, (req) => addToCart(deps, req.body, ctx(req))))));
   // Idempotency-Key scopes: one per client for checkouts, one for the admin.
   const idempotent =
     (scopeOf: (req: Request) => string, handler: Handler): Handler =>
@@ -102,7 +125,7 @@ export function createApp(deps: ApiDeps): express.Express {
         async () => handler(req),
       );
   app.post(
-    "/checkOutCart",
+    labels.route("/checkOutCart"),
     route(
       json(
         forClient(
@@ -124,33 +147,44 @@ export function createApp(deps: ApiDeps): express.Express {
       ),
     ),
   );
-  app.get("/cart/:clientID", route(forClient(fromPath, (req) => getCart(deps, String(req.params.clientID)))));
   app.get(
-    "/clients/:clientID/orders",
+    labels.route("/cart/:clientID"),
+    route(forClient(fromPath, (req) => getCart(deps, String(req.params.clientID)))),
+  );
+  app.get(
+    labels.route("/clients/:clientID/orders"),
     route(forClient(fromPath, (req) => listClientOrders(deps, String(req.params.clientID)))),
   );
   app.get(
-    "/products",
+    labels.route("/products"),
     route((req) => listProducts(deps, req.query)),
   );
   app.get(
-    "/products/:productID",
+    labels.route("/products/:productID"),
     route((req) => getProduct(deps, String(req.params.productID))),
   );
+  // With JWT on, only the owner sees an order: a missing or bad token is the same 404 as
+  // someone else's order (a 401 would confirm the id exists).
   app.get(
-    "/orders/:orderId",
-    route((req) => getOrder(deps, String(req.params.orderId))),
+    labels.route("/orders/:orderId"),
+    route(async (req) => {
+      const orderId = String(req.params.orderId);
+      if (!authenticate) return getOrder(deps, orderId);
+      const admission = await admit({ clientID: undefined, authorization: req.get("authorization"), ip: req.ip });
+      if (admission.ok) return getOrder(deps, orderId, admission.subject ?? NOBODY);
+      return admission.result.status === 401 ? getOrder(deps, orderId, NOBODY) : admission.result;
+    }),
   );
 
   app.get(
-    "/healthz",
+    labels.route("/healthz"),
     route(() => healthz()),
   );
   app.get(
-    "/readyz",
+    labels.route("/readyz"),
     route(() => readyz(deps)),
   );
-  app.get("/metrics", async (_req, res, next) => {
+  app.get(labels.route("/metrics"), async (_req, res, next) => {
     try {
       res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
     } catch (err) {
@@ -160,39 +194,39 @@ export function createApp(deps: ApiDeps): express.Express {
 
   const adminEnabled = Boolean(config.ADMIN_TOKEN);
   const spec = buildOpenApi({ adminEnabled });
-  app.get("/openapi.json", (_req, res) => res.json(spec));
+  app.get(labels.route("/openapi.json"), (_req, res) => res.json(spec));
   const docs = express.Router();
   docs.use(helmet.contentSecurityPolicy());
   docs.get("/", (_req, res) => res.type("html").send(documentationPage(config.PUBLIC_BASE_PATH)));
   docs.get("/init.js", (_req, res) => res.type("js").send(documentationInit(config.PUBLIC_BASE_PATH)));
   docs.use("/assets", express.static(swaggerUiAssets, { index: false, maxAge: "1h" }));
-  app.use("/documentation", docs);
+  app.use(labels.mount("/documentation"), docs);
 
   if (config.ADMIN_TOKEN) {
     const admin = express.Router();
     admin.use(requireAdminBearer(config.ADMIN_TOKEN));
     const adminWrite = (handler: Handler) => idempotent(() => "admin", handler);
-    admin.post("/products", route(json(adminWrite((req) => upsertProduct(deps, req.body)))));
+    admin.post(labels.route("/products", ADMIN_PATH), route(json(adminWrite((req) => upsertProduct(deps, req.body)))));
     admin.post(
-      "/products/:productID/restock",
+      labels.route("/products/:productID/restock", ADMIN_PATH),
       route(json(adminWrite((req) => restockProduct(deps, String(req.params.productID), req.body)))),
     );
     admin.get(
-      "/holds",
+      labels.route("/holds", ADMIN_PATH),
       route(() => listHolds(deps)),
     );
     admin.get(
-      "/flushes",
+      labels.route("/flushes", ADMIN_PATH),
       route(() => pendingFlushes(deps)),
     );
     admin.post(
-      "/jobs/:queue/retry-failed",
+      labels.route("/jobs/:queue/retry-failed", ADMIN_PATH),
       route(adminWrite((req) => retryFailedJobs(deps, String(req.params.queue)))),
     );
-    admin.post("/reconcile", route(adminWrite(() => reconcileNow(deps))));
+    admin.post(labels.route("/reconcile", ADMIN_PATH), route(adminWrite(() => reconcileNow(deps))));
     // The board is mounted first: it has its own (Basic) authentication.
     app.use(
-      config.BULL_BOARD_PATH,
+      labels.mount(config.BULL_BOARD_PATH),
       createBoardRouter(Object.values(deps.queues), {
         path: config.BULL_BOARD_PATH,
         publicBasePath: config.PUBLIC_BASE_PATH,
@@ -200,27 +234,23 @@ export function createApp(deps: ApiDeps): express.Express {
         viewerToken: config.VIEWER_TOKEN,
       }),
     );
-    app.use("/admin", admin);
+    app.use(ADMIN_PATH, admin);
   } else {
-    app.use(["/admin", config.BULL_BOARD_PATH], (_req, res) =>
+    app.use([ADMIN_PATH, config.BULL_BOARD_PATH], (_req, res) =>
       send(res, failure(404, "the admin surface is disabled: set ADMIN_TOKEN to enable it")),
     );
   }
 
   app.use((req, res) => send(res, failure(404, `no route ${req.method} ${req.path}`)));
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const known = bodyParserFailure(err) ?? requestFailure(err);
-    if (known) return send(res, known);
-    deps.logger.error(
-      { requestId: res.locals.requestId, path: req.path, err: err instanceof Error ? err.message : String(err) },
-      "unhandled error",
-    );
-    send(res, failure(500, "internal error"));
+    send(res, known ?? { ...failure(500, "internal error"), cause: err });
   });
   return app;
 }
 
 function send(res: Response, result: HttpResult): void {
+  if (result.cause !== undefined) res.locals.cause = result.cause;
   if (result.headers) res.set(result.headers);
   res.status(result.status).json(result.body);
 }

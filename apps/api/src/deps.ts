@@ -13,6 +13,7 @@ import {
 } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { JobResults } from "./results";
+import { orderIdKey } from "./handlers/order-id";
 import { listenForReplies, listenToQueueEvents } from "./replies";
 import { createApiMetrics, type ApiMetrics } from "./observability/metrics";
 
@@ -27,6 +28,8 @@ export interface ApiDeps {
   queues: { cart: Queue; checkout: Queue; inventory: Queue };
   metrics: ApiMetrics;
   results: { cart: JobResults; checkout: JobResults };
+  /** Keys the HMAC of keyed order ids (handlers/order-id.ts). */
+  orderIdKey: Buffer;
   /** The reply key workers push this process's results to (unset with RESULT_PATH=events). */
   replyTo: string | undefined;
   close(): Promise<void>;
@@ -65,6 +68,7 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
     engine: new InventoryEngine(redis, keys, mysqlTruth(db), { requireEpoch: true }),
     queues,
     metrics: createApiMetrics(redis, keys, queues),
+    orderIdKey: orderIdKey(config.JWT_SECRET),
     results,
     replyTo: config.RESULT_PATH === "reply" ? replyTo : undefined,
     async close() {

@@ -2,6 +2,7 @@ import { createLogger, loadConfig, runEntryPoint } from "@oms/shared";
 import { prepareDatabase, seedDemoCatalogIfEmpty } from "@oms/migrations";
 import { createApiDeps } from "./deps";
 import { createApp } from "./app";
+import { createApiServer } from "./http/server";
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
   if (config.SEED_ON_START && (await seedDemoCatalogIfEmpty(deps.db))) logger.info("demo catalog loaded");
   if (!config.ADMIN_TOKEN) logger.warn("ADMIN_TOKEN is not set: the admin API and Bull Board are disabled");
   if (!config.JWT_SECRET) logger.info("JWT_SECRET is not set: clients are not authenticated");
-  const server = createApp(deps).listen(config.PORT, config.HOST, () => {
+  const server = createApiServer(createApp(deps), config).listen(config.PORT, config.HOST, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.PORT;
     logger.info({ port }, `API listening on http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port}`);

@@ -107,12 +107,17 @@ const COMMON_ERRORS = {
   "503": err("Redis or MySQL unreachable; see Retry-After"),
 };
 const CLIENT_AUTH = {
-  "401": err("Bearer token missing or invalid (when JWT_SECRET is set)"),
+  "401": err(
+    "Bearer token missing or invalid (when JWT_SECRET is set): bad signature, expired, without exp or iat, or issued more than JWT_MAX_AGE_S ago",
+  ),
   "403": err("The token's subject is another client"),
 };
 const ADMIN_AUTH = { "401": err("Admin token missing or wrong") };
 /** Routes that read a JSON body. */
 const BODY_ERRORS = {
+  "408": {
+    description: "The body did not all arrive within HTTP_REQUEST_TIMEOUT_MS; no body, and the connection is closed",
+  },
   "413": err("Body larger than MAX_BODY_BYTES"),
   "415": err("Content-Type is not application/json"),
 };
@@ -190,6 +195,9 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
             "A product ran short (named), or this Idempotency-Key is in flight (a second checkout while one runs joins it and gets its answer)",
           ),
           "422": IDEMPOTENCY_ERRORS["422"],
+          "503": err(
+            "Redis or MySQL unreachable (see Retry-After); no order id is given: with an Idempotency-Key retry with it, without one see GET /clients/{clientID}/orders or retry",
+          ),
           ...BODY_ERRORS,
         },
       },
@@ -235,11 +243,17 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
     "/orders/{orderId}": {
       get: {
         operationId: "getOrder",
-        security: PUBLIC,
+        security: [{}, { clientJwt: [] }],
         summary: "An order: state, items, total, failure reason, timestamps",
+        description:
+          "When JWT_SECRET is set, only the owner's token shows the order; no token, an invalid one or another client's is the same 404 as an unknown order.",
         tags: ["shop"],
         parameters: [{ name: "orderId", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
-        responses: { "200": ok("The order", "OrderView"), ...COMMON_ERRORS, "404": err("Unknown order") },
+        responses: {
+          "200": ok("The order", "OrderView"),
+          ...COMMON_ERRORS,
+          "404": err("Unknown order, or (JWT on) not the token's client's"),
+        },
       },
     },
     "/clients/{clientID}/orders": {
@@ -345,7 +359,9 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
             ...COMMON_ERRORS,
             ...ADMIN_AUTH,
             "404": err("Unknown product"),
-            "409": err("Level below units sold and not yet flushed or held by checkouts under way"),
+            "409": err(
+              "Level below units sold and not yet flushed or held by checkouts under way, or an add past the most a product may hold (1000000000)",
+            ),
             ...BODY_ERRORS,
           },
         }),

@@ -118,7 +118,7 @@ export async function startWorkers(
 
   let server: Server | undefined;
   if (config.METRICS_PORT > 0) {
-    server = await startObservabilityServer(config.METRICS_PORT, deps.metrics.registry, progress);
+    server = await startObservabilityServer(config.METRICS_PORT, config.HOST, deps.metrics.registry, progress);
   }
   logger.info({ queues, workerId, metricsPort: config.METRICS_PORT || undefined }, "workers started");
 

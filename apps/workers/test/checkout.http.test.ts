@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { orderIdFor } from "../../api/src/handlers/checkout";
+import { keyedOrderId } from "../../api/src/handlers/order-id";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
   getJson,
@@ -396,7 +396,7 @@ describe("POST /checkOutCart over HTTP", () => {
     const key = `k-${uid()}`;
     await insertProducts(env.db, [{ id: p, quantity: 1, priceCents: 700 }]);
     await addToCart(client, p, 1);
-    const orderId = orderIdFor(client, key);
+    const orderId = keyedOrderId(api.deps.orderIdKey, client, key);
     expect(await api.deps.engine.reserve(orderId, [{ productId: p, quantity: 1 }], 60_000)).toMatchObject({ ok: true });
     expect(await redisStock(p)).toBe(0);
 

@@ -6,7 +6,11 @@ const bool = (def: boolean) => z.stringbool().default(def);
 /** Every setting the system reads from the environment, each with what it means. */
 export const ConfigSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development").describe("Runtime mode"),
-  HOST: z.string().min(1).default("0.0.0.0").describe("Interface the API listens on"),
+  HOST: z
+    .string()
+    .min(1)
+    .default("0.0.0.0")
+    .describe("Interface the API, a worker's METRICS_PORT and the autoscaler's metrics listen on"),
   PORT: z.coerce.number().int().min(0).max(65535).default(5003).describe("API port (5003, as the original service)"),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/ })
@@ -58,6 +62,34 @@ export const ConfigSchema = z.object({
     .max(10_000_000)
     .default(16_384)
     .describe("Largest accepted request body"),
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(10_000)
+    .describe(
+      "API: a connection whose request headers have not all arrived after this is closed (at most HTTP_REQUEST_TIMEOUT_MS)",
+    ),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(30_000)
+    .describe("API: a request whose body has not all arrived after this is answered 408 and its connection closed"),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(5_000)
+    .describe(
+      "API: an idle keep-alive connection is closed after this (behind a load balancer, set it above the balancer's idle timeout)",
+    ),
+  HTTP_MAX_CONNECTIONS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(2_000)
+    .describe("API: open connections per process; more are closed at once"),
   CART_TIMEOUT_MS: int(5_000).describe("How long the API waits for a cart job before answering 504"),
   CHECKOUT_TIMEOUT_MS: int(8_000).describe("How long the API waits for a checkout before answering 202 Pending"),
   HOLD_TTL_MS: z.coerce
@@ -197,7 +229,15 @@ export const ConfigSchema = z.object({
     .string()
     .min(32, "must be at least 32 characters")
     .optional()
-    .describe("When set, cart and checkout need a bearer JWT (HS256) whose subject is the clientID"),
+    .describe(
+      "When set, cart, checkout and order reads need a bearer JWT (HS256) whose subject is the clientID; it also keys keyed order ids",
+    ),
+  JWT_MAX_AGE_S: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(3_600)
+    .describe("Oldest client JWT accepted, by its iat; tokens must carry exp and iat"),
   RATE_LIMIT_PER_MINUTE: z.coerce
     .number()
     .int()

@@ -119,11 +119,14 @@ export const Cents = z
   .int("must be an integer")
   .min(0, "must not be negative")
   .max(100_000_000, "must be at most 100000000");
+/** The most units one product may hold: a set above it is a 400, an add past it a 409. */
+export const MAX_STOCK_LEVEL = 1_000_000_000;
+
 export const StockLevel = z
   .number()
   .int("must be an integer")
   .min(0, "must not be negative")
-  .max(1_000_000_000, "must be at most 1000000000");
+  .max(MAX_STOCK_LEVEL, `must be at most ${MAX_STOCK_LEVEL}`);
 
 export const UpsertProductRequest = z.object({
   productID: Id.describe("Product id (kept if it exists)"),
@@ -144,9 +147,9 @@ export const RestockRequest = z
       .number()
       .int("must be an integer")
       .positive("must be positive")
-      .max(1_000_000_000)
+      .max(MAX_STOCK_LEVEL, `must be at most ${MAX_STOCK_LEVEL}`)
       .optional()
-      .describe("Units to add"),
+      .describe(`Units to add; the level may not pass ${MAX_STOCK_LEVEL}`),
     set: StockLevel.optional().describe("New warehouse level"),
   })
   .refine((r) => (r.add === undefined) !== (r.set === undefined), {

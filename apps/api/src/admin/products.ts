@@ -1,4 +1,4 @@
-import { RestockRequest, UpsertProductRequest, withTransaction, type Knex } from "@oms/shared";
+import { MAX_STOCK_LEVEL, RestockRequest, UpsertProductRequest, withTransaction, type Knex } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseId, parseInput, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "../handlers/errors";
@@ -8,7 +8,8 @@ type LevelChange = { ok: true; before: number; after: number } | { ok: false; re
 /**
  * Sets a product's warehouse level in MySQL, then moves the cached level by the same
  * amount. A level below what committed orders still owe the warehouse (pending
- * reserve_purchase) is refused.
+ * reserve_purchase) is refused, and so is one above MAX_STOCK_LEVEL: a `set` is capped by
+ * its schema, but an `add` is only known to pass the cap here, under the row lock.
  */
 async function changeLevel(
   trx: Knex.Transaction,
@@ -19,6 +20,15 @@ async function changeLevel(
     { quantity: number } | undefined;
   if (!row) return { ok: false, result: failure(404, `unknown product ${productId}`) };
   const after = next(row.quantity);
+  if (after > MAX_STOCK_LEVEL)
+    return {
+      ok: false,
+      result: failure(
+        409,
+        `add: the level would be ${after}, above the most a product may hold (${MAX_STOCK_LEVEL}); it is ${row.quantity}`,
+        { quantity: row.quantity, maxQuantity: MAX_STOCK_LEVEL },
+      ),
+    };
   const pending = (await trx("reserve_purchase")
     .where({ product_id: productId })
     .sum({ units: "quantity" })

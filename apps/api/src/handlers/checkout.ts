@@ -1,29 +1,17 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { CheckOutCartRequest, type CheckoutJob, type CheckoutResult } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseInput, success, type HttpResult } from "../http/result";
 import type { RequestContext } from "./cart";
 import { lockOrJoinCheckout, releaseLockOf } from "./checkout-lock";
 import { infrastructureFailure, jobFailure, withDeadline } from "./errors";
+import { keyedOrderId } from "./order-id";
 
 export interface CheckoutOptions {
   /** `Prefer: respond-async`: answer 202 as soon as the checkout is queued. */
   respondAsync: boolean;
   /** The request's Idempotency-Key: a retry of it is the same order, whatever happened to the first answer. */
   idempotencyKey?: string;
-}
-
-/**
- * The order id of a keyed checkout, derived from the client and the key (a UUIDv8 over
- * SHA-256): a retry after an answer that was lost or a 503 whose job was queued anyway
- * finds the same job (BullMQ adds a job id once) instead of making a second order.
- */
-export function orderIdFor(clientID: string, idempotencyKey: string): string {
-  const hash = createHash("sha256").update(`${clientID}\n${idempotencyKey}`).digest();
-  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x80;
-  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /**
@@ -57,7 +45,7 @@ export async function checkOutCart(
   }
 
   const keyed = options.idempotencyKey !== undefined;
-  let orderId: string = keyed ? orderIdFor(clientID, options.idempotencyKey ?? "") : randomUUID();
+  let orderId: string = keyed ? keyedOrderId(deps.orderIdKey, clientID, options.idempotencyKey ?? "") : randomUUID();
   let joined = false;
   try {
     // A keyed retry whose job already finished answers from that job: it neither takes
@@ -89,7 +77,7 @@ export async function checkOutCart(
       return infrastructureFailure(err);
     }
   }
-  if (!outcome) return pending(deps, orderId, clientID);
+  if (!outcome) return pending(deps, orderId, clientID, keyed);
 
   const result = await outcome;
   // A keyed retry's lock may have been taken just after its finished job unlocked (BullMQ
@@ -98,7 +86,7 @@ export async function checkOutCart(
   if (keyed && result.kind !== "timeout") await releaseLockOf(deps, clientID, orderId).catch(() => undefined);
   switch (result.kind) {
     case "timeout":
-      return pending(deps, orderId, clientID);
+      return pending(deps, orderId, clientID, keyed);
     case "failed":
       return jobFailure(result.reason);
     case "completed":
@@ -110,10 +98,10 @@ export async function checkOutCart(
  * 202: the checkout is accepted and goes on. A pending order row is recorded first, so
  * the order id the client holds is known to MySQL even if Redis then loses the job (the
  * recovery ends it); the worker fills the row in. When MySQL cannot record it, the answer
- * is 503 rather than an acceptance nothing durable backs (a retry with the same
- * Idempotency-Key is the same order).
+ * is 503 rather than an acceptance nothing durable backs, with no order id (it may never
+ * exist) and only the advice that holds for this request (checkoutNotRecorded).
  */
-async function pending(deps: ApiDeps, orderId: string, clientID: string): Promise<HttpResult> {
+async function pending(deps: ApiDeps, orderId: string, clientID: string, keyed: boolean): Promise<HttpResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       await deps.db.raw("INSERT IGNORE INTO orders (order_id, client_id, state) VALUES (?, ?, 'pending')", [
@@ -122,18 +110,7 @@ async function pending(deps: ApiDeps, orderId: string, clientID: string): Promis
       ]);
       break;
     } catch (err) {
-      if (attempt >= 3) {
-        deps.logger.warn(
-          { orderId, err: err instanceof Error ? err.message : String(err) },
-          "accepted checkout not recorded in MySQL",
-        );
-        return failure(
-          503,
-          "the database is unavailable; the checkout may still complete, retry with the same Idempotency-Key",
-          { orderId },
-          { "Retry-After": "2" },
-        );
-      }
+      if (attempt >= 3) return { ...checkoutNotRecorded(clientID, keyed), cause: err };
       await new Promise((r) => setTimeout(r, 200 * attempt));
     }
   }
@@ -142,6 +119,22 @@ async function pending(deps: ApiDeps, orderId: string, clientID: string): Promis
     body: { status: "Pending", error: "", orderId, state: "pending" },
     headers: { Location: `/orders/${orderId}` },
   };
+}
+
+/**
+ * A keyed retry is the same checkout, so it is safe advice; without a key a retry joins
+ * the checkout while it runs, and the client's order list says whether it went through.
+ */
+function checkoutNotRecorded(clientID: string, keyed: boolean): HttpResult {
+  const advice = keyed
+    ? "retry with the same Idempotency-Key (it is the same checkout)"
+    : `see GET /clients/${encodeURIComponent(clientID)}/orders, or retry (a retry while it runs joins it, it does not order twice)`;
+  return failure(
+    503,
+    `the database is unavailable, so the checkout is not confirmed; it may still complete: ${advice}`,
+    {},
+    { "Retry-After": "2" },
+  );
 }
 
 export function checkoutAnswer(result: CheckoutResult): HttpResult {

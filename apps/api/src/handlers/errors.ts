@@ -12,17 +12,22 @@ export function isRedisUnavailable(err: unknown): boolean {
 
 /** Maps an unexpected error to a response that names the missing service, never the internals. */
 export function infrastructureFailure(err: unknown): HttpResult {
-  if (isRedisUnavailable(err)) return unavailable("the queue (Redis)");
-  if (err instanceof CacheNotReadyError) return unavailable("the stock cache (being rebuilt)");
-  if (isDbUnavailable(err)) return unavailable("the database");
-  return failure(500, "internal error");
+  const answer = isRedisUnavailable(err)
+    ? unavailable("the queue (Redis)")
+    : err instanceof CacheNotReadyError
+      ? unavailable("the stock cache (being rebuilt)")
+      : isDbUnavailable(err)
+        ? unavailable("the database")
+        : failure(500, "internal error");
+  return { ...answer, cause: err };
 }
 
 /** A job that failed for good: infrastructure trouble by construction (business outcomes are values). */
 export function jobFailure(reason: string): HttpResult {
-  if (/ECONNREFUSED|ETIMEDOUT|PROTOCOL_CONNECTION_LOST|KnexTimeoutError|Timeout acquiring/i.test(reason))
-    return unavailable("the database");
-  return failure(503, "the request could not be completed; try again", {}, { "Retry-After": "2" });
+  const answer = /ECONNREFUSED|ETIMEDOUT|PROTOCOL_CONNECTION_LOST|KnexTimeoutError|Timeout acquiring/i.test(reason)
+    ? unavailable("the database")
+    : failure(503, "the request could not be completed; try again", {}, { "Retry-After": "2" });
+  return { ...answer, cause: `job failed: ${reason}` };
 }
 
 /** Bounds an enqueue, so a Redis that hangs becomes a 503 rather than a hung request. */

@@ -16,20 +16,32 @@ interface OrderRow {
   completed_at: Date | null;
 }
 
-/** GET /orders/:orderId: state, items, total, failure reason and timestamps. */
-export async function getOrder(deps: ApiDeps, orderId: string): Promise<HttpResult> {
+/**
+ * GET /orders/:orderId: state, items, total, failure reason and timestamps. With `owner`
+ * (JWT on) an order of anyone else is answered exactly as one that does not exist, so
+ * order ids cannot be probed.
+ */
+export async function getOrder(deps: ApiDeps, orderId: string, owner?: string): Promise<HttpResult> {
   const id = z.uuid().safeParse(orderId);
   if (!id.success) return failure(400, "orderId: must be a UUID");
+  const unknown = failure(404, `unknown order ${id.data}`);
+  const visible = (clientId: unknown) => owner === undefined || clientId === owner;
   try {
     const row = (await deps.db("orders").where({ order_id: id.data }).first()) as OrderRow | undefined;
     if (!row) {
       // Accepted but not yet picked up by a worker: the job exists, the row not yet.
-      const state = await deps.queues.checkout.getJobState(id.data);
-      if (state === "waiting" || state === "delayed" || state === "active" || state === "prioritized") {
+      const job = await deps.queues.checkout.getJob(id.data);
+      const state = job ? await job.getState() : "unknown";
+      if (
+        job &&
+        visible((job.data as { clientId?: unknown }).clientId) &&
+        (state === "waiting" || state === "delayed" || state === "active" || state === "prioritized")
+      ) {
         return success({ order: { orderId: id.data, state: "pending", items: [], totalCents: 0 } });
       }
-      return failure(404, `unknown order ${id.data}`);
+      return unknown;
     }
+    if (!visible(row.client_id)) return unknown;
     const items = (await deps.db("order_items").where({ order_id: id.data }).orderBy("product_id")) as Array<{
       product_id: string;
       quantity: number;

@@ -39,28 +39,39 @@ export function basicRole(req: Request, tokens: { admin?: string; viewer?: strin
   return null;
 }
 
+export type ClientIdentity = { ok: true; subject: string } | { ok: false; result: HttpResult };
+
 /**
- * Client authentication, when a JWT secret is configured: an HS256 bearer token whose
- * subject is the clientID the request acts on.
+ * Client authentication, when a JWT secret is configured: an HS256 bearer token with exp
+ * and iat, issued at most `maxAgeSeconds` ago; its subject is the client the request is from.
  */
-export async function authorizeClient(
-  secret: Uint8Array | undefined,
-  authorization: string | undefined,
-  clientID: string,
-): Promise<HttpResult | null> {
-  if (!secret) return null;
-  const token = authorization?.startsWith("Bearer ") ? authorization.slice(7) : "";
-  if (!token) return failure(401, "a bearer token is required", {}, { "WWW-Authenticate": 'Bearer realm="shop"' });
-  try {
-    const { payload } = await jwtVerify(token, secret, { algorithms: ["HS256"] });
-    if (payload.sub !== clientID) return failure(403, "the token does not belong to this clientID");
-    return null;
-  } catch {
-    return failure(
-      401,
-      "invalid or expired token",
-      {},
-      { "WWW-Authenticate": 'Bearer realm="shop", error="invalid_token"' },
-    );
-  }
+export function clientAuthenticator(secret: Uint8Array, maxAgeSeconds: number) {
+  return async (authorization: string | undefined): Promise<ClientIdentity> => {
+    const token = authorization?.startsWith("Bearer ") ? authorization.slice(7) : "";
+    if (!token)
+      return {
+        ok: false,
+        result: failure(401, "a bearer token is required", {}, { "WWW-Authenticate": 'Bearer realm="shop"' }),
+      };
+    try {
+      // A token that never expires, or whose age is unknown, would be good for ever once leaked.
+      const { payload } = await jwtVerify(token, secret, {
+        algorithms: ["HS256"],
+        requiredClaims: ["exp", "iat"],
+        maxTokenAge: maxAgeSeconds,
+      });
+      if (typeof payload.sub === "string") return { ok: true, subject: payload.sub };
+    } catch {
+      // Every reason a token is refused gets the same answer.
+    }
+    return {
+      ok: false,
+      result: failure(
+        401,
+        `invalid or expired token: it must be HS256 with sub, exp and iat, issued at most ${maxAgeSeconds} s ago`,
+        {},
+        { "WWW-Authenticate": 'Bearer realm="shop", error="invalid_token"' },
+      ),
+    };
+  };
 }

@@ -6,6 +6,8 @@ export interface HttpResult {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Why a 5xx happened, for the log line only: never sent to the client. */
+  cause?: unknown;
 }
 
 /** The one builder of failure bodies: the original's envelope, plus optional fields. */

@@ -41,7 +41,12 @@ async function main(): Promise<void> {
 
   let server: MetricsServer | undefined;
   if (config.AUTOSCALE_METRICS_PORT > 0) {
-    server = await serveMetrics(metrics.registry, config.AUTOSCALE_METRICS_PORT, () => supervisor.isHealthy());
+    server = await serveMetrics(
+      metrics.registry,
+      config.AUTOSCALE_METRICS_PORT,
+      () => supervisor.isHealthy(),
+      config.HOST,
+    );
   }
   supervisor.start();
   logger.info(

@@ -75,7 +75,8 @@ export async function serveMetrics(
   registry: Registry,
   port: number,
   isReady: () => boolean,
-  host = "0.0.0.0",
+  /** The interface to listen on: the process's HOST, never a wider default. */
+  host: string,
 ): Promise<MetricsServer> {
   const server = createServer((req, res) => {
     const reply = (status: number, body: string, type = "application/json") => {

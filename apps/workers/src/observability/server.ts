@@ -3,7 +3,12 @@ import type { Registry } from "prom-client";
 import type { ProgressMonitor } from "./progress";
 
 /** A worker process's own /metrics, /healthz and /readyz, for Prometheus and Kubernetes probes. */
-export function startObservabilityServer(port: number, registry: Registry, progress: ProgressMonitor): Promise<Server> {
+export function startObservabilityServer(
+  port: number,
+  host: string,
+  registry: Registry,
+  progress: ProgressMonitor,
+): Promise<Server> {
   const server = createServer((req, res) => {
     const reply = (status: number, body: string, type = "application/json") => {
       res.writeHead(status, { "content-type": type });
@@ -32,5 +37,5 @@ export function startObservabilityServer(port: number, registry: Registry, progr
         return reply(404, JSON.stringify({ status: "Failed", error: "not found" }));
     }
   });
-  return new Promise((resolve) => server.listen(port, () => resolve(server)));
+  return new Promise((resolve) => server.listen(port, host, () => resolve(server)));
 }
