@@ -38,7 +38,7 @@ export function createApiMetrics(redis: Redis, keys: Keyspace, queues: Record<st
   });
   new Gauge({
     name: "oms_active_holds",
-    help: "Stock holds not yet committed or released",
+    help: "Stock holds not yet committed or released (held or committing)",
     registers: [registry],
     async collect() {
       this.set(await redis.zcard(keys.holdExpiries));
