@@ -116,6 +116,15 @@ export const ConfigSchema = z.object({
     .default(6)
     .describe("Deliveries of a job before it fails for good"),
   JOB_BACKOFF_MS: z.coerce.number().int().min(10).default(500).describe("Base of the exponential retry backoff"),
+  OUTAGE_RETRY_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(1_000)
+    .describe(
+      "A checkout that finds MySQL or Redis unreachable is tried again after about this long (jittered), without spending one of its JOB_ATTEMPTS: an outage of any length fails no order, and each ends within about this long of the database answering again",
+    ),
   JOB_LOCK_MS: z.coerce
     .number()
     .int()

@@ -77,22 +77,32 @@ export function isRetryableDbError(err: unknown): boolean {
   return code === "ER_LOCK_DEADLOCK" || code === "ER_LOCK_WAIT_TIMEOUT";
 }
 
-/** Errors that mean the database could not be reached at all. */
+/**
+ * Errors that mean the database could not be reached, or went away under a statement
+ * (a crash, a restart, a cut network): nothing about the request itself.
+ */
 export function isDbUnavailable(err: unknown): boolean {
   const e = err as { code?: string; name?: string; message?: string } | null;
-  const code = e?.code ?? "";
-  return (
-    [
-      "ECONNREFUSED",
-      "ETIMEDOUT",
-      "ECONNRESET",
-      "EHOSTUNREACH",
-      "PROTOCOL_CONNECTION_LOST",
-      "ER_CON_COUNT_ERROR",
-      "ENOTFOUND",
-    ].includes(code) || e?.name === "KnexTimeoutError"
-  );
+  return UNREACHABLE_CODES.has(e?.code ?? "") || e?.name === "KnexTimeoutError";
 }
+
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "PROTOCOL_CONNECTION_LOST",
+  // A query sent on a connection that had already died.
+  "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR",
+  "PROTOCOL_ENQUEUE_AFTER_QUIT",
+  "ER_CON_COUNT_ERROR",
+  // The server is shutting down, or killed the connection on its way down.
+  "ER_SERVER_SHUTDOWN",
+  "ER_CONNECTION_KILLED",
+]);
 
 /** Runs fn in a transaction, retrying the whole transaction on deadlock or lock wait timeout. */
 export async function withTransaction<T>(
