@@ -8,6 +8,7 @@ import {
   type Keyspace,
 } from "@oms/shared";
 import { addToCart } from "./cart/add-to-cart";
+import { pruneCartOperations } from "./cart/prune";
 import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
 import { runLockingCheckout } from "./checkout/locking-saga";
 import { flushReservations } from "./inventory/flush";
@@ -129,6 +130,10 @@ export function inventoryProcessor(deps: WorkerDeps) {
       }
       case "reconcile":
         return reconcileStock(deps.db, deps.engine, deps.logger, deps.metrics.driftRepairs);
+      case "prune":
+        return {
+          cartOperations: await pruneCartOperations(deps.db, { retentionMs: deps.config.CART_REPLAY_RETENTION_MS }),
+        };
       default: {
         const unhandled: never = data;
         throw new Error(`unknown inventory job ${JSON.stringify(unhandled)}`);

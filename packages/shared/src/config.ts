@@ -125,6 +125,14 @@ export const ConfigSchema = z.object({
     .describe(
       "A checkout that finds MySQL or Redis unreachable is tried again after about this long (jittered), without spending one of its JOB_ATTEMPTS: an outage of any length fails no order, and each ends within about this long of the database answering again",
     ),
+  CART_REPLAY_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .min(600_000)
+    .default(3_600_000)
+    .describe(
+      "How long an applied add-to-cart job's replay record (cart_operations) is kept: it must outlast every re-delivery of that job, i.e. its retries (under a second), stall recovery (MAX_STALLED x (JOB_LOCK_MS + STALLED_CHECK_MS), ~4 min by default) and an operator's re-drive of a failed cart job, which is why failed cart jobs are kept only this long too; older records are pruned every minute",
+    ),
   JOB_LOCK_MS: z.coerce
     .number()
     .int()

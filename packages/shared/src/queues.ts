@@ -7,7 +7,7 @@ import { QUEUE_NAMES, type QueueName } from "./schemas";
  * ones are kept longer for operators to inspect and re-drive.
  */
 export function jobOptions(
-  config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS">,
+  config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS" | "CART_REPLAY_RETENTION_MS">,
   queue: QueueName,
 ): DefaultJobOptions {
   const common: DefaultJobOptions = {
@@ -17,8 +17,14 @@ export function jobOptions(
   };
   switch (queue) {
     case "cart":
-      // A shopper is waiting: a few quick tries, then a clear error.
-      return { ...common, attempts: 3, backoff: { type: "exponential", delay: 100, jitter: 0.5 } };
+      // A shopper is waiting: a few quick tries, then a clear error. A failed job is kept
+      // (and so can be re-driven) only while its replay record is, or a re-drive could add twice.
+      return {
+        ...common,
+        removeOnFail: { age: Math.floor(config.CART_REPLAY_RETENTION_MS / 1000), count: 50_000 },
+        attempts: 3,
+        backoff: { type: "exponential", delay: 100, jitter: 0.5 },
+      };
     case "checkout":
     case "inventory":
       return { ...common, attempts: config.JOB_ATTEMPTS };
@@ -29,7 +35,7 @@ export function createQueue(
   name: QueueName,
   connection: ConnectionOptions,
   prefix: string,
-  config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS">,
+  config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS" | "CART_REPLAY_RETENTION_MS">,
 ): Queue {
   return new Queue(QUEUE_NAMES[name], { connection, prefix, defaultJobOptions: jobOptions(config, name) });
 }
