@@ -52,7 +52,7 @@ export function createWorkerDeps(
   overrides: { payment?: PaymentProvider } = {},
 ): WorkerDeps {
   const keys = keyspace(config.REDIS_PREFIX);
-  const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX);
+  const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX, true, { logger });
   const redis = createRedis(config.REDIS_URL, { forQueue: true, name: "workers" });
   const engine = new InventoryEngine(redis, keys, mysqlTruth(db), {
     requireEpoch: true,
@@ -61,6 +61,7 @@ export function createWorkerDeps(
   const metrics = createWorkerMetrics();
   const writerDb = createDb(config.DATABASE_URL, config.WRITER_CONNECTIONS, true, {
     sessionIsolation: "read committed",
+    logger,
   });
   const writer = new GroupCommitWriter(writerDb, {
     connections: config.WRITER_CONNECTIONS,

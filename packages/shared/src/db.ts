@@ -1,4 +1,5 @@
 import knexFactory, { type Knex } from "knex";
+import { createLogger, type Logger } from "./logger";
 
 export type { Knex };
 
@@ -31,6 +32,8 @@ export interface DbOptions {
    * transaction needs no SET TRANSACTION statement of its own (group commit's pool).
    */
   sessionIsolation?: "read committed";
+  /** Where knex's own warnings go (a connection refused or lost); a JSON logger at warn when unset. */
+  logger?: Logger;
 }
 
 export function createDb(url: string, poolMax = 10, withDatabase = true, options: DbOptions = {}): Knex {
@@ -57,7 +60,36 @@ export function createDb(url: string, poolMax = 10, withDatabase = true, options
     },
     pool: { min: 0, max: poolMax, ...(afterCreate ? { afterCreate } : {}) },
     acquireConnectionTimeout: 5_000,
+    log: knexLog(options.logger ?? createLogger("warn", "db")),
   });
+}
+
+/**
+ * knex prints its warnings with console.log, an error's whole stack included: during a
+ * MySQL outage that was thousands of plain multi-line entries between the JSON logs.
+ * Each goes to the structured logger instead, as one line: its message without frames.
+ */
+function knexLog(logger: Logger): Knex.Config["log"] {
+  const child = logger.child({ component: "knex" });
+  const line = (level: "debug" | "warn" | "error") => (message: unknown) => {
+    if (typeof message === "string") child[level](withoutStack(message));
+    else child[level]({ detail: message }, "knex");
+  };
+  return {
+    debug: line("debug"),
+    warn: line("warn"),
+    error: line("error"),
+    deprecate: (method: string, alternative: string) =>
+      child.warn({ method, alternative }, `${method} is deprecated, use ${alternative}`),
+  };
+}
+
+function withoutStack(message: string): string {
+  return message
+    .split("\n")
+    .filter((l) => !/^\s+at /.test(l))
+    .join(" ")
+    .trim();
 }
 
 /** Creates the database named in the URL when it does not exist (utf8mb4, explicit collation). */
