@@ -28,6 +28,7 @@ const WRITE_ORDER = [addToCarts, createPendingOrders, recordFirstAttempts, compl
   (k) => k.name,
 );
 import { createWorkerMetrics, type WorkerMetrics } from "./observability/metrics";
+import { outcomeCounter } from "./observability/outcomes";
 
 export interface WorkerDeps {
   config: Config;
@@ -93,7 +94,7 @@ export function createWorkerDeps(
     redis,
     engine,
     writer,
-    orders: new OrderStore(db, writer),
+    orders: new OrderStore(db, writer, outcomeCounter(redis, keys, logger)),
     payment,
     inventoryQueue,
     checkoutQueue,

@@ -54,9 +54,8 @@ export function checkoutProcessor(deps: WorkerDeps) {
       : (data: CheckoutJob) => runCheckout(data, saga);
   return async (job: Job, token?: string): Promise<CheckoutResult> => {
     const data = CheckoutJob.parse(job.data);
-    const result = await settleCheckout(job, token, data);
-    await deps.redis.hincrby(deps.keys.checkoutOutcomes, result.outcome, 1);
-    return result;
+    // Outcomes are counted where orders end (OrderStore), once each, not per delivery.
+    return settleCheckout(job, token, data);
   };
 
   async function settleCheckout(job: Job, token: string | undefined, data: CheckoutJob): Promise<CheckoutResult> {
