@@ -29,7 +29,12 @@ let api: RunningApi;
 let workers: InProcessWorkers;
 
 beforeAll(async () => {
-  env = await createTestEnv({ JOB_ATTEMPTS: String(ATTEMPTS), JOB_BACKOFF_MS: String(BACKOFF_MS) });
+  env = await createTestEnv({
+    JOB_ATTEMPTS: String(ATTEMPTS),
+    JOB_BACKOFF_MS: String(BACKOFF_MS),
+    // Time to cut MySQL while a checkout is paying (the simulator waits, then records the charge).
+    PAYMENT_SIM_LATENCY_MS: "400",
+  });
   const mysql = new URL(MYSQL_URL);
   proxy = new CuttableProxy(mysql.hostname, Number(mysql.port || 3306));
   const port = await proxy.listen();
@@ -100,4 +105,51 @@ it("keeps checkouts through an outage longer than their back-off and completes t
   expect(charges).toHaveLength(orderIds.length);
 
   await assertConservation(env, new Map([[productId, 10]]));
+});
+
+it("keeps a checkout that lost MySQL while paying, and completes it with its one charge when MySQL is back", async () => {
+  const productId = `paying-${randomUUID().slice(0, 8)}`;
+  const clientID = `paying-client-${randomUUID().slice(0, 6)}`;
+  await insertProducts(env.db, [{ id: productId, quantity: 3, priceCents: 700 }]);
+  const added = await postJson(`${api.url}/addToCart`, { clientID, productID: productId, quantity: 1 });
+  expect(added.status, JSON.stringify(added.body)).toBe(200);
+
+  const res = await postJson(
+    `${api.url}/checkOutCart`,
+    { clientID, paymentToken: "tok_ok" },
+    { prefer: "respond-async" },
+  );
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  const orderId = String(res.body.orderId);
+  // The hold is committing: payment has started, and MySQL goes away under it.
+  await eventually(
+    "payment to start",
+    async () => ((await env.redis.hget(env.keys.hold(orderId), "state")) === "committing" ? true : undefined),
+    10_000,
+    5,
+  );
+  await proxy.cut(OUTAGE_MS, "refuse");
+
+  const order = await eventually(
+    "the order to end after the outage",
+    async () => {
+      const row = (await env.db("orders").where({ order_id: orderId }).first("state", "payment_ref")) as
+        { state: string; payment_ref: string | null } | undefined;
+      return row && row.state !== "pending" ? row : undefined;
+    },
+    20_000,
+    100,
+  );
+  expect(order.state).toBe("completed");
+  const job = await workers.deps.checkoutQueue.getJob(orderId);
+  expect(await job?.getState()).toBe("completed");
+  expect(job?.attemptsMade ?? ATTEMPTS).toBeLessThan(ATTEMPTS);
+  const charges = (await env.db("payments").where({ order_id: orderId }).select("status", "provider_ref")) as Array<{
+    status: string;
+    provider_ref: string | null;
+  }>;
+  expect(charges).toEqual([{ status: "succeeded", provider_ref: order.payment_ref }]);
+  expect((await env.redis.hget(env.keys.hold(orderId), "state")) ?? "committed").toBe("committed");
+
+  await assertConservation(env, new Map([[productId, 3]]));
 });
