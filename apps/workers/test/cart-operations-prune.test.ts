@@ -82,6 +82,10 @@ it("the inventory queue prunes replay records past the retention in batches, kee
   expect(await cartQuantity(clientId, productId)).toBe(1);
 });
 
-it("keeps a failed cart job (which an operator may re-drive) no longer than its replay record", async () => {
+it("keeps a finished cart job (which an operator may run again) no longer than its replay record", async () => {
   expect(jobOptions(env.config, "cart").removeOnFail).toMatchObject({ age: HOUR_MS / 1000 });
+  expect(jobOptions(env.config, "cart").removeOnComplete).toMatchObject({ age: HOUR_MS / 1000 });
+  const short = { ...env.config, CART_REPLAY_RETENTION_MS: 600_000 };
+  expect(jobOptions(short, "cart").removeOnFail).toMatchObject({ age: 600 });
+  expect(jobOptions(short, "cart").removeOnComplete).toMatchObject({ age: 600 });
 });
