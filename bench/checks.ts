@@ -148,7 +148,7 @@ export async function checkCorrectness(world: World, input: CheckInput): Promise
     const held = (await world.redis.hvals(world.keys.held)).reduce((s, v) => s + Number(v), 0);
     if (held !== 0) violations.push(`${held} units still held in ${world.keys.held}`);
     const expiring = await world.redis.zcard(world.keys.holdExpiries);
-    if (expiring !== 0) violations.push(`${expiring} holds still waiting to expire`);
+    if (expiring !== 0) violations.push(`${expiring} holds still live (held or paying)`);
   }
 
   const ours = `o.order_id IN (SELECT i.order_id FROM order_items i WHERE i.product_id LIKE ?)`;

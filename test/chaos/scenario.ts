@@ -364,7 +364,7 @@ class ChaosRun {
 
     this.monitor = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-monitor" });
     this.queueConnection = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-queues" });
-    const jobConfig = { JOB_ATTEMPTS: 6, JOB_BACKOFF_MS: 400 };
+    const jobConfig = { JOB_ATTEMPTS: 6, JOB_BACKOFF_MS: 400, CART_REPLAY_RETENTION_MS: 3_600_000 };
     this.checkoutQueue = createQueue("checkout", this.queueConnection, this.keys.queuePrefix, jobConfig);
     this.inventoryQueue = createQueue("inventory", this.queueConnection, this.keys.queuePrefix, jobConfig);
     // Without listeners BullMQ prints every connection error while Redis is down.

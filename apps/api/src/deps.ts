@@ -37,7 +37,7 @@ export interface ApiDeps {
 
 export async function createApiDeps(config: Config, logger: Logger): Promise<ApiDeps> {
   const keys = keyspace(config.REDIS_PREFIX);
-  const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX);
+  const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX, true, { logger });
   const redis = createRedis(config.REDIS_URL, { name: "api" });
   const queues = {
     cart: createQueue("cart", redis, keys.queuePrefix, config),

@@ -377,7 +377,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
         }),
       },
       "/admin/holds": {
-        get: admin("listHolds", "Live stock holds", {
+        get: admin("listHolds", "Live stock holds: held (waiting for payment) and committing (paying)", {
           responses: { "200": ok("Holds", "AdminResult"), ...ADMIN_AUTH, "503": COMMON_ERRORS["503"] },
         }),
       },

@@ -36,6 +36,7 @@ const WRITE_ORDER = [
   releaseInMysql,
 ].map((k) => k.name);
 import { createWorkerMetrics, type WorkerMetrics } from "./observability/metrics";
+import { outcomeCounter } from "./observability/outcomes";
 
 export interface WorkerDeps {
   config: Config;
@@ -60,7 +61,7 @@ export function createWorkerDeps(
   overrides: { payment?: PaymentProvider } = {},
 ): WorkerDeps {
   const keys = keyspace(config.REDIS_PREFIX);
-  const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX);
+  const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX, true, { logger });
   const redis = createRedis(config.REDIS_URL, { forQueue: true, name: "workers" });
   const engine = new InventoryEngine(redis, keys, mysqlTruth(db), {
     requireEpoch: true,
@@ -70,6 +71,7 @@ export function createWorkerDeps(
   const chaos = chaosKiller(config, redis, keys, logger);
   const writerDb = createDb(config.DATABASE_URL, config.WRITER_CONNECTIONS, true, {
     sessionIsolation: "read committed",
+    logger,
   });
   const writer = new GroupCommitWriter(writerDb, {
     connections: config.WRITER_CONNECTIONS,
@@ -102,7 +104,7 @@ export function createWorkerDeps(
     redis,
     engine,
     writer,
-    orders: new OrderStore(db, writer),
+    orders: new OrderStore(db, writer, outcomeCounter(redis, keys, logger)),
     payment,
     inventoryQueue,
     checkoutQueue,

@@ -1,6 +1,7 @@
 import type { Job } from "bullmq";
 import { AddToCartJob, CheckoutJob, InventoryJob, type CartResult, type CheckoutResult } from "@oms/shared";
 import { addToCart } from "./cart/add-to-cart";
+import { pruneCartOperations } from "./cart/prune";
 import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
 import { runLockingCheckout } from "./checkout/locking-saga";
 import { runBatchedCheckout } from "./checkout/batched-saga";
@@ -9,6 +10,7 @@ import { endOrphanedOrders, refundStrandedCharges } from "./inventory/recovery";
 import { reconcileStock } from "./inventory/reconcile";
 import { requestFlush, type WorkerDeps } from "./deps";
 import { chaosKiller } from "./chaos";
+import { isDependencyDown, retryAfterOutage } from "./outage";
 
 export function sagaDeps(deps: WorkerDeps): SagaDeps {
   return {
@@ -51,27 +53,51 @@ export function checkoutProcessor(deps: WorkerDeps) {
         return runCheckout(data, saga);
     }
   };
-  return async (job: Job): Promise<CheckoutResult> => {
+  return async (job: Job, token?: string): Promise<CheckoutResult> => {
     const data = CheckoutJob.parse(job.data);
-    const result = await settleCheckout(job, data);
-    await deps.redis.hincrby(deps.keys.checkoutOutcomes, result.outcome, 1);
-    return result;
+    // Outcomes are counted where orders end (OrderStore), once each, not per delivery.
+    return settleCheckout(job, token, data);
   };
 
-  async function settleCheckout(job: Job, data: CheckoutJob): Promise<CheckoutResult> {
+  async function settleCheckout(job: Job, token: string | undefined, data: CheckoutJob): Promise<CheckoutResult> {
     try {
       return await run(data);
     } catch (err) {
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const reason = err instanceof Error ? err.message : String(err);
+      if (isDependencyDown(err)) return waitForDependency(job, token, data, reason);
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       deps.logger.warn(
         { orderId: data.orderId, jobId: job.id, attempt: job.attemptsMade + 1, lastAttempt, err: reason },
         "checkout step failed",
       );
       if (!lastAttempt) throw err;
-      // No more deliveries: end the order cleanly instead of leaving it pending.
-      return compensateCheckout(data, saga, `checkout failed after ${job.attemptsMade + 1} attempts: ${reason}`);
+      // No more deliveries: end the order cleanly instead of leaving it pending, but
+      // only while what ending it needs is there; otherwise keep the job and try later.
+      try {
+        return await compensateCheckout(
+          data,
+          saga,
+          `checkout failed after ${job.attemptsMade + 1} attempts: ${reason}`,
+        );
+      } catch (cleanupErr) {
+        if (!isDependencyDown(cleanupErr)) throw cleanupErr;
+        return waitForDependency(job, token, data, cleanupErr instanceof Error ? cleanupErr.message : reason);
+      }
     }
+  }
+
+  async function waitForDependency(
+    job: Job,
+    token: string | undefined,
+    data: CheckoutJob,
+    reason: string,
+  ): Promise<never> {
+    // Debug: during an outage every waiting checkout passes here about once per retry.
+    deps.logger.debug(
+      { orderId: data.orderId, jobId: job.id, err: reason, retryInMs: deps.config.OUTAGE_RETRY_MS },
+      "checkout waits for MySQL or Redis to answer again (not counted as an attempt)",
+    );
+    return retryAfterOutage(job, token, deps.config.OUTAGE_RETRY_MS);
   }
 }
 
@@ -104,6 +130,10 @@ export function inventoryProcessor(deps: WorkerDeps) {
       }
       case "reconcile":
         return reconcileStock(deps.db, deps.engine, deps.logger, deps.metrics.driftRepairs);
+      case "prune":
+        return {
+          cartOperations: await pruneCartOperations(deps.db, { retentionMs: deps.config.CART_REPLAY_RETENTION_MS }),
+        };
       default: {
         const unhandled: never = data;
         throw new Error(`unknown inventory job ${JSON.stringify(unhandled)}`);

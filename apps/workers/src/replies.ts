@@ -19,10 +19,10 @@ export async function pushReply(deps: Pick<WorkerDeps, "redis">, job: Job, reply
 export function replying<T>(
   deps: Pick<WorkerDeps, "redis">,
   queue: JobReply["queue"],
-  process: (job: Job) => Promise<T>,
+  process: (job: Job, token?: string) => Promise<T>,
 ) {
-  return async (job: Job): Promise<T> => {
-    const value = await process(job);
+  return async (job: Job, token?: string): Promise<T> => {
+    const value = await process(job, token);
     await pushReply(deps, job, { queue, jobId: String(job.id), ok: true, value });
     return value;
   };

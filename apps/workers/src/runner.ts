@@ -11,6 +11,8 @@ import { ProgressMonitor } from "./observability/progress";
 import { startObservabilityServer } from "./observability/server";
 
 const HEARTBEAT_MS = 5_000;
+/** Records are kept for an hour by default: a minute's lag in pruning them is nothing. */
+const PRUNE_INTERVAL_MS = 60_000;
 
 export interface RunningWorkers {
   workers: Worker[];
@@ -36,9 +38,12 @@ export async function startWorkers(
   const saga = sagaDeps(deps);
   // Schedules live in Redis: set them at start, and again after Redis lost its data.
   const ensureSchedules = async () => {
-    // The MySQL-only modes (benchmark baselines) keep no cache and no pending decrements.
-    if (!queues.includes("inventory") || config.INVENTORY_MODE !== "redis") return;
+    if (!queues.includes("inventory")) return;
     const q = deps.inventoryQueue;
+    // Replay records older than any re-delivery of their job (CART_REPLAY_RETENTION_MS).
+    await q.upsertJobScheduler("prune", { every: PRUNE_INTERVAL_MS }, { name: "prune", data: { type: "prune" } });
+    // The MySQL-only modes (benchmark baselines) keep no cache and no pending decrements.
+    if (config.INVENTORY_MODE !== "redis") return;
     await q.upsertJobScheduler(
       "sweep-holds",
       { every: config.HOLD_SWEEP_INTERVAL_MS },

@@ -279,7 +279,7 @@ export class InventoryEngine {
     return { orderId, state: h.state as HoldState, expiresAt: Number(h.exp ?? 0), lines };
   }
 
-  /** Live holds whose time has passed (ids only), oldest first. */
+  /** Live holds whose time has passed (ids only), oldest first; a paying hold's time never passes. */
   async expiredHoldIds(now = Date.now(), limit = 500): Promise<string[]> {
     return this.redis.zrangebyscore(this.keys.holdExpiries, "-inf", now, "LIMIT", 0, limit);
   }
@@ -347,6 +347,7 @@ export class InventoryEngine {
     });
   }
 
+  /** Holds not yet committed or released: waiting for payment or in the middle of it. */
   async liveHoldCount(): Promise<number> {
     return this.redis.zcard(this.keys.holdExpiries);
   }

@@ -306,10 +306,22 @@ test("reserve, replay, begin-commit, commit, release and expiry sweeps all racin
     expect(available, productId).toBeGreaterThanOrEqual(0);
     expect(available + (live.get(productId) ?? 0), productId).toBe(units - (committed.get(productId) ?? 0));
   }
-  // The expiry set lists exactly the holds still "held": the live ones nothing ended.
+  // The expiry set lists exactly the live holds: those still "held" (the ones nothing
+  // ended) by their expiry, and those "committing" (paying, never expiring) at +inf.
   const stillHeld: string[] = [];
-  for (const id of ids) if ((await engines[0]!.hold(id))?.state === "held") stillHeld.push(id);
-  expect((await env.redis.zrange(`${env.keys.holdExpiries}:race6`, 0, -1)).sort()).toEqual(stillHeld.sort());
+  const paying: string[] = [];
+  for (const id of ids) {
+    const state = (await engines[0]!.hold(id))?.state;
+    if (state === "held") stillHeld.push(id);
+    if (state === "committing") paying.push(id);
+  }
+  expect(paying.length).toBeGreaterThan(0);
+  expect((await env.redis.zrangebyscore(`${env.keys.holdExpiries}:race6`, "-inf", "(+inf")).sort()).toEqual(
+    stillHeld.sort(),
+  );
+  expect((await env.redis.zrangebyscore(`${env.keys.holdExpiries}:race6`, "+inf", "+inf")).sort()).toEqual(
+    paying.sort(),
+  );
   const untouched = ids.filter((_, i) => i % 6 === 5 && reserved[i]!.ok);
   const untouchedLive = untouched.filter((id) => startOf(ids.indexOf(id)) !== NOW);
   expect(stillHeld.sort()).toEqual(untouchedLive.sort());

@@ -479,7 +479,7 @@ describe("stock changes, live holds and expiry sweeps", () => {
     expect(await cached("e17-a")).toBe(5);
   });
 
-  test("liveHoldCount counts holds still held; begin-commit, commit and release each take one away", async () => {
+  test("liveHoldCount counts holds held or paying; commit and release each take one away, begin-commit none", async () => {
     await insertProducts(env.db, [{ id: "e18-a", quantity: 100 }]);
     const engine = engineFor("e18");
     const one = [{ productId: "e18-a", quantity: 1 }];
@@ -490,11 +490,11 @@ describe("stock changes, live holds and expiry sweeps", () => {
     expect(await engine.liveHoldCount()).toBe(4);
 
     await engine.beginCommit("e18-1");
-    expect(await engine.liveHoldCount()).toBe(3);
+    expect(await engine.liveHoldCount()).toBe(4);
     await engine.commit("e18-2");
-    expect(await engine.liveHoldCount()).toBe(2);
+    expect(await engine.liveHoldCount()).toBe(3);
     await engine.release("e18-3");
-    expect(await engine.liveHoldCount()).toBe(1);
+    expect(await engine.liveHoldCount()).toBe(2);
     await engine.commit("e18-1");
     expect(await engine.liveHoldCount()).toBe(1);
     // Only e18-4 is still held (e18-3 released, the others committed).
@@ -516,7 +516,7 @@ describe("stock changes, live holds and expiry sweeps", () => {
     await engine.reserve("e19-vanished", qty(32), TTL, NOW);
     await env.redis.del(env.keys.hold("e19-vanished"));
     expect(await engine.available(["e19-a"])).toEqual(new Map([["e19-a", 37]]));
-    expect(await engine.liveHoldCount()).toBe(5);
+    expect(await engine.liveHoldCount()).toBe(6);
 
     expect(await engine.expiredHoldIds(NOW + TTL + 5)).toEqual(["e19-old-1", "e19-vanished", "e19-old-2", "e19-old-3"]);
     // The limit bounds one sweep; the rest waits for the next.
@@ -529,7 +529,8 @@ describe("stock changes, live holds and expiry sweeps", () => {
     // Held: paying 8 + fresh 16, and the vanished hold's 32, which nothing can end now.
     expect(await heldOf("e19", "e19-a")).toBe(56);
     expect(await totals("e19", ["e19-a"])).toEqual([100]);
-    expect(await engine.liveHoldCount()).toBe(1);
+    // Fresh (not expired yet) and paying (never expires) stay live.
+    expect(await engine.liveHoldCount()).toBe(2);
     expect(await engine.expiredHoldIds(NOW + 10 * TTL)).toEqual(["e19-fresh"]);
     expect((await engine.hold("e19-paying"))?.state).toBe("committing");
     expect((await engine.hold("e19-old-2"))?.state).toBe("released");

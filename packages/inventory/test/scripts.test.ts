@@ -544,7 +544,7 @@ describe("release.lua", () => {
     expect(await redis.hget(sweepKeys.hold("expired-2"), "state")).toBe("released");
     expect(await redis.hget(sweepKeys.hold("paying"), "state")).toBe("committing");
     expect(await redis.hget(sweepKeys.hold("live"), "state")).toBe("held");
-    expect(await redis.zrange(sweepKeys.holdExpiries, 0, -1)).toEqual(["live"]);
+    expect(await redis.zrange(sweepKeys.holdExpiries, 0, -1)).toEqual(["live", "paying"]);
 
     // A second sweep at the same time finds nothing more to do.
     expect(await engine.sweepExpired(NOW + TTL + 10)).toBe(0);
@@ -617,7 +617,7 @@ describe("release.lua", () => {
 });
 
 describe("begin-commit-2.lua and commit-3.lua", () => {
-  test("begin-commit marks the hold committing, takes it off the expiry set, keeps its stock, and replays", async () => {
+  test("begin-commit marks the hold committing, moves it to +inf in the expiry set (live, never expires), keeps its stock, and replays", async () => {
     await setStock({ "c1-a": 10 });
     await reserve("c1", [["c1-a", 4]]);
 
@@ -625,7 +625,7 @@ describe("begin-commit-2.lua and commit-3.lua", () => {
     expect(await beginCommit("c1")).toEqual([C.OK]);
 
     expect((await holdHash("c1")).state).toBe("committing");
-    expect(await expiryScore("c1")).toBeNull();
+    expect(await expiryScore("c1")).toBe("inf");
     expect(await stock("c1-a")).toEqual([6]);
     // Still held: begin-commit only stops expiry, the units are not sold yet.
     expect(await held("c1-a")).toEqual([4]);

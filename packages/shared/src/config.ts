@@ -159,6 +159,23 @@ export const ConfigSchema = z.object({
     .default(6)
     .describe("Deliveries of a job before it fails for good"),
   JOB_BACKOFF_MS: z.coerce.number().int().min(10).default(500).describe("Base of the exponential retry backoff"),
+  OUTAGE_RETRY_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(1_000)
+    .describe(
+      "A checkout that finds MySQL or Redis unreachable is tried again after about this long (jittered), without spending one of its JOB_ATTEMPTS: an outage of any length fails no order, and each ends within about this long of the database answering again",
+    ),
+  CART_REPLAY_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .min(600_000)
+    .default(3_600_000)
+    .describe(
+      "How long an applied add-to-cart job's replay record (cart_operations) is kept: it must outlast every re-delivery of that job, i.e. its retries (under a second), stall recovery (MAX_STALLED x (JOB_LOCK_MS + STALLED_CHECK_MS), ~4 min by default) and an operator running a finished cart job again, which is why finished cart jobs are kept no longer; older records are pruned every minute",
+    ),
   JOB_LOCK_MS: z.coerce
     .number()
     .int()

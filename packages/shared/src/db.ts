@@ -1,4 +1,5 @@
 import knexFactory, { type Knex } from "knex";
+import { createLogger, type Logger } from "./logger";
 
 export type { Knex };
 
@@ -31,6 +32,8 @@ export interface DbOptions {
    * transaction needs no SET TRANSACTION statement of its own (group commit's pool).
    */
   sessionIsolation?: "read committed";
+  /** Where knex's own warnings go (a connection refused or lost); a JSON logger at warn when unset. */
+  logger?: Logger;
 }
 
 export function createDb(url: string, poolMax = 10, withDatabase = true, options: DbOptions = {}): Knex {
@@ -57,7 +60,36 @@ export function createDb(url: string, poolMax = 10, withDatabase = true, options
     },
     pool: { min: 0, max: poolMax, ...(afterCreate ? { afterCreate } : {}) },
     acquireConnectionTimeout: 5_000,
+    log: knexLog(options.logger ?? createLogger("warn", "db")),
   });
+}
+
+/**
+ * knex prints its warnings with console.log, an error's whole stack included: during a
+ * MySQL outage that was thousands of plain multi-line entries between the JSON logs.
+ * Each goes to the structured logger instead, as one line: its message without frames.
+ */
+function knexLog(logger: Logger): Knex.Config["log"] {
+  const child = logger.child({ component: "knex" });
+  const line = (level: "debug" | "warn" | "error") => (message: unknown) => {
+    if (typeof message === "string") child[level](withoutStack(message));
+    else child[level]({ detail: message }, "knex");
+  };
+  return {
+    debug: line("debug"),
+    warn: line("warn"),
+    error: line("error"),
+    deprecate: (method: string, alternative: string) =>
+      child.warn({ method, alternative }, `${method} is deprecated, use ${alternative}`),
+  };
+}
+
+function withoutStack(message: string): string {
+  return message
+    .split("\n")
+    .filter((l) => !/^\s+at /.test(l))
+    .join(" ")
+    .trim();
 }
 
 /** Creates the database named in the URL when it does not exist (utf8mb4, explicit collation). */
@@ -77,22 +109,32 @@ export function isRetryableDbError(err: unknown): boolean {
   return code === "ER_LOCK_DEADLOCK" || code === "ER_LOCK_WAIT_TIMEOUT";
 }
 
-/** Errors that mean the database could not be reached at all. */
+/**
+ * Errors that mean the database could not be reached, or went away under a statement
+ * (a crash, a restart, a cut network): nothing about the request itself.
+ */
 export function isDbUnavailable(err: unknown): boolean {
   const e = err as { code?: string; name?: string; message?: string } | null;
-  const code = e?.code ?? "";
-  return (
-    [
-      "ECONNREFUSED",
-      "ETIMEDOUT",
-      "ECONNRESET",
-      "EHOSTUNREACH",
-      "PROTOCOL_CONNECTION_LOST",
-      "ER_CON_COUNT_ERROR",
-      "ENOTFOUND",
-    ].includes(code) || e?.name === "KnexTimeoutError"
-  );
+  return UNREACHABLE_CODES.has(e?.code ?? "") || e?.name === "KnexTimeoutError";
 }
+
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "PROTOCOL_CONNECTION_LOST",
+  // A query sent on a connection that had already died.
+  "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR",
+  "PROTOCOL_ENQUEUE_AFTER_QUIT",
+  "ER_CON_COUNT_ERROR",
+  // The server is shutting down, or killed the connection on its way down.
+  "ER_SERVER_SHUTDOWN",
+  "ER_CONNECTION_KILLED",
+]);
 
 /** Runs fn in a transaction, retrying the whole transaction on deadlock or lock wait timeout. */
 export async function withTransaction<T>(

@@ -21,3 +21,16 @@ export function createRedis(url: string, opts: { forQueue?: boolean; name?: stri
   redis.on("error", () => undefined);
   return redis;
 }
+
+/**
+ * ioredis errors that mean Redis could not be reached (a connection closed or refused,
+ * a command that gave up while disconnected), not that a command was wrong.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; message?: string } | null;
+  return (
+    e?.name === "MaxRetriesPerRequestError" ||
+    e?.message === "Connection is closed." ||
+    /^Stream isn't writeable/.test(e?.message ?? "")
+  );
+}

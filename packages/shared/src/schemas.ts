@@ -81,6 +81,7 @@ export const InventoryJob = z.discriminatedUnion("type", [
   z.object({ type: z.literal("flush") }),
   z.object({ type: z.literal("sweepHolds") }),
   z.object({ type: z.literal("reconcile") }),
+  z.object({ type: z.literal("prune") }),
 ]);
 export type InventoryJob = z.infer<typeof InventoryJob>;
 

@@ -3,7 +3,10 @@ import type { ApiDeps } from "../deps";
 import { failure, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "../handlers/errors";
 
-/** GET /admin/holds: live stock holds, soonest to expire first. */
+/**
+ * GET /admin/holds: live stock holds, soonest to expire first, then those whose payment
+ * started (they no longer expire: expiresAt null).
+ */
 export async function listHolds(deps: ApiDeps): Promise<HttpResult> {
   try {
     const ids = await deps.redis.zrange(deps.keys.holdExpiries, 0, 199);
@@ -13,7 +16,7 @@ export async function listHolds(deps: ApiDeps): Promise<HttpResult> {
       holds: holds.map((h) => ({
         orderId: h.orderId,
         state: h.state,
-        expiresAt: new Date(h.expiresAt).toISOString(),
+        expiresAt: h.state === "held" ? new Date(h.expiresAt).toISOString() : null,
         lines: h.lines,
       })),
     });

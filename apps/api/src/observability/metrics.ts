@@ -38,7 +38,7 @@ export function createApiMetrics(redis: Redis, keys: Keyspace, queues: Record<st
   });
   new Gauge({
     name: "oms_active_holds",
-    help: "Stock holds not yet committed or released",
+    help: "Stock holds not yet committed or released (held or committing)",
     registers: [registry],
     async collect() {
       this.set(await redis.zcard(keys.holdExpiries));
@@ -46,7 +46,7 @@ export function createApiMetrics(redis: Redis, keys: Keyspace, queues: Record<st
   });
   new Gauge({
     name: "oms_checkout_outcomes",
-    help: "Checkouts finished by all workers since Redis started, by outcome (a counter kept in Redis)",
+    help: "Checkouts ended since Redis started, by outcome, each once whichever path ended it (a counter kept in Redis)",
     labelNames: ["outcome"],
     registers: [registry],
     async collect() {

@@ -82,17 +82,19 @@ async function lockAndCharge(
     token: paymentToken,
   });
   if (charge.status !== "succeeded") {
-    await withTransaction(db, async (trx) => {
+    const ended = await withTransaction(db, async (trx) => {
       const released = await trx("orders")
         .where({ order_id: orderId, stock_locked: 1, state: "pending" })
         .update({ stock_locked: 0 });
-      if (released === 0) return;
+      if (released === 0) return false;
       for (const item of order.items)
         await trx("product_details").where({ product_id: item.productId }).increment("quantity", item.quantity);
       await trx("orders")
         .where({ order_id: orderId, state: "pending" })
         .update({ state: "failed", failure_code: "payment_declined", failure_reason: "payment declined" });
+      return true;
     });
+    if (ended) await orders.ended("payment_declined");
     return { outcome: "declined", orderId, reason: "payment declined" };
   }
   // The same batched commit as the saga's, without the flush: the stock is already taken.

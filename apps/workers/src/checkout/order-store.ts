@@ -1,6 +1,7 @@
 import type { Knex } from "@oms/shared";
 import type { CreateOrderResult, Failure, FailureCode, Order } from "./order";
 import type { GroupCommitWriter } from "../db/writer";
+import { outcomeOfFailure, type OutcomeCounter } from "../observability/outcomes";
 import {
   completeOrders,
   createPendingOrders,
@@ -13,11 +14,19 @@ import {
 
 export type { CreateOrderResult, Failure, FailureCode, Order, OrderItem } from "./order";
 
-/** Orders in MySQL: the durable record of every checkout and its one terminal state. */
+/**
+ * Orders in MySQL: the durable record of every checkout and its one terminal state.
+ * Every path that ends an order (the saga, the final-failure path, the sweep, the
+ * recovery) ends it here, and only the call that moved it out of pending counts its
+ * outcome, so each checkout is counted once however often its job is replayed.
+ * Counts are not awaited: the counter never throws, and its command goes out ahead of
+ * the checkout's next Redis call on the same connection, so it costs no round trip.
+ */
 export class OrderStore {
   constructor(
     private readonly db: Knex,
     private readonly writer: GroupCommitWriter,
+    private readonly countOutcome: OutcomeCounter = async () => undefined,
   ) {}
 
   async get(orderId: string, trx: Knex = this.db): Promise<Order | null> {
@@ -33,13 +42,24 @@ export class OrderStore {
    * Snapshots the client's cart into a pending order with its prices. Idempotent by
    * order id; written with the other checkouts queued at the same time.
    */
-  createPending(orderId: string, clientId: string): Promise<CreateOrderResult> {
-    return this.writer.submit(createPendingOrders, { orderId, clientId });
+  async createPending(orderId: string, clientId: string): Promise<CreateOrderResult> {
+    const result = await this.writer.submit(createPendingOrders, { orderId, clientId });
+    // A refusal is the checkout's end (there is no order to replay it from).
+    if (result.kind === "empty_cart") void this.countOutcome("empty_cart");
+    if (result.kind === "busy") void this.countOutcome("failed");
+    return result;
   }
 
   /** Ends a pending order as failed, and answers the order as it now stands. */
-  failAndRead(orderId: string, failure: Failure): Promise<FailOutcome> {
-    return this.writer.submit(failOrders, { orderId, ...failure });
+  async failAndRead(orderId: string, failure: Failure): Promise<FailOutcome> {
+    const outcome = await this.writer.submit(failOrders, { orderId, ...failure });
+    if (outcome.changed) void this.countOutcome(outcomeOfFailure(failure.code));
+    return outcome;
+  }
+
+  /** An order another transaction ended (the classic design's decline): count it. */
+  async ended(code: FailureCode): Promise<void> {
+    void this.countOutcome(outcomeOfFailure(code));
   }
 
   /** Ends a pending order as failed. Returns false when it had already ended. */
@@ -53,8 +73,10 @@ export class OrderStore {
    * the cart, in one transaction with the other commits queued at the same time.
    * Replays find the order completed and change nothing.
    */
-  complete(order: Order, paymentRef: string, options: { stockTaken?: boolean } = {}): Promise<CompleteOutcome> {
-    return this.writer.submit(completeOrders, { order, paymentRef, ...options });
+  async complete(order: Order, paymentRef: string, options: { stockTaken?: boolean } = {}): Promise<CompleteOutcome> {
+    const outcome = await this.writer.submit(completeOrders, { order, paymentRef, ...options });
+    if (outcome === "completed") void this.countOutcome("completed");
+    return outcome;
   }
 
   /** Failed orders whose charge still stands: a refund that failed earlier, to be retried. */

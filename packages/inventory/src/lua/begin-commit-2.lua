@@ -1,9 +1,11 @@
 --[[
   Mark a hold as committing: payment is about to start, so expiry must no longer
-  return its stock. Safe to replay.
+  return its stock. The hold stays in the set of live holds (operators and the
+  active-holds gauge read it) with an expiry of +inf: the sweep never reaches it, and
+  only its commit or release takes it out. Safe to replay.
 
   KEYS[1]  hold hash ({p}:hold:<orderId>)
-  KEYS[2]  sorted set of live holds by expiry time
+  KEYS[2]  sorted set of live holds by expiry time (+inf once payment began)
 
   ARGV[1]  reservation id (member of KEYS[2])
 
@@ -15,6 +17,6 @@ if not state then return {3} end
 if state == "released" then return {4} end
 if state == "held" then
   redis.call("HSET", KEYS[1], "state", "committing")
-  redis.call("ZREM", KEYS[2], ARGV[1])
+  redis.call("ZADD", KEYS[2], "+inf", ARGV[1])
 end
 return {0}

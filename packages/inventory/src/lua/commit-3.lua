@@ -3,7 +3,7 @@
   comes back. Safe to replay. The record is kept for a while so replays can see it.
 
   KEYS[1]  hold hash ({p}:hold:<orderId>)
-  KEYS[2]  sorted set of live holds by expiry time
+  KEYS[2]  sorted set of live holds by expiry time (+inf once payment began)
   KEYS[3]  hash of units held per product ({p}:held)
 
   ARGV[1]  reservation id (member of KEYS[2])

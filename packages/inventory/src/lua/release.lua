@@ -4,7 +4,7 @@
   released, so expiry can never return the stock of an order that is paying.
 
   KEYS[1]    hold hash ({p}:hold:<orderId>)
-  KEYS[2]    sorted set of live holds by expiry time
+  KEYS[2]    sorted set of live holds by expiry time (+inf once payment began)
   KEYS[3]    hash of units held per product ({p}:held)
   KEYS[4..n] stock keys of the hold's lines, in the order the hold recorded them
 

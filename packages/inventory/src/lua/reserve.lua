@@ -2,7 +2,7 @@
   Reserve every line of a cart at once: all or nothing, never below zero.
 
   KEYS[1]    hold hash of this reservation ({p}:hold:<orderId>)
-  KEYS[2]    sorted set of live holds by expiry time ({p}:holds:expiry)
+  KEYS[2]    sorted set of live holds by expiry time, +inf once payment began ({p}:holds:expiry)
   KEYS[3]    hash of units held per product, not yet committed or released ({p}:held)
   KEYS[4..n] stock key of each line ({p}:stock:<productId>)
 
