@@ -41,7 +41,13 @@ export async function runBatchedCheckout(job: CheckoutJob, deps: BatchedCheckout
       token: job.paymentToken,
     });
     if (charge.status !== "succeeded") {
-      await deps.writer.submit(releaseInMysql, { order, code: "payment_declined", reason: "payment declined" });
+      const released = await deps.writer.submit(releaseInMysql, {
+        order,
+        code: "payment_declined",
+        reason: "payment declined",
+      });
+      // Ended by this design's own write, not the order store's: count it as the store would.
+      if (released) await deps.orders.ended("payment_declined");
       return { outcome: "declined", orderId, reason: "payment declined" };
     }
     await deps.orders.complete(order, charge.reference, { stockTaken: true });
