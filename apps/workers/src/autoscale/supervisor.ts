@@ -350,7 +350,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         METRICS_PORT: "0",
         SEED_ON_START: "false",
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      // The IPC channel is how a worker learns that this process is gone (see supervised.ts).
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
       // Its own process group: a Ctrl-C in the terminal reaches the supervisor, which
       // retires the workers itself, rather than each worker at once (which would look
       // like crashes to replace).
