@@ -2,7 +2,7 @@ import { createLogger, loadConfig, runEntryPoint } from "@oms/shared";
 import { prepareDatabase } from "@oms/migrations";
 import { createWorkerDeps } from "./deps";
 import { startWorkers, type RunningWorkers } from "./runner";
-import { onSupervisorGone } from "./supervised";
+import { beatToSupervisor, onSupervisorGone } from "./supervised";
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -24,6 +24,8 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
   onSupervisorGone(() => void stop("supervisor gone"));
   running = await startWorkers(deps);
+  // Beats only once consuming: the supervisor judges a worker's liveness from here on.
+  beatToSupervisor();
 }
 
 runEntryPoint("workers", main);

@@ -17,3 +17,31 @@ export function onSupervisorGone(callback: () => void): void {
   }
   process.once("disconnect", callback);
 }
+
+/** What a worker sends its supervisor over the IPC channel. */
+export interface SupervisorMessage {
+  type: "heartbeat";
+}
+
+export function isHeartbeat(message: unknown): message is SupervisorMessage {
+  return typeof message === "object" && message !== null && (message as { type?: unknown }).type === "heartbeat";
+}
+
+/** Worker heartbeats to the supervisor: one a second while the event loop turns. */
+export const SUPERVISOR_HEARTBEAT_MS = 1_000;
+
+/**
+ * Tells the supervisor, every second, that this process's event loop still turns. A
+ * frozen (SIGSTOP) or blocked process stops sending, and the supervisor replaces it:
+ * its jobs' locks lapse, but nothing else would give them to a process that runs.
+ */
+export function beatToSupervisor(): () => void {
+  if (!process.send) return () => undefined;
+  const beat = () => {
+    if (process.connected) process.send?.({ type: "heartbeat" } satisfies SupervisorMessage);
+  };
+  beat();
+  const timer = setInterval(beat, SUPERVISOR_HEARTBEAT_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -37,6 +37,9 @@ async function main(): Promise<void> {
     logger,
     metrics,
     spawnWorkers: !observeOnly,
+    hungAfterMs: config.AUTOSCALE_HUNG_WORKER_MS,
+    // As the workers do it: a frozen worker may be the only one that would.
+    stalledCheck: { intervalMs: config.STALLED_CHECK_MS, maxStalled: config.MAX_STALLED },
   });
 
   let server: MetricsServer | undefined;
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
       maxWaitMs: config.AUTOSCALE_MAX_WAIT_MS,
       cooldownMs: config.AUTOSCALE_COOLDOWN_MS,
       pollIntervalMs: config.AUTOSCALE_POLL_INTERVAL_MS,
+      hungWorkerMs: config.AUTOSCALE_HUNG_WORKER_MS || "off",
       metrics: server ? `http://localhost:${server.port}/metrics` : "off",
       observeOnly,
     },

@@ -20,6 +20,7 @@ export interface AutoscaleMetrics {
   decisions: Counter<"queue" | "action">;
   replacements: Counter<"queue">;
   forcedKills: Counter<"queue">;
+  hungKills: Counter<"queue">;
   measureErrors: Counter<"queue">;
 }
 
@@ -48,6 +49,12 @@ export function createAutoscaleMetrics(registry: Registry = createRegistry("auto
     forcedKills: new Counter({
       name: "oms_autoscale_forced_kills_total",
       help: "Retiring processes killed because they did not exit in time (their jobs return once their locks lapse)",
+      labelNames: ["queue"],
+      registers: [registry],
+    }),
+    hungKills: new Counter({
+      name: "oms_autoscale_hung_kills_total",
+      help: "Consuming processes killed and replaced because their heartbeat stopped (frozen, event loop blocked)",
       labelNames: ["queue"],
       registers: [registry],
     }),

@@ -11,6 +11,10 @@
  *   the newest.
  * - A process that exits unasked is replaced at once; one that keeps dying before it
  *   is ready is restarted with an exponential back-off.
+ * - A consuming process whose heartbeat (over its IPC channel) stops for `hungAfterMs`
+ *   is frozen or blocked: it is SIGKILLed and so replaced. BullMQ's stalled-job check
+ *   runs here too (`stalledCheck`), so the jobs it held come back even when it was the
+ *   only process running that check.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
@@ -29,6 +33,9 @@ import {
   type ScalingPolicy,
 } from "./decision";
 import { recordDecision, type AutoscaleMetrics } from "./metrics";
+import { isHeartbeat } from "../supervised";
+import { watchHeartbeats } from "./hung";
+import { startStalledChecks, type StalledCheckOptions, type StalledChecks } from "./stalled-check";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 
@@ -71,6 +78,10 @@ export interface SupervisorOptions {
   restartBackoff?: { baseMs: number; maxMs: number };
   /** Bound of one measurement, so a hung Redis cannot stall the loop. */
   measureTimeoutMs?: number;
+  /** A consuming worker silent on its heartbeat this long is killed and replaced (0 or unset: never). */
+  hungAfterMs?: number;
+  /** Run BullMQ's stalled-job check on the supervised queues from this process too. */
+  stalledCheck?: StalledCheckOptions;
 }
 
 export interface WorkerInfo {
@@ -85,6 +96,8 @@ export interface WorkerExit extends WorkerInfo {
   retired: boolean;
   /** It was killed because it did not exit within retireTimeoutMs. */
   forced: boolean;
+  /** It was killed because its heartbeat stopped. */
+  hung: boolean;
   /** For a retired process, how long it drained. */
   drainMs?: number;
 }
@@ -104,6 +117,8 @@ type SupervisorEvents = {
   exit: [WorkerExit];
   /** An unasked exit; a replacement follows. */
   crash: [WorkerExit & { output: string[] }];
+  /** A consuming process whose heartbeat stopped; it is killed, and its exit is a crash. */
+  hung: [WorkerInfo & { silentMs: number }];
   decision: [DecisionEvent];
 };
 
@@ -127,6 +142,8 @@ interface WorkerProc {
   readyAt: number | null;
   retiringAt: number | null;
   forced: boolean;
+  lastBeatAt: number | null;
+  hung: boolean;
   killTimer?: NodeJS.Timeout;
   exited: Promise<void>;
   tail: string[];
@@ -165,6 +182,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private running = false;
   private stopping?: Promise<void>;
   private lastMeasuredAt = 0;
+  private stopHeartbeatWatch?: () => void;
+  private stalledChecks?: Promise<StalledChecks | undefined>;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
@@ -189,6 +208,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.running = true;
     for (const slot of this.slots) this.reconcile(slot);
     void this.loop();
+    const { hungAfterMs, stalledCheck, logger } = this.options;
+    if (hungAfterMs && this.spawnWorkers) {
+      this.stopHeartbeatWatch = watchHeartbeats({
+        boundMs: hungAfterMs,
+        procs: () => this.slots.flatMap((slot) => [...slot.procs]),
+        onHung: (proc, silentMs) => this.killHung(proc, silentMs, hungAfterMs),
+      });
+    }
+    if (stalledCheck) {
+      this.stalledChecks = startStalledChecks(
+        this.slots.map((s) => s.queue),
+        { ...stalledCheck, redisUrl: this.options.redisUrl, queuePrefix: this.options.queuePrefix, logger },
+      ).catch((err: unknown) => {
+        logger.error({ err: errorMessage(err) }, "stalled-job checks could not start");
+        return undefined;
+      });
+    }
   }
 
   /** True when every queue was measured within the last three poll intervals. */
@@ -239,6 +275,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async shutdown(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    this.stopHeartbeatWatch?.();
     const all = this.slots.flatMap((slot) => {
       clearTimeout(slot.respawnTimer);
       return [...slot.procs];
@@ -246,6 +283,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (all.length) this.options.logger.info({ workers: all.length }, "autoscaler stopping: retiring every worker");
     for (const proc of all) if (proc.retiringAt === null) this.retire(proc, "stopping");
     await Promise.all(all.map((p) => p.exited));
+    await (await this.stalledChecks)?.close();
     await Promise.all(this.slots.map((slot) => slot.bull.close().catch(() => undefined)));
     this.redis.disconnect();
     this.updateGauges();
@@ -366,6 +404,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       readyAt: null,
       retiringAt: null,
       forced: false,
+      lastBeatAt: null,
+      hung: false,
       exited: new Promise<void>((resolve) => (resolveExited = resolve)),
       tail: [],
     };
@@ -389,6 +429,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.onExit(slot, proc, code, signal);
       resolveExited();
     };
+    child.on("message", (message: unknown) => {
+      if (isHeartbeat(message)) proc.lastBeatAt = Date.now();
+    });
     child.once("exit", finish);
     child.once("error", (err) => {
       logger.error({ queue: slot.queue, err: err.message }, "worker process could not be started");
@@ -424,10 +467,30 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit("retire", { queue: proc.queue, pid: proc.pid });
   }
 
+  private killHung(proc: WorkerProc, silentMs: number, boundMs: number): void {
+    const { logger, metrics } = this.options;
+    proc.hung = true;
+    metrics?.hungKills.inc({ queue: proc.queue });
+    logger.error(
+      { queue: proc.queue, pid: proc.pid, silentMs, boundMs },
+      "worker process hung (no heartbeat): killed and replaced; its jobs return when their locks lapse",
+    );
+    this.emit("hung", { queue: proc.queue, pid: proc.pid, silentMs });
+    proc.child.kill("SIGKILL");
+  }
+
   private onExit(slot: QueueSlot, proc: WorkerProc, code: number | null, signal: NodeJS.Signals | null): void {
     const { logger, metrics } = this.options;
     const retired = proc.retiringAt !== null || !this.running;
-    const exit: WorkerExit = { queue: slot.queue, pid: proc.pid, code, signal, retired, forced: proc.forced };
+    const exit: WorkerExit = {
+      queue: slot.queue,
+      pid: proc.pid,
+      code,
+      signal,
+      retired,
+      forced: proc.forced,
+      hung: proc.hung,
+    };
     if (retired) {
       exit.drainMs = proc.retiringAt === null ? undefined : Date.now() - proc.retiringAt;
       logger.info({ ...exit }, "worker process retired");
