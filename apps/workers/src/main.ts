@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   onSupervisorGone(() => void stop("supervisor gone"));
   running = await startWorkers(deps);
   // Beats only once consuming: the supervisor judges a worker's liveness from here on.
-  beatToSupervisor();
+  beatToSupervisor(running.workers.map((w) => w.id));
 }
 
 runEntryPoint("workers", main);

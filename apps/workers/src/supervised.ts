@@ -18,13 +18,20 @@ export function onSupervisorGone(callback: () => void): void {
   process.once("disconnect", callback);
 }
 
-/** What a worker sends its supervisor over the IPC channel. */
-export interface SupervisorMessage {
+/**
+ * What a worker sends its supervisor over the IPC channel: a heartbeat, with the ids of
+ * its BullMQ workers (a job's lock token starts with the id of the worker holding it, so
+ * the supervisor can hand back the jobs of a process it saw die).
+ */
+export interface Heartbeat {
   type: "heartbeat";
+  consumers: string[];
 }
 
-export function isHeartbeat(message: unknown): message is SupervisorMessage {
-  return typeof message === "object" && message !== null && (message as { type?: unknown }).type === "heartbeat";
+export function isHeartbeat(message: unknown): message is Heartbeat {
+  if (typeof message !== "object" || message === null) return false;
+  const { type, consumers } = message as Partial<Record<keyof Heartbeat, unknown>>;
+  return type === "heartbeat" && Array.isArray(consumers) && consumers.every((c) => typeof c === "string");
 }
 
 /** Worker heartbeats to the supervisor: one a second while the event loop turns. */
@@ -33,12 +40,12 @@ export const SUPERVISOR_HEARTBEAT_MS = 1_000;
 /**
  * Tells the supervisor, every second, that this process's event loop still turns. A
  * frozen (SIGSTOP) or blocked process stops sending, and the supervisor replaces it:
- * its jobs' locks lapse, but nothing else would give them to a process that runs.
+ * nothing else would give its jobs to a process that runs.
  */
-export function beatToSupervisor(): () => void {
+export function beatToSupervisor(consumers: string[]): () => void {
   if (!process.send) return () => undefined;
   const beat = () => {
-    if (process.connected) process.send?.({ type: "heartbeat" } satisfies SupervisorMessage);
+    if (process.connected) process.send?.({ type: "heartbeat", consumers } satisfies Heartbeat);
   };
   beat();
   const timer = setInterval(beat, SUPERVISOR_HEARTBEAT_MS);

@@ -2,7 +2,8 @@
  * Review 12, finding 7: a frozen worker must not keep its jobs. The only checkout worker
  * (the real one, under the real supervisor) is stopped with SIGSTOP while it holds
  * checkouts. Its heartbeat stops; the supervisor must SIGKILL and replace it, and run
- * BullMQ's stalled-job check itself (the frozen worker was the only one running it), so
+ * BullMQ's stalled-job check itself (the frozen worker was the only one running it), and
+ * hand the jobs of the killed worker back without waiting for their locks to lapse, so
  * its checkouts finish well within the 40 s they stayed pending in the review, each
  * order once and charged once.
  */
@@ -100,6 +101,7 @@ function realWorkers(
   limits: { min: number; max: number },
   policy: { targetBacklog: number; maxWaitMs: number; cooldownMs: number },
   supervisor: Parameters<typeof startHarness>[0]["supervisor"],
+  workerEnv: Record<string, string> = {},
 ): Harness {
   return (harness = startHarness({
     queue: "checkout",
@@ -108,23 +110,24 @@ function realWorkers(
     policy,
     pollIntervalMs: 200,
     command: DEFAULT_WORKER_COMMAND,
-    env: { ...process.env, ...configToEnv(env.config), LOG_LEVEL: "info" },
+    env: { ...process.env, ...configToEnv(env.config), LOG_LEVEL: "info", ...workerEnv },
     supervisor,
   }));
 }
 
 const stalledCheck = () => ({ intervalMs: env.config.STALLED_CHECK_MS, maxStalled: env.config.MAX_STALLED });
 
-it("replaces a frozen worker and finishes its checkouts, each order once, charged once", async () => {
+it("replaces a frozen worker and hands its checkouts to the next at once, each order once, charged once", async () => {
   const { product, jobs } = await checkouts("ph", ORDERS);
+  // The default lock (30 s): the jobs must not wait for it to lapse.
   const h = realWorkers(
     { min: 1, max: 1 },
     { targetBacklog: 100, maxWaitMs: 60_000, cooldownMs: 60_000 },
-    {
-      hungAfterMs: HUNG_MS,
-      stalledCheck: stalledCheck(),
-    },
+    { hungAfterMs: HUNG_MS, stalledCheck: stalledCheck() },
+    { JOB_LOCK_MS: "30000" },
   );
+  const handedBack: string[] = [];
+  h.supervisor.on("handBack", (e) => handedBack.push(...e.jobs));
   const crashes: WorkerExit[] = [];
   h.supervisor.on("crash", (e) => crashes.push(e));
   await waitFor("the real worker consuming", () => statusOf(h.supervisor).ready === 1, 60_000);
@@ -145,6 +148,9 @@ it("replaces a frozen worker and finishes its checkouts, each order once, charge
   expect(statusOf(h.supervisor).pids).not.toContain(victim);
   expect(await h.queue.getJobCounts("failed", "active", "wait")).toEqual({ failed: 0, active: 0, wait: 0 });
   expect((await h.metrics.hungKills.get()).values[0]?.value).toBe(1);
+  // The four it held went back to wait when it died, not 30 s later.
+  expect(handedBack).toHaveLength(4);
+  expect(doneAfterMs).toBeLessThan(20_000);
   await assertEachOrderOnce(product, jobs);
   console.log(`[hung worker] ${JSON.stringify({ orders: ORDERS, hungAfterMs: HUNG_MS, doneAfterMs })}`);
 }, 120_000);
@@ -175,4 +181,30 @@ it("hands a frozen worker's jobs back by the supervisor's own stalled check, for
   killAll([victim]);
   await assertEachOrderOnce(product, jobs);
   console.log(`[stalled check in the supervisor] ${JSON.stringify({ orders: jobs.length, doneAfterMs })}`);
+}, 120_000);
+
+it("hands back the checkouts of a worker killed with SIGKILL at once, not when their 30 s locks lapse", async () => {
+  const { product, jobs } = await checkouts("pk", 4);
+  const h = realWorkers(
+    { min: 1, max: 1 },
+    { targetBacklog: 100, maxWaitMs: 60_000, cooldownMs: 60_000 },
+    { hungAfterMs: HUNG_MS, stalledCheck: stalledCheck() },
+    { JOB_LOCK_MS: "30000" },
+  );
+  const handedBack: string[] = [];
+  h.supervisor.on("handBack", (e) => handedBack.push(...e.jobs));
+  await waitFor("the real worker consuming", () => statusOf(h.supervisor).ready === 1, 60_000);
+  const [victim] = statusOf(h.supervisor).pids;
+  if (victim === undefined) throw new Error("expected one worker");
+  await enqueue(h, jobs);
+  await waitFor("the worker holds all four checkouts", async () => (await h.queue.getActiveCount()) === 4, 20_000);
+
+  process.kill(victim, "SIGKILL");
+  const killedAt = Date.now();
+  await waitFor("every checkout finished", () => allCompleted(h, jobs), BOUND_MS);
+  const doneAfterMs = Date.now() - killedAt;
+  expect(handedBack.sort()).toEqual(jobs.map((j) => j.orderId).sort());
+  expect(doneAfterMs).toBeLessThan(20_000);
+  await assertEachOrderOnce(product, jobs);
+  console.log(`[killed worker] ${JSON.stringify({ orders: jobs.length, doneAfterMs })}`);
 }, 120_000);

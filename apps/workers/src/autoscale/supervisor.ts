@@ -35,6 +35,7 @@ import {
 import { recordDecision, type AutoscaleMetrics } from "./metrics";
 import { isHeartbeat } from "../supervised";
 import { watchHeartbeats } from "./hung";
+import { handBackJobs } from "./hand-back";
 import { startStalledChecks, type StalledCheckOptions, type StalledChecks } from "./stalled-check";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -119,6 +120,8 @@ type SupervisorEvents = {
   crash: [WorkerExit & { output: string[] }];
   /** A consuming process whose heartbeat stopped; it is killed, and its exit is a crash. */
   hung: [WorkerInfo & { silentMs: number }];
+  /** Jobs a gone process still held, moved back to wait. */
+  handBack: [WorkerInfo & { jobs: string[] }];
   decision: [DecisionEvent];
 };
 
@@ -143,6 +146,8 @@ interface WorkerProc {
   retiringAt: number | null;
   forced: boolean;
   lastBeatAt: number | null;
+  /** Its BullMQ worker ids, from its heartbeats. */
+  consumers: string[];
   hung: boolean;
   killTimer?: NodeJS.Timeout;
   exited: Promise<void>;
@@ -405,6 +410,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       retiringAt: null,
       forced: false,
       lastBeatAt: null,
+      consumers: [],
       hung: false,
       exited: new Promise<void>((resolve) => (resolveExited = resolve)),
       tail: [],
@@ -430,7 +436,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       resolveExited();
     };
     child.on("message", (message: unknown) => {
-      if (isHeartbeat(message)) proc.lastBeatAt = Date.now();
+      if (!isHeartbeat(message)) return;
+      proc.lastBeatAt = Date.now();
+      proc.consumers = message.consumers;
     });
     child.once("exit", finish);
     child.once("error", (err) => {
@@ -507,8 +515,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.emit("crash", { ...exit, output: [...proc.tail] });
     }
     this.emit("exit", exit);
+    void this.handBack(slot, proc);
     this.reconcile(slot);
     this.updateGauges();
+  }
+
+  /** A gone process's jobs go back to wait now, not when their locks lapse (see hand-back.ts). */
+  private async handBack(slot: QueueSlot, proc: WorkerProc): Promise<void> {
+    const { logger } = this.options;
+    try {
+      const jobs = await handBackJobs(slot.bull, this.redis, proc.consumers, logger);
+      if (jobs.length === 0) return;
+      logger.warn({ queue: slot.queue, pid: proc.pid, jobs }, "jobs of a process that is gone: back to wait");
+      this.emit("handBack", { queue: slot.queue, pid: proc.pid, jobs });
+    } catch (err) {
+      logger.warn({ queue: slot.queue, pid: proc.pid, err: errorMessage(err) }, "could not hand jobs back");
+    }
   }
 
   private updateGauges(): void {
