@@ -397,6 +397,8 @@ describe("Bull Board writes from other sites", () => {
     const before = await waitingCheckouts();
     const sources: Array<Record<string, string>> = [
       { origin: api.url },
+      // Behind a trusted (loopback) proxy, the host the browser saw is X-Forwarded-Host.
+      { origin: "https://shop.example", "x-forwarded-host": "shop.example" },
       { referer: `${api.url}${board}/queue/checkout` },
       {},
     ];
