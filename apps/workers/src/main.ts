@@ -1,8 +1,8 @@
-import { createLogger, loadConfig, runEntryPoint } from "@oms/shared";
+import { createLogger, loadConfig, onSupervisorGone, runEntryPoint } from "@oms/shared";
 import { prepareDatabase } from "@oms/migrations";
 import { createWorkerDeps } from "./deps";
 import { startWorkers, type RunningWorkers } from "./runner";
-import { beatToSupervisor, onSupervisorGone } from "./supervised";
+import { beatToSupervisor } from "./supervised";
 
 async function main(): Promise<void> {
   const config = loadConfig();

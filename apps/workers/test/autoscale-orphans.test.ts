@@ -3,7 +3,8 @@
  * autoscaler (`autoscale/main.ts`) runs as a process of its own with two real checkout
  * workers; it is SIGKILLed while they hold checkouts. Each worker must finish what it
  * holds and exit by itself, and a restarted autoscaler must then be the only one
- * consuming, finishing every order exactly once.
+ * consuming, finishing every order exactly once. The same one level up: `npm start`
+ * (scripts/start.ts) SIGKILLed must not leave its API, autoscaler or workers running.
  */
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
@@ -13,7 +14,7 @@ import { createTestEnv, insertProducts, type TestEnv } from "../../../test/suppo
 import { configToEnv } from "../../../test/support/system";
 import { assertConservation } from "../../../test/support/invariants";
 import { waitFor } from "./fixtures/autoscale-support";
-import { isGone, killAll, spawnAutoscaler, type AutoscalerProcess } from "./fixtures/processes";
+import { isGone, killAll, spawnAutoscaler, spawnEntry, type AutoscalerProcess } from "./fixtures/processes";
 
 const ORDERS = 12;
 const PAYMENT_MS = 1_500;
@@ -37,7 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const a of autoscalers) {
     killAll([a.child.pid ?? -1]);
-    killAll(a.workerPids);
+    killAll(a.loggingPids);
   }
   await queue?.close();
   await env?.close();
@@ -128,3 +129,34 @@ it("workers drain and exit when their autoscaler is SIGKILLed; a restarted one c
   expect(report.completedOrders).toBe(ORDERS);
   console.log(`[orphans] ${JSON.stringify({ orders: ORDERS, doneByOrphans, goneAfterMs })}`);
 }, 240_000);
+
+it("npm start SIGKILLed leaves no API, autoscaler or worker running", async () => {
+  const start = spawnEntry("scripts/start.ts", {
+    ...process.env,
+    ...configToEnv(env.config),
+    LOG_LEVEL: "info",
+    PORT: "0",
+    SEED_ON_START: "false",
+    ADMIN_TOKEN: "orphans-test-admin-token",
+    AUTOSCALE_WORKERS: "checkout=1:1",
+    AUTOSCALE_METRICS_PORT: "0",
+  });
+  autoscalers.push(start);
+  const seen = (msg: string) => start.output.some((line) => line.includes(msg));
+  await waitFor(
+    "API, autoscaler and a worker running",
+    () => seen("API listening") && seen("autoscaler started") && start.workerPids.size === 1,
+    90_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${start.output.slice(-30).join("\n")}`);
+  });
+  const children = [...start.loggingPids];
+  // The API, the autoscaler and its worker, each a process of its own.
+  expect(children.length).toBeGreaterThanOrEqual(3);
+
+  start.child.kill("SIGKILL");
+  await start.exited;
+  await waitFor("every process npm start ran exited", () => children.every(isGone), 20_000).catch((err: Error) => {
+    throw new Error(`${err.message}: still running ${children.filter((pid) => !isGone(pid)).join(", ")}`);
+  });
+}, 180_000);

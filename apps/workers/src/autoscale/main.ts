@@ -5,7 +5,7 @@
  * With AUTOSCALE_OBSERVE_ONLY=true it runs no workers and only exports the queue
  * measurements (how KEDA gets them on Kubernetes).
  */
-import { createLogger, keyspace, loadConfig, runEntryPoint } from "@oms/shared";
+import { createLogger, keyspace, loadConfig, onSupervisorGone, runEntryPoint } from "@oms/shared";
 import { prepareDatabase } from "@oms/migrations";
 import { parseWorkerLimits } from "./decision";
 import { createAutoscaleMetrics, serveMetrics, type MetricsServer } from "./metrics";
@@ -77,6 +77,8 @@ async function main(): Promise<void> {
   process.on("exit", () => supervisor.signalAll("SIGTERM"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // Under `npm start`: if it dies, retire the workers and go, rather than run on untracked.
+  onSupervisorGone(() => stop("supervisor gone"));
 }
 
 runEntryPoint("autoscaler", main);
