@@ -189,6 +189,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private lastMeasuredAt = 0;
   private stopHeartbeatWatch?: () => void;
   private stalledChecks?: Promise<StalledChecks | undefined>;
+  /** Hand-backs under way: stopping waits for them before it closes the connection. */
+  private readonly handingBack = new Set<Promise<void>>();
 
   constructor(private readonly options: SupervisorOptions) {
     super();
@@ -288,6 +290,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (all.length) this.options.logger.info({ workers: all.length }, "autoscaler stopping: retiring every worker");
     for (const proc of all) if (proc.retiringAt === null) this.retire(proc, "stopping");
     await Promise.all(all.map((p) => p.exited));
+    await Promise.all(this.handingBack);
     await (await this.stalledChecks)?.close();
     await Promise.all(this.slots.map((slot) => slot.bull.close().catch(() => undefined)));
     this.redis.disconnect();
@@ -515,7 +518,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.emit("crash", { ...exit, output: [...proc.tail] });
     }
     this.emit("exit", exit);
-    void this.handBack(slot, proc);
+    const handing = this.handBack(slot, proc).finally(() => this.handingBack.delete(handing));
+    this.handingBack.add(handing);
     this.reconcile(slot);
     this.updateGauges();
   }
