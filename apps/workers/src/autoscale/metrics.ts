@@ -48,7 +48,7 @@ export function createAutoscaleMetrics(registry: Registry = createRegistry("auto
     }),
     forcedKills: new Counter({
       name: "oms_autoscale_forced_kills_total",
-      help: "Retiring processes killed because they did not exit in time (their jobs return once their locks lapse)",
+      help: "Retiring processes killed because they did not exit in time (their jobs go back to wait)",
       labelNames: ["queue"],
       registers: [registry],
     }),

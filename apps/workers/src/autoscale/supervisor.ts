@@ -6,15 +6,16 @@
  * - Growing spawns processes (one queue per process, WORKER_QUEUES=<queue>).
  * - Shrinking retires processes: SIGTERM, on which a worker stops taking jobs and
  *   finishes its active ones (bounded by its SHUTDOWN_GRACE_MS, after which it hands
- *   them back); a process still alive after `retireTimeoutMs` is killed, and its jobs
- *   return to the queue when their locks lapse. Starting processes go first, then
- *   the newest.
+ *   them back); a process still alive after `retireTimeoutMs` is killed. Starting
+ *   processes go first, then the newest.
  * - A process that exits unasked is replaced at once; one that keeps dying before it
  *   is ready is restarted with an exponential back-off.
  * - A consuming process whose heartbeat (over its IPC channel) stops for `hungAfterMs`
  *   is frozen or blocked: it is SIGKILLed and so replaced. BullMQ's stalled-job check
  *   runs here too (`stalledCheck`), so the jobs it held come back even when it was the
  *   only process running that check.
+ * - Whenever a process exits, the active jobs it still held go back to wait at once
+ *   (hand-back.ts), instead of when their locks lapse.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
@@ -471,7 +472,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       metrics?.forcedKills.inc({ queue: proc.queue });
       logger.warn(
         { queue: proc.queue, pid: proc.pid, retireTimeoutMs },
-        "worker process did not exit in time: killed; its active jobs return to the queue when their locks lapse",
+        "worker process did not exit in time: killed; its active jobs go back to wait",
       );
       proc.child.kill("SIGKILL");
     }, retireTimeoutMs);
@@ -484,7 +485,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     metrics?.hungKills.inc({ queue: proc.queue });
     logger.error(
       { queue: proc.queue, pid: proc.pid, silentMs, boundMs },
-      "worker process hung (no heartbeat): killed and replaced; its jobs return when their locks lapse",
+      "worker process hung (no heartbeat): killed and replaced; its active jobs go back to wait",
     );
     this.emit("hung", { queue: proc.queue, pid: proc.pid, silentMs });
     proc.child.kill("SIGKILL");
