@@ -367,6 +367,12 @@ describe("Bull Board writes from other sites", () => {
         status: 403,
       },
       {
+        what: "JSON from an opaque origin (a sandboxed frame, a file)",
+        headers: { "content-type": "application/json", origin: "null" },
+        body: JSON.stringify({ name: "forged", data: {} }),
+        status: 403,
+      },
+      {
         what: "JSON from the same host on another port",
         headers: { "content-type": "application/json", origin: "http://127.0.0.1:1" },
         body: JSON.stringify({ name: "forged", data: {} }),
