@@ -28,7 +28,8 @@ function run(proc: Supervised, env: NodeJS.ProcessEnv): void {
   const child = spawn(process.execPath, ["--import", "tsx", proc.entry], {
     cwd: ROOT,
     env: { ...env, SEED_ON_START: "false" },
-    stdio: "inherit",
+    // The IPC channel closes if this process dies, even by SIGKILL: the child then stops.
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
   });
   proc.child = child;
   child.on("exit", (code, signal) => {

@@ -1,4 +1,4 @@
-import { createLogger, loadConfig, runEntryPoint } from "@oms/shared";
+import { createLogger, loadConfig, onSupervisorGone, runEntryPoint } from "@oms/shared";
 import { prepareDatabase, seedDemoCatalogIfEmpty } from "@oms/migrations";
 import { createApiDeps } from "./deps";
 import { createApp } from "./app";
@@ -18,7 +18,10 @@ async function main(): Promise<void> {
     const port = typeof address === "object" && address ? address.port : config.PORT;
     logger.info({ port }, `API listening on http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port}`);
   });
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, "stopping API: no new requests, finishing those in flight");
     server.close(() => {
       void deps.close().then(() => process.exit(0));
@@ -28,6 +31,8 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // Under `npm start`: if it dies, stop as on SIGTERM, rather than hold the port untracked.
+  onSupervisorGone(() => stop("supervisor gone"));
 }
 
 runEntryPoint("API", main);

@@ -325,6 +325,180 @@ describe("Bull Board access", () => {
   });
 });
 
+// ---------------------------------------------------------------- Bull Board: other sites, secrets
+
+describe("Bull Board writes from other sites", () => {
+  const board = "/admin/queues";
+  const ADMIN_BASIC = basic("admin", ADMIN_TOKEN);
+  const waitingCheckouts = () => api.deps.queues.checkout.getWaitingCount();
+
+  it("refuses a cross-site form post to the write API (415/403) and adds no job", async () => {
+    const before = await waitingCheckouts();
+    const form = new URLSearchParams({ name: "forged", data: "{}" }).toString();
+    const attempts: Array<{ what: string; headers: Record<string, string>; body: string; status: number }> = [
+      {
+        what: "form post from another site",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://evil.example" },
+        body: form,
+        status: 403,
+      },
+      {
+        what: "form post with no Origin",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: form,
+        status: 415,
+      },
+      {
+        what: "text/plain post (a form's other encoding)",
+        headers: { "content-type": "text/plain" },
+        body: JSON.stringify({ name: "forged", data: {} }),
+        status: 415,
+      },
+      {
+        what: "JSON from another site",
+        headers: { "content-type": "application/json", origin: "http://evil.example" },
+        body: JSON.stringify({ name: "forged", data: {} }),
+        status: 403,
+      },
+      {
+        what: "JSON whose Referer is another site (no Origin)",
+        headers: { "content-type": "application/json", referer: "http://evil.example/page" },
+        body: JSON.stringify({ name: "forged", data: {} }),
+        status: 403,
+      },
+      {
+        what: "JSON from an opaque origin (a sandboxed frame, a file)",
+        headers: { "content-type": "application/json", origin: "null" },
+        body: JSON.stringify({ name: "forged", data: {} }),
+        status: 403,
+      },
+      {
+        what: "JSON from the same host on another port",
+        headers: { "content-type": "application/json", origin: "http://127.0.0.1:1" },
+        body: JSON.stringify({ name: "forged", data: {} }),
+        status: 403,
+      },
+    ];
+    for (const attempt of attempts) {
+      const res = await fetch(`${api.url}${board}/api/queues/checkout/add`, {
+        method: "POST",
+        headers: { ...ADMIN_BASIC, ...attempt.headers },
+        body: attempt.body,
+      });
+      expect(res.status, attempt.what).toBe(attempt.status);
+      const body = (await res.json()) as ApiBody;
+      expect(body.error, attempt.what).toMatch(attempt.status === 403 ? /origin|referer/i : /application\/json/);
+    }
+    // A foreign Origin is refused on the other write methods too.
+    const paused = await fetch(`${api.url}${board}/api/queues/checkout/pause`, {
+      method: "PUT",
+      headers: { ...ADMIN_BASIC, origin: "http://evil.example" },
+    });
+    expect(paused.status).toBe(403);
+    expect(await api.deps.queues.checkout.isPaused()).toBe(false);
+    expect(await waitingCheckouts()).toBe(before);
+  });
+
+  it("still takes the board's own JSON writes (same origin, or no Origin as from curl)", async () => {
+    const before = await waitingCheckouts();
+    const sources: Array<Record<string, string>> = [
+      { origin: api.url },
+      // Behind a trusted (loopback) proxy, the host the browser saw is X-Forwarded-Host.
+      { origin: "https://shop.example", "x-forwarded-host": "shop.example" },
+      { referer: `${api.url}${board}/queue/checkout` },
+      {},
+    ];
+    for (const headers of sources) {
+      const res = await fetch(`${api.url}${board}/api/queues/checkout/add`, {
+        method: "POST",
+        headers: { ...ADMIN_BASIC, "content-type": "application/json", ...headers },
+        body: JSON.stringify({ name: "operator-added", data: { note: "from the board" } }),
+      });
+      expect(res.status, JSON.stringify(headers)).toBe(200);
+      const { job } = (await res.json()) as { job: { id: string } };
+      await api.deps.queues.checkout.remove(job.id);
+    }
+    expect(await waitingCheckouts()).toBe(before);
+  });
+});
+
+describe("what the board shows", () => {
+  const board = "/admin/queues";
+  const viewer = basic("viewer", VIEWER_TOKEN);
+  const admin = basic("admin", ADMIN_TOKEN);
+  const get = async (path: string, headers: Record<string, string>) => {
+    const res = await fetch(`${api.url}${board}${path}`, { headers });
+    return { status: res.status, text: await res.text(), headers: res.headers };
+  };
+
+  it("redacts payment tokens in job data, for viewer and admin alike", async () => {
+    const secret = `tok_secret_${randomUUID().slice(0, 8)}`;
+    const orderId = randomUUID();
+    await api.deps.queues.checkout.add(
+      "checkout",
+      { type: "checkout", orderId, clientId: uid("c"), paymentToken: secret },
+      { jobId: orderId },
+    );
+    try {
+      for (const headers of [viewer, admin]) {
+        const list = await get("/api/queues?activeQueue=checkout&status=waiting", headers);
+        expect(list.status).toBe(200);
+        expect(list.text).toContain(orderId);
+        expect(list.text).not.toContain(secret);
+        expect(list.text).toContain('"paymentToken":"[redacted]"');
+        const one = await get(`/api/queues/checkout/${orderId}`, headers);
+        expect(one.status).toBe(200);
+        expect(one.text).toContain(orderId);
+        expect(one.text).not.toContain(secret);
+      }
+    } finally {
+      await api.deps.queues.checkout.remove(orderId);
+    }
+  });
+
+  it("sends the viewer no stack traces (the admin keeps them)", async () => {
+    const job = await failedCartJob(uid("c"), await product(5));
+    const stackLine = /\bat .*[\\/].*:\d+:\d+/;
+    try {
+      for (const path of ["/api/queues?activeQueue=cart&status=failed", `/api/queues/cart/${job.id}`]) {
+        const seen = await get(path, viewer);
+        expect(seen.status, path).toBe(200);
+        expect(seen.text, path).toContain(String(job.id));
+        expect(seen.text, path).not.toMatch(stackLine);
+        expect(seen.text, path).not.toContain(process.cwd());
+        const asAdmin = await get(path, admin);
+        expect(asAdmin.text, path).toMatch(stackLine);
+      }
+    } finally {
+      // Later tests count the queue's failed jobs.
+      await job.remove();
+    }
+  });
+
+  it("shows the viewer no Redis version, OS or port; the admin still sees them", async () => {
+    const seen = await get("/api/redis/stats", viewer);
+    expect(seen.text).not.toMatch(/"(version|os|port)"/);
+    expect(seen.status).toBe(403);
+    const asAdmin = await get("/api/redis/stats", admin);
+    expect(asAdmin.status).toBe(200);
+    expect(asAdmin.text).toMatch(/"version"/);
+  });
+
+  it("answers without X-Powered-By anywhere", async () => {
+    const paths = ["", "/", "/api/queues", "/api/redis/stats", "/queue/checkout", "/nowhere"];
+    for (const headers of [viewer, admin, {}]) {
+      for (const path of paths) {
+        const res = await get(path, headers);
+        expect(res.headers.get("x-powered-by"), `${path} ${JSON.stringify(headers)}`).toBeNull();
+      }
+    }
+    for (const path of ["/healthz", "/products", "/nowhere", "/documentation", "/metrics"]) {
+      const res = await fetch(`${api.url}${path}`);
+      expect(res.headers.get("x-powered-by"), path).toBeNull();
+    }
+  });
+});
+
 // ---------------------------------------------------------------- admin operations
 
 describe("admin products and restock", () => {

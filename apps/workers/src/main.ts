@@ -1,25 +1,31 @@
-import { createLogger, loadConfig, runEntryPoint } from "@oms/shared";
+import { createLogger, loadConfig, onSupervisorGone, runEntryPoint } from "@oms/shared";
 import { prepareDatabase } from "@oms/migrations";
 import { createWorkerDeps } from "./deps";
-import { startWorkers } from "./runner";
+import { startWorkers, type RunningWorkers } from "./runner";
+import { beatToSupervisor } from "./supervised";
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, "workers");
   await prepareDatabase(config.DATABASE_URL);
   const deps = createWorkerDeps(config, logger);
-  const running = await startWorkers(deps);
+  // Set once consuming; a stop before then has nothing to drain.
+  let running: RunningWorkers | undefined = undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "draining workers");
-    await running.close();
+    await running?.close();
     await deps.close();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  onSupervisorGone(() => void stop("supervisor gone"));
+  running = await startWorkers(deps);
+  // Beats only once consuming: the supervisor judges a worker's liveness from here on.
+  beatToSupervisor(running.workers.map((w) => w.id));
 }
 
 runEntryPoint("workers", main);

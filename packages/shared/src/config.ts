@@ -336,6 +336,13 @@ export const ConfigSchema = z.object({
     .min(50)
     .default(2_000)
     .describe("Autoscaler: how often queues are measured and decisions applied"),
+  AUTOSCALE_HUNG_WORKER_MS: int(15_000)
+    .refine((ms) => ms === 0 || ms >= 3_000, {
+      message: "must be 0 (off) or at least 3000: workers beat once a second",
+    })
+    .describe(
+      "Autoscaler: a consuming worker process whose heartbeat stops this long (frozen, event loop blocked) is SIGKILLed and replaced; 0 = never",
+    ),
   AUTOSCALE_METRICS_PORT: int(5004).describe("Autoscaler: port of its /metrics, /healthz and /readyz (0 = none)"),
   AUTOSCALE_OBSERVE_ONLY: bool(false).describe(
     "Autoscaler: measure and export the queue metrics without running workers (the metrics source for KEDA)",

@@ -4,6 +4,8 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import { basicRole } from "../http/auth";
+import { refuseCrossSiteWrites } from "./board-guard";
+import { forViewer, redactSecrets } from "./board-redact";
 
 export interface BoardOptions {
   /** Where the app mounts the board, e.g. /admin/queues. */
@@ -16,18 +18,31 @@ export interface BoardOptions {
 
 /**
  * Bull Board behind HTTP Basic. Two boards over the same queues share one path: the
- * admin's can retry and delete jobs, the viewer's is read-only.
+ * admin's can retry and delete jobs, the viewer's is read-only and sees no stack traces
+ * and no Redis details. Neither shows payment tokens, and writes must come from the
+ * board's own origin as JSON.
  */
 export function createBoardRouter(queues: Queue[], options: BoardOptions): Router {
   const build = (readOnlyMode: boolean) => {
     const serverAdapter = new ExpressAdapter();
     serverAdapter.setBasePath(`${options.publicBasePath}${options.path}`);
-    createBullBoard({
-      queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode, allowRetries: !readOnlyMode })),
-      serverAdapter,
-      options: { uiConfig: { boardTitle: readOnlyMode ? "Orders (read-only)" : "Orders" } },
+    const adapters = queues.map((q) => {
+      const adapter = new BullMQAdapter(q, { readOnlyMode, allowRetries: !readOnlyMode });
+      adapter.setFormatter("data", redactSecrets);
+      adapter.setFormatter("returnValue", redactSecrets);
+      return adapter;
     });
-    return serverAdapter.getRouter() as Router;
+    createBullBoard({
+      queues: adapters,
+      serverAdapter,
+      options: {
+        uiConfig: { boardTitle: readOnlyMode ? "Orders (read-only)" : "Orders", hideRedisDetails: readOnlyMode },
+      },
+    });
+    // The adapter is an Express app of its own, with Express's default banner.
+    const app = serverAdapter.getRouter() as express.Express;
+    app.disable("x-powered-by");
+    return app as Router;
   };
   const adminBoard = build(false);
   const viewerBoard = build(true);
@@ -44,7 +59,14 @@ export function createBoardRouter(queues: Queue[], options: BoardOptions): Route
       res.status(403).json({ status: "Failed", error: "the viewer is read-only" });
       return;
     }
-    (role === "admin" ? adminBoard : viewerBoard)(req, res, next);
+    if (role === "viewer") {
+      const json = res.json.bind(res);
+      res.json = (body: unknown) => json(forViewer(body));
+    }
+    res.locals.boardRole = role;
+    next();
   });
+  router.use(refuseCrossSiteWrites);
+  router.use((req, res, next) => (res.locals.boardRole === "admin" ? adminBoard : viewerBoard)(req, res, next));
   return router;
 }

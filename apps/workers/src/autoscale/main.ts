@@ -5,7 +5,7 @@
  * With AUTOSCALE_OBSERVE_ONLY=true it runs no workers and only exports the queue
  * measurements (how KEDA gets them on Kubernetes).
  */
-import { createLogger, keyspace, loadConfig, runEntryPoint } from "@oms/shared";
+import { createLogger, keyspace, loadConfig, onSupervisorGone, runEntryPoint } from "@oms/shared";
 import { prepareDatabase } from "@oms/migrations";
 import { parseWorkerLimits } from "./decision";
 import { createAutoscaleMetrics, serveMetrics, type MetricsServer } from "./metrics";
@@ -37,6 +37,9 @@ async function main(): Promise<void> {
     logger,
     metrics,
     spawnWorkers: !observeOnly,
+    hungAfterMs: config.AUTOSCALE_HUNG_WORKER_MS,
+    // As the workers do it: a frozen worker may be the only one that would.
+    stalledCheck: { intervalMs: config.STALLED_CHECK_MS, maxStalled: config.MAX_STALLED },
   });
 
   let server: MetricsServer | undefined;
@@ -56,6 +59,7 @@ async function main(): Promise<void> {
       maxWaitMs: config.AUTOSCALE_MAX_WAIT_MS,
       cooldownMs: config.AUTOSCALE_COOLDOWN_MS,
       pollIntervalMs: config.AUTOSCALE_POLL_INTERVAL_MS,
+      hungWorkerMs: config.AUTOSCALE_HUNG_WORKER_MS || "off",
       metrics: server ? `http://localhost:${server.port}/metrics` : "off",
       observeOnly,
     },
@@ -78,6 +82,8 @@ async function main(): Promise<void> {
   process.on("exit", () => supervisor.signalAll("SIGTERM"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // Under `npm start`: if it dies, retire the workers and go, rather than run on untracked.
+  onSupervisorGone(() => stop("supervisor gone"));
 }
 
 runEntryPoint("autoscaler", main);

@@ -20,6 +20,7 @@ export interface AutoscaleMetrics {
   decisions: Counter<"queue" | "action">;
   replacements: Counter<"queue">;
   forcedKills: Counter<"queue">;
+  hungKills: Counter<"queue">;
   measureErrors: Counter<"queue">;
 }
 
@@ -47,7 +48,13 @@ export function createAutoscaleMetrics(registry: Registry = createRegistry("auto
     }),
     forcedKills: new Counter({
       name: "oms_autoscale_forced_kills_total",
-      help: "Retiring processes killed because they did not exit in time (their jobs return once their locks lapse)",
+      help: "Retiring processes killed because they did not exit in time (their jobs go back to wait)",
+      labelNames: ["queue"],
+      registers: [registry],
+    }),
+    hungKills: new Counter({
+      name: "oms_autoscale_hung_kills_total",
+      help: "Consuming processes killed and replaced because their heartbeat stopped (frozen, event loop blocked)",
       labelNames: ["queue"],
       registers: [registry],
     }),

@@ -6,11 +6,16 @@
  * - Growing spawns processes (one queue per process, WORKER_QUEUES=<queue>).
  * - Shrinking retires processes: SIGTERM, on which a worker stops taking jobs and
  *   finishes its active ones (bounded by its SHUTDOWN_GRACE_MS, after which it hands
- *   them back); a process still alive after `retireTimeoutMs` is killed, and its jobs
- *   return to the queue when their locks lapse. Starting processes go first, then
- *   the newest.
+ *   them back); a process still alive after `retireTimeoutMs` is killed. Starting
+ *   processes go first, then the newest.
  * - A process that exits unasked is replaced at once; one that keeps dying before it
  *   is ready is restarted with an exponential back-off.
+ * - A consuming process whose heartbeat (over its IPC channel) stops for `hungAfterMs`
+ *   is frozen or blocked: it is SIGKILLed and so replaced. BullMQ's stalled-job check
+ *   runs here too (`stalledCheck`), so the jobs it held come back even when it was the
+ *   only process running that check.
+ * - Whenever a process exits, the active jobs it still held go back to wait at once
+ *   (hand-back.ts), instead of when their locks lapse.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
@@ -29,6 +34,10 @@ import {
   type ScalingPolicy,
 } from "./decision";
 import { recordDecision, type AutoscaleMetrics } from "./metrics";
+import { isHeartbeat } from "../supervised";
+import { watchHeartbeats } from "./hung";
+import { handBackJobs } from "./hand-back";
+import { startStalledChecks, type StalledCheckOptions, type StalledChecks } from "./stalled-check";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 
@@ -71,6 +80,10 @@ export interface SupervisorOptions {
   restartBackoff?: { baseMs: number; maxMs: number };
   /** Bound of one measurement, so a hung Redis cannot stall the loop. */
   measureTimeoutMs?: number;
+  /** A consuming worker silent on its heartbeat this long is killed and replaced (0 or unset: never). */
+  hungAfterMs?: number;
+  /** Run BullMQ's stalled-job check on the supervised queues from this process too. */
+  stalledCheck?: StalledCheckOptions;
 }
 
 export interface WorkerInfo {
@@ -85,6 +98,8 @@ export interface WorkerExit extends WorkerInfo {
   retired: boolean;
   /** It was killed because it did not exit within retireTimeoutMs. */
   forced: boolean;
+  /** It was killed because its heartbeat stopped. */
+  hung: boolean;
   /** For a retired process, how long it drained. */
   drainMs?: number;
 }
@@ -104,6 +119,10 @@ type SupervisorEvents = {
   exit: [WorkerExit];
   /** An unasked exit; a replacement follows. */
   crash: [WorkerExit & { output: string[] }];
+  /** A consuming process whose heartbeat stopped; it is killed, and its exit is a crash. */
+  hung: [WorkerInfo & { silentMs: number }];
+  /** Jobs a gone process still held, moved back to wait. */
+  handBack: [WorkerInfo & { jobs: string[] }];
   decision: [DecisionEvent];
 };
 
@@ -127,6 +146,10 @@ interface WorkerProc {
   readyAt: number | null;
   retiringAt: number | null;
   forced: boolean;
+  lastBeatAt: number | null;
+  /** Its BullMQ worker ids, from its heartbeats. */
+  consumers: string[];
+  hung: boolean;
   killTimer?: NodeJS.Timeout;
   exited: Promise<void>;
   tail: string[];
@@ -165,6 +188,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private running = false;
   private stopping?: Promise<void>;
   private lastMeasuredAt = 0;
+  private stopHeartbeatWatch?: () => void;
+  private stalledChecks?: Promise<StalledChecks | undefined>;
+  /** Hand-backs under way: stopping waits for them before it closes the connection. */
+  private readonly handingBack = new Set<Promise<void>>();
 
   constructor(private readonly options: SupervisorOptions) {
     super();
@@ -189,6 +216,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.running = true;
     for (const slot of this.slots) this.reconcile(slot);
     void this.loop();
+    const { hungAfterMs, stalledCheck, logger } = this.options;
+    if (hungAfterMs && this.spawnWorkers) {
+      this.stopHeartbeatWatch = watchHeartbeats({
+        boundMs: hungAfterMs,
+        procs: () => this.slots.flatMap((slot) => [...slot.procs]),
+        onHung: (proc, silentMs) => this.killHung(proc, silentMs, hungAfterMs),
+      });
+    }
+    if (stalledCheck) {
+      this.stalledChecks = startStalledChecks(
+        this.slots.map((s) => s.queue),
+        { ...stalledCheck, redisUrl: this.options.redisUrl, queuePrefix: this.options.queuePrefix, logger },
+      ).catch((err: unknown) => {
+        logger.error({ err: errorMessage(err) }, "stalled-job checks could not start");
+        return undefined;
+      });
+    }
   }
 
   /** True when every queue was measured within the last three poll intervals. */
@@ -239,6 +283,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async shutdown(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    this.stopHeartbeatWatch?.();
     const all = this.slots.flatMap((slot) => {
       clearTimeout(slot.respawnTimer);
       return [...slot.procs];
@@ -246,6 +291,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (all.length) this.options.logger.info({ workers: all.length }, "autoscaler stopping: retiring every worker");
     for (const proc of all) if (proc.retiringAt === null) this.retire(proc, "stopping");
     await Promise.all(all.map((p) => p.exited));
+    await Promise.all(this.handingBack);
+    await (await this.stalledChecks)?.close();
     await Promise.all(this.slots.map((slot) => slot.bull.close().catch(() => undefined)));
     this.redis.disconnect();
     this.updateGauges();
@@ -350,7 +397,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         METRICS_PORT: "0",
         SEED_ON_START: "false",
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      // The IPC channel is how a worker learns that this process is gone (see supervised.ts).
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
       // Its own process group: a Ctrl-C in the terminal reaches the supervisor, which
       // retires the workers itself, rather than each worker at once (which would look
       // like crashes to replace).
@@ -365,6 +413,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       readyAt: null,
       retiringAt: null,
       forced: false,
+      lastBeatAt: null,
+      consumers: [],
+      hung: false,
       exited: new Promise<void>((resolve) => (resolveExited = resolve)),
       tail: [],
     };
@@ -388,6 +439,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.onExit(slot, proc, code, signal);
       resolveExited();
     };
+    child.on("message", (message: unknown) => {
+      if (!isHeartbeat(message)) return;
+      proc.lastBeatAt = Date.now();
+      proc.consumers = message.consumers;
+    });
     child.once("exit", finish);
     child.once("error", (err) => {
       logger.error({ queue: slot.queue, err: err.message }, "worker process could not be started");
@@ -416,17 +472,37 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       metrics?.forcedKills.inc({ queue: proc.queue });
       logger.warn(
         { queue: proc.queue, pid: proc.pid, retireTimeoutMs },
-        "worker process did not exit in time: killed; its active jobs return to the queue when their locks lapse",
+        "worker process did not exit in time: killed; its active jobs go back to wait",
       );
       proc.child.kill("SIGKILL");
     }, retireTimeoutMs);
     this.emit("retire", { queue: proc.queue, pid: proc.pid });
   }
 
+  private killHung(proc: WorkerProc, silentMs: number, boundMs: number): void {
+    const { logger, metrics } = this.options;
+    proc.hung = true;
+    metrics?.hungKills.inc({ queue: proc.queue });
+    logger.error(
+      { queue: proc.queue, pid: proc.pid, silentMs, boundMs },
+      "worker process hung (no heartbeat): killed and replaced; its active jobs go back to wait",
+    );
+    this.emit("hung", { queue: proc.queue, pid: proc.pid, silentMs });
+    proc.child.kill("SIGKILL");
+  }
+
   private onExit(slot: QueueSlot, proc: WorkerProc, code: number | null, signal: NodeJS.Signals | null): void {
     const { logger, metrics } = this.options;
     const retired = proc.retiringAt !== null || !this.running;
-    const exit: WorkerExit = { queue: slot.queue, pid: proc.pid, code, signal, retired, forced: proc.forced };
+    const exit: WorkerExit = {
+      queue: slot.queue,
+      pid: proc.pid,
+      code,
+      signal,
+      retired,
+      forced: proc.forced,
+      hung: proc.hung,
+    };
     if (retired) {
       exit.drainMs = proc.retiringAt === null ? undefined : Date.now() - proc.retiringAt;
       logger.info({ ...exit }, "worker process retired");
@@ -443,8 +519,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.emit("crash", { ...exit, output: [...proc.tail] });
     }
     this.emit("exit", exit);
+    const handing = this.handBack(slot, proc).finally(() => this.handingBack.delete(handing));
+    this.handingBack.add(handing);
     this.reconcile(slot);
     this.updateGauges();
+  }
+
+  /** A gone process's jobs go back to wait now, not when their locks lapse (see hand-back.ts). */
+  private async handBack(slot: QueueSlot, proc: WorkerProc): Promise<void> {
+    const { logger } = this.options;
+    try {
+      const jobs = await handBackJobs(slot.bull, this.redis, proc.consumers, logger);
+      if (jobs.length === 0) return;
+      logger.warn({ queue: slot.queue, pid: proc.pid, jobs }, "jobs of a process that is gone: back to wait");
+      this.emit("handBack", { queue: slot.queue, pid: proc.pid, jobs });
+    } catch (err) {
+      logger.warn({ queue: slot.queue, pid: proc.pid, err: errorMessage(err) }, "could not hand jobs back");
+    }
   }
 
   private updateGauges(): void {

@@ -1,0 +1,36 @@
+/** The worker side of the autoscaler's IPC channel (its close: onSupervisorGone in @oms/shared). */
+
+/**
+ * What a worker sends its supervisor over the IPC channel: a heartbeat, with the ids of
+ * its BullMQ workers (a job's lock token starts with the id of the worker holding it, so
+ * the supervisor can hand back the jobs of a process it saw die).
+ */
+export interface Heartbeat {
+  type: "heartbeat";
+  consumers: string[];
+}
+
+export function isHeartbeat(message: unknown): message is Heartbeat {
+  if (typeof message !== "object" || message === null) return false;
+  const { type, consumers } = message as Partial<Record<keyof Heartbeat, unknown>>;
+  return type === "heartbeat" && Array.isArray(consumers) && consumers.every((c) => typeof c === "string");
+}
+
+/** Worker heartbeats to the supervisor: one a second while the event loop turns. */
+export const SUPERVISOR_HEARTBEAT_MS = 1_000;
+
+/**
+ * Tells the supervisor, every second, that this process's event loop still turns. A
+ * frozen (SIGSTOP) or blocked process stops sending, and the supervisor replaces it:
+ * nothing else would give its jobs to a process that runs.
+ */
+export function beatToSupervisor(consumers: string[]): () => void {
+  if (!process.send) return () => undefined;
+  const beat = () => {
+    if (process.connected) process.send?.({ type: "heartbeat", consumers } satisfies Heartbeat);
+  };
+  beat();
+  const timer = setInterval(beat, SUPERVISOR_HEARTBEAT_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
