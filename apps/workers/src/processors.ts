@@ -117,8 +117,8 @@ export function inventoryProcessor(deps: WorkerDeps) {
       }
       case "sweepHolds": {
         const released = await deps.engine.sweepExpired();
-        // Long past any hold's lifetime, a pending order with no live job will never finish.
-        const olderThan = new Date(Date.now() - deps.config.HOLD_TTL_MS - 60_000);
+        // A pending order with no live job will never finish: end it (ORPHAN_AFTER_MS).
+        const olderThan = new Date(Date.now() - deps.config.ORPHAN_AFTER_MS);
         const stuck = await endOrphanedOrders(
           deps,
           saga,

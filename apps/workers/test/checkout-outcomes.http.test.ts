@@ -20,7 +20,7 @@ let api: RunningApi;
 let workers: InProcessWorkers;
 
 beforeAll(async () => {
-  // The sweep ends pending orders untouched for HOLD_TTL_MS + 60 s that no job will finish.
+  // The sweep ends pending orders untouched for ORPHAN_AFTER_MS that no job will finish.
   env = await createTestEnv({ HOLD_TTL_MS: "1000" });
   workers = await startInProcessWorkers(env);
   api = await startApi(env);

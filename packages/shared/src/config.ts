@@ -99,6 +99,14 @@ export const ConfigSchema = z.object({
     .default(300_000)
     .describe("Lifetime of a stock hold that has not started payment"),
   HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000).describe("How often expired holds are swept"),
+  ORPHAN_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(10_000)
+    .describe(
+      "A pending order whose checkout job is gone (lost with Redis's data, failed for good) is ended this long after it was last touched, by the sweep every HOLD_SWEEP_INTERVAL_MS: every order a client was told about ends within about the two (an order with a live job is never swept)",
+    ),
   HOLD_RETENTION_MS: z.coerce
     .number()
     .int()
