@@ -7,3 +7,4 @@ export * from "./db";
 export * from "./queues";
 export * from "./config-doc";
 export * from "./metrics";
+export * from "./entries";
