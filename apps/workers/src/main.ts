@@ -1,12 +1,12 @@
 import { createLogger, loadConfig, runEntryPoint } from "@oms/shared";
-import { prepareDatabase } from "@oms/migrations";
+import { assertSchemaCurrent } from "@oms/migrations";
 import { createWorkerDeps } from "./deps";
 import { startWorkers } from "./runner";
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, "workers");
-  await prepareDatabase(config.DATABASE_URL);
+  await assertSchemaCurrent(config.DATABASE_URL);
   const deps = createWorkerDeps(config, logger);
   const running = await startWorkers(deps);
   let stopping = false;
