@@ -24,7 +24,8 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-ENV NODE_ENV=production
+# Demo seeding belongs to `npm start`'s local demo (dist/start.js), never to a production image.
+ENV NODE_ENV=production SEED_ON_START=false
 # The workspace manifests: npm installs the dependencies each package declares.
 COPY package.json package-lock.json ./
 COPY apps/api/package.json apps/api/

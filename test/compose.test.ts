@@ -164,4 +164,8 @@ describe("Dockerfile", () => {
     expect(final).toMatch(/^CMD \["node", "--enable-source-maps", "dist\/api\.js"\]$/m);
     expect(final).not.toMatch(/tsx/);
   });
+
+  it("never seeds demo data by default", () => {
+    expect(final).toMatch(/^ENV .*\bSEED_ON_START=false\b/m);
+  });
 });
