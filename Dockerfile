@@ -1,9 +1,13 @@
-# One image for the API and the workers (the compose `command` picks which one runs).
-# No build step: tsx runs the TypeScript sources directly.
-FROM node:20-bookworm-slim
+# One image for the API, the workers, the autoscaler and the migration step; the compose
+# or Kubernetes `command` picks which built file runs (the default: the API).
+#
+# Two stages: `build` installs every dependency and bundles the TypeScript into dist/
+# (npm run build); the final stage holds production dependencies and dist/ only, runs as
+# the non-root user `node` (uid 1000) under tini, which as PID 1 forwards signals and
+# reaps the worker processes the autoscaler spawns.
 
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
-
 # Manifests first, so the dependency layer is cached until they change.
 COPY package.json package-lock.json ./
 COPY apps/api/package.json apps/api/
@@ -11,16 +15,31 @@ COPY apps/workers/package.json apps/workers/
 COPY packages/shared/package.json packages/shared/
 COPY packages/inventory/package.json packages/inventory/
 COPY migrations/package.json migrations/
-
-# Dev dependencies are included on purpose: tsx (a devDependency) runs the sources.
-RUN npm ci --no-audit --no-fund && npm cache clean --force
-
+RUN npm ci --no-audit --no-fund
 COPY . .
+RUN npm run build
 
-ENV NODE_ENV=production
+FROM node:20-bookworm-slim
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends tini \
+  && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+# Demo seeding belongs to `npm start`'s local demo (dist/start.js), never to a production image.
+ENV NODE_ENV=production SEED_ON_START=false
+# The workspace manifests: npm installs the dependencies each package declares.
+COPY package.json package-lock.json ./
+COPY apps/api/package.json apps/api/
+COPY apps/workers/package.json apps/workers/
+COPY packages/shared/package.json packages/shared/
+COPY packages/inventory/package.json packages/inventory/
+COPY migrations/package.json migrations/
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+
 ENV PORT=5003
 EXPOSE 5003
-
 USER node
 
-CMD ["npx", "tsx", "apps/api/src/main.ts"]
+# -s: also correct under an outer init (compose `init: true`), as a subreaper.
+ENTRYPOINT ["/usr/bin/tini", "-s", "--"]
+CMD ["node", "--enable-source-maps", "dist/api.js"]

@@ -132,7 +132,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await Promise.all([...apis, ...workers].map((s) => s.stop()));
   };
   try {
-    // Workers first: the first one to start migrates (knex's lock keeps the others waiting).
+    // Workers first (the World migrated the database: processes only check the schema).
     for (let i = 0; i < opts.workerProcesses; i++) {
       const metricsPort = await freePort();
       workerMetricsUrls.push(`http://127.0.0.1:${metricsPort}/metrics`);

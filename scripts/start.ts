@@ -1,23 +1,21 @@
 /**
- * `npm start`: the whole system in one command. Creates the database and applies
- * migrations, loads the demo catalog into an empty catalog, then runs the API (with the
- * Bull Board dashboard) and the
- * worker autoscaler (apps/workers/src/autoscale/main.ts), which runs worker processes
- * per queue within AUTOSCALE_WORKERS' limits as the backlog asks. Either one is
- * restarted if it crashes; Ctrl-C stops both, and every worker drains first.
+ * `npm start` (built: dist/start.js): the whole system in one command, the local demo.
+ * Creates the database and runs the migration step once, loads the demo catalog into
+ * an empty catalog (SEED_ON_START), then runs the API (with the Bull Board dashboard)
+ * and the worker autoscaler, which runs worker processes per queue within
+ * AUTOSCALE_WORKERS' limits as the backlog asks; built files when this runs from dist/,
+ * the sources through tsx otherwise. Either one is restarted if it crashes; Ctrl-C
+ * stops both, and every worker drains first.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
-import { createDb, loadConfig, runEntryPoint } from "@oms/shared";
+import { createDb, entryCommand, loadConfig, runEntryPoint, type EntryName } from "@oms/shared";
 import { parseWorkerLimits } from "../apps/workers/src/autoscale/decision";
 import { prepareDatabase, seedDemoCatalogIfEmpty } from "@oms/migrations";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
-
 interface Supervised {
   name: string;
-  entry: string;
+  entry: EntryName;
   child?: ChildProcess;
   restarts: number;
 }
@@ -25,9 +23,10 @@ interface Supervised {
 let stopping = false;
 
 function run(proc: Supervised, env: NodeJS.ProcessEnv): void {
-  const child = spawn(process.execPath, ["--import", "tsx", proc.entry], {
-    cwd: ROOT,
-    env: { ...env, SEED_ON_START: "false" },
+  const command = entryCommand(proc.entry);
+  const child = spawn(command.file, command.args, {
+    cwd: command.cwd,
+    env,
     // The IPC channel closes if this process dies, even by SIGKILL: the child then stops.
     stdio: ["inherit", "inherit", "inherit", "ipc"],
   });
@@ -56,8 +55,8 @@ async function main(): Promise<void> {
   }
 
   const processes: Supervised[] = [
-    { name: "api", entry: "apps/api/src/main.ts", restarts: 0 },
-    { name: "autoscaler", entry: "apps/workers/src/autoscale/main.ts", restarts: 0 },
+    { name: "api", entry: "api", restarts: 0 },
+    { name: "autoscaler", entry: "autoscaler", restarts: 0 },
   ];
   // The dashboard is part of the system: without an ADMIN_TOKEN of the operator's own,
   // this run gets a random one, printed below (the API keeps it off when none is set).

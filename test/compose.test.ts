@@ -1,6 +1,8 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { ENTRIES } from "@oms/shared";
 
 // Validates docker-compose.yml with the real Compose parser (Debian's docker-compose v1,
 // which CI installs in .ci/run). No Docker daemon is needed for `config`.
@@ -57,6 +59,21 @@ function service(name: string): string {
   return block.join("\n");
 }
 
+/** A service's command, from the normalised `command:` list. */
+function command(name: string): string[] {
+  const match = /^ {4}command:\n((?: {4}- .*\n?)+)/m.exec(service(name));
+  if (!match) throw new Error(`service "${name}" has no command list`);
+  return match[1]!
+    .trimEnd()
+    .split("\n")
+    .map((line) => line.replace(/^ {4}- /, "").replace(/^"(.*)"$/, "$1"));
+}
+
+const APP_SERVICES = ["migrate", "api", "workers"];
+
+/** The bundles `npm run build` writes (packages/shared/src/entries.ts). */
+const BUILT = new Set(Object.keys(ENTRIES).map((name) => `dist/${name}.js`));
+
 describe("docker-compose.yml", () => {
   it("passes `docker-compose config -q`", () => {
     services();
@@ -64,8 +81,31 @@ describe("docker-compose.yml", () => {
     expect(out.status, `docker-compose config -q failed:\n${out.stderr}`).toBe(0);
   });
 
-  it("has the mysql, redis, api and workers services", () => {
-    expect([...services().keys()].sort()).toEqual(["api", "mysql", "redis", "workers"]);
+  it("has the mysql, redis, migrate, api and workers services", () => {
+    expect([...services().keys()].sort()).toEqual(["api", "migrate", "mysql", "redis", "workers"]);
+  });
+
+  it("runs built JavaScript with node, under an init process, in every app service", () => {
+    for (const name of APP_SERVICES) {
+      const [node, ...args] = command(name);
+      expect(node, name).toBe("node");
+      const files = args.filter((a) => !a.startsWith("-"));
+      expect(files.length, name).toBe(1);
+      expect(BUILT.has(files[0]!), `${name} runs ${files[0]}, which npm run build does not write`).toBe(true);
+      expect(service(name), name).not.toMatch(/tsx|\.ts\b/);
+      expect(service(name), name).toMatch(/^ {4}init: true$/m);
+    }
+  });
+
+  it("migrates once, as its own step, before the API and the workers start", () => {
+    expect(command("migrate")).toContain("dist/migrate.js");
+    expect(service("migrate")).toMatch(/^ {4}restart: "?no"?$/m);
+    expect(service("migrate")).toMatch(/^ {6}mysql:\n {8}condition: service_healthy$/m);
+    for (const name of ["api", "workers"]) {
+      expect(service(name), name).toMatch(/^ {6}migrate:\n {8}condition: service_completed_successfully$/m);
+    }
+    // Nothing seeds the demo catalog in the stack.
+    for (const name of APP_SERVICES) expect(service(name), name).not.toMatch(/SEED_ON_START: "?true"?|seed\.js/);
   });
 
   it("runs Redis with appendonly and noeviction", () => {
@@ -80,7 +120,7 @@ describe("docker-compose.yml", () => {
     expect(workers).not.toMatch(/^ {4}ports:/m);
     expect(workers).not.toMatch(/^ {4}container_name:/m);
     expect(workers).toMatch(/^ {4}deploy:\n {6}replicas: 2$/m);
-    expect(workers).toMatch(/apps\/workers\/src\/main\.ts/);
+    expect(command("workers")).toContain("dist/workers.js");
   });
 
   it("starts the API after healthy MySQL and Redis, on port 5003", () => {
@@ -91,5 +131,41 @@ describe("docker-compose.yml", () => {
     expect(api).toMatch(/REDIS_URL: redis:\/\/redis:6379/);
     expect(api).toMatch(/DATABASE_URL: mysql:\/\/root@mysql:3306\/orders/);
     expect(api).toMatch(/\/healthz/);
+    expect(command("api")).toContain("dist/api.js");
+  });
+});
+
+describe("Dockerfile", () => {
+  const text = readFileSync(new URL("../Dockerfile", import.meta.url), "utf8");
+  const stages = text.split(/^(?=FROM )/m).filter((s) => s.startsWith("FROM "));
+  const build = stages[0] ?? "";
+  const final = stages.at(-1) ?? "";
+
+  it("builds in a stage of its own: every dependency, then npm run build", () => {
+    expect(stages.length).toBe(2);
+    expect(build).toMatch(/^FROM \S+ AS build$/m);
+    expect(build).toMatch(/^RUN npm ci\b(?!.*--omit)/m);
+    expect(build).toMatch(/^RUN npm run build$/m);
+  });
+
+  it("ships production dependencies and dist/ only", () => {
+    expect(final).toMatch(/^RUN npm ci --omit=dev\b/m);
+    expect(final).not.toMatch(/^RUN npm ci(?! --omit=dev)/m);
+    expect(final).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    // No sources: only package manifests are copied from the context.
+    for (const copy of final.match(/^COPY (?!--from).*$/gm) ?? []) expect(copy).toMatch(/package(-lock)?\.json/);
+  });
+
+  it("runs node on the built API as a non-root user, under tini as PID 1", () => {
+    expect(final).toMatch(/^USER node$/m);
+    expect(final).not.toMatch(/^USER (root|0)\b/m);
+    expect(final).toMatch(/apt-get install -y --no-install-recommends tini/);
+    expect(final).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "-s", "--"\]$/m);
+    expect(final).toMatch(/^CMD \["node", "--enable-source-maps", "dist\/api\.js"\]$/m);
+    expect(final).not.toMatch(/tsx/);
+  });
+
+  it("never seeds demo data by default", () => {
+    expect(final).toMatch(/^ENV .*\bSEED_ON_START=false\b/m);
   });
 });

@@ -4,15 +4,18 @@
  * does not know, and the manifests agree with the code: the settings are valid config,
  * the probes hit the routes that exist, each queue has its worker Deployment, PDB and
  * ScaledObject, KEDA reads the metric the autoscaler exports or the key BullMQ writes,
- * and every pod's grace period outlasts a worker's drain.
+ * and every pod's grace period outlasts a worker's drain. Every container runs node on
+ * a file `npm run build` writes, under the image's init, as a non-root user, and the
+ * migration is a Job of its own.
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { QueueKeys } from "bullmq";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { Deployment, type IDeployment } from "kubernetes-models/apps/v1";
+import { Job, type IJob } from "kubernetes-models/batch/v1";
 import { ConfigMap, Namespace, Service, type IConfigMap, type IContainer, type IService } from "kubernetes-models/v1";
 import { PodDisruptionBudget, type IPodDisruptionBudget } from "kubernetes-models/policy/v1";
 import {
@@ -21,7 +24,7 @@ import {
   type IScaledObject,
   type ITriggerAuthentication,
 } from "@kubernetes-models/keda/keda.sh/v1alpha1";
-import { ConfigSchema, QUEUE_NAMES, keyspace, loadConfig, type QueueName } from "@oms/shared";
+import { ConfigSchema, ENTRIES, QUEUE_NAMES, keyspace, loadConfig, type QueueName } from "@oms/shared";
 import { parseWorkerLimits } from "../apps/workers/src/autoscale/decision";
 import { createAutoscaleMetrics } from "../apps/workers/src/autoscale/metrics";
 
@@ -50,6 +53,7 @@ const MODELS: Record<string, ModelClass> = {
   "v1/ConfigMap": ConfigMap as unknown as ModelClass,
   "v1/Service": Service as unknown as ModelClass,
   "apps/v1/Deployment": Deployment as unknown as ModelClass,
+  "batch/v1/Job": Job as unknown as ModelClass,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget as unknown as ModelClass,
   "keda.sh/v1alpha1/ScaledObject": ScaledObject as unknown as ModelClass,
   "keda.sh/v1alpha1/TriggerAuthentication": TriggerAuthentication as unknown as ModelClass,
@@ -143,6 +147,7 @@ function ofKind<T>(docs: Loaded[], kind: string): T[] {
 }
 
 const deployments = ofKind<IDeployment>(base, "Deployment");
+const jobs = ofKind<IJob>(base, "Job");
 const services = ofKind<IService>(base, "Service");
 const pdbs = ofKind<IPodDisruptionBudget>(base, "PodDisruptionBudget");
 const [configMap] = ofKind<IConfigMap>(base, "ConfigMap");
@@ -192,11 +197,25 @@ function portNumber(c: IContainer, port: number | string | undefined): number | 
   return c.ports?.find((p) => p.name === port)?.containerPort;
 }
 
+/** The bundles `npm run build` writes (packages/shared/src/entries.ts). */
+const BUILT = new Set(Object.keys(ENTRIES).map((name) => `dist/${name}.js`));
+
+/** The built file a container runs: `args` (node and a dist/ file), no `command`, so the image's tini stays PID 1. */
 function entryFile(c: IContainer): string {
-  const entry = (c.command ?? []).find((arg) => arg.endsWith(".ts"));
-  if (!entry) throw new Error(`container ${c.name} runs no .ts entry`);
-  return entry;
+  if (c.command) throw new Error(`container ${c.name} sets command, replacing the image's init (tini)`);
+  const [node, ...rest] = c.args ?? [];
+  const files = rest.filter((arg) => !arg.startsWith("-"));
+  if (node !== "node" || files.length !== 1 || !BUILT.has(files[0]!)) {
+    throw new Error(`container ${c.name} does not run node on one built file: ${JSON.stringify(c.args)}`);
+  }
+  return files[0]!;
 }
+
+/** Every container of every pod template: the Deployments' and the Jobs'. */
+const podTemplates = [...deployments, ...jobs].map((w) => ({
+  name: w.metadata?.name ?? "",
+  spec: w.spec?.template.spec,
+}));
 
 describe("the manifests parse and validate", () => {
   it("finds every manifest, each a non-empty YAML document", () => {
@@ -204,6 +223,7 @@ describe("the manifests parse and validate", () => {
     expect([...files].sort()).toEqual([
       "deploy/k8s/api.yaml",
       "deploy/k8s/config.yaml",
+      "deploy/k8s/migrate.yaml",
       "deploy/k8s/namespace.yaml",
       "deploy/k8s/queue-metrics.yaml",
       "deploy/k8s/workers.yaml",
@@ -256,16 +276,55 @@ describe("the manifests agree with the code", () => {
         d.metadata?.name,
       ).toEqual([]);
       expect(() => loadConfig(environment(c)), d.metadata?.name).not.toThrow();
-      expect(existsSync(join(ROOT, entryFile(c))), entryFile(c)).toBe(true);
       expect(c.image).toBe(container(deployment("oms-api")).image);
     }
+  });
+
+  it("every container runs node on a built file, under the image's init, as a non-root user", () => {
+    expect(podTemplates.length).toBe(deployments.length + 1);
+    for (const { name, spec } of podTemplates) {
+      expect(spec?.securityContext?.runAsNonRoot, name).toBe(true);
+      expect(spec?.securityContext?.runAsUser, name).toBeGreaterThan(0);
+      for (const c of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]) {
+        expect(BUILT.has(entryFile(c)), `${name}/${c.name}`).toBe(true);
+        expect(JSON.stringify(c.args), `${name}/${c.name}`).not.toMatch(/tsx|\.ts"/);
+        expect(c.securityContext?.allowPrivilegeEscalation, `${name}/${c.name}`).toBe(false);
+      }
+    }
+    // The image's entrypoint is that init, and its default command a built file too.
+    const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini"/m);
+    expect(dockerfile).toMatch(/^USER node$/m);
+  });
+
+  it("migrations are a Job of their own: node dist/migrate.js, once, with the same image and settings", () => {
+    expect(jobs.map((j) => j.metadata?.name)).toEqual(["oms-migrate"]);
+    const [job] = jobs;
+    const [c, ...others] = job?.spec?.template.spec?.containers ?? [];
+    if (!c) throw new Error("the migrate Job has no container");
+    expect(others).toEqual([]);
+    expect(entryFile(c)).toBe("dist/migrate.js");
+    expect(c.image).toBe(container(deployment("oms-api")).image);
+    expect(() => loadConfig(environment(c))).not.toThrow();
+    expect(job?.spec?.template.spec?.restartPolicy).toBe("Never");
+    expect(job?.spec?.backoffLimit).toBeGreaterThan(0);
+    // Its pods are nobody's Service or PDB target.
+    for (const selector of [
+      ...services.map((x) => x.spec?.selector),
+      ...pdbs.map((p) => p.spec?.selector?.matchLabels),
+    ]) {
+      expect(matches(selector, job?.spec?.template.metadata?.labels)).toBe(false);
+    }
+    // No process that serves migrates, and nothing seeds in the cluster.
+    for (const d of deployments) expect(entryFile(container(d)), d.metadata?.name).not.toMatch(/migrate|seed|start/);
+    expect(loadConfig(environment(c)).SEED_ON_START).toBe(false);
   });
 
   it("the API: its port, probes on /healthz and /readyz, a Service and replicas to spare", () => {
     const api = deployment("oms-api");
     const c = container(api);
     const config = loadConfig(environment(c));
-    expect(entryFile(c)).toBe("apps/api/src/main.ts");
+    expect(entryFile(c)).toBe("dist/api.js");
     expect(portNumber(c, "http")).toBe(config.PORT);
     expect(c.livenessProbe?.httpGet?.path).toBe("/healthz");
     expect(c.startupProbe?.httpGet?.path).toBe("/healthz");
@@ -287,7 +346,7 @@ describe("the manifests agree with the code", () => {
     const d = deployment(`oms-workers-${queue}`);
     const c = container(d);
     const config = loadConfig(environment(c));
-    expect(entryFile(c)).toBe("apps/workers/src/main.ts");
+    expect(entryFile(c)).toBe("dist/workers.js");
     expect(config.WORKER_QUEUES).toEqual([queue]);
     expect(config.METRICS_PORT).toBeGreaterThan(0);
     expect(portNumber(c, "metrics")).toBe(config.METRICS_PORT);
@@ -345,7 +404,7 @@ describe("the manifests agree with the code", () => {
     const d = deployment("oms-queue-metrics");
     const c = container(d);
     const config = loadConfig(environment(c));
-    expect(entryFile(c)).toBe("apps/workers/src/autoscale/main.ts");
+    expect(entryFile(c)).toBe("dist/autoscaler.js");
     expect(config.AUTOSCALE_OBSERVE_ONLY).toBe(true);
     expect([...parseWorkerLimits(config.AUTOSCALE_WORKERS).keys()].sort()).toEqual([...QUEUES].sort());
     expect(portNumber(c, "metrics")).toBe(config.AUTOSCALE_METRICS_PORT);

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { createDb, ensureDatabase } from "@oms/shared";
+import { createDb, ensureDatabase, parseDatabaseUrl } from "@oms/shared";
 import * as initial from "./001_initial";
 import * as lockingReservation from "./002_locking_reservation";
 import * as flushOrderIndex from "./003_flush_order_index";
@@ -30,10 +30,17 @@ export async function migrateLatest(db: Knex): Promise<string[]> {
   return applied;
 }
 
+/** Undoes the newest applied migration (an operator's way back, and the tests' way to an older schema). */
+export async function migrateDown(db: Knex): Promise<string[]> {
+  const [, undone] = (await db.migrate.down({ migrationSource: source })) as [number, string[]];
+  return undone;
+}
+
 /**
- * Creates the database if needed and applies migrations. The API and every worker
- * process run this at start-up; knex's lock lets one of them migrate while the
- * others wait here and retry.
+ * Creates the database if needed and applies migrations: the release step
+ * (`npm run migrate`, `node dist/migrate.js`, the compose `migrate` service, the
+ * Kubernetes Job) and `npm start`'s local demo. knex's lock lets one of several
+ * concurrent runs migrate while the others wait here and retry.
  */
 export async function prepareDatabase(url: string): Promise<string[]> {
   await ensureDatabase(url);
@@ -52,4 +59,49 @@ export async function prepareDatabase(url: string): Promise<string[]> {
     await db.destroy();
   }
 }
+
+/** The schema of the database is behind this code: the migration step has not run. */
+export class SchemaNotCurrentError extends Error {
+  readonly code = "SCHEMA_NOT_CURRENT";
+  constructor(
+    readonly database: string,
+    readonly pending: string[],
+  ) {
+    super(
+      `the database "${database}" is not migrated (pending: ${pending.join(", ")}): ` +
+        "run the migration step first, `npm run migrate` (`node dist/migrate.js` from a build)",
+    );
+    this.name = "SchemaNotCurrentError";
+  }
+}
+
+/**
+ * The migrations this code knows that database `database` has not applied (all of them
+ * when the database or its bookkeeping table does not exist). Read-only, over a
+ * connection that names no database: knex's own migrate.list() would create its tables.
+ */
+export async function pendingMigrations(server: Knex, database: string): Promise<string[]> {
+  const bookkeeping = await server("information_schema.TABLES")
+    .where({ TABLE_SCHEMA: database, TABLE_NAME: "knex_migrations" })
+    .first("TABLE_NAME");
+  const applied = bookkeeping ? ((await server(`${database}.knex_migrations`).pluck("name")) as string[]) : [];
+  return MIGRATIONS.map(([name]) => name).filter((name) => !applied.includes(name));
+}
+
+/**
+ * What the API, worker and autoscaler processes do at start instead of migrating:
+ * throws SchemaNotCurrentError when the database (or its schema) is missing or behind.
+ * A schema ahead of this code (a newer release migrated already) is accepted.
+ */
+export async function assertSchemaCurrent(url: string): Promise<void> {
+  const { database } = parseDatabaseUrl(url);
+  const server = createDb(url, 1, false);
+  try {
+    const pending = await pendingMigrations(server, database);
+    if (pending.length) throw new SchemaNotCurrentError(database, pending);
+  } finally {
+    await server.destroy();
+  }
+}
+
 export { DEMO_CATALOG, seedDemoCatalog, seedDemoCatalogIfEmpty } from "./seed";

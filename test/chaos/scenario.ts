@@ -26,6 +26,7 @@ import {
 import { SAGA_STEPS } from "../../apps/workers/src/checkout/saga";
 import type { CrashPoint } from "../../apps/workers/src/chaos";
 import { chaosCrashCounter } from "@oms/workers";
+import { migrateLatest } from "@oms/migrations";
 import { HttpClient, runShopper, type ShopperLimits, type ShopperPlan, type ShopperRecord } from "./client";
 import { CuttableProxy, OwnRedis, freePort, sleep, type CutMode } from "./infra";
 import { checkInvariants, type CheckResult, type InvariantReport, type ProductBook } from "./invariants";
@@ -361,6 +362,8 @@ class ChaosRun {
     );
     await this.direct.destroy();
     this.direct = createDb(`mysql://root@${MYSQL_HOST}:${MYSQL_PORT}/${this.database}`, 4);
+    // The release step, as in production: the processes only check that the schema is current.
+    await migrateLatest(this.direct);
 
     this.monitor = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-monitor" });
     this.queueConnection = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-queues" });
@@ -382,7 +385,6 @@ class ChaosRun {
       this.event(`job ${jobId} stalled: delivered again`);
     });
 
-    // The API migrates the database (through the proxy) before it listens.
     this.api = await spawnService({
       name: "api",
       script: "apps/api/src/main.ts",

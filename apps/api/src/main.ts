@@ -1,5 +1,5 @@
 import { createLogger, loadConfig, onSupervisorGone, runEntryPoint } from "@oms/shared";
-import { prepareDatabase, seedDemoCatalogIfEmpty } from "@oms/migrations";
+import { assertSchemaCurrent } from "@oms/migrations";
 import { createApiDeps } from "./deps";
 import { createApp } from "./app";
 import { createApiServer } from "./http/server";
@@ -7,10 +7,9 @@ import { createApiServer } from "./http/server";
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, "api");
-  const applied = await prepareDatabase(config.DATABASE_URL);
-  if (applied.length) logger.info({ applied }, "migrations applied");
+  // Migrating is a release step of its own (npm run migrate); this process only refuses a stale schema.
+  await assertSchemaCurrent(config.DATABASE_URL);
   const deps = await createApiDeps(config, logger);
-  if (config.SEED_ON_START && (await seedDemoCatalogIfEmpty(deps.db))) logger.info("demo catalog loaded");
   if (!config.ADMIN_TOKEN) logger.warn("ADMIN_TOKEN is not set: the admin API and Bull Board are disabled");
   if (!config.JWT_SECRET) logger.info("JWT_SECRET is not set: clients are not authenticated");
   const server = createApiServer(createApp(deps), config).listen(config.PORT, config.HOST, () => {

@@ -1,14 +1,15 @@
 /**
- * Start-up as an operator runs it: the API process against a database that does not
- * exist yet, bad configuration, and the migrate and seed scripts.
+ * Start-up as an operator runs it: migrating is its own step (`npm run migrate`); the
+ * API, worker and autoscaler processes refuse a database that step has not brought up
+ * to date. Bad configuration, and the migrate and seed scripts.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigSchema } from "@oms/shared";
-import { DEMO_CATALOG } from "@oms/migrations";
+import { ConfigSchema, ENTRIES, createDb } from "@oms/shared";
+import { DEMO_CATALOG, migrateDown } from "@oms/migrations";
 import { MYSQL_URL, REDIS_URL, createTestEnv, type TestEnv } from "../../../test/support/env";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -106,8 +107,13 @@ function start(command: string, args: string[], settings: Record<string, string>
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
 
+/** An entry point run from its source, as `npm run api` (and tests) do. */
+function startProcess(entry: string, settings: Record<string, string>): Spawned {
+  return start(process.execPath, ["--import", "tsx", entry], settings);
+}
+
 function startApiProcess(settings: Record<string, string>): Spawned {
-  return start(process.execPath, ["--import", "tsx", "apps/api/src/main.ts"], settings);
+  return startProcess(ENTRIES.api, settings);
 }
 
 /** Runs a script to its end (bounded) and returns its exit code and output. */
@@ -153,17 +159,6 @@ async function waitHealthy(url: string, api: Spawned, timeoutMs = 90_000): Promi
   throw new Error(`the API did not answer /healthz in ${timeoutMs} ms:\n${stdout}\n${stderr}`);
 }
 
-/** The migrations an API process logged as applied (its JSON log line "migrations applied"). */
-function appliedMigrations(stdout: string): string[] {
-  const applied: string[] = [];
-  for (const line of stdout.split("\n")) {
-    if (!line.includes("migrations applied")) continue;
-    const entry = JSON.parse(line) as { applied?: unknown };
-    if (Array.isArray(entry.applied)) applied.push(...entry.applied.map(String));
-  }
-  return applied;
-}
-
 async function tablesOf(database: string): Promise<Array<{ name: string; collation: string }>> {
   const rows = (await env
     .db("information_schema.TABLES")
@@ -206,84 +201,90 @@ async function products(
 
 // ---------------------------------------------------------------- the API process
 
-describe("API process start-up", () => {
-  it("creates the database and schema, seeds the catalog, serves it, and stops cleanly on SIGTERM", async () => {
+describe("API, worker and autoscaler start-up: migrating is a step of its own", () => {
+  it.each([
+    ["API", ENTRIES.api],
+    ["workers", ENTRIES.workers],
+    ["autoscaler", ENTRIES.autoscaler],
+  ])(
+    "%s: exits non-zero against an unmigrated database, naming `npm run migrate`, and creates nothing",
+    async (what, entry) => {
+      const database = await freshDatabase("unmigrated");
+      const proc = startProcess(entry, {
+        HOST: "127.0.0.1",
+        PORT: "0",
+        METRICS_PORT: "0",
+        AUTOSCALE_METRICS_PORT: "0",
+        DATABASE_URL: `${MYSQL_URL}/${database}`,
+        REDIS_PREFIX: freshPrefix("unmigrated"),
+      });
+
+      const exit = await within(proc.exited, 90_000, `the ${what} did not exit on an unmigrated database`);
+
+      const { stdout, stderr } = proc.output();
+      expect(exit.code, `${stdout}\n${stderr}`).toBe(1);
+      expect(stderr).toContain(`${what} failed to start: the database "${database}" is not migrated`);
+      expect(stderr).toContain("001_initial");
+      expect(stderr).toContain("`npm run migrate`");
+      // Checking is read-only: no database, let alone tables, appears.
+      expect(await databaseExists(database)).toBe(false);
+    },
+    120_000,
+  );
+
+  it("after `npm run migrate` the API starts, serves, neither migrates nor seeds, and stops cleanly on SIGTERM", async () => {
     const database = await freshDatabase("start");
-    const prefix = freshPrefix("start");
+    const settings = { DATABASE_URL: `${MYSQL_URL}/${database}` };
+    const migrate = await runScript("scripts/migrate.ts", settings);
+    expect(migrate.code, migrate.stderr).toBe(0);
+    const migrations = (await env.db(`${database}.knex_migrations`).pluck("name")) as string[];
+
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const settings = {
+    const api = startProcess(ENTRIES.api, {
+      ...settings,
       HOST: "127.0.0.1",
       PORT: String(port),
-      DATABASE_URL: `${MYSQL_URL}/${database}`,
-      REDIS_PREFIX: prefix,
+      REDIS_PREFIX: freshPrefix("start"),
+      // Read by `npm start` only: the API never seeds, whatever this says.
       SEED_ON_START: "true",
-    };
-
-    const api = startApiProcess(settings);
-    await waitHealthy(url, api);
-
-    await expectSchema(database);
-    const seeded = await products(database);
-    expect(seeded).toContainEqual({
-      product_id: "dfb1c7c9-f4a5-11ea-be85-0242ac120002",
-      product_name: "item1",
-      quantity: 10,
     });
-    expect(seeded).toHaveLength(DEMO_CATALOG.length);
+    await waitHealthy(url, api);
 
     const res = await fetch(`${url}/products`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { status: string; products: Array<Record<string, unknown>> };
-    expect(body.status).toBe("Success");
-    expect(body.products).toContainEqual(
-      expect.objectContaining({
-        productID: ORIGINAL_SEED.product_id,
-        productName: "item1",
-        quantity: 10,
-        available: 10,
-      }),
-    );
+    const body = (await res.json()) as { status: string; products: unknown[] };
+    expect(body).toMatchObject({ status: "Success", products: [] });
+    expect(await products(database)).toEqual([]);
+    expect((await env.db(`${database}.knex_migrations`).pluck("name")) as string[]).toEqual(migrations);
 
     api.child.kill("SIGTERM");
     const exit = await within(api.exited, 10_000, "the API did not exit after SIGTERM");
     expect(exit, api.output().stderr).toEqual({ code: 0, signal: null });
   }, 180_000);
 
-  it("starts again on the existing database without re-migrating or re-seeding a catalog that has products", async () => {
-    const database = await freshDatabase("restart");
-    const prefix = freshPrefix("restart");
-    const settings = (port: number) => ({
+  it("refuses a database an older release migrated, naming the pending migration; migrate applies just that", async () => {
+    const database = await freshDatabase("behind");
+    const settings = { DATABASE_URL: `${MYSQL_URL}/${database}` };
+    expect((await runScript("scripts/migrate.ts", settings)).code).toBe(0);
+    // The newest migration undone: the schema is one release behind this code.
+    const db = createDb(settings.DATABASE_URL, 1);
+    const [newest] = await migrateDown(db).finally(() => db.destroy());
+    expect(newest).toBeDefined();
+
+    const api = startProcess(ENTRIES.api, {
+      ...settings,
       HOST: "127.0.0.1",
-      PORT: String(port),
-      DATABASE_URL: `${MYSQL_URL}/${database}`,
-      REDIS_PREFIX: prefix,
-      SEED_ON_START: "true",
+      PORT: "0",
+      REDIS_PREFIX: freshPrefix("behind"),
     });
+    const exit = await within(api.exited, 90_000, "the API did not exit on a schema one migration behind");
+    expect(exit.code).toBe(1);
+    expect(api.output().stderr).toContain(`(pending: ${newest})`);
 
-    const firstPort = await freePort();
-    const first = startApiProcess(settings(firstPort));
-    await waitHealthy(`http://127.0.0.1:${firstPort}`, first);
-    first.child.kill("SIGTERM");
-    expect((await within(first.exited, 10_000, "the first API did not exit")).code).toBe(0);
-    const appliedFirst = appliedMigrations(first.output().stdout);
-    expect(appliedFirst).toContain("001_initial");
-
-    // An operator changed stock and removed a product meanwhile.
-    await env.db(`${database}.product_details`).where({ product_id: ORIGINAL_SEED.product_id }).update({ quantity: 3 });
-    await env.db(`${database}.product_details`).where({ product_id: DEMO_CATALOG[1]!.product_id }).delete();
-
-    const secondPort = await freePort();
-    const second = startApiProcess(settings(secondPort));
-    await waitHealthy(`http://127.0.0.1:${secondPort}`, second);
-    second.child.kill("SIGTERM");
-    expect((await within(second.exited, 10_000, "the second API did not exit")).code).toBe(0);
-
-    // Nothing the first start applied is applied again.
-    expect(appliedMigrations(second.output().stdout).filter((m) => appliedFirst.includes(m))).toEqual([]);
-    const rows = await products(database);
-    expect(rows).toHaveLength(DEMO_CATALOG.length - 1);
-    expect(rows.find((r) => r.product_id === ORIGINAL_SEED.product_id)?.quantity).toBe(3);
+    const migrate = await runScript("scripts/migrate.ts", settings);
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(migrate.stdout).toContain(`applied: ${newest}\n`);
   }, 180_000);
 
   // One bad value through a real process; every setting's validation is covered by

@@ -1,5 +1,5 @@
 import { createLogger, loadConfig, onSupervisorGone, runEntryPoint } from "@oms/shared";
-import { prepareDatabase } from "@oms/migrations";
+import { assertSchemaCurrent } from "@oms/migrations";
 import { createWorkerDeps } from "./deps";
 import { startWorkers, type RunningWorkers } from "./runner";
 import { beatToSupervisor } from "./supervised";
@@ -7,7 +7,7 @@ import { beatToSupervisor } from "./supervised";
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, "workers");
-  await prepareDatabase(config.DATABASE_URL);
+  await assertSchemaCurrent(config.DATABASE_URL);
   const deps = createWorkerDeps(config, logger);
   // Set once consuming; a stop before then has nothing to drain.
   let running: RunningWorkers | undefined = undefined;

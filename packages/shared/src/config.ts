@@ -303,7 +303,9 @@ export const ConfigSchema = z.object({
     .min(0)
     .default(1)
     .describe("Testing only: how many such crashes of that step across all workers"),
-  SEED_ON_START: bool(true).describe("Load the demo catalog on start when the catalog is empty"),
+  SEED_ON_START: bool(true).describe(
+    "`npm start` (the local demo) only: load the demo catalog when the catalog is empty; the API, workers and image never seed",
+  ),
   AUTOSCALE_WORKERS: z
     .string()
     .regex(

@@ -8,3 +8,4 @@ export * from "./queues";
 export * from "./config-doc";
 export * from "./metrics";
 export * from "./supervised";
+export * from "./entries";

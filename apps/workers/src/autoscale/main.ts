@@ -6,7 +6,7 @@
  * measurements (how KEDA gets them on Kubernetes).
  */
 import { createLogger, keyspace, loadConfig, onSupervisorGone, runEntryPoint } from "@oms/shared";
-import { prepareDatabase } from "@oms/migrations";
+import { assertSchemaCurrent } from "@oms/migrations";
 import { parseWorkerLimits } from "./decision";
 import { createAutoscaleMetrics, serveMetrics, type MetricsServer } from "./metrics";
 import { Supervisor } from "./supervisor";
@@ -18,8 +18,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, "autoscaler");
   const observeOnly = config.AUTOSCALE_OBSERVE_ONLY;
-  // Once here, rather than racing in every worker process that starts at the same moment.
-  if (!observeOnly) await prepareDatabase(config.DATABASE_URL);
+  // Its workers would each refuse a stale schema: say so once, before spawning any.
+  if (!observeOnly) await assertSchemaCurrent(config.DATABASE_URL);
 
   const limits = parseWorkerLimits(config.AUTOSCALE_WORKERS);
   const metrics = createAutoscaleMetrics();

@@ -20,10 +20,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { Queue, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { QUEUE_NAMES, createRedis, type Logger, type QueueName } from "@oms/shared";
+import { QUEUE_NAMES, createRedis, entryCommand, type Logger, type QueueName } from "@oms/shared";
 import {
   decide,
   initialState,
@@ -39,8 +38,6 @@ import { watchHeartbeats } from "./hung";
 import { handBackJobs } from "./hand-back";
 import { startStalledChecks, type StalledCheckOptions, type StalledChecks } from "./stalled-check";
 
-const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
-
 /** How a worker process is started; WORKER_QUEUES is added to its environment. */
 export interface WorkerCommand {
   file: string;
@@ -48,12 +45,8 @@ export interface WorkerCommand {
   cwd: string;
 }
 
-/** The real worker, `apps/workers/src/main.ts`, run by the same Node with tsx. */
-export const DEFAULT_WORKER_COMMAND: WorkerCommand = {
-  file: process.execPath,
-  args: ["--import", "tsx", "apps/workers/src/main.ts"],
-  cwd: ROOT,
-};
+/** The real worker, run by the same Node: dist/workers.js from a build, its source through tsx otherwise. */
+export const DEFAULT_WORKER_COMMAND: WorkerCommand = entryCommand("workers");
 
 export interface SupervisorOptions {
   redisUrl: string;
