@@ -158,3 +158,15 @@ export async function getJson<T = ApiBody>(url: string): Promise<ApiResponse<T>>
   const res = await fetch(url);
   return { status: res.status, body: (await res.json()) as T, headers: res.headers };
 }
+
+/** POST /addToCart that must succeed (200); for tests whose subject is what comes after. */
+export async function addToCartOk(
+  apiUrl: string,
+  clientID: string,
+  productID: string,
+  quantity: number,
+): Promise<void> {
+  const res = await postJson(`${apiUrl}/addToCart`, { clientID, productID, quantity });
+  if (res.status !== 200)
+    throw new Error(`addToCart ${clientID} ${productID}: ${res.status} ${JSON.stringify(res.body)}`);
+}

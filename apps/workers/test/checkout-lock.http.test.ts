@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
+  addToCartOk,
   postJson,
   startApi,
   startInProcessWorkers,
@@ -35,10 +36,8 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function addToCart(clientID: string, productID: string, quantity: number): Promise<void> {
-  const res = await postJson(`${api.url}/addToCart`, { clientID, productID, quantity });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-}
+const addToCart = (clientID: string, productID: string, quantity: number) =>
+  addToCartOk(api.url, clientID, productID, quantity);
 
 const checkout = (clientID: string, headers: Record<string, string> = {}) =>
   postJson(`${api.url}/checkOutCart`, { clientID }, headers);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { flushReservations } from "@oms/workers";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
+  addToCartOk,
   getJson,
   postJson,
   startApi,
@@ -42,10 +43,8 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function addToCart(clientID: string, productID: string, quantity: number): Promise<void> {
-  const res = await postJson(`${api.url}/addToCart`, { clientID, productID, quantity });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-}
+const addToCart = (clientID: string, productID: string, quantity: number) =>
+  addToCartOk(api.url, clientID, productID, quantity);
 
 const restock = (productID: string, body: unknown) =>
   postJson(`${api.url}/admin/products/${productID}/restock`, body, ADMIN);
