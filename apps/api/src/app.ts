@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import express, { type NextFunction, type Request, type Response } from "express";
 import helmet from "helmet";
+import { codeForStatus } from "@oms/shared";
 import type { ApiDeps } from "./deps";
 import { failure, type HttpResult } from "./http/result";
 import { clientAuthenticator, requireAdminBearer } from "./http/auth";
@@ -87,7 +88,9 @@ export function createApp(deps: ApiDeps): express.Express {
   const json =
     (handler: Handler): Handler =>
     (req) =>
-      req.is("application/json") ? handler(req) : failure(415, "Content-Type must be application/json");
+      req.is("application/json")
+        ? handler(req)
+        : failure("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
 
   // Shop routes: rate-limited per client, and tied to the client's JWT when one is required.
   const limiter = createClientLimiter(deps.redis, `${deps.keys.queuePrefix}:rl`, config.RATE_LIMIT_PER_MINUTE);
@@ -102,7 +105,7 @@ export function createApp(deps: ApiDeps): express.Express {
       const admission = await admit({ clientID, authorization: req.get("authorization"), ip: req.ip });
       if (!admission.ok) return admission.result;
       if (admission.subject !== undefined && typeof clientID === "string" && admission.subject !== clientID)
-        return failure(403, "the token does not belong to this clientID");
+        return failure("FORBIDDEN", "the token does not belong to this clientID");
       return handler(req);
     };
   const fromBody = (req: Request) => (req.body as { clientID?: unknown } | undefined)?.clientID;
@@ -237,14 +240,14 @@ export function createApp(deps: ApiDeps): express.Express {
     app.use(ADMIN_PATH, admin);
   } else {
     app.use([ADMIN_PATH, config.BULL_BOARD_PATH], (_req, res) =>
-      send(res, failure(404, "the admin surface is disabled: set ADMIN_TOKEN to enable it")),
+      send(res, failure("NOT_FOUND", "the admin surface is disabled: set ADMIN_TOKEN to enable it")),
     );
   }
 
-  app.use((req, res) => send(res, failure(404, `no route ${req.method} ${req.path}`)));
+  app.use((req, res) => send(res, failure("NOT_FOUND", `no route ${req.method} ${req.path}`)));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const known = bodyParserFailure(err) ?? requestFailure(err);
-    send(res, known ?? { ...failure(500, "internal error"), cause: err });
+    send(res, known ?? { ...failure("INTERNAL", "internal error"), cause: err });
   });
   return app;
 }
@@ -261,12 +264,13 @@ function send(res: Response, result: HttpResult): void {
  * (body-parser's 400 around a zlib error), and any other 4xx a middleware raises.
  */
 function requestFailure(err: unknown): HttpResult | null {
-  if (err instanceof URIError) return failure(400, "the URL path has malformed percent-encoding");
+  if (err instanceof URIError) return failure("INVALID_INPUT", "the URL path has malformed percent-encoding");
   const { status, code } = (err ?? {}) as { status?: unknown; code?: unknown };
   if (typeof status !== "number" || status < 400 || status > 499) return null;
   if (typeof code === "string" && /^(Z_|ERR_ZLIB|ERR_BROTLI|ERR__ERROR)/.test(code))
-    return failure(400, "the request body does not decompress as its Content-Encoding says");
-  return failure(status, STATUS_CODES[status] ?? "bad request");
+    return failure("INVALID_INPUT", "the request body does not decompress as its Content-Encoding says");
+  // The middleware's own status stands; the code is the nearest in the map.
+  return { ...failure(codeForStatus(status), STATUS_CODES[status] ?? "bad request"), status };
 }
 
 /** body-parser's errors are the client's: answer them with 4xx and a plain message. */
@@ -274,16 +278,16 @@ function bodyParserFailure(err: unknown): HttpResult | null {
   const type = (err as { type?: string } | null)?.type;
   switch (type) {
     case "entity.parse.failed":
-      return failure(400, "malformed JSON body");
+      return failure("INVALID_INPUT", "malformed JSON body");
     case "entity.too.large":
-      return failure(413, "request body too large");
+      return failure("PAYLOAD_TOO_LARGE", "request body too large");
     case "encoding.unsupported":
     case "charset.unsupported":
-      return failure(415, "unsupported body encoding");
+      return failure("UNSUPPORTED_MEDIA_TYPE", "unsupported body encoding");
     case "request.aborted":
     case "request.size.invalid":
     case "stream.encoding.set":
-      return failure(400, "incomplete request body");
+      return failure("INVALID_INPUT", "incomplete request body");
     default:
       return null;
   }

@@ -5,6 +5,7 @@ import {
   CheckOutCartRequest,
   CheckoutJob,
   Envelope,
+  ERROR_CODES,
   InventoryJob,
   RestockRequest,
   UpsertProductRequest,
@@ -14,8 +15,11 @@ import {
  * OpenAPI 3.1, generated from the zod schemas that validate requests and job
  * payloads; response shapes are zod schemas here too, so there is one source.
  */
-const Failed = Envelope.extend({ status: z.literal("Failed") }).meta({
-  description: "The original envelope; `error` says what went wrong",
+const Failed = Envelope.extend({
+  status: z.literal("Failed"),
+  code: z.enum(ERROR_CODES).describe("Machine-readable reason; each code has one HTTP status"),
+}).meta({
+  description: "The original envelope; `error` says what went wrong, `code` says it for machines",
 });
 const CartAdded = Envelope.extend({ quantityInCart: z.number().int(), available: z.number().int() });
 const CheckoutDone = Envelope.extend({

@@ -134,7 +134,7 @@ describe("GET /orders/:orderId with JWT on (finding 5)", () => {
       const res = await get(api.url, `/orders/${orderId}`, headers);
       expect(res.status, JSON.stringify(headers)).toBe(404);
       // Indistinguishable from an order that does not exist: nothing of the order, no challenge.
-      expect(res.body).toEqual({ status: "Failed", error: `unknown order ${orderId}` });
+      expect(res.body).toEqual({ status: "Failed", error: `unknown order ${orderId}`, code: "NOT_FOUND" });
       expect(res.headers.get("www-authenticate")).toBeNull();
     }
   });

@@ -76,7 +76,7 @@ describe("every 5xx is logged", () => {
     vi.spyOn(api.deps.engine, "available").mockRejectedValue(new Error("boom in the stock engine"));
     const list = await getJson(`${api.url}/products`);
     expect(list.status).toBe(500);
-    expect(list.body).toEqual({ status: "Failed", error: "internal error" });
+    expect(list.body).toEqual({ status: "Failed", error: "internal error", code: "INTERNAL" });
     const requestId = list.headers.get("x-request-id");
     expect(logged).toHaveBeenCalledTimes(1);
     expect(logged.mock.calls[0]?.[0]).toMatchObject({

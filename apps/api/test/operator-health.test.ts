@@ -233,7 +233,7 @@ describe("client protection", () => {
       JSON.stringify({ clientID: "c".repeat(size), productID: "p", quantity: 1 }).slice(0, size + 40);
     const over = await postJson(`${small.url}/addToCart`, body(2_000));
     expect(over.status).toBe(413);
-    expect(over.body).toEqual({ status: "Failed", error: "request body too large" });
+    expect(over.body).toEqual({ status: "Failed", error: "request body too large", code: "PAYLOAD_TOO_LARGE" });
     // Just under the limit the body is read, and then judged on its content (clientID too long).
     const under = await postJson(`${small.url}/addToCart`, {
       clientID: "c".repeat(900),

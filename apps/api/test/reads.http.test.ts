@@ -324,13 +324,13 @@ describe("health and unknown routes", () => {
     const res = await getJson(`${api.url}/no/such/route`);
     expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-    expect(res.body).toEqual({ status: "Failed", error: "no route GET /no/such/route" });
+    expect(res.body).toEqual({ status: "Failed", error: "no route GET /no/such/route", code: "NOT_FOUND" });
   });
 
   it("answers a known path with the wrong method with a 404 JSON envelope", async () => {
     const res = await fetch(`${api.url}/products`, { method: "DELETE" });
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ status: "Failed", error: "no route DELETE /products" });
+    expect(await res.json()).toEqual({ status: "Failed", error: "no route DELETE /products", code: "NOT_FOUND" });
   });
 
   it("echoes a well-formed X-Request-Id and replaces a malformed one", async () => {

@@ -327,7 +327,7 @@ describe("POST /checkOutCart over HTTP", () => {
     for (let i = 0; i < 5; i++) {
       const res = await checkout(client);
       expect(res.status, JSON.stringify(res.body)).toBe(400);
-      expect(res.body).toEqual({ status: "Failed", error: "the cart is empty" });
+      expect(res.body).toEqual({ status: "Failed", error: "the cart is empty", code: "EMPTY_CART" });
     }
     expect(await ordersOfClient(client)).toEqual([]);
     // The client is not left locked out: a later checkout is not joined to the empty one.
@@ -489,7 +489,7 @@ describe("POST /checkOutCart over HTTP", () => {
 
     const missing = await postJson(`${api.url}/checkOutCart`, { paymentToken: "tok_ok" });
     expect(missing.status).toBe(400);
-    expect(missing.body).toEqual({ status: "Failed", error: "clientID is required" });
+    expect(missing.body).toEqual({ status: "Failed", error: "clientID is required", code: "INVALID_INPUT" });
 
     const spaced = await checkout(`c-${uid()}`, "tok ok");
     expect(spaced.status).toBe(400);

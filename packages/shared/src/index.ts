@@ -9,3 +9,4 @@ export * from "./config-doc";
 export * from "./metrics";
 export * from "./supervised";
 export * from "./entries";
+export * from "./errors";

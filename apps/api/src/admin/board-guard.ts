@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from "express";
+import { failureBody } from "../http/result";
 
 /**
  * Bull Board authenticates with HTTP Basic, which a browser resends on its own with a
@@ -10,17 +11,23 @@ export function refuseCrossSiteWrites(req: Request, res: Response, next: NextFun
   if (req.method === "GET" || req.method === "HEAD") return next();
   const source = req.get("origin") ?? req.get("referer");
   if (source !== undefined && !fromHost(source, req.host)) {
-    res.status(403).json({
-      status: "Failed",
-      error: `Bull Board writes must come from the board's own origin (${req.host}); Origin or Referer names another`,
-    });
+    res
+      .status(403)
+      .json(
+        failureBody(
+          "FORBIDDEN",
+          `Bull Board writes must come from the board's own origin (${req.host}); Origin or Referer names another`,
+        ),
+      );
     return;
   }
   // A form can send any of its encodings with no preflight; JSON needs one, which no other site passes.
   const type = req.get("content-type");
   const hasBody = Number(req.get("content-length") ?? 0) > 0 || req.get("transfer-encoding") !== undefined;
   if ((type !== undefined || hasBody) && !req.is("application/json")) {
-    res.status(415).json({ status: "Failed", error: "Bull Board writes take Content-Type application/json only" });
+    res
+      .status(415)
+      .json(failureBody("UNSUPPORTED_MEDIA_TYPE", "Bull Board writes take Content-Type application/json only"));
     return;
   }
   next();

@@ -4,6 +4,7 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import { basicRole } from "../http/auth";
+import { failureBody } from "../http/result";
 import { refuseCrossSiteWrites } from "./board-guard";
 import { forViewer, redactSecrets } from "./board-redact";
 
@@ -52,11 +53,11 @@ export function createBoardRouter(queues: Queue[], options: BoardOptions): Route
     const role = basicRole(req, { admin: options.adminToken, viewer: options.viewerToken });
     if (!role) {
       res.setHeader("WWW-Authenticate", 'Basic realm="Bull Board", charset="UTF-8"');
-      res.status(401).json({ status: "Failed", error: "credentials required" });
+      res.status(401).json(failureBody("UNAUTHORIZED", "credentials required"));
       return;
     }
     if (role === "viewer" && req.method !== "GET" && req.method !== "HEAD") {
-      res.status(403).json({ status: "Failed", error: "the viewer is read-only" });
+      res.status(403).json(failureBody("FORBIDDEN", "the viewer is read-only"));
       return;
     }
     if (role === "viewer") {

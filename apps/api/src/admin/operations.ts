@@ -59,7 +59,7 @@ const QUEUES: QueueName[] = ["cart", "checkout", "inventory"];
 /** POST /admin/jobs/:queue/retry-failed: re-drive the queue's failed jobs. */
 export async function retryFailedJobs(deps: ApiDeps, queueName: string): Promise<HttpResult> {
   if (!QUEUES.includes(queueName as QueueName))
-    return failure(404, `unknown queue ${queueName}; one of ${QUEUES.join(", ")}`);
+    return failure("NOT_FOUND", `unknown queue ${queueName}; one of ${QUEUES.join(", ")}`);
   const queue = deps.queues[queueName as QueueName];
   try {
     const failed = await queue.getJobCountByTypes("failed");
@@ -83,7 +83,7 @@ export async function reconcileNow(deps: ApiDeps): Promise<HttpResult> {
       }
       if (state === "failed")
         return failure(
-          503,
+          "DEPENDENCY_UNAVAILABLE",
           "the reconciler failed; see the inventory queue",
           { jobId: job.id },
           { "Retry-After": "5" },

@@ -18,13 +18,13 @@ async function changeLevel(
 ): Promise<LevelChange> {
   const row = (await trx("product_details").where({ product_id: productId }).forUpdate().first("quantity")) as
     { quantity: number } | undefined;
-  if (!row) return { ok: false, result: failure(404, `unknown product ${productId}`) };
+  if (!row) return { ok: false, result: failure("NOT_FOUND", `unknown product ${productId}`) };
   const after = next(row.quantity);
   if (after > MAX_STOCK_LEVEL)
     return {
       ok: false,
       result: failure(
-        409,
+        "CONFLICT",
         `add: the level would be ${after}, above the most a product may hold (${MAX_STOCK_LEVEL}); it is ${row.quantity}`,
         { quantity: row.quantity, maxQuantity: MAX_STOCK_LEVEL },
       ),
@@ -35,7 +35,10 @@ async function changeLevel(
     .first()) as { units: string | number | null };
   const owed = Number(pending.units ?? 0);
   if (after < owed)
-    return { ok: false, result: failure(409, `quantity ${after} is below the ${owed} units sold and not yet flushed`) };
+    return {
+      ok: false,
+      result: failure("CONFLICT", `quantity ${after} is below the ${owed} units sold and not yet flushed`),
+    };
   await trx("product_details").where({ product_id: productId }).update({ quantity: after });
   return { ok: true, before: row.quantity, after };
 }
@@ -62,7 +65,7 @@ async function changeWithCache<T extends { delta: number }>(
     if (!took.ok)
       return {
         result: failure(
-          409,
+          "CONFLICT",
           `quantity ${level.after} is below the ${level.before - took.available} units sold and not yet flushed or held by checkouts under way`,
           { available: took.available },
         ),
@@ -156,7 +159,7 @@ export async function restockProduct(deps: ApiDeps, productID: string, body: unk
   const next = (current: number) => (add !== undefined ? current + add : (set ?? current));
   try {
     const before = await currentLevel(deps, id.id);
-    if (before === undefined) return failure(404, `unknown product ${id.id}`);
+    if (before === undefined) return failure("NOT_FOUND", `unknown product ${id.id}`);
     const outcome = await changeWithCache<{ delta: number; quantity: number }>(
       deps,
       id.id,

@@ -32,7 +32,7 @@ export async function addToCart(deps: ApiDeps, body: unknown, ctx: RequestContex
   const result = await outcome;
   switch (result.kind) {
     case "timeout":
-      return failure(504, "the cart service did not answer in time; the item may still be added", { jobId });
+      return failure("TIMEOUT", "the cart service did not answer in time; the item may still be added", { jobId });
     case "failed":
       return jobFailure(result.reason);
     case "completed":
@@ -45,10 +45,10 @@ function cartAnswer(result: CartResult): HttpResult {
     case "added":
       return success({ quantityInCart: result.quantityInCart, available: result.available });
     case "unknown_product":
-      return failure(404, `unknown product ${result.productId}`, { productID: result.productId });
+      return failure("NOT_FOUND", `unknown product ${result.productId}`, { productID: result.productId });
     case "insufficient_stock":
       return failure(
-        409,
+        "INSUFFICIENT_STOCK",
         `not enough stock of ${result.productId}: ${result.available} available, the cart would hold ${result.requested}`,
         {
           productID: result.productId,

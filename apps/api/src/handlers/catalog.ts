@@ -46,7 +46,7 @@ export async function getProduct(deps: ApiDeps, productID: string): Promise<Http
       .db("product_details")
       .where({ product_id: id.id })
       .first("product_id", "product_name", "quantity", "price_cents")) as ProductRow | undefined;
-    if (!row) return failure(404, `unknown product ${id.id}`);
+    if (!row) return failure("NOT_FOUND", `unknown product ${id.id}`);
     const available = await deps.engine.available([row.product_id]);
     return success({ product: productView(row, available.get(row.product_id)) });
   } catch (err) {

@@ -34,7 +34,7 @@ export async function checkOutCart(
     if (short) {
       // Counted like the workers count theirs, so oms_checkout_outcomes sees every sold-out answer.
       await deps.redis.hincrby(deps.keys.checkoutOutcomes, "out_of_stock", 1);
-      return failure(409, `not enough stock of ${short.productId}: ${short.available} available`, {
+      return failure("INSUFFICIENT_STOCK", `not enough stock of ${short.productId}: ${short.available} available`, {
         state: "failed",
         productID: short.productId,
         available: short.available,
@@ -130,7 +130,7 @@ function checkoutNotRecorded(clientID: string, keyed: boolean): HttpResult {
     ? "retry with the same Idempotency-Key (it is the same checkout)"
     : `see GET /clients/${encodeURIComponent(clientID)}/orders, or retry (a retry while it runs joins it, it does not order twice)`;
   return failure(
-    503,
+    "DEPENDENCY_UNAVAILABLE",
     `the database is unavailable, so the checkout is not confirmed; it may still complete: ${advice}`,
     {},
     { "Retry-After": "2" },
@@ -142,18 +142,18 @@ export function checkoutAnswer(result: CheckoutResult): HttpResult {
     case "completed":
       return success({ orderId: result.orderId, state: "completed", totalCents: result.totalCents });
     case "declined":
-      return failure(402, result.reason, { orderId: result.orderId, state: "failed" });
+      return failure("PAYMENT_DECLINED", result.reason, { orderId: result.orderId, state: "failed" });
     case "out_of_stock":
-      return failure(409, `not enough stock of ${result.productId}`, {
+      return failure("INSUFFICIENT_STOCK", `not enough stock of ${result.productId}`, {
         orderId: result.orderId,
         state: "failed",
         productID: result.productId,
         available: result.available,
       });
     case "empty_cart":
-      return failure(400, "the cart is empty");
+      return failure("EMPTY_CART", "the cart is empty");
     case "failed":
-      return failure(409, result.reason, { orderId: result.orderId, state: "failed" });
+      return failure("CONFLICT", result.reason, { orderId: result.orderId, state: "failed" });
   }
 }
 

@@ -18,7 +18,7 @@ export function infrastructureFailure(err: unknown): HttpResult {
       ? unavailable("the stock cache (being rebuilt)")
       : isDbUnavailable(err)
         ? unavailable("the database")
-        : failure(500, "internal error");
+        : failure("INTERNAL", "internal error");
   return { ...answer, cause: err };
 }
 
@@ -26,7 +26,7 @@ export function infrastructureFailure(err: unknown): HttpResult {
 export function jobFailure(reason: string): HttpResult {
   const answer = /ECONNREFUSED|ETIMEDOUT|PROTOCOL_CONNECTION_LOST|KnexTimeoutError|Timeout acquiring/i.test(reason)
     ? unavailable("the database")
-    : failure(503, "the request could not be completed; try again", {}, { "Retry-After": "2" });
+    : failure("DEPENDENCY_UNAVAILABLE", "the request could not be completed; try again", {}, { "Retry-After": "2" });
   return { ...answer, cause: `job failed: ${reason}` };
 }
 

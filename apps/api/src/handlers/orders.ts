@@ -23,8 +23,8 @@ interface OrderRow {
  */
 export async function getOrder(deps: ApiDeps, orderId: string, owner?: string): Promise<HttpResult> {
   const id = z.uuid().safeParse(orderId);
-  if (!id.success) return failure(400, "orderId: must be a UUID");
-  const unknown = failure(404, `unknown order ${id.data}`);
+  if (!id.success) return failure("INVALID_INPUT", "orderId: must be a UUID");
+  const unknown = failure("NOT_FOUND", `unknown order ${id.data}`);
   const visible = (clientId: unknown) => owner === undefined || clientId === owner;
   try {
     const row = (await deps.db("orders").where({ order_id: id.data }).first()) as OrderRow | undefined;

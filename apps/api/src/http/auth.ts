@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import { jwtVerify } from "jose";
-import { failure, type HttpResult } from "./result";
+import { failure, failureBody, type HttpResult } from "./result";
 
 export type BoardRole = "admin" | "viewer";
 
@@ -18,7 +18,7 @@ export function requireAdminBearer(token: string) {
     const given = header.startsWith("Bearer ") ? header.slice(7) : "";
     if (given && sameSecret(given, token)) return next();
     res.setHeader("WWW-Authenticate", 'Bearer realm="admin"');
-    res.status(401).json({ status: "Failed", error: "admin token missing or wrong" });
+    res.status(401).json(failureBody("UNAUTHORIZED", "admin token missing or wrong"));
   };
 }
 
@@ -51,7 +51,12 @@ export function clientAuthenticator(secret: Uint8Array, maxAgeSeconds: number) {
     if (!token)
       return {
         ok: false,
-        result: failure(401, "a bearer token is required", {}, { "WWW-Authenticate": 'Bearer realm="shop"' }),
+        result: failure(
+          "UNAUTHORIZED",
+          "a bearer token is required",
+          {},
+          { "WWW-Authenticate": 'Bearer realm="shop"' },
+        ),
       };
     try {
       // A token that never expires, or whose age is unknown, would be good for ever once leaked.
@@ -67,7 +72,7 @@ export function clientAuthenticator(secret: Uint8Array, maxAgeSeconds: number) {
     return {
       ok: false,
       result: failure(
-        401,
+        "UNAUTHORIZED",
         `invalid or expired token: it must be HS256 with sub, exp and iat, issued at most ${maxAgeSeconds} s ago`,
         {},
         { "WWW-Authenticate": 'Bearer realm="shop", error="invalid_token"' },

@@ -34,7 +34,7 @@ export async function withIdempotency(
   const { redis, key } = options;
   if (key === undefined) return run();
   if (!/^[\x21-\x7e]{1,255}$/.test(key))
-    return failure(400, "Idempotency-Key: must be 1 to 255 visible ASCII characters");
+    return failure("INVALID_INPUT", "Idempotency-Key: must be 1 to 255 visible ASCII characters");
 
   const recordKey = options.keys.idempotency(options.scope, sha256(key));
   const fingerprint = sha256(stableJson(options.body));
@@ -55,17 +55,17 @@ export async function withIdempotency(
     const stored = await redis.get(recordKey).catch(() => null);
     if (!stored)
       return failure(
-        409,
+        "CONFLICT",
         "a request with this Idempotency-Key is being processed; retry shortly",
         {},
         { "Retry-After": "1" },
       );
     const record = JSON.parse(stored) as StoredRecord;
     if (record.fingerprint !== fingerprint)
-      return failure(422, "Idempotency-Key was already used with a different request body");
+      return failure("IDEMPOTENCY_MISMATCH", "Idempotency-Key was already used with a different request body");
     if (record.state === "in_flight" || !record.response) {
       return failure(
-        409,
+        "CONFLICT",
         "a request with this Idempotency-Key is being processed; retry shortly",
         {},
         { "Retry-After": "1" },

@@ -25,7 +25,7 @@ export function createClientLimiter(redis: Redis, keyPrefix: string, perMinute: 
       if (!(rejection instanceof RateLimiterRes)) return null;
       const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
       return failure(
-        429,
+        "RATE_LIMITED",
         `too many requests for this client; retry in ${retryAfter} s`,
         {},
         { "Retry-After": String(retryAfter) },

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { Id } from "@oms/shared";
+import { HTTP_STATUS, Id, type ErrorCode } from "@oms/shared";
 
 /** What a handler returns; only the Express adapter turns it into a response. */
 export interface HttpResult {
@@ -10,14 +10,22 @@ export interface HttpResult {
   cause?: unknown;
 }
 
-/** The one builder of failure bodies: the original's envelope, plus optional fields. */
+/**
+ * The one builder of failure bodies: the original's envelope plus a machine-readable
+ * `code`, whose HTTP status comes from the one map in @oms/shared.
+ */
 export function failure(
-  status: number,
+  code: ErrorCode,
   error: string,
   extra: Record<string, unknown> = {},
   headers?: Record<string, string>,
 ): HttpResult {
-  return { status, body: { status: "Failed", error, ...extra }, ...(headers ? { headers } : {}) };
+  return { status: HTTP_STATUS[code], body: failureBody(code, error, extra), ...(headers ? { headers } : {}) };
+}
+
+/** The body alone, for the few guards that answer through Express directly (admin, Bull Board). */
+export function failureBody(code: ErrorCode, error: string, extra: Record<string, unknown> = {}) {
+  return { status: "Failed", error, code, ...extra };
 }
 
 export function success(
@@ -29,7 +37,7 @@ export function success(
 }
 
 export function unavailable(what: string): HttpResult {
-  return failure(503, `${what} is unavailable; try again shortly`, {}, { "Retry-After": "2" });
+  return failure("DEPENDENCY_UNAVAILABLE", `${what} is unavailable; try again shortly`, {}, { "Retry-After": "2" });
 }
 
 /** Validates input against a schema; a failure names each field and what is wrong with it. */
@@ -38,7 +46,7 @@ export function parseInput<S extends z.ZodType>(
   input: unknown,
 ): { ok: true; data: z.infer<S> } | { ok: false; result: HttpResult } {
   if (input === undefined || input === null || typeof input !== "object" || Array.isArray(input)) {
-    return { ok: false, result: failure(400, "request body must be a JSON object") };
+    return { ok: false, result: failure("INVALID_INPUT", "request body must be a JSON object") };
   }
   const parsed = schema.safeParse(input);
   if (parsed.success) return { ok: true, data: parsed.data };
@@ -48,7 +56,7 @@ export function parseInput<S extends z.ZodType>(
     const missing = issue.code === "invalid_type" && valueAt(input, issue.path) === undefined;
     return missing ? `${field} is required` : `${field}: ${issue.message}`;
   });
-  return { ok: false, result: failure(400, problems.join("; ")) };
+  return { ok: false, result: failure("INVALID_INPUT", problems.join("; ")) };
 }
 
 /** The input's own value at a path, or undefined when a step is absent (JSON has no undefined). */
@@ -65,5 +73,5 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 export function parseId(field: string, value: string): { ok: true; id: string } | { ok: false; result: HttpResult } {
   const parsed = Id.safeParse(value);
   if (parsed.success) return { ok: true, id: parsed.data };
-  return { ok: false, result: failure(400, `${field}: ${parsed.error.issues[0]?.message ?? "invalid"}`) };
+  return { ok: false, result: failure("INVALID_INPUT", `${field}: ${parsed.error.issues[0]?.message ?? "invalid"}`) };
 }
