@@ -25,7 +25,9 @@ export function listenForReplies(
     const reply = parsed.data;
     results[reply.queue].settle(
       reply.jobId,
-      reply.ok ? { kind: "completed", value: reply.value } : { kind: "failed", reason: reply.reason ?? "failed" },
+      reply.ok
+        ? { kind: "completed", value: reply.value }
+        : { kind: "failed", reason: reply.reason ?? "failed", code: reply.code },
     );
   };
   const loop = async () => {

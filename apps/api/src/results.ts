@@ -1,7 +1,8 @@
 import type { Queue } from "bullmq";
+import type { ErrorCode } from "@oms/shared";
 
 export type JobOutcome =
-  { kind: "completed"; value: unknown } | { kind: "failed"; reason: string } | { kind: "timeout" };
+  { kind: "completed"; value: unknown } | { kind: "failed"; reason: string; code?: ErrorCode } | { kind: "timeout" };
 
 interface Waiter {
   settle(outcome: JobOutcome): void;
@@ -54,7 +55,8 @@ export class JobResults {
   private async settleIfFinished(jobId: string): Promise<void> {
     const job = await this.queue.getJob(jobId).catch(() => undefined);
     if (!job?.finishedOn) return;
-    if (job.failedReason && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+    // finishedOn is only set once a job will not run again: out of attempts, or unrecoverable.
+    if (job.failedReason) {
       this.settle(jobId, { kind: "failed", reason: job.failedReason });
     } else if (job.returnvalue !== undefined && job.returnvalue !== null) {
       this.settle(jobId, { kind: "completed", value: job.returnvalue });

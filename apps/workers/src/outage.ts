@@ -1,9 +1,16 @@
 import { DelayedError, type Job } from "bullmq";
-import { isDbUnavailable, isRedisUnavailable } from "@oms/shared";
+import { isDbUnavailable, isErrorCode, isRedisUnavailable, type ErrorCode } from "@oms/shared";
 
 /** MySQL or Redis could not be reached: the job is not at fault, its dependency is. */
 export function isDependencyDown(err: unknown): boolean {
   return isDbUnavailable(err) || isRedisUnavailable(err);
+}
+
+/** The code a job's failure crosses to the API with, so the API never reads the message. */
+export function failureCode(err: unknown): ErrorCode {
+  const own = (err as { code?: unknown } | null)?.code;
+  if (isErrorCode(own)) return own;
+  return isDependencyDown(err) ? "DEPENDENCY_UNAVAILABLE" : "INTERNAL";
 }
 
 /**

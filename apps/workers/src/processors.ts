@@ -1,4 +1,4 @@
-import type { Job } from "bullmq";
+import { UnrecoverableError, type Job } from "bullmq";
 import { AddToCartJob, CheckoutJob, InventoryJob, type CartResult, type CheckoutResult } from "@oms/shared";
 import { addToCart } from "./cart/add-to-cart";
 import { pruneCartOperations } from "./cart/prune";
@@ -65,6 +65,12 @@ export function checkoutProcessor(deps: WorkerDeps) {
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       if (isDependencyDown(err)) return waitForDependency(job, token, data, reason);
+      if (err instanceof UnrecoverableError) {
+        // The job can never succeed and the order it names may be someone else's: the
+        // final-failure compensation would end, release and refund that order. Fail the job only.
+        deps.logger.warn({ orderId: data.orderId, jobId: job.id, err: reason }, "checkout job can never succeed");
+        throw err;
+      }
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       deps.logger.warn(
         { orderId: data.orderId, jobId: job.id, attempt: job.attemptsMade + 1, lastAttempt, err: reason },

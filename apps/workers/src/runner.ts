@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
-import { Worker, type Processor } from "bullmq";
+import { UnrecoverableError, Worker, type Processor } from "bullmq";
 import { QUEUE_NAMES, createQueue, createRedis, type QueueName } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
 import { cartProcessor, checkoutProcessor, inventoryProcessor, sagaDeps } from "./processors";
 import { recoverIfRedisLostData } from "./inventory/recovery";
 import { pushReply, replying } from "./replies";
+import { failureCode } from "./outage";
 import { instrumentWorker } from "./observability/metrics";
 import { ProgressMonitor } from "./observability/progress";
 import { startObservabilityServer } from "./observability/server";
@@ -90,9 +91,18 @@ export async function startWorkers(
     if (queueName === "cart" || queueName === "checkout") {
       worker.on("failed", (job, err) => {
         // Failed for good: the waiting API process answers now instead of at its deadline.
-        if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
-        void pushReply(deps, job, { queue: queueName, jobId: String(job.id), ok: false, reason: err.message }).catch(
-          () => undefined,
+        const final = err instanceof UnrecoverableError || (job?.attemptsMade ?? 0) >= (job?.opts.attempts ?? 1);
+        if (!job || !final) return;
+        const reply = {
+          queue: queueName,
+          jobId: String(job.id),
+          ok: false,
+          reason: err.message,
+          code: failureCode(err),
+        };
+        void pushReply(deps, job, reply).catch((replyErr: unknown) =>
+          // The API's own deadline answers it instead; say why it had to.
+          logger.warn({ queue: queueName, jobId: job.id, err: String(replyErr) }, "failure reply not delivered"),
         );
       });
     }

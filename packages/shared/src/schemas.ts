@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ERROR_CODES } from "./errors";
 
 /**
  * Ids were UUIDs in the original and are stored as varchar(100). An id is taken exactly
@@ -92,6 +93,8 @@ export const JobReply = z.object({
   ok: z.boolean(),
   value: z.unknown().optional(),
   reason: z.string().optional(),
+  /** Why a job failed, classified by the worker that saw the error (its message is for people). */
+  code: z.enum(ERROR_CODES).optional(),
 });
 export type JobReply = z.infer<typeof JobReply>;
 

@@ -1,3 +1,4 @@
+import { UnrecoverableError } from "bullmq";
 import { NEXT, type CheckoutStep } from "./step";
 
 /** Snapshots the cart into a pending order (or finds the one an earlier delivery made). */
@@ -22,8 +23,9 @@ export const createOrder: CheckoutStep = {
         break;
     }
     const { order } = created;
-    // A job is the client's; an order id that belongs to another client can never succeed.
-    if (order.clientId !== job.clientId) throw new Error(`order ${job.orderId} belongs to another client`);
+    // A job is the client's; an order id that belongs to another client can never succeed,
+    // so BullMQ fails it at once instead of retrying it, and nothing compensates it.
+    if (order.clientId !== job.clientId) throw new UnrecoverableError(`order ${job.orderId} belongs to another client`);
     if (order.state !== "pending") return { ended: order };
     run.order = order;
     return NEXT;
