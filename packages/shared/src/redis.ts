@@ -28,9 +28,14 @@ export function createRedis(url: string, opts: { forQueue?: boolean; name?: stri
  */
 export function isRedisUnavailable(err: unknown): boolean {
   const e = err as { code?: string; name?: string; message?: string } | null;
-  return (
-    e?.name === "MaxRetriesPerRequestError" ||
-    e?.message === "Connection is closed." ||
-    /^Stream isn't writeable/.test(e?.message ?? "")
-  );
+  return e?.name === "MaxRetriesPerRequestError" || UNREACHABLE_MESSAGES.has(e?.message ?? "");
 }
+
+/**
+ * ioredis rejects these as plain Errors with no code or class, so its constant messages
+ * are their only identity: compared whole, never searched.
+ */
+const UNREACHABLE_MESSAGES = new Set([
+  "Connection is closed.",
+  "Stream isn't writeable and enableOfflineQueue options is false",
+]);

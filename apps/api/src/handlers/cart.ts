@@ -34,7 +34,7 @@ export async function addToCart(deps: ApiDeps, body: unknown, ctx: RequestContex
     case "timeout":
       return failure("TIMEOUT", "the cart service did not answer in time; the item may still be added", { jobId });
     case "failed":
-      return jobFailure(result.reason);
+      return jobFailure(result);
     case "completed":
       return cartAnswer(result.value as CartResult);
   }

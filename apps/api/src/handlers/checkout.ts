@@ -88,7 +88,7 @@ export async function checkOutCart(
     case "timeout":
       return pending(deps, orderId, clientID, keyed);
     case "failed":
-      return jobFailure(result.reason);
+      return jobFailure(result);
     case "completed":
       return checkoutAnswer(result.value as CheckoutResult);
   }

@@ -1,18 +1,24 @@
 import { CacheNotReadyError } from "@oms/inventory";
-import { isDbUnavailable } from "@oms/shared";
+import { CodedError, isDbUnavailable, isRedisUnavailable, type ErrorCode } from "@oms/shared";
 import { failure, unavailable, type HttpResult } from "../http/result";
 
-/** Redis refused or dropped the command: the queues and stock cache are out of reach. */
-export function isRedisUnavailable(err: unknown): boolean {
-  const message = err instanceof Error ? err.message : "";
-  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|max retries|enableOfflineQueue|timed out enqueueing/i.test(
-    message,
-  );
+/** An enqueue that did not finish in time: Redis hangs, so the queue is out of reach. */
+export class EnqueueDeadlineError extends CodedError {
+  constructor(ms: number) {
+    super("TIMEOUT", `timed out enqueueing after ${ms} ms`);
+    this.name = "EnqueueDeadlineError";
+  }
+}
+
+/** Redis refused, dropped or did not take the command: the queues and stock cache are out of reach. */
+function isQueueUnreachable(err: unknown): boolean {
+  const errno = (err as { code?: unknown } | null)?.code;
+  return err instanceof EnqueueDeadlineError || isRedisUnavailable(err) || errno === "ECONNREFUSED";
 }
 
 /** Maps an unexpected error to a response that names the missing service, never the internals. */
 export function infrastructureFailure(err: unknown): HttpResult {
-  const answer = isRedisUnavailable(err)
+  const answer = isQueueUnreachable(err)
     ? unavailable("the queue (Redis)")
     : err instanceof CacheNotReadyError
       ? unavailable("the stock cache (being rebuilt)")
@@ -22,12 +28,16 @@ export function infrastructureFailure(err: unknown): HttpResult {
   return { ...answer, cause: err };
 }
 
-/** A job that failed for good: infrastructure trouble by construction (business outcomes are values). */
-export function jobFailure(reason: string): HttpResult {
-  const answer = /ECONNREFUSED|ETIMEDOUT|PROTOCOL_CONNECTION_LOST|KnexTimeoutError|Timeout acquiring/i.test(reason)
-    ? unavailable("the database")
-    : failure("DEPENDENCY_UNAVAILABLE", "the request could not be completed; try again", {}, { "Retry-After": "2" });
-  return { ...answer, cause: `job failed: ${reason}` };
+/**
+ * A job that failed for good: infrastructure trouble by construction (business outcomes
+ * are values). The worker classified it (`code`); its reason is only logged.
+ */
+export function jobFailure(failed: { reason: string; code?: ErrorCode }): HttpResult {
+  const answer =
+    failed.code === "DEPENDENCY_UNAVAILABLE"
+      ? unavailable("the database")
+      : failure("DEPENDENCY_UNAVAILABLE", "the request could not be completed; try again", {}, { "Retry-After": "2" });
+  return { ...answer, cause: `job failed (${failed.code ?? "no code"}): ${failed.reason}` };
 }
 
 /** Bounds an enqueue, so a Redis that hangs becomes a 503 rather than a hung request. */
@@ -37,7 +47,7 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("timed out enqueueing")), ms);
+        timer = setTimeout(() => reject(new EnqueueDeadlineError(ms)), ms);
       }),
     ]);
   } finally {
