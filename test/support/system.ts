@@ -6,6 +6,7 @@ import { createLogger, loadConfig, type Config } from "@oms/shared";
 import { createApiDeps, createApiServer, createApp, type ApiDeps } from "@oms/api";
 import {
   createWorkerDeps,
+  isReady,
   startWorkers,
   type PaymentProvider,
   type RunningWorkers,
@@ -72,7 +73,10 @@ export interface WorkerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** A separate worker process (`apps/workers/src/main.ts`), ready when it logs "workers started". */
+/**
+ * A separate worker process (`apps/workers/src/main.ts`), ready when it says so over the
+ * IPC channel ({type: "ready"}): its log lines are for people and may change.
+ */
 export async function spawnWorkerProcess(env: TestEnv, extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", "apps/workers/src/main.ts"], {
     cwd: ROOT,
@@ -82,20 +86,19 @@ export async function spawnWorkerProcess(env: TestEnv, extraEnv: Record<string, 
       LOG_LEVEL: "info",
       ...extraEnv,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let output = "";
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker process did not start in 90s:\n${output}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("workers started")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on("data", onData);
+    child.on("message", (message: unknown) => {
+      if (!isReady(message)) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    // Kept only to explain a worker that never became ready.
+    child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
     child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
     void exited.then((code) => {
       clearTimeout(timer);

@@ -9,3 +9,4 @@ export { runLockingCheckout } from "./checkout/locking-saga";
 export { runBatchedCheckout } from "./checkout/batched-saga";
 export { flushReservations } from "./inventory/flush";
 export { chaosCrashCounter } from "./chaos";
+export { isReady, type Ready } from "./supervised";

@@ -2,7 +2,7 @@ import { createLogger, loadConfig, onSupervisorGone, runEntryPoint } from "@oms/
 import { assertSchemaCurrent } from "@oms/migrations";
 import { createWorkerDeps } from "./deps";
 import { startWorkers, type RunningWorkers } from "./runner";
-import { beatToSupervisor } from "./supervised";
+import { announceReady, beatToSupervisor } from "./supervised";
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
   onSupervisorGone(() => void stop("supervisor gone"));
   running = await startWorkers(deps);
+  announceReady();
   // Beats only once consuming: the supervisor judges a worker's liveness from here on.
   beatToSupervisor(running.workers.map((w) => w.id));
 }
