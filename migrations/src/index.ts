@@ -50,7 +50,9 @@ export async function prepareDatabase(url: string): Promise<string[]> {
       try {
         return await migrateLatest(db);
       } catch (err) {
-        const locked = err instanceof Error && /already locked/i.test(err.message);
+        // knex raises its (unexported) LockError, named "MigrationLocked", when another run
+        // holds the lock or taking it failed; either way waiting and retrying is right.
+        const locked = err instanceof Error && err.name === "MigrationLocked";
         if (!locked || attempt >= 60) throw err;
         await new Promise((r) => setTimeout(r, 250));
       }
