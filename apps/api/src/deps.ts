@@ -75,6 +75,7 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
       // Bounded: BullMQ's close waits for a connection that a dead Redis never gives.
       const closing = Promise.all([
         resultSource.close(),
+        // Shutting down: a queue whose Redis is gone has nothing left to close.
         ...Object.values(queues).map((q) => q.close().catch(() => undefined)),
       ]);
       await Promise.race([closing, sleep(2_000)]);

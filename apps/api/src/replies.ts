@@ -82,6 +82,7 @@ export async function listenToQueueEvents(
   return {
     async close() {
       await Promise.race([
+        // Shutting down: a stream whose Redis is gone has nothing left to close.
         Promise.all(events.map((e) => e.close().catch(() => undefined))),
         new Promise((r) => setTimeout(r, 2_000).unref()),
       ]);
@@ -94,6 +95,7 @@ function safeJson(raw: string): unknown {
   try {
     return JSON.parse(raw);
   } catch {
+    // null fails the schema, and the caller logs the dropped reply.
     return null;
   }
 }

@@ -53,6 +53,7 @@ export class JobResults {
   }
 
   private async settleIfFinished(jobId: string): Promise<void> {
+    // Polled again on the next tick, and the waiter's deadline answers if it never succeeds.
     const job = await this.queue.getJob(jobId).catch(() => undefined);
     if (!job?.finishedOn) return;
     // finishedOn is only set once a job will not run again: out of attempts, or unrecoverable.

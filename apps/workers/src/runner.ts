@@ -127,8 +127,11 @@ export async function startWorkers(
     }
     await deps.redis.zremrangebyscore(keys.workerHeartbeats, "-inf", Date.now() - 60_000);
   };
-  await beat().catch(() => undefined);
-  const heartbeat = setInterval(() => void beat().catch(() => undefined), HEARTBEAT_MS);
+  // A missed beat shows as a stale heartbeat in the API's readiness; the log says why.
+  const beatOrLog = () =>
+    beat().catch((err: unknown) => logger.warn({ workerId, err: String(err) }, "worker heartbeat failed"));
+  await beatOrLog();
+  const heartbeat = setInterval(() => void beatOrLog(), HEARTBEAT_MS);
   heartbeat.unref();
 
   let server: Server | undefined;
@@ -142,6 +145,7 @@ export async function startWorkers(
     progress,
     async close() {
       clearInterval(heartbeat);
+      // Unremoved, the entry ages out of the heartbeat set within a minute.
       await deps.redis.zrem(keys.workerHeartbeats, workerId).catch(() => undefined);
       const drained = Promise.all(watched.map((w) => w.worker.close())).then(() => true);
       const timeout = new Promise<false>((r) => setTimeout(() => r(false), config.SHUTDOWN_GRACE_MS).unref());
@@ -151,6 +155,7 @@ export async function startWorkers(
       if (!(await Promise.race([drained, timeout]))) {
         logger.warn({ graceMs: config.SHUTDOWN_GRACE_MS }, "grace time over: handing active jobs back");
       }
+      // Shutting down: a queue whose Redis is gone has nothing left to close.
       await Promise.all(watched.map((w) => w.queue.close().catch(() => undefined)));
       server?.close();
     },

@@ -75,7 +75,11 @@ async function changeWithCache<T extends { delta: number }>(
   try {
     outcome = await commit();
   } catch (err) {
-    if (taken > 0) await deps.engine.applyStockChange(productId, taken).catch(() => undefined);
+    if (taken > 0)
+      await deps.engine.applyStockChange(productId, taken).catch((undoErr: unknown) =>
+        // The cache stays below MySQL (never above) until the reconciler repairs it.
+        deps.logger.warn({ productId, units: taken, err: String(undoErr) }, "could not give back units to the cache"),
+      );
     throw err;
   }
   const rest = "result" in outcome ? taken : outcome.delta + taken;
@@ -101,6 +105,7 @@ async function currentLevel(deps: ApiDeps, productId: string): Promise<number | 
 }
 
 async function availableOrNull(deps: ApiDeps, productId: string): Promise<number | null> {
+  // The cached level only adds to the answer; when the cache cannot say, the answer says null.
   return (await deps.engine.available([productId]).catch(() => null))?.get(productId) ?? null;
 }
 

@@ -73,6 +73,7 @@ export async function checkOutCart(
     try {
       await withDeadline(deps.queues.checkout.add("checkout", job, { jobId: orderId }), 2_000);
     } catch (err) {
+      // The lock lapses by itself after CHECKOUT_LOCK_TTL_MS; the answer is the enqueue's failure.
       await releaseLockOf(deps, clientID, orderId).catch(() => undefined);
       return infrastructureFailure(err);
     }
@@ -83,6 +84,7 @@ export async function checkOutCart(
   // A keyed retry's lock may have been taken just after its finished job unlocked (BullMQ
   // does not add a job id twice, so nothing else would release it): once the order's
   // answer is known, its lock goes.
+  // Best effort: the lock lapses by itself after CHECKOUT_LOCK_TTL_MS, and the answer is known.
   if (keyed && result.kind !== "timeout") await releaseLockOf(deps, clientID, orderId).catch(() => undefined);
   switch (result.kind) {
     case "timeout":

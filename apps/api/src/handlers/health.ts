@@ -34,6 +34,7 @@ async function probe(check: () => Promise<unknown>): Promise<boolean> {
     ]);
     return true;
   } catch {
+    // A failed or slow check is the answer itself: the probe reports it as not ready.
     return false;
   }
 }

@@ -52,6 +52,7 @@ export async function withIdempotency(
   }
 
   if (claimed === null) {
+    // Unreadable now is answered as "being processed": the client retries, which is safe.
     const stored = await redis.get(recordKey).catch(() => null);
     if (!stored)
       return failure(
@@ -78,10 +79,12 @@ export async function withIdempotency(
   try {
     response = await run();
   } catch (err) {
+    // Left in place, the in-flight record lapses after its TTL; the request's own error is the answer.
     await redis.del(recordKey).catch(() => undefined);
     throw err;
   }
   if (response.status >= 500 || response.status === 429) {
+    // As above: at worst a retry sees "being processed" until the record lapses.
     await redis.del(recordKey).catch(() => undefined);
   } else {
     await redis
@@ -92,6 +95,7 @@ export async function withIdempotency(
         options.ttlMs,
         "XX",
       )
+      // The answer is sent regardless; a retry then sees "being processed" until the record lapses.
       .catch(() => undefined);
   }
   return response;

@@ -44,6 +44,7 @@ export async function startStalledChecks(
   await Promise.all(checkers.map((c) => c.startStalledCheckTimer()));
   return {
     async close() {
+      // Shutting down: a checker whose Redis is gone has nothing left to close.
       await Promise.all(checkers.map((c) => c.close().catch(() => undefined)));
     },
   };

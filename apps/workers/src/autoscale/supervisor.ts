@@ -286,6 +286,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await Promise.all(all.map((p) => p.exited));
     await Promise.all(this.handingBack);
     await (await this.stalledChecks)?.close();
+    // Shutting down: a queue whose Redis is gone has nothing left to close.
     await Promise.all(this.slots.map((slot) => slot.bull.close().catch(() => undefined)));
     this.redis.disconnect();
     this.updateGauges();
