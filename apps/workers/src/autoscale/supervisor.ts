@@ -33,7 +33,7 @@ import {
   type ScalingPolicy,
 } from "./decision";
 import { recordDecision, type AutoscaleMetrics } from "./metrics";
-import { isHeartbeat } from "../supervised";
+import { isHeartbeat, isReady } from "../supervised";
 import { watchHeartbeats } from "./hung";
 import { handBackJobs } from "./hand-back";
 import { startStalledChecks, type StalledCheckOptions, type StalledChecks } from "./stalled-check";
@@ -63,8 +63,6 @@ export interface SupervisorOptions {
   command?: WorkerCommand;
   /** Environment of the worker processes (default: this process's). */
   env?: NodeJS.ProcessEnv;
-  /** A line of a worker's output that says it consumes. */
-  readyPattern?: RegExp;
   /** false: measure and export only, run no processes (KEDA's metrics source). */
   spawnWorkers?: boolean;
   /** Copy the workers' output lines to this process's stdout/stderr (default true). */
@@ -172,7 +170,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly redis: Redis;
   private readonly slots: QueueSlot[];
   private readonly command: WorkerCommand;
-  private readonly readyPattern: RegExp;
   private readonly spawnWorkers: boolean;
   private readonly forwardOutput: boolean;
   private readonly backoff: { baseMs: number; maxMs: number };
@@ -189,7 +186,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   constructor(private readonly options: SupervisorOptions) {
     super();
     this.command = options.command ?? DEFAULT_WORKER_COMMAND;
-    this.readyPattern = options.readyPattern ?? /workers started/;
     this.spawnWorkers = options.spawnWorkers ?? true;
     this.forwardOutput = options.forwardOutput ?? true;
     this.backoff = options.restartBackoff ?? { baseMs: 500, maxMs: 30_000 };
@@ -419,7 +415,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       proc.tail.push(line);
       if (proc.tail.length > TAIL_LINES) proc.tail.shift();
       if (this.forwardOutput) stream.write(`${line}\n`);
-      if (proc.readyAt === null && this.readyPattern.test(line)) this.markReady(slot, proc);
     };
     if (child.stdout) createInterface({ input: child.stdout }).on("line", onLine(process.stdout));
     if (child.stderr) createInterface({ input: child.stderr }).on("line", onLine(process.stderr));
@@ -434,6 +429,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       resolveExited();
     };
     child.on("message", (message: unknown) => {
+      // A worker says it consumes over IPC, not in a log line, whose wording is for people.
+      if (isReady(message)) {
+        if (proc.readyAt === null) this.markReady(slot, proc);
+        return;
+      }
       if (!isHeartbeat(message)) return;
       proc.lastBeatAt = Date.now();
       proc.consumers = message.consumers;
