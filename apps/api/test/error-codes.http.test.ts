@@ -141,3 +141,12 @@ it("infrastructure: a Redis that refuses is a 503 DEPENDENCY_UNAVAILABLE, an une
   vi.spyOn(api.deps.engine, "available").mockRejectedValue(new Error("boom"));
   expectCode(await raw(`${api.url}/products`, {}), "INTERNAL");
 });
+
+it("the OpenAPI document declares code in the error schema, with every code the map knows", async () => {
+  const spec = (await (await fetch(`${api.url}/openapi.json`)).json()) as {
+    components: { schemas: { Failed: { required?: string[]; properties: { code: { enum: string[] } } } } };
+  };
+  const failed = spec.components.schemas.Failed;
+  expect(failed.required).toContain("code");
+  expect(failed.properties.code.enum.sort()).toEqual(Object.keys(HTTP_STATUS).sort());
+});
