@@ -22,14 +22,20 @@ afterAll(async () => {
   await env?.close();
 });
 
-it("fails after one attempt and leaves the other client's order as it was", async () => {
+it.each([
+  ["an order with its items", true],
+  ["a placeholder the API recorded for a 202 (pending, no items)", false],
+])("fails after one attempt and leaves the other client's order as it was: %s", async (_what, withItems) => {
   const productID = `p-${randomUUID().slice(0, 8)}`;
   const owner = `owner-${randomUUID().slice(0, 8)}`;
   const intruder = `intruder-${randomUUID().slice(0, 8)}`;
   const orderId = randomUUID();
   await insertProducts(env.db, [{ id: productID, quantity: 5 }]);
   await env.db("orders").insert({ order_id: orderId, client_id: owner, state: "pending", total_cents: 100 });
-  await env.db("order_items").insert({ order_id: orderId, product_id: productID, quantity: 1, unit_price_cents: 100 });
+  if (withItems)
+    await env
+      .db("order_items")
+      .insert({ order_id: orderId, product_id: productID, quantity: 1, unit_price_cents: 100 });
   await env.db("client_cart").insert({ client_id: intruder, product_id: productID, quantity: 1 });
   const before = await env.db("orders").where({ order_id: orderId }).first();
 
@@ -54,4 +60,5 @@ it("fails after one attempt and leaves the other client's order as it was", asyn
     await queue.close();
   }
   expect(await env.db("orders").where({ order_id: orderId }).first()).toEqual(before);
+  expect(await env.db("order_items").where({ order_id: orderId })).toHaveLength(withItems ? 1 : 0);
 });

@@ -112,7 +112,9 @@ export const createPendingOrders: WriteKind<CreatePendingOp, CreateOrderResult> 
       const items = itemsOf.get(op.orderId) ?? [];
       // A placeholder (pending, no items) is what the API records when it answers 202
       // before a worker got here: fill it in; anything else is an earlier delivery's order.
-      const placeholder = row?.state === "pending" && items.length === 0;
+      // Another client's order is never this checkout's placeholder: answer it as it
+      // stands, and the saga's ownership check refuses it for good.
+      const placeholder = row?.state === "pending" && items.length === 0 && row.client_id === op.clientId;
       if (row && !placeholder) {
         plans.push({ kind: "done", result: { kind: "existing", order: toOrder(row, items) } });
         continue;
