@@ -40,6 +40,14 @@ export interface InvariantReport {
   payments: Record<string, number>;
   /** Accepted order ids MySQL does not know, by what the queue says happened to their job. */
   unknownAccepted: Record<string, number>;
+  bound: BoundFigures;
+}
+
+/** When each fault of the run was in effect, for the bound on time-to-final. */
+export interface Timeline {
+  /** The run's start, the zero of the shoppers' answer times. */
+  t0: number;
+  faults: FaultWindow[];
 }
 
 interface OrderRow {
@@ -60,6 +68,7 @@ interface PaymentRow {
 }
 
 const MAX_LISTED = 200;
+const BOUND_SECONDS = 30;
 
 function check(name: string): Omit<CheckResult, "failed"> & { fail(message: string): void; count(n?: number): void } {
   const result = {
@@ -82,6 +91,7 @@ export async function checkInvariants(
   keys: Keyspace,
   products: ProductBook[],
   shoppers: ShopperRecord[],
+  timeline: Timeline,
   /** What the queue knows of a checkout job (for orders MySQL does not know), and a short cause. */
   describeJob: (orderId: string) => Promise<{ text: string; cause: string }> = async () => ({
     text: "",
@@ -290,10 +300,28 @@ export async function checkInvariants(
     );
   }
 
+  // 7. Every order a client was told about ended soon after the faults did.
+  const times = (await db("orders").select(
+    "order_id",
+    db.raw("ROUND(UNIX_TIMESTAMP(created_at) * 1000) AS created_ms"),
+    // Epoch ms straight from MySQL: no time zone between the server's clock and ours.
+    db.raw(
+      "ROUND(UNIX_TIMESTAMP(CASE WHEN state = 'completed' THEN COALESCE(completed_at, updated_at) WHEN state = 'failed' THEN updated_at END) * 1000) AS final_ms",
+    ),
+  )) as Array<{ order_id: string; created_ms: number | string; final_ms: number | string | null }>;
+  const orderTimes = new Map<string, OrderTimes>(
+    times.map((t) => [
+      t.order_id,
+      { createdMs: Number(t.created_ms), finalMs: t.final_ms === null ? null : Number(t.final_ms) },
+    ]),
+  );
+  const bounded = check(`every told order final within ${BOUND_SECONDS} s of the last fault`);
+  const bound = checkFinalBound(orderTimes, shoppers, timeline, Date.now(), bounded);
+
   const byFailure: Record<string, number> = {};
   for (const o of orders)
     if (o.state === "failed") byFailure[o.failure_code ?? "?"] = (byFailure[o.failure_code ?? "?"] ?? 0) + 1;
-  const checks = [oversell, conservation, cache, terminal, paymentCheck, told].map((c) => ({
+  const checks = [oversell, conservation, cache, terminal, paymentCheck, told, bounded].map((c) => ({
     name: c.name,
     checked: c.checked,
     failed: c.violations.length,
@@ -313,7 +341,100 @@ export async function checkInvariants(
     },
     payments: paymentStatus,
     unknownAccepted: unknownCauses,
+    bound,
   };
+}
+
+/** A fault in effect from `startMs` to `endMs` (epoch ms; equal for an instant one, a SIGKILL). */
+export interface FaultWindow {
+  kind: string;
+  startMs: number;
+  endMs: number;
+}
+
+export interface OrderTimes {
+  createdMs: number;
+  /** When MySQL made it completed or failed; null while pending. */
+  finalMs: number | null;
+}
+
+export interface BoundFigures {
+  /** Told orders examined. */
+  orders: number;
+  /** The longest fault-free time a told order spent not final, and which order. */
+  longestMs: number;
+  longestOrderId?: string;
+}
+
+/**
+ * The longest time in [from, to] during which no fault was in effect, and what that
+ * stretch started from: time spent pending while a dependency is away is excused, but
+ * once everything is back the order must end within the bound.
+ */
+export function longestFaultFreeStretch(
+  from: number,
+  to: number,
+  faults: FaultWindow[],
+): { ms: number; startMs: number; after: string } {
+  let cursor = from;
+  let after = "its creation";
+  let best = { ms: 0, startMs: from, after };
+  const consider = (end: number) => {
+    if (end - cursor > best.ms) best = { ms: end - cursor, startMs: cursor, after };
+  };
+  for (const f of [...faults].sort((a, b) => a.startMs - b.startMs)) {
+    if (f.startMs >= to) break;
+    if (f.endMs < cursor) continue;
+    if (f.startMs > cursor) consider(f.startMs);
+    if (f.endMs >= cursor) {
+      cursor = f.endMs;
+      after = `the end of ${f.kind}`;
+    }
+  }
+  consider(to);
+  return best;
+}
+
+function checkFinalBound(
+  orders: Map<string, OrderTimes>,
+  shoppers: ShopperRecord[],
+  timeline: Timeline,
+  nowMs: number,
+  result: { fail(message: string): void; count(n?: number): void },
+): BoundFigures {
+  const figures: BoundFigures = { orders: 0, longestMs: 0 };
+  const at = (ms: number) => `${((ms - timeline.t0) / 1000).toFixed(1)} s`;
+  for (const s of shoppers) {
+    const told = new Set([...s.accepted, ...Object.keys(s.told)]);
+    for (const orderId of told) {
+      const o = orders.get(orderId);
+      if (!o) continue; // "exactly one terminal state" reports orders MySQL does not know
+      result.count();
+      figures.orders++;
+      // The client may have seen the end before a later write moved updated_at.
+      const seen = s.answers
+        .filter(
+          (a) =>
+            a.detail !== undefined &&
+            ((a.what === "checkOutCart" &&
+              a.detail.startsWith(orderId) &&
+              (a.status === 200 || a.status === 402 || (a.status === 409 && !a.detail.includes("in progress")))) ||
+              (a.what === `GET /orders ${orderId}` && /^(completed|failed)/.test(a.detail))),
+        )
+        .map((a) => timeline.t0 + a.at);
+      const finalMs = Math.min(o.finalMs ?? nowMs, ...seen);
+      const stretch = longestFaultFreeStretch(o.createdMs, finalMs, timeline.faults);
+      if (stretch.ms > figures.longestMs) {
+        figures.longestMs = stretch.ms;
+        figures.longestOrderId = orderId;
+      }
+      if (stretch.ms > BOUND_SECONDS * 1000)
+        result.fail(
+          `order ${orderId} (client ${s.plan.clientId}) was not final for ${(stretch.ms / 1000).toFixed(1)} s after ${stretch.after} at ${at(stretch.startMs)} (created ${at(o.createdMs)}, ${o.finalMs === null ? `still pending at ${at(nowMs)}` : `final at ${at(finalMs)}`}; times from the run's start)`,
+        );
+    }
+  }
+  return figures;
 }
 
 export function describeFinal(s: ShopperRecord): string {

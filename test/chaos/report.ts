@@ -36,6 +36,9 @@ export function formatReport(report: ChaosReport): string {
     lines.push(
       `   payments: ${pairs(inv.payments) || "none"}; reconcile repairs at the end: ${report.reconcileRepairs}`,
     );
+    lines.push(
+      `   time to final: ${inv.bound.orders} told orders; longest not final with no fault in effect ${seconds(inv.bound.longestMs)}${inv.bound.longestOrderId ? ` (order ${inv.bound.longestOrderId})` : ""}`,
+    );
     if (Object.keys(inv.unknownAccepted).length)
       lines.push(`   accepted order ids MySQL does not know, by their job: ${pairs(inv.unknownAccepted)}`);
     lines.push("");

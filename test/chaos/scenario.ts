@@ -16,6 +16,7 @@ import type { Redis } from "ioredis";
 import {
   QUEUE_NAMES,
   createDb,
+  createLogger,
   createQueue,
   createRedis,
   keyspace,
@@ -29,7 +30,15 @@ import { chaosCrashCounter } from "@oms/workers";
 import { migrateLatest } from "@oms/migrations";
 import { HttpClient, runShopper, type ShopperLimits, type ShopperPlan, type ShopperRecord } from "./client";
 import { CuttableProxy, OwnRedis, freePort, sleep, type CutMode } from "./infra";
-import { checkInvariants, type CheckResult, type InvariantReport, type ProductBook } from "./invariants";
+import { freezeWorker } from "./freeze";
+import {
+  checkInvariants,
+  type CheckResult,
+  type FaultWindow,
+  type InvariantReport,
+  type ProductBook,
+} from "./invariants";
+import { OwnMysql, findMariadbd } from "./mysql";
 import { StartError, spawnService, type ServiceProcess } from "./processes";
 import { Random } from "./prng";
 
@@ -60,6 +69,11 @@ interface Shape {
   randomKills: number;
   redisRestarts: number;
   dbCuts: number;
+  /** SIGSTOPs of a worker for longer than its job lock. */
+  freezes: number;
+  /** SIGKILLs of the run's own MariaDB, each down for a time in `crashDownMs`. */
+  mysqlCrashes: number;
+  crashDownMs: [number, number];
   redeliveryBatches: number;
   redeliveriesPerBatch: number;
   steps: CrashPoint[];
@@ -80,6 +94,9 @@ const FULL: Shape = {
   randomKills: 3,
   redisRestarts: 1,
   dbCuts: 2,
+  freezes: 2,
+  mysqlCrashes: 1,
+  crashDownMs: [5_000, 20_000],
   redeliveryBatches: 3,
   redeliveriesPerBatch: 4,
   // Every saga step, and inside a group-commit transaction before it commits.
@@ -100,6 +117,9 @@ const SHORT: Shape = {
   randomKills: 1,
   redisRestarts: 1,
   dbCuts: 1,
+  freezes: 1,
+  mysqlCrashes: 1,
+  crashDownMs: [5_000, 6_000],
   redeliveryBatches: 1,
   redeliveriesPerBatch: 4,
   steps: ["reserved", "charged", "mid-batch", "committed"],
@@ -121,6 +141,8 @@ type Fault =
   | { kind: "kill_worker"; atMs: number; slot: number }
   | { kind: "redis_restart"; atMs: number; downMs: number }
   | { kind: "mysql_cut"; atMs: number; durationMs: number; mode: CutMode }
+  | { kind: "mysql_crash"; atMs: number; downMs: number }
+  | { kind: "freeze_worker"; atMs: number; slot: number; frozenMs: number; endWith: "SIGCONT" | "SIGKILL" }
   | { kind: "redeliver"; atMs: number; count: number }
   | { kind: "restock"; atMs: number; productId: string; add: number };
 
@@ -158,6 +180,7 @@ interface WorkerSlot {
   generation: number;
   crashStep?: CrashPoint;
   respawning?: Promise<void>;
+  frozen?: boolean;
 }
 
 class ChaosRun {
@@ -173,6 +196,7 @@ class ChaosRun {
   private readonly database: string;
   private readonly keys: Keyspace;
   private redisServer?: OwnRedis;
+  private mysqlServer?: OwnMysql;
   private proxy?: CuttableProxy;
   private api?: ServiceProcess;
   private apiPort = 0;
@@ -197,6 +221,12 @@ class ChaosRun {
   /** When workers died (SIGKILL by us or by themselves) and when BullMQ re-delivered a stalled job. */
   private readonly deaths: number[] = [];
   private readonly stalls: number[] = [];
+  private readonly stalledJobs: Array<{ jobId: string; at: number }> = [];
+  /** Every fault, from when it began to when it was over, for the bound on time-to-final. */
+  private readonly faultWindows: FaultWindow[] = [];
+  /** Frozen workers' jobs that no other worker took back while they were frozen. */
+  private readonly freezeFindings: string[] = [];
+  private freezeJobsChecked = 0;
   private passed = false;
   /** Every process this run spawned, so clean-up also stops one still starting. */
   private readonly spawned = new Set<ServiceProcess>();
@@ -230,6 +260,11 @@ class ChaosRun {
     appendFileSync(join(this.logDir, "events.log"), `${new Date().toISOString()} ${stamp} ${line}\n`);
   }
 
+  /** A fault was in effect from `startMs` until now (an instant one: a SIGKILL). */
+  private faultOver(kind: string, startMs = Date.now()): void {
+    this.faultWindows.push({ kind, startMs, endMs: Date.now() });
+  }
+
   private count(fault: string, n = 1): void {
     this.faults[fault] = (this.faults[fault] ?? 0) + n;
   }
@@ -248,7 +283,7 @@ class ChaosRun {
     await this.setUp();
     lap("setupMs");
     this.log(
-      `  set up in ${(timings.setupMs ?? 0) / 1000}s (api :${this.apiPort}, redis :${this.redisServer?.port}, mysql proxy :${this.proxy?.port})`,
+      `  set up in ${(timings.setupMs ?? 0) / 1000}s (api :${this.apiPort}, redis :${this.redisServer?.port}, mysql proxy :${this.proxy?.port}${this.mysqlServer ? ` -> own mariadbd :${this.mysqlServer.port}` : ""})`,
     );
 
     const plans = this.planShoppers(this.shape.clients, "shopper");
@@ -274,8 +309,14 @@ class ChaosRun {
     const repairs = await this.reconcile();
     lap("flushReconcileMs");
 
-    const invariants = await checkInvariants(this.db(), this.redis(), this.keys, this.products, this.records, (id) =>
-      this.describeJob(id),
+    const invariants = await checkInvariants(
+      this.db(),
+      this.redis(),
+      this.keys,
+      this.products,
+      this.records,
+      { t0: this.t0, faults: this.faultWindows },
+      (id) => this.describeJob(id),
     );
     lap("checksMs");
     const checks: CheckResult[] = [
@@ -284,6 +325,12 @@ class ChaosRun {
         checked: 3,
         violations: [...quiet, ...flushed],
         failed: quiet.length + flushed.length,
+      },
+      {
+        name: "a frozen worker's jobs re-delivered while it was frozen",
+        checked: this.freezeJobsChecked,
+        violations: [...this.freezeFindings],
+        failed: this.freezeFindings.length,
       },
       ...invariants.checks,
     ];
@@ -352,16 +399,29 @@ class ChaosRun {
   private async setUp(): Promise<void> {
     this.redisServer = new OwnRedis(await freePort(), join(this.logDir, "redis"));
     await this.redisServer.start();
-    this.proxy = new CuttableProxy(MYSQL_HOST, MYSQL_PORT);
+    const mariadbd = findMariadbd();
+    let [mysqlHost, mysqlPort] = [MYSQL_HOST, MYSQL_PORT];
+    if (mariadbd && process.env.CHAOS_OWN_MYSQL !== "0") {
+      // Our own server, so it can crash; the shared one is only ever cut at the proxy.
+      this.mysqlServer = new OwnMysql(mariadbd, await freePort(), this.logDir);
+      await this.mysqlServer.install();
+      await this.mysqlServer.start();
+      [mysqlHost, mysqlPort] = ["127.0.0.1", this.mysqlServer.port];
+    } else {
+      this.notes.push("no MariaDB server binary here (or CHAOS_OWN_MYSQL=0): MySQL is only cut, never crashed");
+    }
+    this.proxy = new CuttableProxy(mysqlHost, mysqlPort);
     await this.proxy.listen();
     this.apiPort = await freePort();
 
-    this.direct = createDb(`mysql://root@${MYSQL_HOST}:${MYSQL_PORT}/${this.database}`, 4, false);
+    const directUrl = `mysql://root@${mysqlHost}:${mysqlPort}/${this.database}`;
+    this.direct = createDb(directUrl, 4, false);
     await this.direct.raw(
       `CREATE DATABASE IF NOT EXISTS \`${this.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
     );
     await this.direct.destroy();
-    this.direct = createDb(`mysql://root@${MYSQL_HOST}:${MYSQL_PORT}/${this.database}`, 4);
+    // The harness's own reads ride out the MySQL crash too: their reconnect warnings are not news.
+    this.direct = createDb(directUrl, 4, true, { logger: createLogger("error", "chaos-db") });
     // The release step, as in production: the processes only check that the schema is current.
     await migrateLatest(this.direct);
 
@@ -381,6 +441,7 @@ class ChaosRun {
     this.events.on("error", () => undefined);
     this.events.on("stalled", ({ jobId }) => {
       this.stalls.push(Date.now());
+      this.stalledJobs.push({ jobId, at: Date.now() });
       this.count("stalled_jobs_redelivered");
       this.event(`job ${jobId} stalled: delivered again`);
     });
@@ -479,6 +540,7 @@ class ChaosRun {
 
   private recordStepCrash(step: CrashPoint, proc: ServiceProcess): void {
     this.deaths.push(Date.now());
+    this.faultOver(`a worker's crash after "${step}"`);
     this.stepCrashes.set(step, (this.stepCrashes.get(step) ?? 0) + 1);
     this.count(`step_crash:${step}`);
     this.event(`${proc.name} killed itself after step "${step}"${proc.selfKillLogged ? "" : " (no log line seen)"}`);
@@ -489,6 +551,7 @@ class ChaosRun {
     let next = slot.crashStep;
     if (signal === "SIGKILL" && !proc.signalledByUs) {
       const step = slot.crashStep;
+      this.faultOver(step ? `a worker's crash after "${step}"` : "a worker's SIGKILL");
       if (step) {
         this.stepCrashes.set(step, (this.stepCrashes.get(step) ?? 0) + 1);
         this.count(`step_crash:${step}`);
@@ -595,6 +658,22 @@ class ChaosRun {
         durationMs: rng.int(2_000, 4_000),
         mode: rng.pick(["refuse", "blackhole"] as const),
       });
+    for (let i = 0; i < this.shape.freezes; i++)
+      faults.push({
+        kind: "freeze_worker",
+        atMs: rng.int(Math.floor(w * 0.2), Math.floor(w * 0.7)),
+        slot: rng.int(0, WORKERS - 1),
+        // Past the lock (5 s) plus two stalled checks (2 x 2.5 s): its jobs must be back by then.
+        frozenMs: rng.int(10_500, 13_000),
+        endWith: rng.chance(0.3) ? "SIGKILL" : "SIGCONT",
+      });
+    if (this.mysqlServer)
+      for (let i = 0; i < this.shape.mysqlCrashes; i++)
+        faults.push({
+          kind: "mysql_crash",
+          atMs: rng.int(Math.floor(w * 0.2), Math.floor(w * 0.7)),
+          downMs: rng.int(this.shape.crashDownMs[0], this.shape.crashDownMs[1]),
+        });
     for (let i = 0; i < this.shape.redeliveryBatches; i++)
       faults.push({
         kind: "redeliver",
@@ -609,7 +688,9 @@ class ChaosRun {
         ? [[f.atMs - 2_000, f.atMs + f.downMs + 4_000]]
         : f.kind === "mysql_cut"
           ? [[f.atMs - 2_000, f.atMs + f.durationMs + 4_000]]
-          : [],
+          : f.kind === "mysql_crash"
+            ? [[f.atMs - 2_000, f.atMs + f.downMs + 4_000]]
+            : [],
     );
     let restockAt = w + 6_000;
     for (let i = 0; i < 50; i++) {
@@ -643,7 +724,7 @@ class ChaosRun {
         // All workers may be down (crashed at their steps, restarting): wait for one, bounded.
         const deadline = Date.now() + 60_000;
         while (!this.slots.some((s) => s.proc?.isAlive()) && Date.now() < deadline && !this.stopping) await sleep(250);
-        const alive = this.slots.filter((s) => s.proc?.isAlive());
+        const alive = this.slots.filter((s) => s.proc?.isAlive() && !s.frozen);
         const slot = alive.find((s) => s.index === fault.slot) ?? alive[0];
         if (!slot?.proc) {
           this.count("kill_skipped_no_worker");
@@ -658,12 +739,15 @@ class ChaosRun {
         this.event(`SIGKILL ${slot.proc.name}`);
         this.deaths.push(Date.now());
         slot.proc.kill("SIGKILL");
+        this.faultOver("a worker's SIGKILL");
         this.count("worker_sigkill");
         return;
       }
       case "redis_restart": {
         this.event(`Redis killed; down for ${fault.downMs} ms, then started empty`);
+        const start = Date.now();
         await this.redisServer?.restart(fault.downMs);
+        this.faultOver("a Redis restart", start);
         this.count("redis_restart");
         this.event("Redis is back (empty)");
         return;
@@ -671,16 +755,82 @@ class ChaosRun {
       case "mysql_cut": {
         this.event(`MySQL cut (${fault.mode}) for ${fault.durationMs} ms`);
         this.count(`mysql_cut:${fault.mode}`);
+        const start = Date.now();
         await this.proxy?.cut(fault.durationMs, fault.mode);
+        this.faultOver("a MySQL cut", start);
         this.event("MySQL reachable again");
         return;
       }
+      case "mysql_crash": {
+        const server = this.mysqlServer;
+        if (!server) return;
+        this.event(`MariaDB SIGKILLed (pid ${server.pid}); down for ${fault.downMs} ms, then crash recovery`);
+        const start = Date.now();
+        await server.crash(fault.downMs);
+        this.faultOver("a MySQL crash", start);
+        this.count("mysql_crash");
+        this.event(`MariaDB is back after crash recovery (pid ${server.pid}, ${Date.now() - start} ms after the kill)`);
+        return;
+      }
+      case "freeze_worker":
+        await this.freeze(fault);
+        return;
       case "redeliver":
         await this.redeliver(fault.count);
         return;
       case "restock":
         await this.restock(fault.productId, fault.add);
         return;
+    }
+  }
+
+  /** SIGSTOPs a live worker past its job lock; another worker must take its jobs back meanwhile. */
+  private async freeze(fault: Extract<Fault, { kind: "freeze_worker" }>): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    const pick = () => {
+      const alive = this.slots.filter((s) => s.proc?.isAlive() && !s.frozen);
+      // Another live worker must be there to run the stalled check.
+      if (alive.length < 2) return undefined;
+      return alive.find((s) => s.index === fault.slot) ?? alive[0];
+    };
+    let slot = pick();
+    while (!slot && Date.now() < deadline && !this.stopping) {
+      await sleep(250);
+      slot = pick();
+    }
+    const proc = slot?.proc;
+    const queue = this.checkoutQueue;
+    if (!slot || !proc || !queue) {
+      this.count("freeze_skipped_no_worker");
+      return;
+    }
+    slot.frozen = true;
+    this.event(`SIGSTOP ${proc.name} for ${fault.frozenMs} ms, then ${fault.endWith}`);
+    const start = Date.now();
+    try {
+      const outcome = await freezeWorker(proc, {
+        frozenMs: fault.frozenMs,
+        endWith: fault.endWith,
+        queue,
+        redis: this.redis(),
+        stalledSince: (jobId, since) => this.stalledJobs.some((s) => s.jobId === jobId && s.at >= since),
+      });
+      this.faultOver("a worker's freeze", outcome.stoppedAt);
+      if (!outcome.held.length) this.notes.push(`${proc.name} held no checkout job when it was frozen`);
+      if (outcome.endedWith === "SIGKILL") this.deaths.push(Date.now());
+      this.count("worker_freeze");
+      this.count(`worker_freeze_then_${outcome.endedWith}`);
+      this.count("frozen_worker_jobs", outcome.held.length);
+      this.freezeJobsChecked += Math.max(1, outcome.held.length);
+      for (const id of outcome.stuck)
+        this.freezeFindings.push(
+          `job ${id} of frozen ${proc.name} was still active without its lock after ${fault.frozenMs} ms, never re-delivered (JOB_LOCK_MS ${this.baseEnv().JOB_LOCK_MS}, STALLED_CHECK_MS ${this.baseEnv().STALLED_CHECK_MS})`,
+        );
+      this.event(
+        `${proc.name} ${outcome.endedWith === "SIGCONT" ? "resumed" : "SIGKILLed"} after ${Date.now() - start} ms; it held ${outcome.held.length} checkout jobs, ${outcome.stuck.length} not taken back`,
+      );
+    } finally {
+      slot.frozen = false;
     }
   }
 
@@ -999,6 +1149,7 @@ class ChaosRun {
     this.stopping = true;
     for (const proc of this.spawned) proc.kill("SIGKILL");
     this.redisServer?.killNow();
+    this.mysqlServer?.removeNow();
   }
 
   async cleanup(): Promise<void> {
@@ -1016,9 +1167,11 @@ class ChaosRun {
     await this.proxy?.close();
     await this.redisServer?.kill();
     if (this.direct) {
-      await this.direct.raw(`DROP DATABASE IF EXISTS \`${this.database}\``).catch(() => undefined);
+      if (!this.mysqlServer)
+        await this.direct.raw(`DROP DATABASE IF EXISTS \`${this.database}\``).catch(() => undefined);
       await this.direct.destroy();
     }
+    await this.mysqlServer?.destroy();
     if (this.passed && !this.options.keepLogs) rmSync(this.logDir, { recursive: true, force: true });
   }
 }
