@@ -1,9 +1,13 @@
 import { DelayedError, type Job } from "bullmq";
+import { CacheNotReadyError } from "@oms/inventory";
 import { isDbUnavailable, isErrorCode, isRedisUnavailable, type ErrorCode } from "@oms/shared";
 
-/** MySQL or Redis could not be reached: the job is not at fault, its dependency is. */
+/**
+ * MySQL or Redis could not be reached, or the stock cache is still being rebuilt after
+ * Redis lost its data (which waits on MySQL): the job is not at fault, its dependency is.
+ */
 export function isDependencyDown(err: unknown): boolean {
-  return isDbUnavailable(err) || isRedisUnavailable(err);
+  return isDbUnavailable(err) || isRedisUnavailable(err) || err instanceof CacheNotReadyError;
 }
 
 /** The code a job's failure crosses to the API with, so the API never reads the message. */
