@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { createDb, ensureDatabase, parseDatabaseUrl } from "@oms/shared";
+import { createDb, isDbUnavailable, ensureDatabase, parseDatabaseUrl } from "@oms/shared";
 import * as initial from "./001_initial";
 import * as lockingReservation from "./002_locking_reservation";
 import * as flushOrderIndex from "./003_flush_order_index";
@@ -95,14 +95,23 @@ export async function pendingMigrations(server: Knex, database: string): Promise
  * throws SchemaNotCurrentError when the database (or its schema) is missing or behind.
  * A schema ahead of this code (a newer release migrated already) is accepted.
  */
-export async function assertSchemaCurrent(url: string): Promise<void> {
+export async function assertSchemaCurrent(url: string, waitForServerMs = 60_000): Promise<void> {
   const { database } = parseDatabaseUrl(url);
-  const server = createDb(url, 1, false);
-  try {
-    const pending = await pendingMigrations(server, database);
-    if (pending.length) throw new SchemaNotCurrentError(database, pending);
-  } finally {
-    await server.destroy();
+  const deadline = Date.now() + waitForServerMs;
+  for (;;) {
+    const server = createDb(url, 1, false);
+    try {
+      const pending = await pendingMigrations(server, database);
+      if (pending.length) throw new SchemaNotCurrentError(database, pending);
+      return;
+    } catch (err) {
+      // A server that is down for a moment (restarting, failing over) is waited for: a
+      // process started during the blip must not die of it. A stale schema is final.
+      if (!isDbUnavailable(err) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 1_000));
+    } finally {
+      await server.destroy();
+    }
   }
 }
 
