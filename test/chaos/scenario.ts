@@ -664,7 +664,10 @@ class ChaosRun {
         atMs: rng.int(Math.floor(w * 0.2), Math.floor(w * 0.7)),
         slot: rng.int(0, WORKERS - 1),
         // Past the lock (5 s) plus two stalled checks (2 x 2.5 s): its jobs must be back by then.
-        frozenMs: rng.int(10_500, 13_000),
+        // Past the job lock (5 s) plus three stalled checks (2.5 s each): BullMQ marks a job
+        // stalled on one check and moves it on the next, and a worker respawned during the
+        // freeze runs its first check only one interval after it starts.
+        frozenMs: rng.int(14_000, 16_000),
         endWith: rng.chance(0.3) ? "SIGKILL" : "SIGCONT",
       });
     if (this.mysqlServer)
