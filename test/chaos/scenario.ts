@@ -791,8 +791,10 @@ class ChaosRun {
   private async freeze(fault: Extract<Fault, { kind: "freeze_worker" }>): Promise<void> {
     const deadline = Date.now() + 30_000;
     const pick = () => {
+      // One freeze at a time, and another live worker must be there to run the stalled
+      // check (two overlapping freezes plus a kill left none: seed 2852381652).
+      if (this.slots.some((s) => s.frozen)) return undefined;
       const alive = this.slots.filter((s) => s.proc?.isAlive() && !s.frozen);
-      // Another live worker must be there to run the stalled check.
       if (alive.length < 2) return undefined;
       return alive.find((s) => s.index === fault.slot) ?? alive[0];
     };
