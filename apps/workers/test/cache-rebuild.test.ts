@@ -49,7 +49,9 @@ it("a checkout waits for the cache rebuild without spending its attempts, then c
   // Far longer than two attempts' back-off: the job must still be waiting, not failed.
   await sleep(2_000);
   const job = await workers.deps.checkoutQueue.getJob(orderId);
-  expect(await job?.getState()).toBe("delayed");
+  // Waiting out the outage moves the job between delayed, waiting and active: any of those
+  // is fine, an ended job is the bug.
+  expect(["delayed", "waiting", "active"]).toContain(await job?.getState());
   expect(job?.attemptsMade ?? 0).toBeLessThan(2);
 
   // The recovery can finish now (MySQL answers again): the checkout completes.
