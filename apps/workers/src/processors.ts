@@ -113,7 +113,9 @@ export function inventoryProcessor(deps: WorkerDeps) {
     const data = InventoryJob.parse(job.data);
     switch (data.type) {
       case "flush": {
-        const flushed = await flushReservations(deps.db, deps.config.FLUSH_BATCH_SIZE);
+        const flushed = await flushReservations(deps.db, deps.config.FLUSH_BATCH_SIZE, {
+          lowThreshold: deps.config.STOCK_LOW_THRESHOLD,
+        });
         if (flushed.refused.length > 0)
           deps.logger.error(
             { products: flushed.refused },

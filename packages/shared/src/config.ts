@@ -224,6 +224,66 @@ export const ConfigSchema = z.object({
     .min(1_000)
     .default(60_000)
     .describe("How often the reconciler compares cached stock with MySQL"),
+  EVENTS_RELAY_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(60_000)
+    .default(500)
+    .describe(
+      "How often the outbox relay (in the worker processes that consume `inventory`) moves new event rows into the `events` queue",
+    ),
+  EVENTS_RELAY_BATCH: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(5_000)
+    .default(500)
+    .describe("Most outbox rows the relay moves per transaction"),
+  STOCK_LOW_THRESHOLD: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(5)
+    .describe(
+      "A product whose MySQL level falls from above this to this or below (and not to 0) emits `stock.low`; reaching 0 emits `stock.out`",
+    ),
+  WEBHOOK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(10_000)
+    .describe("A webhook receiver that has not answered within this fails the attempt"),
+  WEBHOOK_BACKOFF_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(10_000)
+    .describe(
+      "Wait after a webhook delivery's first failed attempt; it doubles with each failure, up to WEBHOOK_BACKOFF_MAX_MS",
+    ),
+  WEBHOOK_BACKOFF_MAX_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(3_600_000)
+    .describe("Longest wait between two attempts of a webhook delivery"),
+  WEBHOOK_RETRY_FOR_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(259_200_000)
+    .describe(
+      "How long a webhook delivery is retried (from its creation) before it is given up as failed (default 3 days; keep it at least a day in production)",
+    ),
+  WEBHOOK_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(20)
+    .describe("Webhook deliveries in flight at once per worker process that consumes `inventory`"),
   IDEMPOTENCY_TTL_MS: z.coerce
     .number()
     .int()

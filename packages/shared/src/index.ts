@@ -10,3 +10,5 @@ export * from "./metrics";
 export * from "./supervised";
 export * from "./entries";
 export * from "./errors";
+export * from "./events";
+export * from "./webhook-signature";

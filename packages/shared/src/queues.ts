@@ -45,3 +45,26 @@ export function createQueue(
 ): Queue {
   return new Queue(QUEUE_NAMES[name], { connection, prefix, defaultJobOptions: jobOptions(config, name) });
 }
+
+/**
+ * The event pipeline's queues, outside QueueName: they are consumed beside `inventory`,
+ * not by worker processes of their own. `events` holds one job per outbox row (its
+ * event id as the job id), `webhooks` one job per event and endpoint.
+ */
+export const EVENT_QUEUE_NAMES = { events: "events", webhooks: "webhooks" } as const;
+export type EventQueueName = keyof typeof EVENT_QUEUE_NAMES;
+
+export function createEventQueue(name: EventQueueName, connection: ConnectionOptions, prefix: string): Queue {
+  return new Queue(EVENT_QUEUE_NAMES[name], {
+    connection,
+    prefix,
+    defaultJobOptions: {
+      removeOnComplete: { age: 3_600, count: 10_000 },
+      removeOnFail: { age: 7 * 86_400, count: 50_000 },
+      // A delivery's own retries are scheduled by its processor (WEBHOOK_BACKOFF_MS and up, for
+      // WEBHOOK_RETRY_FOR_MS) without spending these: they cover unexpected errors only.
+      attempts: 10,
+      backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
+    },
+  });
+}

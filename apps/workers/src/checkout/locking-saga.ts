@@ -1,8 +1,17 @@
-import { withTransaction, type CheckoutJob, type CheckoutResult, type Keyspace, type Knex } from "@oms/shared";
+import {
+  appendEvents,
+  withTransaction,
+  type CheckoutJob,
+  type CheckoutResult,
+  type Config,
+  type Keyspace,
+  type Knex,
+} from "@oms/shared";
 import { releaseCheckoutLock } from "@oms/inventory";
 import type { Redis } from "ioredis";
 import type { PaymentProvider } from "../payment/provider";
 import type { Order, OrderStore } from "./order-store";
+import { appendStockCrossings, orderFailed } from "../events/domain-events";
 
 /**
  * The classic design, kept as the benchmark's baseline (INVENTORY_MODE=mysql-locking):
@@ -17,6 +26,7 @@ export interface LockingCheckoutDeps {
   payment: PaymentProvider;
   redis: Redis;
   keys: Keyspace;
+  config: Pick<Config, "STOCK_LOW_THRESHOLD">;
 }
 
 /**
@@ -39,7 +49,7 @@ export async function runLockingCheckout(job: CheckoutJob, deps: LockingCheckout
 
 async function lockAndCharge(
   order: Order,
-  { db, orders, payment }: LockingCheckoutDeps,
+  { db, orders, payment, config }: LockingCheckoutDeps,
   paymentToken: string,
 ): Promise<CheckoutResult> {
   const { orderId } = order;
@@ -68,6 +78,8 @@ async function lockAndCharge(
     for (const item of order.items)
       await trx("product_details").where({ product_id: item.productId }).decrement("quantity", item.quantity);
     await trx("orders").where({ order_id: orderId }).update({ stock_locked: 1 });
+    const taken = new Map(order.items.map((i) => [i.productId, i.quantity]));
+    await appendStockCrossings(trx, taken, config.STOCK_LOW_THRESHOLD);
     return null;
   });
   if (short) {
@@ -92,6 +104,9 @@ async function lockAndCharge(
       await trx("orders")
         .where({ order_id: orderId, state: "pending" })
         .update({ state: "failed", failure_code: "payment_declined", failure_reason: "payment declined" });
+      await appendEvents(trx, [
+        orderFailed(orderId, order.clientId, { code: "payment_declined", reason: "payment declined" }),
+      ]);
       return true;
     });
     if (ended) await orders.ended("payment_declined");
