@@ -10,6 +10,7 @@ import { failureCode } from "./outage";
 import { instrumentWorker } from "./observability/metrics";
 import { ProgressMonitor } from "./observability/progress";
 import { startObservabilityServer } from "./observability/server";
+import { startEventPipeline } from "./events/pipeline";
 
 const HEARTBEAT_MS = 5_000;
 /** Records are kept for an hour by default: a minute's lag in pruning them is nothing. */
@@ -113,6 +114,8 @@ export async function startWorkers(
     return { queueName, worker, queue, concurrency };
   });
   await Promise.all(watched.map((w) => w.worker.waitUntilReady()));
+  // The outbox relay and webhook deliveries run beside the inventory queue's housekeeping.
+  const events = queues.includes("inventory") ? await startEventPipeline(deps) : undefined;
 
   const progress = new ProgressMonitor(watched, config.WORKER_STALL_ALERT_MS);
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -147,7 +150,7 @@ export async function startWorkers(
       clearInterval(heartbeat);
       // Unremoved, the entry ages out of the heartbeat set within a minute.
       await deps.redis.zrem(keys.workerHeartbeats, workerId).catch(() => undefined);
-      const drained = Promise.all(watched.map((w) => w.worker.close())).then(() => true);
+      const drained = Promise.all([...watched.map((w) => w.worker.close()), events?.close()]).then(() => true);
       const timeout = new Promise<false>((r) => setTimeout(() => r(false), config.SHUTDOWN_GRACE_MS).unref());
       // Past the grace time, stop waiting: the process exits, the active jobs' locks lapse and
       // another worker takes them. (A second worker.close(true) would only return the first

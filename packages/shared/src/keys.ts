@@ -23,6 +23,8 @@ export function keyspace(prefix: string) {
     idempotency: (scope: string, key: string) => `${tag}:idem:${scope}:${key}`,
     /** Hash of checkout outcome -> count, across every worker. */
     checkoutOutcomes: `${tag}:stats:checkout`,
+    /** Hash of webhook delivery outcome -> count, across every worker. */
+    webhookOutcomes: `${tag}:stats:webhooks`,
     /** List of job results for one API process (workers push, that process pops). */
     reply: (apiId: string) => `${tag}:reply:${apiId}`,
     /** Sorted set of worker process id -> last healthy heartbeat (ms). */

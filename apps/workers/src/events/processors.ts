@@ -1,0 +1,163 @@
+import { DelayedError, UnrecoverableError, type Job, type Queue } from "bullmq";
+import {
+  EventJob,
+  WebhookJob,
+  deliveryJobId,
+  type Config,
+  type Knex,
+  type Logger,
+  type WebhookOutcome,
+} from "@oms/shared";
+import { rowsOf, tuples } from "../db/sql";
+import { isDependencyDown, retryAfterOutage } from "../outage";
+import { endDelivery, firstBlocker, loadDelivery, markWaiting, nextOfOrder, recordAttempt } from "./delivery-store";
+import type { Delivery } from "./delivery-store";
+import { sendEvent } from "./send";
+
+export interface EventDeps {
+  db: Knex;
+  logger: Logger;
+  config: Pick<
+    Config,
+    "WEBHOOK_TIMEOUT_MS" | "WEBHOOK_BACKOFF_MS" | "WEBHOOK_BACKOFF_MAX_MS" | "WEBHOOK_RETRY_FOR_MS" | "OUTAGE_RETRY_MS"
+  >;
+  webhooks: Queue;
+  /** Counts an outcome (the worker's counter and the system-wide one in Redis); never throws. */
+  count(outcome: WebhookOutcome): void;
+}
+
+/** A job whose MySQL is away waits for it without spending an attempt (as checkouts do). */
+function waitingOutOutages<T>(deps: EventDeps, run: (job: Job, token?: string) => Promise<T>) {
+  return async (job: Job, token?: string): Promise<T> => {
+    try {
+      return await run(job, token);
+    } catch (err) {
+      if (isDependencyDown(err)) return retryAfterOutage(job, token, deps.config.OUTAGE_RETRY_MS);
+      throw err;
+    }
+  };
+}
+
+/**
+ * The `events` queue: one job per outbox row. Creates a delivery for each live endpoint
+ * that subscribes to the event's type and was registered when the event happened, and
+ * enqueues it on `webhooks`. Idempotent: a delivery exists once per endpoint and event
+ * (INSERT IGNORE), its job once per job id.
+ */
+export function fanOutProcessor(deps: EventDeps) {
+  return waitingOutOutages(deps, async (job) => {
+    const event = EventJob.parse(job.data);
+    const endpoints = rowsOf<{ endpoint_id: string; event_types: string }>(
+      await deps.db.raw(
+        "SELECT endpoint_id, event_types FROM webhook_endpoints WHERE deleted_at IS NULL AND created_at <= (SELECT created_at FROM events WHERE seq = ?)",
+        [event.seq],
+      ),
+    ).filter((e) => e.event_types.split(",").includes(event.type));
+    if (endpoints.length === 0) return { endpoints: 0 };
+    await deps.db.raw(
+      `INSERT IGNORE INTO webhook_deliveries (endpoint_id, event_id, event_seq, order_id) VALUES ${tuples(endpoints.length, 4)}`,
+      endpoints.flatMap((e) => [e.endpoint_id, event.eventId, event.seq, event.orderId]),
+    );
+    await deps.webhooks.addBulk(
+      endpoints.map((e) => {
+        const data: WebhookJob = { endpointId: e.endpoint_id, eventId: event.eventId };
+        return { name: event.type, data, opts: { jobId: deliveryJobId(e.endpoint_id, event.eventId) } };
+      }),
+    );
+    return { endpoints: endpoints.length };
+  });
+}
+
+/**
+ * The `webhooks` queue: one job per delivery. It waits while an earlier event of the same
+ * order to the same endpoint is neither delivered nor given up; then it POSTs, and on a
+ * failure schedules its next attempt itself (WEBHOOK_BACKOFF_MS doubling up to
+ * WEBHOOK_BACKOFF_MAX_MS, for WEBHOOK_RETRY_FOR_MS from the delivery's creation), so the
+ * job's attempts are left for unexpected errors. A delivery already ended is a no-op.
+ */
+export function webhookProcessor(deps: EventDeps) {
+  return waitingOutOutages(deps, async (job, token) => {
+    const { endpointId, eventId } = WebhookJob.parse(job.data);
+    const delivery = await loadDelivery(deps.db, endpointId, eventId);
+    if (!delivery || delivery.status !== "pending") return { outcome: "skipped" };
+    if (delivery.endpointDeleted) {
+      await endDelivery(deps.db, delivery, "cancelled", "the endpoint was deleted");
+      deps.count("cancelled");
+      return { outcome: "cancelled" };
+    }
+    const expired = Date.now() - delivery.createdAt.getTime() > deps.config.WEBHOOK_RETRY_FOR_MS;
+    const blocker = await firstBlocker(deps.db, delivery);
+    if (blocker) {
+      if (expired)
+        return giveUp(deps, delivery, `an earlier event of its order (${blocker.eventId}) was not delivered`);
+      // Its predecessor promotes it when delivered; until then it looks again at the predecessor's next try.
+      const until = new Date(
+        Math.max(
+          Date.now() + 250,
+          Math.min(blocker.nextAttemptAt?.getTime() ?? Date.now() + 1_000, Date.now() + 60_000),
+        ),
+      );
+      await markWaiting(deps.db, delivery, blocker.eventId, until);
+      return delay(job, token, until);
+    }
+
+    const attempt = delivery.attempts + 1;
+    const sent = await sendEvent(
+      delivery.url,
+      delivery.secret,
+      delivery.event,
+      attempt,
+      deps.config.WEBHOOK_TIMEOUT_MS,
+    );
+    const log = { endpointId, eventId, orderId: delivery.event.orderId, attempt, statusCode: sent.statusCode };
+    if (sent.ok) {
+      await recordAttempt(deps.db, delivery, sent, { status: "delivered", nextAttemptAt: null });
+      deps.count("delivered");
+      await promoteNext(deps, delivery);
+      return { outcome: "delivered", attempt };
+    }
+    if (expired) {
+      await recordAttempt(deps.db, delivery, sent, { status: "failed", nextAttemptAt: null });
+      deps.count("failed");
+      deps.logger.warn({ ...log, err: sent.error }, "webhook delivery given up");
+      throw new UnrecoverableError(`given up after ${attempt} attempts: ${sent.error ?? "failed"}`);
+    }
+    const wait = backoffMs(attempt, deps.config);
+    const next = new Date(Date.now() + wait);
+    await recordAttempt(deps.db, delivery, sent, { status: "pending", nextAttemptAt: next });
+    deps.count("retried");
+    deps.logger.info({ ...log, err: sent.error, retryInMs: wait }, "webhook delivery failed; will retry");
+    return delay(job, token, next);
+  });
+}
+
+/** Exponential: base, 2x base, 4x base, ... capped, with up to 20% jitter so receivers that come back are not stampeded. */
+export function backoffMs(attempt: number, config: Pick<Config, "WEBHOOK_BACKOFF_MS" | "WEBHOOK_BACKOFF_MAX_MS">) {
+  const plain = Math.min(config.WEBHOOK_BACKOFF_MS * 2 ** Math.min(attempt - 1, 40), config.WEBHOOK_BACKOFF_MAX_MS);
+  return Math.round(plain * (0.8 + Math.random() * 0.2));
+}
+
+async function giveUp(deps: EventDeps, delivery: Delivery, reason: string): Promise<never> {
+  await endDelivery(deps.db, delivery, "failed", reason);
+  deps.count("failed");
+  deps.logger.warn(
+    { endpointId: delivery.endpointId, eventId: delivery.event.id, reason },
+    "webhook delivery given up",
+  );
+  throw new UnrecoverableError(reason);
+}
+
+async function delay(job: Job, token: string | undefined, until: Date): Promise<never> {
+  if (token === undefined) throw new Error(`job ${job.id} has no lock token to delay it with`);
+  await job.moveToDelayed(until.getTime(), token);
+  throw new DelayedError();
+}
+
+/** The next event of the order may be waiting on this one: run it now rather than at its next look. */
+async function promoteNext(deps: EventDeps, delivery: Delivery): Promise<void> {
+  const next = await nextOfOrder(deps.db, delivery);
+  if (!next) return;
+  const job = await deps.webhooks.getJob(deliveryJobId(delivery.endpointId, next));
+  // Not delayed (running, or not enqueued yet): it looks at this delivery itself.
+  if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+}
