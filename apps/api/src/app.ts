@@ -18,6 +18,7 @@ import { getOrder, listClientOrders } from "./handlers/orders";
 import { healthz, readyz } from "./handlers/health";
 import { restockProduct, upsertProduct } from "./admin/products";
 import { listHolds, pendingFlushes, reconcileNow, retryFailedJobs } from "./admin/operations";
+import { createWebhook, deleteWebhook, listDeliveries, listWebhooks } from "./admin/webhooks";
 import { withIdempotency } from "./http/idempotency";
 import { createBoardRouter } from "./admin/board";
 import { buildOpenApi, documentationInit, documentationPage } from "./openapi";
@@ -227,6 +228,20 @@ export function createApp(deps: ApiDeps): express.Express {
       route(adminWrite((req) => retryFailedJobs(deps, String(req.params.queue)))),
     );
     admin.post(labels.route("/reconcile", ADMIN_PATH), route(adminWrite(() => reconcileNow(deps))));
+    const hook = (req: Request) => String(req.params.id);
+    admin.post(labels.route("/webhooks", ADMIN_PATH), route(json(adminWrite((req) => createWebhook(deps, req.body)))));
+    admin.get(
+      labels.route("/webhooks", ADMIN_PATH),
+      route(() => listWebhooks(deps)),
+    );
+    admin.delete(
+      labels.route("/webhooks/:id", ADMIN_PATH),
+      route((req) => deleteWebhook(deps, hook(req))),
+    );
+    admin.get(
+      labels.route("/webhooks/:id/deliveries", ADMIN_PATH),
+      route((req) => listDeliveries(deps, hook(req), req.query)),
+    );
     // The board is mounted first: it has its own (Basic) authentication.
     app.use(
       labels.mount(config.BULL_BOARD_PATH),

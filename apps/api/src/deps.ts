@@ -3,6 +3,7 @@ import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import {
   createDb,
+  createEventQueue,
   createQueue,
   createRedis,
   keyspace,
@@ -25,7 +26,8 @@ export interface ApiDeps {
   /** Fails fast while disconnected, so requests get a 503 instead of waiting. */
   redis: Redis;
   engine: InventoryEngine;
-  queues: { cart: Queue; checkout: Queue; inventory: Queue };
+  /** The work queues, and the event pipeline's (events, webhooks) for Bull Board and the metrics. */
+  queues: { cart: Queue; checkout: Queue; inventory: Queue; events: Queue; webhooks: Queue };
   metrics: ApiMetrics;
   results: { cart: JobResults; checkout: JobResults };
   /** Keys the HMAC of keyed order ids (handlers/order-id.ts). */
@@ -43,6 +45,8 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
     cart: createQueue("cart", redis, keys.queuePrefix, config),
     checkout: createQueue("checkout", redis, keys.queuePrefix, config),
     inventory: createQueue("inventory", redis, keys.queuePrefix, config),
+    events: createEventQueue("events", redis, keys.queuePrefix),
+    webhooks: createEventQueue("webhooks", redis, keys.queuePrefix),
   };
   // Without a listener BullMQ prints a queue's connection errors to stderr, outside the JSON logs.
   for (const [name, queue] of Object.entries(queues))
@@ -67,7 +71,7 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
     redis,
     engine: new InventoryEngine(redis, keys, mysqlTruth(db), { requireEpoch: true }),
     queues,
-    metrics: createApiMetrics(redis, keys, queues),
+    metrics: createApiMetrics(redis, keys, queues, db),
     orderIdKey: orderIdKey(config.JWT_SECRET),
     results,
     replyTo: config.RESULT_PATH === "reply" ? replyTo : undefined,
