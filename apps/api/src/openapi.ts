@@ -10,6 +10,7 @@ import {
   RestockRequest,
   UpsertProductRequest,
 } from "@oms/shared";
+import { WEBHOOK_SCHEMAS, webhookEvents, webhookPaths } from "./openapi-webhooks";
 
 /**
  * OpenAPI 3.1, generated from the zod schemas that validate requests and job
@@ -82,6 +83,7 @@ const SCHEMAS = {
   OrderList: Envelope.extend({ clientID: z.string(), orders: z.array(Order) }),
   AdminResult: Envelope.catchall(z.unknown()),
   Health,
+  ...WEBHOOK_SCHEMAS,
 } as const;
 type SchemaName = keyof typeof SCHEMAS;
 /** Only the admin routes use these; a spec without them (ADMIN_TOKEN unset) leaves them out. */
@@ -89,6 +91,10 @@ const ADMIN_SCHEMAS: ReadonlySet<string> = new Set<SchemaName>([
   "UpsertProductRequest",
   "RestockRequest",
   "AdminResult",
+  "CreateWebhookRequest",
+  "WebhookView",
+  "WebhookList",
+  "DeliveryList",
 ]);
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
@@ -397,7 +403,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
               name: "queue",
               in: "path",
               required: true,
-              schema: { type: "string", enum: ["cart", "checkout", "inventory"] },
+              schema: { type: "string", enum: ["cart", "checkout", "inventory", "events", "webhooks"] },
             },
           ],
           responses: {
@@ -408,6 +414,15 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
           },
         }),
       },
+      ...webhookPaths({
+        ok,
+        err,
+        jsonBody,
+        admin,
+        adminWrite,
+        adminErrors: { ...ADMIN_AUTH, "503": COMMON_ERRORS["503"] },
+        bodyErrors: BODY_ERRORS,
+      }),
     });
   }
   return {
@@ -426,6 +441,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
       { name: "admin", description: "Catalog and queue administration (Bearer ADMIN_TOKEN)" },
     ],
     paths,
+    webhooks: webhookEvents({ jsonBody }),
     components: {
       schemas: Object.fromEntries(
         Object.entries(SCHEMAS)

@@ -30,6 +30,9 @@ const DECLARED = [
   "/admin/flushes",
   "/admin/jobs/:queue/retry-failed",
   "/admin/reconcile",
+  "/admin/webhooks",
+  "/admin/webhooks/:id",
+  "/admin/webhooks/:id/deliveries",
   "/admin/queues",
   "other",
 ];

@@ -278,6 +278,10 @@ const ROUTES: Array<[method: string, path: string]> = [
   ["get", "/admin/flushes"],
   ["post", "/admin/jobs/{queue}/retry-failed"],
   ["post", "/admin/reconcile"],
+  ["post", "/admin/webhooks"],
+  ["get", "/admin/webhooks"],
+  ["delete", "/admin/webhooks/{id}"],
+  ["get", "/admin/webhooks/{id}/deliveries"],
 ];
 const UI_ROUTES = ["/documentation", "/documentation/init.js"];
 
