@@ -334,3 +334,9 @@ export async function assertConservation(
   expect(report.violations, `invariants violated; figures: ${JSON.stringify(report.products)}`).toEqual([]);
   return report;
 }
+
+/** Outbox events of these orders, counted by type. */
+export async function eventCounts(env: TestEnv, orderIds: string[]): Promise<Record<string, number>> {
+  const rows = (await env.db("events").whereIn("order_id", orderIds).select("type")) as Array<{ type: string }>;
+  return rows.reduce<Record<string, number>>((n, r) => ({ ...n, [r.type]: (n[r.type] ?? 0) + 1 }), {});
+}

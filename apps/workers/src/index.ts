@@ -8,5 +8,6 @@ export { runCheckout, compensateCheckout } from "./checkout/saga";
 export { runLockingCheckout } from "./checkout/locking-saga";
 export { runBatchedCheckout } from "./checkout/batched-saga";
 export { flushReservations } from "./inventory/flush";
+export { relayOutbox } from "./events/relay";
 export { chaosCrashCounter } from "./chaos";
 export { isReady, type Ready } from "./supervised";
