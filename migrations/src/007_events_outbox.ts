@@ -8,7 +8,8 @@ const TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_uni
  * transactions committed: each took the order's row lock); the relay moves rows whose
  * `relayed_at` is unset into the `events` queue. Endpoints keep their secret (a delivery
  * signs with it, so it cannot be hashed); deliveries and their attempts are what
- * `GET /admin/webhooks/:id/deliveries` shows.
+ * `GET /admin/webhooks/:id/deliveries` shows. The inventory queue's prune deletes what is
+ * older than EVENTS_RETENTION_MS and ended (the created_at keys).
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
@@ -24,7 +25,8 @@ export async function up(knex: Knex): Promise<void> {
       PRIMARY KEY (seq),
       UNIQUE KEY events_event_id (event_id),
       KEY events_unrelayed (relayed_at, seq),
-      KEY events_order (order_id, seq)
+      KEY events_order (order_id, seq),
+      KEY events_created (created_at)
     ) ${TABLE_OPTIONS}`);
 
   await knex.raw(`
@@ -58,6 +60,8 @@ export async function up(knex: Knex): Promise<void> {
       PRIMARY KEY (delivery_id),
       UNIQUE KEY webhook_deliveries_event (endpoint_id, event_id),
       KEY webhook_deliveries_order (endpoint_id, order_id, event_seq),
+      KEY webhook_deliveries_by_event (event_id),
+      KEY webhook_deliveries_created (created_at),
       CONSTRAINT webhook_deliveries_endpoint_fk FOREIGN KEY (endpoint_id) REFERENCES webhook_endpoints (endpoint_id)
     ) ${TABLE_OPTIONS}`);
 

@@ -1283,7 +1283,7 @@ describe("fuzz: invalid input gets a 4xx naming the problem, quickly, and change
   });
 
   it("POST /admin/jobs/:queue/retry-failed, /admin/reconcile and the admin reads: auth, queue names, Idempotency-Key", async () => {
-    const QUEUES = ["cart", "checkout", "inventory"];
+    const QUEUES = ["cart", "checkout", "inventory", "events", "webhooks"];
     const unknownQueue = fc.oneof(
       {
         weight: 4,

@@ -9,5 +9,6 @@ export { runLockingCheckout } from "./checkout/locking-saga";
 export { runBatchedCheckout } from "./checkout/batched-saga";
 export { flushReservations } from "./inventory/flush";
 export { relayOutbox } from "./events/relay";
+export { pruneEvents } from "./events/prune";
 export { chaosCrashCounter } from "./chaos";
 export { isReady, type Ready } from "./supervised";

@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job } from "bullmq";
 import { AddToCartJob, CheckoutJob, InventoryJob, type CartResult, type CheckoutResult } from "@oms/shared";
 import { addToCart } from "./cart/add-to-cart";
 import { pruneCartOperations } from "./cart/prune";
+import { pruneEvents } from "./events/prune";
 import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
 import { runLockingCheckout } from "./checkout/locking-saga";
 import { runBatchedCheckout } from "./checkout/batched-saga";
@@ -141,6 +142,7 @@ export function inventoryProcessor(deps: WorkerDeps) {
       case "prune":
         return {
           cartOperations: await pruneCartOperations(deps.db, { retentionMs: deps.config.CART_REPLAY_RETENTION_MS }),
+          ...(await pruneEvents(deps.db, { retentionMs: deps.config.EVENTS_RETENTION_MS })),
         };
       default: {
         const unhandled: never = data;

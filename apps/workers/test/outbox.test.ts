@@ -12,6 +12,7 @@ import {
   GroupCommitWriter,
   OrderStore,
   flushReservations,
+  pruneEvents,
   relayOutbox,
   type Order,
   type WriteKind,
@@ -131,6 +132,51 @@ describe("stock events from the flush", () => {
       payload: string;
     }>;
     expect(JSON.parse(out?.payload ?? "{}")).toEqual({ productID: product, quantity: 0, threshold: 3 });
+  });
+});
+
+describe("retention", () => {
+  it("prunes old ended deliveries with their attempts and old events no pending delivery needs", async () => {
+    const [oldDone, oldPending, oldAlone, oldUnrelayed, young] = await env.db.transaction((trx) =>
+      appendEvents(
+        trx,
+        Array.from({ length: 5 }, (_, i) => ({ type: "stock.out" as const, productId: `prune-${i}`, data: {} })),
+      ),
+    );
+    const endpointId = randomUUID();
+    await env
+      .db("webhook_endpoints")
+      .insert({ endpoint_id: endpointId, url: "http://x.test/", event_types: "stock.out", secret: "s".repeat(16) });
+    const seq = async (id = "") =>
+      Number(((await env.db("events").where({ event_id: id }).first("seq")) as { seq: number }).seq);
+    await env.db("webhook_deliveries").insert([
+      { endpoint_id: endpointId, event_id: oldDone, event_seq: await seq(oldDone), status: "delivered", attempts: 1 },
+      { endpoint_id: endpointId, event_id: oldPending, event_seq: await seq(oldPending) },
+    ]);
+    const done = (await env.db("webhook_deliveries").where({ event_id: oldDone }).first("delivery_id")) as {
+      delivery_id: number;
+    };
+    await env
+      .db("webhook_attempts")
+      .insert({ delivery_id: done.delivery_id, attempt: 1, status_code: 200, duration_ms: 3 });
+    const past = env.db.raw("NOW(3) - INTERVAL 2 HOUR");
+    await env
+      .db("events")
+      .whereIn("event_id", [oldDone, oldPending, oldAlone, oldUnrelayed])
+      .update({ created_at: past });
+    await env
+      .db("events")
+      .whereNot({ event_id: oldUnrelayed })
+      .update({ relayed_at: env.db.raw("NOW(3)") });
+    await env.db("webhook_deliveries").where({ endpoint_id: endpointId }).update({ created_at: past });
+
+    expect(await pruneEvents(env.db, { retentionMs: 3_600_000 })).toEqual({ deliveries: 1, events: 2 });
+    expect(await env.db("webhook_attempts").where({ delivery_id: done.delivery_id })).toEqual([]);
+    const left = (await env
+      .db("events")
+      .whereIn("event_id", [oldDone, oldPending, oldAlone, oldUnrelayed, young])
+      .pluck("event_id")) as string[];
+    expect(left.sort()).toEqual([oldPending, oldUnrelayed, young].sort());
   });
 });
 

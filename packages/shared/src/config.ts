@@ -277,6 +277,14 @@ export const ConfigSchema = z.object({
     .describe(
       "How long a webhook delivery is retried (from its creation) before it is given up as failed (default 3 days; keep it at least a day in production)",
     ),
+  EVENTS_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .default(2_592_000_000)
+    .describe(
+      "How long relayed events and ended webhook deliveries (with their attempts) are kept (default 30 days); older ones are pruned every minute, never an event a pending delivery still needs",
+    ),
   WEBHOOK_CONCURRENCY: z.coerce
     .number()
     .int()

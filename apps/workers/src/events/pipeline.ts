@@ -10,6 +10,7 @@ import type { WorkerDeps } from "../deps";
 import { instrumentWorker } from "../observability/metrics";
 import { fanOutProcessor, webhookProcessor, type EventDeps } from "./processors";
 import { relayOutbox } from "./relay";
+import { isDependencyDown } from "../outage";
 
 export interface EventPipeline {
   workers: Worker[];
@@ -63,8 +64,10 @@ export async function startEventPipeline(deps: WorkerDeps): Promise<EventPipelin
     try {
       await relayOutbox(deps.db, events, config.EVENTS_RELAY_BATCH);
     } catch (err) {
-      // The rows stay in the outbox; the next pass takes them (oms_outbox_lag_seconds shows the wait).
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, "outbox relay pass failed");
+      // The rows stay in the outbox; the next pass takes them (oms_outbox_lag_seconds shows the
+      // wait). An outage is logged once per pass at debug: the outage itself is logged elsewhere.
+      const level = isDependencyDown(err) ? "debug" : "warn";
+      logger[level]({ err: err instanceof Error ? err.message : String(err) }, "outbox relay pass failed");
     }
     if (!stopped) timer = setTimeout(() => (pass = relay()), config.EVENTS_RELAY_INTERVAL_MS);
   };
