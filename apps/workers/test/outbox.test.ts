@@ -137,11 +137,12 @@ describe("stock events from the flush", () => {
 
 describe("retention", () => {
   it("prunes old ended deliveries with their attempts and old events no pending delivery needs", async () => {
-    const [oldDone, oldPending, oldAlone, oldUnrelayed, young] = await env.db.transaction((trx) =>
-      appendEvents(
-        trx,
-        Array.from({ length: 5 }, (_, i) => ({ type: "stock.out" as const, productId: `prune-${i}`, data: {} })),
-      ),
+    const [oldDone = "", oldPending = "", oldAlone = "", oldUnrelayed = "", young = ""] = await env.db.transaction(
+      (trx) =>
+        appendEvents(
+          trx,
+          Array.from({ length: 5 }, (_, i) => ({ type: "stock.out" as const, productId: `prune-${i}`, data: {} })),
+        ),
     );
     const endpointId = randomUUID();
     await env
