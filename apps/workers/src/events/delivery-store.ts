@@ -116,7 +116,10 @@ export interface AttemptResult {
   durationMs: number;
 }
 
-/** Records an attempt and what the delivery is now: delivered, failed (given up) or pending until `nextAttemptAt`. */
+/**
+ * Records an attempt and what the delivery is now: delivered, failed (given up) or pending
+ * until `nextAttemptAt`. A delivery cancelled while its attempt was in flight stays cancelled.
+ */
 export async function recordAttempt(
   db: Knex,
   delivery: Delivery,
@@ -133,7 +136,7 @@ export async function recordAttempt(
     await trx.raw(
       `UPDATE webhook_deliveries SET attempts = ?, last_status_code = ?, last_error = ?, status = ?, next_attempt_at = ?,
               waiting_for = NULL, delivered_at = ${after.status === "delivered" ? "NOW(3)" : "NULL"}
-        WHERE delivery_id = ?`,
+        WHERE delivery_id = ? AND status = 'pending'`,
       [n, attempt.statusCode, error, after.status, after.nextAttemptAt, delivery.deliveryId],
     );
   });
