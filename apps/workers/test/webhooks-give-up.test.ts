@@ -95,7 +95,7 @@ describe("deliveries that cannot succeed", () => {
     expect(seen.indexOf("order.cancelled")).toBeGreaterThan(seen.lastIndexOf("order.completed"));
 
     const metrics = await (await fetch(`${api.url}/metrics`)).text();
-    expect(metrics).toMatch(/oms_webhook_deliveries\{outcome="failed"[^}]*\} 2\b/);
+    expect(metrics).toMatch(/oms_webhook_delivery_outcomes\{outcome="failed"[^}]*\} 2\b/);
     expect(await workers.deps.redis.hget(env.keys.webhookOutcomes, "failed")).toBe("2");
   });
 

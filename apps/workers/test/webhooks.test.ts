@@ -182,8 +182,10 @@ describe("webhooks against a receiver that is down, then failing, then well", ()
     expect(deliveries.every((d) => d.tries.at(-1)?.statusCode === 200)).toBe(true);
 
     const metrics = await (await fetch(`${api.url}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`oms_webhook_deliveries\\{outcome="delivered"[^}]*\\} ${deliveries.length}\\b`));
-    expect(metrics).toMatch(/oms_webhook_deliveries\{outcome="retried"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(
+      new RegExp(`oms_webhook_delivery_outcomes\\{outcome="delivered"[^}]*\\} ${deliveries.length}\\b`),
+    );
+    expect(metrics).toMatch(/oms_webhook_delivery_outcomes\{outcome="retried"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/oms_outbox_lag_seconds\{[^}]*\} 0\b/);
     expect(metrics).toMatch(/oms_queue_jobs\{queue="webhooks",state="completed"/);
   });

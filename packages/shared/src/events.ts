@@ -32,7 +32,9 @@ export interface NewEvent {
 /**
  * Appends events to the outbox inside the caller's transaction, in one multi-row INSERT
  * however many there are: they commit or roll back with the change they describe. Call it
- * only when the change really happened (a replay that changes nothing appends nothing).
+ * only when the change really happened (a replay that changes nothing appends nothing), and
+ * after the statement that changed the order's row: that row lock is what makes an order's
+ * events' `seq` follow the order of their transactions, which in-order delivery relies on.
  * Returns the event ids, in order.
  */
 export async function appendEvents(trx: Knex | Knex.Transaction, events: readonly NewEvent[]): Promise<string[]> {

@@ -63,7 +63,7 @@ export function createApiMetrics(redis: Redis, keys: Keyspace, queues: Record<st
     },
   });
   new Gauge({
-    name: "oms_webhook_deliveries",
+    name: "oms_webhook_delivery_outcomes",
     help: "Webhook delivery attempts since Redis started, by outcome (delivered, retried, failed: given up, cancelled), counted by every worker in Redis",
     labelNames: ["outcome"],
     registers: [registry],
