@@ -275,7 +275,7 @@ export const ConfigSchema = z.object({
     .min(100)
     .default(259_200_000)
     .describe(
-      "How long a webhook delivery is retried (from its creation) before it is given up as failed (default 3 days; keep it at least a day in production)",
+      "How long a webhook delivery is retried, from its first attempt, before it is given up as failed (default 3 days; keep it at least a day in production)",
     ),
   EVENTS_RETENTION_MS: z.coerce
     .number()

@@ -7,7 +7,8 @@ export interface Delivery {
   endpointId: string;
   status: "pending" | "delivered" | "failed" | "cancelled";
   attempts: number;
-  createdAt: Date;
+  /** Since its first attempt, by MySQL's clock (0 before it). */
+  triedForMs: number;
   url: string;
   secret: string;
   eventTypes: string[];
@@ -20,7 +21,7 @@ interface DeliveryRow {
   delivery_id: number | string;
   status: Delivery["status"];
   attempts: number;
-  created_at: Date;
+  tried_for_ms: number | string | null;
   url: string;
   secret: string;
   event_types: string;
@@ -36,7 +37,9 @@ interface DeliveryRow {
 export async function loadDelivery(db: Knex, endpointId: string, eventId: string): Promise<Delivery | null> {
   const [row] = rowsOf<DeliveryRow>(
     await db.raw(
-      `SELECT d.delivery_id, d.status, d.attempts, d.created_at, w.url, w.secret, w.event_types, w.deleted_at,
+      `SELECT d.delivery_id, d.status, d.attempts, w.url,
+              (SELECT TIMESTAMPDIFF(MICROSECOND, MIN(a.attempted_at), NOW(3)) DIV 1000
+                 FROM webhook_attempts a WHERE a.delivery_id = d.delivery_id) AS tried_for_ms, w.secret, w.event_types, w.deleted_at,
               e.seq, e.type, e.order_id, e.product_id, e.payload, e.created_at AS event_created_at
          FROM webhook_deliveries d
          JOIN webhook_endpoints w ON w.endpoint_id = d.endpoint_id
@@ -51,7 +54,7 @@ export async function loadDelivery(db: Knex, endpointId: string, eventId: string
     endpointId,
     status: row.status,
     attempts: row.attempts,
-    createdAt: new Date(row.created_at),
+    triedForMs: Number(row.tried_for_ms ?? 0),
     url: row.url,
     secret: row.secret,
     eventTypes: row.event_types.split(","),
@@ -70,12 +73,15 @@ export async function loadDelivery(db: Knex, endpointId: string, eventId: string
 
 /**
  * The earliest event of the same order that this endpoint receives and has not yet had
- * delivered or given up (its delivery not yet created counts as not delivered): this
- * delivery waits for it. Events of no order wait for nothing.
+ * delivered or given up: this delivery waits for it. One whose delivery does not exist yet
+ * (its fan-out is queued) counts as not delivered for as long as a delivery would be
+ * retried, so a fan-out that never happens holds nothing up for ever. Events of no order
+ * wait for nothing.
  */
 export async function firstBlocker(
   db: Knex,
   delivery: Delivery,
+  retryForMs: number,
 ): Promise<{ eventId: string; nextAttemptAt: Date | null } | null> {
   const orderId = delivery.event.orderId;
   if (orderId === null) return null;
@@ -86,9 +92,9 @@ export async function firstBlocker(
          LEFT JOIN webhook_deliveries d ON d.endpoint_id = ? AND d.event_id = e.event_id
         WHERE e.order_id = ? AND e.seq < ? AND e.type IN (${marks(delivery.eventTypes.length)})
           AND e.created_at >= (SELECT created_at FROM webhook_endpoints WHERE endpoint_id = ?)
-          AND (d.status IS NULL OR d.status = 'pending')
+          AND (d.status = 'pending' OR (d.status IS NULL AND e.created_at > NOW(3) - INTERVAL ? MICROSECOND))
         ORDER BY e.seq LIMIT 1`,
-      [delivery.endpointId, orderId, delivery.seq, ...delivery.eventTypes, delivery.endpointId],
+      [delivery.endpointId, orderId, delivery.seq, ...delivery.eventTypes, delivery.endpointId, retryForMs * 1_000],
     ),
   );
   return row

@@ -72,8 +72,9 @@ export function fanOutProcessor(deps: EventDeps) {
  * The `webhooks` queue: one job per delivery. It waits while an earlier event of the same
  * order to the same endpoint is neither delivered nor given up; then it POSTs, and on a
  * failure schedules its next attempt itself (WEBHOOK_BACKOFF_MS doubling up to
- * WEBHOOK_BACKOFF_MAX_MS, for WEBHOOK_RETRY_FOR_MS from the delivery's creation), so the
- * job's attempts are left for unexpected errors. A delivery already ended is a no-op.
+ * WEBHOOK_BACKOFF_MAX_MS, for WEBHOOK_RETRY_FOR_MS from its first attempt: time spent
+ * waiting for a predecessor does not count), so the job's attempts are left for
+ * unexpected errors. A delivery already ended is a no-op.
  */
 export function webhookProcessor(deps: EventDeps) {
   return waitingOutOutages(deps, async (job, token) => {
@@ -85,11 +86,8 @@ export function webhookProcessor(deps: EventDeps) {
       deps.count("cancelled");
       return { outcome: "cancelled" };
     }
-    const expired = Date.now() - delivery.createdAt.getTime() > deps.config.WEBHOOK_RETRY_FOR_MS;
-    const blocker = await firstBlocker(deps.db, delivery);
+    const blocker = await firstBlocker(deps.db, delivery, deps.config.WEBHOOK_RETRY_FOR_MS);
     if (blocker) {
-      if (expired)
-        return giveUp(deps, delivery, `an earlier event of its order (${blocker.eventId}) was not delivered`);
       // Its predecessor promotes it when delivered; until then it looks again at the predecessor's next try.
       const until = new Date(
         Math.max(
@@ -116,7 +114,7 @@ export function webhookProcessor(deps: EventDeps) {
       await promoteNext(deps, delivery);
       return { outcome: "delivered", attempt };
     }
-    if (expired) {
+    if (delivery.triedForMs >= deps.config.WEBHOOK_RETRY_FOR_MS) {
       await recordAttempt(deps.db, delivery, sent, { status: "failed", nextAttemptAt: null });
       deps.count("failed");
       deps.logger.warn({ ...log, err: sent.error }, "webhook delivery given up");
@@ -135,16 +133,6 @@ export function webhookProcessor(deps: EventDeps) {
 export function backoffMs(attempt: number, config: Pick<Config, "WEBHOOK_BACKOFF_MS" | "WEBHOOK_BACKOFF_MAX_MS">) {
   const plain = Math.min(config.WEBHOOK_BACKOFF_MS * 2 ** Math.min(attempt - 1, 40), config.WEBHOOK_BACKOFF_MAX_MS);
   return Math.round(plain * (0.8 + Math.random() * 0.2));
-}
-
-async function giveUp(deps: EventDeps, delivery: Delivery, reason: string): Promise<never> {
-  await endDelivery(deps.db, delivery, "failed", reason);
-  deps.count("failed");
-  deps.logger.warn(
-    { endpointId: delivery.endpointId, eventId: delivery.event.id, reason },
-    "webhook delivery given up",
-  );
-  throw new UnrecoverableError(reason);
 }
 
 async function delay(job: Job, token: string | undefined, until: Date): Promise<never> {
