@@ -219,4 +219,37 @@ describe("relay", () => {
       }
     }
   });
+
+  it("creates each event's deliveries for the live endpoints subscribed to it and registered before it", async () => {
+    const endpoint = async (types: string, deleted = false) => {
+      const id = randomUUID();
+      await env.db("webhook_endpoints").insert({
+        endpoint_id: id,
+        url: "http://x.test/",
+        event_types: types,
+        secret: "s".repeat(16),
+        ...(deleted ? { deleted_at: env.db.raw("NOW(3)") } : {}),
+      });
+      return id;
+    };
+    // Only this test's endpoints are live.
+    await env.db("webhook_endpoints").update({ deleted_at: env.db.raw("NOW(3)") });
+    const wanted = await endpoint("order.failed,stock.out");
+    await endpoint("order.completed");
+    await endpoint("stock.out", true);
+    await new Promise((r) => setTimeout(r, 5));
+    const [eventId = ""] = await env.db.transaction((trx) =>
+      appendEvents(trx, [{ type: "stock.out", productId: "relay-fan-out", data: {} }]),
+    );
+    const late = await endpoint("stock.out");
+    const queue = new Queue(EVENT_QUEUE_NAMES.events, { connection: env.redis, prefix: env.keys.queuePrefix });
+    try {
+      await relayOutbox(env.db, queue, 100);
+      expect((await queue.getJob(eventId))?.data).toMatchObject({ eventId, endpointIds: [wanted] });
+    } finally {
+      await queue.close();
+    }
+    expect(await env.db("webhook_deliveries").where({ event_id: eventId }).pluck("endpoint_id")).toEqual([wanted]);
+    expect(late).not.toBe(wanted);
+  });
 });

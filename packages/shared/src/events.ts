@@ -63,7 +63,7 @@ export interface EventEnvelope {
   data: Record<string, unknown>;
 }
 
-/** The `events` queue's job: one outbox row, its event id as the job id. */
+/** The `events` queue's job: one outbox row, its event id as the job id (no payload: that stays in MySQL). */
 export const EventJob = z.object({
   eventId: z.uuid(),
   seq: z.number().int().positive(),
@@ -71,6 +71,8 @@ export const EventJob = z.object({
   orderId: z.string().nullable(),
   productId: z.string().nullable(),
   createdAt: z.string(),
+  /** The endpoints the relay created a delivery of this event for. */
+  endpointIds: z.array(z.uuid()),
 });
 export type EventJob = z.infer<typeof EventJob>;
 

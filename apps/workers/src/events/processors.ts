@@ -8,7 +8,6 @@ import {
   type Logger,
   type WebhookOutcome,
 } from "@oms/shared";
-import { rowsOf, tuples } from "../db/sql";
 import { isDependencyDown, retryAfterOutage } from "../outage";
 import { endDelivery, firstBlocker, loadDelivery, markWaiting, nextOfOrder, recordAttempt } from "./delivery-store";
 import type { Delivery } from "./delivery-store";
@@ -39,33 +38,21 @@ function waitingOutOutages<T>(deps: EventDeps, run: (job: Job, token?: string) =
 }
 
 /**
- * The `events` queue: one job per outbox row. Creates a delivery for each live endpoint
- * that subscribes to the event's type and was registered when the event happened, and
- * enqueues it on `webhooks`. Idempotent: a delivery exists once per endpoint and event
- * (INSERT IGNORE), its job once per job id.
+ * The `events` queue: one job per outbox row, naming the endpoints the relay created its
+ * deliveries for. Enqueues one `webhooks` job per delivery (its job id dedupes a replay);
+ * no MySQL, so an event no endpoint wants costs two Redis calls.
  */
 export function fanOutProcessor(deps: EventDeps) {
-  return waitingOutOutages(deps, async (job) => {
+  return async (job: Job) => {
     const event = EventJob.parse(job.data);
-    const endpoints = rowsOf<{ endpoint_id: string; event_types: string }>(
-      await deps.db.raw(
-        "SELECT endpoint_id, event_types FROM webhook_endpoints WHERE deleted_at IS NULL AND created_at <= (SELECT created_at FROM events WHERE seq = ?)",
-        [event.seq],
-      ),
-    ).filter((e) => e.event_types.split(",").includes(event.type));
-    if (endpoints.length === 0) return { endpoints: 0 };
-    await deps.db.raw(
-      `INSERT IGNORE INTO webhook_deliveries (endpoint_id, event_id, event_seq, order_id) VALUES ${tuples(endpoints.length, 4)}`,
-      endpoints.flatMap((e) => [e.endpoint_id, event.eventId, event.seq, event.orderId]),
-    );
     await deps.webhooks.addBulk(
-      endpoints.map((e) => {
-        const data: WebhookJob = { endpointId: e.endpoint_id, eventId: event.eventId };
-        return { name: event.type, data, opts: { jobId: deliveryJobId(e.endpoint_id, event.eventId) } };
+      event.endpointIds.map((endpointId) => {
+        const data: WebhookJob = { endpointId, eventId: event.eventId };
+        return { name: event.type, data, opts: { jobId: deliveryJobId(endpointId, event.eventId) } };
       }),
     );
-    return { endpoints: endpoints.length };
-  });
+    return { endpoints: event.endpointIds.length };
+  };
 }
 
 /**
