@@ -75,13 +75,10 @@ export function webhookProcessor(deps: EventDeps) {
     }
     const blocker = await firstBlocker(deps.db, delivery, deps.config.WEBHOOK_RETRY_FOR_MS);
     if (blocker) {
-      // Its predecessor promotes it when delivered; until then it looks again at the predecessor's next try.
-      const until = new Date(
-        Math.max(
-          Date.now() + 250,
-          Math.min(blocker.nextAttemptAt?.getTime() ?? Date.now() + 1_000, Date.now() + 60_000),
-        ),
-      );
+      // Its predecessor promotes it when it ends (delivered or given up); until then it looks
+      // again just after the predecessor's next try, so a long outage costs one look per try.
+      const retryAt = blocker.nextAttemptAt?.getTime() ?? Date.now() + 1_000;
+      const until = new Date(Math.max(Date.now() + 250, retryAt + 100));
       await markWaiting(deps.db, delivery, blocker.eventId, until);
       return delay(job, token, until);
     }
@@ -105,6 +102,7 @@ export function webhookProcessor(deps: EventDeps) {
       await recordAttempt(deps.db, delivery, sent, { status: "failed", nextAttemptAt: null });
       deps.count("failed");
       deps.logger.warn({ ...log, err: sent.error }, "webhook delivery given up");
+      await promoteNext(deps, delivery);
       throw new UnrecoverableError(`given up after ${attempt} attempts: ${sent.error ?? "failed"}`);
     }
     const wait = backoffMs(attempt, deps.config);
