@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { UnrecoverableError, Worker, type Processor } from "bullmq";
-import { QUEUE_NAMES, createQueue, createRedis, type QueueName } from "@oms/shared";
+import { QUEUE_NAMES, createQueue, type QueueName } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
 import { cartProcessor, checkoutProcessor, inventoryProcessor, sagaDeps } from "./processors";
 import { recoverIfRedisLostData } from "./inventory/recovery";
@@ -11,6 +11,7 @@ import { instrumentWorker } from "./observability/metrics";
 import { ProgressMonitor } from "./observability/progress";
 import { startObservabilityServer } from "./observability/server";
 import { startEventPipeline } from "./events/pipeline";
+import { consumerOptions } from "./consumer-options";
 
 const HEARTBEAT_MS = 5_000;
 /** Records are kept for an hour by default: a minute's lag in pruning them is nothing. */
@@ -68,15 +69,7 @@ export async function startWorkers(
 
   const watched = queues.map((queueName) => {
     const { processor, concurrency } = processors[queueName];
-    const worker = new Worker(QUEUE_NAMES[queueName], processor, {
-      connection: createRedis(config.REDIS_URL, { forQueue: true, name: `worker-${queueName}` }),
-      prefix: keys.queuePrefix,
-      concurrency,
-      // A worker killed mid-job: its lock lapses and the job is delivered again.
-      lockDuration: config.JOB_LOCK_MS,
-      stalledInterval: config.STALLED_CHECK_MS,
-      maxStalledCount: config.MAX_STALLED,
-    });
+    const worker = new Worker(QUEUE_NAMES[queueName], processor, consumerOptions(config, keys, queueName, concurrency));
     worker.on("failed", (job, err) =>
       logger.warn(
         {

@@ -1,16 +1,11 @@
 import { Worker, type Processor } from "bullmq";
-import {
-  EVENT_QUEUE_NAMES,
-  createEventQueue,
-  createRedis,
-  type EventQueueName,
-  type WebhookOutcome,
-} from "@oms/shared";
+import { EVENT_QUEUE_NAMES, createEventQueue, type EventQueueName, type WebhookOutcome } from "@oms/shared";
 import type { WorkerDeps } from "../deps";
 import { instrumentWorker } from "../observability/metrics";
 import { fanOutProcessor, webhookProcessor, type EventDeps } from "./processors";
 import { relayOutbox } from "./relay";
 import { isDependencyDown } from "../outage";
+import { consumerOptions } from "../consumer-options";
 
 export interface EventPipeline {
   workers: Worker[];
@@ -38,14 +33,7 @@ export async function startEventPipeline(deps: WorkerDeps): Promise<EventPipelin
   const eventDeps: EventDeps = { db: deps.db, logger, config, webhooks, count };
 
   const start = (name: EventQueueName, processor: Processor, concurrency: number) => {
-    const worker = new Worker(EVENT_QUEUE_NAMES[name], processor, {
-      connection: createRedis(config.REDIS_URL, { forQueue: true, name: `worker-${name}` }),
-      prefix: keys.queuePrefix,
-      concurrency,
-      lockDuration: config.JOB_LOCK_MS,
-      stalledInterval: config.STALLED_CHECK_MS,
-      maxStalledCount: config.MAX_STALLED,
-    });
+    const worker = new Worker(EVENT_QUEUE_NAMES[name], processor, consumerOptions(config, keys, name, concurrency));
     worker.on("error", (err) => logger.error({ queue: name, err: err.message }, "worker error"));
     worker.on("failed", (job, err) => logger.warn({ queue: name, jobId: job?.id, err: err.message }, "job failed"));
     instrumentWorker(worker, name, deps.metrics);
