@@ -4,8 +4,10 @@
  * answers 500, then 200. Every event arrives, none is accepted twice, the events of one
  * order arrive in order, and the README's verification tells a forged request.
  */
+import { randomUUID } from "node:crypto";
+import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EVENT_TYPES, appendEvents, signPayload } from "@oms/shared";
+import { EVENT_QUEUE_NAMES, EVENT_TYPES, appendEvents, deliveryJobId, signPayload } from "@oms/shared";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
   addToCartOk,
@@ -15,7 +17,7 @@ import {
   type InProcessWorkers,
   type RunningApi,
 } from "../../../test/support/system";
-import { eventually } from "../../../test/support/invariants";
+import { eventually, sleep } from "../../../test/support/invariants";
 import { Receiver, readmeVerifier, type Received } from "./fixtures/receiver";
 
 const ADMIN_TOKEN = "webhooks-admin-token-0123456789";
@@ -188,5 +190,29 @@ describe("webhooks against a receiver that is down, then failing, then well", ()
     expect(metrics).toMatch(/oms_webhook_delivery_outcomes\{outcome="retried"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/oms_outbox_lag_seconds\{[^}]*\} 0\b/);
     expect(metrics).toMatch(/oms_queue_jobs\{queue="webhooks",state="completed"/);
+  });
+
+  it("a delivery job that runs before its relay's COMMIT waits for the delivery row", async () => {
+    // The relay enqueues, then commits: here the row comes 700 ms after the job.
+    const eventId = randomUUID();
+    await env.db("events").insert({
+      event_id: eventId,
+      type: "stock.out",
+      product_id: "late-row",
+      payload: "{}",
+      relayed_at: env.db.raw("NOW(3)"),
+    });
+    const seq = Number(((await env.db("events").where({ event_id: eventId }).first("seq")) as { seq: number }).seq);
+    const webhooks = new Queue(EVENT_QUEUE_NAMES.webhooks, { connection: env.redis, prefix: env.keys.queuePrefix });
+    try {
+      await webhooks.add("stock.out", { endpointId: webhookId, eventId }, { jobId: deliveryJobId(webhookId, eventId) });
+      await sleep(700);
+      await env.db("webhook_deliveries").insert({ endpoint_id: webhookId, event_id: eventId, event_seq: seq });
+      await eventually("the late row's delivery", async () =>
+        receiver.requests.some((r) => accepted(r) && idOf(r) === eventId) ? true : undefined,
+      );
+    } finally {
+      await webhooks.close();
+    }
   });
 });

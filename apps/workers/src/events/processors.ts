@@ -13,6 +13,9 @@ import { endDelivery, firstBlocker, loadDelivery, markWaiting, nextOfOrder, reco
 import type { Delivery } from "./delivery-store";
 import { sendEvent } from "./send";
 
+/** How long a delivery job waits for its delivery row to commit before it is dropped. */
+const ORPHAN_DELIVERY_MS = 600_000;
+
 export interface EventDeps {
   db: Knex;
   logger: Logger;
@@ -67,7 +70,14 @@ export function webhookProcessor(deps: EventDeps) {
   return waitingOutOutages(deps, async (job, token) => {
     const { endpointId, eventId } = WebhookJob.parse(job.data);
     const delivery = await loadDelivery(deps.db, endpointId, eventId);
-    if (!delivery || delivery.status !== "pending") return { outcome: "skipped" };
+    // The relay enqueues before its COMMIT: a job may run before its delivery row is
+    // visible. It looks again shortly; a row that never comes (its relay rolled back, and
+    // the next relay's job is this one) stops being waited for after ORPHAN_DELIVERY_MS.
+    if (!delivery)
+      return Date.now() - job.timestamp < ORPHAN_DELIVERY_MS
+        ? delay(job, token, new Date(Date.now() + 500))
+        : { outcome: "skipped" };
+    if (delivery.status !== "pending") return { outcome: "skipped" };
     if (delivery.endpointDeleted) {
       await endDelivery(deps.db, delivery, "cancelled", "the endpoint was deleted");
       deps.count("cancelled");
