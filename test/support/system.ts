@@ -14,7 +14,7 @@ import {
 } from "@oms/workers";
 import type { TestEnv } from "./env";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export interface RunningApi {
   url: string;

@@ -13,3 +13,4 @@ export type {
 export { InventoryCode, InventoryScriptError } from "./codes";
 export { SCRIPTS, defineInventoryScripts } from "./scripts";
 export { mysqlTruth } from "./mysql-truth";
+export { Lease } from "./lease";

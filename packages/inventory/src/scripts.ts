@@ -15,6 +15,8 @@ export const SCRIPTS = {
   omsCheckoutUnlock: { file: "checkout-unlock-1.lua", numberOfKeys: 1 },
   omsReconcile: { file: "reconcile-2.lua", numberOfKeys: 2 },
   omsCartShortfall: { file: "cart-shortfall-2.lua", numberOfKeys: 2 },
+  omsLease: { file: "lease-1.lua", numberOfKeys: 1 },
+  omsRecoveryFinish: { file: "recovery-finish-2.lua", numberOfKeys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -29,6 +31,8 @@ export interface InventoryCommands {
   omsCheckoutUnlock(...args: Array<string | number>): Promise<Reply>;
   omsReconcile(...args: Array<string | number>): Promise<Reply>;
   omsCartShortfall(cartKey: string, lockKey: string, stockPrefix: string): Promise<[number, string?, number?]>;
+  omsLease(leaseKey: string, token: string, action: "extend" | "release", ttlMs?: number): Promise<Reply>;
+  omsRecoveryFinish(leaseKey: string, epochKey: string, token: string, epoch: string): Promise<Reply>;
 }
 
 /** Registers every script through defineCommand, which handles EVALSHA with an EVAL fallback. */
