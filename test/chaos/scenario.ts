@@ -30,6 +30,7 @@ import { chaosCrashCounter } from "@oms/workers";
 import { migrateLatest } from "@oms/migrations";
 import { HttpClient, runShopper, type ShopperLimits, type ShopperPlan, type ShopperRecord } from "./client";
 import { CuttableProxy, OwnRedis, freePort, sleep, type CutMode } from "./infra";
+import { killAutoscaler } from "./autoscaler";
 import { freezeWorker } from "./freeze";
 import {
   checkInvariants,
@@ -71,6 +72,8 @@ interface Shape {
   dbCuts: number;
   /** SIGSTOPs of a worker for longer than its job lock. */
   freezes: number;
+  /** SIGKILLs of the autoscaler (its workers must exit with it), each followed by a new one. */
+  autoscalerKills: number;
   /** SIGKILLs of the run's own MariaDB, each down for a time in `crashDownMs`. */
   mysqlCrashes: number;
   crashDownMs: [number, number];
@@ -95,6 +98,7 @@ const FULL: Shape = {
   redisRestarts: 1,
   dbCuts: 2,
   freezes: 2,
+  autoscalerKills: 1,
   mysqlCrashes: 1,
   crashDownMs: [5_000, 20_000],
   redeliveryBatches: 3,
@@ -118,6 +122,7 @@ const SHORT: Shape = {
   redisRestarts: 1,
   dbCuts: 1,
   freezes: 1,
+  autoscalerKills: 1,
   mysqlCrashes: 1,
   crashDownMs: [5_000, 6_000],
   redeliveryBatches: 1,
@@ -143,6 +148,7 @@ type Fault =
   | { kind: "mysql_cut"; atMs: number; durationMs: number; mode: CutMode }
   | { kind: "mysql_crash"; atMs: number; downMs: number }
   | { kind: "freeze_worker"; atMs: number; slot: number; frozenMs: number; endWith: "SIGCONT" | "SIGKILL" }
+  | { kind: "kill_autoscaler"; atMs: number; downMs: number }
   | { kind: "redeliver"; atMs: number; count: number }
   | { kind: "restock"; atMs: number; productId: string; add: number };
 
@@ -227,6 +233,11 @@ class ChaosRun {
   /** Frozen workers' jobs that no other worker took back while they were frozen. */
   private readonly freezeFindings: string[] = [];
   private freezeJobsChecked = 0;
+  /** The autoscaler and the worker processes it runs (one checkout worker). */
+  private autoscaler?: ServiceProcess;
+  private autoscalerGeneration = 0;
+  private readonly autoscalerFindings: string[] = [];
+  private autoscalerChildrenChecked = 0;
   private passed = false;
   /** Every process this run spawned, so clean-up also stops one still starting. */
   private readonly spawned = new Set<ServiceProcess>();
@@ -325,6 +336,12 @@ class ChaosRun {
         checked: 3,
         violations: [...quiet, ...flushed],
         failed: quiet.length + flushed.length,
+      },
+      {
+        name: "an autoscaler's workers exit when it is SIGKILLed",
+        checked: this.autoscalerChildrenChecked,
+        violations: [...this.autoscalerFindings],
+        failed: this.autoscalerFindings.length,
       },
       {
         name: "a frozen worker's jobs re-delivered while it was frozen",
@@ -486,6 +503,56 @@ class ChaosRun {
     this.stepQueue = [...shape.steps];
     for (let i = 0; i < WORKERS; i++) this.slots.push({ index: i, generation: 0 });
     await Promise.all(this.slots.map((slot) => this.startSlot(slot, this.stepQueue.shift())));
+    await this.startAutoscaler();
+  }
+
+  /** The autoscaler runs one checkout worker of its own beside the slots' workers. */
+  private async startAutoscaler(): Promise<void> {
+    this.autoscalerGeneration++;
+    const name = `autoscaler-g${this.autoscalerGeneration}`;
+    try {
+      this.autoscaler = await spawnService({
+        name,
+        script: "apps/workers/src/autoscale/main.ts",
+        env: {
+          ...this.baseEnv(),
+          AUTOSCALE_WORKERS: "checkout=1:1",
+          AUTOSCALE_METRICS_PORT: "0",
+          AUTOSCALE_POLL_INTERVAL_MS: "1000",
+        },
+        logDir: this.logDir,
+        readyPattern: /autoscaler started/,
+        readyTimeoutMs: 90_000,
+        onSpawn: (p) => this.spawned.add(p),
+      });
+      this.event(`${name} started (pid ${this.autoscaler.child.pid})`);
+    } catch (err) {
+      this.notes.push(`${name} could not be started: ${(err as Error).message}`);
+    }
+  }
+
+  /** SIGKILLs the autoscaler; its workers must exit by themselves; then a new one starts. */
+  private async killTheAutoscaler(fault: Extract<Fault, { kind: "kill_autoscaler" }>): Promise<void> {
+    const proc = this.autoscaler;
+    if (!proc?.isAlive()) {
+      this.count("autoscaler_kill_skipped");
+      return;
+    }
+    const boundMs = 15_000;
+    this.event(`SIGKILL ${proc.name}; its workers must exit within ${boundMs} ms`);
+    const outcome = await killAutoscaler(proc, boundMs);
+    this.deaths.push(Date.now());
+    this.faultOver("an autoscaler's SIGKILL");
+    this.count("autoscaler_sigkill");
+    this.autoscalerChildrenChecked += Math.max(1, outcome.children.length);
+    if (!outcome.children.length) this.autoscalerFindings.push(`${proc.name} ran no worker when it was killed`);
+    for (const pid of outcome.outlived)
+      this.autoscalerFindings.push(`worker pid ${pid} of ${proc.name} still ran ${boundMs} ms after it was killed`);
+    this.event(
+      `${proc.name}'s ${outcome.children.length} workers exited ${outcome.lastExitMs} ms after it; ${outcome.outlived.length} outlived it`,
+    );
+    await sleep(fault.downMs);
+    if (!this.stopping) await this.startAutoscaler();
   }
 
   private async startSlot(slot: WorkerSlot, crashStep: CrashPoint | undefined): Promise<void> {
@@ -670,6 +737,14 @@ class ChaosRun {
         frozenMs: rng.int(14_000, 16_000),
         endWith: rng.chance(0.3) ? "SIGKILL" : "SIGCONT",
       });
+    // A stream of its own, so adding this fault left every other fault of a seed as it was.
+    const autoscalerRng = this.rng.fork("autoscaler");
+    for (let i = 0; i < this.shape.autoscalerKills; i++)
+      faults.push({
+        kind: "kill_autoscaler",
+        atMs: autoscalerRng.int(Math.floor(w * this.shape.killWindow[0]), Math.floor(w * this.shape.killWindow[1])),
+        downMs: autoscalerRng.int(500, 3_000),
+      });
     if (this.mysqlServer)
       for (let i = 0; i < this.shape.mysqlCrashes; i++)
         faults.push({
@@ -777,6 +852,9 @@ class ChaosRun {
       }
       case "freeze_worker":
         await this.freeze(fault);
+        return;
+      case "kill_autoscaler":
+        await this.killTheAutoscaler(fault);
         return;
       case "redeliver":
         await this.redeliver(fault.count);
