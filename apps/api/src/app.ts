@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import express, { type NextFunction, type Request, type Response } from "express";
 import helmet from "helmet";
-import { codeForStatus } from "@oms/shared";
+import { codeForStatus, startServerSpan } from "@oms/shared";
 import type { ApiDeps } from "./deps";
 import { failure, type HttpResult } from "./http/result";
 import { clientAuthenticator, requireAdminBearer } from "./http/auth";
@@ -42,6 +42,11 @@ export function createApp(deps: ApiDeps): express.Express {
   app.set("trust proxy", "loopback");
   const labels = new RouteLabels();
 
+  // First: the request's span is active for everything after, down to the job it adds.
+  app.use((req, res, next) => {
+    const span = startServerSpan(req.method, req.headers, next);
+    if (span) res.on("finish", () => span.end(labels.label(req.originalUrl), res.statusCode));
+  });
   app.use((req, res, next) => {
     const incoming = req.get("x-request-id");
     const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();

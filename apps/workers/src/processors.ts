@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from "bullmq";
-import { AddToCartJob, CheckoutJob, InventoryJob, type CartResult, type CheckoutResult } from "@oms/shared";
+import { AddToCartJob, CheckoutJob, InventoryJob, recordSpan, type CartResult, type CheckoutResult } from "@oms/shared";
 import { addToCart } from "./cart/add-to-cart";
 import { pruneCartOperations } from "./cart/prune";
 import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
@@ -55,6 +55,11 @@ export function checkoutProcessor(deps: WorkerDeps) {
   };
   return async (job: Job, token?: string): Promise<CheckoutResult> => {
     const data = CheckoutJob.parse(job.data);
+    // Under BullMQ's process span: from when the job was due until this delivery began.
+    recordSpan("queue wait", job.timestamp + (job.delay || 0), job.processedOn ?? Date.now(), {
+      "oms.order_id": data.orderId,
+      "messaging.bullmq.attempts_made": job.attemptsMade,
+    });
     // Outcomes are counted where orders end (OrderStore), once each, not per delivery.
     return settleCheckout(job, token, data);
   };

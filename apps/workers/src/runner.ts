@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { UnrecoverableError, Worker, type Processor } from "bullmq";
-import { QUEUE_NAMES, createQueue, createRedis, type QueueName } from "@oms/shared";
+import { QUEUE_NAMES, createQueue, createRedis, queueTelemetry, type QueueName } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
 import { cartProcessor, checkoutProcessor, inventoryProcessor, sagaDeps } from "./processors";
 import { recoverIfRedisLostData } from "./inventory/recovery";
@@ -75,6 +75,7 @@ export async function startWorkers(
       lockDuration: config.JOB_LOCK_MS,
       stalledInterval: config.STALLED_CHECK_MS,
       maxStalledCount: config.MAX_STALLED,
+      telemetry: queueTelemetry(),
     });
     worker.on("failed", (job, err) =>
       logger.warn(

@@ -25,6 +25,12 @@ export const ConfigSchema = z.object({
     .url({ protocol: /^mysql2?$/ })
     .default("mysql://root@127.0.0.1:3306/orders")
     .describe("MySQL/MariaDB, the source of truth"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe(
+      "OTLP/HTTP collector base URL (traces go to <url>/v1/traces): one trace per request across API, queue and worker; unset = tracing off",
+    ),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20).describe("Max MySQL connections per process"),
   WRITER_CONNECTIONS: z.coerce
     .number()

@@ -1,4 +1,4 @@
-import type { CheckoutJob, CheckoutResult } from "@oms/shared";
+import { traced, type CheckoutJob, type CheckoutResult } from "@oms/shared";
 import { releaseCheckoutLock } from "@oms/inventory";
 import type { Failure, Order } from "./order";
 import { beginPayment } from "./steps/begin-payment";
@@ -29,7 +29,7 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
   const run: CheckoutRun = { job, deps };
   const done: CheckoutStep[] = [];
   for (const step of CHECKOUT_STEPS) {
-    const outcome = await step.run(run);
+    const outcome = await traced(`saga step ${step.name}`, { "oms.order_id": job.orderId }, () => step.run(run));
     if ("answer" in outcome) {
       // An empty cart ends this checkout; "busy" leaves the lock to the checkout that runs.
       if (outcome.answer.outcome === "empty_cart") await unlock(deps, job);
