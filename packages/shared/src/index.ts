@@ -10,3 +10,4 @@ export * from "./metrics";
 export * from "./supervised";
 export * from "./entries";
 export * from "./errors";
+export * from "./order-transitions";
