@@ -292,10 +292,10 @@ export const ConfigSchema = z.object({
     "Benchmark only: workers answer every cart and checkout job at once, doing nothing",
   ),
   CHAOS_CRASH_AT: z
-    .enum(["created", "reserved", "committing", "charged", "committed", "finished", "mid-batch"])
+    .enum(["created", "reserved", "committing", "charged", "committed", "finished", "mid-batch", "refund-answered"])
     .optional()
     .describe(
-      "Testing only: a worker kills itself (SIGKILL) after this checkout step, or (mid-batch) inside a group-commit transaction before it commits",
+      "Testing only: a worker kills itself (SIGKILL) after this checkout step, (mid-batch) inside a group-commit transaction before it commits, or (refund-answered) after the provider confirmed a refund and before the refund is marked done",
     ),
   CHAOS_CRASH_LIMIT: z.coerce
     .number()

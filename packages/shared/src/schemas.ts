@@ -83,6 +83,8 @@ export const InventoryJob = z.discriminatedUnion("type", [
   z.object({ type: z.literal("sweepHolds") }),
   z.object({ type: z.literal("reconcile") }),
   z.object({ type: z.literal("prune") }),
+  /** Carry a recorded refund to the payment provider (keyed by the refund id: never twice). */
+  z.object({ type: z.literal("refund"), refundId: z.uuid() }),
 ]);
 export type InventoryJob = z.infer<typeof InventoryJob>;
 
