@@ -247,7 +247,11 @@ export function createApp(deps: ApiDeps): express.Express {
     admin.post(labels.route("/reconcile", ADMIN_PATH), route(adminWrite(() => reconcileNow(deps))));
     admin.post(
       labels.route("/orders/:orderId/refund", ADMIN_PATH),
-      route(optionalJson(adminWrite((req) => refundOrder(deps, String(req.params.orderId), req.body)))),
+      route(
+        optionalJson(
+          adminWrite((req) => refundOrder(deps, String(req.params.orderId), req.body, req.get("idempotency-key"))),
+        ),
+      ),
     );
     admin.post(
       labels.route("/orders/:orderId/fulfil", ADMIN_PATH),

@@ -108,9 +108,6 @@ export function checkoutProcessor(deps: WorkerDeps) {
   }
 }
 
-/** A pending refund is left to its own job this long before the sweep carries it. */
-const REFUND_SWEEP_AFTER_MS = 30_000;
-
 export function inventoryProcessor(deps: WorkerDeps) {
   const saga = sagaDeps(deps);
   const chaos = chaosKiller(deps.config, deps.redis, deps.keys, deps.logger);
@@ -143,7 +140,7 @@ export function inventoryProcessor(deps: WorkerDeps) {
           "checkout abandoned: its job ended without finishing the order",
         );
         const refunded = await refundStrandedCharges(deps);
-        const refundsSettled = await settlePendingRefunds(refundDeps, REFUND_SWEEP_AFTER_MS);
+        const refundsSettled = await settlePendingRefunds(refundDeps, deps.config.REFUND_SWEEP_AFTER_MS);
         return { released, stuck, refunded, refundsSettled };
       }
       case "reconcile":

@@ -232,6 +232,27 @@ describe("refund", () => {
     expect((await refundFigures(env, orderId)).provider.map((p) => p.amount_cents).sort()).toEqual([1500, 500]);
   });
 
+  it("a keyed retry whose stored answer is gone (Redis lost it) finds its first refund by id: refunded once", async () => {
+    const [a] = await products([8, 400]);
+    const orderId = await buy(api.url, uid("c"), [[a ?? "", 3]]);
+    const body = { lines: [{ productID: a, quantity: 1 }] };
+    const key = { "Idempotency-Key": uid("refund") };
+    const one = await admin(`/orders/${orderId}/refund`, body, key);
+    expect(one.status).toBe(200);
+    const stored = await env.redis.keys(env.keys.idempotency("admin", "*"));
+    expect(stored.length).toBeGreaterThan(0);
+    await env.redis.del(...stored);
+    const again = await admin(`/orders/${orderId}/refund`, body, key);
+    expect(again.body).toMatchObject({ replayed: true, state: "partially_refunded" });
+    expect((again.body.refund as { refundId: string }).refundId).toBe(
+      (one.body.refund as { refundId: string }).refundId,
+    );
+    const figures = await refundsSettled(env, orderId);
+    expect(figures.refunds).toHaveLength(1);
+    expect(figures.provider).toHaveLength(1);
+    expect(await levels(a ?? "")).toMatchObject({ available: 6 });
+  });
+
   it("checks its input: bad lines are 400, a non-JSON body is 415, no admin token is 401", async () => {
     const orderId = randomUUID();
     expect((await admin(`/orders/${orderId}/refund`, { lines: [] })).status).toBe(400);

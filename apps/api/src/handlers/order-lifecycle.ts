@@ -2,8 +2,16 @@ import { z } from "zod";
 import { RefundRequest, ShipRequest, statesLeadingTo, type OrderState } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseInput, success, type HttpResult } from "../http/result";
-import { moveOrder, recordRefund, type MoveOutcome, type NotMoved, type RefundOutcome } from "../orders/lifecycle";
+import {
+  moveOrder,
+  recordRefund,
+  type MoveOutcome,
+  type NotMoved,
+  type RefundLineRecord,
+  type RefundOutcome,
+} from "../orders/lifecycle";
 import { infrastructureFailure, withDeadline } from "./errors";
+import { keyedOrderId } from "./order-id";
 
 /**
  * Cancel (the client), refund, fulfil and ship (the operator). The move itself is one
@@ -26,13 +34,27 @@ export async function cancelOrder(deps: ApiDeps, orderId: string, owner?: string
   return refund(deps, id.id, { kind: "cancel", ...(owner === undefined ? {} : { owner }) });
 }
 
-/** POST /admin/orders/:orderId/refund: no body (or `{}`) refunds what is left, `{lines}` part of it. */
-export async function refundOrder(deps: ApiDeps, orderId: string, body: unknown): Promise<HttpResult> {
+/**
+ * POST /admin/orders/:orderId/refund: no body (or `{}`) refunds what is left, `{lines}`
+ * part of it. With an Idempotency-Key the refund's id is derived from it (as a keyed
+ * checkout's order id is), so a retry is the same refund even when the stored answer
+ * is gone (Redis lost it, or the first try answered 503 after its commit).
+ */
+export async function refundOrder(
+  deps: ApiDeps,
+  orderId: string,
+  body: unknown,
+  idempotencyKey?: string,
+): Promise<HttpResult> {
   const id = parseOrderId(orderId);
   if (!id.ok) return id.result;
   const input = parseInput(RefundRequest, body ?? {});
   if (!input.ok) return input.result;
-  return refund(deps, id.id, { kind: "refund", ...(input.data.lines ? { lines: input.data.lines } : {}) });
+  return refund(deps, id.id, {
+    kind: "refund",
+    ...(input.data.lines ? { lines: input.data.lines } : {}),
+    ...(idempotencyKey ? { refundId: keyedOrderId(deps.orderIdKey, `refund of ${id.id}`, idempotencyKey) } : {}),
+  });
 }
 
 /** POST /admin/orders/:orderId/fulfil. */
@@ -93,7 +115,8 @@ async function refund(
     case "recorded":
       break;
   }
-  await carryOut(deps, outcome);
+  if (!outcome.replayed) await returnToCache(deps, outcome.lines);
+  await queueRefund(deps, outcome.refundId);
   deps.logger.info(
     { orderId, refundId: outcome.refundId, from: outcome.from, to: outcome.to, amountCents: outcome.amountCents },
     request.kind === "cancel" ? "order cancelled" : "order refunded",
@@ -102,22 +125,24 @@ async function refund(
     orderId,
     state: outcome.to,
     previousState: outcome.from,
+    ...(outcome.replayed ? { replayed: true } : {}),
     refund: {
       refundId: outcome.refundId,
       amountCents: outcome.amountCents,
       // The provider is asked by a worker (the refund job); GET /orders/:orderId shows when it confirmed.
-      status: "pending",
+      status: outcome.status,
       lines: outcome.lines.map((l) => ({ productID: l.productId, quantity: l.quantity, amountCents: l.amountCents })),
     },
   });
 }
 
 /**
- * After the commit: the cached levels follow MySQL's (never ahead of it: a failure here
- * leaves the cache low until the reconciler repairs it), and the refund job is queued.
+ * After the commit the cached levels follow MySQL's, never ahead of it: a failure here
+ * leaves the cache low until the reconciler repairs it. A replayed refund's units were
+ * returned by its first try.
  */
-async function carryOut(deps: ApiDeps, outcome: Extract<RefundOutcome, { kind: "recorded" }>): Promise<void> {
-  for (const line of outcome.lines) {
+async function returnToCache(deps: ApiDeps, lines: RefundLineRecord[]): Promise<void> {
+  for (const line of lines) {
     await deps.engine
       .applyStockChange(line.productId, line.quantity)
       .catch((err: unknown) =>
@@ -127,11 +152,15 @@ async function carryOut(deps: ApiDeps, outcome: Extract<RefundOutcome, { kind: "
         ),
       );
   }
-  const job = { type: "refund" as const, refundId: outcome.refundId };
-  await withDeadline(deps.queues.inventory.add("refund", job, { jobId: `refund-${outcome.refundId}` }), 2_000).catch(
+}
+
+/** Queued once per refund id (BullMQ adds a job id once); a replay's job is usually done already. */
+async function queueRefund(deps: ApiDeps, refundId: string): Promise<void> {
+  const job = { type: "refund" as const, refundId };
+  await withDeadline(deps.queues.inventory.add("refund", job, { jobId: `refund-${refundId}` }), 2_000).catch(
     (err: unknown) =>
       deps.logger.warn(
-        { refundId: outcome.refundId, err: err instanceof Error ? err.message : String(err) },
+        { refundId, err: err instanceof Error ? err.message : String(err) },
         "refund job not queued; the sweep of pending refunds will carry it",
       ),
   );

@@ -34,6 +34,10 @@ export type RefundOutcome =
   | { kind: "exceeds"; productId: string; requested: number; refundable: number }
   | {
       kind: "recorded";
+      /** The refund was recorded before, under this id (a keyed retry): nothing was done again. */
+      replayed: boolean;
+      /** pending until the provider confirmed it (a fresh refund always is). */
+      status: "pending" | "succeeded";
       refundId: string;
       from: OrderState;
       to: OrderState;
@@ -60,11 +64,15 @@ async function lockOrder(trx: Knex.Transaction, orderId: string, owner?: string)
 export async function recordRefund(
   db: Knex,
   orderId: string,
-  request: { kind: "cancel" | "refund"; lines?: RefundRequest["lines"]; owner?: string },
+  request: { kind: "cancel" | "refund"; lines?: RefundRequest["lines"]; owner?: string; refundId?: string },
 ): Promise<RefundOutcome> {
   return withTransaction(db, async (trx) => {
     const order = await lockOrder(trx, orderId, request.owner);
     if (!order) return { kind: "not_found" };
+    // A keyed retry whose first try committed (its answer lost, or a 503 after the
+    // commit) finds its refund under the same id: answered again, never made twice.
+    const earlier = request.refundId === undefined ? undefined : await recordedRefund(trx, orderId, request.refundId);
+    if (earlier) return { ...earlier, from: order.state, to: order.state };
     // Every state a partial refund may leave also allows the whole refund: one gate for both.
     const gate: OrderState = request.kind === "cancel" ? "cancelled" : "refunded";
     if (!canTransition(order.state, gate)) return { kind: "refused", state: order.state };
@@ -98,7 +106,7 @@ export async function recordRefund(
     });
     if (!moved.ok) return { kind: "refused", state: order.state };
 
-    const refundId = randomUUID();
+    const refundId = request.refundId ?? randomUUID();
     await trx("refunds").insert({
       refund_id: refundId,
       order_id: orderId,
@@ -117,8 +125,42 @@ export async function recordRefund(
       );
       await returnToStock(trx, lines);
     }
-    return { kind: "recorded", refundId, from: order.state, to, amountCents, lines };
+    return {
+      kind: "recorded",
+      replayed: false,
+      status: "pending",
+      refundId,
+      from: order.state,
+      to,
+      amountCents,
+      lines,
+    };
   });
+}
+
+async function recordedRefund(trx: Knex.Transaction, orderId: string, refundId: string) {
+  const row = (await trx("refunds")
+    .where({ refund_id: refundId, order_id: orderId })
+    .first("amount_cents", "status")) as { amount_cents: number | string; status: "pending" | "succeeded" } | undefined;
+  if (!row) return undefined;
+  const items = (await trx("refund_items").where({ refund_id: refundId }).orderBy("product_id")) as Array<{
+    product_id: string;
+    quantity: number;
+    amount_cents: number | string;
+  }>;
+  const lines = items.map((i) => ({
+    productId: i.product_id,
+    quantity: i.quantity,
+    amountCents: Number(i.amount_cents),
+  }));
+  return {
+    kind: "recorded" as const,
+    replayed: true,
+    status: row.status,
+    refundId,
+    amountCents: Number(row.amount_cents),
+    lines,
+  };
 }
 
 /** Fulfil or ship: a move with no money and no stock in it. */
