@@ -33,6 +33,7 @@ export function formatReport(report: ChaosReport): string {
     lines.push(
       `   orders:   completed=${inv.orders.completed} failed=${inv.orders.failed} pending=${inv.orders.pending} (${pairs(inv.orders.byFailure) || "no failures"})`,
     );
+    lines.push(`   after checkout: ${pairs(inv.orders.byState) || "none"}`);
     lines.push(
       `   payments: ${pairs(inv.payments) || "none"}; reconcile repairs at the end: ${report.reconcileRepairs}`,
     );
