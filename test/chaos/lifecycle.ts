@@ -65,6 +65,8 @@ export function cancelOrder(http: HttpClient, orderId: string, rng: Random): Pro
 export class Operator {
   readonly actions: LifecycleAction[] = [];
   private stopped = false;
+  /** Orders already acted on: each gets at most two moves, so most sales stand. */
+  private readonly touched = new Map<string, number>();
 
   constructor(
     private readonly http: HttpClient,
@@ -83,7 +85,8 @@ export class Operator {
       await sleep(everyMs * this.rng.between(0.5, 1.5));
       // The harness's MySQL may be down (a crash in the mix): skip this turn.
       const order = await this.pick().catch(() => undefined);
-      if (!order || this.stopped) continue;
+      if (!order || this.stopped || (this.touched.get(order.orderId) ?? 0) >= 2) continue;
+      this.touched.set(order.orderId, (this.touched.get(order.orderId) ?? 0) + 1);
       this.actions.push(await this.act(order, n));
     }
   }

@@ -45,11 +45,12 @@ export function formatReport(report: ChaosReport): string {
     lines.push("");
     lines.push(
       table([
-        ["product", "initial", "restocked", "mysql", "sold", "redis", "held"],
+        ["product", "initial", "restocked", "returned", "mysql", "sold", "redis", "held"],
         ...inv.products.map((p) => [
           p.productId,
           String(p.initial),
           String(p.restocked),
+          String(p.returned),
           String(p.mysql),
           String(p.sold),
           p.redis === null ? "-" : String(p.redis),

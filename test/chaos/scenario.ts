@@ -115,8 +115,8 @@ const FULL: Shape = {
   killWindow: [0.06, 0.9],
   limits: { cartAttempts: 5, checkoutAttempts: 8, pollBudgetMs: 100_000 },
   quiescenceMs: 90_000,
-  cancelShare: 0.12,
-  operatorEveryMs: 300,
+  cancelShare: 0.1,
+  operatorEveryMs: 1_000,
 };
 
 const SHORT: Shape = {
@@ -142,8 +142,8 @@ const SHORT: Shape = {
   killWindow: [0.6, 0.9],
   limits: { cartAttempts: 5, checkoutAttempts: 8, pollBudgetMs: 70_000 },
   quiescenceMs: 45_000,
-  cancelShare: 0.15,
-  operatorEveryMs: 250,
+  cancelShare: 0.12,
+  operatorEveryMs: 700,
 };
 
 const WORKERS = 3;
