@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ReturnTicket } from "@oms/inventory";
 import { RefundRequest, ShipRequest, statesLeadingTo, type OrderState } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseInput, success, type HttpResult } from "../http/result";
@@ -94,7 +95,9 @@ async function refund(
   request: Parameters<typeof recordRefund>[2],
 ): Promise<HttpResult> {
   let outcome: RefundOutcome;
+  let ticket: ReturnTicket;
   try {
+    ticket = await cacheBefore(deps, orderId);
     outcome = await recordRefund(deps.db, orderId, request);
   } catch (err) {
     return infrastructureFailure(err);
@@ -115,7 +118,7 @@ async function refund(
     case "recorded":
       break;
   }
-  if (!outcome.replayed) await returnToCache(deps, outcome.lines);
+  if (!outcome.replayed) await returnToCache(deps, ticket, outcome.lines);
   await queueRefund(deps, outcome.refundId);
   deps.logger.info(
     { orderId, refundId: outcome.refundId, from: outcome.from, to: outcome.to, amountCents: outcome.amountCents },
@@ -137,19 +140,34 @@ async function refund(
 }
 
 /**
+ * The cache as it stands before the refund's commit: after it, units are added only to
+ * levels that cannot have read them from MySQL already (engine.returnUnits). Redis out
+ * of reach here is no reason to refuse the refund: nothing is added, and the reconciler
+ * raises the levels later.
+ */
+async function cacheBefore(deps: ApiDeps, orderId: string): Promise<ReturnTicket> {
+  const productIds = (await deps.db("order_items").where({ order_id: orderId }).pluck("product_id")) as string[];
+  return deps.engine.returnTicket(productIds).catch(() => ({ epoch: null, cached: new Set<string>() }));
+}
+
+/**
  * After the commit the cached levels follow MySQL's, never ahead of it: a failure here
  * leaves the cache low until the reconciler repairs it. A replayed refund's units were
  * returned by its first try.
  */
-async function returnToCache(deps: ApiDeps, lines: RefundLineRecord[]): Promise<void> {
+async function returnToCache(deps: ApiDeps, ticket: ReturnTicket, lines: RefundLineRecord[]): Promise<void> {
   for (const line of lines) {
-    await deps.engine
-      .applyStockChange(line.productId, line.quantity)
-      .catch((err: unknown) =>
-        deps.logger.warn(
-          { productId: line.productId, change: line.quantity, err: err instanceof Error ? err.message : String(err) },
-          "stock cache not updated after a refund; the reconciler will repair it",
-        ),
+    const added = await deps.engine.returnUnits(ticket, line.productId, line.quantity).catch((err: unknown) => {
+      deps.logger.warn(
+        { productId: line.productId, change: line.quantity, err: err instanceof Error ? err.message : String(err) },
+        "stock cache not updated after a refund; the reconciler will repair it",
+      );
+      return null;
+    });
+    if (added === false)
+      deps.logger.info(
+        { productId: line.productId, change: line.quantity },
+        "returned units not added to the cache (not cached before, or Redis lost its data since): it reads MySQL",
       );
   }
 }
