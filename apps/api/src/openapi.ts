@@ -87,6 +87,7 @@ const OrderMoved = Envelope.extend({
   state: z.enum(ORDER_STATES),
   previousState: z.enum(ORDER_STATES),
   trackingRef: z.string().optional(),
+  replayed: z.boolean().optional().describe("A keyed refund retried: its first refund, answered again"),
   refund: Refund.pick({ refundId: true, amountCents: true, status: true, lines: true }).optional(),
 });
 const Health = z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()).optional() });
