@@ -225,11 +225,15 @@ describe("refund", () => {
     expect((await admin(`/orders/${orderId}/refund`)).status).toBe(409);
     // The refund job delivered twice (a re-delivery, the sweep) asks the provider once.
     const refundId = String((whole.body.refund as { refundId: string }).refundId);
-    await workers.deps.inventoryQueue.add("refund", { type: "refund", refundId });
+    const again = await workers.deps.inventoryQueue.add("refund", { type: "refund", refundId });
+    await eventually("the second delivery to finish", async () =>
+      (await again.getState()) === "completed" ? true : undefined,
+    );
     const figures = await refundsSettled(env, orderId);
-    await new Promise((r) => setTimeout(r, 300));
     expect(figures.refunds).toHaveLength(2);
-    expect((await refundFigures(env, orderId)).provider.map((p) => p.amount_cents).sort()).toEqual([1500, 500]);
+    expect((await refundFigures(env, orderId)).provider.map((p) => p.amount_cents).sort((x, y) => x - y)).toEqual([
+      500, 1500,
+    ]);
   });
 
   it("a keyed retry whose stored answer is gone (Redis lost it) finds its first refund by id: refunded once", async () => {
