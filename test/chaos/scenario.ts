@@ -39,9 +39,11 @@ import {
   type InvariantReport,
   type ProductBook,
 } from "./invariants";
+import { Operator, cancelOrder, lifecycleFigures, type LifecycleAction } from "./lifecycle";
 import { OwnMysql, findMariadbd } from "./mysql";
 import { StartError, spawnService, type ServiceProcess } from "./processes";
 import { Random } from "./prng";
+import { pendingRefunds } from "../support/refund-invariants";
 
 export { SAGA_STEPS, type CrashPoint };
 
@@ -85,6 +87,9 @@ interface Shape {
   killWindow: [number, number];
   limits: ShopperLimits;
   quiescenceMs: number;
+  /** Share of shoppers that cancel once told Success, and how often the operator refunds, fulfils or ships. */
+  cancelShare: number;
+  operatorEveryMs: number;
 }
 
 const FULL: Shape = {
@@ -103,12 +108,15 @@ const FULL: Shape = {
   crashDownMs: [5_000, 20_000],
   redeliveryBatches: 3,
   redeliveriesPerBatch: 4,
-  // Every saga step, and inside a group-commit transaction before it commits.
-  steps: [...SAGA_STEPS, "mid-batch"],
+  // Every saga step, inside a group-commit transaction before it commits, and between a
+  // refund's provider answer and its record.
+  steps: [...SAGA_STEPS, "mid-batch", "refund-answered"],
   redisWindow: [0.25, 0.6],
   killWindow: [0.06, 0.9],
   limits: { cartAttempts: 5, checkoutAttempts: 8, pollBudgetMs: 100_000 },
   quiescenceMs: 90_000,
+  cancelShare: 0.1,
+  operatorEveryMs: 1_000,
 };
 
 const SHORT: Shape = {
@@ -127,13 +135,15 @@ const SHORT: Shape = {
   crashDownMs: [5_000, 6_000],
   redeliveryBatches: 1,
   redeliveriesPerBatch: 4,
-  steps: ["reserved", "charged", "mid-batch", "committed"],
+  steps: ["reserved", "charged", "mid-batch", "committed", "refund-answered"],
   // Redis restarts early and the random kill comes late, so the kill leaves running jobs
   // behind that BullMQ must re-deliver (a restart after it would wipe them instead).
   redisWindow: [0.1, 0.3],
   killWindow: [0.6, 0.9],
   limits: { cartAttempts: 5, checkoutAttempts: 8, pollBudgetMs: 70_000 },
   quiescenceMs: 45_000,
+  cancelShare: 0.12,
+  operatorEveryMs: 700,
 };
 
 const WORKERS = 3;
@@ -224,6 +234,9 @@ class ChaosRun {
   private readonly redelivered = new Set<string>();
   private redeliveries: Promise<void> = Promise.resolve();
   private readonly records: ShopperRecord[] = [];
+  /** Shoppers' cancels and the operator's refunds, fulfils and ships, with what each was told. */
+  private readonly cancels: LifecycleAction[] = [];
+  private operator?: Operator;
   /** When workers died (SIGKILL by us or by themselves) and when BullMQ re-delivered a stalled job. */
   private readonly deaths: number[] = [];
   private readonly stalls: number[] = [];
@@ -304,8 +317,19 @@ class ChaosRun {
     this.loadStart = Date.now();
     this.event(`load starts: ${plans.length} shoppers, ${faults.length} faults scheduled`);
     const faultRun = this.runFaults(faults);
+    if (!this.http) throw new Error("no HTTP client");
+    this.operator = new Operator(
+      this.http,
+      () => this.db(),
+      this.adminToken,
+      this.rng.fork("operator"),
+      `chaos-op-${this.id}`,
+    );
+    const operating = this.operator.run(this.shape.operatorEveryMs);
     this.records.push(...(await this.runShoppers(plans)));
     await faultRun;
+    this.operator.stop();
+    await operating;
     lap("loadMs");
     this.log(`  load done in ${(timings.loadMs ?? 0) / 1000}s; faults: ${JSON.stringify(this.faults)}`);
 
@@ -326,6 +350,7 @@ class ChaosRun {
       this.keys,
       this.products,
       this.records,
+      [...this.cancels, ...(this.operator?.actions ?? [])],
       { t0: this.t0, faults: this.faultWindows },
       (id) => this.describeJob(id),
     );
@@ -394,6 +419,7 @@ class ChaosRun {
       HOLD_SWEEP_INTERVAL_MS: "500",
       FLUSH_INTERVAL_MS: "1000",
       RECONCILE_INTERVAL_MS: "5000",
+      REFUND_SWEEP_AFTER_MS: "3000",
       CHECKOUT_LOCK_TTL_MS: "60000",
       JOB_ATTEMPTS: "6",
       JOB_BACKOFF_MS: "400",
@@ -683,6 +709,8 @@ class ChaosRun {
             ] as const),
         idempotencyKey: `chaos-${this.options.seed}-${label}-${i}-${rng.hex(8)}`,
         respondAsync: !onlyBulk && rng.chance(0.1),
+        // Top-up shoppers cancel too, so a worker armed for "refund-answered" gets a refund.
+        cancelAfter: rng.chance(onlyBulk ? 0.5 : this.shape.cancelShare),
       });
     }
     return plans;
@@ -695,7 +723,11 @@ class ChaosRun {
     return Promise.all(
       plans.map(async (plan) => {
         await sleep(Math.max(0, start + plan.startAtMs - Date.now()));
-        return runShopper(http, plan, this.rng.fork(`retry-${plan.clientId}`), this.shape.limits, this.t0);
+        const rng = this.rng.fork(`retry-${plan.clientId}`);
+        const record = await runShopper(http, plan, rng, this.shape.limits, this.t0);
+        if (plan.cancelAfter && record.final.kind === "success")
+          this.cancels.push(await cancelOrder(http, record.final.orderId, rng));
+        return record;
       }),
     );
   }
@@ -1083,10 +1115,11 @@ class ChaosRun {
     return Object.values(counts ?? {}).reduce((s, n) => s + n, 0);
   }
 
+  /** Pending orders, and refunds the provider has not confirmed yet: neither is at rest. */
   private async pendingOrders(): Promise<number> {
     const row = (await this.db()("orders").where({ state: "pending" }).count({ n: "*" }).first()) as
       { n: number | string } | undefined;
-    return Number(row?.n ?? 0);
+    return Number(row?.n ?? 0) + (await pendingRefunds(this.db()));
   }
 
   /** Waits (bounded) for no pending order and idle checkout queue; returns violations. */
@@ -1117,7 +1150,7 @@ class ChaosRun {
       updated_at: Date;
     }>;
     return [
-      `not quiet after ${this.shape.quiescenceMs / 1000}s: ${pending} pending orders (${stuck
+      `not quiet after ${this.shape.quiescenceMs / 1000}s: ${pending} pending orders or unconfirmed refunds (orders: ${stuck
         .map((o) => `${o.order_id} last updated ${o.updated_at.toISOString()}`)
         .join(", ")}), ${busy} checkout jobs in flight`,
     ];
@@ -1199,6 +1232,7 @@ class ChaosRun {
 
   private shopperFigures(): Record<string, number> {
     const f: Record<string, number> = {
+      ...lifecycleFigures([...this.cancels, ...(this.operator?.actions ?? [])]),
       clients: this.records.length,
       checkouts_attempted: 0,
       told_success: 0,

@@ -15,6 +15,7 @@ import { addToCart, getCart } from "./handlers/cart";
 import { checkOutCart } from "./handlers/checkout";
 import { getProduct, listProducts } from "./handlers/catalog";
 import { getOrder, listClientOrders } from "./handlers/orders";
+import { cancelOrder, fulfilOrder, refundOrder, shipOrder } from "./handlers/order-lifecycle";
 import { healthz, readyz } from "./handlers/health";
 import { restockProduct, upsertProduct } from "./admin/products";
 import { listHolds, pendingFlushes, reconcileNow, retryFailedJobs } from "./admin/operations";
@@ -97,6 +98,18 @@ export function createApp(deps: ApiDeps): express.Express {
         ? handler(req)
         : failure("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
 
+  // A body is optional (none: the whole refund), but one that is sent must be JSON: a
+  // body the parser skipped would otherwise read as no body at all.
+  // (`Content-Length: 0`, which fetch sends for an empty POST, is no body.)
+  const optionalJson =
+    (handler: Handler): Handler =>
+    (req) => {
+      const sent = req.get("transfer-encoding") !== undefined || Number(req.get("content-length") ?? 0) > 0;
+      return sent && !req.is("application/json")
+        ? failure("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json")
+        : handler(req);
+    };
+
   // Shop routes: rate-limited per client, and tied to the client's JWT when one is required.
   const limiter = createClientLimiter(deps.redis, `${deps.keys.queuePrefix}:rl`, config.RATE_LIMIT_PER_MINUTE);
   const authenticate = config.JWT_SECRET
@@ -171,17 +184,22 @@ export function createApp(deps: ApiDeps): express.Express {
     labels.route("/products/:productID"),
     route((req) => getProduct(deps, String(req.params.productID))),
   );
-  // With JWT on, only the owner sees an order: a missing or bad token is the same 404 as
-  // someone else's order (a 401 would confirm the id exists).
-  app.get(
-    labels.route("/orders/:orderId"),
-    route(async (req) => {
+  // With JWT on, only the owner sees or cancels an order: a missing or bad token is the
+  // same 404 as someone else's order (a 401 would confirm the id exists).
+  const asOwner =
+    (handler: (orderId: string, owner?: string) => Promise<HttpResult>): Handler =>
+    async (req) => {
       const orderId = String(req.params.orderId);
-      if (!authenticate) return getOrder(deps, orderId);
+      if (!authenticate) return handler(orderId);
       const admission = await admit({ clientID: undefined, authorization: req.get("authorization"), ip: req.ip });
-      if (admission.ok) return getOrder(deps, orderId, admission.subject ?? NOBODY);
-      return admission.result.status === 401 ? getOrder(deps, orderId, NOBODY) : admission.result;
-    }),
+      if (admission.ok) return handler(orderId, admission.subject ?? NOBODY);
+      return admission.result.status === 401 ? handler(orderId, NOBODY) : admission.result;
+    };
+  app.get(labels.route("/orders/:orderId"), route(asOwner((orderId, owner) => getOrder(deps, orderId, owner))));
+  // No body to read: a cancel takes everything not yet refunded.
+  app.post(
+    labels.route("/orders/:orderId/cancel"),
+    route(asOwner((orderId, owner) => cancelOrder(deps, orderId, owner))),
   );
 
   app.get(
@@ -232,6 +250,22 @@ export function createApp(deps: ApiDeps): express.Express {
       route(adminWrite((req) => retryFailedJobs(deps, String(req.params.queue)))),
     );
     admin.post(labels.route("/reconcile", ADMIN_PATH), route(adminWrite(() => reconcileNow(deps))));
+    admin.post(
+      labels.route("/orders/:orderId/refund", ADMIN_PATH),
+      route(
+        optionalJson(
+          adminWrite((req) => refundOrder(deps, String(req.params.orderId), req.body, req.get("idempotency-key"))),
+        ),
+      ),
+    );
+    admin.post(
+      labels.route("/orders/:orderId/fulfil", ADMIN_PATH),
+      route(adminWrite((req) => fulfilOrder(deps, String(req.params.orderId)))),
+    );
+    admin.post(
+      labels.route("/orders/:orderId/ship", ADMIN_PATH),
+      route(optionalJson(adminWrite((req) => shipOrder(deps, String(req.params.orderId), req.body)))),
+    );
     // The board is mounted first: it has its own (Basic) authentication.
     app.use(
       labels.mount(config.BULL_BOARD_PATH),

@@ -7,7 +7,10 @@ import {
   Envelope,
   ERROR_CODES,
   InventoryJob,
+  ORDER_STATES,
+  RefundRequest,
   RestockRequest,
+  ShipRequest,
   UpsertProductRequest,
 } from "@oms/shared";
 
@@ -49,18 +52,43 @@ const Product = z.object({
   available: z.number().int().describe("Units that can still be reserved"),
 });
 const OrderItem = z.object({ productID: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int() });
+const RefundLineView = z.object({ productID: z.string(), quantity: z.number().int(), amountCents: z.number().int() });
+const Refund = z.object({
+  refundId: z.uuid(),
+  kind: z.enum(["cancel", "refund"]),
+  amountCents: z.number().int(),
+  status: z.enum(["pending", "succeeded"]).describe("pending until the payment provider confirmed it"),
+  providerRef: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  refundedAt: z.iso.datetime().nullable(),
+  lines: z.array(RefundLineView).describe("Units returned to stock"),
+});
 const Order = z.object({
   orderId: z.uuid(),
   clientID: z.string(),
-  state: z.enum(["pending", "completed", "failed"]),
+  state: z.enum(ORDER_STATES),
   totalCents: z.number().int(),
+  refundedCents: z.number().int(),
   paymentRef: z.string().nullable(),
+  trackingRef: z.string().nullable(),
   failureCode: z.string().nullable(),
   failureReason: z.string().nullable(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
   completedAt: z.iso.datetime().nullable(),
+  cancelledAt: z.iso.datetime().nullable(),
+  fulfilledAt: z.iso.datetime().nullable(),
+  shippedAt: z.iso.datetime().nullable(),
   items: z.array(OrderItem).optional(),
+  refunds: z.array(Refund).optional().describe("GET /orders/{orderId} only"),
+});
+const OrderMoved = Envelope.extend({
+  orderId: z.uuid(),
+  state: z.enum(ORDER_STATES),
+  previousState: z.enum(ORDER_STATES),
+  trackingRef: z.string().optional(),
+  replayed: z.boolean().optional().describe("A keyed refund retried: its first refund, answered again"),
+  refund: Refund.pick({ refundId: true, amountCents: true, status: true, lines: true }).optional(),
 });
 const Health = z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()).optional() });
 
@@ -69,6 +97,8 @@ const SCHEMAS = {
   CheckOutCartRequest,
   UpsertProductRequest,
   RestockRequest,
+  RefundRequest,
+  ShipRequest,
   AddToCartJob,
   CheckoutJob,
   InventoryJob,
@@ -80,6 +110,7 @@ const SCHEMAS = {
   ProductView: Envelope.extend({ product: Product }),
   OrderView: Envelope.extend({ order: Order }),
   OrderList: Envelope.extend({ clientID: z.string(), orders: z.array(Order) }),
+  OrderMoved,
   AdminResult: Envelope.catchall(z.unknown()),
   Health,
 } as const;
@@ -88,6 +119,8 @@ type SchemaName = keyof typeof SCHEMAS;
 const ADMIN_SCHEMAS: ReadonlySet<string> = new Set<SchemaName>([
   "UpsertProductRequest",
   "RestockRequest",
+  "RefundRequest",
+  "ShipRequest",
   "AdminResult",
 ]);
 
@@ -140,6 +173,7 @@ const IDEMPOTENCY_ERRORS = {
   "422": err("This Idempotency-Key was used with a different body"),
 };
 const jsonBody = (name: SchemaName) => ({ required: true, content: content(name) });
+const ORDER_ID = { name: "orderId", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 const pathParam = (name: string, description: string) => ({
   name,
   in: "path",
@@ -252,11 +286,31 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
         description:
           "When JWT_SECRET is set, only the owner's token shows the order; no token, an invalid one or another client's is the same 404 as an unknown order.",
         tags: ["shop"],
-        parameters: [{ name: "orderId", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
+        parameters: [ORDER_ID],
         responses: {
           "200": ok("The order", "OrderView"),
           ...COMMON_ERRORS,
           "404": err("Unknown order, or (JWT on) not the token's client's"),
+        },
+      },
+    },
+    "/orders/{orderId}/cancel": {
+      post: {
+        operationId: "cancelOrder",
+        security: [{}, { clientJwt: [] }],
+        summary:
+          "Cancel a paid order before it is fulfilled: everything not yet refunded is refunded and back in stock",
+        description:
+          "No body. The refund is recorded with the state change and carried to the payment provider by a worker (`refund.status` pending until it confirmed; see GET /orders/{orderId}). When JWT_SECRET is set, only the owner's token may cancel; any other request gets the same 404 as an unknown order.",
+        tags: ["shop"],
+        parameters: [ORDER_ID],
+        responses: {
+          "200": ok("Cancelled", "OrderMoved"),
+          ...COMMON_ERRORS,
+          "404": err("Unknown order, or (JWT on) not the token's client's"),
+          "409": err(
+            "INVALID_TRANSITION: the order is not completed or partially_refunded (pending, failed, fulfilled, shipped, cancelled, refunded)",
+          ),
         },
       },
     },
@@ -366,6 +420,54 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
             "409": err(
               "Level below units sold and not yet flushed or held by checkouts under way, or an add past the most a product may hold (1000000000)",
             ),
+            ...BODY_ERRORS,
+          },
+        }),
+      },
+      "/admin/orders/{orderId}/refund": {
+        post: adminWrite("refundOrder", "Refund a paid order, whole or some lines; the units go back to stock", {
+          description:
+            "No body (or `{}`) refunds everything not yet refunded; `{lines}` refunds those units. Refunding all that is left makes the order refunded; part of it, partially_refunded (a fulfilled or shipped order keeps its state). The payment provider is asked by a worker with the refund id as idempotency key; `refund.status` is pending until it confirmed.",
+          parameters: [ORDER_ID],
+          requestBody: { required: false, content: content("RefundRequest") },
+          responses: {
+            "200": ok("Refunded (recorded; the provider confirms it shortly)", "OrderMoved"),
+            ...COMMON_ERRORS,
+            ...ADMIN_AUTH,
+            "404": err("Unknown order"),
+            "409": err(
+              "INVALID_TRANSITION: the order is pending, failed, cancelled or refunded; REFUND_EXCEEDS_ORDER: a line asks for more than was bought and not yet refunded; or this Idempotency-Key is in flight",
+            ),
+            ...BODY_ERRORS,
+          },
+        }),
+      },
+      "/admin/orders/{orderId}/fulfil": {
+        post: adminWrite(
+          "fulfilOrder",
+          "Mark a paid order fulfilled (packed): it can no longer be cancelled, only refunded",
+          {
+            parameters: [ORDER_ID],
+            responses: {
+              "200": ok("Fulfilled", "OrderMoved"),
+              ...COMMON_ERRORS,
+              ...ADMIN_AUTH,
+              "404": err("Unknown order"),
+              "409": err("INVALID_TRANSITION: the order is not completed or partially_refunded"),
+            },
+          },
+        ),
+      },
+      "/admin/orders/{orderId}/ship": {
+        post: adminWrite("shipOrder", "Mark a paid order shipped, with an optional tracking reference", {
+          parameters: [ORDER_ID],
+          requestBody: { required: false, content: content("ShipRequest") },
+          responses: {
+            "200": ok("Shipped", "OrderMoved"),
+            ...COMMON_ERRORS,
+            ...ADMIN_AUTH,
+            "404": err("Unknown order"),
+            "409": err("INVALID_TRANSITION: the order is not completed, partially_refunded, fulfilled or shipped"),
             ...BODY_ERRORS,
           },
         }),

@@ -268,6 +268,7 @@ const ROUTES: Array<[method: string, path: string]> = [
   ["get", "/products"],
   ["get", "/products/{productID}"],
   ["get", "/orders/{orderId}"],
+  ["post", "/orders/{orderId}/cancel"],
   ["get", "/healthz"],
   ["get", "/readyz"],
   ["get", "/metrics"],
@@ -278,6 +279,9 @@ const ROUTES: Array<[method: string, path: string]> = [
   ["get", "/admin/flushes"],
   ["post", "/admin/jobs/{queue}/retry-failed"],
   ["post", "/admin/reconcile"],
+  ["post", "/admin/orders/{orderId}/refund"],
+  ["post", "/admin/orders/{orderId}/fulfil"],
+  ["post", "/admin/orders/{orderId}/ship"],
 ];
 const UI_ROUTES = ["/documentation", "/documentation/init.js"];
 

@@ -8,6 +8,7 @@ import { runBatchedCheckout } from "./checkout/batched-saga";
 import { flushReservations } from "./inventory/flush";
 import { endOrphanedOrders, refundStrandedCharges } from "./inventory/recovery";
 import { reconcileStock } from "./inventory/reconcile";
+import { settlePendingRefunds, settleRefund, type RefundDeps } from "./payment/refunds";
 import { requestFlush, type WorkerDeps } from "./deps";
 import { chaosKiller } from "./chaos";
 import { isDependencyDown, retryAfterOutage } from "./outage";
@@ -114,6 +115,13 @@ export function checkoutProcessor(deps: WorkerDeps) {
 
 export function inventoryProcessor(deps: WorkerDeps) {
   const saga = sagaDeps(deps);
+  const chaos = chaosKiller(deps.config, deps.redis, deps.keys, deps.logger);
+  const refundDeps: RefundDeps = {
+    db: deps.db,
+    refunds: deps.refunds,
+    logger: deps.logger,
+    ...(chaos ? { checkpoint: () => chaos("refund-answered") } : {}),
+  };
   return async (job: Job): Promise<unknown> => {
     const data = InventoryJob.parse(job.data);
     switch (data.type) {
@@ -137,10 +145,13 @@ export function inventoryProcessor(deps: WorkerDeps) {
           "checkout abandoned: its job ended without finishing the order",
         );
         const refunded = await refundStrandedCharges(deps);
-        return { released, stuck, refunded };
+        const refundsSettled = await settlePendingRefunds(refundDeps, deps.config.REFUND_SWEEP_AFTER_MS);
+        return { released, stuck, refunded, refundsSettled };
       }
       case "reconcile":
         return reconcileStock(deps.db, deps.engine, deps.logger, deps.metrics.driftRepairs);
+      case "refund":
+        return { outcome: await settleRefund(refundDeps, data.refundId) };
       case "prune":
         return {
           cartOperations: await pruneCartOperations(deps.db, { retentionMs: deps.config.CART_REPLAY_RETENTION_MS }),

@@ -9,6 +9,7 @@ export type {
   HoldStepResult,
   ReleaseResult,
   ReconcileResult,
+  ReturnTicket,
 } from "./engine";
 export { InventoryCode, InventoryScriptError } from "./codes";
 export { SCRIPTS, defineInventoryScripts } from "./scripts";

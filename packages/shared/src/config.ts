@@ -113,6 +113,14 @@ export const ConfigSchema = z.object({
     .describe(
       "A pending order whose checkout job is gone (lost with Redis's data, failed for good) is ended this long after it was last touched, by the sweep every HOLD_SWEEP_INTERVAL_MS: every order a client was told about ends within about the two (an order with a live job is never swept)",
     ),
+  REFUND_SWEEP_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(30_000)
+    .describe(
+      "A refund recorded but not yet confirmed by the payment provider (its job lost, failed, or never queued) is carried by the sweep every HOLD_SWEEP_INTERVAL_MS once it was last tried this long ago",
+    ),
   HOLD_RETENTION_MS: z.coerce
     .number()
     .int()
@@ -298,10 +306,10 @@ export const ConfigSchema = z.object({
     "Benchmark only: workers answer every cart and checkout job at once, doing nothing",
   ),
   CHAOS_CRASH_AT: z
-    .enum(["created", "reserved", "committing", "charged", "committed", "finished", "mid-batch"])
+    .enum(["created", "reserved", "committing", "charged", "committed", "finished", "mid-batch", "refund-answered"])
     .optional()
     .describe(
-      "Testing only: a worker kills itself (SIGKILL) after this checkout step, or (mid-batch) inside a group-commit transaction before it commits",
+      "Testing only: a worker kills itself (SIGKILL) after this checkout step, (mid-batch) inside a group-commit transaction before it commits, or (refund-answered) after the provider confirmed a refund and before the refund is marked done",
     ),
   CHAOS_CRASH_LIMIT: z.coerce
     .number()

@@ -1,4 +1,4 @@
-import { withTransaction, type CheckoutJob, type CheckoutResult, type Keyspace, type Knex } from "@oms/shared";
+import { wasPaid, withTransaction, type CheckoutJob, type CheckoutResult, type Keyspace, type Knex } from "@oms/shared";
 import { releaseCheckoutLock } from "@oms/inventory";
 import type { Redis } from "ioredis";
 import type { PaymentProvider } from "../payment/provider";
@@ -43,7 +43,7 @@ async function lockAndCharge(
   paymentToken: string,
 ): Promise<CheckoutResult> {
   const { orderId } = order;
-  if (order.state === "completed") return { outcome: "completed", orderId, totalCents: order.totalCents };
+  if (wasPaid(order.state)) return { outcome: "completed", orderId, totalCents: order.totalCents };
   if (order.state === "failed") return { outcome: "failed", orderId, reason: order.failureReason ?? "failed" };
 
   const short = await withTransaction(db, async (trx) => {
