@@ -12,6 +12,7 @@ import { createClientAdmission } from "./http/client-admission";
 import { RouteLabels } from "./http/route-labels";
 import { createClientLimiter } from "./http/rate-limit";
 import { addToCart, getCart } from "./handlers/cart";
+import { clearCart, removeCartItem, setCartItem } from "./handlers/cart-edit";
 import { checkOutCart } from "./handlers/checkout";
 import { getProduct, listProducts } from "./handlers/catalog";
 import { getOrder, listClientOrders } from "./handlers/orders";
@@ -158,6 +159,15 @@ export function createApp(deps: ApiDeps): express.Express {
   app.get(
     labels.route("/cart/:clientID"),
     route(forClient(fromPath, (req) => getCart(deps, String(req.params.clientID)))),
+  );
+  // Cart edits: owner-only and rate-limited like the rest of the cart.
+  const cartLine = labels.route("/cart/:clientID/items/:productID");
+  const line = (req: Request) => [String(req.params.clientID), String(req.params.productID)] as const;
+  app.put(cartLine, route(json(forClient(fromPath, (req) => setCartItem(deps, ...line(req), req.body, ctx(req))))));
+  app.delete(cartLine, route(forClient(fromPath, (req) => removeCartItem(deps, ...line(req), ctx(req)))));
+  app.delete(
+    labels.route("/cart/:clientID"),
+    route(forClient(fromPath, (req) => clearCart(deps, String(req.params.clientID), ctx(req)))),
   );
   app.get(
     labels.route("/clients/:clientID/orders"),

@@ -11,3 +11,4 @@ export * from "./supervised";
 export * from "./entries";
 export * from "./errors";
 export * from "./tracing";
+export * from "./cart-edits";

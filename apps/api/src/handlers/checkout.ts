@@ -161,7 +161,7 @@ export function checkoutAnswer(result: CheckoutResult): HttpResult {
 
 /**
  * The sold-out fast path: the API's copy of the cart against the cached levels, one
- * Redis script call and no queue. It only ever turns a checkout away when a line is short
+ * Redis script call (and, before refusing, one primary-key read) and no queue. It only ever turns a checkout away when a line is short
  * right now; anything it cannot tell (no copy, uncached level) goes to the workers,
  * which decide for real. Never for a checkout already under way (the client's checkout
  * lock is held) or a keyed request (a retry of one that may have run): their own
@@ -169,5 +169,14 @@ export function checkoutAnswer(result: CheckoutResult): HttpResult {
  */
 async function shortLine(deps: ApiDeps, clientID: string): Promise<{ productId: string; available: number } | null> {
   if (deps.config.INVENTORY_MODE !== "redis") return null;
-  return deps.engine.cartShortfall(deps.keys.cartMirror(clientID), deps.keys.checkoutLock(clientID));
+  const short = await deps.engine.cartShortfall(deps.keys.cartMirror(clientID), deps.keys.checkoutLock(clientID));
+  if (!short) return null;
+  // The copy may run ahead of the cart: a line lowered or removed in one worker process
+  // while another wrote the copy of an earlier value. A refusal is only given when
+  // MySQL's line (one primary-key read) is short too; otherwise the workers decide.
+  const line = (await deps
+    .db("client_cart")
+    .where({ client_id: clientID, product_id: short.productId })
+    .first("quantity")) as { quantity: number } | undefined;
+  return line !== undefined && line.quantity > short.available ? short : null;
 }

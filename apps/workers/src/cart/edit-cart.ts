@@ -1,0 +1,56 @@
+import type { ClearCartJob, ClearCartResult, SetCartLineJob, SetCartLineResult } from "@oms/shared";
+import { MIRROR_TTL_S, type CartDeps } from "./add-to-cart";
+import { clearCarts, setCartLines } from "./cart-edit-writes";
+
+/**
+ * Whether the client's checkout lock is held. Checked before the write: a checkout whose
+ * lock is taken but whose snapshot is not yet written (its job still queued) has no
+ * pending order for the write to see, and an edit applied then would be in its order.
+ * An edit that passed this check began before that checkout did, so the snapshot may
+ * take it; one that commits after the snapshot meets the pending order and is refused.
+ */
+async function checkoutLocked(deps: CartDeps, clientId: string): Promise<boolean> {
+  return (await deps.redis.exists(deps.keys.checkoutLock(clientId))) === 1;
+}
+
+/** Sets a cart line to a quantity (0 removes it), within the available stock, as add checks it. */
+export async function setCartLine(
+  job: SetCartLineJob,
+  operationId: string,
+  deps: CartDeps,
+): Promise<SetCartLineResult> {
+  let available: number | null = null;
+  if (job.quantity > 0) {
+    const level = (await deps.engine.available([job.productId])).get(job.productId);
+    if (level === undefined) return { outcome: "unknown_product", productId: job.productId };
+    available = level;
+  }
+  if (await checkoutLocked(deps, job.clientId)) return { outcome: "checkout_in_progress", clientId: job.clientId };
+  const result = await deps.writer.submit(setCartLines, {
+    operationId,
+    clientId: job.clientId,
+    productId: job.productId,
+    quantity: job.quantity,
+    available,
+  });
+  if (result.outcome === "set") {
+    // The API's copy follows MySQL. It can still lag a concurrent write of the same client
+    // in another process; the API confirms a sold-out answer in MySQL before giving it.
+    const mirror = deps.keys.cartMirror(job.clientId);
+    if (result.quantityInCart > 0)
+      await Promise.all([
+        deps.redis.hset(mirror, job.productId, result.quantityInCart),
+        deps.redis.expire(mirror, MIRROR_TTL_S),
+      ]);
+    else await deps.redis.hdel(mirror, job.productId);
+  }
+  return result;
+}
+
+/** Empties the client's cart. */
+export async function clearCart(job: ClearCartJob, operationId: string, deps: CartDeps): Promise<ClearCartResult> {
+  if (await checkoutLocked(deps, job.clientId)) return { outcome: "checkout_in_progress", clientId: job.clientId };
+  const result = await deps.writer.submit(clearCarts, { operationId, clientId: job.clientId });
+  if (result.outcome === "cleared") await deps.redis.del(deps.keys.cartMirror(job.clientId));
+  return result;
+}
