@@ -4,6 +4,7 @@ import * as initial from "./001_initial";
 import * as lockingReservation from "./002_locking_reservation";
 import * as flushOrderIndex from "./003_flush_order_index";
 import * as failureFields from "./004_failure_fields";
+import * as pagingIndexes from "./005_paging_indexes";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ["002_locking_reservation", lockingReservation],
   ["003_flush_order_index", flushOrderIndex],
   ["004_failure_fields", failureFields],
+  ["005_paging_indexes", pagingIndexes],
 ];
 
 const source: Knex.MigrationSource<[string, Migration]> = {

@@ -19,6 +19,7 @@ import { getOrder, listClientOrders } from "./handlers/orders";
 import { healthz, readyz } from "./handlers/health";
 import { restockProduct, upsertProduct } from "./admin/products";
 import { listHolds, pendingFlushes, reconcileNow, retryFailedJobs } from "./admin/operations";
+import { listAdminOrders } from "./admin/orders";
 import { withIdempotency } from "./http/idempotency";
 import { createBoardRouter } from "./admin/board";
 import { buildOpenApi, documentationInit, documentationPage } from "./openapi";
@@ -171,7 +172,7 @@ export function createApp(deps: ApiDeps): express.Express {
   );
   app.get(
     labels.route("/clients/:clientID/orders"),
-    route(forClient(fromPath, (req) => listClientOrders(deps, String(req.params.clientID)))),
+    route(forClient(fromPath, (req) => listClientOrders(deps, String(req.params.clientID), req.query))),
   );
   app.get(
     labels.route("/products"),
@@ -228,6 +229,10 @@ export function createApp(deps: ApiDeps): express.Express {
     admin.post(
       labels.route("/products/:productID/restock", ADMIN_PATH),
       route(json(adminWrite((req) => restockProduct(deps, String(req.params.productID), req.body)))),
+    );
+    admin.get(
+      labels.route("/orders", ADMIN_PATH),
+      route((req) => listAdminOrders(deps, req.query)),
     );
     admin.get(
       labels.route("/holds", ADMIN_PATH),

@@ -12,3 +12,4 @@ export * from "./entries";
 export * from "./errors";
 export * from "./tracing";
 export * from "./cart-edits";
+export * from "./paging";
