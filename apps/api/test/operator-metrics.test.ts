@@ -264,6 +264,9 @@ const ROUTES: Array<[method: string, path: string]> = [
   ["post", "/addToCart"],
   ["post", "/checkOutCart"],
   ["get", "/cart/{clientID}"],
+  ["delete", "/cart/{clientID}"],
+  ["put", "/cart/{clientID}/items/{productID}"],
+  ["delete", "/cart/{clientID}/items/{productID}"],
   ["get", "/clients/{clientID}/orders"],
   ["get", "/products"],
   ["get", "/products/{productID}"],
@@ -274,6 +277,7 @@ const ROUTES: Array<[method: string, path: string]> = [
   ["get", "/openapi.json"],
   ["post", "/admin/products"],
   ["post", "/admin/products/{productID}/restock"],
+  ["get", "/admin/orders"],
   ["get", "/admin/holds"],
   ["get", "/admin/flushes"],
   ["post", "/admin/jobs/{queue}/retry-failed"],
@@ -386,7 +390,15 @@ describe("OpenAPI", () => {
       for (const c of codes) expect(op?.responses?.[c]?.description, `${method} ${path} ${c}`).toBeTruthy();
       expect(op?.security, `${method} ${path} states its security`).toBeDefined();
       if (path.startsWith("/admin")) expect(codes, `${method} ${path}`).toContain("401");
-      if (["/addToCart", "/checkOutCart", "/cart/{clientID}", "/clients/{clientID}/orders"].includes(path)) {
+      if (
+        [
+          "/addToCart",
+          "/checkOutCart",
+          "/cart/{clientID}",
+          "/cart/{clientID}/items/{productID}",
+          "/clients/{clientID}/orders",
+        ].includes(path)
+      ) {
         expect(codes, `${method} ${path}`).toEqual(expect.arrayContaining(["400", "401", "403", "429", "503"]));
       }
       if (op?.requestBody) {
