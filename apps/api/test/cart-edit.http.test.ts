@@ -13,7 +13,6 @@ import {
   requestJson as call,
   startApi,
   startInProcessWorkers,
-  type ApiBody,
   type ApiResponse,
   type InProcessWorkers,
   type RunningApi,

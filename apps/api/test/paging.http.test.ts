@@ -46,7 +46,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-interface Page<T> {
+interface Page {
   status: string;
   error: string;
   limit: number;
@@ -61,7 +61,7 @@ async function walk<T>(path: string, field: string, headers: Record<string, stri
   let cursor: string | undefined;
   for (let guard = 0; guard < 1_000; guard++) {
     const sep = path.includes("?") ? "&" : "?";
-    const res = await requestJson<Page<T>>(
+    const res = await requestJson<Page>(
       api.url,
       "GET",
       cursor ? `${path}${sep}cursor=${encodeURIComponent(cursor)}` : path,
@@ -152,7 +152,7 @@ describe("GET /admin/orders", () => {
   });
 
   it("runs along an index, with no sort (EXPLAIN)", async () => {
-    const explain = async (where: string, args: unknown[]) => {
+    const explain = async (where: string, args: Array<string | Date>) => {
       const [rows] = (await env.db.raw(
         `EXPLAIN SELECT * FROM orders WHERE ${where} AND (created_at < ? OR (created_at = ? AND order_id < ?)) ORDER BY created_at DESC, order_id DESC LIMIT 101`,
         [...args, new Date(BASE + 50_000), new Date(BASE + 50_000), "f"],
