@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClearCartJob, SetCartLineJob } from "@oms/shared";
+import { CART_COPY_EDITED, type ClearCartJob, type SetCartLineJob } from "@oms/shared";
 import { clearCart, setCartLine } from "../../workers/src/cart/edit-cart";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import { eventually } from "../../../test/support/invariants";
@@ -210,18 +210,32 @@ describe("the sold-out fast path after edits", () => {
     expect((await postJson(`${api.url}/checkOutCart`, { clientID: alice })).status).toBe(409);
 
     expect((await requestJson(api.url, "DELETE", `/cart/${alice}/items/${scarce}`)).status).toBe(200);
-    expect(await env.redis.hgetall(env.keys.cartMirror(alice))).toEqual({ [plenty]: "1" });
+    expect(await env.redis.hgetall(env.keys.cartMirror(alice))).toEqual({ [plenty]: "1", [CART_COPY_EDITED]: "1" });
     expect((await postJson(`${api.url}/checkOutCart`, { clientID: alice })).status).toBe(200);
   });
 
-  it("a copy that ran ahead of MySQL (a late write of an older value) never refuses a checkout MySQL can serve", async () => {
+  it("an edited cart's copy that ran ahead of MySQL (a late write of an older value) never refuses a checkout MySQL can serve", async () => {
     const a = await product(5);
     const client = uid("ahead");
-    await addToCartOk(api.url, client, a, 1);
-    // What a concurrent edit in another worker process could leave behind: the copy says 9.
+    await addToCartOk(api.url, client, a, 3);
+    expect((await requestJson(api.url, "PUT", `/cart/${client}/items/${a}`, { quantity: 1 })).status).toBe(200);
+    // What an add of an earlier moment, written late by another worker process, leaves: the copy says 9.
     await env.redis.hset(env.keys.cartMirror(client), a, 9);
     const res = await postJson(`${api.url}/checkOutCart`, { clientID: client });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ state: "completed", totalCents: 100 });
+  });
+
+  it("a cart never edited is answered from Redis alone (its copy is trusted, as before)", async () => {
+    const a = await product(5);
+    const client = uid("trusted");
+    await addToCartOk(api.url, client, a, 1);
+    expect(await env.redis.hexists(env.keys.cartMirror(client), CART_COPY_EDITED)).toBe(0);
+    // Adds only raise lines, so a copy no edit marked can only lag MySQL low and is believed
+    // without a MySQL read. Forcing it above MySQL shows that no read is made: a fast refusal.
+    await env.redis.hset(env.keys.cartMirror(client), a, 9);
+    const res = await postJson(`${api.url}/checkOutCart`, { clientID: client });
+    expect(res.status).toBe(409);
+    expect(res.body).not.toHaveProperty("orderId");
   });
 });

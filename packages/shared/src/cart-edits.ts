@@ -36,6 +36,15 @@ export const ClearCartJob = z.object({
 });
 export type ClearCartJob = z.infer<typeof ClearCartJob>;
 
+/**
+ * A field of the API's copy of a cart (keys.cartMirror) that no product id can be (ids
+ * are never empty): present once the cart was edited. Only an edit can lower a line, and
+ * a copy written out of order by two worker processes can then say more than MySQL; the
+ * sold-out fast path confirms its refusals in MySQL for such a cart, and only for such a
+ * cart, so checkouts of carts built by adds alone stay answered from Redis.
+ */
+export const CART_COPY_EDITED = "";
+
 /** Every job of the cart queue: a union on `type`, handled by a switch that checks it is exhaustive. */
 export const CartJob = z.discriminatedUnion("type", [AddToCartJob, SetCartLineJob, ClearCartJob]);
 export type CartJob = z.infer<typeof CartJob>;

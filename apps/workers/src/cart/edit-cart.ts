@@ -1,4 +1,10 @@
-import type { ClearCartJob, ClearCartResult, SetCartLineJob, SetCartLineResult } from "@oms/shared";
+import {
+  CART_COPY_EDITED,
+  type ClearCartJob,
+  type ClearCartResult,
+  type SetCartLineJob,
+  type SetCartLineResult,
+} from "@oms/shared";
 import { MIRROR_TTL_S, type CartDeps } from "./add-to-cart";
 import { clearCarts, setCartLines } from "./cart-edit-writes";
 
@@ -34,15 +40,16 @@ export async function setCartLine(
     available,
   });
   if (result.outcome === "set") {
-    // The API's copy follows MySQL. It can still lag a concurrent write of the same client
-    // in another process; the API confirms a sold-out answer in MySQL before giving it.
+    // The copy follows MySQL, marked edited first: it can lag a concurrent write of the
+    // same cart in another process, and the mark makes the API check a refusal in MySQL.
     const mirror = deps.keys.cartMirror(job.clientId);
-    if (result.quantityInCart > 0)
-      await Promise.all([
-        deps.redis.hset(mirror, job.productId, result.quantityInCart),
-        deps.redis.expire(mirror, MIRROR_TTL_S),
-      ]);
-    else await deps.redis.hdel(mirror, job.productId);
+    await Promise.all([
+      deps.redis.hset(mirror, CART_COPY_EDITED, 1),
+      result.quantityInCart > 0
+        ? deps.redis.hset(mirror, job.productId, result.quantityInCart)
+        : deps.redis.hdel(mirror, job.productId),
+      deps.redis.expire(mirror, MIRROR_TTL_S),
+    ]);
   }
   return result;
 }
@@ -51,6 +58,14 @@ export async function setCartLine(
 export async function clearCart(job: ClearCartJob, operationId: string, deps: CartDeps): Promise<ClearCartResult> {
   if (await checkoutLocked(deps, job.clientId)) return { outcome: "checkout_in_progress", clientId: job.clientId };
   const result = await deps.writer.submit(clearCarts, { operationId, clientId: job.clientId });
-  if (result.outcome === "cleared") await deps.redis.del(deps.keys.cartMirror(job.clientId));
+  if (result.outcome === "cleared") {
+    // Emptied but still marked edited: an add's copy written late must not read as a trusted line.
+    const mirror = deps.keys.cartMirror(job.clientId);
+    await Promise.all([
+      deps.redis.del(mirror),
+      deps.redis.hset(mirror, CART_COPY_EDITED, 1),
+      deps.redis.expire(mirror, MIRROR_TTL_S),
+    ]);
+  }
   return result;
 }
