@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CART_COPY_EDITED, type ClearCartJob, type SetCartLineJob } from "@oms/shared";
 import { clearCart, setCartLine } from "../../workers/src/cart/edit-cart";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import { cartOf, createTestEnv, newProduct, type TestEnv } from "../../../test/support/env";
 import { eventually } from "../../../test/support/invariants";
 import {
   addToCartOk,
@@ -39,19 +39,9 @@ afterAll(async () => {
 
 const uid = (tag: string) => `${tag}-${randomUUID().slice(0, 8)}`;
 
-async function product(quantity: number): Promise<string> {
-  const id = uid("p");
-  await insertProducts(env.db, [{ id, quantity }]);
-  return id;
-}
+const product = (quantity: number) => newProduct(env, quantity);
 
-async function cart(client: string): Promise<Record<string, number>> {
-  const rows = (await env.db("client_cart").where({ client_id: client }).select("product_id", "quantity")) as Array<{
-    product_id: string;
-    quantity: number;
-  }>;
-  return Object.fromEntries(rows.map((r) => [r.product_id, r.quantity]));
-}
+const cart = (client: string) => cartOf(env, client);
 
 const edits = (client: string, productID: string) =>
   [

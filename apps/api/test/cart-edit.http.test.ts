@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CART_COPY_EDITED } from "@oms/shared";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import { cartOf, createTestEnv, newProduct, type TestEnv } from "../../../test/support/env";
 import {
   addToCartOk,
   requestJson as call,
@@ -47,22 +47,12 @@ afterAll(async () => {
 
 const uid = (tag: string) => `${tag}-${randomUUID().slice(0, 8)}`;
 
-async function product(quantity: number): Promise<string> {
-  const id = uid("p");
-  await insertProducts(env.db, [{ id, quantity }]);
-  return id;
-}
+const product = (quantity: number) => newProduct(env, quantity);
 
 const setLine = (base: string, client: string, productID: string, body: unknown, headers?: Record<string, string>) =>
   call(base, "PUT", `/cart/${client}/items/${productID}`, body, headers);
 
-async function cart(client: string): Promise<Record<string, number>> {
-  const rows = (await env.db("client_cart").where({ client_id: client }).select("product_id", "quantity")) as Array<{
-    product_id: string;
-    quantity: number;
-  }>;
-  return Object.fromEntries(rows.map((r) => [r.product_id, r.quantity]));
-}
+const cart = (client: string) => cartOf(env, client);
 
 /** The lines of the API's copy of the cart (the sold-out fast path reads it); every edit marks it edited. */
 async function mirror(client: string): Promise<Record<string, number>> {

@@ -38,8 +38,7 @@ export function sagaDeps(deps: WorkerDeps): SagaDeps {
 }
 
 export function cartProcessor(deps: WorkerDeps) {
-  if (deps.config.BENCH_NOOP_WORKERS)
-    return async (): Promise<CartResult> => ({ outcome: "added", quantityInCart: 1, available: 1 });
+  if (deps.config.BENCH_NOOP_WORKERS) return noopCart;
   return async (job: Job): Promise<CartResult | SetCartLineResult | ClearCartResult> => {
     const data = CartJob.parse(job.data);
     const operationId = job.id ?? "";
@@ -56,6 +55,14 @@ export function cartProcessor(deps: WorkerDeps) {
       }
     }
   };
+}
+
+/** The benchmark's floor: each cart job answered at once with a success of its own type, doing nothing. */
+async function noopCart(job: Job): Promise<CartResult | SetCartLineResult | ClearCartResult> {
+  const { type } = job.data as { type?: unknown };
+  if (type === "clearCart") return { outcome: "cleared", removedLines: 0 };
+  if (type === "setCartLine") return { outcome: "set", quantityInCart: 1, available: 1 };
+  return { outcome: "added", quantityInCart: 1, available: 1 };
 }
 
 export function checkoutProcessor(deps: WorkerDeps) {

@@ -9,7 +9,7 @@ import {
 import type { ApiDeps } from "../deps";
 import { failure, parseId, parseInput, success, type HttpResult } from "../http/result";
 import type { RequestContext } from "./cart";
-import { runCartJob } from "./cart-job";
+import { notEnoughStock, runCartJob, unknownProduct } from "./cart-job";
 import { checkoutStillRuns } from "./checkout-lock";
 import { infrastructureFailure } from "./errors";
 
@@ -71,13 +71,9 @@ async function setLine(
         ...(result.available === null ? {} : { available: result.available }),
       });
     case "unknown_product":
-      return failure("NOT_FOUND", `unknown product ${result.productId}`, { productID: result.productId });
+      return unknownProduct(result.productId);
     case "insufficient_stock":
-      return failure(
-        "INSUFFICIENT_STOCK",
-        `not enough stock of ${result.productId}: ${result.available} available, the line would hold ${result.requested}`,
-        { productID: result.productId, available: result.available },
-      );
+      return notEnoughStock(result, "the line");
     case "checkout_in_progress":
       return checkoutRunning(client.id);
   }

@@ -31,3 +31,20 @@ export async function runCartJob(
       return { ok: true, value: result.value };
   }
 }
+
+/** The worker's answer for a product MySQL does not know. */
+export function unknownProduct(productId: string): HttpResult {
+  return failure("NOT_FOUND", `unknown product ${productId}`, { productID: productId });
+}
+
+/** The worker's answer for more than is available: what the cart (add) or the line (set) would hold. */
+export function notEnoughStock(
+  refused: { productId: string; available: number; requested: number },
+  holder: "the cart" | "the line",
+): HttpResult {
+  return failure(
+    "INSUFFICIENT_STOCK",
+    `not enough stock of ${refused.productId}: ${refused.available} available, ${holder} would hold ${refused.requested}`,
+    { productID: refused.productId, available: refused.available },
+  );
+}

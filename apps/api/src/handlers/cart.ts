@@ -1,8 +1,8 @@
 import { AddToCartRequest, type AddToCartJob, type CartResult } from "@oms/shared";
 import type { ApiDeps } from "../deps";
-import { failure, parseId, parseInput, success, type HttpResult } from "../http/result";
+import { parseId, parseInput, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "./errors";
-import { runCartJob } from "./cart-job";
+import { notEnoughStock, runCartJob, unknownProduct } from "./cart-job";
 
 export interface RequestContext {
   requestId: string;
@@ -30,16 +30,9 @@ function cartAnswer(result: CartResult): HttpResult {
     case "added":
       return success({ quantityInCart: result.quantityInCart, available: result.available });
     case "unknown_product":
-      return failure("NOT_FOUND", `unknown product ${result.productId}`, { productID: result.productId });
+      return unknownProduct(result.productId);
     case "insufficient_stock":
-      return failure(
-        "INSUFFICIENT_STOCK",
-        `not enough stock of ${result.productId}: ${result.available} available, the cart would hold ${result.requested}`,
-        {
-          productID: result.productId,
-          available: result.available,
-        },
-      );
+      return notEnoughStock(result, "the cart");
   }
 }
 
