@@ -194,6 +194,19 @@ describe("replay: the same cart job processed twice changes the cart once", () =
     expect(await cart(client)).toEqual({ [a]: 4 });
   });
 
+  it("a job applied before a checkout began is answered as applied when re-delivered during it", async () => {
+    const a = await product(10);
+    const client = uid("replay-locked");
+    const job: SetCartLineJob = { type: "setCartLine", clientId: client, productId: a, quantity: 2 };
+    const op = uid("job");
+    await setCartLine(job, op, workers.deps);
+    await env.redis.set(env.keys.checkoutLock(client), randomUUID(), "PX", 10_000);
+    expect(await setCartLine(job, op, workers.deps)).toMatchObject({ outcome: "set", quantityInCart: 2 });
+    // A new job is refused all the same.
+    expect(await setCartLine(job, uid("job"), workers.deps)).toMatchObject({ outcome: "checkout_in_progress" });
+    await env.redis.del(env.keys.checkoutLock(client));
+  });
+
   it("a clear re-delivered after new adds leaves them", async () => {
     const [a, b] = [await product(10), await product(10)];
     const client = uid("replay-clear");

@@ -11,11 +11,14 @@ export interface SetCartLineOp {
   quantity: number;
   /** What can still be reserved of the product, read from the stock cache just before (null for a removal). */
   available: number | null;
+  /** The client's checkout lock was held just before: refused, unless this job was applied already. */
+  checkoutLocked: boolean;
 }
 
 export interface ClearCartOp {
   operationId: string;
   clientId: string;
+  checkoutLocked: boolean;
 }
 
 /**
@@ -24,7 +27,8 @@ export interface ClearCartOp {
  * snapshot of the same cart serialize; then the clients' pending orders are read. A
  * client with a pending order has a snapshot taken, and a set now would change what
  * that order's commit takes out of the cart, so it is refused. A replayed job answers
- * with the line as it stands and changes nothing.
+ * with the line as it stands and changes nothing, checkout or not: its change was made,
+ * and a re-delivery whose first answer was lost must not be told otherwise.
  */
 export const setCartLines: WriteKind<SetCartLineOp, SetCartLineResult> = {
   name: "setCartLines",
@@ -45,7 +49,8 @@ export const setCartLines: WriteKind<SetCartLineOp, SetCartLineResult> = {
       const key = lineKey(op);
       const current = inCart.get(key) ?? 0;
       if (replayed.has(op.operationId)) return { outcome: "set", quantityInCart: current, available: op.available };
-      if (checkingOut.has(op.clientId)) return { outcome: "checkout_in_progress", clientId: op.clientId };
+      if (op.checkoutLocked || checkingOut.has(op.clientId))
+        return { outcome: "checkout_in_progress", clientId: op.clientId };
       if (op.available !== null && op.quantity > op.available)
         return {
           outcome: "insufficient_stock",
@@ -98,7 +103,8 @@ export const clearCarts: WriteKind<ClearCartOp, ClearCartResult> = {
     const results = ops.map((op): ClearCartResult => {
       // A replay removed its lines the first time; whatever the cart holds now came after.
       if (replayed.has(op.operationId)) return { outcome: "cleared", removedLines: 0 };
-      if (checkingOut.has(op.clientId)) return { outcome: "checkout_in_progress", clientId: op.clientId };
+      if (op.checkoutLocked || checkingOut.has(op.clientId))
+        return { outcome: "checkout_in_progress", clientId: op.clientId };
       replayed.add(op.operationId);
       applied.push(op);
       const removedLines = lineCount.get(op.clientId) ?? 0;

@@ -14,6 +14,8 @@ import { clearCarts, setCartLines } from "./cart-edit-writes";
  * pending order for the write to see, and an edit applied then would be in its order.
  * An edit that passed this check began before that checkout did, so the snapshot may
  * take it; one that commits after the snapshot meets the pending order and is refused.
+ * The write decides (after its replay check), so a re-delivered job that was applied
+ * before the checkout began is answered as applied.
  */
 async function checkoutLocked(deps: CartDeps, clientId: string): Promise<boolean> {
   return (await deps.redis.exists(deps.keys.checkoutLock(clientId))) === 1;
@@ -31,13 +33,13 @@ export async function setCartLine(
     if (level === undefined) return { outcome: "unknown_product", productId: job.productId };
     available = level;
   }
-  if (await checkoutLocked(deps, job.clientId)) return { outcome: "checkout_in_progress", clientId: job.clientId };
   const result = await deps.writer.submit(setCartLines, {
     operationId,
     clientId: job.clientId,
     productId: job.productId,
     quantity: job.quantity,
     available,
+    checkoutLocked: await checkoutLocked(deps, job.clientId),
   });
   if (result.outcome === "set") {
     // The copy follows MySQL, marked edited first: it can lag a concurrent write of the
@@ -56,8 +58,11 @@ export async function setCartLine(
 
 /** Empties the client's cart. */
 export async function clearCart(job: ClearCartJob, operationId: string, deps: CartDeps): Promise<ClearCartResult> {
-  if (await checkoutLocked(deps, job.clientId)) return { outcome: "checkout_in_progress", clientId: job.clientId };
-  const result = await deps.writer.submit(clearCarts, { operationId, clientId: job.clientId });
+  const result = await deps.writer.submit(clearCarts, {
+    operationId,
+    clientId: job.clientId,
+    checkoutLocked: await checkoutLocked(deps, job.clientId),
+  });
   if (result.outcome === "cleared") {
     // Emptied but still marked edited: an add's copy written late must not read as a trusted line.
     const mirror = deps.keys.cartMirror(job.clientId);
