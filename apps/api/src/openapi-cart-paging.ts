@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { Envelope, ORDER_STATES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, SetCartLineRequest } from "@oms/shared";
+import {
+  ClearCartJob,
+  Envelope,
+  ORDER_STATES,
+  PAGE_LIMIT_DEFAULT,
+  PAGE_LIMIT_MAX,
+  SetCartLineJob,
+  SetCartLineRequest,
+} from "@oms/shared";
 
 /**
  * The OpenAPI of cart editing and paging, kept beside openapi.ts rather than in it. The
@@ -18,6 +26,9 @@ export interface SpecParts {
 
 export const CART_EDIT_SCHEMAS = {
   SetCartLineRequest,
+  // Job payloads, for operators reading the cart queue (no operation returns them).
+  SetCartLineJob,
+  ClearCartJob,
   CartLineSet: Envelope.extend({
     clientID: z.string(),
     productID: z.string(),
