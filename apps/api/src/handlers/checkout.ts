@@ -170,12 +170,16 @@ export function checkoutAnswer(result: CheckoutResult): HttpResult {
  */
 async function shortLine(deps: ApiDeps, clientID: string): Promise<{ productId: string; available: number } | null> {
   if (deps.config.INVENTORY_MODE !== "redis") return null;
-  const short = await deps.engine.cartShortfall(deps.keys.cartMirror(clientID), deps.keys.checkoutLock(clientID));
+  const short = await deps.engine.cartShortfall(
+    deps.keys.cartMirror(clientID),
+    deps.keys.checkoutLock(clientID),
+    CART_COPY_EDITED,
+  );
   if (!short) return null;
   // An edited cart's copy may run ahead of MySQL (a line lowered in one worker process
   // while another wrote the copy of an earlier value): its refusal is only given when
   // MySQL's line (one primary-key read) is short too; otherwise the workers decide.
-  if (!(await deps.redis.hexists(deps.keys.cartMirror(clientID), CART_COPY_EDITED))) return short;
+  if (!short.edited) return short;
   const line = (await deps
     .db("client_cart")
     .where({ client_id: clientID, product_id: short.productId })
