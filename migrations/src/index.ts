@@ -4,6 +4,7 @@ import * as initial from "./001_initial";
 import * as lockingReservation from "./002_locking_reservation";
 import * as flushOrderIndex from "./003_flush_order_index";
 import * as failureFields from "./004_failure_fields";
+import * as pagingIndexes from "./005_paging_indexes";
 import * as orderLifecycle from "./006_order_lifecycle";
 
 interface Migration {
@@ -17,7 +18,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ["002_locking_reservation", lockingReservation],
   ["003_flush_order_index", flushOrderIndex],
   ["004_failure_fields", failureFields],
-  // 005 and 007 belong to work merged separately; knex applies whatever is pending in list order.
+  ["005_paging_indexes", pagingIndexes],
   ["006_order_lifecycle", orderLifecycle],
 ];
 

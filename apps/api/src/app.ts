@@ -1,17 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { STATUS_CODES } from "node:http";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import express, { type NextFunction, type Request, type Response } from "express";
 import helmet from "helmet";
-import { codeForStatus, startServerSpan } from "@oms/shared";
+import { startServerSpan } from "@oms/shared";
 import type { ApiDeps } from "./deps";
 import { failure, type HttpResult } from "./http/result";
+import { bodyParserFailure, requestFailure } from "./http/request-errors";
 import { clientAuthenticator, requireAdminBearer } from "./http/auth";
 import { createClientAdmission } from "./http/client-admission";
 import { RouteLabels } from "./http/route-labels";
 import { createClientLimiter } from "./http/rate-limit";
 import { addToCart, getCart } from "./handlers/cart";
+import { clearCart, removeCartItem, setCartItem } from "./handlers/cart-edit";
 import { checkOutCart } from "./handlers/checkout";
 import { getProduct, listProducts } from "./handlers/catalog";
 import { getOrder, listClientOrders } from "./handlers/orders";
@@ -19,6 +20,7 @@ import { cancelOrder, fulfilOrder, refundOrder, shipOrder } from "./handlers/ord
 import { healthz, readyz } from "./handlers/health";
 import { restockProduct, upsertProduct } from "./admin/products";
 import { listHolds, pendingFlushes, reconcileNow, retryFailedJobs } from "./admin/operations";
+import { listAdminOrders } from "./admin/orders";
 import { withIdempotency } from "./http/idempotency";
 import { createBoardRouter } from "./admin/board";
 import { buildOpenApi, documentationInit, documentationPage } from "./openapi";
@@ -172,9 +174,18 @@ export function createApp(deps: ApiDeps): express.Express {
     labels.route("/cart/:clientID"),
     route(forClient(fromPath, (req) => getCart(deps, String(req.params.clientID)))),
   );
+  // Cart edits: owner-only and rate-limited like the rest of the cart.
+  const cartLine = labels.route("/cart/:clientID/items/:productID");
+  const line = (req: Request) => [String(req.params.clientID), String(req.params.productID)] as const;
+  app.put(cartLine, route(json(forClient(fromPath, (req) => setCartItem(deps, ...line(req), req.body, ctx(req))))));
+  app.delete(cartLine, route(forClient(fromPath, (req) => removeCartItem(deps, ...line(req), ctx(req)))));
+  app.delete(
+    labels.route("/cart/:clientID"),
+    route(forClient(fromPath, (req) => clearCart(deps, String(req.params.clientID), ctx(req)))),
+  );
   app.get(
     labels.route("/clients/:clientID/orders"),
-    route(forClient(fromPath, (req) => listClientOrders(deps, String(req.params.clientID)))),
+    route(forClient(fromPath, (req) => listClientOrders(deps, String(req.params.clientID), req.query))),
   );
   app.get(
     labels.route("/products"),
@@ -238,6 +249,10 @@ export function createApp(deps: ApiDeps): express.Express {
       route(json(adminWrite((req) => restockProduct(deps, String(req.params.productID), req.body)))),
     );
     admin.get(
+      labels.route("/orders", ADMIN_PATH),
+      route((req) => listAdminOrders(deps, req.query)),
+    );
+    admin.get(
       labels.route("/holds", ADMIN_PATH),
       route(() => listHolds(deps)),
     );
@@ -295,39 +310,4 @@ function send(res: Response, result: HttpResult): void {
   if (result.cause !== undefined) res.locals.cause = result.cause;
   if (result.headers) res.set(result.headers);
   res.status(result.status).json(result.body);
-}
-
-/**
- * Other errors of the request itself: a path parameter that does not percent-decode (the
- * router's URIError), a body that does not decompress as its Content-Encoding says
- * (body-parser's 400 around a zlib error), and any other 4xx a middleware raises.
- */
-function requestFailure(err: unknown): HttpResult | null {
-  if (err instanceof URIError) return failure("INVALID_INPUT", "the URL path has malformed percent-encoding");
-  const { status, code } = (err ?? {}) as { status?: unknown; code?: unknown };
-  if (typeof status !== "number" || status < 400 || status > 499) return null;
-  if (typeof code === "string" && /^(Z_|ERR_ZLIB|ERR_BROTLI|ERR__ERROR)/.test(code))
-    return failure("INVALID_INPUT", "the request body does not decompress as its Content-Encoding says");
-  // The middleware's own status stands; the code is the nearest in the map.
-  return { ...failure(codeForStatus(status), STATUS_CODES[status] ?? "bad request"), status };
-}
-
-/** body-parser's errors are the client's: answer them with 4xx and a plain message. */
-function bodyParserFailure(err: unknown): HttpResult | null {
-  const type = (err as { type?: string } | null)?.type;
-  switch (type) {
-    case "entity.parse.failed":
-      return failure("INVALID_INPUT", "malformed JSON body");
-    case "entity.too.large":
-      return failure("PAYLOAD_TOO_LARGE", "request body too large");
-    case "encoding.unsupported":
-    case "charset.unsupported":
-      return failure("UNSUPPORTED_MEDIA_TYPE", "unsupported body encoding");
-    case "request.aborted":
-    case "request.size.invalid":
-    case "stream.encoding.set":
-      return failure("INVALID_INPUT", "incomplete request body");
-    default:
-      return null;
-  }
 }

@@ -13,6 +13,15 @@ import {
   ShipRequest,
   UpsertProductRequest,
 } from "@oms/shared";
+import {
+  adminOrdersOperation,
+  CART_EDIT_SCHEMAS,
+  cartEditPaths,
+  clearCartOperation,
+  NextCursor,
+  PAGE_PARAMS,
+  type SpecParts,
+} from "./openapi-cart-paging";
 
 /**
  * OpenAPI 3.1, generated from the zod schemas that validate requests and job
@@ -106,10 +115,17 @@ const SCHEMAS = {
   CartAdded,
   CheckoutDone,
   CartView,
-  ProductList: Envelope.extend({ products: z.array(Product), limit: z.number().int(), offset: z.number().int() }),
+  ...CART_EDIT_SCHEMAS,
+  ProductList: Envelope.extend({ products: z.array(Product), limit: z.number().int(), nextCursor: NextCursor }),
   ProductView: Envelope.extend({ product: Product }),
   OrderView: Envelope.extend({ order: Order }),
-  OrderList: Envelope.extend({ clientID: z.string(), orders: z.array(Order) }),
+  OrderList: Envelope.extend({
+    clientID: z.string(),
+    orders: z.array(Order),
+    limit: z.number().int(),
+    nextCursor: NextCursor,
+  }),
+  AdminOrderList: Envelope.extend({ orders: z.array(Order), limit: z.number().int(), nextCursor: NextCursor }),
   OrderMoved,
   AdminResult: Envelope.catchall(z.unknown()),
   Health,
@@ -122,6 +138,7 @@ const ADMIN_SCHEMAS: ReadonlySet<string> = new Set<SchemaName>([
   "RefundRequest",
   "ShipRequest",
   "AdminResult",
+  "AdminOrderList",
 ]);
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
@@ -181,6 +198,17 @@ const pathParam = (name: string, description: string) => ({
   description,
   schema: { type: "string", maxLength: 100 },
 });
+
+/** The builders openapi-cart-paging.ts needs, handed over so it does not import this file. */
+const PARTS: SpecParts = {
+  ok: (description, schema) => ok(description, schema as SchemaName),
+  err,
+  jsonBody: (schema) => jsonBody(schema as SchemaName),
+  pathParam,
+  common: COMMON_ERRORS,
+  clientAuth: CLIENT_AUTH,
+  bodyErrors: BODY_ERRORS,
+};
 
 export function buildOpenApi(options: { adminEnabled: boolean }) {
   const adminSecurity = [{ adminBearer: [] }];
@@ -249,22 +277,16 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
         parameters: [pathParam("clientID", "The client")],
         responses: { "200": ok("The cart", "CartView"), ...COMMON_ERRORS, ...CLIENT_AUTH },
       },
+      delete: clearCartOperation(PARTS),
     },
+    ...cartEditPaths(PARTS),
     "/products": {
       get: {
         operationId: "listProducts",
         security: PUBLIC,
-        summary: "The catalog with live stock",
+        summary: "The catalog with live stock, by product id, a page at a time",
         tags: ["shop"],
-        parameters: [
-          {
-            name: "limit",
-            in: "query",
-            required: false,
-            schema: { type: "integer", minimum: 1, maximum: 500, default: 100 },
-          },
-          { name: "offset", in: "query", required: false, schema: { type: "integer", minimum: 0, default: 0 } },
-        ],
+        parameters: PAGE_PARAMS,
         responses: { "200": ok("Products", "ProductList"), ...COMMON_ERRORS },
       },
     },
@@ -317,10 +339,10 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
     "/clients/{clientID}/orders": {
       get: {
         operationId: "listClientOrders",
-        summary: "A client's orders, newest first",
+        summary: "A client's orders, newest first, a page at a time",
         tags: ["shop"],
         security: [{}, { clientJwt: [] }],
-        parameters: [pathParam("clientID", "The client")],
+        parameters: [pathParam("clientID", "The client"), ...PAGE_PARAMS],
         responses: { "200": ok("Orders", "OrderList"), ...COMMON_ERRORS, ...CLIENT_AUTH },
       },
     },
@@ -482,6 +504,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
           },
         }),
       },
+      "/admin/orders": { get: adminOrdersOperation(PARTS) },
       "/admin/holds": {
         get: admin("listHolds", "Live stock holds: held (waiting for payment) and committing (paying)", {
           responses: { "200": ok("Holds", "AdminResult"), ...ADMIN_AUTH, "503": COMMON_ERRORS["503"] },

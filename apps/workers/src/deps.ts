@@ -17,6 +17,7 @@ import { OrderStore } from "./checkout/order-store";
 import { GroupCommitWriter } from "./db/writer";
 import { chaosKiller } from "./chaos";
 import { addToCarts } from "./cart/cart-writes";
+import { clearCarts, setCartLines } from "./cart/cart-edit-writes";
 import { completeOrders, createPendingOrders, failOrders } from "./checkout/order-writes";
 import { recordFirstAttempts } from "./payment/payment-writes";
 import { releaseInMysql, reserveInMysql } from "./checkout/mysql-stock-writes";
@@ -28,6 +29,8 @@ import { releaseInMysql, reserveInMysql } from "./checkout/mysql-stock-writes";
  */
 const WRITE_ORDER = [
   addToCarts,
+  setCartLines,
+  clearCarts,
   createPendingOrders,
   reserveInMysql,
   recordFirstAttempts,

@@ -1,6 +1,16 @@
 import { UnrecoverableError, type Job } from "bullmq";
-import { AddToCartJob, CheckoutJob, InventoryJob, recordSpan, type CartResult, type CheckoutResult } from "@oms/shared";
+import {
+  CartJob,
+  CheckoutJob,
+  InventoryJob,
+  recordSpan,
+  type CartResult,
+  type CheckoutResult,
+  type ClearCartResult,
+  type SetCartLineResult,
+} from "@oms/shared";
 import { addToCart } from "./cart/add-to-cart";
+import { clearCart, setCartLine } from "./cart/edit-cart";
 import { pruneCartOperations } from "./cart/prune";
 import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
 import { runLockingCheckout } from "./checkout/locking-saga";
@@ -29,9 +39,31 @@ export function sagaDeps(deps: WorkerDeps): SagaDeps {
 }
 
 export function cartProcessor(deps: WorkerDeps) {
-  if (deps.config.BENCH_NOOP_WORKERS)
-    return async (): Promise<CartResult> => ({ outcome: "added", quantityInCart: 1, available: 1 });
-  return async (job: Job): Promise<CartResult> => addToCart(AddToCartJob.parse(job.data), job.id ?? "", deps);
+  if (deps.config.BENCH_NOOP_WORKERS) return noopCart;
+  return async (job: Job): Promise<CartResult | SetCartLineResult | ClearCartResult> => {
+    const data = CartJob.parse(job.data);
+    const operationId = job.id ?? "";
+    switch (data.type) {
+      case "addToCart":
+        return addToCart(data, operationId, deps);
+      case "setCartLine":
+        return setCartLine(data, operationId, deps);
+      case "clearCart":
+        return clearCart(data, operationId, deps);
+      default: {
+        const unhandled: never = data;
+        throw new Error(`unknown cart job ${JSON.stringify(unhandled)}`);
+      }
+    }
+  };
+}
+
+/** The benchmark's floor: each cart job answered at once with a success of its own type, doing nothing. */
+async function noopCart(job: Job): Promise<CartResult | SetCartLineResult | ClearCartResult> {
+  const { type } = job.data as { type?: unknown };
+  if (type === "clearCart") return { outcome: "cleared", removedLines: 0 };
+  if (type === "setCartLine") return { outcome: "set", quantityInCart: 1, available: 1 };
+  return { outcome: "added", quantityInCart: 1, available: 1 };
 }
 
 export function checkoutProcessor(deps: WorkerDeps) {

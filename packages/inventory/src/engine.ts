@@ -115,19 +115,23 @@ export class InventoryEngine {
   /**
    * The first line of a cart (a hash of product id -> quantity) that the cached levels
    * cannot cover, or null. Uncached levels count as covered, and so is everything while
-   * the checkout lock is held: this is a fast refusal, never the reservation.
+   * the checkout lock is held: this is a fast refusal, never the reservation. `edited`
+   * says whether the copy carries `editedMark` (the caller's sign that it may run ahead
+   * of the cart of record), read in the same round trip.
    */
   async cartShortfall(
     cartKey: string,
     checkoutLockKey: string,
-  ): Promise<{ productId: string; available: number } | null> {
-    const [code, productId, available] = await this.redis.omsCartShortfall(
+    editedMark: string,
+  ): Promise<{ productId: string; available: number; edited: boolean } | null> {
+    const [code, productId, available, edited] = await this.redis.omsCartShortfall(
       cartKey,
       checkoutLockKey,
       this.keys.stock(""),
+      editedMark,
     );
     if (code !== InventoryCode.INSUFFICIENT_STOCK || productId === undefined) return null;
-    return { productId, available: Number(available) };
+    return { productId, available: Number(available), edited: edited === 1 };
   }
 
   /** Available stock as cached, loading what is missing. Unknown products are absent. */

@@ -32,7 +32,12 @@ export interface InventoryCommands {
   omsReturnStock(...args: Array<string | number>): Promise<Reply>;
   omsCheckoutUnlock(...args: Array<string | number>): Promise<Reply>;
   omsReconcile(...args: Array<string | number>): Promise<Reply>;
-  omsCartShortfall(cartKey: string, lockKey: string, stockPrefix: string): Promise<[number, string?, number?]>;
+  omsCartShortfall(
+    cartKey: string,
+    lockKey: string,
+    stockPrefix: string,
+    editedMark?: string,
+  ): Promise<[number, string?, number?, number?]>;
   omsLease(leaseKey: string, token: string, action: "extend" | "release", ttlMs?: number): Promise<Reply>;
   omsRecoveryFinish(leaseKey: string, epochKey: string, token: string, epoch: string): Promise<Reply>;
 }

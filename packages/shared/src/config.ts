@@ -196,7 +196,7 @@ export const ConfigSchema = z.object({
     .min(600_000)
     .default(3_600_000)
     .describe(
-      "How long an applied add-to-cart job's replay record (cart_operations) is kept: it must outlast every re-delivery of that job, i.e. its retries (under a second), stall recovery (MAX_STALLED x (JOB_LOCK_MS + STALLED_CHECK_MS), ~4 min by default) and an operator running a finished cart job again, which is why finished cart jobs are kept no longer; older records are pruned every minute",
+      "How long an applied add/set/clear cart job's record (cart_operations) is kept: it must outlast every re-delivery of that job, i.e. its retries (under a second), stall recovery (MAX_STALLED x (JOB_LOCK_MS + STALLED_CHECK_MS), ~4 min by default) and an operator running a finished cart job again, which is why finished cart jobs are kept no longer; older records are pruned every minute",
     ),
   JOB_LOCK_MS: z.coerce
     .number()

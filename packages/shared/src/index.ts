@@ -12,3 +12,5 @@ export * from "./entries";
 export * from "./errors";
 export * from "./tracing";
 export * from "./order-transitions";
+export * from "./cart-edits";
+export * from "./paging";

@@ -1,26 +1,13 @@
 import type { ApiDeps } from "../deps";
-import { failure, parseId, success, type HttpResult } from "../http/result";
+import { PageQuery } from "@oms/shared";
+import { failure, parseId, parseInput, success, type HttpResult } from "../http/result";
 import { refundsOf } from "../orders/lifecycle";
 import { infrastructureFailure } from "./errors";
 import { parseOrderId } from "./order-lifecycle";
+import { OrderKey, orderPage, orderView, type OrderRow } from "./order-pages";
+import { cursorOf } from "./paging";
 
-interface OrderRow {
-  order_id: string;
-  client_id: string;
-  state: string;
-  total_cents: number | string;
-  refunded_cents: number | string;
-  payment_ref: string | null;
-  tracking_ref: string | null;
-  failure_code: string | null;
-  failure_reason: string | null;
-  created_at: Date;
-  updated_at: Date;
-  completed_at: Date | null;
-  cancelled_at: Date | null;
-  fulfilled_at: Date | null;
-  shipped_at: Date | null;
-}
+const ClientOrdersQuery = PageQuery.extend({ cursor: cursorOf("client-orders", OrderKey) });
 
 /**
  * GET /orders/:orderId: state, items, total, failure reason and timestamps. With `owner`
@@ -59,47 +46,21 @@ export async function getOrder(deps: ApiDeps, orderId: string, owner?: string): 
   }
 }
 
-/** GET /clients/:clientID/orders: newest first. */
-export async function listClientOrders(deps: ApiDeps, clientID: string): Promise<HttpResult> {
+/** GET /clients/:clientID/orders: newest first, a page at a time (keyset on the client's created_at index). */
+export async function listClientOrders(deps: ApiDeps, clientID: string, query: unknown): Promise<HttpResult> {
   const id = parseId("clientID", clientID);
   if (!id.ok) return id.result;
+  const q = parseInput(ClientOrdersQuery, query ?? {});
+  if (!q.ok) return q.result;
   try {
-    const rows = (await deps
-      .db("orders")
-      .where({ client_id: id.id })
-      .orderBy("created_at", "desc")
-      .limit(100)) as OrderRow[];
-    return success({ clientID: id.id, orders: rows.map((r) => orderView(r)) });
+    const page = await orderPage(deps, "client-orders", q.data, (db) => void db.where({ client_id: id.id }));
+    return success({
+      clientID: id.id,
+      orders: page.rows.map((r) => orderView(r)),
+      limit: q.data.limit,
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+    });
   } catch (err) {
     return infrastructureFailure(err);
   }
-}
-
-function orderView(row: OrderRow, items?: Array<{ product_id: string; quantity: number; unit_price_cents: number }>) {
-  return {
-    orderId: row.order_id,
-    clientID: row.client_id,
-    state: row.state,
-    totalCents: Number(row.total_cents),
-    refundedCents: Number(row.refunded_cents ?? 0),
-    paymentRef: row.payment_ref,
-    trackingRef: row.tracking_ref ?? null,
-    failureCode: row.failure_code,
-    failureReason: row.failure_reason,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    completedAt: row.completed_at,
-    cancelledAt: row.cancelled_at ?? null,
-    fulfilledAt: row.fulfilled_at ?? null,
-    shippedAt: row.shipped_at ?? null,
-    ...(items
-      ? {
-          items: items.map((i) => ({
-            productID: i.product_id,
-            quantity: i.quantity,
-            unitPriceCents: i.unit_price_cents,
-          })),
-        }
-      : {}),
-  };
 }
