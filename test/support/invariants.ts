@@ -5,17 +5,20 @@
  */
 import { Queue } from "bullmq";
 import { expect } from "vitest";
-import { QUEUE_NAMES, createRedis } from "@oms/shared";
+import { PAID_STATES, QUEUE_NAMES, createRedis, wasPaid, type OrderState } from "@oms/shared";
 import { flushReservations } from "@oms/workers";
 import type { TestEnv } from "./env";
+import { checkRefunds, pendingRefunds } from "./refund-invariants";
 
 export interface ProductFigures {
   productId: string;
   initial: number;
   /** product_details.quantity after the flush. */
   mysql: number;
-  /** Units in order_items of completed orders. */
+  /** Units in order_items of orders whose checkout completed (cancelled and refunded ones too). */
   sold: number;
+  /** Units refunds returned to stock. */
+  returned: number;
   /** The cached available level (null when the key is absent). */
   redis: number | null;
 }
@@ -45,14 +48,16 @@ export function sleep(ms: number): Promise<void> {
 /** Polls `probe` until it returns a value that is not undefined, or throws after the timeout. */
 export async function eventually<T>(
   what: string,
-  probe: () => Promise<T | undefined>,
+  probe: () => Promise<T | undefined | null>,
   timeoutMs = 15_000,
   intervalMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value !== undefined) return value;
+    // null is "not yet" too: a Redis GET of a key not set yet answers null, and a probe
+    // that returned it once made a test pass without waiting for anything.
+    if (value !== undefined && value !== null) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(intervalMs);
   }
@@ -104,7 +109,9 @@ export async function waitForQuiescence(
         async () => {
           const jobs = await unfinishedJobs(queue);
           const pending = (await ordersOf(env, productIds)).filter((o) => o.state === "pending").length;
-          return jobs === 0 && pending === 0 ? true : undefined;
+          // A recorded refund is not at rest until the provider confirmed it.
+          const refunds = await pendingRefunds(env.db);
+          return jobs === 0 && pending === 0 && refunds === 0 ? true : undefined;
         },
         timeoutMs,
       ).catch(() => undefined), // a stuck pending order is reported by the checks below
@@ -190,12 +197,15 @@ async function liveHolds(env: TestEnv, productIds: string[]): Promise<{ expiring
 
 /**
  * The figures and every violated invariant, after waiting for quiescence:
- * - per product: MySQL quantity + units sold by completed orders == initial stock;
+ * - per product: MySQL quantity + units sold by completed orders == initial stock + units
+ *   refunds returned (completed: every order whose checkout completed, cancelled or not);
  * - per product: cached available stock == MySQL quantity (no holds, nothing unflushed);
  * - no reserve_purchase rows; no live holds, no units counted as held and no pending
  *   orders on these products;
  * - every completed order has exactly one succeeded payment, of its total, with its reference;
- * - no failed order (and no unknown order id) has a succeeded payment.
+ * - no failed order (and no unknown order id) has a succeeded payment;
+ * - never refunded twice (refund-invariants.ts): each refund confirmed once by the
+ *   provider, no order or line refunded past what was paid or bought.
  */
 export async function conservationReport(
   env: TestEnv,
@@ -217,13 +227,15 @@ export async function conservationReport(
   const soldRows = (await env
     .db("order_items as i")
     .join("orders as o", "o.order_id", "i.order_id")
-    .where("o.state", "completed")
+    .whereIn("o.state", PAID_STATES)
     .whereIn("i.product_id", productIds)
     .groupBy("i.product_id")
     .select("i.product_id")
     .sum({ sold: "i.quantity" })) as Array<{ product_id: string; sold: number | string }>;
   const sold = new Map(soldRows.map((r) => [r.product_id, Number(r.sold)]));
   const cached = productIds.length ? await env.redis.mget(productIds.map((id) => env.keys.stock(id))) : [];
+  const refunds = await checkRefunds(env.db);
+  violations.push(...refunds.violations);
 
   const products: ProductFigures[] = productIds.map((productId, i) => {
     const initial = initialStock.get(productId) ?? 0;
@@ -234,12 +246,13 @@ export async function conservationReport(
       initial,
       mysql: mysql ?? Number.NaN,
       sold: sold.get(productId) ?? 0,
+      returned: refunds.returned.get(productId) ?? 0,
       redis: raw === null || raw === undefined ? null : Number(raw),
     };
     if (mysql === undefined) violations.push(`product ${productId} is missing from product_details`);
-    if (figures.mysql + figures.sold !== initial)
+    if (figures.mysql + figures.sold !== initial + figures.returned)
       violations.push(
-        `product ${productId}: MySQL quantity ${figures.mysql} + sold ${figures.sold} = ${figures.mysql + figures.sold}, expected ${initial}`,
+        `product ${productId}: MySQL quantity ${figures.mysql} + sold ${figures.sold} = ${figures.mysql + figures.sold}, expected initial ${initial} + returned ${figures.returned}`,
       );
     if (figures.redis === null) {
       if (!options.allowUncached) violations.push(`product ${productId}: stock level is not cached in Redis`);
@@ -291,7 +304,8 @@ export async function conservationReport(
   let failedOrders = 0;
   for (const o of orders) {
     const charges = succeededByOrder.get(o.order_id) ?? [];
-    switch (o.state) {
+    // A cancelled, refunded or shipped order was paid like a completed one: its charge stands.
+    switch (wasPaid(o.state as OrderState) ? "completed" : o.state) {
       case "pending":
         violations.push(`order ${o.order_id} is still pending`);
         break;

@@ -1,9 +1,10 @@
 import type { WorkerOptions } from "bullmq";
-import { createRedis, type Config, type Keyspace } from "@oms/shared";
+import { createRedis, queueTelemetry, type Config, type Keyspace } from "@oms/shared";
 
 /**
  * BullMQ Worker options every consumer of this process shares: its own blocking
- * connection, the hash-tagged prefix, and the lock and stall settings. A worker killed
+ * connection, the hash-tagged prefix, the lock and stall settings, and the tracing (off
+ * unless configured). A worker killed
  * mid-job stops renewing its lock; the lock lapses and the job is delivered again.
  */
 export function consumerOptions(
@@ -19,5 +20,6 @@ export function consumerOptions(
     lockDuration: config.JOB_LOCK_MS,
     stalledInterval: config.STALLED_CHECK_MS,
     maxStalledCount: config.MAX_STALLED,
+    telemetry: queueTelemetry(),
   };
 }

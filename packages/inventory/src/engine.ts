@@ -44,6 +44,12 @@ export type ReserveResult =
   | { ok: false; reason: "unknown_product"; productId: string }
   | { ok: false; reason: "hold_released" };
 
+/** The cache as a refund saw it before its MySQL commit (`returnTicket`). */
+export interface ReturnTicket {
+  epoch: string | null;
+  cached: Set<string>;
+}
+
 export type HoldState = "held" | "committing" | "committed" | "released";
 
 export interface HoldView {
@@ -109,19 +115,23 @@ export class InventoryEngine {
   /**
    * The first line of a cart (a hash of product id -> quantity) that the cached levels
    * cannot cover, or null. Uncached levels count as covered, and so is everything while
-   * the checkout lock is held: this is a fast refusal, never the reservation.
+   * the checkout lock is held: this is a fast refusal, never the reservation. `edited`
+   * says whether the copy carries `editedMark` (the caller's sign that it may run ahead
+   * of the cart of record), read in the same round trip.
    */
   async cartShortfall(
     cartKey: string,
     checkoutLockKey: string,
-  ): Promise<{ productId: string; available: number } | null> {
-    const [code, productId, available] = await this.redis.omsCartShortfall(
+    editedMark: string,
+  ): Promise<{ productId: string; available: number; edited: boolean } | null> {
+    const [code, productId, available, edited] = await this.redis.omsCartShortfall(
       cartKey,
       checkoutLockKey,
       this.keys.stock(""),
+      editedMark,
     );
     if (code !== InventoryCode.INSUFFICIENT_STOCK || productId === undefined) return null;
-    return { productId, available: Number(available) };
+    return { productId, available: Number(available), edited: edited === 1 };
   }
 
   /** Available stock as cached, loading what is missing. Unknown products are absent. */
@@ -248,6 +258,36 @@ export class InventoryEngine {
     if (code === InventoryCode.NOT_LOADED) return null;
     if (code !== InventoryCode.OK) throw new InventoryScriptError("restock", code);
     return available;
+  }
+
+  /**
+   * What `returnUnits` needs to know from before a MySQL change that returns units:
+   * the cache epoch, and which of these levels were cached then. One round trip.
+   */
+  async returnTicket(productIds: string[]): Promise<ReturnTicket> {
+    const unique = [...new Set(productIds)];
+    const [epoch, ...levels] = await this.redis.mget(this.keys.epoch, ...unique.map((id) => this.keys.stock(id)));
+    return { epoch: epoch ?? null, cached: new Set(unique.filter((_, i) => levels[i] !== null)) };
+  }
+
+  /**
+   * Adds units MySQL's level already took back (a refund) to the cached level, when
+   * that cannot count them twice: the level was cached before the MySQL commit (one
+   * loaded since read MySQL with the units in it) and Redis has not lost its data since
+   * (the epoch is the ticket's). Otherwise the cache is left low, never high, and the
+   * reconciler repairs it. Returns whether the units were added.
+   */
+  async returnUnits(ticket: ReturnTicket, productId: string, units: number): Promise<boolean> {
+    if (ticket.epoch === null || !ticket.cached.has(productId)) return false;
+    const [code = -1] = await this.redis.omsReturnStock(
+      this.keys.stock(productId),
+      this.keys.epoch,
+      units,
+      ticket.epoch,
+    );
+    if (code === InventoryCode.OK) return true;
+    if (code === InventoryCode.NOT_LOADED || code === InventoryCode.KEY_MISMATCH) return false;
+    throw new InventoryScriptError("return-stock", code);
   }
 
   /**

@@ -9,7 +9,9 @@ export type {
   HoldStepResult,
   ReleaseResult,
   ReconcileResult,
+  ReturnTicket,
 } from "./engine";
 export { InventoryCode, InventoryScriptError } from "./codes";
 export { SCRIPTS, defineInventoryScripts } from "./scripts";
 export { mysqlTruth } from "./mysql-truth";
+export { Lease } from "./lease";

@@ -12,9 +12,12 @@ export const SCRIPTS = {
   omsCommit: { file: "commit-3.lua", numberOfKeys: 3 },
   omsRelease: { file: "release.lua", numberOfKeys: undefined },
   omsRestock: { file: "restock-1.lua", numberOfKeys: 1 },
+  omsReturnStock: { file: "return-stock-2.lua", numberOfKeys: 2 },
   omsCheckoutUnlock: { file: "checkout-unlock-1.lua", numberOfKeys: 1 },
   omsReconcile: { file: "reconcile-2.lua", numberOfKeys: 2 },
   omsCartShortfall: { file: "cart-shortfall-2.lua", numberOfKeys: 2 },
+  omsLease: { file: "lease-1.lua", numberOfKeys: 1 },
+  omsRecoveryFinish: { file: "recovery-finish-2.lua", numberOfKeys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -26,9 +29,17 @@ export interface InventoryCommands {
   omsCommit(...args: Array<string | number>): Promise<Reply>;
   omsRelease(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
   omsRestock(...args: Array<string | number>): Promise<Reply>;
+  omsReturnStock(...args: Array<string | number>): Promise<Reply>;
   omsCheckoutUnlock(...args: Array<string | number>): Promise<Reply>;
   omsReconcile(...args: Array<string | number>): Promise<Reply>;
-  omsCartShortfall(cartKey: string, lockKey: string, stockPrefix: string): Promise<[number, string?, number?]>;
+  omsCartShortfall(
+    cartKey: string,
+    lockKey: string,
+    stockPrefix: string,
+    editedMark?: string,
+  ): Promise<[number, string?, number?, number?]>;
+  omsLease(leaseKey: string, token: string, action: "extend" | "release", ttlMs?: number): Promise<Reply>;
+  omsRecoveryFinish(leaseKey: string, epochKey: string, token: string, epoch: string): Promise<Reply>;
 }
 
 /** Registers every script through defineCommand, which handles EVALSHA with an EVAL fallback. */

@@ -927,15 +927,17 @@ describe("checkout-unlock-1.lua", () => {
 });
 
 describe("cart-shortfall-2.lua", () => {
+  /** The edited mark the API passes (an empty field name: no product id can be it). */
+  const EDITED = "";
   const cartShortfall = (clientId: string) =>
-    redis.omsCartShortfall(env.keys.cartMirror(clientId), env.keys.checkoutLock(clientId), keys.stock(""));
+    redis.omsCartShortfall(env.keys.cartMirror(clientId), env.keys.checkoutLock(clientId), keys.stock(""), EDITED);
 
   test("answers the first line the cached level cannot cover, with the level (never below 0)", async () => {
     await setStock({ "cs1-a": 5, "cs1-b": 1, "cs1-c": -2 });
     await redis.hset(env.keys.cartMirror("cs1"), "cs1-a", 5, "cs1-b", 2);
-    expect(await cartShortfall("cs1")).toEqual([C.INSUFFICIENT_STOCK, "cs1-b", 1]);
+    expect(await cartShortfall("cs1")).toEqual([C.INSUFFICIENT_STOCK, "cs1-b", 1, 0]);
     await redis.hset(env.keys.cartMirror("cs1n"), "cs1-c", 1);
-    expect(await cartShortfall("cs1n")).toEqual([C.INSUFFICIENT_STOCK, "cs1-c", 0]);
+    expect(await cartShortfall("cs1n")).toEqual([C.INSUFFICIENT_STOCK, "cs1-c", 0, 0]);
   });
 
   test("a cart every cached level covers, an uncached product, or no cart copy answers OK", async () => {
@@ -951,13 +953,28 @@ describe("cart-shortfall-2.lua", () => {
     await redis.set(env.keys.checkoutLock("cs4"), "cs4-order", "PX", 60_000);
     expect(await cartShortfall("cs4")).toEqual([C.OK]);
     await redis.del(env.keys.checkoutLock("cs4"));
-    expect(await cartShortfall("cs4")).toEqual([C.INSUFFICIENT_STOCK, "cs4-a", 0]);
+    expect(await cartShortfall("cs4")).toEqual([C.INSUFFICIENT_STOCK, "cs4-a", 0, 0]);
+  });
+
+  test("the edited mark is no line, and a shortfall says whether the copy carries it", async () => {
+    await setStock({ "cs5-a": 1 });
+    await redis.hset(env.keys.cartMirror("cs5"), EDITED, 1, "cs5-a", 1);
+    expect(await cartShortfall("cs5")).toEqual([C.OK]);
+    await redis.hset(env.keys.cartMirror("cs5"), "cs5-a", 2);
+    expect(await cartShortfall("cs5")).toEqual([C.INSUFFICIENT_STOCK, "cs5-a", 1, 1]);
+    // Without a mark (older callers) every field is a line, and nothing is marked.
+    const unmarked = await redis.omsCartShortfall(
+      env.keys.cartMirror("cs5"),
+      env.keys.checkoutLock("cs5"),
+      keys.stock(""),
+    );
+    expect(unmarked).toEqual([C.INSUFFICIENT_STOCK, "cs5-a", 1, 0]);
   });
 
   test("reads and writes nothing else: levels and the cart copy are unchanged, and no key is created", async () => {
     await setStock({ "cs3-a": 0 });
     await redis.hset(env.keys.cartMirror("cs3"), "cs3-a", 1, "cs3-uncached", 1);
-    expect(await cartShortfall("cs3")).toEqual([C.INSUFFICIENT_STOCK, "cs3-a", 0]);
+    expect(await cartShortfall("cs3")).toEqual([C.INSUFFICIENT_STOCK, "cs3-a", 0, 0]);
     expect(await stock("cs3-a")).toEqual([0]);
     expect(await redis.exists(keys.stock("cs3-uncached"))).toBe(0);
     expect(await redis.hgetall(env.keys.cartMirror("cs3"))).toEqual({ "cs3-a": "1", "cs3-uncached": "1" });

@@ -1,6 +1,7 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from "bullmq";
 import type { Config } from "./config";
 import { QUEUE_NAMES, type QueueName } from "./schemas";
+import { queueTelemetry } from "./tracing";
 
 /**
  * Job options per queue. Finished jobs are trimmed so Redis stays bounded; failed
@@ -43,7 +44,12 @@ export function createQueue(
   prefix: string,
   config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS" | "CART_REPLAY_RETENTION_MS">,
 ): Queue {
-  return new Queue(QUEUE_NAMES[name], { connection, prefix, defaultJobOptions: jobOptions(config, name) });
+  return new Queue(QUEUE_NAMES[name], {
+    connection,
+    prefix,
+    defaultJobOptions: jobOptions(config, name),
+    telemetry: queueTelemetry(),
+  });
 }
 
 /**
@@ -66,5 +72,6 @@ export function createEventQueue(name: EventQueueName, connection: ConnectionOpt
       attempts: 10,
       backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
     },
+    telemetry: queueTelemetry(),
   });
 }

@@ -1,5 +1,6 @@
 import {
   appendEvents,
+  wasPaid,
   withTransaction,
   type CheckoutJob,
   type CheckoutResult,
@@ -53,7 +54,7 @@ async function lockAndCharge(
   paymentToken: string,
 ): Promise<CheckoutResult> {
   const { orderId } = order;
-  if (order.state === "completed") return { outcome: "completed", orderId, totalCents: order.totalCents };
+  if (wasPaid(order.state)) return { outcome: "completed", orderId, totalCents: order.totalCents };
   if (order.state === "failed") return { outcome: "failed", orderId, reason: order.failureReason ?? "failed" };
 
   const short = await withTransaction(db, async (trx) => {

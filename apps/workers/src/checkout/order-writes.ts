@@ -1,4 +1,4 @@
-import { appendEvents, type Knex, type OrderState } from "@oms/shared";
+import { appendEvents, wasPaid, type Knex, type OrderState } from "@oms/shared";
 import { affected, caseOf, marks, rowsOf, tuples } from "../db/sql";
 import type { WriteKind } from "../db/writer";
 import type { CreateOrderResult, Failure, FailureCode, Order, OrderItem } from "./order";
@@ -259,7 +259,7 @@ export const completeOrders: WriteKind<CompleteOp, CompleteOutcome> = {
         completing.push(op);
         states.set(op.order.orderId, "completed");
         outcomes.push("completed");
-      } else outcomes.push(state === "completed" ? "already_completed" : "already_failed");
+      } else outcomes.push(state !== undefined && wasPaid(state) ? "already_completed" : "already_failed");
     }
     if (completing.length === 0) return outcomes;
 

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { Lease } from "@oms/inventory";
 import type { WorkerDeps } from "../deps";
 import { compensateCheckout, type SagaDeps } from "../checkout/saga";
 
@@ -15,9 +15,12 @@ export async function endOrphanedOrders(
   saga: SagaDeps,
   olderThan: Date,
   reason: string,
+  /** Asked before each batch; false stops the sweep (the recovery lost its lease). */
+  stillMine: () => Promise<boolean> = async () => true,
 ): Promise<number> {
   let ended = 0;
   for (;;) {
+    if (!(await stillMine())) return ended;
     const batch = await deps.orders.stalePending(olderThan, 200);
     let endedInBatch = 0;
     for (const orderId of batch) {
@@ -41,30 +44,46 @@ export async function endOrphanedOrders(
 }
 
 /**
+ * How long the recovery lease lives without renewal: a recovering process that dies or
+ * freezes holds up every checkout ("the stock cache is being rebuilt") for at most this.
+ */
+export const RECOVERY_LEASE_MS = 10_000;
+
+/**
  * Redis losing its data (a restart without persistence, a failover to an empty
  * replica) takes the epoch marker with it. The first process that notices ends the
  * checkouts whose jobs were lost, then sets the marker again; only then may stock
  * levels be loaded from MySQL, so no level misses an order that was about to commit.
+ * The work runs under a renewed lease: a process that lost it (frozen past it, another
+ * took over) stops and leaves the marker to its successor.
  * Returns true when this process performed a recovery.
  */
-export async function recoverIfRedisLostData(deps: WorkerDeps, saga: SagaDeps): Promise<boolean> {
+export async function recoverIfRedisLostData(
+  deps: WorkerDeps,
+  saga: SagaDeps,
+  leaseMs = RECOVERY_LEASE_MS,
+): Promise<boolean> {
   const { redis, keys } = deps;
   if (await redis.exists(keys.epoch)) return false;
-  const token = randomUUID();
-  const locked = await redis.set(keys.recoveryLock, token, "PX", 120_000, "NX");
-  if (!locked) return false;
+  const lease = await Lease.take(redis, keys.recoveryLock, leaseMs);
+  if (!lease) return false;
   try {
     const ended = await endOrphanedOrders(
       deps,
       saga,
       new Date(Date.now() + 60_000),
       "the queue lost this checkout (Redis lost its data) before it finished",
+      () => lease.renew(),
     );
-    await redis.set(keys.epoch, JSON.stringify({ since: new Date().toISOString(), by: token, ordersEnded: ended }));
+    const epoch = JSON.stringify({ since: new Date().toISOString(), by: lease.token, ordersEnded: ended });
+    if (!(await lease.finishRecovery(keys.epoch, epoch))) {
+      deps.logger.warn({ ordersEnded: ended }, "recovery lease lost before the end: another process finishes it");
+      return false;
+    }
     deps.logger.warn({ ordersEnded: ended }, "stock cache epoch started: levels now load from MySQL");
     return true;
   } finally {
-    if ((await redis.get(keys.recoveryLock)) === token) await redis.del(keys.recoveryLock);
+    await lease.release();
   }
 }
 

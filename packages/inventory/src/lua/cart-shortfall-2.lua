@@ -12,19 +12,27 @@
   ARGV[1]  the stock key prefix ({p}:stock:). The stock keys are built from it rather
            than passed, because the cart's products are only known here; they carry the
            same hash tag, so they live in the cluster slot of KEYS.
+  ARGV[2]  the field that marks a copy as edited (no product id can be it): skipped as a
+           line, and reported with a shortfall, so the caller knows whether the copy may
+           run ahead of MySQL. Optional.
 
-  Returns {code} or {code, productId, available}
+  Returns {code} or {code, productId, available, edited}
     0 OK (every line is covered, the cart copy is empty, or a checkout is in flight),
-    1 INSUFFICIENT_STOCK
+    1 INSUFFICIENT_STOCK (edited: 1 when the copy carries the ARGV[2] field, else 0)
 ]]
 if redis.call("EXISTS", KEYS[2]) == 1 then return {0} end
+local mark = ARGV[2]
 local cart = redis.call("HGETALL", KEYS[1])
 for i = 1, #cart, 2 do
-  local level = redis.call("GET", ARGV[1] .. cart[i])
-  if level then
-    local available = tonumber(level)
-    if available < tonumber(cart[i + 1]) then
-      return {1, cart[i], math.max(0, available)}
+  if cart[i] ~= mark then
+    local level = redis.call("GET", ARGV[1] .. cart[i])
+    if level then
+      local available = tonumber(level)
+      if available < tonumber(cart[i + 1]) then
+        local edited = 0
+        if mark then edited = redis.call("HEXISTS", KEYS[1], mark) end
+        return {1, cart[i], math.max(0, available), edited}
+      end
     end
   end
 end
