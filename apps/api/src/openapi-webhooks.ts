@@ -43,7 +43,8 @@ export const WEBHOOK_SCHEMAS = {
   DeliveryList: Envelope.extend({
     webhook: Webhook,
     deliveries: z.array(Delivery),
-    nextCursor: z.string().nullable().describe("Pass as ?cursor= for the next (older) page; null on the last"),
+    limit: z.number().int(),
+    nextCursor: z.string().optional().describe("Pass as ?cursor= for the next (older) page; absent on the last"),
   }),
   WebhookEvent: z
     .object({
@@ -69,6 +70,8 @@ export interface SpecHelpers {
   /** The errors every admin route shares (401, 503), and those of a route reading a JSON body. */
   adminErrors: Responses;
   bodyErrors: Responses;
+  /** ?limit= and ?cursor=, as every keyset listing takes them. */
+  pageParams: unknown[];
 }
 
 export function webhookPaths(h: SpecHelpers): Record<string, unknown> {
@@ -110,16 +113,7 @@ export function webhookPaths(h: SpecHelpers): Record<string, unknown> {
         "listWebhookDeliveries",
         "An endpoint's deliveries, newest first: attempts, status codes, next try",
         {
-          parameters: [
-            id,
-            {
-              name: "limit",
-              in: "query",
-              required: false,
-              schema: { type: "integer", minimum: 1, maximum: 200, default: 50 },
-            },
-            { name: "cursor", in: "query", required: false, schema: { type: "string" } },
-          ],
+          parameters: [id, ...h.pageParams],
           responses: {
             "200": h.ok("Deliveries", "DeliveryList"),
             "400": h.err("Invalid limit or cursor"),

@@ -547,6 +547,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
         adminWrite,
         adminErrors: { ...ADMIN_AUTH, "503": COMMON_ERRORS["503"] },
         bodyErrors: BODY_ERRORS,
+        pageParams: PAGE_PARAMS,
       }),
     });
   }

@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   "order.cancelled",
   "order.refunded",
   "order.fulfilled",
+  "order.shipped",
   "stock.low",
   "stock.out",
 ] as const;

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { CreateWebhookRequest, type Knex } from "@oms/shared";
+import { CreateWebhookRequest, PageQuery, type Knex } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseInput, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "../handlers/errors";
+import { cursorOf, pageOf } from "../handlers/paging";
 
 /** Live endpoints at most: each event fans out to every one, so the count is bounded. */
 export const MAX_WEBHOOK_ENDPOINTS = 100;
@@ -88,13 +89,9 @@ export async function deleteWebhook(deps: ApiDeps, rawId: string): Promise<HttpR
   }
 }
 
-const DeliveriesQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50).describe("Deliveries per page (at most 200)"),
-  cursor: z
-    .string()
-    .regex(/^[1-9][0-9]{0,18}$/, "must be the nextCursor of a previous page")
-    .optional()
-    .describe("nextCursor of the previous page"),
+/** Deliveries page newest first by their id; the cursor is the last id shown. */
+const DeliveriesQuery = PageQuery.extend({
+  cursor: cursorOf("webhook-deliveries", z.tuple([z.number().int().positive()])),
 });
 
 interface DeliveryRow {
@@ -126,7 +123,7 @@ export async function listDeliveries(deps: ApiDeps, rawId: string, query: unknow
       .db("webhook_deliveries as d")
       .join("events as e", "e.event_id", "d.event_id")
       .where("d.endpoint_id", id.id)
-      .modify((q) => (cursor ? q.where("d.delivery_id", "<", cursor) : q))
+      .modify((q) => (cursor ? q.where("d.delivery_id", "<", cursor[0]) : q))
       .orderBy("d.delivery_id", "desc")
       .limit(limit + 1)
       .select(
@@ -134,7 +131,8 @@ export async function listDeliveries(deps: ApiDeps, rawId: string, query: unknow
           .map((c) => `d.${c}`)
           .concat(["d.waiting_for", "d.next_attempt_at", "d.delivered_at", "d.created_at", "e.type"]),
       )) as DeliveryRow[];
-    const shown = rows.slice(0, limit);
+    const page = pageOf(rows, limit, "webhook-deliveries", (r) => [Number(r.delivery_id)]);
+    const shown = page.rows;
     const attempts = (await deps
       .db("webhook_attempts")
       .whereIn(
@@ -175,7 +173,8 @@ export async function listDeliveries(deps: ApiDeps, rawId: string, query: unknow
             at: iso(a.attempted_at),
           })),
       })),
-      nextCursor: rows.length > limit ? String(shown.at(-1)?.delivery_id) : null,
+      limit,
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
     });
   } catch (err) {
     return infrastructureFailure(err);

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  appendEvents,
   canTransition,
   transitionOrder,
   withTransaction,
@@ -7,6 +8,7 @@ import {
   type OrderState,
   type RefundRequest,
 } from "@oms/shared";
+import { moveEvent, refundEvent } from "./lifecycle-events";
 
 /**
  * The MySQL side of cancel, refund, fulfil and ship. Each is one transaction that locks
@@ -125,6 +127,13 @@ export async function recordRefund(
       );
       await returnToStock(trx, lines);
     }
+    await appendEvents(trx, [
+      refundEvent(
+        request.kind,
+        { orderId, clientId: order.client_id, from: order.state, to },
+        { refundId, amountCents, lines },
+      ),
+    ]);
     return {
       kind: "recorded",
       replayed: false,
@@ -180,7 +189,10 @@ export async function moveOrder(
       to,
       trackingRef === undefined ? {} : { tracking_ref: trackingRef },
     );
-    return moved.ok ? { kind: "moved", from: order.state, to } : { kind: "refused", state: order.state };
+    if (!moved.ok) return { kind: "refused", state: order.state };
+    if (order.state !== to)
+      await appendEvents(trx, [moveEvent({ orderId, clientId: order.client_id, from: order.state }, to, trackingRef)]);
+    return { kind: "moved", from: order.state, to };
   });
 }
 
