@@ -26,7 +26,7 @@ export interface NewEvent {
   productId?: string | null;
   /** What the receiver gets as `data`: small, JSON-serializable, no secrets or payment tokens. */
   data: Record<string, unknown>;
-  /** Stable id for the receiver's dedupe; a random UUID when omitted. */
+  /** Stable id (a UUID) for the receiver's dedupe; a random UUID when omitted. */
   eventId?: string;
 }
 
