@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { InventoryCode, InventoryScriptError } from "./codes";
 import { defineInventoryScripts, type InventoryCommands } from "./scripts";
+import { StockChanges } from "./stock-change";
 
 export interface StockLine {
   productId: string;
@@ -15,6 +16,8 @@ export interface InventoryKeys {
   held: string;
   /** Present while the cache is trustworthy; gone when Redis lost its data. */
   epoch: string;
+  /** Sorted set of a product's stock changes in flight (stock-change-2.lua). */
+  stockChanges(productId: string): string;
 }
 
 /** The stock cache is being rebuilt after Redis lost its data: try again shortly. */
@@ -43,12 +46,6 @@ export type ReserveResult =
   | { ok: false; reason: "insufficient_stock"; productId: string; available: number }
   | { ok: false; reason: "unknown_product"; productId: string }
   | { ok: false; reason: "hold_released" };
-
-/** The cache as a refund saw it before its MySQL commit (`returnTicket`). */
-export interface ReturnTicket {
-  epoch: string | null;
-  cached: Set<string>;
-}
 
 export type HoldState = "held" | "committing" | "committed" | "released";
 
@@ -85,6 +82,8 @@ export class InventoryEngine {
   private readonly redis: Redis & InventoryCommands;
   private readonly retentionMs: number;
   private readonly requireEpoch: boolean;
+  /** Changes of a level made in MySQL and here (restock, refund): see stock-change.ts. */
+  readonly stockChanges: StockChanges;
 
   constructor(
     redis: Redis,
@@ -95,6 +94,7 @@ export class InventoryEngine {
     this.redis = defineInventoryScripts(redis);
     this.retentionMs = options.retentionMs ?? DAY_MS;
     this.requireEpoch = options.requireEpoch ?? false;
+    this.stockChanges = new StockChanges(redis, keys);
   }
 
   /** Caches the levels of these products that are not cached yet; returns the ids MySQL does not know. */
@@ -261,36 +261,6 @@ export class InventoryEngine {
   }
 
   /**
-   * What `returnUnits` needs to know from before a MySQL change that returns units:
-   * the cache epoch, and which of these levels were cached then. One round trip.
-   */
-  async returnTicket(productIds: string[]): Promise<ReturnTicket> {
-    const unique = [...new Set(productIds)];
-    const [epoch, ...levels] = await this.redis.mget(this.keys.epoch, ...unique.map((id) => this.keys.stock(id)));
-    return { epoch: epoch ?? null, cached: new Set(unique.filter((_, i) => levels[i] !== null)) };
-  }
-
-  /**
-   * Adds units MySQL's level already took back (a refund) to the cached level, when
-   * that cannot count them twice: the level was cached before the MySQL commit (one
-   * loaded since read MySQL with the units in it) and Redis has not lost its data since
-   * (the epoch is the ticket's). Otherwise the cache is left low, never high, and the
-   * reconciler repairs it. Returns whether the units were added.
-   */
-  async returnUnits(ticket: ReturnTicket, productId: string, units: number): Promise<boolean> {
-    if (ticket.epoch === null || !ticket.cached.has(productId)) return false;
-    const [code = -1] = await this.redis.omsReturnStock(
-      this.keys.stock(productId),
-      this.keys.epoch,
-      units,
-      ticket.epoch,
-    );
-    if (code === InventoryCode.OK) return true;
-    if (code === InventoryCode.NOT_LOADED || code === InventoryCode.KEY_MISMATCH) return false;
-    throw new InventoryScriptError("return-stock", code);
-  }
-
-  /**
    * Takes `units` off a product's level before MySQL's level is lowered, refusing to
    * take it below zero: the cached level already leaves out units sold but not flushed
    * and units held by checkouts under way, so this is the check that a new warehouse
@@ -359,6 +329,7 @@ export class InventoryEngine {
           const [code = -1, drift = 0, repaired = 0] = await this.redis.omsReconcile(
             this.keys.stock(productId),
             this.keys.held,
+            this.keys.stockChanges(productId),
             productId,
             level,
             mode,

@@ -12,9 +12,9 @@ export const SCRIPTS = {
   omsCommit: { file: "commit-3.lua", numberOfKeys: 3 },
   omsRelease: { file: "release.lua", numberOfKeys: undefined },
   omsRestock: { file: "restock-1.lua", numberOfKeys: 1 },
-  omsReturnStock: { file: "return-stock-2.lua", numberOfKeys: 2 },
   omsCheckoutUnlock: { file: "checkout-unlock-1.lua", numberOfKeys: 1 },
-  omsReconcile: { file: "reconcile-2.lua", numberOfKeys: 2 },
+  omsReconcile: { file: "reconcile-3.lua", numberOfKeys: 3 },
+  omsStockChange: { file: "stock-change-2.lua", numberOfKeys: 2 },
   omsCartShortfall: { file: "cart-shortfall-2.lua", numberOfKeys: 2 },
   omsLease: { file: "lease-1.lua", numberOfKeys: 1 },
   omsRecoveryFinish: { file: "recovery-finish-2.lua", numberOfKeys: 2 },
@@ -29,9 +29,9 @@ export interface InventoryCommands {
   omsCommit(...args: Array<string | number>): Promise<Reply>;
   omsRelease(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
   omsRestock(...args: Array<string | number>): Promise<Reply>;
-  omsReturnStock(...args: Array<string | number>): Promise<Reply>;
   omsCheckoutUnlock(...args: Array<string | number>): Promise<Reply>;
   omsReconcile(...args: Array<string | number>): Promise<Reply>;
+  omsStockChange(...args: Array<string | number>): Promise<Reply>;
   omsCartShortfall(
     cartKey: string,
     lockKey: string,

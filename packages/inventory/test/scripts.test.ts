@@ -84,7 +84,16 @@ const reconcile = (
   truth: number | string,
   mode: string = "check",
   expectedDrift: number | string = 0,
-) => redis.omsReconcile(keys.stock(productId), keys.held, productId, truth, mode, expectedDrift);
+) =>
+  redis.omsReconcile(
+    keys.stock(productId),
+    keys.held,
+    keys.stockChanges(productId),
+    productId,
+    truth,
+    mode,
+    expectedDrift,
+  );
 
 // --- state helpers ----------------------------------------------------------
 
@@ -509,6 +518,7 @@ describe("release.lua", () => {
       holdExpiries: `${keys.holdExpiries}:sweep`,
       held: `${keys.held}:sweep`,
       epoch: keys.epoch,
+      stockChanges: (p) => keys.stockChanges(`sweep-${p}`),
     };
     const engine = new InventoryEngine(env.redis, sweepKeys, noTruth, { retentionMs: RETENTION });
     await redis.set(sweepKeys.stock("a"), 20);
@@ -804,7 +814,7 @@ describe("restock-1.lua", () => {
   });
 });
 
-describe("reconcile-2.lua", () => {
+describe("reconcile-3.lua", () => {
   test("check mode answers MySQL's figure minus (available + held) and changes nothing", async () => {
     await setStock({ "k1-a": 10 });
     await reserve("k1", [["k1-a", 3]]);

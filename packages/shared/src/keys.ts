@@ -15,6 +15,8 @@ export function keyspace(prefix: string) {
     checkoutLock: (clientId: string) => `${tag}:lock:checkout:${clientId}`,
     /** Hash product id -> quantity: a copy of a client's cart that lets the API turn away sold-out checkouts without a queue. */
     cartMirror: (clientId: string) => `${tag}:cartcopy:${clientId}`,
+    /** Sorted set of a product's stock changes in flight (restock, refund): the reconciler waits for them. */
+    stockChanges: (productId: string) => `${tag}:stockchanges:${productId}`,
     /** Present while the stock cache can be trusted; Redis losing its data loses it too. */
     epoch: `${tag}:epoch`,
     /** Held by the one process rebuilding after a loss. */

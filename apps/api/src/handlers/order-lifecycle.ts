@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ReturnTicket } from "@oms/inventory";
+import type { StockChange } from "@oms/inventory";
 import { RefundRequest, ShipRequest, statesLeadingTo, type OrderState } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseInput, success, type HttpResult } from "../http/result";
@@ -95,12 +95,19 @@ async function refund(
   request: Parameters<typeof recordRefund>[2],
 ): Promise<HttpResult> {
   let outcome: RefundOutcome;
-  let ticket: ReturnTicket;
+  let changes: Map<string, StockChange>;
   try {
-    ticket = await cacheBefore(deps, orderId);
-    outcome = await recordRefund(deps.db, orderId, request);
+    changes = await beginReturns(deps, orderId);
   } catch (err) {
     return infrastructureFailure(err);
+  }
+  try {
+    outcome = await recordRefund(deps.db, orderId, request);
+    if (outcome.kind === "recorded" && !outcome.replayed) await returnToCache(deps, changes, outcome.lines);
+  } catch (err) {
+    return infrastructureFailure(err);
+  } finally {
+    await endReturns(deps, changes);
   }
   const to: OrderState = request.kind === "cancel" ? "cancelled" : "refunded";
   switch (outcome.kind) {
@@ -118,7 +125,6 @@ async function refund(
     case "recorded":
       break;
   }
-  if (!outcome.replayed) await returnToCache(deps, ticket, outcome.lines);
   await queueRefund(deps, outcome.refundId);
   deps.logger.info(
     { orderId, refundId: outcome.refundId, from: outcome.from, to: outcome.to, amountCents: outcome.amountCents },
@@ -140,14 +146,24 @@ async function refund(
 }
 
 /**
- * The cache as it stands before the refund's commit: after it, units are added only to
- * levels that cannot have read them from MySQL already (engine.returnUnits). Redis out
- * of reach here is no reason to refuse the refund: nothing is added, and the reconciler
- * raises the levels later.
+ * Announces, before the refund's commit, a stock change for each of the order's
+ * products (stock-change.ts): the reconciler leaves them alone until the units are
+ * back, and units are added after the commit only to levels cached before it and only
+ * while the change lives, so nothing is counted twice. Redis out of reach here is no
+ * reason to refuse the refund: nothing is added, and the reconciler raises the levels.
  */
-async function cacheBefore(deps: ApiDeps, orderId: string): Promise<ReturnTicket> {
+async function beginReturns(deps: ApiDeps, orderId: string): Promise<Map<string, StockChange>> {
   const productIds = (await deps.db("order_items").where({ order_id: orderId }).pluck("product_id")) as string[];
-  return deps.engine.returnTicket(productIds).catch(() => ({ epoch: null, cached: new Set<string>() }));
+  const changes = new Map<string, StockChange>();
+  for (const productId of new Set(productIds)) {
+    const change = await deps.engine.stockChanges.begin(productId).catch(() => undefined);
+    if (change) changes.set(productId, change);
+  }
+  return changes;
+}
+
+async function endReturns(deps: ApiDeps, changes: Map<string, StockChange>): Promise<void> {
+  await Promise.all([...changes.values()].map((c) => deps.engine.stockChanges.end(c).catch(() => undefined)));
 }
 
 /**
@@ -155,19 +171,25 @@ async function cacheBefore(deps: ApiDeps, orderId: string): Promise<ReturnTicket
  * leaves the cache low until the reconciler repairs it. A replayed refund's units were
  * returned by its first try.
  */
-async function returnToCache(deps: ApiDeps, ticket: ReturnTicket, lines: RefundLineRecord[]): Promise<void> {
+async function returnToCache(
+  deps: ApiDeps,
+  changes: Map<string, StockChange>,
+  lines: RefundLineRecord[],
+): Promise<void> {
   for (const line of lines) {
-    const added = await deps.engine.returnUnits(ticket, line.productId, line.quantity).catch((err: unknown) => {
+    const change = changes.get(line.productId);
+    if (!change) continue;
+    const moved = await deps.engine.stockChanges.move(change, line.quantity, { end: true }).catch((err: unknown) => {
       deps.logger.warn(
         { productId: line.productId, change: line.quantity, err: err instanceof Error ? err.message : String(err) },
         "stock cache not updated after a refund; the reconciler will repair it",
       );
       return null;
     });
-    if (added === false)
+    if (moved && !moved.moved)
       deps.logger.info(
-        { productId: line.productId, change: line.quantity },
-        "returned units not added to the cache (not cached before, or Redis lost its data since): it reads MySQL",
+        { productId: line.productId, change: line.quantity, reason: moved.reason },
+        "returned units not added to the cache (not cached before, or the change outlived its time): it reads MySQL",
       );
   }
 }
