@@ -14,7 +14,7 @@ export { settleRefund, settlePendingRefunds, type RefundDeps } from "./payment/r
 export { OrderStore, type Order } from "./checkout/order-store";
 export { GroupCommitWriter, type WriteKind } from "./db/writer";
 export { runCheckout, compensateCheckout } from "./checkout/saga";
-export { runLockingCheckout } from "./checkout/locking-saga";
+export { reserveWithRowLocks, runLockingCheckout } from "./checkout/locking-saga";
 export { runBatchedCheckout } from "./checkout/batched-saga";
 export { flushReservations } from "./inventory/flush";
 export { relayOutbox } from "./events/relay";
