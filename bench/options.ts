@@ -1,5 +1,6 @@
 /** The two forms of the benchmark and the command-line flags that adjust them. */
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { ROOT } from "./processes";
 import type { DesignId, ScenarioId } from "./types";
 
@@ -27,8 +28,6 @@ export interface BenchOptions {
   ceilings: { seconds: number; concurrency: number; redisConnections: number; mysqlConnections: number } | null;
   scale: { processes: number[]; seconds: number; rate: number | null } | null;
   soak: { minutes: number; sessionsPerSecond: number | null; sampleSeconds: number } | null;
-  /** Profile the API (--cpu-prof) during the flash sale of the redis design. */
-  profile: boolean;
   outDir: string;
   progress: boolean;
   /** Longest wait for quiescence before the checks. */
@@ -36,11 +35,12 @@ export interface BenchOptions {
 }
 
 export const ALL_SCENARIOS: ScenarioId[] = ["flash-sale", "wide-catalog", "hot-3", "add-only"];
+export const ALL_DESIGNS: DesignId[] = ["redis", "mysql-locking", "mysql-batched", "noop", "redis-nolimit"];
 
 export function fullOptions(): BenchOptions {
   return {
     form: "full",
-    designs: ["redis", "mysql-locking", "mysql-batched", "noop", "redis-nolimit"],
+    designs: ALL_DESIGNS,
     scenarios: ALL_SCENARIOS,
     concurrency: 200,
     workerProcesses: 2,
@@ -57,7 +57,6 @@ export function fullOptions(): BenchOptions {
     ceilings: { seconds: 8, concurrency: 256, redisConnections: 4, mysqlConnections: 32 },
     scale: { processes: [1, 2, 4], seconds: 20, rate: null },
     soak: { minutes: 10, sessionsPerSecond: null, sampleSeconds: 5 },
-    profile: true,
     outDir: join(ROOT, "bench/results"),
     progress: true,
     checkTimeoutMs: 120_000,
@@ -82,7 +81,6 @@ export function quickOptions(): BenchOptions {
     ceilings: { seconds: 1, concurrency: 32, redisConnections: 2, mysqlConnections: 8 },
     scale: null,
     soak: { minutes: 0.1, sessionsPerSecond: 10, sampleSeconds: 1 },
-    profile: false,
     outDir: join(ROOT, "bench/results/tmp"),
     checkTimeoutMs: 30_000,
   };
@@ -93,11 +91,10 @@ const USAGE = `usage: npm run bench -- [options]
   --soak-minutes N        length of the memory soak (full form: 10; 0 skips it)
   --concurrency N         virtual clients of each closed-loop phase (full form: 200)
   --workers N             worker processes (full form: 2)
-  --designs a,b           among redis, mysql-locking, mysql-batched, noop, redis-nolimit
+  --designs a,b           among ${ALL_DESIGNS.join(", ")}
   --scenarios a,b         among ${ALL_SCENARIOS.join(", ")}
   --no-ceilings           skip the Redis and MySQL ceilings
   --no-scale              skip the horizontal-scale runs
-  --no-profile            do not profile the API
   --payment-latency-ms N  PAYMENT_SIM_LATENCY_MS of every design (default 0)
   --rate-limit N          RATE_LIMIT_PER_MINUTE of the designs with the limiter (default 600)
   --size F                multiply the number of shoppers, carts and requests (e.g. 0.25 for a shorter run)
@@ -106,104 +103,90 @@ const USAGE = `usage: npm run bench -- [options]
   --no-progress           no live progress line
   --render FILE           only re-render summary.md and the charts from a results.json`;
 
-export function parseArgs(argv: string[]): BenchOptions {
-  const quick = argv.includes("--quick");
-  const opts = quick ? quickOptions() : fullOptions();
-  const num = (flag: string, value: string | undefined): number => {
+const flag = { type: "boolean" } as const;
+const value = { type: "string" } as const;
+const OPTIONS = {
+  quick: flag,
+  "soak-minutes": value,
+  concurrency: value,
+  workers: value,
+  designs: value,
+  scenarios: value,
+  "no-ceilings": flag,
+  "no-scale": flag,
+  "payment-latency-ms": value,
+  "rate-limit": value,
+  size: value,
+  out: value,
+  "in-process": flag,
+  "no-progress": flag,
+  render: value,
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The options of a command line, and the results.json to re-render when --render is given. */
+export function parseCommandLine(argv: string[]): { opts: BenchOptions; render?: string } {
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    options: OPTIONS,
+  });
+  if (v.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const opts = v.quick ? quickOptions() : fullOptions();
+  const num = (name: "soak-minutes" | "concurrency" | "workers" | "payment-latency-ms" | "rate-limit" | "size") => {
+    const value = v[name];
+    if (value === undefined) return undefined;
     const n = Number(value);
-    if (value === undefined || !Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a number\n${USAGE}`);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a number\n${USAGE}`);
     return n;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const [flag = "", inline] = arg.split("=", 2) as [string, string | undefined];
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case "--quick":
-        break;
-      case "--soak-minutes": {
-        const minutes = num(flag, value());
-        opts.soak =
-          minutes > 0
-            ? {
-                minutes,
-                sessionsPerSecond: opts.soak?.sessionsPerSecond ?? null,
-                sampleSeconds: opts.soak?.sampleSeconds ?? 5,
-              }
-            : null;
-        break;
-      }
-      case "--concurrency":
-        opts.concurrency = Math.max(1, Math.floor(num(flag, value())));
-        break;
-      case "--workers":
-        opts.workerProcesses = Math.max(1, Math.floor(num(flag, value())));
-        break;
-      case "--designs":
-        opts.designs = list(
-          value(),
-          ["redis", "mysql-locking", "mysql-batched", "noop", "redis-nolimit"],
-          flag,
-        ) as DesignId[];
-        break;
-      case "--scenarios":
-        opts.scenarios = list(value(), ALL_SCENARIOS, flag) as ScenarioId[];
-        break;
-      case "--no-ceilings":
-        opts.ceilings = null;
-        break;
-      case "--no-scale":
-        opts.scale = null;
-        break;
-      case "--no-profile":
-        opts.profile = false;
-        break;
-      case "--payment-latency-ms":
-        opts.paymentLatencyMs = num(flag, value());
-        break;
-      case "--rate-limit":
-        opts.rateLimitPerMinute = Math.floor(num(flag, value()));
-        break;
-      case "--size": {
-        const f = num(flag, value());
-        const n = (x: number) => Math.max(10, Math.round(x * f));
-        opts.flashSale = {
-          clients: n(opts.flashSale.clients),
-          stock: Math.max(2, Math.round(opts.flashSale.stock * f)),
-        };
-        opts.soldOut = { ...opts.soldOut, clients: n(opts.soldOut.clients) };
-        opts.wideCatalog = { ...opts.wideCatalog, carts: n(opts.wideCatalog.carts) };
-        opts.hot3 = { carts: n(opts.hot3.carts) };
-        opts.addOnly = { ...opts.addOnly, requests: n(opts.addOnly.requests) };
-        break;
-      }
-      case "--out":
-        opts.outDir = value() ?? opts.outDir;
-        break;
-      case "--in-process":
-        opts.inProcess = true;
-        break;
-      case "--no-progress":
-        opts.progress = false;
-        break;
-      case "--help":
-      case "-h":
-        console.log(USAGE);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option ${arg}\n${USAGE}`);
-    }
-  }
-  return opts;
+  const minutes = num("soak-minutes");
+  if (minutes !== undefined)
+    opts.soak =
+      minutes > 0
+        ? {
+            minutes,
+            sessionsPerSecond: opts.soak?.sessionsPerSecond ?? null,
+            sampleSeconds: opts.soak?.sampleSeconds ?? 5,
+          }
+        : null;
+  opts.concurrency = Math.max(1, Math.floor(num("concurrency") ?? opts.concurrency));
+  opts.workerProcesses = Math.max(1, Math.floor(num("workers") ?? opts.workerProcesses));
+  opts.designs = list(v.designs, ALL_DESIGNS, "designs") ?? opts.designs;
+  opts.scenarios = list(v.scenarios, ALL_SCENARIOS, "scenarios") ?? opts.scenarios;
+  if (v["no-ceilings"]) opts.ceilings = null;
+  if (v["no-scale"]) opts.scale = null;
+  opts.paymentLatencyMs = num("payment-latency-ms") ?? opts.paymentLatencyMs;
+  opts.rateLimitPerMinute = Math.floor(num("rate-limit") ?? opts.rateLimitPerMinute);
+  const size = num("size");
+  if (size !== undefined) resize(opts, size);
+  if (v.out) opts.outDir = v.out;
+  if (v["in-process"]) opts.inProcess = true;
+  if (v["no-progress"]) opts.progress = false;
+  return { opts, ...(v.render && { render: v.render }) };
 }
 
-function list(value: string | undefined, allowed: string[], flag: string): string[] {
-  const items = (value ?? "")
+/** --size: a multiple of the shoppers, carts and requests of every scenario. */
+function resize(opts: BenchOptions, f: number): void {
+  const n = (x: number) => Math.max(10, Math.round(x * f));
+  opts.flashSale = { clients: n(opts.flashSale.clients), stock: Math.max(2, Math.round(opts.flashSale.stock * f)) };
+  opts.soldOut = { ...opts.soldOut, clients: n(opts.soldOut.clients) };
+  opts.wideCatalog = { ...opts.wideCatalog, carts: n(opts.wideCatalog.carts) };
+  opts.hot3 = { carts: n(opts.hot3.carts) };
+  opts.addOnly = { ...opts.addOnly, requests: n(opts.addOnly.requests) };
+}
+
+function list<T extends string>(value: unknown, allowed: readonly T[], flag: string): T[] | undefined {
+  if (value === undefined) return undefined;
+  const items = String(value)
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const bad = items.filter((s) => !allowed.includes(s));
-  if (items.length === 0 || bad.length) throw new Error(`${flag}: expected some of ${allowed.join(", ")}`);
-  return items;
+  const ok = items.filter((s): s is T => (allowed as readonly string[]).includes(s));
+  if (items.length === 0 || ok.length < items.length)
+    throw new Error(`--${flag}: expected some of ${allowed.join(", ")}`);
+  return ok;
 }

@@ -5,11 +5,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import type { Knex } from "@oms/shared";
-import { findProcess, processExists, type WatchedProcess } from "./proc";
+import type { WatchedProcess } from "./proc";
 import { sleep } from "./stats";
 
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -29,7 +29,6 @@ export interface ServiceSpec {
   name: string;
   entry: string;
   env: Record<string, string>;
-  nodeArgs?: string[];
 }
 
 /** Services started and not yet stopped, so an interrupted run can stop them. */
@@ -44,7 +43,7 @@ const INHERITED_BLOCKLIST = /^(NODE_OPTIONS|VITEST.*|TEST_.*)$/;
 
 export function spawnService(spec: ServiceSpec): Service {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_BLOCKLIST.test(k)));
-  const args = [...(spec.nodeArgs ?? []), "--import", "tsx", "--import", GUARD, spec.entry];
+  const args = ["--import", "tsx", "--import", GUARD, spec.entry];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...inherited, ...spec.env },
@@ -100,8 +99,6 @@ export interface StackOptions {
   env: Record<string, string>;
   apiProcesses: number;
   workerProcesses: number;
-  /** Extra node flags for the API processes (e.g. --cpu-prof). */
-  apiNodeArgs?: string[];
   redis: Redis;
   heartbeatsKey: string;
   timeoutMs?: number;
@@ -150,7 +147,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         name: opts.apiProcesses === 1 ? "api" : `api-${i + 1}`,
         entry: "apps/api/src/main.ts",
         env: { ...opts.env, PORT: String(port) },
-        nodeArgs: opts.apiNodeArgs,
       });
       apis.push(Object.assign(service, { port, origin: `http://127.0.0.1:${port}` }));
     }
@@ -191,28 +187,19 @@ export interface InfraPids {
   mysql: number | null;
 }
 
-/** The pids of redis-server (from INFO) and mariadbd (from its pid file, else by name). */
+/** The pids of redis-server (from INFO) and mariadbd (from its pid file); null when not found. */
 export async function infraPids(redis: Redis, db: Knex): Promise<InfraPids> {
-  let redisPid: number | null = null;
+  const running = (pid: number) => (pid > 0 && existsSync(`/proc/${pid}/stat`) ? pid : null);
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1] ?? 0);
+  const [rows] = (await db.raw("SELECT @@pid_file AS f")) as [Array<{ f: string }>];
+  const file = rows[0]?.f;
+  let mysqlPid = 0;
   try {
-    const info = await redis.info("server");
-    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
-    if (pid && processExists(pid)) redisPid = pid;
+    mysqlPid = file ? Number(readFileSync(file, "utf8").trim()) : 0;
   } catch {
-    // Not fatal: the figures for Redis will be missing.
+    // Not readable here: the figures for MariaDB will be missing.
   }
-  let mysqlPid: number | null = null;
-  try {
-    const [rows] = (await db.raw("SELECT @@pid_file AS f")) as [Array<{ f: string }>];
-    const file = rows[0]?.f;
-    const pid = file ? Number(readFileSync(file, "utf8").trim()) : 0;
-    if (pid && processExists(pid)) mysqlPid = pid;
-  } catch {
-    // Fall back to the name below.
-  }
-  mysqlPid ??= findProcess(["mariadbd", "mysqld"]);
-  redisPid ??= findProcess(["redis-server"]);
-  return { redis: redisPid, mysql: mysqlPid };
+  return { redis: running(redisPid), mysql: running(mysqlPid) };
 }
 
 export function watched(stack: Stack | null, infra: InfraPids): WatchedProcess[] {

@@ -4,7 +4,6 @@
  * its own port; what CPU each API process spends.
  */
 import { checkCorrectness } from "./checks";
-import type { RequestSpec } from "./load";
 import type { BenchOptions } from "./options";
 import { measurePhase, recordCompletions } from "./phase";
 import type { InfraPids } from "./processes";
@@ -40,9 +39,9 @@ export async function runScale(
         })),
       );
       progress.log(`scale: ${apiProcesses} API process(es), ${round(rate)} checkouts/s for ${s.seconds}s`);
-      const system = await startSystem(world, "redis", opts, infra, { apiProcesses });
+      const system = await startSystem(world, "redis", opts, infra, apiProcesses);
       try {
-        const { result } = await measurePhase(system.phase, {
+        const result = await measurePhase(system.phase, {
           label: `scale x${apiProcesses} checkout`,
           targets: system.pools,
           concurrency: opts.concurrency,
@@ -51,8 +50,7 @@ export async function runScale(
           progress,
           task: async (i, send) => {
             if (i >= carts) return false;
-            const req: RequestSpec = { method: "POST", path: "/checkOutCart", body: { clientID: clientId("sc-c", i) } };
-            await send(req);
+            await send({ method: "POST", path: "/checkOutCart", body: { clientID: clientId("sc-c", i) } });
             return true;
           },
         });

@@ -7,8 +7,8 @@
 import { checkCorrectness } from "./checks";
 import type { BenchOptions } from "./options";
 import { measurePhase } from "./phase";
-import { memoryKb } from "./proc";
-import type { InfraPids } from "./processes";
+import { usageOf } from "./proc";
+import { watched, type InfraPids } from "./processes";
 import type { Progress } from "./progress";
 import { AMPLE_STOCK } from "./scenarios";
 import { clientId, rng, round } from "./stats";
@@ -19,12 +19,7 @@ import { World, redisUsedMemory } from "./world";
 const PRODUCTS = 500;
 const GROWING_TABLES = ["orders", "order_items", "payments", "cart_operations", "client_cart", "reserve_purchase"];
 
-export async function runSoak(
-  opts: BenchOptions,
-  infra: InfraPids,
-  progress: Progress,
-  sessionsPerSecond: number,
-): Promise<SoakResult | null> {
+export async function runSoak(opts: BenchOptions, infra: InfraPids, progress: Progress, sessionsPerSecond: number) {
   const s = opts.soak;
   if (!s) return null;
   const world = await World.create();
@@ -32,19 +27,10 @@ export async function runSoak(
     const products = Array.from({ length: PRODUCTS }, (_, i) => ({ id: `sk-${i}`, quantity: AMPLE_STOCK }));
     await world.seedProducts(products);
     const system = await startSystem(world, "redis", opts, infra);
-    let stopped = false;
-    const stop = async () => {
-      if (!stopped) await system.stop();
-      stopped = true;
-    };
     try {
       const seconds = s.minutes * 60;
       progress.log(`soak: ${round(sessionsPerSecond, 1)} sessions/s (add 1-3 items, check out) for ${s.minutes} min`);
-      const samples: SoakSample[] = [];
-      const watchedNow = [...system.stack.apis, ...system.stack.workers].map((p) => ({ name: p.name, pid: p.pid }));
-      if (infra.redis) watchedNow.push({ name: "redis-server", pid: infra.redis });
-      if (infra.mysql) watchedNow.push({ name: "mariadbd", pid: infra.mysql });
-      const t0 = performance.now();
+      const processes = watched(system.stack, infra);
       const tableRows = async () => {
         const rows: Record<string, number> = {};
         for (const t of GROWING_TABLES) {
@@ -53,33 +39,27 @@ export async function runSoak(
         }
         return rows;
       };
-      let sampling = Promise.resolve();
-      let sampleNo = 0;
+      const samples: SoakSample[] = [];
+      const t0 = performance.now();
       const everyKeys = Math.max(1, Math.round(30 / s.sampleSeconds));
       const sample = async () => {
-        const rssKb: Record<string, number> = {};
-        for (const p of watchedNow) rssKb[p.name] = memoryKb(p.pid).rss;
+        const usage = await usageOf(processes.map((p) => p.pid));
+        const rssKb = Object.fromEntries(
+          processes.map((p) => [p.name, Math.round((usage[p.pid]?.memory ?? 0) / 1024)]),
+        );
         const point: SoakSample = { t: round((performance.now() - t0) / 1000, 1), rssKb, redisUsedMemory: 0 };
         point.redisUsedMemory = await redisUsedMemory(world.redis).catch(() => 0);
-        if (sampleNo++ % everyKeys === 0) point.prefixKeys = await world.countKeys().catch(() => undefined);
+        if (samples.length % everyKeys === 0) point.prefixKeys = await world.countKeys().catch(() => undefined);
         samples.push(point);
       };
-      const firstRows = await tableRows();
-      const firstKeys = await world.countKeys();
-      await sample();
-      const timer = setInterval(() => {
-        sampling = sampling.then(sample, () => undefined);
-      }, s.sampleSeconds * 1000);
       const random = rng(99);
-      const plan = (i: number) => {
-        const n = 1 + Math.floor(random() * 3);
-        return {
-          clientID: clientId("sk-c", i),
-          products: Array.from({ length: n }, () => `sk-${Math.floor(random() * PRODUCTS)}`),
-        };
-      };
       let phase;
+      let first: { rows: Record<string, number>; keys: number };
+      let sampling = Promise.resolve();
+      const timer = setInterval(() => (sampling = sampling.then(sample, () => undefined)), s.sampleSeconds * 1000);
       try {
+        first = { rows: await tableRows(), keys: await world.countKeys() };
+        await sample();
         phase = await measurePhase(system.phase, {
           label: "soak sessions",
           targets: system.pools,
@@ -88,12 +68,12 @@ export async function runSoak(
           durationMs: seconds * 1000,
           progress,
           task: async (i, send) => {
-            const { clientID, products: lines } = plan(i);
-            for (const productID of lines)
-              if (
-                (await send({ method: "POST", path: "/addToCart", body: { clientID, productID, quantity: 1 } })) !== 200
-              )
-                return true;
+            const clientID = clientId("sk-c", i);
+            const lines = Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * PRODUCTS));
+            for (const p of lines) {
+              const body = { clientID, productID: `sk-${p}`, quantity: 1 };
+              if ((await send({ method: "POST", path: "/addToCart", body })) !== 200) return true;
+            }
             await send({ method: "POST", path: "/checkOutCart", body: { clientID } });
             return true;
           },
@@ -103,9 +83,8 @@ export async function runSoak(
         await sampling;
       }
       await sample();
-      const lastKeys = await world.countKeys();
+      const last = { rows: await tableRows(), keys: await world.countKeys() };
       const keyKinds = await world.keyKinds();
-      const lastRows = await tableRows();
       const checks = await checkCorrectness(world, {
         design: "redis",
         initialStock: new Map(products.map((p) => [p.id, p.quantity])),
@@ -114,52 +93,51 @@ export async function runSoak(
         productPrefix: "sk-",
         timeoutMs: opts.checkTimeoutMs,
       });
-      await stop();
-
       const windowSeconds = s.minutes >= 3 ? 60 : Math.max(s.sampleSeconds, seconds / 4);
-      const end = samples.at(-1)?.t ?? 0;
-      const first = samples.filter((p) => p.t <= windowSeconds);
-      const last = samples.filter((p) => p.t >= end - windowSeconds);
-      const mean = (list: SoakSample[], f: (p: SoakSample) => number) =>
-        list.length ? list.reduce((sum, p) => sum + f(p), 0) / list.length : 0;
-      const series: Array<{ series: string; unit: string; f: (p: SoakSample) => number }> = [
-        ...watchedNow.map((p) => ({
-          series: `${p.name} RSS`,
-          unit: "MiB",
-          f: (x: SoakSample) => (x.rssKb[p.name] ?? 0) / 1024,
-        })),
-        { series: "Redis used_memory", unit: "MiB", f: (x) => x.redisUsedMemory / 1_048_576 },
-      ];
-      const growth = series.map(({ series: name, unit, f }) => {
-        const a = mean(first, f);
-        const b = mean(last, f);
-        return {
-          series: name,
-          unit,
-          first: round(a, 1),
-          last: round(b, 1),
-          delta: round(b - a, 1),
-          percent: round(a ? (100 * (b - a)) / a : 0, 1),
-        };
-      });
       return {
         minutes: s.minutes,
         targetSessionsPerSecond: round(sessionsPerSecond, 1),
-        phase: phase.result,
+        phase,
         samples,
-        growth,
+        growth: growth(samples, processes, windowSeconds),
         windowSeconds: round(windowSeconds, 1),
-        prefixKeys: { first: firstKeys, last: lastKeys },
+        prefixKeys: { first: first.keys, last: last.keys },
         keyKinds,
         tableRows: Object.fromEntries(
-          GROWING_TABLES.map((t) => [t, { first: firstRows[t] ?? 0, last: lastRows[t] ?? 0 }]),
+          GROWING_TABLES.map((t) => [t, { first: first.rows[t] ?? 0, last: last.rows[t] ?? 0 }]),
         ),
         checks,
-      };
+      } satisfies SoakResult;
     } finally {
-      await stop();
+      await system.stop();
     }
   } finally {
     await world.destroy();
   }
+}
+
+/** Per series (each process's RSS, Redis used_memory): the mean over the first and the last window. */
+function growth(
+  samples: SoakSample[],
+  processes: Array<{ name: string }>,
+  windowSeconds: number,
+): SoakResult["growth"] {
+  const end = samples.at(-1)?.t ?? 0;
+  const first = samples.filter((p) => p.t <= windowSeconds);
+  const last = samples.filter((p) => p.t >= end - windowSeconds);
+  const mean = (list: SoakSample[], f: (p: SoakSample) => number) =>
+    list.length ? list.reduce((sum, p) => sum + f(p), 0) / list.length : 0;
+  const series: Array<[string, (x: SoakSample) => number]> = [
+    ...processes.map((p): [string, (x: SoakSample) => number] => [
+      `${p.name} RSS`,
+      (x) => (x.rssKb[p.name] ?? 0) / 1024,
+    ]),
+    ["Redis used_memory", (x) => x.redisUsedMemory / 1_048_576],
+  ];
+  return series.map(([name, f]) => {
+    const a = mean(first, f);
+    const b = mean(last, f);
+    const percent = round(a ? (100 * (b - a)) / a : 0, 1);
+    return { series: name, unit: "MiB", first: round(a, 1), last: round(b, 1), delta: round(b - a, 1), percent };
+  });
 }

@@ -58,16 +58,16 @@ export async function startSystem(
   design: DesignId,
   opts: BenchOptions,
   infra: InfraPids,
-  extra: { apiProcesses?: number; apiNodeArgs?: string[]; env?: Record<string, string> } = {},
+  apiProcesses = 1,
 ): Promise<System> {
-  const env = { ...designEnv(design, opts), ...world.env(), ...extra.env };
+  const env = { ...designEnv(design, opts), ...world.env() };
+  const { workerProcesses } = opts;
   const stack = opts.inProcess
-    ? await startInProcessStack({ env, apiProcesses: extra.apiProcesses ?? 1, workerProcesses: opts.workerProcesses })
+    ? await startInProcessStack({ env, apiProcesses, workerProcesses })
     : await startStack({
         env,
-        apiProcesses: extra.apiProcesses ?? 1,
-        workerProcesses: opts.workerProcesses,
-        apiNodeArgs: extra.apiNodeArgs,
+        apiProcesses,
+        workerProcesses,
         redis: world.redis,
         heartbeatsKey: world.keys.workerHeartbeats,
       });
@@ -82,12 +82,7 @@ export async function startSystem(
     stack,
     pools,
     sampler,
-    phase: {
-      sampler,
-      redis: world.redis,
-      db: world.db,
-      ...(opts.form === "full" ? { lockDatabase: world.databaseName } : {}),
-    },
+    phase: { sampler, redis: world.redis, db: world.db },
     async stop() {
       sampler.stop();
       await closePools(pools);

@@ -81,8 +81,6 @@ export interface PhaseResult {
   mysql: MysqlStatusDelta;
   /** The machine's 1-minute load average at the start and the end of the phase. */
   loadAverage?: number[];
-  /** Sampled InnoDB lock waits in this run's database: which statement waited, on which lock, behind which. */
-  lockWaits?: Array<{ table: string; index: string; mode: string; waiting: string; blocking: string; samples: number }>;
 }
 
 export interface CorrectnessChecks {
@@ -183,15 +181,6 @@ export interface SoakResult {
   checks: CorrectnessChecks;
 }
 
-export interface ProfileSummary {
-  /** The load phase(s) the samples were taken from. */
-  window: string;
-  file: string;
-  totalMs: number;
-  topFunctions: Array<{ name: string; where: string; selfMs: number; percent: number }>;
-  byArea: Array<{ area: string; selfMs: number; percent: number }>;
-}
-
 export interface TargetResult {
   name: string;
   ratio: number | null;
@@ -223,7 +212,6 @@ export interface BenchResult {
   ceilings: CeilingResult[];
   scale: ScaleResult[];
   soak: SoakResult | null;
-  profile: ProfileSummary[];
   targets: TargetResult[];
   correctnessOk: boolean;
 }
