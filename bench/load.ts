@@ -5,7 +5,7 @@
  * (a fixed rate, capped in flight). Every answer's status is counted and its latency
  * recorded in HDR histograms.
  */
-import { Pool } from "undici";
+import type { Pool } from "undici";
 import type { Progress } from "./progress";
 import { histogram, recordMs, type Histogram } from "./stats";
 
@@ -84,25 +84,6 @@ class Recorder {
   sample(message: string): void {
     if (this.outcome.errorSamples.length < 5) this.outcome.errorSamples.push(message.slice(0, 300));
   }
-}
-
-/** One pool per API origin, each with `connections` keep-alive connections. */
-export function createPools(origins: string[], connections: number): Pool[] {
-  return origins.map(
-    (origin) =>
-      new Pool(origin, {
-        connections,
-        pipelining: 1,
-        keepAliveTimeout: 60_000,
-        keepAliveMaxTimeout: 600_000,
-        headersTimeout: 60_000,
-        bodyTimeout: 60_000,
-      }),
-  );
-}
-
-export async function closePools(pools: Pool[]): Promise<void> {
-  await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };

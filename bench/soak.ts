@@ -49,7 +49,11 @@ export async function runSoak(opts: BenchOptions, infra: InfraPids, progress: Pr
         );
         const point: SoakSample = { t: round((performance.now() - t0) / 1000, 1), rssKb, redisUsedMemory: 0 };
         point.redisUsedMemory = await redisUsedMemory(world.redis).catch(() => 0);
-        if (samples.length % everyKeys === 0) point.prefixKeys = await world.countKeys().catch(() => undefined);
+        if (samples.length % everyKeys === 0)
+          point.prefixKeys = await world.prefixKeys().then(
+            (k) => k.length,
+            () => undefined,
+          );
         samples.push(point);
       };
       const random = rng(99);
@@ -58,7 +62,7 @@ export async function runSoak(opts: BenchOptions, infra: InfraPids, progress: Pr
       let sampling = Promise.resolve();
       const timer = setInterval(() => (sampling = sampling.then(sample, () => undefined)), s.sampleSeconds * 1000);
       try {
-        first = { rows: await tableRows(), keys: await world.countKeys() };
+        first = { rows: await tableRows(), keys: (await world.prefixKeys()).length };
         await sample();
         phase = await measurePhase(system.phase, {
           label: "soak sessions",
@@ -83,7 +87,7 @@ export async function runSoak(opts: BenchOptions, infra: InfraPids, progress: Pr
         await sampling;
       }
       await sample();
-      const last = { rows: await tableRows(), keys: await world.countKeys() };
+      const last = { rows: await tableRows(), keys: (await world.prefixKeys()).length };
       const keyKinds = await world.keyKinds();
       const checks = await checkCorrectness(world, {
         design: "redis",

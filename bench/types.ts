@@ -5,13 +5,7 @@ export type DesignId = "redis" | "redis-nolimit" | "mysql-locking" | "mysql-batc
 
 export type ScenarioId = "flash-sale" | "wide-catalog" | "hot-3" | "add-only";
 
-export interface LatencySummary {
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
+export type LatencySummary = Record<"p50" | "p95" | "p99" | "max" | "mean", number>;
 
 /** CPU and memory of one process over a phase. */
 export interface ProcessUsage {
@@ -28,12 +22,7 @@ export interface ProcessUsage {
 }
 
 /** Counters of MariaDB's global status, as deltas over a phase (shared server: other clients count too). */
-export interface MysqlStatusDelta {
-  rowLockWaits: number;
-  rowLockTimeMs: number;
-  commits: number;
-  questions: number;
-}
+export type MysqlStatusDelta = Record<"rowLockWaits" | "rowLockTimeMs" | "commits" | "questions", number>;
 
 export interface PhaseResult {
   name: string;
@@ -65,10 +54,7 @@ export interface PhaseResult {
    * MySQL (orders' completed_at, so checkouts answered 202 and completed later count) when
    * the design writes orders; from the HTTP 200 answers for the no-op floor.
    */
-  saleWindow?: {
-    completed: number;
-    seconds: number;
-    completedPerSecond: number;
+  saleWindow?: Record<"completed" | "seconds" | "completedPerSecond", number> & {
     latencyMs: LatencySummary;
     source: "mysql" | "http";
   };
@@ -120,29 +106,18 @@ export interface ScenarioRun {
 }
 
 /** Writes per group-commit transaction; quantiles are histogram bucket bounds ("at most"). */
-export interface WriteBatches {
-  transactions: number;
-  writes: number;
-  meanSize: number;
-  p50AtMost: number;
-  p90AtMost: number;
-  maxAtMost: number;
-}
+export type WriteBatches = Record<
+  "transactions" | "writes" | "meanSize" | "p50AtMost" | "p90AtMost" | "maxAtMost",
+  number
+>;
 
-export interface CeilingResult {
+type CeilingFigure = "lines" | "concurrency" | "connections" | "operations" | "seconds" | "opsPerSecond" | "failures";
+
+/** One bottleneck alone; server and client CPU (redis-server or mariadbd, this process) in % of one core. */
+export interface CeilingResult extends Record<CeilingFigure | "serverCpuPercent" | "clientCpuPercent", number> {
   name: string;
   description: string;
-  lines: number;
-  concurrency: number;
-  connections: number;
-  operations: number;
-  seconds: number;
-  opsPerSecond: number;
   latencyMs: LatencySummary;
-  /** CPU of the server (redis-server or mariadbd) and of this process, % of one core. */
-  serverCpuPercent: number;
-  clientCpuPercent: number;
-  failures: number;
 }
 
 export interface ScaleResult {
@@ -190,18 +165,14 @@ export interface TargetResult {
   detail: string;
 }
 
-export interface MachineInfo {
+export interface MachineInfo extends Record<
+  "cpuModel" | "node" | "os" | "redisVersion" | "mysqlVersion" | "startedAt" | "finishedAt",
+  string
+> {
   nproc: number;
-  cpuModel: string;
   memoryGb: number;
-  node: string;
-  os: string;
-  redisVersion: string;
-  mysqlVersion: string;
   loadAverageStart: string;
   loadAverageEnd: string;
-  startedAt: string;
-  finishedAt: string;
 }
 
 export interface BenchResult {
