@@ -14,10 +14,11 @@ export interface BenchOptions {
   paymentLatencyMs: number;
   /** RATE_LIMIT_PER_MINUTE of the designs other than redis-nolimit (product default 600). */
   rateLimitPerMinute: number;
-  /** One system per scenario run (fresh processes, so VmHWM is the scenario's), or one per design. */
+  /**
+   * One system per scenario run (fresh processes, so VmHWM is the scenario's), or one per
+   * design with the designs side by side (the quick form: correctness, not speed).
+   */
   isolate: "scenario" | "design";
-  /** With isolate "design": run the designs side by side (quick form: correctness, not speed). */
-  parallelDesigns: boolean;
   /** Run the API and the workers inside the benchmark's process (for a test runner's time budget). */
   inProcess: boolean;
   flashSale: { clients: number; stock: number };
@@ -47,7 +48,6 @@ export function fullOptions(): BenchOptions {
     paymentLatencyMs: 0,
     rateLimitPerMinute: 600,
     isolate: "scenario",
-    parallelDesigns: false,
     inProcess: false,
     flashSale: { clients: 4_000, stock: 400 },
     soldOut: { roundSeconds: 4, rounds: 3, clients: 20_000 },
@@ -72,7 +72,6 @@ export function quickOptions(): BenchOptions {
     concurrency: 16,
     workerProcesses: 1,
     isolate: "design",
-    parallelDesigns: true,
     flashSale: { clients: 150, stock: 25 },
     soldOut: { roundSeconds: 0.5, rounds: 1, clients: 150 },
     wideCatalog: { products: 50, carts: 80, maxLines: 5 },

@@ -183,13 +183,10 @@ const COST_NOTE =
   "Per completed checkout (orders in MySQL; the floor: 200 answers) or added item, over the phase: SQL statements (MariaDB `Questions`, the benchmark's own left out; the flush and the reconciler included) and transactions (`Com_commit`); worker CPU per job (both worker processes). Group commit: writes per MySQL transaction of the workers over the whole run (`oms_write_batch_size`; quantiles are histogram bucket bounds).";
 
 function soakNote(s: NonNullable<BenchResult["soak"]>): string {
-  const kinds = Object.entries(s.keyKinds)
-    .slice(0, 8)
-    .map(([k, n]) => `${k} ${n}`);
   const rows = Object.entries(s.tableRows).map(([t, v]) => `${t} ${v.first} -> ${v.last}`);
   return [
     `${s.minutes} min at ${s.targetSessionsPerSecond} sessions/s (each a new client: 1-3 adds, then a checkout); ${s.phase.requestsPerSecond} req/s answered, p99 ${s.phase.latencyMs.p99} ms, ${s.phase.errors} errors. Growth: mean of the last ${s.windowSeconds}s against the first ${s.windowSeconds}s. Chart: soak.svg.`,
-    `Keys under the run's prefix: ${s.prefixKeys.first} -> ${s.prefixKeys.last} (${kinds.join(", ")}). Rows: ${rows.join(", ")}. Checks after the soak: ${s.checks.ok ? "ok" : `FAIL: ${s.checks.violations.join("; ")}`}.`,
+    `Keys under the run's prefix: ${s.prefixKeys.first} -> ${s.prefixKeys.last}. Rows: ${rows.join(", ")}. Checks after the soak: ${s.checks.ok ? "ok" : `FAIL: ${s.checks.violations.join("; ")}`}.`,
   ].join("\n\n");
 }
 

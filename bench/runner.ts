@@ -143,9 +143,7 @@ export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = 
       return runDesign(opts, infra, design, scenarios, log);
     };
     // Side by side (speed figures are then meaningless; the quick form checks correctness).
-    if (opts.parallelDesigns)
-      runs.push(...(await Promise.all(opts.designs.map((d) => runOne(d, new Progress(opts.progress, false))))).flat());
-    else for (const design of opts.designs) runs.push(...(await runOne(design, progress)));
+    runs.push(...(await Promise.all(opts.designs.map((d) => runOne(d, new Progress(opts.progress, false))))).flat());
   }
 
   const ceilings = [];

@@ -102,25 +102,13 @@ export const flashSale: Scenario = {
   async run(d) {
     const { clients, stock } = d.opts.flashSale;
     const shoppers = ids("fs-", clients);
-    const adds = await measurePhase(
-      d.phase,
-      spec(
-        d,
-        "add",
-        shoppers.map((c) => add(c, HOT)),
-      ),
-    );
+    const toAdd = shoppers.map((c) => add(c, HOT));
+    const adds = await measurePhase(d.phase, spec(d, "add", toAdd));
     // An add answered 504 may still land (its job is retried): let the cart queue settle,
     // then the shoppers who have a cart check out (the no-op design keeps no carts: all do).
     await waitForQueueIdle(d.world, "cart", d.opts.checkTimeoutMs);
-    const withCart =
-      d.design === "noop"
-        ? shoppers
-        : ((await d.world
-            .db("client_cart")
-            .where({ product_id: HOT })
-            .where("client_id", "like", "fs-%")
-            .pluck("client_id")) as string[]);
+    const carts = () => d.world.db("client_cart").where({ product_id: HOT }).where("client_id", "like", "fs-%");
+    const withCart = d.design === "noop" ? shoppers : ((await carts().pluck("client_id")) as string[]);
     if (withCart.length < clients)
       d.progress.log(`  ${d.label}: ${withCart.length} of ${clients} shoppers have a cart after the add phase`);
     const buy = await checkoutPhase(d, withCart, "fs-", stock);

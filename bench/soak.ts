@@ -88,7 +88,6 @@ export async function runSoak(opts: BenchOptions, infra: InfraPids, progress: Pr
       }
       await sample();
       const last = { rows: await tableRows(), keys: (await world.prefixKeys()).length };
-      const keyKinds = await world.keyKinds();
       const checks = await checkCorrectness(world, {
         design: "redis",
         initialStock: new Map(products.map((p) => [p.id, p.quantity])),
@@ -106,7 +105,6 @@ export async function runSoak(opts: BenchOptions, infra: InfraPids, progress: Pr
         growth: growth(samples, processes, windowSeconds),
         windowSeconds: round(windowSeconds, 1),
         prefixKeys: { first: first.keys, last: last.keys },
-        keyKinds,
         tableRows: Object.fromEntries(
           GROWING_TABLES.map((t) => [t, { first: first.rows[t] ?? 0, last: last.rows[t] ?? 0 }]),
         ),

@@ -149,8 +149,6 @@ export interface SoakResult {
   growth: Array<{ series: string; first: number; last: number; delta: number; percent: number; unit: string }>;
   windowSeconds: number;
   prefixKeys: { first: number; last: number };
-  /** Keys under the prefix by kind at the end (before the checks). */
-  keyKinds: Record<string, number>;
   /** Rows of the tables that grow with traffic, at the first and the last sample. */
   tableRows: Record<string, { first: number; last: number }>;
   checks: CorrectnessChecks;

@@ -100,19 +100,6 @@ export class World {
     return keys;
   }
 
-  /** Keys under this world's prefix by kind (hold records, each queue's job hashes, ...). */
-  async keyKinds(): Promise<Record<string, number>> {
-    const kinds: Record<string, number> = {};
-    for (const key of await this.prefixKeys()) {
-      const [name = "", second = ""] = key.slice(this.keys.queuePrefix.length + 1).split(":");
-      let kind = name;
-      if (["cart", "checkout", "inventory"].includes(name))
-        kind = /^[0-9a-f-]{20,}$|^\d+$|^flush-/.test(second) ? `${name} job hashes` : `${name}:${second}`;
-      kinds[kind] = (kinds[kind] ?? 0) + 1;
-    }
-    return Object.fromEntries(Object.entries(kinds).sort((a, b) => b[1] - a[1]));
-  }
-
   async destroy(): Promise<void> {
     live.delete(this);
     await insert(await this.prefixKeys(), 1000, (chunk) => this.redis.unlink(...chunk));
