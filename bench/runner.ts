@@ -5,21 +5,20 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, totalmem, release, type } from "node:os";
-import { checkCorrectness } from "./checks";
 import { luaCeiling, mysqlCeiling } from "./ceilings";
 import type { BenchOptions } from "./options";
 import { infraPids, type InfraPids } from "./processes";
 import { Progress } from "./progress";
 import { consoleReport, writeReport } from "./report";
 import { runScale } from "./scale";
-import { SCENARIOS, type Scenario, type Seeded } from "./scenarios";
+import { SCENARIOS } from "./scenarios";
+import { runSession } from "./session";
 import { runSoak } from "./soak";
 import { loadAverage, round } from "./stats";
-import { DESIGN_LABELS, startSystem } from "./system";
+import { DESIGN_LABELS } from "./system";
 import { evaluateTargets, findRun, phaseOf } from "./targets";
 import type { BenchResult, DesignId, MachineInfo, ScenarioId, ScenarioRun } from "./types";
 import { World } from "./world";
-import { scrapeWriteBatches } from "./batches";
 
 export interface RunOptions {
   /** Print the table at the end (the CLI does; the test does not need to). */
@@ -53,61 +52,30 @@ async function machineInfo(world: World): Promise<MachineInfo> {
   };
 }
 
-/** Runs scenarios against one design in a world and processes of their own. */
+/** The scenarios against one design, as the results report them. */
 async function runDesign(
   opts: BenchOptions,
   infra: InfraPids,
   design: DesignId,
-  scenarios: Scenario[],
+  ids: ScenarioId[],
   log: Progress,
 ): Promise<ScenarioRun[]> {
-  const world = await World.create();
-  try {
-    const seeded: Seeded[] = [];
-    for (const scenario of scenarios) seeded.push(await scenario.seed(world, opts));
-    const system = await startSystem(world, design, opts, infra);
-    const runs: ScenarioRun[] = [];
-    try {
-      for (const [i, scenario] of scenarios.entries()) {
-        const label = `${scenario.id}/${design}`;
-        const driver = { world, design, pools: system.pools, phase: system.phase, opts, progress: log, label };
-        const output = await scenario.run(driver);
-        const { initialStock, productPrefix, params } = seeded[i] ?? {
-          initialStock: new Map(),
-          productPrefix: "",
-          params: {},
-        };
-        const checks = await checkCorrectness(world, {
-          design,
-          initialStock,
-          checkoutAnswers: output.checkoutAnswers,
-          productPrefix,
-          expectedCartRows: output.expectedCartRows,
-          timeoutMs: opts.checkTimeoutMs,
-        });
-        log.log(
-          `  ${label} checks: oversold ${checks.oversoldUnits}, conservation ${checks.conservation}, Redis=MySQL ${checks.redisMatchesMysql ?? "n/a"}, completed ${checks.completedOrders}${checks.ok ? "" : `; VIOLATIONS: ${checks.violations.join("; ")}`}`,
-        );
-        runs.push({
-          scenario: scenario.id,
-          design,
-          params,
-          phases: output.phases,
-          checks,
-          ...(output.soldOut && { soldOut: output.soldOut }),
-          startupSeconds: round(system.stack.startupSeconds, 1),
-        });
-      }
-      // The group-commit batches of the whole run, when it ran one scenario.
-      const batches = runs.length === 1 ? await scrapeWriteBatches(system.stack.workerMetricsUrls) : null;
-      if (batches && runs[0]) runs[0].writeBatches = batches;
-    } finally {
-      await system.stop();
-    }
-    return runs;
-  } finally {
-    await world.destroy();
-  }
+  const checked = await runSession(
+    opts,
+    infra,
+    design,
+    ids.map((id) => SCENARIOS[id]),
+    log,
+  );
+  return checked.flatMap(({ seeded, output, checks, startupSeconds, writeBatches }, i) => {
+    const scenario = ids[i];
+    if (!scenario) return [];
+    const { phases, soldOut } = output;
+    const extra = { ...(soldOut && { soldOut }), ...(writeBatches && { writeBatches }) };
+    return [
+      { scenario, design, params: seeded.params, phases, checks, startupSeconds: round(startupSeconds, 1), ...extra },
+    ];
+  });
 }
 
 export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = {}): Promise<BenchResult> {
@@ -133,14 +101,14 @@ export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = 
     for (const scenarioId of opts.scenarios) {
       for (const design of opts.designs.filter((d) => runsFor(d, scenarioId))) {
         progress.log(`\n${scenarioId} / ${DESIGN_LABELS[design]}`);
-        runs.push(...(await runDesign(opts, infra, design, [SCENARIOS[scenarioId]], progress)));
+        runs.push(...(await runDesign(opts, infra, design, [scenarioId], progress)));
       }
     }
   } else {
     const runOne = (design: DesignId, log: Progress) => {
-      const scenarios = opts.scenarios.filter((s) => runsFor(design, s)).map((s) => SCENARIOS[s]);
-      log.log(`${DESIGN_LABELS[design]}: ${scenarios.map((s) => s.id).join(", ")}`);
-      return runDesign(opts, infra, design, scenarios, log);
+      const ids = opts.scenarios.filter((s) => runsFor(design, s));
+      log.log(`${DESIGN_LABELS[design]}: ${ids.join(", ")}`);
+      return runDesign(opts, infra, design, ids, log);
     };
     // Side by side (speed figures are then meaningless; the quick form checks correctness).
     runs.push(...(await Promise.all(opts.designs.map((d) => runOne(d, new Progress(opts.progress, false))))).flat());

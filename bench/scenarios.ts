@@ -7,6 +7,7 @@ import { waitForQueueIdle } from "./checks";
 import { listTask, runLoad, type LoadSpec, type RequestSpec } from "./load";
 import { measureAlternating, measurePhase, recordCompletions, type PhaseContext } from "./phase";
 import type { BenchOptions } from "./options";
+import type { WatchedProcess } from "./proc";
 import type { Progress } from "./progress";
 import { clientId, rng } from "./stats";
 import type { DesignId, PhaseResult, ScenarioId, SoldOutResult } from "./types";
@@ -35,15 +36,17 @@ export interface Driver {
   design: DesignId;
   pools: Pool[];
   phase: PhaseContext;
+  /** The processes under test (the soak samples their memory). */
+  processes: WatchedProcess[];
   opts: BenchOptions;
   progress: Progress;
   label: string;
 }
 
-export interface Scenario {
-  id: ScenarioId;
+export interface Scenario<Out extends ScenarioOutput = ScenarioOutput> {
+  id: string;
   seed(world: World, opts: BenchOptions): Promise<Seeded>;
-  run(driver: Driver): Promise<ScenarioOutput>;
+  run(driver: Driver): Promise<Out>;
 }
 
 const post = (path: string, body: unknown): RequestSpec => ({ method: "POST", path, body });

@@ -2,7 +2,7 @@
 import { Pool } from "undici";
 import type { BenchOptions } from "./options";
 import type { PhaseContext } from "./phase";
-import { ProcSampler } from "./proc";
+import { ProcSampler, type WatchedProcess } from "./proc";
 import { startInProcessStack, startStack, watched, type InfraPids, type Stack } from "./processes";
 import type { DesignId } from "./types";
 import type { World } from "./world";
@@ -47,6 +47,7 @@ export interface System {
   /** One undici pool per API process: keep-alive, one request in flight per connection. */
   pools: Pool[];
   phase: PhaseContext;
+  processes: WatchedProcess[];
   stop(): Promise<void>;
 }
 
@@ -71,11 +72,13 @@ export async function startSystem(
     bodyTimeout: 60_000,
   };
   const pools = stack.apis.map((a) => new Pool(a.origin, { connections, pipelining: 1, ...timeouts }));
-  const sampler = new ProcSampler(watched(stack, infra)).start();
+  const processes = watched(stack, infra);
+  const sampler = new ProcSampler(processes).start();
   return {
     stack,
     pools,
     phase: { sampler, redis: world.redis, db: world.db },
+    processes,
     async stop() {
       sampler.stop();
       await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
