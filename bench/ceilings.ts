@@ -13,7 +13,8 @@ import type { BenchOptions } from "./options";
 import { usageOf } from "./proc";
 import type { Progress } from "./progress";
 import { AMPLE_STOCK } from "./scenarios";
-import { histogram, recordMs, round, summarize } from "./stats";
+import { round, summarize } from "./stats";
+import { runLoad } from "./load";
 import type { CeilingResult } from "./types";
 import { REDIS_URL, World, waitReady } from "./world";
 
@@ -26,39 +27,30 @@ interface Bench {
   concurrency: number;
   connections: number;
   serverPid: number | null;
-  /** One operation; false when there is nothing left to do. */
-  op: () => Promise<boolean>;
+  /** One operation: 200 done, 500 failed; null when there is nothing left to do. */
+  op: () => Promise<200 | 500> | null;
 }
 
-/** Runs `op` from `concurrency` callers for `seconds` (or until it returns false). */
+/** Runs `op` from `concurrency` callers for `seconds` (or until there is nothing left to do). */
 async function measure(b: Bench, seconds: number, progress: Progress): Promise<CeilingResult> {
-  const latency = histogram();
-  let failures = 0;
-  let stopped = false;
   const serverCpu = async () => (b.serverPid ? (await usageOf([b.serverPid]))[b.serverPid]?.ctime : undefined);
   const server0 = await serverCpu();
   const self0 = process.cpuUsage();
-  const start = performance.now();
-  const deadline = start + seconds * 1000;
-  progress.start(b.name, { durationMs: seconds * 1000 });
-  const timer = setInterval(() => progress.update({ "200": latency.totalCount - failures, "500": failures }), 100);
-  const caller = async () => {
-    while (!stopped && performance.now() < deadline) {
-      const t0 = performance.now();
-      try {
-        stopped = !(await b.op());
-      } catch {
-        failures++;
-      }
-      if (!stopped) recordMs(latency, performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: b.concurrency }, caller));
-  clearInterval(timer);
-  const elapsed = (performance.now() - start) / 1000;
+  const outcome = await runLoad({
+    label: b.name,
+    targets: [],
+    concurrency: b.concurrency,
+    durationMs: seconds * 1000,
+    progress,
+    task: async (_i, _send, time) => {
+      const op = b.op();
+      return op !== null && (await time(() => op)) > 0;
+    },
+  });
+  const elapsed = outcome.seconds;
   const self = process.cpuUsage(self0);
   const server1 = await serverCpu();
-  const operations = latency.totalCount - failures;
+  const operations = outcome.statuses["200"] ?? 0;
   const result: CeilingResult = {
     name: b.name,
     description: b.description,
@@ -68,14 +60,13 @@ async function measure(b: Bench, seconds: number, progress: Progress): Promise<C
     operations,
     seconds: round(elapsed, 2),
     opsPerSecond: round(operations / elapsed),
-    latencyMs: summarize(latency, 2),
+    latencyMs: summarize(outcome.latency, 2),
     serverCpuPercent: server0 !== undefined && server1 !== undefined ? round((server1 - server0) / 10 / elapsed) : 0,
     clientCpuPercent: round((self.user + self.system) / 1e4 / elapsed),
-    failures,
+    failures: outcome.count - operations,
   };
-  progress.finish(
-    `${result.opsPerSecond} ops/s, p99 ${result.latencyMs.p99} ms, server CPU ${result.serverCpuPercent}%`,
-  );
+  const { opsPerSecond, latencyMs, serverCpuPercent } = result;
+  progress.finish(`${opsPerSecond} ops/s, p99 ${latencyMs.p99} ms, server CPU ${serverCpuPercent}%`);
   return result;
 }
 
@@ -104,10 +95,14 @@ export async function luaCeiling(c: Ceilings, lines: number, redisPid: number | 
         concurrency: c.concurrency,
         connections: c.redisConnections,
         serverPid: redisPid,
-        op: async () => {
-          const r = await engines[n++ % engines.length]?.reserve(randomUUID(), stockLines, 600_000);
-          if (!r?.ok) throw new Error("reserve failed");
-          return true;
+        op: () => {
+          const engine = engines[n++ % engines.length];
+          return engine
+            ? engine.reserve(randomUUID(), stockLines, 600_000).then(
+                (r) => (r.ok ? 200 : 500),
+                () => 500,
+              )
+            : null;
         },
       },
       c.seconds,
@@ -150,12 +145,13 @@ export async function mysqlCeiling(
         concurrency: c.mysqlConnections,
         connections: c.mysqlConnections,
         serverPid: mysqlPid,
-        op: async () => {
+        op: () => {
           const orderId = ids[next++];
-          if (!orderId) return false;
-          const short = await reserveWithRowLocks(db, orderId, items);
-          if (short) throw new Error(`short of ${short.productId}`);
-          return true;
+          if (!orderId) return null;
+          return reserveWithRowLocks(db, orderId, items).then(
+            (short) => (short ? 500 : 200),
+            () => 500,
+          );
         },
       },
       c.seconds,

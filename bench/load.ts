@@ -17,6 +17,8 @@ export interface RequestSpec {
 
 /** Sends one request and records it; resolves to the HTTP status (0 for a network error). */
 export type Send = (spec: RequestSpec) => Promise<number>;
+/** Runs and records any operation that resolves to a status (200 done, anything else a failure). */
+export type Time = (op: () => Promise<number>) => Promise<number>;
 
 export interface LoadSpec {
   label: string;
@@ -24,7 +26,7 @@ export interface LoadSpec {
   /** Virtual clients (closed loop), or the cap on sessions in flight (open loop). */
   concurrency: number;
   /** Runs the i-th unit of work (one request, or a session of several); false when there is none. */
-  task(i: number, send: Send): Promise<boolean>;
+  task(i: number, send: Send, time: Time): Promise<boolean>;
   /** Units of work, for the progress bar. */
   total?: number;
   /** Stop starting work after this long. */
@@ -93,29 +95,29 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   const start = performance.now();
   let roundRobin = 0;
 
-  const send: Send = async (req) => {
-    const pool = spec.targets[roundRobin++ % spec.targets.length];
-    if (!pool) throw new Error("no API process to send to");
+  const time: Time = async (op) => {
     const t0 = performance.now();
-    let status = 0;
-    try {
-      const res = await pool.request({
-        method: req.method,
-        path: req.path,
-        headers: req.body === undefined ? undefined : JSON_HEADERS,
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
-      });
-      status = res.statusCode;
-      if (status !== 200 && status !== 202 && status !== 409)
-        rec.sample(`${req.method} ${req.path} -> ${status}: ${await res.body.text()}`);
-      else await res.body.dump();
-    } catch (err) {
-      rec.sample(`${req.method} ${req.path} -> ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
-    }
+    const status = await op();
     const t1 = performance.now();
     rec.record(t1 - t0, status, t1 - start);
     return status;
   };
+  const send: Send = (req) =>
+    time(async () => {
+      const pool = spec.targets[roundRobin++ % spec.targets.length];
+      const what = `${req.method} ${req.path}`;
+      try {
+        if (!pool) throw new Error("no API process to send to");
+        const body = req.body === undefined ? {} : { headers: JSON_HEADERS, body: JSON.stringify(req.body) };
+        const res = await pool.request({ method: req.method, path: req.path, ...body });
+        if ([200, 202, 409].includes(res.statusCode)) await res.body.dump();
+        else rec.sample(`${what} -> ${res.statusCode}: ${await res.body.text()}`);
+        return res.statusCode;
+      } catch (err) {
+        rec.sample(`${what} -> ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+        return 0;
+      }
+    });
 
   spec.progress?.start(spec.label, { total: spec.total, durationMs: spec.durationMs });
   const progressTimer = setInterval(() => spec.progress?.update(rec.outcome.statuses), 100);
@@ -126,7 +128,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   try {
     if (spec.ratePerSecond === undefined) {
       const client = async () => {
-        while (!exhausted && performance.now() < deadline) if (!(await spec.task(next++, send))) exhausted = true;
+        while (!exhausted && performance.now() < deadline) if (!(await spec.task(next++, send, time))) exhausted = true;
       };
       await Promise.all(Array.from({ length: spec.concurrency }, client));
     } else {
@@ -139,7 +141,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
         else if (inFlight.size >= spec.concurrency) await Promise.race(inFlight);
         else {
           const p: Promise<void> = spec
-            .task(next++, send)
+            .task(next++, send, time)
             .then((more) => void (exhausted ||= !more))
             .finally(() => inFlight.delete(p));
           inFlight.add(p);

@@ -3,14 +3,31 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { format } from "prettier";
 import { chartSvg, soakSvg } from "./charts";
-import { costPhases, phaseCost } from "./cost";
+import { costPhases, phaseCost, type PhaseCost } from "./cost";
 import { round } from "./stats";
-import type { BenchResult, PhaseResult, ProcessUsage } from "./types";
+import type {
+  BenchResult,
+  CeilingResult,
+  PhaseResult,
+  ProcessUsage,
+  ScaleResult,
+  ScenarioRun,
+  SoakResult,
+  SoldOutResult,
+  TargetResult,
+  WriteBatches,
+} from "./types";
 
 type Cell = string | number;
 interface Table {
   header: string[];
   rows: Cell[][];
+}
+/** A column: its header and how a row's cell is read. */
+type Column<T> = [string, (row: T) => Cell];
+
+function table<T>(rows: T[], columns: Array<Column<T>>): Table {
+  return { header: columns.map(([h]) => h), rows: rows.map((r) => columns.map(([, f]) => f(r))) };
 }
 
 const MiB = (kb: number) => round(kb / 1024, 0);
@@ -25,130 +42,122 @@ const mem = (p: PhaseResult, match: (u: ProcessUsage) => boolean, f: (u: Process
 export const phaseName = (p: PhaseResult) => p.name.split(" ").slice(1).join(" ");
 const passText = (pass: boolean | null) => (pass === null ? "n/a" : pass ? "PASS" : "FAIL");
 
-/** The columns of the per-phase table; the console shows those up to the API's memory, and the errors. */
-const COLUMNS: Array<[string, (p: PhaseResult) => Cell]> = [
-  ["req/s", (p) => p.requestsPerSecond],
-  ["200/s", (p) => p.okPerSecond],
-  ["409/s", (p) => p.rejectedPerSecond],
-  ["sale /s", (p) => p.saleWindow?.completedPerSecond ?? ""],
-  ["orders/s", (p) => p.ordersCompleted?.perSecond ?? ""],
-  ["p50", (p) => p.latencyMs.p50],
-  ["p95", (p) => p.latencyMs.p95],
-  ["p99", (p) => p.latencyMs.p99],
-  ["max", (p) => p.latencyMs.max],
-  ["API CPU%", (p) => cpu(p, isApi)],
-  ["workers CPU%", (p) => cpu(p, isWorker)],
-  ["redis CPU%", (p) => cpu(p, isNamed("redis-server"))],
-  ["mariadb CPU%", (p) => cpu(p, isNamed("mariadbd"))],
-  ["bench CPU%", (p) => p.clientCpuPercent],
-  ["API MiB", (p) => mem(p, isApi, (u) => u.hwmKb)],
-  ["workers MiB", (p) => mem(p, isWorker, (u) => u.hwmKb)],
-  ["redis MiB", (p) => mem(p, isNamed("redis-server"), (u) => u.rssPeakKb)],
-  ["mariadb MiB", (p) => mem(p, isNamed("mariadbd"), (u) => u.rssPeakKb)],
-  ["Redis mem Δ MiB", (p) => round((p.redisUsedMemory.after - p.redisUsedMemory.before) / 1_048_576, 1)],
-  ["errors", (p) => (p.errors + p.pending ? `${p.errors}${p.pending ? ` (+${p.pending} 202)` : ""}` : 0)],
-  ["load avg", (p) => (p.loadAverage ? p.loadAverage.map((l) => round(l, 1)).join("→") : "")],
+type RunPhase = { run: ScenarioRun; p: PhaseResult };
+const RUN: Array<Column<RunPhase>> = [
+  ["scenario", ({ run }) => run.scenario],
+  ["design", ({ run }) => run.design],
+  ["phase", ({ p }) => phaseName(p)],
 ];
-const SHORT = [...COLUMNS.slice(0, 15), ...COLUMNS.filter(([c]) => c === "errors")];
 
-function phases(result: BenchResult, columns: typeof COLUMNS): Table {
-  const rows = result.runs.flatMap((run) =>
-    run.phases.map((p) => [run.scenario, run.design, phaseName(p), ...columns.map(([, f]) => f(p))]),
-  );
-  return { header: ["scenario", "design", "phase", ...columns.map(([c]) => c)], rows };
-}
+/** The columns of the per-phase table; the console shows those up to the API's memory, and the errors. */
+const COLUMNS: Array<Column<RunPhase>> = [
+  ...RUN,
+  ["req/s", ({ p }) => p.requestsPerSecond],
+  ["200/s", ({ p }) => p.okPerSecond],
+  ["409/s", ({ p }) => p.rejectedPerSecond],
+  ["sale /s", ({ p }) => p.saleWindow?.completedPerSecond ?? ""],
+  ["orders/s", ({ p }) => p.ordersCompleted?.perSecond ?? ""],
+  ["p50", ({ p }) => p.latencyMs.p50],
+  ["p95", ({ p }) => p.latencyMs.p95],
+  ["p99", ({ p }) => p.latencyMs.p99],
+  ["max", ({ p }) => p.latencyMs.max],
+  ["API CPU%", ({ p }) => cpu(p, isApi)],
+  ["workers CPU%", ({ p }) => cpu(p, isWorker)],
+  ["redis CPU%", ({ p }) => cpu(p, isNamed("redis-server"))],
+  ["mariadb CPU%", ({ p }) => cpu(p, isNamed("mariadbd"))],
+  ["bench CPU%", ({ p }) => p.clientCpuPercent],
+  ["API MiB", ({ p }) => mem(p, isApi, (u) => u.hwmKb)],
+  ["workers MiB", ({ p }) => mem(p, isWorker, (u) => u.hwmKb)],
+  ["redis MiB", ({ p }) => mem(p, isNamed("redis-server"), (u) => u.rssPeakKb)],
+  ["mariadb MiB", ({ p }) => mem(p, isNamed("mariadbd"), (u) => u.rssPeakKb)],
+  ["Redis mem Δ MiB", ({ p }) => round((p.redisUsedMemory.after - p.redisUsedMemory.before) / 1_048_576, 1)],
+  ["errors", ({ p }) => (p.errors + p.pending ? `${p.errors}${p.pending ? ` (+${p.pending} 202)` : ""}` : 0)],
+  ["load avg", ({ p }) => (p.loadAverage ? p.loadAverage.map((l) => round(l, 1)).join("→") : "")],
+];
+const SHORT = [...COLUMNS.slice(0, 18), ...COLUMNS.filter(([c]) => c === "errors")];
 
-function checks(result: BenchResult): Table {
-  const header = ["scenario", "design", "oversold units", "conservation", "Redis = MySQL", "completed", "failed"];
-  const rows = result.runs.map(({ scenario, design, checks: c }) => [
-    ...[scenario, design, c.oversoldUnits, String(c.conservation), String(c.redisMatchesMysql ?? "n/a")],
-    ...[c.completedOrders, c.failedOrders, c.pendingOrders, c.paymentMismatches, String(c.answersAgree)],
-    c.ok ? "ok" : `FAIL: ${c.violations.slice(0, 3).join("; ")}`,
-  ]);
-  return { header: [...header, "pending", "payment mismatches", "answers agree", "checks"], rows };
-}
+const CHECKS: Array<Column<ScenarioRun>> = [
+  ["scenario", (r) => r.scenario],
+  ["design", (r) => r.design],
+  ["oversold units", (r) => r.checks.oversoldUnits],
+  ["conservation", (r) => String(r.checks.conservation)],
+  ["Redis = MySQL", (r) => String(r.checks.redisMatchesMysql ?? "n/a")],
+  ["completed", (r) => r.checks.completedOrders],
+  ["failed", (r) => r.checks.failedOrders],
+  ["pending", (r) => r.checks.pendingOrders],
+  ["payment mismatches", (r) => r.checks.paymentMismatches],
+  ["answers agree", (r) => String(r.checks.answersAgree)],
+  ["checks", (r) => (r.checks.ok ? "ok" : `FAIL: ${r.checks.violations.slice(0, 3).join("; ")}`)],
+];
 
-function cost(result: BenchResult): Table {
-  const header = ["scenario", "design", "phase", "completed", "statements each", "transactions each"];
-  const batches = ["write batches: transactions", "mean writes each", "p50 <=", "p90 <=", "max <="];
-  const rows = result.runs.flatMap((run) =>
-    costPhases(run).flatMap((p) => {
-      const c = phaseCost(p);
-      const b = run.writeBatches;
-      if (!c) return [];
-      const perBatch = b ? [b.transactions, b.meanSize, b.p50AtMost, b.p90AtMost, b.maxAtMost] : ["", "", "", "", ""];
-      return [
-        [
-          run.scenario,
-          run.design,
-          phaseName(p),
-          c.completed,
-          c.statementsPer,
-          c.transactionsPer,
-          c.workerCpuMsPerRequest,
-          ...perBatch,
-        ],
-      ];
-    }),
-  );
-  return { header: [...header, "worker CPU ms per job", ...batches], rows };
-}
+type Costed = RunPhase & { c: PhaseCost };
+const batch =
+  (f: (b: WriteBatches) => number) =>
+  ({ run }: Costed) =>
+    run.writeBatches ? f(run.writeBatches) : "";
+const COST: Array<Column<Costed>> = [
+  ...RUN,
+  ["completed", ({ c }) => c.completed],
+  ["statements each", ({ c }) => c.statementsPer],
+  ["transactions each", ({ c }) => c.transactionsPer],
+  ["worker CPU ms per job", ({ c }) => c.workerCpuMsPerRequest],
+  ["write batches: transactions", batch((b) => b.transactions)],
+  ["mean writes each", batch((b) => b.meanSize)],
+  ["p50 <=", batch((b) => b.p50AtMost)],
+  ["p90 <=", batch((b) => b.p90AtMost)],
+  ["max <=", batch((b) => b.maxAtMost)],
+];
 
-const ceilings = (result: BenchResult): Table => ({
-  header: ["ceiling", "what", "ops/s", "p50 ms", "p99 ms", "server CPU%", "bench CPU%", "failures"],
-  rows: result.ceilings.map((c) => [
-    ...[c.name, c.description, c.opsPerSecond, c.latencyMs.p50, c.latencyMs.p99],
-    ...[c.serverCpuPercent, c.clientCpuPercent, c.failures],
-  ]),
-});
+const CEILINGS: Array<Column<CeilingResult>> = [
+  ["ceiling", (c) => c.name],
+  ["what", (c) => c.description],
+  ["ops/s", (c) => c.opsPerSecond],
+  ["p50 ms", (c) => c.latencyMs.p50],
+  ["p99 ms", (c) => c.latencyMs.p99],
+  ["server CPU%", (c) => c.serverCpuPercent],
+  ["bench CPU%", (c) => c.clientCpuPercent],
+  ["failures", (c) => c.failures],
+];
 
-const scale = (result: BenchResult): Table => ({
-  header: [
-    ...["API processes", "offered checkouts/s", "answered req/s", "orders/s", "p50 ms", "p99 ms"],
-    ...["CPU% of each API process", "API CPU% total", "API CPU ms per request", "workers CPU%", "checks"],
-  ],
-  rows: result.scale.map((s) => [
-    ...[s.apiProcesses, s.targetRate, s.phase.requestsPerSecond, s.phase.ordersCompleted?.perSecond ?? ""],
-    ...[s.phase.latencyMs.p50, s.phase.latencyMs.p99, s.apiCpuPercent.join(" / "), s.apiCpuPercentTotal],
-    ...[s.apiCpuMsPerRequest, s.workersCpuPercent, s.checksOk ? "ok" : "FAIL"],
-  ]),
-});
+const SCALE: Array<Column<ScaleResult>> = [
+  ["API processes", (s) => s.apiProcesses],
+  ["offered checkouts/s", (s) => s.targetRate],
+  ["answered req/s", (s) => s.phase.requestsPerSecond],
+  ["orders/s", (s) => s.phase.ordersCompleted?.perSecond ?? ""],
+  ["p50 ms", (s) => s.phase.latencyMs.p50],
+  ["p99 ms", (s) => s.phase.latencyMs.p99],
+  ["CPU% of each API process", (s) => s.apiCpuPercent.join(" / ")],
+  ["API CPU% total", (s) => s.apiCpuPercentTotal],
+  ["API CPU ms per request", (s) => s.apiCpuMsPerRequest],
+  ["workers CPU%", (s) => s.workersCpuPercent],
+  ["checks", (s) => (s.checksOk ? "ok" : "FAIL")],
+];
 
-const soak = (result: BenchResult): Table => ({
-  header: ["series", "first", "last", "delta", "growth %"],
-  rows: (result.soak?.growth ?? []).map((g) => [`${g.series} (${g.unit})`, g.first, g.last, g.delta, g.percent]),
-});
+const SOAK: Array<Column<SoakResult["growth"][number]>> = [
+  ["series", (g) => `${g.series} (${g.unit})`],
+  ["first", (g) => g.first],
+  ["last", (g) => g.last],
+  ["delta", (g) => g.delta],
+  ["growth %", (g) => g.percent],
+];
 
-const targets = (result: BenchResult): Table => ({
-  header: ["target", "ratio", "needs", "result", "figures"],
-  rows: result.targets.map((t) => [
-    t.name,
-    t.ratio ?? "-",
-    `${t.direction} ${t.threshold}`,
-    passText(t.pass),
-    t.detail,
-  ]),
-});
+const TARGETS: Array<Column<TargetResult>> = [
+  ["target", (t) => t.name],
+  ["ratio", (t) => t.ratio ?? "-"],
+  ["needs", (t) => `${t.direction} ${t.threshold}`],
+  ["result", (t) => passText(t.pass)],
+  ["figures", (t) => t.detail],
+];
 
-function soldOut(result: BenchResult): Table {
-  const header = ["design", "sold-out req/s", "sold-out p99 ms", "GET /healthz req/s", "healthz p99 ms", "ratio"];
-  const rows = result.runs.flatMap(({ design, soldOut: s }) =>
-    s
-      ? [
-          [
-            design,
-            s.soldOut.requestsPerSecond,
-            s.soldOut.latencyMs.p99,
-            s.healthz.requestsPerSecond,
-            s.healthz.latencyMs.p99,
-            round(s.ratio, 2),
-            `${cpu(s.soldOut, isApi)} / ${cpu(s.healthz, isApi)}`,
-          ],
-        ]
-      : [],
-  );
-  return { header: [...header, "API CPU% (sold-out / healthz)"], rows };
-}
+const SOLD_OUT: Array<Column<ScenarioRun & { soldOut: SoldOutResult }>> = [
+  ["design", (r) => r.design],
+  ["sold-out req/s", (r) => r.soldOut.soldOut.requestsPerSecond],
+  ["sold-out p99 ms", (r) => r.soldOut.soldOut.latencyMs.p99],
+  ["GET /healthz req/s", (r) => r.soldOut.healthz.requestsPerSecond],
+  ["healthz p99 ms", (r) => r.soldOut.healthz.latencyMs.p99],
+  ["ratio", (r) => round(r.soldOut.ratio, 2)],
+  ["API CPU% (sold-out / healthz)", (r) => `${cpu(r.soldOut.soldOut, isApi)} / ${cpu(r.soldOut.healthz, isApi)}`],
+];
 
 function markdownTable({ header, rows }: Table): string {
   const line = (cells: Cell[]) => `| ${cells.map((c) => String(c)).join(" | ")} |`;
@@ -164,15 +173,23 @@ function textTable({ header, rows }: Table): string {
 /** Titled sections of the report, each a table with a sentence on what it shows; empty tables are left out. */
 function sections(result: BenchResult, console: boolean): Array<[string, string, Table]> {
   const s = result.soak;
+  const phases = result.runs.flatMap((run) => run.phases.map((p) => ({ run, p })));
+  const costed = result.runs.flatMap((run) =>
+    costPhases(run).flatMap((p) => {
+      const c = phaseCost(p);
+      return c ? [{ run, p, c }] : [];
+    }),
+  );
+  const soldOut = result.runs.flatMap((r) => (r.soldOut ? [{ ...r, soldOut: r.soldOut }] : []));
   const all: Array<[string, string, Table]> = [
-    ["Targets", "Ratios from this run.", targets(result)],
-    ["Throughput, latency, CPU and memory per phase", PHASES_NOTE, phases(result, console ? SHORT : COLUMNS)],
-    ["Sold-out answers against the plain route", "", soldOut(result)],
-    ["What a checkout costs", COST_NOTE, cost(result)],
-    ["Correctness", "", checks(result)],
-    ["Ceilings: each design's bottleneck alone", "", ceilings(result)],
-    ["Horizontal scale of the API", "Same offered load.", scale(result)],
-    ["Memory soak", s ? soakNote(s) : "", soak(result)],
+    ["Targets", "Ratios from this run.", table(result.targets, TARGETS)],
+    ["Throughput, latency, CPU and memory per phase", PHASES_NOTE, table(phases, console ? SHORT : COLUMNS)],
+    ["Sold-out answers against the plain route", "", table(soldOut, SOLD_OUT)],
+    ["What a checkout costs", COST_NOTE, table(costed, COST)],
+    ["Correctness", "", table(result.runs, CHECKS)],
+    ["Ceilings: each design's bottleneck alone", "", table(result.ceilings, CEILINGS)],
+    ["Horizontal scale of the API", "Same offered load.", table(result.scale, SCALE)],
+    ["Memory soak", s ? soakNote(s) : "", table(s?.growth ?? [], SOAK)],
   ];
   return all.filter(([, , t]) => t.rows.length > 0);
 }
