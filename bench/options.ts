@@ -125,11 +125,7 @@ const OPTIONS = {
 
 /** The options of a command line, and the results.json to re-render when --render is given. */
 export function parseCommandLine(argv: string[]): { opts: BenchOptions; render?: string } {
-  const { values: v } = parseArgs({
-    args: argv,
-    strict: true,
-    options: OPTIONS,
-  });
+  const { values: v } = parseCommandLineArgs(argv);
   if (v.help) {
     console.log(USAGE);
     process.exit(0);
@@ -166,6 +162,14 @@ export function parseCommandLine(argv: string[]): { opts: BenchOptions; render?:
   if (v["in-process"]) opts.inProcess = true;
   if (v["no-progress"]) opts.progress = false;
   return { opts, ...(v.render && { render: v.render }) };
+}
+
+function parseCommandLineArgs(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, strict: true, options: OPTIONS });
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
 }
 
 /** --size: a multiple of the shoppers, carts and requests of every scenario. */
