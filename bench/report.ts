@@ -141,11 +141,12 @@ const SOAK: Array<Column<SoakResult["growth"][number]>> = [
   ["growth %", (g) => g.percent],
 ];
 
-const TARGETS: Array<Column<TargetResult>> = [
+/** The targets; markdown shows the result in bold. */
+const targetColumns = (bold: boolean): Array<Column<TargetResult>> => [
   ["target", (t) => t.name],
   ["ratio", (t) => t.ratio ?? "-"],
   ["needs", (t) => `${t.direction} ${t.threshold}`],
-  ["result", (t) => passText(t.pass)],
+  ["result", (t) => (bold ? `**${passText(t.pass)}**` : passText(t.pass))],
   ["figures", (t) => t.detail],
 ];
 
@@ -170,8 +171,11 @@ function textTable({ header, rows }: Table): string {
   return all.map((r) => r.map((c, i) => String(c).padStart(widths[i] ?? 0)).join("  ")).join("\n");
 }
 
+/** A titled table, with a paragraph before it and one after it (empty: none). */
+type Section = [title: string, before: string, table: Table, after?: string];
+
 /** Titled sections of the report, each a table with a sentence on what it shows; empty tables are left out. */
-function sections(result: BenchResult, console: boolean): Array<[string, string, Table]> {
+function sections(result: BenchResult, console: boolean): Section[] {
   const s = result.soak;
   const phases = result.runs.flatMap((run) => run.phases.map((p) => ({ run, p })));
   const costed = result.runs.flatMap((run) =>
@@ -181,15 +185,15 @@ function sections(result: BenchResult, console: boolean): Array<[string, string,
     }),
   );
   const soldOut = result.runs.flatMap((r) => (r.soldOut ? [{ ...r, soldOut: r.soldOut }] : []));
-  const all: Array<[string, string, Table]> = [
-    ["Targets", "Ratios from this run.", table(result.targets, TARGETS)],
+  const all: Section[] = [
+    ["Targets", "", table(result.targets, targetColumns(!console))],
     ["Throughput, latency, CPU and memory per phase", PHASES_NOTE, table(phases, console ? SHORT : COLUMNS)],
     ["Sold-out answers against the plain route", "", table(soldOut, SOLD_OUT)],
     ["What a checkout costs", COST_NOTE, table(costed, COST)],
     ["Correctness", "", table(result.runs, CHECKS)],
     ["Ceilings: each design's bottleneck alone", "", table(result.ceilings, CEILINGS)],
-    ["Horizontal scale of the API", "Same offered load.", table(result.scale, SCALE)],
-    ["Memory soak", s ? soakNote(s) : "", table(s?.growth ?? [], SOAK)],
+    ["Horizontal scale of the API", "", table(result.scale, SCALE)],
+    ["Memory soak", s ? soakNote(s) : "", table(s?.growth ?? [], SOAK), s ? soakAfter(s) : ""],
   ];
   return all.filter(([, , t]) => t.rows.length > 0);
 }
@@ -200,11 +204,12 @@ const COST_NOTE =
   "Per completed checkout (orders in MySQL; the floor: 200 answers) or added item, over the phase: SQL statements (MariaDB `Questions`, the benchmark's own left out; the flush and the reconciler included) and transactions (`Com_commit`); worker CPU per job (both worker processes). Group commit: writes per MySQL transaction of the workers over the whole run (`oms_write_batch_size`; quantiles are histogram bucket bounds).";
 
 function soakNote(s: NonNullable<BenchResult["soak"]>): string {
+  return `${s.minutes} min at ${s.targetSessionsPerSecond} sessions/s (each a new client: 1-3 adds, then a checkout); ${s.phase.requestsPerSecond} req/s answered, p99 ${s.phase.latencyMs.p99} ms, ${s.phase.errors} errors. Growth: mean of the last ${s.windowSeconds}s against the first ${s.windowSeconds}s. Chart: soak.svg.`;
+}
+
+function soakAfter(s: NonNullable<BenchResult["soak"]>): string {
   const rows = Object.entries(s.tableRows).map(([t, v]) => `${t} ${v.first} -> ${v.last}`);
-  return [
-    `${s.minutes} min at ${s.targetSessionsPerSecond} sessions/s (each a new client: 1-3 adds, then a checkout); ${s.phase.requestsPerSecond} req/s answered, p99 ${s.phase.latencyMs.p99} ms, ${s.phase.errors} errors. Growth: mean of the last ${s.windowSeconds}s against the first ${s.windowSeconds}s. Chart: soak.svg.`,
-    `Keys under the run's prefix: ${s.prefixKeys.first} -> ${s.prefixKeys.last}. Rows: ${rows.join(", ")}. Checks after the soak: ${s.checks.ok ? "ok" : `FAIL: ${s.checks.violations.join("; ")}`}.`,
-  ].join("\n\n");
+  return `Keys under the run's prefix: ${s.prefixKeys.first} -> ${s.prefixKeys.last}. Rows: ${rows.join(", ")}. Checks after the soak: ${s.checks.ok ? "ok" : `FAIL: ${s.checks.violations.join("; ")}`}.`;
 }
 
 export function consoleReport(result: BenchResult): string {
@@ -239,12 +244,13 @@ export function markdownReport(result: BenchResult): string {
       header: ["setting", "value"],
       rows: Object.entries(result.settings).map(([k, v]) => [k, String(v)]),
     }),
-    "## Scenarios",
-    ...scenarios,
-    ...sections(result, false).flatMap(([title, note, table]) => [
+    // The targets first, then the scenarios' parameters, then every other table.
+    ...sections(result, false).flatMap(([title, note, table, after]) => [
       `## ${title}`,
       ...(note ? [note] : []),
       markdownTable(table),
+      ...(after ? [after] : []),
+      ...(title === "Targets" ? ["## Scenarios", ...scenarios] : []),
     ]),
     `Correctness overall: **${result.correctnessOk ? "ok" : "FAILED"}**.`,
   ];
