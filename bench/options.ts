@@ -85,43 +85,35 @@ export function quickOptions(): BenchOptions {
   };
 }
 
-const USAGE = `usage: npm run bench -- [options]
-  --quick                 a few seconds per scenario; checks correctness, not speed (CI)
-  --soak-minutes N        length of the memory soak (full form: 10; 0 skips it)
-  --concurrency N         virtual clients of each closed-loop phase (full form: 200)
-  --workers N             worker processes (full form: 2)
-  --designs a,b           among ${ALL_DESIGNS.join(", ")}
-  --scenarios a,b         among ${ALL_SCENARIOS.join(", ")}
-  --no-ceilings           skip the Redis and MySQL ceilings
-  --no-scale              skip the horizontal-scale runs
-  --payment-latency-ms N  PAYMENT_SIM_LATENCY_MS of every design (default 0)
-  --rate-limit N          RATE_LIMIT_PER_MINUTE of the designs with the limiter (default 600)
-  --size F                multiply the number of shoppers, carts and requests (e.g. 0.25 for a shorter run)
-  --out DIR               where to write results (full: bench/results, quick: bench/results/tmp)
-  --in-process            run the API and workers inside this process (quick checks only)
-  --no-progress           no live progress line
-  --render FILE           only re-render summary.md and the charts from a results.json`;
-
-const flag = { type: "boolean" } as const;
-const value = { type: "string" } as const;
+/** The flags, with the words --help prints for each (a value's placeholder first). */
+const flag = (help: string) => ({ type: "boolean", help }) as const;
+const value = (help: string) => ({ type: "string", help }) as const;
 const OPTIONS = {
-  quick: flag,
-  "soak-minutes": value,
-  concurrency: value,
-  workers: value,
-  designs: value,
-  scenarios: value,
-  "no-ceilings": flag,
-  "no-scale": flag,
-  "payment-latency-ms": value,
-  "rate-limit": value,
-  size: value,
-  out: value,
-  "in-process": flag,
-  "no-progress": flag,
-  render: value,
-  help: { type: "boolean", short: "h" },
+  quick: flag("a few seconds per scenario; checks correctness, not speed (CI)"),
+  "soak-minutes": value("N  length of the memory soak (full form: 10; 0 skips it)"),
+  concurrency: value("N  virtual clients of each closed-loop phase (full form: 200)"),
+  workers: value("N  worker processes (full form: 2)"),
+  designs: value(`a,b  among ${ALL_DESIGNS.join(", ")}`),
+  scenarios: value(`a,b  among ${ALL_SCENARIOS.join(", ")}`),
+  "no-ceilings": flag("skip the Redis and MySQL ceilings"),
+  "no-scale": flag("skip the horizontal-scale runs"),
+  "payment-latency-ms": value("N  PAYMENT_SIM_LATENCY_MS of every design (default 0)"),
+  "rate-limit": value("N  RATE_LIMIT_PER_MINUTE of the designs with the limiter (default 600)"),
+  size: value("F  multiply the number of shoppers, carts and requests (e.g. 0.25 for a shorter run)"),
+  out: value("DIR  where to write results (full: bench/results, quick: bench/results/tmp)"),
+  "in-process": flag("run the API and workers inside this process (quick checks only)"),
+  "no-progress": flag("no live progress line"),
+  render: value("FILE  only re-render summary.md and the charts from a results.json"),
+  help: { type: "boolean", short: "h", help: "this list" },
 } as const;
+
+const USAGE = [
+  "usage: npm run bench -- [options]",
+  ...Object.entries(OPTIONS).map(([name, { type, help }]) => {
+    const [arg, words] = type === "string" ? help.split(/ {2}(.*)/s) : ["", help];
+    return `  ${`--${name} ${arg}`.padEnd(24)}${words}`;
+  }),
+].join("\n");
 
 /** The options of a command line, and the results.json to re-render when --render is given. */
 export function parseCommandLine(argv: string[]): { opts: BenchOptions; render?: string } {
