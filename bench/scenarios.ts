@@ -146,7 +146,10 @@ export const flashSale: Scenario = {
       ...spec(d, phase, []),
       total: undefined,
       durationMs: roundSeconds * 1000,
-      task: async (_i, send) => (await send(request()), true),
+      task: async (_i, send) => {
+        await send(request());
+        return true;
+      },
     });
     const [soldOut, healthz] = await measureAlternating(d.phase, [
       Array.from({ length: rounds }, () => timed("sold-out", () => checkout(clientId("so-", first + (next++ % span))))),

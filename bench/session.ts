@@ -31,16 +31,15 @@ export async function runSession<Out extends ScenarioOutput>(
 ): Promise<Array<Checked<Out>>> {
   const world = await World.create();
   try {
-    const seeded: Seeded[] = [];
-    for (const scenario of scenarios) seeded.push(await scenario.seed(world, opts));
+    const prepared: Array<{ scenario: Scenario<Out>; seed: Seeded }> = [];
+    for (const scenario of scenarios) prepared.push({ scenario, seed: await scenario.seed(world, opts) });
     const system = await startSystem(world, design, opts, infra, apiProcesses);
     const out: Array<Checked<Out>> = [];
     try {
-      for (const [i, scenario] of scenarios.entries()) {
+      for (const { scenario, seed } of prepared) {
         const label = `${scenario.id}/${design}`;
         const { pools, phase, processes } = system;
         const output = await scenario.run({ world, design, pools, phase, processes, opts, progress: log, label });
-        const seed = seeded[i] ?? { initialStock: new Map(), productPrefix: "", params: {} };
         const checks = await checkCorrectness(world, {
           design,
           initialStock: seed.initialStock,
