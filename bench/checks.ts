@@ -6,7 +6,7 @@
  * it counted, and the figures it reports.
  */
 import { Queue } from "bullmq";
-import { QUEUE_NAMES, createRedis, loadConfig } from "@oms/shared";
+import { PAID_STATES, QUEUE_NAMES, createRedis, loadConfig } from "@oms/shared";
 import { conservationReport } from "../test/support/invariants";
 import { sleep } from "./stats";
 import type { CorrectnessChecks, DesignId } from "./types";
@@ -59,6 +59,7 @@ export async function checkCorrectness(world: World, input: CheckInput): Promise
   };
   const ours = "o.order_id IN (SELECT i.order_id FROM order_items i WHERE i.product_id LIKE ?)";
   const succeeded = "(SELECT COUNT(*) FROM payments p WHERE p.order_id = o.order_id AND p.status = 'succeeded')";
+  const paid = `o.state IN (${PAID_STATES.map((state) => `'${state}'`).join(", ")})`;
   if (input.expectedCartRows !== undefined) {
     const rows = await count("SELECT COUNT(*) AS n FROM client_cart WHERE product_id LIKE ?");
     const { min, max } = input.expectedCartRows;
@@ -74,8 +75,9 @@ export async function checkCorrectness(world: World, input: CheckInput): Promise
     );
   const products = report.products;
   return {
-    oversoldUnits: products.reduce((s, p) => s + Math.max(0, p.sold - p.initial), 0),
-    conservation: products.every((p) => p.mysql + p.sold === p.initial),
+    // Refunds return units to stock: they can be sold again.
+    oversoldUnits: products.reduce((s, p) => s + Math.max(0, p.sold - p.initial - p.returned), 0),
+    conservation: products.every((p) => p.mysql + p.sold === p.initial + p.returned),
     redisMatchesMysql: hasCache ? products.every((p) => p.redis === null || p.redis === p.mysql) : null,
     uncachedProducts: hasCache ? products.filter((p) => p.redis === null).length : 0,
     pendingOrders: await count(`SELECT COUNT(*) AS n FROM orders o WHERE o.state = 'pending' AND ${ours}`),
@@ -83,7 +85,7 @@ export async function checkCorrectness(world: World, input: CheckInput): Promise
     failedOrders: report.failedOrders,
     unflushedRows: await count("SELECT COUNT(*) AS n FROM reserve_purchase WHERE product_id LIKE ?"),
     paymentMismatches: await count(
-      `SELECT COUNT(*) AS n FROM orders o WHERE ${ours} AND ${succeeded} <> IF(o.state = 'completed', 1, 0)`,
+      `SELECT COUNT(*) AS n FROM orders o WHERE ${ours} AND ${succeeded} <> IF(${paid}, 1, 0)`,
     ),
     answersAgree,
     quiescentAfterSeconds: Math.round(quiescentAfterSeconds * 10) / 10,

@@ -70,9 +70,9 @@ export interface PhaseResult {
 }
 
 export interface CorrectnessChecks {
-  /** Units sold beyond the initial stock, summed over products. Must be 0. */
+  /** Units sold beyond the initial stock (and units refunds returned), summed over products. Must be 0. */
   oversoldUnits: number;
-  /** Per product: initial stock = MySQL quantity + units of completed orders (after the flush). */
+  /** Per product: initial stock + units refunds returned = MySQL quantity + units of paid orders (after the flush). */
   conservation: boolean;
   /** Per product: the cached available level equals the MySQL quantity; null when the design has no cache. */
   redisMatchesMysql: boolean | null;
