@@ -6,7 +6,7 @@
  *   locking-saga.ts, many concurrent connections).
  */
 import { randomUUID } from "node:crypto";
-import { createDb, createRedis } from "@oms/shared";
+import { createDb, createRedis, loadConfig } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { reserveWithRowLocks } from "@oms/workers";
 import type { BenchOptions } from "./options";
@@ -136,6 +136,7 @@ export async function mysqlCeiling(
     // Open the pool's connections before the clock starts.
     await Promise.all(Array.from({ length: c.mysqlConnections }, () => db.raw("SELECT 1")));
     const items = products.map((productId) => ({ productId, quantity: 1 }));
+    const lowStock = loadConfig(world.env()).STOCK_LOW_THRESHOLD;
     let next = 0;
     return await measure(
       {
@@ -148,7 +149,7 @@ export async function mysqlCeiling(
         op: () => {
           const orderId = ids[next++];
           if (!orderId) return null;
-          return reserveWithRowLocks(db, orderId, items).then(
+          return reserveWithRowLocks(db, orderId, items, lowStock).then(
             (short) => (short ? 500 : 200),
             () => 500,
           );
