@@ -24,6 +24,7 @@ export interface LifecycleAction {
 }
 
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+const RETRY_FOR_MS = 60_000;
 
 async function send(
   http: HttpClient,
@@ -34,7 +35,11 @@ async function send(
   headers: Record<string, string>,
 ): Promise<LifecycleAction> {
   let last: HttpAnswer | undefined;
-  for (let attempt = 0; attempt < 8; attempt++) {
+  // As an operator would: through a MySQL crash (down up to 20 s, then crash recovery)
+  // and a Redis restart, not eight tries and then a 503 taken for the last word
+  // (seeds 2423283300 and 258103348 gave up that way inside a MySQL crash).
+  const deadline = Date.now() + RETRY_FOR_MS;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
     try {
       last = await http.request("POST", path, body, headers, 15_000);
       // 409 CONFLICT (not INVALID_TRANSITION): the same Idempotency-Key is still running.
