@@ -119,6 +119,21 @@ class Document {
     return { $ref: `#/components/${kind}/${name}` };
   }
 
+  /** One answer: its description, the headers it carries, and its body (a failure's is `Failed`). */
+  response(route: RouteSpec, status: string, spec: ResponseSpec) {
+    const headers = Object.fromEntries(
+      responseHeaders(route, status, spec).map((name) => [name, this.component("headers", name)]),
+    );
+    const own = typeof spec === "string" ? { description: spec, schema: R.Failed, mediaType: undefined } : spec;
+    return {
+      description: own.description,
+      ...(Object.keys(headers).length ? { headers } : {}),
+      ...(own.schema
+        ? { content: { [own.mediaType ?? "application/json"]: { schema: this.schema(own.schema) } } }
+        : {}),
+    };
+  }
+
   operation(route: RouteSpec) {
     const pathParams = [...route.path.matchAll(/:(\w+)/g)].map(([, name = ""]) => {
       const schema = PATH_PARAMS[name];
@@ -131,26 +146,6 @@ class Document {
       ([name, schema]) => parameter(name, "query", required.has(name), schema),
     );
     const headers = requestHeaders(route).map((name) => this.component("parameters", name));
-    const responses = Object.entries(responsesOf(route)).map(([status, spec]) => {
-      const answered = Object.fromEntries(
-        responseHeaders(route, status, spec).map((name) => [name, this.component("headers", name)]),
-      );
-      const {
-        description,
-        schema = R.Failed,
-        mediaType = "application/json",
-      } = typeof spec === "string" ? { description: spec } : spec;
-      const body =
-        typeof spec === "string" || spec.schema ? { [mediaType]: { schema: this.schema(schema) } } : undefined;
-      return [
-        status,
-        {
-          description,
-          ...(Object.keys(answered).length ? { headers: answered } : {}),
-          ...(body ? { content: body } : {}),
-        },
-      ];
-    });
     return {
       operationId: route.operationId,
       summary: route.summary,
@@ -166,7 +161,9 @@ class Document {
             },
           }
         : {}),
-      responses: Object.fromEntries(responses),
+      responses: Object.fromEntries(
+        Object.entries(responsesOf(route)).map(([status, spec]) => [status, this.response(route, status, spec)]),
+      ),
     };
   }
 }

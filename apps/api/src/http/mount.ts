@@ -15,6 +15,8 @@ export const ADMIN_PATH = "/admin";
 /** An owner no order has: a request without a valid token sees no order. */
 const NOBODY = "\u0000nobody";
 
+type Caller = { ok: true; owner?: string } | { ok: false; result: HttpResult };
+
 interface Targets {
   app: Router;
   /** The router behind `Bearer ADMIN_TOKEN`, mounted at ADMIN_PATH; absent without ADMIN_TOKEN. */
@@ -35,22 +37,25 @@ export function mountRoutes(deps: ApiDeps, routes: readonly RouteSpec[], targets
     : undefined;
   const admit = createClientAdmission(limiter, authenticate);
 
-  /** Who the caller is, as the route's auth kind asks; a result when the request stops here. */
-  async function caller(auth: AuthKind, req: Request, view: RouteRequest): Promise<HttpResult | { owner?: string }> {
+  /**
+   * Who the caller is, as the route's auth kind asks: for `owner` routes (JWT on) whose
+   * orders it may see. `admin` is the admin router's own guard, `none` needs nobody.
+   */
+  async function caller(auth: AuthKind, req: Request, view: RouteRequest): Promise<Caller> {
     const authorization = req.get("authorization");
     if (auth === "client-body" || auth === "client-path") {
       const clientID =
         auth === "client-body" ? (view.body as { clientID?: unknown } | undefined)?.clientID : view.params.clientID;
       const admission = await admit({ clientID, authorization, ip: req.ip });
-      if (!admission.ok) return admission.result;
+      if (!admission.ok) return admission;
       if (admission.subject !== undefined && typeof clientID === "string" && admission.subject !== clientID)
-        return failure("FORBIDDEN", "the token does not belong to this clientID");
-      return {};
+        return { ok: false, result: failure("FORBIDDEN", "the token does not belong to this clientID") };
+      return { ok: true };
     }
-    if (auth !== "owner" || !authenticate) return {};
+    if (auth !== "owner" || !authenticate) return { ok: true };
     const admission = await admit({ clientID: undefined, authorization, ip: req.ip });
-    if (admission.ok) return { owner: admission.subject ?? NOBODY };
-    return admission.result.status === 401 ? { owner: NOBODY } : admission.result;
+    if (admission.ok) return { ok: true, owner: admission.subject ?? NOBODY };
+    return admission.result.status === 401 ? { ok: true, owner: NOBODY } : admission;
   }
 
   async function answer(route: RouteSpec, req: Request): Promise<HttpResult> {
@@ -58,7 +63,7 @@ export function mountRoutes(deps: ApiDeps, routes: readonly RouteSpec[], targets
     if (refused) return refused;
     const reads = new Set<HeaderName>(requestHeaders(route));
     const view: RouteRequest = {
-      params: req.params as Record<string, string>,
+      params: req.params,
       query: req.query,
       body: req.body,
       header(name) {
@@ -68,7 +73,7 @@ export function mountRoutes(deps: ApiDeps, routes: readonly RouteSpec[], targets
       ctx: { requestId: String(req.res?.locals.requestId ?? "") },
     };
     const who = await caller(route.auth, req, view);
-    if ("status" in who) return who;
+    if (!who.ok) return who.result;
     if (who.owner !== undefined) view.owner = who.owner;
     const run = async () => route.handler(deps, view);
     if (!route.idempotency) return run();

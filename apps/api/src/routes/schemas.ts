@@ -2,9 +2,8 @@ import { z } from "zod";
 import { EVENT_TYPES, Envelope, ERROR_CODES, ORDER_STATES } from "@oms/shared";
 
 /**
- * The response bodies the route table names. Requests are
- * validated by the schemas in @oms/shared; these describe what comes back, so the OpenAPI
- * document has one source for both.
+ * The response bodies the route table names. Requests are validated by the schemas in
+ * @oms/shared; these describe what comes back, so the OpenAPI document has one source for both.
  */
 export const Failed = Envelope.extend({
   status: z.literal("Failed"),

@@ -16,7 +16,8 @@ export type AuthKind = "none" | "client-body" | "client-path" | "owner" | "admin
 
 /** What a handler sees of a request: no Express in it. */
 export interface RouteRequest {
-  params: Readonly<Record<string, string>>;
+  /** As Express parses them (a wildcard segment would be an array; no route has one). */
+  params: Readonly<Record<string, string | string[]>>;
   query: unknown;
   body: unknown;
   /** A header the route reads; any other is a bug (its route must declare it, the document lists it). */
@@ -50,6 +51,3 @@ export interface RouteSpec {
   responses: Record<string, ResponseSpec>;
   handler(deps: ApiDeps, req: RouteRequest): HttpResult | Promise<HttpResult>;
 }
-
-/** Path parameters, by name, wherever they appear: their schemas and descriptions. */
-export type PathParams = Record<string, z.ZodType>;
