@@ -21,6 +21,7 @@ import {
 
 const BUSY = "A checkout of this cart is in progress: the cart can change once it has ended";
 const EDIT_TIMEOUT = "No worker answered in time; the change may still be applied";
+const UNAVAILABLE = "Redis or MySQL unreachable; see Retry-After";
 const NOT_OWNED = "Unknown order, or (JWT on) not the token's client's";
 
 /** The cart, checkout, catalog and a client's orders. */
@@ -137,7 +138,7 @@ export const SHOP_ROUTES: RouteSpec[] = [
     tag: "shop",
     auth: "none",
     query: ProductsQuery,
-    responses: { "200": { description: "Products", schema: ProductList }, "503": "Redis or MySQL unreachable" },
+    responses: { "200": { description: "Products", schema: ProductList }, "503": UNAVAILABLE },
     handler: (deps, req) => listProducts(deps, req.query),
   },
   {
@@ -150,7 +151,7 @@ export const SHOP_ROUTES: RouteSpec[] = [
     responses: {
       "200": { description: "The product", schema: ProductView },
       "404": "Unknown product",
-      "503": "Redis or MySQL unreachable",
+      "503": UNAVAILABLE,
     },
     handler: (deps, req) => getProduct(deps, String(req.params.productID)),
   },
