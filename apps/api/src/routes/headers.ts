@@ -10,6 +10,11 @@ export const HEADERS = {
     description: "Correlates logs: a client's own id (1-100 of `A-Za-z0-9_.-`) is kept, anything else replaced",
     schema: { type: "string", pattern: "^[\\w.-]{1,100}$" },
   },
+  traceparent: {
+    description: "W3C trace context: with OTEL_EXPORTER_OTLP_ENDPOINT set, the request's spans join the caller's trace",
+    schema: { type: "string", pattern: "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$" },
+  },
+  tracestate: { description: "W3C trace context, carried with traceparent", schema: { type: "string" } },
   "Idempotency-Key": {
     description: "Replays the first answer for the same key; 422 with another body; 409 while the first is running",
     schema: { type: "string", minLength: 1, maxLength: 255 },
@@ -25,9 +30,10 @@ export const HEADERS = {
 } as const;
 export type HeaderName = keyof typeof HEADERS;
 
-/** The request headers a route reads: the request id, its Idempotency-Key, and its own. */
+/** The request headers a route reads: the request id and trace context, its Idempotency-Key, and its own. */
 export function requestHeaders(route: RouteSpec): HeaderName[] {
-  return ["X-Request-Id", ...(route.idempotency ? (["Idempotency-Key"] as const) : []), ...(route.reads ?? [])];
+  const every: HeaderName[] = ["X-Request-Id", "traceparent", "tracestate"];
+  return [...every, ...(route.idempotency ? (["Idempotency-Key"] as const) : []), ...(route.reads ?? [])];
 }
 
 /**
