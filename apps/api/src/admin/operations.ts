@@ -53,13 +53,14 @@ export async function pendingFlushes(deps: ApiDeps): Promise<HttpResult> {
   }
 }
 
-const QUEUES = ["cart", "checkout", "inventory", "events", "webhooks"] as const;
-type RetriableQueue = (typeof QUEUES)[number];
+/** The queues whose failed jobs an admin may re-drive. */
+export const RETRIABLE_QUEUES = ["cart", "checkout", "inventory", "events", "webhooks"] as const;
+type RetriableQueue = (typeof RETRIABLE_QUEUES)[number];
 
 /** POST /admin/jobs/:queue/retry-failed: re-drive the queue's failed jobs. */
 export async function retryFailedJobs(deps: ApiDeps, queueName: string): Promise<HttpResult> {
-  const known = QUEUES.find((q): q is RetriableQueue => q === queueName);
-  if (!known) return failure("NOT_FOUND", `unknown queue ${queueName}; one of ${QUEUES.join(", ")}`);
+  const known = RETRIABLE_QUEUES.find((q): q is RetriableQueue => q === queueName);
+  if (!known) return failure("NOT_FOUND", `unknown queue ${queueName}; one of ${RETRIABLE_QUEUES.join(", ")}`);
   const queue = deps.queues[known];
   try {
     const failed = await queue.getJobCountByTypes("failed");

@@ -5,7 +5,7 @@ import { infrastructureFailure } from "../handlers/errors";
 import { OrderKey, orderPage, orderView } from "../handlers/order-pages";
 import { cursorOf } from "../handlers/paging";
 
-const Query = AdminOrdersQuery.extend({ cursor: cursorOf("admin-orders", OrderKey) });
+export const AdminOrdersPage = AdminOrdersQuery.extend({ cursor: cursorOf("admin-orders", OrderKey) });
 
 /**
  * GET /admin/orders?state=&clientID=&since=&until=: every client's orders, newest first,
@@ -14,7 +14,7 @@ const Query = AdminOrdersQuery.extend({ cursor: cursorOf("admin-orders", OrderKe
  * orders_created; since/until bound created_at (since inclusive, until exclusive).
  */
 export async function listAdminOrders(deps: ApiDeps, query: unknown): Promise<HttpResult> {
-  const q = parseInput(Query, query ?? {});
+  const q = parseInput(AdminOrdersPage, query ?? {});
   if (!q.ok) return q.result;
   const { state, clientID, since, until } = q.data;
   try {

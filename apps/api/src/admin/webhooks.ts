@@ -90,7 +90,7 @@ export async function deleteWebhook(deps: ApiDeps, rawId: string): Promise<HttpR
 }
 
 /** Deliveries page newest first by their id; the cursor is the last id shown. */
-const DeliveriesQuery = PageQuery.extend({
+export const DeliveriesQuery = PageQuery.extend({
   cursor: cursorOf("webhook-deliveries", z.tuple([z.number().int().positive()])),
 });
 

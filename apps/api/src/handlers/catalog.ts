@@ -6,7 +6,7 @@ import { infrastructureFailure } from "./errors";
 import { cursorOf, pageOf } from "./paging";
 
 /** Products page by id along the primary key; the cursor is the last id shown. */
-const ProductsQuery = PageQuery.extend({ cursor: cursorOf("products", z.tuple([Id])) });
+export const ProductsQuery = PageQuery.extend({ cursor: cursorOf("products", z.tuple([Id])) });
 
 interface ProductRow {
   product_id: string;

@@ -7,7 +7,7 @@ import { parseOrderId } from "./order-lifecycle";
 import { OrderKey, orderPage, orderView, type OrderRow } from "./order-pages";
 import { cursorOf } from "./paging";
 
-const ClientOrdersQuery = PageQuery.extend({ cursor: cursorOf("client-orders", OrderKey) });
+export const ClientOrdersQuery = PageQuery.extend({ cursor: cursorOf("client-orders", OrderKey) });
 
 /**
  * GET /orders/:orderId: state, items, total, failure reason and timestamps. With `owner`

@@ -6,6 +6,8 @@ export interface HttpResult {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** A body that is not JSON, sent as it is with this Content-Type. */
+  contentType?: string;
   /** Why a 5xx happened, for the log line only: never sent to the client. */
   cause?: unknown;
 }

@@ -1,5 +1,5 @@
 /**
- * The `route` label of the HTTP metrics, from a fixed set: a route as app.ts declares it
+ * The `route` label of the HTTP metrics, from a fixed set: a route as the route table declares it
  * (`/orders/:orderId`), a mounted UI by its mount path (`/admin/queues`), or `other`.
  * Never the request's own path: its letter case, a board asset or a made-up path would
  * each be a new series, and a client could grow /metrics without bound (review
@@ -9,11 +9,9 @@
 export class RouteLabels {
   private readonly patterns: Array<{ label: string; regex: RegExp }> = [];
 
-  /** Declares a route (`mount` is where its router is mounted) and returns its path for Express. */
-  route(path: string, mount = ""): string {
-    const label = `${mount}${path}`;
-    this.patterns.push({ label, regex: new RegExp(`^${segments(label)}/?$`, "i") });
-    return path;
+  /** Declares a route of the table by its whole path (`/admin/orders`, whatever router serves it). */
+  route(path: string): void {
+    this.patterns.push({ label: path, regex: new RegExp(`^${segments(path)}/?$`, "i") });
   }
 
   /** Declares everything under a mount path as one label and returns the path for Express. */
