@@ -1,15 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import {
   createDb,
   createQueue,
   createRedis,
+  redisTarget,
   keyspace,
   type Config,
   type Keyspace,
   type Knex,
   type Logger,
+  type RedisClient,
 } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { JobResults } from "./results";
@@ -23,7 +24,7 @@ export interface ApiDeps {
   keys: Keyspace;
   db: Knex;
   /** Fails fast while disconnected, so requests get a 503 instead of waiting. */
-  redis: Redis;
+  redis: RedisClient;
   engine: InventoryEngine;
   queues: { cart: Queue; checkout: Queue; inventory: Queue };
   metrics: ApiMetrics;
@@ -38,7 +39,7 @@ export interface ApiDeps {
 export async function createApiDeps(config: Config, logger: Logger): Promise<ApiDeps> {
   const keys = keyspace(config.REDIS_PREFIX);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX, true, { logger });
-  const redis = createRedis(config.REDIS_URL, { name: "api" });
+  const redis = createRedis(redisTarget(config), { name: "api" });
   const queues = {
     cart: createQueue("cart", redis, keys.queuePrefix, config),
     checkout: createQueue("checkout", redis, keys.queuePrefix, config),
@@ -54,7 +55,7 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
   const apiId = randomUUID();
   const replyTo = keys.reply(apiId);
   // A blocking connection of its own: the reply key is popped with BLPOP.
-  const resultConnection = createRedis(config.REDIS_URL, { forQueue: true, name: "api-results" });
+  const resultConnection = createRedis(redisTarget(config), { forQueue: true, name: "api-results" });
   const resultSource =
     config.RESULT_PATH === "reply"
       ? listenForReplies(resultConnection, replyTo, results, logger)

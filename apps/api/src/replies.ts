@@ -1,6 +1,5 @@
 import { QueueEvents } from "bullmq";
-import type { Redis } from "ioredis";
-import { JobReply, QUEUE_NAMES, type Logger } from "@oms/shared";
+import { JobReply, QUEUE_NAMES, type Logger, type RedisClient } from "@oms/shared";
 import type { JobResults } from "./results";
 
 export interface ResultSource {
@@ -13,7 +12,7 @@ export interface ResultSource {
  * with the number of API processes. One blocking pop drains up to 100 replies.
  */
 export function listenForReplies(
-  connection: Redis,
+  connection: RedisClient,
   replyKey: string,
   results: Record<"cart" | "checkout", JobResults>,
   logger: Logger,
@@ -59,7 +58,7 @@ export function listenForReplies(
  * job's completion event from BullMQ's event stream. Kept so the benchmark can compare.
  */
 export async function listenToQueueEvents(
-  connection: Redis,
+  connection: RedisClient,
   prefix: string,
   results: Record<"cart" | "checkout", JobResults>,
   logger: Logger,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import type { Config, Keyspace, Logger } from "@oms/shared";
 
 /** Where a worker may be told to die: after a saga step, or inside a group-commit transaction. */
@@ -11,7 +11,7 @@ export type CrashPoint = NonNullable<Config["CHAOS_CRASH_AT"]>;
  */
 export function chaosKiller(
   config: Pick<Config, "CHAOS_CRASH_AT" | "CHAOS_CRASH_LIMIT">,
-  redis: Redis,
+  redis: RedisClient,
   keys: Keyspace,
   logger: Logger,
 ): ((reached: CrashPoint) => Promise<void>) | undefined {

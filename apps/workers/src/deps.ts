@@ -1,14 +1,15 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import {
   createDb,
   createQueue,
   createRedis,
+  redisTarget,
   keyspace,
   type Config,
   type Keyspace,
   type Knex,
   type Logger,
+  type RedisClient,
 } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { SimulatedPaymentProvider } from "./payment/simulator";
@@ -43,7 +44,7 @@ export interface WorkerDeps {
   logger: Logger;
   keys: Keyspace;
   db: Knex;
-  redis: Redis;
+  redis: RedisClient;
   engine: InventoryEngine;
   /** Group commit: every per-checkout and per-add MySQL write of this process goes through it. */
   writer: GroupCommitWriter;
@@ -62,7 +63,7 @@ export function createWorkerDeps(
 ): WorkerDeps {
   const keys = keyspace(config.REDIS_PREFIX);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX, true, { logger });
-  const redis = createRedis(config.REDIS_URL, { forQueue: true, name: "workers" });
+  const redis = createRedis(redisTarget(config), { forQueue: true, name: "workers" });
   const engine = new InventoryEngine(redis, keys, mysqlTruth(db), {
     requireEpoch: true,
     retentionMs: config.HOLD_RETENTION_MS,

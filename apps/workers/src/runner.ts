@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { UnrecoverableError, Worker, type Processor } from "bullmq";
-import { QUEUE_NAMES, createQueue, createRedis, type QueueName } from "@oms/shared";
+import { QUEUE_NAMES, createQueue, createRedis, redisTarget, type QueueName } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
 import { cartProcessor, checkoutProcessor, inventoryProcessor, sagaDeps } from "./processors";
 import { recoverIfRedisLostData } from "./inventory/recovery";
@@ -68,7 +68,7 @@ export async function startWorkers(
   const watched = queues.map((queueName) => {
     const { processor, concurrency } = processors[queueName];
     const worker = new Worker(QUEUE_NAMES[queueName], processor, {
-      connection: createRedis(config.REDIS_URL, { forQueue: true, name: `worker-${queueName}` }),
+      connection: createRedis(redisTarget(config), { forQueue: true, name: `worker-${queueName}` }),
       prefix: keys.queuePrefix,
       concurrency,
       // A worker killed mid-job: its lock lapses and the job is delivered again.

@@ -59,7 +59,7 @@ describe("observe-only", () => {
     });
     const metrics = createAutoscaleMetrics();
     const supervisor = new Supervisor({
-      redisUrl: REDIS_URL,
+      redisTarget: REDIS_URL,
       queuePrefix: keys.queuePrefix,
       limits: new Map([
         ["checkout", { min: 1, max: 4 }],
@@ -103,7 +103,7 @@ describe("observe-only", () => {
   it("a Redis that does not answer counts as a failed measurement, not a crash", async () => {
     const metrics = createAutoscaleMetrics();
     const supervisor = new Supervisor({
-      redisUrl: "redis://127.0.0.1:1",
+      redisTarget: "redis://127.0.0.1:1",
       queuePrefix: "{unreachable}",
       limits: new Map([["checkout", { min: 1, max: 2 }]]),
       policy: { targetBacklog: 2, maxWaitMs: 100, cooldownMs: 0 },

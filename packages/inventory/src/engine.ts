@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import { InventoryCode, InventoryScriptError } from "./codes";
 import { defineInventoryScripts, type InventoryCommands } from "./scripts";
 
@@ -76,12 +76,12 @@ const DAY_MS = 86_400_000;
  * a level that reservations already moved.
  */
 export class InventoryEngine {
-  private readonly redis: Redis & InventoryCommands;
+  private readonly redis: RedisClient & InventoryCommands;
   private readonly retentionMs: number;
   private readonly requireEpoch: boolean;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: InventoryKeys,
     private readonly truth: TruthSource,
     options: InventoryOptions = {},
@@ -380,7 +380,7 @@ function holdStep(script: string, code: number): HoldStepResult {
 }
 
 /** A client's checkout lock: one checkout per client at a time; only the owner may drop it. */
-export async function releaseCheckoutLock(redis: Redis, lockKey: string, orderId: string): Promise<boolean> {
+export async function releaseCheckoutLock(redis: RedisClient, lockKey: string, orderId: string): Promise<boolean> {
   const [code = -1] = await defineInventoryScripts(redis).omsCheckoutUnlock(lockKey, orderId);
   if (code !== InventoryCode.OK && code !== InventoryCode.NOT_OWNER)
     throw new InventoryScriptError("checkout-unlock", code);

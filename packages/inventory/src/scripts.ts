@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 
 function lua(file: string): string {
   return readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
@@ -32,7 +32,7 @@ export interface InventoryCommands {
 }
 
 /** Registers every script through defineCommand, which handles EVALSHA with an EVAL fallback. */
-export function defineInventoryScripts(redis: Redis): Redis & InventoryCommands {
+export function defineInventoryScripts<C extends RedisClient>(redis: C): C & InventoryCommands {
   for (const [name, spec] of Object.entries(SCRIPTS)) {
     if (!(name in redis)) {
       redis.defineCommand(name, {
@@ -41,5 +41,5 @@ export function defineInventoryScripts(redis: Redis): Redis & InventoryCommands 
       });
     }
   }
-  return redis as Redis & InventoryCommands;
+  return redis as C & InventoryCommands;
 }

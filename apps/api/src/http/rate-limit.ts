@@ -1,5 +1,5 @@
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import { failure, type HttpResult } from "./result";
 
 export type ClientLimiter = (key: string) => Promise<HttpResult | null>;
@@ -8,7 +8,7 @@ export type ClientLimiter = (key: string) => Promise<HttpResult | null>;
  * A per-client limit kept in Redis, so it holds across API processes. When Redis
  * cannot answer, requests pass: the handler then answers 503 on its own.
  */
-export function createClientLimiter(redis: Redis, keyPrefix: string, perMinute: number): ClientLimiter {
+export function createClientLimiter(redis: RedisClient, keyPrefix: string, perMinute: number): ClientLimiter {
   if (perMinute === 0) return async () => null;
   const limiter = new RateLimiterRedis({
     storeClient: redis,

@@ -1,7 +1,6 @@
 import { Gauge, Histogram, type Registry } from "prom-client";
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
-import { CHECKOUT_OUTCOMES, createRegistry, type Keyspace } from "@oms/shared";
+import { CHECKOUT_OUTCOMES, createRegistry, type Keyspace, type RedisClient } from "@oms/shared";
 
 const JOB_STATES = ["waiting", "prioritized", "active", "delayed", "completed", "failed"] as const;
 
@@ -15,7 +14,7 @@ export interface ApiMetrics {
  * figures read from Redis at scrape time (queue depths, live holds, checkout
  * outcomes counted by every worker, live workers).
  */
-export function createApiMetrics(redis: Redis, keys: Keyspace, queues: Record<string, Queue>): ApiMetrics {
+export function createApiMetrics(redis: RedisClient, keys: Keyspace, queues: Record<string, Queue>): ApiMetrics {
   const registry = createRegistry("api");
   const httpDuration = new Histogram({
     name: "oms_http_request_duration_seconds",

@@ -21,8 +21,15 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { createInterface } from "node:readline";
 import { Queue, type Job } from "bullmq";
-import type { Redis } from "ioredis";
-import { QUEUE_NAMES, createRedis, entryCommand, type Logger, type QueueName } from "@oms/shared";
+import {
+  QUEUE_NAMES,
+  createRedis,
+  entryCommand,
+  type Logger,
+  type QueueName,
+  type RedisClient,
+  type RedisTarget,
+} from "@oms/shared";
 import {
   decide,
   initialState,
@@ -49,7 +56,7 @@ export interface WorkerCommand {
 export const DEFAULT_WORKER_COMMAND: WorkerCommand = entryCommand("workers");
 
 export interface SupervisorOptions {
-  redisUrl: string;
+  redisTarget: string | RedisTarget;
   /** BullMQ prefix, `keyspace(REDIS_PREFIX).queuePrefix`. */
   queuePrefix: string;
   /** Queues to run, each with its min and max processes. */
@@ -167,7 +174,7 @@ export function waitingSince(job: Pick<Job, "timestamp" | "delay" | "processedOn
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly slots: QueueSlot[];
   private readonly command: WorkerCommand;
   private readonly spawnWorkers: boolean;
@@ -190,7 +197,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.forwardOutput = options.forwardOutput ?? true;
     this.backoff = options.restartBackoff ?? { baseMs: 500, maxMs: 30_000 };
     this.measureTimeoutMs = options.measureTimeoutMs ?? Math.max(2_000, options.pollIntervalMs * 2);
-    this.redis = createRedis(options.redisUrl, { name: "autoscaler" });
+    this.redis = createRedis(options.redisTarget, { name: "autoscaler" });
     this.slots = [...options.limits].map(([queue, limits]) => {
       const bull = new Queue(QUEUE_NAMES[queue], { connection: this.redis, prefix: options.queuePrefix });
       // Connection trouble surfaces as failed measurements (counted and logged there).
@@ -216,7 +223,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (stalledCheck) {
       this.stalledChecks = startStalledChecks(
         this.slots.map((s) => s.queue),
-        { ...stalledCheck, redisUrl: this.options.redisUrl, queuePrefix: this.options.queuePrefix, logger },
+        { ...stalledCheck, redisTarget: this.options.redisTarget, queuePrefix: this.options.queuePrefix, logger },
       ).catch((err: unknown) => {
         logger.error({ err: errorMessage(err) }, "stalled-job checks could not start");
         return undefined;

@@ -1,6 +1,12 @@
-import { withTransaction, type CheckoutJob, type CheckoutResult, type Keyspace, type Knex } from "@oms/shared";
+import {
+  withTransaction,
+  type CheckoutJob,
+  type CheckoutResult,
+  type Keyspace,
+  type Knex,
+  type RedisClient,
+} from "@oms/shared";
 import { releaseCheckoutLock } from "@oms/inventory";
-import type { Redis } from "ioredis";
 import type { PaymentProvider } from "../payment/provider";
 import type { Order, OrderStore } from "./order-store";
 
@@ -15,7 +21,7 @@ export interface LockingCheckoutDeps {
   db: Knex;
   orders: OrderStore;
   payment: PaymentProvider;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keyspace;
 }
 
