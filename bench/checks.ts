@@ -36,7 +36,7 @@ export async function waitForQueueIdle(
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   const connection = createRedis(REDIS_URL, { forQueue: true, name: `bench-idle-${world.id}` });
-  const queue = new Queue(QUEUE_NAMES[queueName], { connection, prefix: world.keys.queuePrefix });
+  const queue = new Queue(QUEUE_NAMES[queueName], { connection, prefix: world.keys.queuePrefix(queueName) });
   try {
     for (;;) {
       const counts = await queue.getJobCounts("active", "waiting", "delayed", "prioritized");
@@ -55,7 +55,7 @@ export async function waitForQuiescence(world: World, timeoutMs: number): Promis
   const started = performance.now();
   const deadline = Date.now() + timeoutMs;
   const connection = createRedis(REDIS_URL, { forQueue: true, name: `bench-checks-${world.id}` });
-  const queue = new Queue(QUEUE_NAMES.checkout, { connection, prefix: world.keys.queuePrefix });
+  const queue = new Queue(QUEUE_NAMES.checkout, { connection, prefix: world.keys.queuePrefix("checkout") });
   try {
     for (;;) {
       const counts = await queue.getJobCounts("active", "waiting", "delayed", "prioritized");
@@ -145,9 +145,9 @@ export async function checkCorrectness(world: World, input: CheckInput): Promise
   if (oversoldUnits > 0) violations.push(`${oversoldUnits} units oversold`);
 
   if (hasCache) {
-    const held = (await world.redis.hvals(world.keys.held)).reduce((s, v) => s + Number(v), 0);
-    if (held !== 0) violations.push(`${held} units still held in ${world.keys.held}`);
-    const expiring = await world.redis.zcard(world.keys.holdExpiries);
+    const held = (await world.redis.hvals(world.keys.held())).reduce((s, v) => s + Number(v), 0);
+    if (held !== 0) violations.push(`${held} units still held in ${world.keys.held()}`);
+    const expiring = await world.redis.zcard(world.keys.holdExpiries());
     if (expiring !== 0) violations.push(`${expiring} holds still live (held or paying)`);
   }
 

@@ -96,7 +96,7 @@ export class World {
   /** Keys under this world's prefix. */
   async countKeys(): Promise<number> {
     let n = 0;
-    const stream = this.redis.scanStream({ match: `${this.keys.queuePrefix}*`, count: 1000 });
+    const stream = this.redis.scanStream({ match: this.keys.allKeysPattern, count: 1000 });
     for await (const batch of stream as AsyncIterable<string[]>) n += batch.length;
     return n;
   }
@@ -104,11 +104,11 @@ export class World {
   /** Keys under this world's prefix by kind (hold records, each queue's job hashes, ...). */
   async keyKinds(): Promise<Record<string, number>> {
     const kinds: Record<string, number> = {};
-    const tag = this.keys.queuePrefix;
-    const stream = this.redis.scanStream({ match: `${tag}*`, count: 1000 });
+    const stream = this.redis.scanStream({ match: this.keys.allKeysPattern, count: 1000 });
     for await (const batch of stream as AsyncIterable<string[]>) {
       for (const key of batch) {
-        const [name = "", second = ""] = key.slice(tag.length + 1).split(":");
+        // The kind follows the hash tag: `{tag}:<kind>:...`.
+        const [name = "", second = ""] = key.slice(key.indexOf("}") + 2).split(":");
         let kind = name;
         if (["cart", "checkout", "inventory"].includes(name))
           kind = /^[0-9a-f-]{20,}$|^\d+$|^flush-/.test(second) ? `${name} job hashes` : `${name}:${second}`;
@@ -129,7 +129,7 @@ export class World {
 
   async destroy(): Promise<void> {
     live.delete(this);
-    const stream = this.redis.scanStream({ match: `${this.keys.queuePrefix}*`, count: 1000 });
+    const stream = this.redis.scanStream({ match: this.keys.allKeysPattern, count: 1000 });
     for await (const batch of stream as AsyncIterable<string[]>) {
       if (batch.length) await this.redis.unlink(...batch);
     }

@@ -492,9 +492,9 @@ describe("KEDA scales each worker Deployment on the autoscaler's measurements", 
     const [trigger, ...more] = so.spec.triggers;
     expect(more).toEqual([]);
     expect(trigger?.type).toBe("redis");
-    const prefix = keyspace(settings.REDIS_PREFIX ?? "").queuePrefix;
+    const prefix = keyspace(settings.REDIS_PREFIX ?? "").queuePrefix(queue);
     const waitKey = new QueueKeys(prefix).toKey(QUEUE_NAMES[queue], "wait");
-    expect(waitKey).toBe(`{${settings.REDIS_PREFIX}}:${queue}:wait`);
+    expect(waitKey).toBe(`{${settings.REDIS_PREFIX}:${queue}}:${queue}:wait`);
     expect(trigger?.metadata.listName).toBe(waitKey);
     expect(Number(trigger?.metadata.listLength)).toBeGreaterThan(0);
     const auth = ofKind<ITriggerAuthentication>(kedaRedis, "TriggerAuthentication").map((t) => t.metadata?.name);

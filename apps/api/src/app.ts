@@ -93,7 +93,7 @@ export function createApp(deps: ApiDeps): express.Express {
         : failure("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
 
   // Shop routes: rate-limited per client, and tied to the client's JWT when one is required.
-  const limiter = createClientLimiter(deps.redis, `${deps.keys.queuePrefix}:rl`, config.RATE_LIMIT_PER_MINUTE);
+  const limiter = createClientLimiter(deps.redis, deps.keys.rateLimit, config.RATE_LIMIT_PER_MINUTE);
   const authenticate = config.JWT_SECRET
     ? clientAuthenticator(new TextEncoder().encode(config.JWT_SECRET), config.JWT_MAX_AGE_S)
     : undefined;

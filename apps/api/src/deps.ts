@@ -37,13 +37,13 @@ export interface ApiDeps {
 }
 
 export async function createApiDeps(config: Config, logger: Logger): Promise<ApiDeps> {
-  const keys = keyspace(config.REDIS_PREFIX);
+  const keys = keyspace(config.REDIS_PREFIX, config.INVENTORY_SHARDS);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX, true, { logger });
   const redis = createRedis(redisTarget(config), { name: "api" });
   const queues = {
-    cart: createQueue("cart", redis, keys.queuePrefix, config),
-    checkout: createQueue("checkout", redis, keys.queuePrefix, config),
-    inventory: createQueue("inventory", redis, keys.queuePrefix, config),
+    cart: createQueue("cart", redis, keys, config),
+    checkout: createQueue("checkout", redis, keys, config),
+    inventory: createQueue("inventory", redis, keys, config),
   };
   // Without a listener BullMQ prints a queue's connection errors to stderr, outside the JSON logs.
   for (const [name, queue] of Object.entries(queues))
@@ -59,7 +59,7 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
   const resultSource =
     config.RESULT_PATH === "reply"
       ? listenForReplies(resultConnection, replyTo, results, logger)
-      : await listenToQueueEvents(resultConnection, keys.queuePrefix, results, logger);
+      : await listenToQueueEvents(resultConnection, keys, results, logger);
   return {
     config,
     logger,

@@ -1,5 +1,5 @@
 import { QueueEvents } from "bullmq";
-import { JobReply, QUEUE_NAMES, type Logger, type RedisClient } from "@oms/shared";
+import { JobReply, QUEUE_NAMES, type Keyspace, type Logger, type RedisClient } from "@oms/shared";
 import type { JobResults } from "./results";
 
 export interface ResultSource {
@@ -59,12 +59,12 @@ export function listenForReplies(
  */
 export async function listenToQueueEvents(
   connection: RedisClient,
-  prefix: string,
+  keys: Pick<Keyspace, "queuePrefix">,
   results: Record<"cart" | "checkout", JobResults>,
   logger: Logger,
 ): Promise<ResultSource> {
   const events = (["cart", "checkout"] as const).map((name) => {
-    const e = new QueueEvents(QUEUE_NAMES[name], { connection, prefix });
+    const e = new QueueEvents(QUEUE_NAMES[name], { connection, prefix: keys.queuePrefix(name) });
     e.on("error", (err) => logger.warn({ err: err.message }, "queue events error"));
     e.on("completed", ({ jobId, returnvalue }) =>
       results[name].settle(jobId, { kind: "completed", value: returnvalue }),

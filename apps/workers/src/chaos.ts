@@ -29,5 +29,5 @@ export function chaosKiller(
 
 /** One counter per point, so the crashes of one point never use up another's. */
 export function chaosCrashCounter(keys: Keyspace, point: string): string {
-  return `${keys.queuePrefix}:chaos:crashes:${point}`;
+  return keys.chaosCrashes(point);
 }

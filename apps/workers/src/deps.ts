@@ -61,7 +61,7 @@ export function createWorkerDeps(
   logger: Logger,
   overrides: { payment?: PaymentProvider } = {},
 ): WorkerDeps {
-  const keys = keyspace(config.REDIS_PREFIX);
+  const keys = keyspace(config.REDIS_PREFIX, config.INVENTORY_SHARDS);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX, true, { logger });
   const redis = createRedis(redisTarget(config), { forQueue: true, name: "workers" });
   const engine = new InventoryEngine(redis, keys, mysqlTruth(db), {
@@ -92,8 +92,8 @@ export function createWorkerDeps(
       },
       writer,
     );
-  const inventoryQueue = createQueue("inventory", redis, keys.queuePrefix, config);
-  const checkoutQueue = createQueue("checkout", redis, keys.queuePrefix, config);
+  const inventoryQueue = createQueue("inventory", redis, keys, config);
+  const checkoutQueue = createQueue("checkout", redis, keys, config);
   for (const queue of [inventoryQueue, checkoutQueue]) {
     queue.on("error", (err) => logger.warn({ queue: queue.name, err: err.message }, "queue connection error"));
   }

@@ -61,6 +61,10 @@ export async function startWorkers(
       { name: "reconcile", data: { type: "reconcile" } },
     );
   };
+  // On a Cluster the inventory queue's node can lose its data (and the schedules with it)
+  // while the stock shards keep theirs, so the schedules are looked for on their own.
+  const schedulesLost = async () =>
+    queues.includes("inventory") && !(await deps.inventoryQueue.getJobScheduler("prune"));
   // Recover before consuming: a process that cannot reach MySQL fails here, having taken no job.
   await recoverIfRedisLostData(deps, saga);
   await ensureSchedules();
@@ -69,7 +73,7 @@ export async function startWorkers(
     const { processor, concurrency } = processors[queueName];
     const worker = new Worker(QUEUE_NAMES[queueName], processor, {
       connection: createRedis(redisTarget(config), { forQueue: true, name: `worker-${queueName}` }),
-      prefix: keys.queuePrefix,
+      prefix: keys.queuePrefix(queueName),
       concurrency,
       // A worker killed mid-job: its lock lapses and the job is delivered again.
       lockDuration: config.JOB_LOCK_MS,
@@ -108,7 +112,7 @@ export async function startWorkers(
     }
     worker.on("error", (err) => logger.error({ queue: queueName, err: err.message }, "worker error"));
     instrumentWorker(worker, queueName, deps.metrics);
-    const queue = createQueue(queueName, deps.redis, keys.queuePrefix, config);
+    const queue = createQueue(queueName, deps.redis, keys, config);
     queue.on("error", (err) => logger.warn({ queue: queueName, err: err.message }, "queue connection error"));
     return { queueName, worker, queue, concurrency };
   });
@@ -118,7 +122,7 @@ export async function startWorkers(
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   // The heartbeat says "this process consumes"; the API's readiness looks for a fresh one.
   const beat = async () => {
-    if (await recoverIfRedisLostData(deps, saga)) await ensureSchedules();
+    if ((await recoverIfRedisLostData(deps, saga)) || (await schedulesLost())) await ensureSchedules();
     const report = await progress.check();
     if (report.ready) {
       await deps.redis.zadd(keys.workerHeartbeats, Date.now(), workerId);

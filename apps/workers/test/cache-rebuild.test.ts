@@ -40,7 +40,7 @@ it("a checkout waits for the cache rebuild without spending its attempts, then c
   await env.db("client_cart").insert({ client_id: client, product_id: product, quantity: 1 });
   // Redis lost its data: no epoch marker, and another process holds the recovery (so this
   // one cannot finish it either, as when MySQL is down).
-  await env.redis.del(env.keys.epoch);
+  await env.redis.del(env.keys.epoch());
   await env.redis.set(env.keys.recoveryLock, "someone-else", "PX", 60_000);
 
   const res = await postJson(`${api.url}/checkOutCart`, { clientID: client }, { prefer: "respond-async" });

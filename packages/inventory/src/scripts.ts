@@ -14,7 +14,6 @@ export const SCRIPTS = {
   omsRestock: { file: "restock-1.lua", numberOfKeys: 1 },
   omsCheckoutUnlock: { file: "checkout-unlock-1.lua", numberOfKeys: 1 },
   omsReconcile: { file: "reconcile-2.lua", numberOfKeys: 2 },
-  omsCartShortfall: { file: "cart-shortfall-2.lua", numberOfKeys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -28,7 +27,6 @@ export interface InventoryCommands {
   omsRestock(...args: Array<string | number>): Promise<Reply>;
   omsCheckoutUnlock(...args: Array<string | number>): Promise<Reply>;
   omsReconcile(...args: Array<string | number>): Promise<Reply>;
-  omsCartShortfall(cartKey: string, lockKey: string, stockPrefix: string): Promise<[number, string?, number?]>;
 }
 
 /** Registers every script through defineCommand, which handles EVALSHA with an EVAL fallback. */

@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from "bullmq";
 import type { Config } from "./config";
+import type { Keyspace } from "./keys";
 import { QUEUE_NAMES, type QueueName } from "./schemas";
 
 /**
@@ -40,8 +41,13 @@ export function jobOptions(
 export function createQueue(
   name: QueueName,
   connection: ConnectionOptions,
-  prefix: string,
+  keys: Pick<Keyspace, "queuePrefix">,
   config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS" | "CART_REPLAY_RETENTION_MS">,
 ): Queue {
-  return new Queue(QUEUE_NAMES[name], { connection, prefix, defaultJobOptions: jobOptions(config, name) });
+  // Each queue under its own hash tag: a Cluster may put each on another node.
+  return new Queue(QUEUE_NAMES[name], {
+    connection,
+    prefix: keys.queuePrefix(name),
+    defaultJobOptions: jobOptions(config, name),
+  });
 }

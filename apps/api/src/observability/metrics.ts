@@ -40,7 +40,8 @@ export function createApiMetrics(redis: RedisClient, keys: Keyspace, queues: Rec
     help: "Stock holds not yet committed or released (held or committing)",
     registers: [registry],
     async collect() {
-      this.set(await redis.zcard(keys.holdExpiries));
+      const perShard = await Promise.all(keys.shards.map((shard) => redis.zcard(keys.holdExpiries(shard))));
+      this.set(perShard.reduce((a, b) => a + b, 0));
     },
   });
   new Gauge({

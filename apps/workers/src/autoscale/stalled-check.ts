@@ -22,14 +22,18 @@ export interface StalledChecks {
 /** Runs BullMQ's stalled-job check on each queue every interval; consumes nothing. */
 export async function startStalledChecks(
   queues: QueueName[],
-  options: StalledCheckOptions & { redisTarget: string | RedisTarget; queuePrefix: string; logger: Logger },
+  options: StalledCheckOptions & {
+    redisTarget: string | RedisTarget;
+    queuePrefix: (queue: QueueName) => string;
+    logger: Logger;
+  },
 ): Promise<StalledChecks> {
   const { logger } = options;
   const checkers = queues.map((queue) => {
     // No processor and no run(): the manual-fetch mode, where only the stalled checker works.
     const checker = new Worker(QUEUE_NAMES[queue], null, {
       connection: createRedis(options.redisTarget, { forQueue: true, name: `stalled-check-${queue}` }),
-      prefix: options.queuePrefix,
+      prefix: options.queuePrefix(queue),
       autorun: false,
       stalledInterval: options.intervalMs,
       maxStalledCount: options.maxStalled,

@@ -57,8 +57,8 @@ export const DEFAULT_WORKER_COMMAND: WorkerCommand = entryCommand("workers");
 
 export interface SupervisorOptions {
   redisTarget: string | RedisTarget;
-  /** BullMQ prefix, `keyspace(REDIS_PREFIX).queuePrefix`. */
-  queuePrefix: string;
+  /** BullMQ prefix of each queue, `keyspace(REDIS_PREFIX).queuePrefix`. */
+  queuePrefix: (queue: QueueName) => string;
   /** Queues to run, each with its min and max processes. */
   limits: Map<QueueName, QueueLimits>;
   policy: ScalingPolicy;
@@ -199,7 +199,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.measureTimeoutMs = options.measureTimeoutMs ?? Math.max(2_000, options.pollIntervalMs * 2);
     this.redis = createRedis(options.redisTarget, { name: "autoscaler" });
     this.slots = [...options.limits].map(([queue, limits]) => {
-      const bull = new Queue(QUEUE_NAMES[queue], { connection: this.redis, prefix: options.queuePrefix });
+      const bull = new Queue(QUEUE_NAMES[queue], { connection: this.redis, prefix: options.queuePrefix(queue) });
       // Connection trouble surfaces as failed measurements (counted and logged there).
       bull.on("error", (err) => options.logger.debug({ queue, err: err.message }, "queue connection error"));
       return { queue, limits, bull, state: initialState(limits), procs: new Set(), earlyExits: 0, nextSpawnAt: 0 };

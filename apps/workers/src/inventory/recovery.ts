@@ -42,14 +42,19 @@ export async function endOrphanedOrders(
 
 /**
  * Redis losing its data (a restart without persistence, a failover to an empty
- * replica) takes the epoch marker with it. The first process that notices ends the
- * checkouts whose jobs were lost, then sets the marker again; only then may stock
- * levels be loaded from MySQL, so no level misses an order that was about to commit.
- * Returns true when this process performed a recovery.
+ * replica) takes the epoch marker with it: each inventory shard has its own, on the
+ * node that holds the shard, so a Cluster node restarting empty clears only the
+ * markers of the shards it held. The first process that notices ends the checkouts
+ * whose jobs were lost (none when only stock was lost), then sets those markers again;
+ * only then may their levels be loaded from MySQL, so no level misses an order that was
+ * about to commit. Shards whose marker stands are not touched. Returns true when this
+ * process performed a recovery.
  */
 export async function recoverIfRedisLostData(deps: WorkerDeps, saga: SagaDeps): Promise<boolean> {
   const { redis, keys } = deps;
-  if (await redis.exists(keys.epoch)) return false;
+  const present = await Promise.all(keys.shards.map((shard) => redis.exists(keys.epoch(shard))));
+  const lost = keys.shards.filter((_, i) => present[i] === 0);
+  if (lost.length === 0) return false;
   const token = randomUUID();
   const locked = await redis.set(keys.recoveryLock, token, "PX", 120_000, "NX");
   if (!locked) return false;
@@ -60,8 +65,9 @@ export async function recoverIfRedisLostData(deps: WorkerDeps, saga: SagaDeps): 
       new Date(Date.now() + 60_000),
       "the queue lost this checkout (Redis lost its data) before it finished",
     );
-    await redis.set(keys.epoch, JSON.stringify({ since: new Date().toISOString(), by: token, ordersEnded: ended }));
-    deps.logger.warn({ ordersEnded: ended }, "stock cache epoch started: levels now load from MySQL");
+    const epoch = JSON.stringify({ since: new Date().toISOString(), by: token, ordersEnded: ended });
+    await Promise.all(lost.map((shard) => redis.set(keys.epoch(shard), epoch)));
+    deps.logger.warn({ ordersEnded: ended, shards: lost }, "stock cache epoch started: levels now load from MySQL");
     return true;
   } finally {
     if ((await redis.get(keys.recoveryLock)) === token) await redis.del(keys.recoveryLock);
