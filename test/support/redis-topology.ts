@@ -52,10 +52,14 @@ interface Topology {
 function topology(prefix: string): Topology {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const servers: OwnRedis[] = [];
+  // A test process that dies before its afterAll must not leave servers behind.
+  const onExit = () => servers.forEach((s) => s.killNow());
+  process.once("exit", onExit);
   return {
     dir,
     servers,
     async stop() {
+      process.off("exit", onExit);
       await Promise.all(servers.map((s) => s.kill()));
       rmSync(dir, { recursive: true, force: true });
     },

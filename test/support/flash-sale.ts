@@ -1,0 +1,117 @@
+/**
+ * A flash sale over HTTP: many clients at once each put one unit of a scarce product in
+ * their cart and check out, retrying what the API says may be retried (503, with the
+ * same Idempotency-Key, so a retry joins the checkout it may have started). What each
+ * client was told is kept, so a test can hold the system to it afterwards.
+ */
+import { expect } from "vitest";
+import type { RedisClient } from "@oms/shared";
+import type { TestEnv } from "./env";
+import { eventually, sleep } from "./invariants";
+import { postJson } from "./system";
+
+export interface Told {
+  clientID: string;
+  productID: string;
+  /** HTTP status of the last checkout answer (0: never checked out, the cart add was refused). */
+  status: number;
+  orderId?: string;
+}
+
+export interface SaleOptions {
+  products: string[];
+  clients: number;
+  /** Clients in flight at once. */
+  concurrency?: number;
+  /** Runs once this many clients have been answered (a failover mid-sale). */
+  midSale?: { after: number; run: () => Promise<void> };
+  /** How long a client keeps retrying answers of 503 (the API's "try again"). */
+  retryForMs?: number;
+}
+
+async function retrying<T extends { status: number }>(retryForMs: number, call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + retryForMs;
+  for (;;) {
+    const res = await call().catch(() => ({ status: 0 }) as T);
+    // 0: the connection failed; 503: Redis or MySQL is unreachable for now.
+    if ((res.status !== 503 && res.status !== 0) || Date.now() > deadline) return res;
+    await sleep(100);
+  }
+}
+
+/** Runs the sale; resolves with what every client was told once every client is answered. */
+export async function flashSale(apiUrl: string, options: SaleOptions): Promise<Told[]> {
+  const { products, clients, concurrency = 20, retryForMs = 30_000 } = options;
+  const run = `s${Math.random().toString(36).slice(2, 8)}`;
+  const told: Told[] = [];
+  let next = 0;
+  let midSale: Promise<void> | undefined;
+  const client = async (i: number): Promise<Told> => {
+    const clientID = `${run}-c${i}`;
+    const productID = products[i % products.length] ?? "";
+    const added = await retrying(retryForMs, () =>
+      postJson(`${apiUrl}/addToCart`, { clientID, productID, quantity: 1 }),
+    );
+    if (added.status !== 200) return { clientID, productID, status: 0 };
+    const res = await retrying(retryForMs, () =>
+      postJson<{ status: string; orderId?: string }>(
+        `${apiUrl}/checkOutCart`,
+        { clientID },
+        { "Idempotency-Key": `sale-${clientID}` },
+      ),
+    );
+    return { clientID, productID, status: res.status, orderId: res.body?.orderId };
+  };
+  const lane = async () => {
+    while (next < clients) {
+      told.push(await client(next++));
+      if (options.midSale && !midSale && told.length >= options.midSale.after) midSale = options.midSale.run();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  await midSale;
+  return told;
+}
+
+/**
+ * What a sale must leave: every order a client was told about (200, or 202 Pending)
+ * ends within `boundMs`; every 200 is a completed order; no product sold more than it
+ * had; and only 200, 202, 402 and 409 were answered.
+ */
+export async function expectSaleKeptItsWord(
+  env: TestEnv<RedisClient>,
+  told: Told[],
+  initialStock: Map<string, number>,
+  boundMs = 30_000,
+): Promise<void> {
+  const answered = told.filter((t) => t.status !== 0);
+  expect(answered.length).toBeGreaterThan(0);
+  expect(answered.filter((t) => ![200, 202, 402, 409].includes(t.status))).toEqual([]);
+  const orderIds = answered.filter((t) => t.status === 200 || t.status === 202).map((t) => t.orderId ?? "?");
+  const states = await eventually(
+    "every told order to end",
+    async () => {
+      const rows = (await env.db("orders").whereIn("order_id", orderIds).select("order_id", "state")) as Array<{
+        order_id: string;
+        state: string;
+      }>;
+      return rows.length === orderIds.length && rows.every((r) => r.state !== "pending")
+        ? new Map(rows.map((r) => [r.order_id, r.state]))
+        : undefined;
+    },
+    boundMs,
+    200,
+  );
+  for (const t of answered.filter((a) => a.status === 200))
+    expect(states.get(t.orderId ?? ""), `${t.clientID} was told Success`).toBe("completed");
+  const sold = (await env
+    .db("order_items as i")
+    .join("orders as o", "o.order_id", "i.order_id")
+    .where("o.state", "completed")
+    .whereIn("i.product_id", [...initialStock.keys()])
+    .groupBy("i.product_id")
+    .select("i.product_id")
+    .sum({ units: "i.quantity" })) as Array<{ product_id: string; units: number | string }>;
+  for (const row of sold)
+    expect(Number(row.units), row.product_id).toBeLessThanOrEqual(initialStock.get(row.product_id) ?? 0);
+}
