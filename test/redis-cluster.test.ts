@@ -29,6 +29,8 @@ beforeAll(async () => {
     RECONCILE_INTERVAL_MS: "1000",
     HOLD_SWEEP_INTERVAL_MS: "500",
     RATE_LIMIT_PER_MINUTE: "0",
+    REDIS_WAIT_REPLICAS: "1",
+    REDIS_WAIT_TIMEOUT_MS: "200",
   });
   workers = await startInProcessWorkers(env);
   api = await startApi(env);
@@ -67,6 +69,25 @@ describe("on a Redis Cluster", () => {
     expect(new Set(keys.map(primaryOf)).size).toBe(3);
   });
 
+  test("a reservation is on its shard's replica before the engine answers (WAIT on the shard's node)", async () => {
+    const replicas = new Cluster(
+      cluster.seeds.split(",").map((hp) => ({ host: "127.0.0.1", port: Number(hp.split(":")[1]) })),
+      { scaleReads: "slave" },
+    );
+    try {
+      await env.redis.set(env.keys.stock("cl-wait"), 3);
+      const orderId = `cl-wait-${Date.now()}`;
+      const reserved = await workers.deps.engine.reserve(orderId, [{ productId: "cl-wait", quantity: 1 }], 60_000);
+      expect(reserved).toEqual({ ok: true, replayed: false });
+      const shard = env.keys.shardOf("cl-wait");
+      expect(await replicas.hget(env.keys.hold(orderId, shard), "state")).toBe("held");
+      expect(await replicas.get(env.keys.stock("cl-wait"))).toBe("2");
+      await workers.deps.engine.release(orderId);
+    } finally {
+      replicas.disconnect();
+    }
+  });
+
   test("a flash sale of many concurrent clients: no oversell, every told order kept, stock conserved", async () => {
     const stock = await products("cl-sale", 4, 15);
     const told = await flashSale(api.url, { products: [...stock.keys()], clients: 100 });
@@ -74,6 +95,24 @@ describe("on a Redis Cluster", () => {
     expect(told.filter((t) => t.status === 200).length).toBe(60);
     expect(told.filter((t) => ![0, 200, 409].includes(t.status))).toEqual([]);
     await expectSaleKeptItsWord(env, told, stock);
+    await assertConservation(env, stock);
+  });
+
+  test("carts across shards: all or nothing under contention, no oversell, stock conserved", async () => {
+    const stock = await products("cl-basket", 6, 10);
+    expect(new Set([...stock.keys()].map((id) => env.keys.shardOf(id))).size).toBeGreaterThan(1);
+    const told = await flashSale(api.url, { products: [...stock.keys()], clients: 60, perCart: 3 });
+    expect(told.filter((t) => t.status === 200).length).toBeGreaterThan(0);
+    await expectSaleKeptItsWord(env, told, stock);
+    // Each completed order holds all three of its lines: no cart was half sold.
+    const lineCounts = (await env
+      .db("order_items as i")
+      .join("orders as o", "o.order_id", "i.order_id")
+      .where("o.state", "completed")
+      .whereIn("i.product_id", [...stock.keys()])
+      .groupBy("i.order_id")
+      .count({ n: "*" })) as Array<{ n: number | string }>;
+    expect(lineCounts.every((r) => Number(r.n) === 3)).toBe(true);
     await assertConservation(env, stock);
   });
 

@@ -5,6 +5,7 @@
  * mid-sale the sentinels promote the replica and the system carries on against it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { Redis } from "ioredis";
 import type { RedisClient } from "@oms/shared";
 import { createTestEnvOn, insertProducts, type TestEnv } from "./support/env";
 import { startLocalSentinel, type LocalSentinel } from "./support/redis-topology";
@@ -26,6 +27,8 @@ beforeAll(async () => {
     RECONCILE_INTERVAL_MS: "1000",
     HOLD_SWEEP_INTERVAL_MS: "500",
     RATE_LIMIT_PER_MINUTE: "0",
+    REDIS_WAIT_REPLICAS: "1",
+    REDIS_WAIT_TIMEOUT_MS: "200",
   });
   workers = await startInProcessWorkers(env);
   api = await startApi(env);
@@ -48,6 +51,30 @@ async function products(prefix: string, count: number, quantity: number): Promis
 }
 
 describe("behind Redis Sentinel", () => {
+  test("a reservation is on the replica before the engine answers (REDIS_WAIT_REPLICAS=1 sends WAIT)", async () => {
+    const primary = new Redis(await sentinel.primaryPort(), "127.0.0.1");
+    const replica = new Redis({ sentinels: sentinel.sentinelList, name: sentinel.name, role: "slave" });
+    const monitor = await primary.monitor();
+    const waits: string[][] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === "wait") waits.push(args);
+    });
+    try {
+      await env.redis.set(env.keys.stock("sn-wait"), 3);
+      const orderId = `sn-wait-${Date.now()}`;
+      const reserved = await workers.deps.engine.reserve(orderId, [{ productId: "sn-wait", quantity: 1 }], 60_000);
+      expect(reserved).toEqual({ ok: true, replayed: false });
+      expect(await replica.hget(env.keys.hold(orderId), "state")).toBe("held");
+      expect(await replica.get(env.keys.stock("sn-wait"))).toBe("2");
+      expect(waits).toContainEqual(["wait", "1", "200"]);
+      await workers.deps.engine.release(orderId);
+    } finally {
+      monitor.disconnect();
+      primary.disconnect();
+      replica.disconnect();
+    }
+  });
+
   test("a flash sale of many concurrent clients: no oversell, every told order kept, stock conserved", async () => {
     const stock = await products("sn-sale", 2, 25);
     const told = await flashSale(api.url, { products: [...stock.keys()], clients: 80 });

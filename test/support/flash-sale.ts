@@ -12,7 +12,8 @@ import { postJson } from "./system";
 
 export interface Told {
   clientID: string;
-  productID: string;
+  /** The products in the client's cart, one unit each. */
+  productIDs: string[];
   /** HTTP status of the last checkout answer (0: never checked out, the cart add was refused). */
   status: number;
   orderId?: string;
@@ -21,6 +22,8 @@ export interface Told {
 export interface SaleOptions {
   products: string[];
   clients: number;
+  /** Products in each cart (client i takes products i, i+1, ...); default 1. */
+  perCart?: number;
   /** Clients in flight at once. */
   concurrency?: number;
   /** Runs once this many clients have been answered (a failover mid-sale). */
@@ -48,11 +51,16 @@ export async function flashSale(apiUrl: string, options: SaleOptions): Promise<T
   let midSale: Promise<void> | undefined;
   const client = async (i: number): Promise<Told> => {
     const clientID = `${run}-c${i}`;
-    const productID = products[i % products.length] ?? "";
-    const added = await retrying(retryForMs, () =>
-      postJson(`${apiUrl}/addToCart`, { clientID, productID, quantity: 1 }),
+    const productIDs = Array.from(
+      { length: options.perCart ?? 1 },
+      (_, k) => products[(i + k) % products.length] ?? "",
     );
-    if (added.status !== 200) return { clientID, productID, status: 0 };
+    for (const productID of productIDs) {
+      const added = await retrying(retryForMs, () =>
+        postJson(`${apiUrl}/addToCart`, { clientID, productID, quantity: 1 }),
+      );
+      if (added.status !== 200) return { clientID, productIDs, status: 0 };
+    }
     const res = await retrying(retryForMs, () =>
       postJson<{ status: string; orderId?: string }>(
         `${apiUrl}/checkOutCart`,
@@ -60,7 +68,7 @@ export async function flashSale(apiUrl: string, options: SaleOptions): Promise<T
         { "Idempotency-Key": `sale-${clientID}` },
       ),
     );
-    return { clientID, productID, status: res.status, orderId: res.body?.orderId };
+    return { clientID, productIDs, status: res.status, orderId: res.body?.orderId };
   };
   const lane = async () => {
     while (next < clients) {

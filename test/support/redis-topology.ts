@@ -135,6 +135,8 @@ export async function startLocalCluster(nodeTimeoutMs = 1_500): Promise<LocalClu
 export interface LocalSentinel extends Topology {
   /** `REDIS_SENTINELS` for the system. */
   sentinels: string;
+  /** The same, as ioredis takes them. */
+  sentinelList: Array<{ host: string; port: number }>;
   name: string;
   /** The port the sentinels name as primary now. */
   primaryPort(): Promise<number>;
@@ -197,6 +199,7 @@ export async function startLocalSentinel(name = "oms", downAfterMs = 1_000): Pro
       ...t,
       name,
       sentinels: sentinelPorts.map((p) => `127.0.0.1:${p}`).join(","),
+      sentinelList: sentinelPorts.map((port) => ({ host: "127.0.0.1", port })),
       primaryPort,
       async failOver() {
         const before = await primaryPort();

@@ -4,6 +4,7 @@ import {
   createQueue,
   createRedis,
   redisTarget,
+  replicaWait,
   keyspace,
   type Config,
   type Keyspace,
@@ -67,6 +68,7 @@ export function createWorkerDeps(
   const engine = new InventoryEngine(redis, keys, mysqlTruth(db), {
     requireEpoch: true,
     retentionMs: config.HOLD_RETENTION_MS,
+    replicated: replicaWait(redis, config),
   });
   const metrics = createWorkerMetrics();
   const chaos = chaosKiller(config, redis, keys, logger);

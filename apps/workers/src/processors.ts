@@ -7,6 +7,7 @@ import { runLockingCheckout } from "./checkout/locking-saga";
 import { runBatchedCheckout } from "./checkout/batched-saga";
 import { flushReservations } from "./inventory/flush";
 import { endOrphanedOrders, refundStrandedCharges } from "./inventory/recovery";
+import { settleEndedHolds } from "./inventory/settle-holds";
 import { reconcileStock } from "./inventory/reconcile";
 import { requestFlush, type WorkerDeps } from "./deps";
 import { chaosKiller } from "./chaos";
@@ -123,6 +124,7 @@ export function inventoryProcessor(deps: WorkerDeps) {
       }
       case "sweepHolds": {
         const released = await deps.engine.sweepExpired();
+        const settled = await settleEndedHolds(deps);
         // A pending order with no live job will never finish: end it (ORPHAN_AFTER_MS).
         const olderThan = new Date(Date.now() - deps.config.ORPHAN_AFTER_MS);
         const stuck = await endOrphanedOrders(
@@ -132,7 +134,7 @@ export function inventoryProcessor(deps: WorkerDeps) {
           "checkout abandoned: its job ended without finishing the order",
         );
         const refunded = await refundStrandedCharges(deps);
-        return { released, stuck, refunded };
+        return { released, settled, stuck, refunded };
       }
       case "reconcile":
         return reconcileStock(deps.db, deps.engine, deps.logger, deps.metrics.driftRepairs);

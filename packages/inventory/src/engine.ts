@@ -34,6 +34,7 @@ export class InventoryEngine {
   private readonly redis: RedisClient & InventoryCommands;
   private readonly retentionMs: number;
   private readonly requireEpoch: boolean;
+  private readonly replicated: (shardKey: string) => Promise<unknown>;
 
   constructor(
     redis: RedisClient,
@@ -44,6 +45,7 @@ export class InventoryEngine {
     this.redis = defineInventoryScripts(redis);
     this.retentionMs = options.retentionMs ?? DAY_MS;
     this.requireEpoch = options.requireEpoch ?? false;
+    this.replicated = options.replicated ?? (async () => undefined);
   }
 
   /** Caches the levels of these products that are not cached yet; returns the ids MySQL does not know. */
@@ -143,6 +145,7 @@ export class InventoryEngine {
         return part;
       }
       if (!part.replayed) result = { ok: true, replayed: false };
+      await this.replicated(this.keys.holdExpiries(shard));
     }
     return result;
   }
@@ -155,6 +158,7 @@ export class InventoryEngine {
         this.keys.holdExpiries(shard),
         orderId,
       );
+      if (code === InventoryCode.OK) await this.replicated(this.keys.holdExpiries(shard));
       return holdStep("beginCommit", code);
     });
   }
@@ -242,7 +246,10 @@ export class InventoryEngine {
   ): Promise<{ ok: true } | { ok: false; reason: "insufficient_stock"; available: number }> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const [code = -1, available = 0] = await this.redis.omsRestock(this.keys.stock(productId), -units, "guarded");
-      if (code === InventoryCode.OK) return { ok: true };
+      if (code === InventoryCode.OK) {
+        await this.replicated(this.keys.stock(productId));
+        return { ok: true };
+      }
       if (code === InventoryCode.INSUFFICIENT_STOCK) return { ok: false, reason: "insufficient_stock", available };
       if (code !== InventoryCode.NOT_LOADED) throw new InventoryScriptError("restock", code);
       await this.load([productId]);

@@ -73,6 +73,12 @@ export interface InventoryOptions {
    * loaded earlier could miss an order that commits in between.
    */
   requireEpoch?: boolean;
+  /**
+   * Called with a key of a shard after a write that takes stock (a reservation, the
+   * start of payment, a lowered level): waits for replicas to have it (REDIS_WAIT_REPLICAS),
+   * so a failover to a replica cannot give the stock back.
+   */
+  replicated?: (shardKey: string) => Promise<unknown>;
 }
 
 /** One line per product: a cart listing a product twice reserves the sum once. */

@@ -50,6 +50,24 @@ export const ConfigSchema = z.object({
   REDIS_CLUSTER_NODES: hostPorts
     .optional()
     .describe("Cluster mode: some nodes of the Redis Cluster to learn its layout from (host:port,host:port,...)"),
+  REDIS_WAIT_REPLICAS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10)
+    .default(0)
+    .describe(
+      "Sentinel or Cluster: after a reservation (and when payment starts, or a level is lowered) wait until this many replicas have it, so a failover cannot lose it (0: do not wait; 1 with one replica per primary)",
+    ),
+  REDIS_WAIT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(50)
+    .describe(
+      "Longest wait for REDIS_WAIT_REPLICAS; a replica slower than this is not waited for (the reconciler repairs what a failover then loses)",
+    ),
   INVENTORY_SHARDS: z.coerce
     .number()
     .int()

@@ -119,6 +119,33 @@ function credentials(url: string): RedisOptions {
 }
 
 /**
+ * Waits until `replicas` replicas have every write this client sent so far to the node
+ * holding `key` (Redis WAIT), for at most `timeoutMs`; answers how many did. WAIT counts
+ * the writes of its own connection, so on a Cluster it is sent to the key's node in a
+ * pipeline led by a command on that key (ioredis routes a pipeline by its keys).
+ */
+export async function waitForReplicas(
+  redis: RedisClient,
+  key: string,
+  replicas: number,
+  timeoutMs: number,
+): Promise<number> {
+  if (!(redis instanceof Cluster)) return redis.wait(replicas, timeoutMs);
+  const replies = await redis.pipeline().exists(key).wait(replicas, timeoutMs).exec();
+  const [, acked] = replies?.[1] ?? [];
+  return typeof acked === "number" ? acked : 0;
+}
+
+/** The wait REDIS_WAIT_REPLICAS asks for after writes that take stock, or none. */
+export function replicaWait(
+  redis: RedisClient,
+  config: Pick<Config, "REDIS_WAIT_REPLICAS" | "REDIS_WAIT_TIMEOUT_MS">,
+): ((key: string) => Promise<number>) | undefined {
+  const { REDIS_WAIT_REPLICAS: replicas, REDIS_WAIT_TIMEOUT_MS: timeoutMs } = config;
+  return replicas > 0 ? (key) => waitForReplicas(redis, key, replicas, timeoutMs) : undefined;
+}
+
+/**
  * ioredis errors that mean Redis could not be reached (a connection closed or refused,
  * a command that gave up while disconnected), not that a command was wrong.
  */
