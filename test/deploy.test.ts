@@ -229,8 +229,10 @@ describe("the manifests parse and validate", () => {
       "deploy/k8s/workers.yaml",
       "deploy/keda/prometheus/scaledobjects.yaml",
       "deploy/keda/redis/scaledobjects.yaml",
+      "deploy/redis-cluster/config.yaml",
     ]);
-    expect(all.length).toBe(base.length + kedaPrometheus.length + kedaRedis.length);
+    // The Redis Cluster ConfigMap replaces the base one (test/deploy-redis-cluster.test.ts).
+    expect(all.length).toBe(base.length + kedaPrometheus.length + kedaRedis.length + 1);
   });
 
   it.each(all.map((l) => [`${l.file}: ${l.doc.kind} ${l.doc.metadata?.name ?? ""}`, l.doc] as const))(
