@@ -7,7 +7,7 @@
 import { expect } from "vitest";
 import type { RedisClient } from "@oms/shared";
 import type { TestEnv } from "./env";
-import { eventually, sleep } from "./invariants";
+import { assertConservation, eventually, sleep } from "./invariants";
 import { postJson } from "./system";
 
 export interface Told {
@@ -122,4 +122,23 @@ export async function expectSaleKeptItsWord(
     .sum({ units: "i.quantity" })) as Array<{ product_id: string; units: number | string }>;
   for (const row of sold)
     expect(Number(row.units), row.product_id).toBeLessThanOrEqual(initialStock.get(row.product_id) ?? 0);
+}
+
+/**
+ * Conservation, given time: after a failover or a node restarted empty, the reconciler
+ * and the hold sweep close what the lost writes left. Asserts once more at the end, so
+ * a failure names the violations.
+ */
+export async function expectConservedWithin(
+  env: TestEnv<RedisClient>,
+  initialStock: Map<string, number>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const conserved = () =>
+    assertConservation(env, initialStock).then(
+      () => true,
+      () => undefined,
+    );
+  await eventually("conservation", conserved, timeoutMs, 1_000).catch(() => undefined);
+  await assertConservation(env, initialStock);
 }

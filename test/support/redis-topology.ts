@@ -73,6 +73,12 @@ export interface LocalCluster extends Topology {
   primaries(): Promise<number[]>;
   /** SIGKILLs a primary and waits until its replica took over and every slot is served. */
   failOver(port: number): Promise<void>;
+  /**
+   * SIGKILLs a primary and starts it again at once, empty (no persistence), before the
+   * cluster notices: it keeps its slots and its replica resyncs from it, so what they
+   * held is gone.
+   */
+  restartEmpty(port: number): Promise<void>;
 }
 
 /** Six `redis-server --cluster-enabled yes`, joined by `redis-cli --cluster create --cluster-replicas 1`. */
@@ -114,6 +120,13 @@ export async function startLocalCluster(nodeTimeoutMs = 1_500): Promise<LocalClu
       ...t,
       seeds: addresses.join(","),
       primaries,
+      async restartEmpty(port) {
+        const server = t.servers.find((s) => s.port === port);
+        if (!server) throw new Error(`no node on port ${port}`);
+        await server.restart(0);
+        await until("the restarted node to serve its slots again", () => healthy(ports.filter((p) => !dead.has(p))));
+        if (!(await primaries()).includes(port)) throw new Error(`node ${port} lost its slots to its replica`);
+      },
       async failOver(port) {
         const server = t.servers.find((s) => s.port === port);
         if (!server) throw new Error(`no node on port ${port}`);

@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { Cluster } from "ioredis";
 import type { RedisClient } from "@oms/shared";
 
 function lua(file: string): string {
@@ -38,12 +37,6 @@ export function defineInventoryScripts<C extends RedisClient>(redis: C): C & Inv
         lua: lua(spec.file),
         ...(spec.numberOfKeys === undefined ? {} : { numberOfKeys: spec.numberOfKeys }),
       });
-      // On a Cluster, ioredis's auto-pipelining routes a command by its first argument,
-      // which for a script taking its key count first is that count, not a key: such a
-      // call would join another node's batch and be refused. Sent on its own, the
-      // command is routed by its real keys.
-      if (redis instanceof Cluster && spec.numberOfKeys === undefined)
-        redis.options.autoPipeliningIgnoredCommands = [...(redis.options.autoPipeliningIgnoredCommands ?? []), name];
     }
   }
   return redis as C & InventoryCommands;

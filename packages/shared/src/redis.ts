@@ -92,9 +92,13 @@ export function createRedis(target: string | RedisTarget, opts: ConnectionOption
 }
 
 function clusterOptions(url: string, node: RedisOptions, opts: ConnectionOptions): ClusterOptions {
-  const { enableAutoPipelining, enableOfflineQueue, retryStrategy, ...perNode } = node;
+  const { enableOfflineQueue, retryStrategy, ...perNode } = node;
   return {
-    enableAutoPipelining,
+    // ioredis batches auto-pipelined commands per node, and a batch that meets a slot
+    // that moved (a failover) fails with MOVED instead of following it; it also routes a
+    // script whose key count comes first by that count. Without it, commands still share
+    // each node's connection and are written without waiting for each other's replies.
+    enableAutoPipelining: false,
     enableOfflineQueue,
     redisOptions: { ...perNode, ...credentials(url) },
     clusterRetryStrategy: (times) => retryStrategy?.(times) ?? 1_000,
@@ -173,9 +177,10 @@ const UNREACHABLE_MESSAGES = new Set([
 ]);
 
 /**
- * Replies a Cluster or a failing-over primary gives while a slot has no primary or a
- * replica has not taken over yet: the data is not reachable, nothing was wrong with
- * the command. Redis's own error codes, so they are matched by their first word.
+ * Replies a Cluster or a failing-over primary gives while a slot has no primary, a
+ * replica has not taken over yet or the slot is moving: the data is not reachable right
+ * now, nothing was wrong with the command. Redis's own error codes, so they are matched
+ * by their first word.
  */
 const UNREACHABLE_PREFIXES = [
   "CLUSTERDOWN ",
@@ -185,4 +190,8 @@ const UNREACHABLE_PREFIXES = [
   "MASTERDOWN ",
   // ioredis gave up following a slot that kept moving or whose node was gone.
   "Too many Cluster redirections.",
+  // A slot moved under a batch of auto-pipelined commands that ioredis could not resend
+  // as one: the slot map is changing (a failover, a node rejoining); the next try follows it.
+  "MOVED ",
+  "ASK ",
 ];
