@@ -9,11 +9,17 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import calculateSlot from "cluster-key-slot";
 import { Cluster } from "ioredis";
 import type { RedisClient } from "@oms/shared";
-import { createTestEnvOn, insertProducts, type TestEnv } from "./support/env";
+import { createTestEnvOn, type TestEnv } from "./support/env";
 import { startLocalCluster, type LocalCluster } from "./support/redis-topology";
 import { startApi, startInProcessWorkers, type InProcessWorkers, type RunningApi } from "./support/system";
 import { assertConservation } from "./support/invariants";
-import { expectConservedWithin, expectSaleKeptItsWord, flashSale } from "./support/flash-sale";
+import {
+  SALE_SETTINGS,
+  expectConservedWithin,
+  expectSaleKeptItsWord,
+  flashSale,
+  saleProducts,
+} from "./support/flash-sale";
 
 let cluster: LocalCluster;
 let env: TestEnv<RedisClient>;
@@ -25,12 +31,7 @@ beforeAll(async () => {
   env = await createTestEnvOn({
     REDIS_CLUSTER_NODES: cluster.seeds,
     INVENTORY_SHARDS: "3",
-    CHECKOUT_TIMEOUT_MS: "15000",
-    RECONCILE_INTERVAL_MS: "1000",
-    HOLD_SWEEP_INTERVAL_MS: "500",
-    RATE_LIMIT_PER_MINUTE: "0",
-    REDIS_WAIT_REPLICAS: "1",
-    REDIS_WAIT_TIMEOUT_MS: "200",
+    ...SALE_SETTINGS,
   });
   workers = await startInProcessWorkers(env);
   api = await startApi(env);
@@ -48,15 +49,6 @@ function primaryOf(key: string): number {
   if (!(env.redis instanceof Cluster)) throw new Error("not a cluster");
   const [primary] = env.redis.slots[calculateSlot(key)] ?? [];
   return Number(primary?.split(":").pop());
-}
-
-async function products(prefix: string, count: number, quantity: number): Promise<Map<string, number>> {
-  const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-  await insertProducts(
-    env.db,
-    ids.map((id) => ({ id, quantity })),
-  );
-  return new Map(ids.map((id) => [id, quantity]));
 }
 
 describe("on a Redis Cluster", () => {
@@ -89,7 +81,7 @@ describe("on a Redis Cluster", () => {
   });
 
   test("a flash sale of many concurrent clients: no oversell, every told order kept, stock conserved", async () => {
-    const stock = await products("cl-sale", 4, 15);
+    const stock = await saleProducts(env, "cl-sale", 4, 15);
     const told = await flashSale(api.url, { products: [...stock.keys()], clients: 100 });
     // Every unit sold, and every other client turned away at the cart or at checkout.
     expect(told.filter((t) => t.status === 200).length).toBe(60);
@@ -99,7 +91,7 @@ describe("on a Redis Cluster", () => {
   });
 
   test("carts across shards: all or nothing under contention, no oversell, stock conserved", async () => {
-    const stock = await products("cl-basket", 6, 10);
+    const stock = await saleProducts(env, "cl-basket", 6, 10);
     expect(new Set([...stock.keys()].map((id) => env.keys.shardOf(id))).size).toBeGreaterThan(1);
     const told = await flashSale(api.url, { products: [...stock.keys()], clients: 60, perCart: 3 });
     expect(told.filter((t) => t.status === 200).length).toBeGreaterThan(0);
@@ -117,7 +109,7 @@ describe("on a Redis Cluster", () => {
   });
 
   test("a primary restarted empty mid-sale: its shards rebuild from MySQL, every told order ends, stock conserved", async () => {
-    const stock = await products("cl-empty", 2, 30);
+    const stock = await saleProducts(env, "cl-empty", 2, 30);
     const victim = primaryOf(env.keys.stock("cl-empty-0"));
     const told = await flashSale(api.url, {
       products: [...stock.keys()],
@@ -129,7 +121,7 @@ describe("on a Redis Cluster", () => {
   });
 
   test("a primary killed mid-sale: its replica takes over, no acknowledged order is lost, nothing oversold", async () => {
-    const stock = await products("cl-failover", 2, 30);
+    const stock = await saleProducts(env, "cl-failover", 2, 30);
     const victim = primaryOf(env.keys.stock("cl-failover-0"));
     const told = await flashSale(api.url, {
       products: [...stock.keys()],

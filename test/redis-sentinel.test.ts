@@ -7,11 +7,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Redis } from "ioredis";
 import type { RedisClient } from "@oms/shared";
-import { createTestEnvOn, insertProducts, type TestEnv } from "./support/env";
+import { createTestEnvOn, type TestEnv } from "./support/env";
 import { startLocalSentinel, type LocalSentinel } from "./support/redis-topology";
 import { startApi, startInProcessWorkers, type InProcessWorkers, type RunningApi } from "./support/system";
 import { assertConservation } from "./support/invariants";
-import { expectConservedWithin, expectSaleKeptItsWord, flashSale } from "./support/flash-sale";
+import {
+  SALE_SETTINGS,
+  expectConservedWithin,
+  expectSaleKeptItsWord,
+  flashSale,
+  saleProducts,
+} from "./support/flash-sale";
 
 let sentinel: LocalSentinel;
 let env: TestEnv<RedisClient>;
@@ -23,12 +29,7 @@ beforeAll(async () => {
   env = await createTestEnvOn({
     REDIS_SENTINELS: sentinel.sentinels,
     REDIS_SENTINEL_NAME: sentinel.name,
-    CHECKOUT_TIMEOUT_MS: "15000",
-    RECONCILE_INTERVAL_MS: "1000",
-    HOLD_SWEEP_INTERVAL_MS: "500",
-    RATE_LIMIT_PER_MINUTE: "0",
-    REDIS_WAIT_REPLICAS: "1",
-    REDIS_WAIT_TIMEOUT_MS: "200",
+    ...SALE_SETTINGS,
   });
   workers = await startInProcessWorkers(env);
   api = await startApi(env);
@@ -40,15 +41,6 @@ afterAll(async () => {
   await env?.close();
   await sentinel?.stop();
 });
-
-async function products(prefix: string, count: number, quantity: number): Promise<Map<string, number>> {
-  const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-  await insertProducts(
-    env.db,
-    ids.map((id) => ({ id, quantity })),
-  );
-  return new Map(ids.map((id) => [id, quantity]));
-}
 
 describe("behind Redis Sentinel", () => {
   test("a reservation is on the replica before the engine answers (REDIS_WAIT_REPLICAS=1 sends WAIT)", async () => {
@@ -73,7 +65,7 @@ describe("behind Redis Sentinel", () => {
   });
 
   test("a flash sale of many concurrent clients: no oversell, every told order kept, stock conserved", async () => {
-    const stock = await products("sn-sale", 2, 25);
+    const stock = await saleProducts(env, "sn-sale", 2, 25);
     const told = await flashSale(api.url, { products: [...stock.keys()], clients: 80 });
     expect(told.filter((t) => t.status === 200).length).toBe(50);
     expect(told.filter((t) => ![0, 200, 409].includes(t.status))).toEqual([]);
@@ -82,7 +74,7 @@ describe("behind Redis Sentinel", () => {
   });
 
   test("the primary killed mid-sale: the replica is promoted, no acknowledged order is lost, nothing oversold", async () => {
-    const stock = await products("sn-failover", 2, 30);
+    const stock = await saleProducts(env, "sn-failover", 2, 30);
     const before = await sentinel.primaryPort();
     let promoted = 0;
     const told = await flashSale(api.url, {

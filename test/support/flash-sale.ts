@@ -6,7 +6,7 @@
  */
 import { expect } from "vitest";
 import type { RedisClient } from "@oms/shared";
-import type { TestEnv } from "./env";
+import { insertProducts, type TestEnv } from "./env";
 import { assertConservation, eventually, sleep } from "./invariants";
 import { postJson } from "./system";
 
@@ -30,6 +30,36 @@ export interface SaleOptions {
   midSale?: { after: number; run: () => Promise<void> };
   /** How long a client keeps retrying answers of 503 (the API's "try again"). */
   retryForMs?: number;
+}
+
+/**
+ * Settings of a system under a sale with faults: the API waits long enough to answer
+ * most checkouts itself, the reconciler and the hold sweep run often (they close what a
+ * failover loses), no rate limit (every client is one test), and stock-taking writes
+ * wait for a replica.
+ */
+export const SALE_SETTINGS: Record<string, string> = {
+  CHECKOUT_TIMEOUT_MS: "15000",
+  RECONCILE_INTERVAL_MS: "1000",
+  HOLD_SWEEP_INTERVAL_MS: "500",
+  RATE_LIMIT_PER_MINUTE: "0",
+  REDIS_WAIT_REPLICAS: "1",
+  REDIS_WAIT_TIMEOUT_MS: "200",
+};
+
+/** `count` new products `<prefix>-<i>` of `quantity` units each; answers their initial stock. */
+export async function saleProducts(
+  env: TestEnv<RedisClient>,
+  prefix: string,
+  count: number,
+  quantity: number,
+): Promise<Map<string, number>> {
+  const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  await insertProducts(
+    env.db,
+    ids.map((id) => ({ id, quantity })),
+  );
+  return new Map(ids.map((id) => [id, quantity]));
 }
 
 async function retrying<T extends { status: number }>(retryForMs: number, call: () => Promise<T>): Promise<T> {
