@@ -150,8 +150,14 @@ export class InventoryEngine {
     return result;
   }
 
-  /** Payment is about to start: from here on, expiry leaves the hold alone. */
-  async beginCommit(orderId: string): Promise<HoldStepResult> {
+  /**
+   * Payment is about to start: from here on, expiry leaves the hold alone. Given the
+   * order's products, only their shards are asked, and a part missing from one of them
+   * (its node lost its data) means the hold is gone, so the checkout reserves again
+   * rather than pay for stock no shard holds.
+   */
+  async beginCommit(orderId: string, productIds?: string[]): Promise<HoldStepResult> {
+    const shards = productIds ? byShard(this.keys, productIds, (id) => id).map(([shard]) => shard) : undefined;
     return this.onEveryShard(async (shard) => {
       const [code = -1] = await this.redis.omsBeginCommit(
         this.keys.hold(orderId, shard),
@@ -160,7 +166,7 @@ export class InventoryEngine {
       );
       if (code === InventoryCode.OK) await this.replicated(this.keys.holdExpiries(shard));
       return holdStep("beginCommit", code);
-    });
+    }, shards);
   }
 
   /** The order is durable in MySQL: the held stock is sold for good. */
@@ -178,12 +184,15 @@ export class InventoryEngine {
   }
 
   /**
-   * Runs a hold step in every shard at once (a shard without a part of the order
-   * answers "not found" and is ignored when another has one). The probe costs one
-   * script call per shard; with one shard it is the single call it always was.
+   * Runs a hold step in the order's shards at once, or, when they are not known, in every
+   * shard (one script call each; with one shard, the single call it always was), where a
+   * shard without a part answers "not found" and is ignored when another has one.
    */
-  private async onEveryShard(step: (shard: number) => Promise<HoldStepResult>): Promise<HoldStepResult> {
-    return combineSteps(await Promise.all(this.keys.shards.map(step)));
+  private async onEveryShard(
+    step: (shard: number) => Promise<HoldStepResult>,
+    orderShards?: number[],
+  ): Promise<HoldStepResult> {
+    return combineSteps(await Promise.all((orderShards ?? this.keys.shards).map(step)), orderShards !== undefined);
   }
 
   /** Returns the hold's stock exactly once; never for a committed hold. */

@@ -99,13 +99,14 @@ export function byShard<T>(keys: InventoryKeys, items: T[], productOf: (item: T)
 }
 
 /**
- * One answer for a step run on every shard of an order: a part released means the
- * reservation is gone; no part found means the hold is gone; shards the order has no
- * part in answer "not found" and are ignored otherwise.
+ * One answer for a step run on several shards of an order: a part released means the
+ * reservation is gone. When every shard asked must hold a part (`allExpected`), one
+ * missing means the hold is gone; otherwise shards the order has no part in answer
+ * "not found" and only all of them missing does.
  */
-export function combineSteps(results: HoldStepResult[]): HoldStepResult {
+export function combineSteps(results: HoldStepResult[], allExpected = false): HoldStepResult {
   if (results.some((r) => !r.ok && r.reason === "hold_released")) return { ok: false, reason: "hold_released" };
-  if (results.some((r) => r.ok)) return { ok: true };
+  if (allExpected ? results.every((r) => r.ok) : results.some((r) => r.ok)) return { ok: true };
   return { ok: false, reason: "hold_not_found" };
 }
 

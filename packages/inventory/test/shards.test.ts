@@ -109,6 +109,25 @@ describe("a cart across shards", () => {
   });
 });
 
+describe("a shard that lost its part of a hold (its node restarted empty)", () => {
+  test("payment does not start: the part is missing where the order's products say it must be; a replay takes it again", async () => {
+    const ids = await productsIn([0, 2], 3);
+    const orderId = randomUUID();
+    await engine.reserve(orderId, lines(ids), TTL, NOW);
+    await env.redis.del(env.keys.hold(orderId, 2));
+    await env.redis.set(env.keys.stock(ids[1] ?? ""), 3);
+
+    expect(await engine.beginCommit(orderId, ids)).toEqual({ ok: false, reason: "hold_not_found" });
+    // The part that stands is already marked paying (expiry leaves it alone); the
+    // order's end releases or commits it like any other.
+    expect(await partState(orderId, 0)).toBe("committing");
+    // The delivery that reserves again finds shard 0's part and takes shard 2's anew.
+    expect(await engine.reserve(orderId, lines(ids), TTL, NOW)).toEqual({ ok: true, replayed: false });
+    expect(await levels(ids)).toEqual([2, 2]);
+    expect(await engine.beginCommit(orderId, ids)).toEqual({ ok: true });
+  });
+});
+
 describe("the epoch marker per shard", () => {
   test("a shard whose marker is gone refuses to load its levels; the other shards load", async () => {
     const truth = async (ids: string[]) => new Map(ids.map((id) => [id, 7]));
