@@ -3,6 +3,7 @@ import { InventoryCode, InventoryScriptError } from "./codes";
 import { defineInventoryScripts, type InventoryCommands } from "./scripts";
 import { reconcileLevels } from "./reconcile";
 import { reserveInShard } from "./reserve";
+import { cachedLevels, parseHold } from "./reads";
 import {
   CacheNotReadyError,
   holdStep,
@@ -12,7 +13,6 @@ import {
   mergeLines,
   type HoldStepResult,
   type HoldView,
-  type HoldState,
   type InventoryKeys,
   type InventoryOptions,
   type ReconcileResult,
@@ -87,19 +87,9 @@ export class InventoryEngine {
     return { productId: short[0], available: Math.max(0, levels.get(short[0]) ?? 0) };
   }
 
-  /** Cached levels, one MGET per shard (a shard's keys share a slot); uncached ones are absent. */
-  private async cachedLevels(productIds: string[]): Promise<Map<string, number>> {
-    const levels = new Map<string, number>();
-    await Promise.all(
-      byShard(this.keys, productIds, (id) => id).map(async ([, ids]) => {
-        const values = await this.redis.mget(ids.map((id) => this.keys.stock(id)));
-        ids.forEach((id, i) => {
-          const v = values[i];
-          if (v !== null && v !== undefined) levels.set(id, Number(v));
-        });
-      }),
-    );
-    return levels;
+  /** Cached levels (./reads.ts); uncached ones are absent. */
+  private cachedLevels(productIds: string[]): Promise<Map<string, number>> {
+    return cachedLevels(this.redis, this.keys, productIds);
   }
 
   /** Available stock as cached, loading what is missing. Unknown products are absent. */
@@ -279,12 +269,7 @@ export class InventoryEngine {
   }
 
   private async holdPart(orderId: string, shard: number): Promise<HoldView | null> {
-    const h = await this.redis.hgetall(this.keys.hold(orderId, shard));
-    if (!h.state) return null;
-    const n = Number(h.n ?? 0);
-    const lines: StockLine[] = [];
-    for (let i = 1; i <= n; i++) lines.push({ productId: h[`p${i}`] ?? "", quantity: Number(h[`q${i}`]) });
-    return { orderId, state: h.state as HoldState, expiresAt: Number(h.exp ?? 0), lines };
+    return parseHold(orderId, await this.redis.hgetall(this.keys.hold(orderId, shard)));
   }
 
   /** Live holds of a shard whose time has passed (ids only), oldest first; a paying hold's time never passes. */
