@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { UnrecoverableError, Worker, type Processor } from "bullmq";
-import { QUEUE_NAMES, createQueue, createRedis, redisTarget, type QueueName } from "@oms/shared";
+import { QUEUE_NAMES, createQueue, createRedis, describeTarget, redisTarget, type QueueName } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
 import { cartProcessor, checkoutProcessor, inventoryProcessor, sagaDeps } from "./processors";
 import { recoverIfRedisLostData } from "./inventory/recovery";
@@ -142,7 +142,16 @@ export async function startWorkers(
   if (config.METRICS_PORT > 0) {
     server = await startObservabilityServer(config.METRICS_PORT, config.HOST, deps.metrics.registry, progress);
   }
-  logger.info({ queues, workerId, metricsPort: config.METRICS_PORT || undefined }, "workers started");
+  logger.info(
+    {
+      queues,
+      workerId,
+      metricsPort: config.METRICS_PORT || undefined,
+      redis: describeTarget(redisTarget(config)),
+      inventoryShards: config.INVENTORY_SHARDS,
+    },
+    "workers started",
+  );
 
   return {
     workers: watched.map((w) => w.worker),
