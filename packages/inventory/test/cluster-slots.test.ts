@@ -211,12 +211,14 @@ describe("every multi-key command the running system sends keeps its keys in one
         expect(res.status, JSON.stringify(res.body)).toBe(token === "tok_ok" ? 200 : 402);
         await postJson(`${api.url}/checkOutCart`, { clientID: client }, { "Idempotency-Key": `k-${client}` });
       }
-      // Sold out: a cart the API turns away from its copy of the cart, and one the reservation refuses.
-      await env.db("product_details").where({ product_id: "slot-p0" }).update({ quantity: 3 });
-      await postJson(`${api.url}/admin/products/slot-p0/restock`, { set: 3 }, admin);
-      await addToCartOk(api.url, "slot-c9", "slot-p0", 1);
-      await postJson(`${api.url}/admin/products/slot-p0/restock`, { set: 2 }, admin);
-      await postJson(`${api.url}/checkOutCart`, { clientID: "slot-c9" });
+      // Sold out: the last unit goes to one of two carts, the other is turned away.
+      await insertProducts(env.db, [{ id: "slot-last", quantity: 1 }]);
+      for (const client of ["slot-c8", "slot-c9"]) await addToCartOk(api.url, client, "slot-last", 1);
+      expect((await postJson(`${api.url}/checkOutCart`, { clientID: "slot-c8" })).status).toBe(200);
+      expect((await postJson(`${api.url}/checkOutCart`, { clientID: "slot-c9" })).status).toBe(409);
+      // Restocks: raised by some units, then set (lowering a level is guarded by a script too).
+      await postJson(`${api.url}/admin/products/slot-p0/restock`, { add: 2 }, admin);
+      await postJson(`${api.url}/admin/products/slot-p0/restock`, { set: 4 }, admin);
       // A hold left to expire: reserved by the engine directly, swept by the workers.
       await workers.deps.engine.reserve("slot-expiring", [{ productId: "slot-p1", quantity: 1 }], 100);
       await postJson(`${api.url}/admin/reconcile`, {}, admin);
