@@ -1,5 +1,6 @@
 /** The two forms of the benchmark and the command-line flags that adjust them. */
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { ROOT } from "./processes";
 import type { DesignId, ScenarioId } from "./types";
 
@@ -13,10 +14,11 @@ export interface BenchOptions {
   paymentLatencyMs: number;
   /** RATE_LIMIT_PER_MINUTE of the designs other than redis-nolimit (product default 600). */
   rateLimitPerMinute: number;
-  /** One system per scenario run (fresh processes, so VmHWM is the scenario's), or one per design. */
+  /**
+   * One system per scenario run (fresh processes, so VmHWM is the scenario's), or one per
+   * design with the designs side by side (the quick form: correctness, not speed).
+   */
   isolate: "scenario" | "design";
-  /** With isolate "design": run the designs side by side (quick form: correctness, not speed). */
-  parallelDesigns: boolean;
   /** Run the API and the workers inside the benchmark's process (for a test runner's time budget). */
   inProcess: boolean;
   flashSale: { clients: number; stock: number };
@@ -27,8 +29,6 @@ export interface BenchOptions {
   ceilings: { seconds: number; concurrency: number; redisConnections: number; mysqlConnections: number } | null;
   scale: { processes: number[]; seconds: number; rate: number | null } | null;
   soak: { minutes: number; sessionsPerSecond: number | null; sampleSeconds: number } | null;
-  /** Profile the API (--cpu-prof) during the flash sale of the redis design. */
-  profile: boolean;
   outDir: string;
   progress: boolean;
   /** Longest wait for quiescence before the checks. */
@@ -36,18 +36,18 @@ export interface BenchOptions {
 }
 
 export const ALL_SCENARIOS: ScenarioId[] = ["flash-sale", "wide-catalog", "hot-3", "add-only"];
+export const ALL_DESIGNS: DesignId[] = ["redis", "mysql-locking", "mysql-batched", "noop", "redis-nolimit"];
 
 export function fullOptions(): BenchOptions {
   return {
     form: "full",
-    designs: ["redis", "mysql-locking", "mysql-batched", "noop", "redis-nolimit"],
+    designs: ALL_DESIGNS,
     scenarios: ALL_SCENARIOS,
     concurrency: 200,
     workerProcesses: 2,
     paymentLatencyMs: 0,
     rateLimitPerMinute: 600,
     isolate: "scenario",
-    parallelDesigns: false,
     inProcess: false,
     flashSale: { clients: 4_000, stock: 400 },
     soldOut: { roundSeconds: 4, rounds: 3, clients: 20_000 },
@@ -57,7 +57,6 @@ export function fullOptions(): BenchOptions {
     ceilings: { seconds: 8, concurrency: 256, redisConnections: 4, mysqlConnections: 32 },
     scale: { processes: [1, 2, 4], seconds: 20, rate: null },
     soak: { minutes: 10, sessionsPerSecond: null, sampleSeconds: 5 },
-    profile: true,
     outDir: join(ROOT, "bench/results"),
     progress: true,
     checkTimeoutMs: 120_000,
@@ -73,7 +72,6 @@ export function quickOptions(): BenchOptions {
     concurrency: 16,
     workerProcesses: 1,
     isolate: "design",
-    parallelDesigns: true,
     flashSale: { clients: 150, stock: 25 },
     soldOut: { roundSeconds: 0.5, rounds: 1, clients: 150 },
     wideCatalog: { products: 50, carts: 80, maxLines: 5 },
@@ -82,128 +80,108 @@ export function quickOptions(): BenchOptions {
     ceilings: { seconds: 1, concurrency: 32, redisConnections: 2, mysqlConnections: 8 },
     scale: null,
     soak: { minutes: 0.1, sessionsPerSecond: 10, sampleSeconds: 1 },
-    profile: false,
     outDir: join(ROOT, "bench/results/tmp"),
     checkTimeoutMs: 30_000,
   };
 }
 
-const USAGE = `usage: npm run bench -- [options]
-  --quick                 a few seconds per scenario; checks correctness, not speed (CI)
-  --soak-minutes N        length of the memory soak (full form: 10; 0 skips it)
-  --concurrency N         virtual clients of each closed-loop phase (full form: 200)
-  --workers N             worker processes (full form: 2)
-  --designs a,b           among redis, mysql-locking, mysql-batched, noop, redis-nolimit
-  --scenarios a,b         among ${ALL_SCENARIOS.join(", ")}
-  --no-ceilings           skip the Redis and MySQL ceilings
-  --no-scale              skip the horizontal-scale runs
-  --no-profile            do not profile the API
-  --payment-latency-ms N  PAYMENT_SIM_LATENCY_MS of every design (default 0)
-  --rate-limit N          RATE_LIMIT_PER_MINUTE of the designs with the limiter (default 600)
-  --size F                multiply the number of shoppers, carts and requests (e.g. 0.25 for a shorter run)
-  --out DIR               where to write results (full: bench/results, quick: bench/results/tmp)
-  --in-process            run the API and workers inside this process (quick checks only)
-  --no-progress           no live progress line
-  --render FILE           only re-render summary.md and the charts from a results.json`;
+/** The flags, with the words --help prints for each (a value's placeholder first). */
+const flag = (help: string) => ({ type: "boolean", help }) as const;
+const value = (help: string) => ({ type: "string", help }) as const;
+const OPTIONS = {
+  quick: flag("a few seconds per scenario; checks correctness, not speed (CI)"),
+  "soak-minutes": value("N  length of the memory soak (full form: 10; 0 skips it)"),
+  concurrency: value("N  virtual clients of each closed-loop phase (full form: 200)"),
+  workers: value("N  worker processes (full form: 2)"),
+  designs: value(`a,b  among ${ALL_DESIGNS.join(", ")}`),
+  scenarios: value(`a,b  among ${ALL_SCENARIOS.join(", ")}`),
+  "no-ceilings": flag("skip the Redis and MySQL ceilings"),
+  "no-scale": flag("skip the horizontal-scale runs"),
+  "payment-latency-ms": value("N  PAYMENT_SIM_LATENCY_MS of every design (default 0)"),
+  "rate-limit": value("N  RATE_LIMIT_PER_MINUTE of the designs with the limiter (default 600)"),
+  size: value("F  multiply the number of shoppers, carts and requests (e.g. 0.25 for a shorter run)"),
+  out: value("DIR  where to write results (full: bench/results, quick: bench/results/tmp)"),
+  "in-process": flag("run the API and workers inside this process (quick checks only)"),
+  "no-progress": flag("no live progress line"),
+  render: value("FILE  only re-render summary.md and the charts from a results.json"),
+  help: { type: "boolean", short: "h", help: "this list" },
+} as const;
 
-export function parseArgs(argv: string[]): BenchOptions {
-  const quick = argv.includes("--quick");
-  const opts = quick ? quickOptions() : fullOptions();
-  const num = (flag: string, value: string | undefined): number => {
+const USAGE = [
+  "usage: npm run bench -- [options]",
+  ...Object.entries(OPTIONS).map(([name, { type, help }]) => {
+    const [arg, words] = type === "string" ? help.split(/ {2}(.*)/s) : ["", help];
+    return `  ${`--${name} ${arg}`.padEnd(24)}${words}`;
+  }),
+].join("\n");
+
+/** The options of a command line, and the results.json to re-render when --render is given. */
+export function parseCommandLine(argv: string[]): { opts: BenchOptions; render?: string } {
+  const { values: v } = parseCommandLineArgs(argv);
+  if (v.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const opts = v.quick ? quickOptions() : fullOptions();
+  const num = (name: "soak-minutes" | "concurrency" | "workers" | "payment-latency-ms" | "rate-limit" | "size") => {
+    const value = v[name];
+    if (value === undefined) return undefined;
     const n = Number(value);
-    if (value === undefined || !Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a number\n${USAGE}`);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a number\n${USAGE}`);
     return n;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const [flag = "", inline] = arg.split("=", 2) as [string, string | undefined];
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case "--quick":
-        break;
-      case "--soak-minutes": {
-        const minutes = num(flag, value());
-        opts.soak =
-          minutes > 0
-            ? {
-                minutes,
-                sessionsPerSecond: opts.soak?.sessionsPerSecond ?? null,
-                sampleSeconds: opts.soak?.sampleSeconds ?? 5,
-              }
-            : null;
-        break;
-      }
-      case "--concurrency":
-        opts.concurrency = Math.max(1, Math.floor(num(flag, value())));
-        break;
-      case "--workers":
-        opts.workerProcesses = Math.max(1, Math.floor(num(flag, value())));
-        break;
-      case "--designs":
-        opts.designs = list(
-          value(),
-          ["redis", "mysql-locking", "mysql-batched", "noop", "redis-nolimit"],
-          flag,
-        ) as DesignId[];
-        break;
-      case "--scenarios":
-        opts.scenarios = list(value(), ALL_SCENARIOS, flag) as ScenarioId[];
-        break;
-      case "--no-ceilings":
-        opts.ceilings = null;
-        break;
-      case "--no-scale":
-        opts.scale = null;
-        break;
-      case "--no-profile":
-        opts.profile = false;
-        break;
-      case "--payment-latency-ms":
-        opts.paymentLatencyMs = num(flag, value());
-        break;
-      case "--rate-limit":
-        opts.rateLimitPerMinute = Math.floor(num(flag, value()));
-        break;
-      case "--size": {
-        const f = num(flag, value());
-        const n = (x: number) => Math.max(10, Math.round(x * f));
-        opts.flashSale = {
-          clients: n(opts.flashSale.clients),
-          stock: Math.max(2, Math.round(opts.flashSale.stock * f)),
-        };
-        opts.soldOut = { ...opts.soldOut, clients: n(opts.soldOut.clients) };
-        opts.wideCatalog = { ...opts.wideCatalog, carts: n(opts.wideCatalog.carts) };
-        opts.hot3 = { carts: n(opts.hot3.carts) };
-        opts.addOnly = { ...opts.addOnly, requests: n(opts.addOnly.requests) };
-        break;
-      }
-      case "--out":
-        opts.outDir = value() ?? opts.outDir;
-        break;
-      case "--in-process":
-        opts.inProcess = true;
-        break;
-      case "--no-progress":
-        opts.progress = false;
-        break;
-      case "--help":
-      case "-h":
-        console.log(USAGE);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option ${arg}\n${USAGE}`);
-    }
-  }
-  return opts;
+  const minutes = num("soak-minutes");
+  if (minutes !== undefined)
+    opts.soak =
+      minutes > 0
+        ? {
+            minutes,
+            sessionsPerSecond: opts.soak?.sessionsPerSecond ?? null,
+            sampleSeconds: opts.soak?.sampleSeconds ?? 5,
+          }
+        : null;
+  opts.concurrency = Math.max(1, Math.floor(num("concurrency") ?? opts.concurrency));
+  opts.workerProcesses = Math.max(1, Math.floor(num("workers") ?? opts.workerProcesses));
+  opts.designs = list(v.designs, ALL_DESIGNS, "designs") ?? opts.designs;
+  opts.scenarios = list(v.scenarios, ALL_SCENARIOS, "scenarios") ?? opts.scenarios;
+  if (v["no-ceilings"]) opts.ceilings = null;
+  if (v["no-scale"]) opts.scale = null;
+  opts.paymentLatencyMs = num("payment-latency-ms") ?? opts.paymentLatencyMs;
+  opts.rateLimitPerMinute = Math.floor(num("rate-limit") ?? opts.rateLimitPerMinute);
+  const size = num("size");
+  if (size !== undefined) resize(opts, size);
+  if (v.out) opts.outDir = v.out;
+  if (v["in-process"]) opts.inProcess = true;
+  if (v["no-progress"]) opts.progress = false;
+  return { opts, ...(v.render && { render: v.render }) };
 }
 
-function list(value: string | undefined, allowed: string[], flag: string): string[] {
-  const items = (value ?? "")
+function parseCommandLineArgs(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, strict: true, options: OPTIONS });
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
+}
+
+/** --size: a multiple of the shoppers, carts and requests of every scenario. */
+function resize(opts: BenchOptions, f: number): void {
+  const n = (x: number) => Math.max(10, Math.round(x * f));
+  opts.flashSale = { clients: n(opts.flashSale.clients), stock: Math.max(2, Math.round(opts.flashSale.stock * f)) };
+  opts.soldOut = { ...opts.soldOut, clients: n(opts.soldOut.clients) };
+  opts.wideCatalog = { ...opts.wideCatalog, carts: n(opts.wideCatalog.carts) };
+  opts.hot3 = { carts: n(opts.hot3.carts) };
+  opts.addOnly = { ...opts.addOnly, requests: n(opts.addOnly.requests) };
+}
+
+function list<T extends string>(value: unknown, allowed: readonly T[], flag: string): T[] | undefined {
+  if (value === undefined) return undefined;
+  const items = String(value)
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const bad = items.filter((s) => !allowed.includes(s));
-  if (items.length === 0 || bad.length) throw new Error(`${flag}: expected some of ${allowed.join(", ")}`);
-  return items;
+  const ok = items.filter((s): s is T => (allowed as readonly string[]).includes(s));
+  if (items.length === 0 || ok.length < items.length)
+    throw new Error(`--${flag}: expected some of ${allowed.join(", ")}`);
+  return ok;
 }

@@ -1,35 +1,44 @@
 /**
- * The system under test as real processes: `node --import tsx apps/api/src/main.ts`
- * (one per port) and `apps/workers/src/main.ts`, each with its environment, and the
- * shared redis-server and mariadbd found by pid.
+ * The system under test: real processes (`node --import tsx apps/api/src/main.ts`, one
+ * per port, and `apps/workers/src/main.ts`) or, for a test runner, the same parts inside
+ * this process; and the shared redis-server and mariadbd, found by pid.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import type { Knex } from "@oms/shared";
-import { findProcess, processExists, type WatchedProcess } from "./proc";
+import { freePort } from "../test/chaos/infra";
+import type { WatchedProcess } from "./proc";
 import { sleep } from "./stats";
 
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const GUARD = fileURLToPath(new URL("./child-guard.ts", import.meta.url));
+/** Variables of ours that must not leak from the caller's environment into a child. */
+const INHERITED_BLOCKLIST = /^(NODE_OPTIONS|VITEST.*|TEST_.*)$/;
 
-export interface Service {
+/** A part of the system: a process of its own, or (in-process mode) a part of this one. */
+export interface Part {
   name: string;
   pid: number;
-  child: ChildProcess;
-  /** The last lines it printed (stdout and stderr). */
-  output(): string;
-  exited: Promise<number | null>;
+}
+
+export interface Stack {
+  apis: Array<Part & { origin: string }>;
+  workers: Part[];
+  /** Each worker process's /metrics (empty in process, where workers serve none). */
+  workerMetricsUrls: string[];
+  startupSeconds: number;
   stop(): Promise<void>;
 }
 
-export interface ServiceSpec {
-  name: string;
-  entry: string;
-  env: Record<string, string>;
-  nodeArgs?: string[];
+interface Service extends Part {
+  child: ChildProcess;
+  /** The last lines it printed (stdout and stderr). */
+  output(): string;
+  stop(): Promise<void>;
 }
 
 /** Services started and not yet stopped, so an interrupted run can stop them. */
@@ -39,43 +48,29 @@ export async function stopAllServices(): Promise<void> {
   await Promise.all([...live].map((s) => s.stop().catch(() => undefined)));
 }
 
-/** Variables of ours that must not leak from the caller's environment into a child. */
-const INHERITED_BLOCKLIST = /^(NODE_OPTIONS|VITEST.*|TEST_.*)$/;
-
-export function spawnService(spec: ServiceSpec): Service {
+function spawnService(name: string, entry: string, env: Record<string, string>): Service {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_BLOCKLIST.test(k)));
-  const args = [...(spec.nodeArgs ?? []), "--import", "tsx", "--import", GUARD, spec.entry];
-  const child = spawn(process.execPath, args, {
+  const child = spawn(process.execPath, ["--import", "tsx", "--import", GUARD, entry], {
     cwd: ROOT,
-    env: { ...inherited, ...spec.env },
+    env: { ...inherited, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  if (child.pid === undefined) throw new Error(`could not start ${spec.name}`);
+  if (child.pid === undefined) throw new Error(`could not start ${name}`);
   const lines: string[] = [];
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString().split("\n")) {
-      if (!line) continue;
-      lines.push(line);
-      if (lines.length > 40) lines.shift();
-    }
-  };
+  const keep = (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean));
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const service: Service = {
-    name: spec.name,
+    name,
     pid: child.pid,
     child,
-    output: () => lines.join("\n"),
-    exited,
+    output: () => lines.slice(-40).join("\n"),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");
-      const killed = await Promise.race([exited.then(() => false), sleep(15_000).then(() => true)]);
-      if (killed) {
-        child.kill("SIGKILL");
-        await exited;
-      }
+      if (await Promise.race([exited.then(() => false), sleep(15_000).then(() => true)])) child.kill("SIGKILL");
+      await exited;
     },
   };
   live.add(service);
@@ -83,150 +78,51 @@ export function spawnService(spec: ServiceSpec): Service {
   return service;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export interface StackOptions {
-  /** Environment shared by the API and the workers (prefix, database, design switches). */
-  env: Record<string, string>;
-  apiProcesses: number;
-  workerProcesses: number;
-  /** Extra node flags for the API processes (e.g. --cpu-prof). */
-  apiNodeArgs?: string[];
-  redis: Redis;
-  heartbeatsKey: string;
-  timeoutMs?: number;
-}
-
-/** A part of the system: a process of its own, or (in-process mode) a part of this one. */
-export interface Part {
-  name: string;
-  pid: number;
-}
-
-export interface Stack {
-  apis: Array<Part & { port: number; origin: string }>;
-  workers: Part[];
-  /** Each worker process's /metrics (empty in process, where workers serve none). */
-  workerMetricsUrls: string[];
-  startupSeconds: number;
-  stop(): Promise<void>;
-}
+const apiName = (i: number, n: number) => (n === 1 ? "api" : `api-${i + 1}`);
+const origin = (port: number) => `http://127.0.0.1:${port}`;
 
 /** Starts the workers and the API processes and waits until every API answers /readyz with every worker beating. */
-export async function startStack(opts: StackOptions): Promise<Stack> {
+export async function startStack(
+  env: Record<string, string>,
+  counts: { apiProcesses: number; workerProcesses: number },
+  heartbeats: { redis: Redis; key: string },
+): Promise<Stack> {
   const started = performance.now();
-  const workers: Service[] = [];
-  const workerMetricsUrls: string[] = [];
-  const apis: Array<Service & { port: number; origin: string }> = [];
-  const stop = async () => {
-    await Promise.all([...apis, ...workers].map((s) => s.stop()));
+  const ports = async (n: number) => {
+    const list: number[] = [];
+    for (let i = 0; i < n; i++) list.push(await freePort());
+    return list;
   };
-  try {
-    // Workers first (the World migrated the database: processes only check the schema).
-    for (let i = 0; i < opts.workerProcesses; i++) {
-      const metricsPort = await freePort();
-      workerMetricsUrls.push(`http://127.0.0.1:${metricsPort}/metrics`);
-      workers.push(
-        spawnService({
-          name: `worker-${i + 1}`,
-          entry: "apps/workers/src/main.ts",
-          env: { ...opts.env, METRICS_PORT: String(metricsPort) },
-        }),
-      );
+  const [workerPorts, apiPorts] = [await ports(counts.workerProcesses), await ports(counts.apiProcesses)];
+  // Workers first (the World migrated the database: processes only check the schema).
+  const workers = workerPorts.map((p, i) =>
+    spawnService(`worker-${i + 1}`, "apps/workers/src/main.ts", { ...env, METRICS_PORT: String(p) }),
+  );
+  const apis = apiPorts.map((port, i) => {
+    const api = spawnService(apiName(i, apiPorts.length), "apps/api/src/main.ts", { ...env, PORT: String(port) });
+    return Object.assign(api, { origin: origin(port) });
+  });
+  const all = [...apis, ...workers];
+  const stop = async () => void (await Promise.all(all.map((s) => s.stop())));
+  const readyz = (a: { origin: string }) =>
+    fetch(`${a.origin}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const dead = all.find((s) => s.child.exitCode !== null || s.child.signalCode !== null);
+    const beating = await heartbeats.redis.zcount(heartbeats.key, Date.now() - 15_000, "+inf");
+    if (!dead && beating >= workers.length && (await Promise.all(apis.map(readyz))).every(Boolean)) break;
+    if (dead || Date.now() > deadline) {
+      await stop();
+      const why = dead ? `${dead.name} exited during start-up` : `not ready in 120 s (${beating} worker heartbeats)`;
+      throw new Error(`${why}:\n${all.map((s) => `--- ${s.name}\n${s.output()}`).join("\n")}`);
     }
-    for (let i = 0; i < opts.apiProcesses; i++) {
-      const port = await freePort();
-      const service = spawnService({
-        name: opts.apiProcesses === 1 ? "api" : `api-${i + 1}`,
-        entry: "apps/api/src/main.ts",
-        env: { ...opts.env, PORT: String(port) },
-        nodeArgs: opts.apiNodeArgs,
-      });
-      apis.push(Object.assign(service, { port, origin: `http://127.0.0.1:${port}` }));
-    }
-    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-    for (;;) {
-      const dead = [...apis, ...workers].find((s) => s.child.exitCode !== null || s.child.signalCode !== null);
-      if (dead) throw new Error(`${dead.name} exited during start-up:\n${dead.output()}`);
-      const beating = await opts.redis.zcount(opts.heartbeatsKey, Date.now() - 15_000, "+inf");
-      const ready =
-        beating >= opts.workerProcesses &&
-        (
-          await Promise.all(
-            apis.map((a) =>
-              fetch(`${a.origin}/readyz`).then(
-                (r) => r.ok,
-                () => false,
-              ),
-            ),
-          )
-        ).every(Boolean);
-      if (ready) break;
-      if (Date.now() > deadline)
-        throw new Error(
-          `the system did not become ready in ${(opts.timeoutMs ?? 120_000) / 1000}s (${beating} worker heartbeats):\n` +
-            [...apis, ...workers].map((s) => `--- ${s.name}\n${s.output()}`).join("\n"),
-        );
-      await sleep(200);
-    }
-  } catch (err) {
-    await stop();
-    throw err;
+    await sleep(200);
   }
+  const workerMetricsUrls = workerPorts.map((p) => `${origin(p)}/metrics`);
   return { apis, workers, workerMetricsUrls, startupSeconds: (performance.now() - started) / 1000, stop };
-}
-
-export interface InfraPids {
-  redis: number | null;
-  mysql: number | null;
-}
-
-/** The pids of redis-server (from INFO) and mariadbd (from its pid file, else by name). */
-export async function infraPids(redis: Redis, db: Knex): Promise<InfraPids> {
-  let redisPid: number | null = null;
-  try {
-    const info = await redis.info("server");
-    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
-    if (pid && processExists(pid)) redisPid = pid;
-  } catch {
-    // Not fatal: the figures for Redis will be missing.
-  }
-  let mysqlPid: number | null = null;
-  try {
-    const [rows] = (await db.raw("SELECT @@pid_file AS f")) as [Array<{ f: string }>];
-    const file = rows[0]?.f;
-    const pid = file ? Number(readFileSync(file, "utf8").trim()) : 0;
-    if (pid && processExists(pid)) mysqlPid = pid;
-  } catch {
-    // Fall back to the name below.
-  }
-  mysqlPid ??= findProcess(["mariadbd", "mysqld"]);
-  redisPid ??= findProcess(["redis-server"]);
-  return { redis: redisPid, mysql: mysqlPid };
-}
-
-export function watched(stack: Stack | null, infra: InfraPids): WatchedProcess[] {
-  const list: WatchedProcess[] = [];
-  const own = new Set<number>();
-  for (const s of stack ? [...stack.apis, ...stack.workers] : []) {
-    // In-process mode: the parts are this process, counted once.
-    if (own.has(s.pid)) continue;
-    own.add(s.pid);
-    list.push({ name: s.pid === process.pid ? "bench+system" : s.name, pid: s.pid });
-  }
-  if (infra.redis) list.push({ name: "redis-server", pid: infra.redis });
-  if (infra.mysql) list.push({ name: "mariadbd", pid: infra.mysql });
-  return list;
 }
 
 /**
@@ -234,35 +130,31 @@ export function watched(stack: Stack | null, infra: InfraPids): WatchedProcess[]
  * this process, built from the same factories the entry points use, over real HTTP.
  * Starting 2-3 processes per design costs ~5 CPU-seconds each; this costs almost none.
  */
-export async function startInProcessStack(opts: {
-  env: Record<string, string>;
-  apiProcesses: number;
-  workerProcesses: number;
-}): Promise<Stack> {
+export async function startInProcessStack(
+  env: Record<string, string>,
+  counts: { apiProcesses: number; workerProcesses: number },
+): Promise<Stack> {
   const started = performance.now();
   const { createLogger, loadConfig } = await import("@oms/shared");
   const { createApiDeps, createApp } = await import("@oms/api");
   const { createWorkerDeps, startWorkers } = await import("@oms/workers");
-  const config = loadConfig({ ...opts.env, LOG_LEVEL: "error", PORT: "0" });
+  const config = loadConfig({ ...env, LOG_LEVEL: "error", PORT: "0" });
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
     const workers: Part[] = [];
-    for (let i = 0; i < opts.workerProcesses; i++) {
+    for (let i = 0; i < counts.workerProcesses; i++) {
       const deps = createWorkerDeps(config, createLogger(config.LOG_LEVEL, "workers"));
       const running = await startWorkers(deps);
-      stops.push(async () => {
-        await running.close();
-        await deps.close();
-      });
+      stops.push(() => running.close().then(() => deps.close()));
       workers.push({ name: `worker-${i + 1}`, pid: process.pid });
     }
     const apis: Stack["apis"] = [];
-    for (let i = 0; i < opts.apiProcesses; i++) {
+    for (let i = 0; i < counts.apiProcesses; i++) {
       const deps = await createApiDeps(config, createLogger(config.LOG_LEVEL, "api"));
-      const server = await new Promise<import("node:http").Server>((resolve) => {
+      const server = await new Promise<Server>((resolve) => {
         const s = createApp(deps).listen(0, "127.0.0.1", () => resolve(s));
       });
       stops.push(async () => {
@@ -270,18 +162,40 @@ export async function startInProcessStack(opts: {
         await new Promise<void>((r) => server.close(() => r()));
         await deps.close();
       });
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      apis.push({
-        name: opts.apiProcesses === 1 ? "api" : `api-${i + 1}`,
-        pid: process.pid,
-        port,
-        origin: `http://127.0.0.1:${port}`,
-      });
+      const { port } = server.address() as AddressInfo;
+      apis.push({ name: apiName(i, counts.apiProcesses), pid: process.pid, origin: origin(port) });
     }
     return { apis, workers, workerMetricsUrls: [], startupSeconds: (performance.now() - started) / 1000, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+export interface InfraPids {
+  redis: number | null;
+  mysql: number | null;
+}
+
+/** The pids of redis-server (from INFO) and mariadbd (from its pid file); null when not found. */
+export async function infraPids(redis: Redis, db: Knex): Promise<InfraPids> {
+  const running = (pid: number) => (pid > 0 && existsSync(`/proc/${pid}/stat`) ? pid : null);
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1] ?? 0);
+  const [rows] = (await db.raw("SELECT @@pid_file AS f")) as [Array<{ f: string }>];
+  let mysqlPid = 0;
+  try {
+    mysqlPid = Number(readFileSync(rows[0]?.f ?? "", "utf8").trim());
+  } catch {
+    // Not readable here: the figures for MariaDB will be missing.
+  }
+  return { redis: running(redisPid), mysql: running(mysqlPid) };
+}
+
+/** The processes to measure: each part once (in process, this process), redis-server and mariadbd. */
+export function watched(stack: Stack, infra: InfraPids): WatchedProcess[] {
+  const parts = [...stack.apis, ...stack.workers].filter((p, i, all) => all.findIndex((q) => q.pid === p.pid) === i);
+  const list = parts.map((p) => ({ name: p.pid === process.pid ? "bench+system" : p.name, pid: p.pid }));
+  if (infra.redis) list.push({ name: "redis-server", pid: infra.redis });
+  if (infra.mysql) list.push({ name: "mariadbd", pid: infra.mysql });
+  return list;
 }

@@ -1,85 +1,76 @@
 /**
- * A live progress line on stderr (redrawn in place on a terminal; on a pipe, one line
- * per phase when it ends), and plain log lines that do not tear it.
+ * A live progress bar on stderr (cli-progress; on a terminal only), and plain log lines
+ * that do not tear it. Each phase ends with one summary line.
  */
-export interface ProgressCounts {
-  done: number;
-  ok: number;
-  rejected: number;
-  errors: number;
-}
-
-const BAR_WIDTH = 24;
+import { MultiBar, Presets, type SingleBar } from "cli-progress";
 
 export class Progress {
+  private bars: MultiBar | null = null;
+  private bar: SingleBar | null = null;
   private label = "";
-  private total: number | null = null;
-  private durationMs: number | null = null;
+  private total: number | undefined;
   private startedAt = 0;
-  private counts: ProgressCounts = { done: 0, ok: 0, rejected: 0, errors: 0 };
-  private timer: NodeJS.Timeout | undefined;
-  private readonly tty: boolean;
 
-  /** `live`: redraw a bar in place (on a terminal); off, each phase prints one line when it ends. */
+  /** `live`: draw a bar (on a terminal); off, each phase prints one line when it ends. */
   constructor(
     private readonly enabled = true,
-    live = true,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
-  ) {
-    this.tty = live && Boolean(stream.isTTY);
-  }
+    private readonly live = true,
+  ) {}
 
   /** Prints a line above the progress bar. */
   log(line: string): void {
     if (!this.enabled) return;
-    if (this.tty && this.timer) this.stream.write("\r\x1b[2K");
-    this.stream.write(`${line}\n`);
-    if (this.tty && this.timer) this.render();
+    if (this.bars) this.bars.log(`${line}\n`);
+    else process.stderr.write(`${line}\n`);
   }
 
+  /** A bar over `total` units of work, or over `durationMs`. */
   start(label: string, opts: { total?: number; durationMs?: number }): void {
     this.label = label;
-    this.total = opts.total ?? null;
-    this.durationMs = opts.durationMs ?? null;
+    this.total = opts.total;
     this.startedAt = performance.now();
-    this.counts = { done: 0, ok: 0, rejected: 0, errors: 0 };
-    if (this.enabled && this.tty) {
-      this.timer = setInterval(() => this.render(), 200);
-      this.timer.unref();
-    }
+    if (!this.enabled || !this.live || !process.stderr.isTTY) return;
+    this.bars ??= new MultiBar(
+      {
+        format: "  {label} {bar} {done}  {rate} req/s  ok {ok} rej {rejected} err {errors}  {duration}s",
+        barsize: 24,
+        fps: 5,
+        clearOnComplete: true,
+        hideCursor: false,
+      },
+      Presets.shades_classic,
+    );
+    this.bar = this.bars.create(opts.total ?? opts.durationMs ?? 1, 0, this.payload(0, {}));
   }
 
-  update(counts: ProgressCounts): void {
-    this.counts = counts;
+  /** The answers so far, by HTTP status ("200", "409", ...). */
+  update(statuses: Record<string, number>): void {
+    const done = Object.values(statuses).reduce((s, n) => s + n, 0);
+    this.bar?.update(
+      this.total === undefined ? performance.now() - this.startedAt : done,
+      this.payload(done, statuses),
+    );
   }
 
   /** Ends the bar with a summary line (under `label` when given, else the last phase's). */
   finish(summary: string, label = this.label): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    if (!this.enabled) return;
-    if (this.tty) this.stream.write("\r\x1b[2K");
-    this.stream.write(`  ${label}: ${summary}\n`);
+    this.bars?.stop();
+    this.bars = null;
+    this.bar = null;
+    this.log(`  ${label}: ${summary}`);
   }
 
-  private render(): void {
-    const elapsed = (performance.now() - this.startedAt) / 1000;
-    const { done, ok, rejected, errors } = this.counts;
-    let fraction = 0;
-    let of = "";
-    if (this.total) {
-      fraction = done / this.total;
-      of = `${done}/${this.total}`;
-    } else if (this.durationMs) {
-      fraction = (elapsed * 1000) / this.durationMs;
-      of = `${done}`;
-    }
-    fraction = Math.max(0, Math.min(1, fraction));
-    const filled = Math.round(fraction * BAR_WIDTH);
-    const bar = `${"█".repeat(filled)}${"░".repeat(BAR_WIDTH - filled)}`;
-    const rate = elapsed > 0 ? Math.round(done / elapsed) : 0;
-    const line = `  ${this.label} ${bar} ${of}  ${rate} req/s  ok ${ok} rej ${rejected} err ${errors}  ${elapsed.toFixed(1)}s`;
-    const width = this.stream.columns || 120;
-    this.stream.write(`\r\x1b[2K${line.slice(0, width - 1)}`);
+  private payload(done: number, statuses: Record<string, number>) {
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    const ok = statuses["200"] ?? 0;
+    const rejected = statuses["409"] ?? 0;
+    return {
+      label: this.label,
+      done: this.total === undefined ? `${done}` : `${done}/${this.total}`,
+      rate: seconds > 0 ? Math.round(done / seconds) : 0,
+      ok,
+      rejected,
+      errors: done - ok - rejected - (statuses["202"] ?? 0),
+    };
   }
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { parseArgs } from "./options";
+import { parseCommandLine } from "./options";
 import { writeReport } from "./report";
 import type { BenchResult } from "./types";
 import { runBenchmark } from "./runner";
@@ -14,15 +14,13 @@ import { stopAllServices } from "./processes";
 import { World } from "./world";
 
 async function main(): Promise<void> {
-  const render = process.argv.indexOf("--render");
-  if (render > 0) {
+  const { opts, render } = parseCommandLine(process.argv.slice(2));
+  if (render) {
     // Re-renders summary.md and the charts of an earlier run from its results.json.
-    const file = process.argv[render + 1] ?? "bench/results/results.json";
-    const result = JSON.parse(readFileSync(file, "utf8")) as BenchResult;
-    console.log((await writeReport(result, dirname(file))).join("\n"));
+    const result = JSON.parse(readFileSync(render, "utf8")) as BenchResult;
+    console.log((await writeReport(result, dirname(render))).join("\n"));
     return;
   }
-  const opts = parseArgs(process.argv.slice(2));
   let interrupted = false;
   const onSignal = () => {
     if (interrupted) process.exit(130);

@@ -3,26 +3,22 @@
  * key prefix per run, scenarios interleaved across designs so they share the machine's
  * noise), then the ceilings, the horizontal-scale runs, the soak and the report.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus, totalmem, release, type } from "node:os";
-import { join } from "node:path";
-import { checkCorrectness } from "./checks";
 import { luaCeiling, mysqlCeiling } from "./ceilings";
 import type { BenchOptions } from "./options";
-import type { TimeWindow } from "./phase";
 import { infraPids, type InfraPids } from "./processes";
-import { summarizeProfile } from "./profile";
 import { Progress } from "./progress";
 import { consoleReport, writeReport } from "./report";
 import { runScale } from "./scale";
-import { SCENARIOS, type Scenario, type Seeded } from "./scenarios";
+import { SCENARIOS } from "./scenarios";
+import { runSession } from "./session";
 import { runSoak } from "./soak";
-import { round } from "./stats";
-import { DESIGN_LABELS, startSystem, type System } from "./system";
+import { loadAverage, round } from "./stats";
+import { DESIGN_LABELS } from "./system";
 import { evaluateTargets, findRun, phaseOf } from "./targets";
-import type { BenchResult, DesignId, MachineInfo, ProfileSummary, ScenarioId, ScenarioRun } from "./types";
+import type { BenchResult, DesignId, MachineInfo, ScenarioId, ScenarioRun } from "./types";
 import { World } from "./world";
-import { scrapeWriteBatches } from "./batches";
 
 export interface RunOptions {
   /** Print the table at the end (the CLI does; the test does not need to). */
@@ -34,14 +30,6 @@ export interface RunOptions {
 /** Which scenarios a design runs: the limiter-off variant only where the limiter is on the hot path. */
 function runsFor(design: DesignId, scenario: ScenarioId): boolean {
   return design !== "redis-nolimit" || scenario === "flash-sale";
-}
-
-function loadAverage(): string {
-  try {
-    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-  } catch {
-    return "?";
-  }
 }
 
 async function machineInfo(world: World): Promise<MachineInfo> {
@@ -64,9 +52,30 @@ async function machineInfo(world: World): Promise<MachineInfo> {
   };
 }
 
-interface Prepared {
-  scenario: Scenario;
-  seeded: Seeded;
+/** The scenarios against one design, as the results report them. */
+async function runDesign(
+  opts: BenchOptions,
+  infra: InfraPids,
+  design: DesignId,
+  ids: ScenarioId[],
+  log: Progress,
+): Promise<ScenarioRun[]> {
+  const checked = await runSession(
+    opts,
+    infra,
+    design,
+    ids.map((id) => SCENARIOS[id]),
+    log,
+  );
+  return checked.flatMap(({ seeded, output, checks, startupSeconds, writeBatches }, i) => {
+    const scenario = ids[i];
+    if (!scenario) return [];
+    const { phases, soldOut } = output;
+    const extra = { ...(soldOut && { soldOut }), ...(writeBatches && { writeBatches }) };
+    return [
+      { scenario, design, params: seeded.params, phases, checks, startupSeconds: round(startupSeconds, 1), ...extra },
+    ];
+  });
 }
 
 export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = {}): Promise<BenchResult> {
@@ -86,141 +95,31 @@ export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = 
   progress.log(
     `designs: ${opts.designs.map((d) => DESIGN_LABELS[d]).join(", ")}; ${opts.workerProcesses} worker process(es); ${opts.concurrency} concurrent clients; PAYMENT_SIM_LATENCY_MS=${opts.paymentLatencyMs}`,
   );
-  const profileDir = join(opts.outDir, "tmp", "profile");
   const runs: ScenarioRun[] = [];
-  const profile: ProfileSummary[] = [];
-
-  const runOne = async (
-    system: System,
-    world: World,
-    design: DesignId,
-    p: Prepared,
-    startupSeconds: number,
-    log: Progress,
-    windows?: TimeWindow[],
-  ): Promise<ScenarioRun> => {
-    const label = `${p.scenario.id}/${design}`;
-    system.phase.windows = windows;
-    const output = await p.scenario.run({
-      world,
-      design,
-      pools: system.pools,
-      phase: system.phase,
-      opts,
-      progress: log,
-      label,
-    });
-    system.phase.windows = undefined;
-    const checks = await checkCorrectness(world, {
-      design,
-      initialStock: p.seeded.initialStock,
-      checkoutAnswers: output.checkoutAnswers,
-      productPrefix: p.seeded.productPrefix,
-      expectedCartRows: output.expectedCartRows,
-      timeoutMs: opts.checkTimeoutMs,
-    });
-    log.log(
-      `  ${label} checks: oversold ${checks.oversoldUnits}, conservation ${checks.conservation}, Redis=MySQL ${checks.redisMatchesMysql ?? "n/a"}, completed ${checks.completedOrders}${checks.ok ? "" : `; VIOLATIONS: ${checks.violations.join("; ")}`}`,
-    );
-    return {
-      scenario: p.scenario.id,
-      design,
-      params: p.seeded.params,
-      phases: output.phases,
-      checks,
-      ...(output.soldOut ? { soldOut: output.soldOut } : {}),
-      startupSeconds: round(startupSeconds, 1),
-    };
-  };
-
   if (opts.isolate === "scenario") {
-    /** One scenario against one design in a world and processes of its own. */
-    const runIsolated = async (scenarioId: ScenarioId, design: DesignId, profiled: boolean): Promise<ScenarioRun> => {
-      const scenario = SCENARIOS[scenarioId];
-      const world = await World.create();
-      try {
-        const seeded = await scenario.seed(world, opts, design);
-        if (profiled) {
-          rmSync(profileDir, { recursive: true, force: true });
-          mkdirSync(profileDir, { recursive: true });
-        }
-        const system = await startSystem(world, design, opts, infra, {
-          apiNodeArgs: profiled ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : undefined,
-        });
-        const windows: TimeWindow[] = [];
-        let run: ScenarioRun;
-        try {
-          run = await runOne(
-            system,
-            world,
-            design,
-            { scenario, seeded },
-            system.stack.startupSeconds,
-            progress,
-            windows,
-          );
-          const batches = await scrapeWriteBatches(system.stack.workerMetricsUrls);
-          if (batches) run.writeBatches = batches;
-        } finally {
-          await system.stop();
-        }
-        if (profiled) profile.push(...summarizeProfiles(profileDir, windows, progress));
-        return run;
-      } finally {
-        await world.destroy();
-      }
-    };
+    // Fresh processes, database and prefix per scenario run, so VmHWM is the scenario's.
     for (const scenarioId of opts.scenarios) {
-      for (const design of opts.designs) {
-        if (!runsFor(design, scenarioId)) continue;
+      for (const design of opts.designs.filter((d) => runsFor(d, scenarioId))) {
         progress.log(`\n${scenarioId} / ${DESIGN_LABELS[design]}`);
-        runs.push(await runIsolated(scenarioId, design, false));
-        // The profiler slows the API down: profile a repeat of the run, and report the
-        // figures of the run without it.
-        if (opts.profile && scenarioId === "flash-sale" && design === "redis") {
-          progress.log(
-            `\n${scenarioId} / ${DESIGN_LABELS[design]} again, with the API profiled (figures not reported)`,
-          );
-          const repeat = await runIsolated(scenarioId, design, true);
-          if (!repeat.checks.ok) runs.push(repeat);
-        }
+        runs.push(...(await runDesign(opts, infra, design, [scenarioId], progress)));
       }
     }
   } else {
-    const runDesign = async (design: DesignId, log: Progress): Promise<ScenarioRun[]> => {
-      const scenarios = opts.scenarios.filter((s) => runsFor(design, s)).map((s) => SCENARIOS[s]);
-      log.log(`${DESIGN_LABELS[design]}: ${scenarios.map((s) => s.id).join(", ")}`);
-      const world = await World.create();
-      const out: ScenarioRun[] = [];
-      try {
-        const prepared: Prepared[] = [];
-        for (const scenario of scenarios) prepared.push({ scenario, seeded: await scenario.seed(world, opts, design) });
-        const system = await startSystem(world, design, opts, infra);
-        try {
-          for (const p of prepared) out.push(await runOne(system, world, design, p, system.stack.startupSeconds, log));
-        } finally {
-          await system.stop();
-        }
-      } finally {
-        await world.destroy();
-      }
-      return out;
+    const runOne = (design: DesignId, log: Progress) => {
+      const ids = opts.scenarios.filter((s) => runsFor(design, s));
+      log.log(`${DESIGN_LABELS[design]}: ${ids.join(", ")}`);
+      return runDesign(opts, infra, design, ids, log);
     };
-    if (opts.parallelDesigns) {
-      // Side by side (speed figures are then meaningless; the quick form checks correctness).
-      const all = await Promise.all(opts.designs.map((d) => runDesign(d, new Progress(opts.progress, false))));
-      runs.push(...all.flat());
-    } else {
-      for (const design of opts.designs) runs.push(...(await runDesign(design, progress)));
-    }
+    // Side by side (speed figures are then meaningless; the quick form checks correctness).
+    runs.push(...(await Promise.all(opts.designs.map((d) => runOne(d, new Progress(opts.progress, false))))).flat());
   }
 
   const ceilings = [];
   if (opts.ceilings) {
     progress.log("\nceilings: each design's bottleneck alone");
     for (const lines of [1, 3]) {
-      ceilings.push(await luaCeiling(opts, lines, infra.redis, progress));
-      ceilings.push(await mysqlCeiling(opts, lines, infra.mysql, progress));
+      ceilings.push(await luaCeiling(opts.ceilings, lines, infra.redis, progress));
+      ceilings.push(await mysqlCeiling(opts.ceilings, lines, infra.mysql, opts.form === "quick", progress));
     }
   }
 
@@ -270,7 +169,6 @@ export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = 
     ceilings,
     scale,
     soak,
-    profile,
     targets: evaluateTargets(partial),
     correctnessOk: runs.every((r) => r.checks.ok) && (soak?.checks.ok ?? true) && scale.every((s) => s.checksOk),
   };
@@ -280,28 +178,4 @@ export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = 
   }
   if (runOptions.print) console.log(consoleReport(result));
   return result;
-}
-
-function summarizeProfiles(dir: string, windows: TimeWindow[], progress: Progress): ProfileSummary[] {
-  const files = existsSync(dir)
-    ? readdirSync(dir)
-        .filter((f) => f.endsWith(".cpuprofile"))
-        .map((f) => join(dir, f))
-        .sort((a, b) => statSync(b).size - statSync(a).size)
-    : [];
-  const file = files[0];
-  if (!file) {
-    progress.log("  no CPU profile was written by the API");
-    return [];
-  }
-  const byPhase = (suffix: string) => windows.filter((w) => w.name.endsWith(` ${suffix}`));
-  const out: ProfileSummary[] = [];
-  for (const [label, list] of [
-    ["flash sale, add-to-cart phase", byPhase("add")],
-    ["flash sale, checkout phase", byPhase("checkout")],
-    ["sold-out checkouts (fast path)", byPhase("sold-out")],
-  ] as const) {
-    if (list.length) out.push(summarizeProfile(file, list, label));
-  }
-  return out;
 }

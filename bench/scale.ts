@@ -3,88 +3,75 @@
  * spread round-robin over the API processes) with 1, 2 and 4 API processes, each on
  * its own port; what CPU each API process spends.
  */
-import { checkCorrectness } from "./checks";
-import type { RequestSpec } from "./load";
 import type { BenchOptions } from "./options";
 import { measurePhase, recordCompletions } from "./phase";
 import type { InfraPids } from "./processes";
 import type { Progress } from "./progress";
-import { AMPLE_STOCK } from "./scenarios";
+import { AMPLE_STOCK, type Scenario } from "./scenarios";
+import { runSession } from "./session";
 import { clientId, rng, round } from "./stats";
-import { startSystem } from "./system";
-import type { ScaleResult } from "./types";
-import { World, type Cart } from "./world";
+import type { ProcessUsage, ScaleResult } from "./types";
 
-export async function runScale(
-  opts: BenchOptions,
-  infra: InfraPids,
-  progress: Progress,
-  rate: number,
-): Promise<ScaleResult[]> {
-  const s = opts.scale;
-  if (!s) return [];
-  const results: ScaleResult[] = [];
-  for (const apiProcesses of s.processes) {
-    const world = await World.create();
-    try {
-      const products = Array.from({ length: 200 }, (_, i) => ({ id: `sc-${i}`, quantity: AMPLE_STOCK }));
+const PRODUCTS = 200;
+
+/** Carts of 1-3 of 200 products, checked out at `rate` for `seconds`. */
+function scaleScenario(opts: BenchOptions, rate: number, seconds: number): Scenario {
+  const carts = Math.ceil(rate * seconds * 1.2) + opts.concurrency;
+  return {
+    id: "scale",
+    async seed(world) {
+      const products = Array.from({ length: PRODUCTS }, (_, i) => ({ id: `sc-${i}`, quantity: AMPLE_STOCK }));
       await world.seedProducts(products);
-      const carts = Math.ceil(rate * s.seconds * 1.2) + opts.concurrency;
       const random = rng(11);
+      const pick = () => Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * PRODUCTS));
+      const lines = () => [...new Set(pick())].map((p) => ({ productId: `sc-${p}`, quantity: 1 }));
       await world.seedCarts(
-        Array.from({ length: carts }, (_, i): Cart => ({
-          clientId: clientId("sc-c", i),
-          lines: [
-            ...new Set(Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * 200))),
-          ].map((p) => ({ productId: `sc-${p}`, quantity: 1 })),
-        })),
+        Array.from({ length: carts }, (_, i) => ({ clientId: clientId("sc-c", i), lines: lines() })),
       );
-      progress.log(`scale: ${apiProcesses} API process(es), ${round(rate)} checkouts/s for ${s.seconds}s`);
-      const system = await startSystem(world, "redis", opts, infra, { apiProcesses });
-      try {
-        const { result } = await measurePhase(system.phase, {
-          label: `scale x${apiProcesses} checkout`,
-          targets: system.pools,
-          concurrency: opts.concurrency,
-          ratePerSecond: rate,
-          durationMs: s.seconds * 1000,
-          progress,
-          task: async (i, send) => {
-            if (i >= carts) return false;
-            const req: RequestSpec = { method: "POST", path: "/checkOutCart", body: { clientID: clientId("sc-c", i) } };
-            await send(req);
-            return true;
-          },
-        });
-        await recordCompletions(world.db, result, "sc-c");
-        const apiNames = new Set(system.stack.apis.map((a) => a.name));
-        const api = result.processes.filter((p) => apiNames.has(p.name));
-        const apiCpuSeconds = api.reduce((sum, p) => sum + p.cpuSeconds, 0);
-        const workers = result.processes.filter((p) => p.name.startsWith("worker-"));
-        const checks = await checkCorrectness(world, {
-          design: "redis",
-          initialStock: new Map(products.map((p) => [p.id, p.quantity])),
-          checkoutAnswers: { completed: result.ok, pending: result.pending },
-          productPrefix: "sc-",
-          timeoutMs: opts.checkTimeoutMs,
-        });
-        results.push({
-          apiProcesses,
-          targetRate: round(rate),
-          phase: result,
-          apiCpuPercent: api.map((p) => p.cpuPercent),
-          apiCpuPercentTotal: round(api.reduce((sum, p) => sum + p.cpuPercent, 0)),
-          apiCpuMsPerRequest: round(result.requests ? (1000 * apiCpuSeconds) / result.requests : 0, 3),
-          workersCpuPercent: round(workers.reduce((sum, p) => sum + p.cpuPercent, 0)),
-          checksOk: checks.ok,
-        });
-        if (!checks.ok) progress.log(`  scale x${apiProcesses}: checks failed: ${checks.violations.join("; ")}`);
-      } finally {
-        await system.stop();
-      }
-    } finally {
-      await world.destroy();
-    }
+      return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix: "sc-", params: {} };
+    },
+    async run(d) {
+      const result = await measurePhase(d.phase, {
+        label: `scale x${d.pools.length} checkout`,
+        targets: d.pools,
+        concurrency: opts.concurrency,
+        ratePerSecond: rate,
+        durationMs: seconds * 1000,
+        progress: d.progress,
+        task: async (i, send) => {
+          if (i >= carts) return false;
+          await send({ method: "POST", path: "/checkOutCart", body: { clientID: clientId("sc-c", i) } });
+          return true;
+        },
+      });
+      await recordCompletions(d.world.db, result, "sc-c");
+      return { phases: [result], checkoutAnswers: { completed: result.ok, pending: result.pending } };
+    },
+  };
+}
+
+export async function runScale(opts: BenchOptions, infra: InfraPids, progress: Progress, rate: number) {
+  const s = opts.scale;
+  const results: ScaleResult[] = [];
+  for (const apiProcesses of s?.processes ?? []) {
+    progress.log(`scale: ${apiProcesses} API process(es), ${round(rate)} checkouts/s for ${s?.seconds}s`);
+    const scenario = scaleScenario(opts, rate, s?.seconds ?? 0);
+    const [run] = await runSession(opts, infra, "redis", [scenario], progress, apiProcesses);
+    const phase = run?.output.phases[0];
+    if (!run || !phase) continue;
+    const sum = (list: ProcessUsage[], f: (p: ProcessUsage) => number) => list.reduce((n, p) => n + f(p), 0);
+    const api = phase.processes.filter((p) => p.name === "api" || p.name.startsWith("api-"));
+    const workers = phase.processes.filter((p) => p.name.startsWith("worker-"));
+    results.push({
+      apiProcesses,
+      targetRate: round(rate),
+      phase,
+      apiCpuPercent: api.map((p) => p.cpuPercent),
+      apiCpuPercentTotal: round(sum(api, (p) => p.cpuPercent)),
+      apiCpuMsPerRequest: round(phase.requests ? (1000 * sum(api, (p) => p.cpuSeconds)) / phase.requests : 0, 3),
+      workersCpuPercent: round(sum(workers, (p) => p.cpuPercent)),
+      checksOk: run.checks.ok,
+    });
   }
   return results;
 }

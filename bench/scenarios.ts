@@ -4,11 +4,11 @@
  */
 import type { Pool } from "undici";
 import { waitForQueueIdle } from "./checks";
-import { runLoad } from "./load";
-import type { Progress } from "./progress";
-import { listTask, type RequestSpec } from "./load";
+import { listTask, runLoad, type LoadSpec, type RequestSpec } from "./load";
 import { measureAlternating, measurePhase, recordCompletions, type PhaseContext } from "./phase";
 import type { BenchOptions } from "./options";
+import type { WatchedProcess } from "./proc";
+import type { Progress } from "./progress";
 import { clientId, rng } from "./stats";
 import type { DesignId, PhaseResult, ScenarioId, SoldOutResult } from "./types";
 import type { Cart, Product, World } from "./world";
@@ -36,93 +36,87 @@ export interface Driver {
   design: DesignId;
   pools: Pool[];
   phase: PhaseContext;
+  /** The processes under test (the soak samples their memory). */
+  processes: WatchedProcess[];
   opts: BenchOptions;
   progress: Progress;
   label: string;
 }
 
-export interface Scenario {
-  id: ScenarioId;
-  seed(world: World, opts: BenchOptions, design: DesignId): Promise<Seeded>;
-  run(driver: Driver): Promise<ScenarioOutput>;
+export interface Scenario<Out extends ScenarioOutput = ScenarioOutput> {
+  id: string;
+  seed(world: World, opts: BenchOptions): Promise<Seeded>;
+  run(driver: Driver): Promise<Out>;
 }
 
 const post = (path: string, body: unknown): RequestSpec => ({ method: "POST", path, body });
 const checkout = (clientID: string): RequestSpec => post("/checkOutCart", { clientID });
+const add = (clientID: string, productID: string) => post("/addToCart", { clientID, productID, quantity: 1 });
 
-function stockMap(products: Product[]): Map<string, number> {
-  return new Map(products.map((p) => [p.id, p.quantity]));
+/** Seeds the products, then the carts, and returns what the checks need. */
+async function seeded(
+  world: World,
+  products: Product[],
+  carts: Cart[],
+  productPrefix: string,
+  params: Seeded["params"],
+) {
+  await world.seedProducts(products);
+  await world.seedCarts(carts);
+  return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix, params };
 }
+
+/** A closed-loop phase of the scenario's clients; `phase` names it (add, checkout, ...). */
+function spec(d: Driver, phase: string, requests: RequestSpec[], stock?: number): LoadSpec {
+  const { concurrency } = d.opts;
+  const base = { label: `${d.label} ${phase}`, targets: d.pools, concurrency, progress: d.progress };
+  return { ...base, total: requests.length, task: listTask(requests), stock };
+}
+
+/** The checkout phase of `clientIds`; orders completed counted from MySQL once the queue is idle. */
+async function checkoutPhase(d: Driver, clientIds: string[], prefix: string, stock?: number): Promise<PhaseResult> {
+  const result = await measurePhase(d.phase, spec(d, "checkout", clientIds.map(checkout), stock));
+  if (d.design === "noop") return result;
+  await waitForQueueIdle(d.world, "checkout", d.opts.checkTimeoutMs);
+  await recordCompletions(d.world.db, result, prefix, stock);
+  return result;
+}
+
+const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => clientId(prefix, i));
+const answers = (p: PhaseResult) => ({ completed: p.ok, pending: p.pending });
 
 const HOT = "fs-hot";
 
 export const flashSale: Scenario = {
   id: "flash-sale",
   async seed(world, opts) {
-    const products = [{ id: HOT, quantity: opts.flashSale.stock }];
-    await world.seedProducts(products);
     // The sold-out phase's shoppers: carts holding the (by then sold-out) product.
-    const carts: Cart[] = Array.from({ length: opts.soldOut.clients }, (_, i) => ({
-      clientId: clientId("so-", i),
-      lines: [{ productId: HOT, quantity: 1 }],
-    }));
-    await world.seedCarts(carts);
-    return {
-      initialStock: stockMap(products),
-      productPrefix: "fs-",
-      params: {
-        product: HOT,
-        stock: opts.flashSale.stock,
-        clients: opts.flashSale.clients,
-        concurrency: opts.concurrency,
-        "sold-out clients": opts.soldOut.clients,
-        "sold-out rounds": `${opts.soldOut.rounds} x ${opts.soldOut.roundSeconds}s`,
-      },
-    };
+    const lines = [{ productId: HOT, quantity: 1 }];
+    const carts = ids("so-", opts.soldOut.clients).map((clientId): Cart => ({ clientId, lines }));
+    return seeded(world, [{ id: HOT, quantity: opts.flashSale.stock }], carts, "fs-", {
+      product: HOT,
+      stock: opts.flashSale.stock,
+      clients: opts.flashSale.clients,
+      concurrency: opts.concurrency,
+      "sold-out clients": opts.soldOut.clients,
+      "sold-out rounds": `${opts.soldOut.rounds} x ${opts.soldOut.roundSeconds}s`,
+    });
   },
   async run(d) {
     const { clients, stock } = d.opts.flashSale;
-    const ids = Array.from({ length: clients }, (_, i) => clientId("fs-", i));
-    const add = await measurePhase(d.phase, {
-      label: `${d.label} add`,
-      targets: d.pools,
-      concurrency: d.opts.concurrency,
-      total: clients,
-      task: listTask(ids.map((clientID) => post("/addToCart", { clientID, productID: HOT, quantity: 1 }))),
-      progress: d.progress,
-    });
+    const shoppers = ids("fs-", clients);
+    const toAdd = shoppers.map((c) => add(c, HOT));
+    const adds = await measurePhase(d.phase, spec(d, "add", toAdd));
     // An add answered 504 may still land (its job is retried): let the cart queue settle,
     // then the shoppers who have a cart check out (the no-op design keeps no carts: all do).
     await waitForQueueIdle(d.world, "cart", d.opts.checkTimeoutMs);
-    const withCart =
-      d.design === "noop"
-        ? ids
-        : ((await d.world
-            .db("client_cart")
-            .where({ product_id: HOT })
-            .where("client_id", "like", "fs-%")
-            .pluck("client_id")) as string[]);
+    const carts = () => d.world.db("client_cart").where({ product_id: HOT }).where("client_id", "like", "fs-%");
+    const withCart = d.design === "noop" ? shoppers : ((await carts().pluck("client_id")) as string[]);
     if (withCart.length < clients)
       d.progress.log(`  ${d.label}: ${withCart.length} of ${clients} shoppers have a cart after the add phase`);
-    const buy = await measurePhase(
-      d.phase,
-      {
-        label: `${d.label} checkout`,
-        targets: d.pools,
-        concurrency: d.opts.concurrency,
-        total: withCart.length,
-        task: listTask(withCart.map(checkout)),
-        progress: d.progress,
-      },
-      { stock },
-    );
-    if (d.design !== "noop") {
-      await waitForQueueIdle(d.world, "checkout", d.opts.checkTimeoutMs);
-      await recordCompletions(d.world.db, buy.result, "fs-", stock);
-    }
-    const phases = [add.result, buy.result];
-    const answers = { completed: buy.result.ok, pending: buy.result.pending };
-    if (d.design === "noop") return { phases, checkoutAnswers: answers };
+    const buy = await checkoutPhase(d, withCart, "fs-", stock);
+    const told = answers(buy);
+    if (d.design === "noop") return { phases: [adds, buy], checkoutAnswers: told };
 
     // When the sale did not sell out (too few carts), sell the rest first, unmeasured.
     let next = 0;
@@ -132,67 +126,41 @@ export const flashSale: Scenario = {
       targets: d.pools,
       concurrency: d.opts.concurrency,
       task: async (_i, send) => {
-        if (soldOutSeen) return false;
-        if ((await send(checkout(clientId("so-", next++)))) === 409) soldOutSeen = true;
-        return true;
+        if (!soldOutSeen && (await send(checkout(clientId("so-", next++)))) === 409) soldOutSeen = true;
+        return !soldOutSeen;
       },
     });
-    let drainedOk = 0;
-    let drainedPending = 0;
-    for (const s of drained.status) {
-      if (s === 200) drainedOk++;
-      if (s === 202) drainedPending++;
-    }
-    if (drainedOk || drainedPending)
+    const drainedOk = drained.statuses["200"] ?? 0;
+    if (drainedOk || drained.statuses["202"])
       d.progress.log(`  ${d.label}: ${drainedOk} units left after the sale were sold before the sold-out phase`);
     await waitForQueueIdle(d.world, "checkout", d.opts.checkTimeoutMs);
-    answers.completed += drainedOk;
-    answers.pending += drainedPending;
-    const firstSoldOutClient = next;
+    told.completed += drainedOk;
+    told.pending += drained.statuses["202"] ?? 0;
 
     // Sold out: every checkout is turned away. Against GET /healthz of the same process, alternated.
     const { roundSeconds, rounds, clients: soldOutClients } = d.opts.soldOut;
-    const soldOutSpec = () => ({
-      label: `${d.label} sold-out`,
-      targets: d.pools,
-      concurrency: d.opts.concurrency,
+    // Past the clients the drain used (their carts are empty now), wrapping around.
+    const first = next;
+    const span = Math.max(1, soldOutClients - first);
+    const timed = (phase: string, request: () => RequestSpec): LoadSpec => ({
+      ...spec(d, phase, []),
+      total: undefined,
       durationMs: roundSeconds * 1000,
-      progress: d.progress,
-      task: async (_i: number, send: (r: RequestSpec) => Promise<number>) => {
-        // Past the clients the drain used (their carts are empty now), wrapping around.
-        const span = Math.max(1, soldOutClients - firstSoldOutClient);
-        await send(checkout(clientId("so-", firstSoldOutClient + (next++ % span))));
+      task: async (_i, send) => {
+        await send(request());
         return true;
       },
     });
-    const healthSpec = () => ({
-      label: `${d.label} healthz`,
-      targets: d.pools,
-      concurrency: d.opts.concurrency,
-      durationMs: roundSeconds * 1000,
-      progress: d.progress,
-      task: async (_i: number, send: (r: RequestSpec) => Promise<number>) => {
-        await send({ method: "GET", path: "/healthz" });
-        return true;
-      },
-    });
-    const [soldOut, health] = await measureAlternating(d.phase, [
-      Array.from({ length: rounds }, soldOutSpec),
-      Array.from({ length: rounds }, healthSpec),
+    const [soldOut, healthz] = await measureAlternating(d.phase, [
+      Array.from({ length: rounds }, () => timed("sold-out", () => checkout(clientId("so-", first + (next++ % span))))),
+      Array.from({ length: rounds }, () => timed("healthz", () => ({ method: "GET", path: "/healthz" }))),
     ]);
-    if (!soldOut || !health) throw new Error("sold-out phase produced no result");
+    if (!soldOut || !healthz) throw new Error("sold-out phase produced no result");
+    const ratio = healthz.requestsPerSecond > 0 ? soldOut.requestsPerSecond / healthz.requestsPerSecond : 0;
     return {
-      phases: [...phases, soldOut.result, health.result],
-      checkoutAnswers: {
-        completed: answers.completed + soldOut.result.ok,
-        pending: answers.pending + soldOut.result.pending,
-      },
-      soldOut: {
-        soldOut: soldOut.result,
-        healthz: health.result,
-        ratio:
-          health.result.requestsPerSecond > 0 ? soldOut.result.requestsPerSecond / health.result.requestsPerSecond : 0,
-      },
+      phases: [adds, buy, soldOut, healthz],
+      checkoutAnswers: { completed: told.completed + soldOut.ok, pending: told.pending + soldOut.pending },
+      soldOut: { soldOut, healthz, ratio },
     };
   },
 };
@@ -201,47 +169,29 @@ export const wideCatalog: Scenario = {
   id: "wide-catalog",
   async seed(world, opts) {
     const { products: n, carts: k, maxLines } = opts.wideCatalog;
-    const products = Array.from({ length: n }, (_, i) => ({ id: `wc-${i}`, quantity: AMPLE_STOCK }));
-    await world.seedProducts(products);
     const random = rng(42);
-    const carts: Cart[] = Array.from({ length: k }, (_, i) => {
-      const lines = 1 + Math.floor(random() * maxLines);
+    const carts = ids("wc-c", k).map((clientId): Cart => {
       const chosen = new Set<number>();
+      const lines = 1 + Math.floor(random() * maxLines);
       while (chosen.size < lines) chosen.add(Math.floor(random() * n));
       return {
-        clientId: clientId("wc-c", i),
+        clientId,
         lines: [...chosen].map((p) => ({ productId: `wc-${p}`, quantity: 1 + Math.floor(random() * 2) })),
       };
     });
-    await world.seedCarts(carts);
     const lineCount = carts.reduce((s, c) => s + c.lines.length, 0);
-    return {
-      initialStock: stockMap(products),
-      productPrefix: "wc-",
-      params: {
-        products: n,
-        carts: k,
-        "lines per cart": `1-${maxLines} (mean ${(lineCount / k).toFixed(2)})`,
-        "stock per product": AMPLE_STOCK,
-        concurrency: opts.concurrency,
-      },
-    };
+    const products = Array.from({ length: n }, (_, i) => ({ id: `wc-${i}`, quantity: AMPLE_STOCK }));
+    return seeded(world, products, carts, "wc-", {
+      products: n,
+      carts: k,
+      "lines per cart": `1-${maxLines} (mean ${(lineCount / k).toFixed(2)})`,
+      "stock per product": AMPLE_STOCK,
+      concurrency: opts.concurrency,
+    });
   },
   async run(d) {
-    const k = d.opts.wideCatalog.carts;
-    const buy = await measurePhase(d.phase, {
-      label: `${d.label} checkout`,
-      targets: d.pools,
-      concurrency: d.opts.concurrency,
-      total: k,
-      task: listTask(Array.from({ length: k }, (_, i) => checkout(clientId("wc-c", i)))),
-      progress: d.progress,
-    });
-    if (d.design !== "noop") {
-      await waitForQueueIdle(d.world, "checkout", d.opts.checkTimeoutMs);
-      await recordCompletions(d.world.db, buy.result, "wc-c");
-    }
-    return { phases: [buy.result], checkoutAnswers: { completed: buy.result.ok, pending: buy.result.pending } };
+    const buy = await checkoutPhase(d, ids("wc-c", d.opts.wideCatalog.carts), "wc-c");
+    return { phases: [buy], checkoutAnswers: answers(buy) };
   },
 };
 
@@ -251,44 +201,20 @@ export const hot3: Scenario = {
   id: "hot-3",
   async seed(world, opts) {
     const k = opts.hot3.carts;
+    const lines = HOT3.map((productId) => ({ productId, quantity: 1 }));
+    const carts = ids("h3-c", k).map((clientId) => ({ clientId, lines }));
     const products = HOT3.map((id) => ({ id, quantity: k }));
-    await world.seedProducts(products);
-    await world.seedCarts(
-      Array.from({ length: k }, (_, i) => ({
-        clientId: clientId("h3-c", i),
-        lines: HOT3.map((productId) => ({ productId, quantity: 1 })),
-      })),
-    );
-    return {
-      initialStock: stockMap(products),
-      productPrefix: "h3-",
-      params: {
-        products: HOT3.join(", "),
-        "stock per product": k,
-        carts: `${k} (one of each)`,
-        concurrency: opts.concurrency,
-      },
-    };
+    return seeded(world, products, carts, "h3-", {
+      products: HOT3.join(", "),
+      "stock per product": k,
+      carts: `${k} (one of each)`,
+      concurrency: opts.concurrency,
+    });
   },
   async run(d) {
     const k = d.opts.hot3.carts;
-    const buy = await measurePhase(
-      d.phase,
-      {
-        label: `${d.label} checkout`,
-        targets: d.pools,
-        concurrency: d.opts.concurrency,
-        total: k,
-        task: listTask(Array.from({ length: k }, (_, i) => checkout(clientId("h3-c", i)))),
-        progress: d.progress,
-      },
-      { stock: k },
-    );
-    if (d.design !== "noop") {
-      await waitForQueueIdle(d.world, "checkout", d.opts.checkTimeoutMs);
-      await recordCompletions(d.world.db, buy.result, "h3-c", k);
-    }
-    return { phases: [buy.result], checkoutAnswers: { completed: buy.result.ok, pending: buy.result.pending } };
+    const buy = await checkoutPhase(d, ids("h3-c", k), "h3-c", k);
+    return { phases: [buy], checkoutAnswers: answers(buy) };
   },
 };
 
@@ -299,41 +225,22 @@ export const addOnly: Scenario = {
       id: `ao-${i}`,
       quantity: AMPLE_STOCK,
     }));
-    await world.seedProducts(products);
-    return {
-      initialStock: stockMap(products),
-      productPrefix: "ao-",
-      params: {
-        products: opts.addOnly.products,
-        requests: `${opts.addOnly.requests} (one per client, a random product)`,
-        concurrency: opts.concurrency,
-      },
-    };
+    return seeded(world, products, [], "ao-", {
+      products: opts.addOnly.products,
+      requests: `${opts.addOnly.requests} (one per client, a random product)`,
+      concurrency: opts.concurrency,
+    });
   },
   async run(d) {
     const { requests, products } = d.opts.addOnly;
     const random = rng(7);
-    const list = Array.from({ length: requests }, (_, i) =>
-      post("/addToCart", {
-        clientID: clientId("ao-c", i),
-        productID: `ao-${Math.floor(random() * products)}`,
-        quantity: 1,
-      }),
-    );
-    const add = await measurePhase(d.phase, {
-      label: `${d.label} add`,
-      targets: d.pools,
-      concurrency: d.opts.concurrency,
-      total: requests,
-      task: listTask(list),
-      progress: d.progress,
-    });
+    const list = ids("ao-c", requests).map((c) => add(c, `ao-${Math.floor(random() * products)}`));
+    const adds = await measurePhase(d.phase, spec(d, "add", list));
+    const maxRows = adds.ok + (adds.statuses["504"] ?? 0);
     return {
-      phases: [add.result],
+      phases: [adds],
       checkoutAnswers: { completed: 0, pending: 0 },
-      ...(d.design === "noop"
-        ? {}
-        : { expectedCartRows: { min: add.result.ok, max: add.result.ok + (add.result.statuses["504"] ?? 0) } }),
+      ...(d.design === "noop" ? {} : { expectedCartRows: { min: adds.ok, max: maxRows } }),
     };
   },
 };

@@ -4,96 +4,84 @@
  * every process and Redis used_memory; growth is the last window's mean against the
  * first's.
  */
-import { checkCorrectness } from "./checks";
 import type { BenchOptions } from "./options";
 import { measurePhase } from "./phase";
-import { memoryKb } from "./proc";
+import { usageOf } from "./proc";
 import type { InfraPids } from "./processes";
 import type { Progress } from "./progress";
-import { AMPLE_STOCK } from "./scenarios";
+import { AMPLE_STOCK, type Scenario, type ScenarioOutput } from "./scenarios";
+import { runSession } from "./session";
 import { clientId, rng, round } from "./stats";
-import { startSystem } from "./system";
-import type { SoakResult, SoakSample } from "./types";
-import { World, redisUsedMemory } from "./world";
+import type { PhaseResult, SoakResult, SoakSample } from "./types";
+import { redisUsedMemory, type World } from "./world";
+
+type Soak = NonNullable<BenchOptions["soak"]>;
 
 const PRODUCTS = 500;
 const GROWING_TABLES = ["orders", "order_items", "payments", "cart_operations", "client_cart", "reserve_purchase"];
 
-export async function runSoak(
-  opts: BenchOptions,
-  infra: InfraPids,
-  progress: Progress,
-  sessionsPerSecond: number,
-): Promise<SoakResult | null> {
-  const s = opts.soak;
-  if (!s) return null;
-  const world = await World.create();
-  try {
-    const products = Array.from({ length: PRODUCTS }, (_, i) => ({ id: `sk-${i}`, quantity: AMPLE_STOCK }));
-    await world.seedProducts(products);
-    const system = await startSystem(world, "redis", opts, infra);
-    let stopped = false;
-    const stop = async () => {
-      if (!stopped) await system.stop();
-      stopped = true;
-    };
-    try {
-      const seconds = s.minutes * 60;
-      progress.log(`soak: ${round(sessionsPerSecond, 1)} sessions/s (add 1-3 items, check out) for ${s.minutes} min`);
+interface Census {
+  rows: Record<string, number>;
+  keys: number;
+}
+
+/** The rows of the tables that grow with traffic, and the keys under the world's prefix. */
+async function census(world: World): Promise<Census> {
+  const rows: Record<string, number> = {};
+  for (const t of GROWING_TABLES) {
+    const r = (await world.db(t).count({ n: "*" }).first()) as { n: number | string } | undefined;
+    rows[t] = Number(r?.n ?? 0);
+  }
+  return { rows, keys: (await world.prefixKeys()).length };
+}
+
+type SoakOutput = ScenarioOutput & { phase: PhaseResult; samples: SoakSample[]; first: Census; last: Census };
+
+/** New shoppers at `sessionsPerSecond`, each adding 1-3 items and checking out, while memory is sampled. */
+function soakScenario(opts: BenchOptions, sessionsPerSecond: number, s: Soak): Scenario<SoakOutput> {
+  return {
+    id: "soak",
+    async seed(world) {
+      const products = Array.from({ length: PRODUCTS }, (_, i) => ({ id: `sk-${i}`, quantity: AMPLE_STOCK }));
+      await world.seedProducts(products);
+      return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix: "sk-", params: {} };
+    },
+    async run(d) {
       const samples: SoakSample[] = [];
-      const watchedNow = [...system.stack.apis, ...system.stack.workers].map((p) => ({ name: p.name, pid: p.pid }));
-      if (infra.redis) watchedNow.push({ name: "redis-server", pid: infra.redis });
-      if (infra.mysql) watchedNow.push({ name: "mariadbd", pid: infra.mysql });
       const t0 = performance.now();
-      const tableRows = async () => {
-        const rows: Record<string, number> = {};
-        for (const t of GROWING_TABLES) {
-          const r = (await world.db(t).count({ n: "*" }).first()) as { n: number | string } | undefined;
-          rows[t] = Number(r?.n ?? 0);
-        }
-        return rows;
-      };
-      let sampling = Promise.resolve();
-      let sampleNo = 0;
       const everyKeys = Math.max(1, Math.round(30 / s.sampleSeconds));
       const sample = async () => {
-        const rssKb: Record<string, number> = {};
-        for (const p of watchedNow) rssKb[p.name] = memoryKb(p.pid).rss;
-        const point: SoakSample = { t: round((performance.now() - t0) / 1000, 1), rssKb, redisUsedMemory: 0 };
-        point.redisUsedMemory = await redisUsedMemory(world.redis).catch(() => 0);
-        if (sampleNo++ % everyKeys === 0) point.prefixKeys = await world.countKeys().catch(() => undefined);
+        const usage = await usageOf(d.processes.map((p) => p.pid));
+        const rssKb = Object.fromEntries(
+          d.processes.map((p) => [p.name, Math.round((usage[p.pid]?.memory ?? 0) / 1024)]),
+        );
+        const t = round((performance.now() - t0) / 1000, 1);
+        const point: SoakSample = { t, rssKb, redisUsedMemory: await redisUsedMemory(d.world.redis).catch(() => 0) };
+        if (samples.length % everyKeys === 0)
+          point.prefixKeys = (await d.world.prefixKeys().catch(() => undefined))?.length;
         samples.push(point);
       };
-      const firstRows = await tableRows();
-      const firstKeys = await world.countKeys();
-      await sample();
-      const timer = setInterval(() => {
-        sampling = sampling.then(sample, () => undefined);
-      }, s.sampleSeconds * 1000);
       const random = rng(99);
-      const plan = (i: number) => {
-        const n = 1 + Math.floor(random() * 3);
-        return {
-          clientID: clientId("sk-c", i),
-          products: Array.from({ length: n }, () => `sk-${Math.floor(random() * PRODUCTS)}`),
-        };
-      };
-      let phase;
+      const first = await census(d.world);
+      await sample();
+      let sampling = Promise.resolve();
+      const timer = setInterval(() => (sampling = sampling.then(sample, () => undefined)), s.sampleSeconds * 1000);
+      let phase: PhaseResult;
       try {
-        phase = await measurePhase(system.phase, {
+        phase = await measurePhase(d.phase, {
           label: "soak sessions",
-          targets: system.pools,
+          targets: d.pools,
           concurrency: opts.concurrency,
           ratePerSecond: sessionsPerSecond,
-          durationMs: seconds * 1000,
-          progress,
+          durationMs: s.minutes * 60_000,
+          progress: d.progress,
           task: async (i, send) => {
-            const { clientID, products: lines } = plan(i);
-            for (const productID of lines)
-              if (
-                (await send({ method: "POST", path: "/addToCart", body: { clientID, productID, quantity: 1 } })) !== 200
-              )
-                return true;
+            const clientID = clientId("sk-c", i);
+            const lines = Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * PRODUCTS));
+            for (const p of lines) {
+              const body = { clientID, productID: `sk-${p}`, quantity: 1 };
+              if ((await send({ method: "POST", path: "/addToCart", body })) !== 200) return true;
+            }
             await send({ method: "POST", path: "/checkOutCart", body: { clientID } });
             return true;
           },
@@ -103,63 +91,52 @@ export async function runSoak(
         await sampling;
       }
       await sample();
-      const lastKeys = await world.countKeys();
-      const keyKinds = await world.keyKinds();
-      const lastRows = await tableRows();
-      const checks = await checkCorrectness(world, {
-        design: "redis",
-        initialStock: new Map(products.map((p) => [p.id, p.quantity])),
-        // Each session's checkout answers are among the phase's 200/202 answers (adds too): only the orders are counted.
-        checkoutAnswers: { completed: 0, pending: Number.MAX_SAFE_INTEGER },
-        productPrefix: "sk-",
-        timeoutMs: opts.checkTimeoutMs,
-      });
-      await stop();
+      // Each session's checkout answers are among the phase's 200/202 answers (adds too): only the orders are counted.
+      const checkoutAnswers = { completed: 0, pending: Number.MAX_SAFE_INTEGER };
+      return { phases: [phase], checkoutAnswers, phase, samples, first, last: await census(d.world) };
+    },
+  };
+}
 
-      const windowSeconds = s.minutes >= 3 ? 60 : Math.max(s.sampleSeconds, seconds / 4);
-      const end = samples.at(-1)?.t ?? 0;
-      const first = samples.filter((p) => p.t <= windowSeconds);
-      const last = samples.filter((p) => p.t >= end - windowSeconds);
-      const mean = (list: SoakSample[], f: (p: SoakSample) => number) =>
-        list.length ? list.reduce((sum, p) => sum + f(p), 0) / list.length : 0;
-      const series: Array<{ series: string; unit: string; f: (p: SoakSample) => number }> = [
-        ...watchedNow.map((p) => ({
-          series: `${p.name} RSS`,
-          unit: "MiB",
-          f: (x: SoakSample) => (x.rssKb[p.name] ?? 0) / 1024,
-        })),
-        { series: "Redis used_memory", unit: "MiB", f: (x) => x.redisUsedMemory / 1_048_576 },
-      ];
-      const growth = series.map(({ series: name, unit, f }) => {
-        const a = mean(first, f);
-        const b = mean(last, f);
-        return {
-          series: name,
-          unit,
-          first: round(a, 1),
-          last: round(b, 1),
-          delta: round(b - a, 1),
-          percent: round(a ? (100 * (b - a)) / a : 0, 1),
-        };
-      });
-      return {
-        minutes: s.minutes,
-        targetSessionsPerSecond: round(sessionsPerSecond, 1),
-        phase: phase.result,
-        samples,
-        growth,
-        windowSeconds: round(windowSeconds, 1),
-        prefixKeys: { first: firstKeys, last: lastKeys },
-        keyKinds,
-        tableRows: Object.fromEntries(
-          GROWING_TABLES.map((t) => [t, { first: firstRows[t] ?? 0, last: lastRows[t] ?? 0 }]),
-        ),
-        checks,
-      };
-    } finally {
-      await stop();
-    }
-  } finally {
-    await world.destroy();
-  }
+export async function runSoak(opts: BenchOptions, infra: InfraPids, progress: Progress, sessionsPerSecond: number) {
+  const s = opts.soak;
+  if (!s) return null;
+  progress.log(`soak: ${round(sessionsPerSecond, 1)} sessions/s (add 1-3 items, check out) for ${s.minutes} min`);
+  const [run] = await runSession(opts, infra, "redis", [soakScenario(opts, sessionsPerSecond, s)], progress);
+  if (!run) return null;
+  const { phase, samples, first, last } = run.output;
+  const windowSeconds = s.minutes >= 3 ? 60 : Math.max(s.sampleSeconds, (s.minutes * 60) / 4);
+  const names = Object.keys(samples[0]?.rssKb ?? {});
+  return {
+    minutes: s.minutes,
+    targetSessionsPerSecond: round(sessionsPerSecond, 1),
+    phase,
+    samples,
+    growth: growth(samples, names, windowSeconds),
+    windowSeconds: round(windowSeconds, 1),
+    prefixKeys: { first: first.keys, last: last.keys },
+    tableRows: Object.fromEntries(
+      GROWING_TABLES.map((t) => [t, { first: first.rows[t] ?? 0, last: last.rows[t] ?? 0 }]),
+    ),
+    checks: run.checks,
+  } satisfies SoakResult;
+}
+
+/** Per series (each process's RSS, Redis used_memory): the mean over the first and the last window. */
+function growth(samples: SoakSample[], names: string[], windowSeconds: number): SoakResult["growth"] {
+  const end = samples.at(-1)?.t ?? 0;
+  const first = samples.filter((p) => p.t <= windowSeconds);
+  const last = samples.filter((p) => p.t >= end - windowSeconds);
+  const mean = (list: SoakSample[], f: (p: SoakSample) => number) =>
+    list.length ? list.reduce((sum, p) => sum + f(p), 0) / list.length : 0;
+  const series: Array<[string, (x: SoakSample) => number]> = [
+    ...names.map((name): [string, (x: SoakSample) => number] => [`${name} RSS`, (x) => (x.rssKb[name] ?? 0) / 1024]),
+    ["Redis used_memory", (x) => x.redisUsedMemory / 1_048_576],
+  ];
+  return series.map(([name, f]) => {
+    const a = mean(first, f);
+    const b = mean(last, f);
+    const percent = round(a ? (100 * (b - a)) / a : 0, 1);
+    return { series: name, unit: "MiB", first: round(a, 1), last: round(b, 1), delta: round(b - a, 1), percent };
+  });
 }

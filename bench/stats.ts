@@ -1,26 +1,27 @@
+/** Latency percentiles (HDR histograms in microseconds, 3 significant digits) and small helpers. */
+import { loadavg } from "node:os";
+import { build, type Histogram } from "hdr-histogram-js";
 import type { LatencySummary } from "./types";
 
-/** Percentiles by nearest rank over a copy of the values (milliseconds). */
-export function summarize(values: ArrayLike<number>): LatencySummary {
-  const n = values.length;
-  if (n === 0) return { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 };
-  const sorted = Float64Array.from(values).sort();
-  const at = (q: number) => sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))] ?? 0;
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += sorted[i] ?? 0;
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[n - 1] ?? 0, mean: sum / n };
+export type { Histogram };
+
+export const histogram = (): Histogram => build({ numberOfSignificantValueDigits: 3 });
+
+export function recordMs(h: Histogram, ms: number): void {
+  h.recordValue(Math.max(1, Math.round(ms * 1000)));
+}
+
+/** p50, p95, p99, max and mean in ms, rounded to `digits`. */
+export function summarize(h: Histogram, digits = 1): LatencySummary {
+  if (h.totalCount === 0) return { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 };
+  const ms = (us: number) => round(us / 1000, digits);
+  const at = (q: number) => ms(h.getValueAtPercentile(q));
+  return { p50: at(50), p95: at(95), p99: at(99), max: at(100), mean: ms(h.mean) };
 }
 
 export function round(value: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
-}
-
-export function median(values: number[]): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -46,4 +47,11 @@ export function rng(seed: number): () => number {
  */
 export function clientId(prefix: string, i: number): string {
   return `${prefix}${(Math.imul(i + 1, 0x9e3779b1) >>> 0).toString(16).padStart(8, "0")}`;
+}
+
+/** The machine's 1-, 5- and 15-minute load averages, as /proc/loadavg prints them. */
+export function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 }

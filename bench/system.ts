@@ -1,9 +1,8 @@
 /** A running system under test for one design: its processes, client pools and sampler. */
-import type { Pool } from "undici";
-import { closePools, createPools } from "./load";
+import { Pool } from "undici";
 import type { BenchOptions } from "./options";
 import type { PhaseContext } from "./phase";
-import { ProcSampler } from "./proc";
+import { ProcSampler, type WatchedProcess } from "./proc";
 import { startInProcessStack, startStack, watched, type InfraPids, type Stack } from "./processes";
 import type { DesignId } from "./types";
 import type { World } from "./world";
@@ -16,9 +15,18 @@ export const DESIGN_LABELS: Record<DesignId, string> = {
   noop: "no-op floor",
 };
 
+/** What each design changes in the environment every design shares. */
+const DESIGN_ENV: Record<DesignId, Record<string, string>> = {
+  redis: {},
+  "redis-nolimit": { RATE_LIMIT_PER_MINUTE: "0" },
+  "mysql-locking": { INVENTORY_MODE: "mysql-locking" },
+  "mysql-batched": { INVENTORY_MODE: "mysql-batched" },
+  noop: { BENCH_NOOP_WORKERS: "true" },
+};
+
 /** The environment that selects a design; everything else is the same for all. */
 export function designEnv(design: DesignId, opts: BenchOptions): Record<string, string> {
-  const common: Record<string, string> = {
+  return {
     NODE_ENV: "production",
     HOST: "127.0.0.1",
     LOG_LEVEL: "warn",
@@ -30,26 +38,16 @@ export function designEnv(design: DesignId, opts: BenchOptions): Record<string, 
     RATE_LIMIT_PER_MINUTE: String(opts.rateLimitPerMinute),
     INVENTORY_MODE: "redis",
     BENCH_NOOP_WORKERS: "false",
+    ...DESIGN_ENV[design],
   };
-  switch (design) {
-    case "redis":
-      return common;
-    case "redis-nolimit":
-      return { ...common, RATE_LIMIT_PER_MINUTE: "0" };
-    case "mysql-locking":
-      return { ...common, INVENTORY_MODE: "mysql-locking" };
-    case "mysql-batched":
-      return { ...common, INVENTORY_MODE: "mysql-batched" };
-    case "noop":
-      return { ...common, BENCH_NOOP_WORKERS: "true" };
-  }
 }
 
 export interface System {
   stack: Stack;
+  /** One undici pool per API process: keep-alive, one request in flight per connection. */
   pools: Pool[];
-  sampler: ProcSampler;
   phase: PhaseContext;
+  processes: WatchedProcess[];
   stop(): Promise<void>;
 }
 
@@ -58,39 +56,32 @@ export async function startSystem(
   design: DesignId,
   opts: BenchOptions,
   infra: InfraPids,
-  extra: { apiProcesses?: number; apiNodeArgs?: string[]; env?: Record<string, string> } = {},
+  apiProcesses = 1,
 ): Promise<System> {
-  const env = { ...designEnv(design, opts), ...world.env(), ...extra.env };
+  const env = { ...designEnv(design, opts), ...world.env() };
+  const counts = { apiProcesses, workerProcesses: opts.workerProcesses };
   const stack = opts.inProcess
-    ? await startInProcessStack({ env, apiProcesses: extra.apiProcesses ?? 1, workerProcesses: opts.workerProcesses })
-    : await startStack({
-        env,
-        apiProcesses: extra.apiProcesses ?? 1,
-        workerProcesses: opts.workerProcesses,
-        apiNodeArgs: extra.apiNodeArgs,
-        redis: world.redis,
-        heartbeatsKey: world.keys.workerHeartbeats,
-      });
-  const apis = stack.apis.length;
+    ? await startInProcessStack(env, counts)
+    : await startStack(env, counts, { redis: world.redis, key: world.keys.workerHeartbeats });
   // As many connections as virtual clients, spread over the API processes.
-  const pools = createPools(
-    stack.apis.map((a) => a.origin),
-    Math.ceil(Math.max(opts.concurrency, 64) / apis),
-  );
-  const sampler = new ProcSampler(watched(stack, infra)).start();
+  const connections = Math.ceil(Math.max(opts.concurrency, 64) / stack.apis.length);
+  const timeouts = {
+    keepAliveTimeout: 60_000,
+    keepAliveMaxTimeout: 600_000,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  };
+  const pools = stack.apis.map((a) => new Pool(a.origin, { connections, pipelining: 1, ...timeouts }));
+  const processes = watched(stack, infra);
+  const sampler = new ProcSampler(processes).start();
   return {
     stack,
     pools,
-    sampler,
-    phase: {
-      sampler,
-      redis: world.redis,
-      db: world.db,
-      ...(opts.form === "full" ? { lockDatabase: world.databaseName } : {}),
-    },
+    phase: { sampler, redis: world.redis, db: world.db },
+    processes,
     async stop() {
       sampler.stop();
-      await closePools(pools);
+      await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
       await stack.stop();
     },
   };

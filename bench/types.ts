@@ -5,13 +5,7 @@ export type DesignId = "redis" | "redis-nolimit" | "mysql-locking" | "mysql-batc
 
 export type ScenarioId = "flash-sale" | "wide-catalog" | "hot-3" | "add-only";
 
-export interface LatencySummary {
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
+export type LatencySummary = Record<"p50" | "p95" | "p99" | "max" | "mean", number>;
 
 /** CPU and memory of one process over a phase. */
 export interface ProcessUsage {
@@ -28,12 +22,7 @@ export interface ProcessUsage {
 }
 
 /** Counters of MariaDB's global status, as deltas over a phase (shared server: other clients count too). */
-export interface MysqlStatusDelta {
-  rowLockWaits: number;
-  rowLockTimeMs: number;
-  commits: number;
-  questions: number;
-}
+export type MysqlStatusDelta = Record<"rowLockWaits" | "rowLockTimeMs" | "commits" | "questions", number>;
 
 export interface PhaseResult {
   name: string;
@@ -65,10 +54,7 @@ export interface PhaseResult {
    * MySQL (orders' completed_at, so checkouts answered 202 and completed later count) when
    * the design writes orders; from the HTTP 200 answers for the no-op floor.
    */
-  saleWindow?: {
-    completed: number;
-    seconds: number;
-    completedPerSecond: number;
+  saleWindow?: Record<"completed" | "seconds" | "completedPerSecond", number> & {
     latencyMs: LatencySummary;
     source: "mysql" | "http";
   };
@@ -81,14 +67,12 @@ export interface PhaseResult {
   mysql: MysqlStatusDelta;
   /** The machine's 1-minute load average at the start and the end of the phase. */
   loadAverage?: number[];
-  /** Sampled InnoDB lock waits in this run's database: which statement waited, on which lock, behind which. */
-  lockWaits?: Array<{ table: string; index: string; mode: string; waiting: string; blocking: string; samples: number }>;
 }
 
 export interface CorrectnessChecks {
-  /** Units sold beyond the initial stock, summed over products. Must be 0. */
+  /** Units sold beyond the initial stock (and units refunds returned), summed over products. Must be 0. */
   oversoldUnits: number;
-  /** Per product: initial stock = MySQL quantity + units of completed orders (after the flush). */
+  /** Per product: initial stock + units refunds returned = MySQL quantity + units of paid orders (after the flush). */
   conservation: boolean;
   /** Per product: the cached available level equals the MySQL quantity; null when the design has no cache. */
   redisMatchesMysql: boolean | null;
@@ -122,29 +106,18 @@ export interface ScenarioRun {
 }
 
 /** Writes per group-commit transaction; quantiles are histogram bucket bounds ("at most"). */
-export interface WriteBatches {
-  transactions: number;
-  writes: number;
-  meanSize: number;
-  p50AtMost: number;
-  p90AtMost: number;
-  maxAtMost: number;
-}
+export type WriteBatches = Record<
+  "transactions" | "writes" | "meanSize" | "p50AtMost" | "p90AtMost" | "maxAtMost",
+  number
+>;
 
-export interface CeilingResult {
+type CeilingFigure = "lines" | "concurrency" | "connections" | "operations" | "seconds" | "opsPerSecond" | "failures";
+
+/** One bottleneck alone; server and client CPU (redis-server or mariadbd, this process) in % of one core. */
+export interface CeilingResult extends Record<CeilingFigure | "serverCpuPercent" | "clientCpuPercent", number> {
   name: string;
   description: string;
-  lines: number;
-  concurrency: number;
-  connections: number;
-  operations: number;
-  seconds: number;
-  opsPerSecond: number;
   latencyMs: LatencySummary;
-  /** CPU of the server (redis-server or mariadbd) and of this process, % of one core. */
-  serverCpuPercent: number;
-  clientCpuPercent: number;
-  failures: number;
 }
 
 export interface ScaleResult {
@@ -176,20 +149,9 @@ export interface SoakResult {
   growth: Array<{ series: string; first: number; last: number; delta: number; percent: number; unit: string }>;
   windowSeconds: number;
   prefixKeys: { first: number; last: number };
-  /** Keys under the prefix by kind at the end (before the checks). */
-  keyKinds: Record<string, number>;
   /** Rows of the tables that grow with traffic, at the first and the last sample. */
   tableRows: Record<string, { first: number; last: number }>;
   checks: CorrectnessChecks;
-}
-
-export interface ProfileSummary {
-  /** The load phase(s) the samples were taken from. */
-  window: string;
-  file: string;
-  totalMs: number;
-  topFunctions: Array<{ name: string; where: string; selfMs: number; percent: number }>;
-  byArea: Array<{ area: string; selfMs: number; percent: number }>;
 }
 
 export interface TargetResult {
@@ -201,18 +163,14 @@ export interface TargetResult {
   detail: string;
 }
 
-export interface MachineInfo {
+export interface MachineInfo extends Record<
+  "cpuModel" | "node" | "os" | "redisVersion" | "mysqlVersion" | "startedAt" | "finishedAt",
+  string
+> {
   nproc: number;
-  cpuModel: string;
   memoryGb: number;
-  node: string;
-  os: string;
-  redisVersion: string;
-  mysqlVersion: string;
   loadAverageStart: string;
   loadAverageEnd: string;
-  startedAt: string;
-  finishedAt: string;
 }
 
 export interface BenchResult {
@@ -223,7 +181,6 @@ export interface BenchResult {
   ceilings: CeilingResult[];
   scale: ScaleResult[];
   soak: SoakResult | null;
-  profile: ProfileSummary[];
   targets: TargetResult[];
   correctnessOk: boolean;
 }

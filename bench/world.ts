@@ -15,7 +15,6 @@ export const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:
 export interface Product {
   id: string;
   quantity: number;
-  priceCents?: number;
 }
 
 export interface Cart {
@@ -26,10 +25,14 @@ export interface Cart {
 /** Worlds not yet destroyed, so an interrupted run can still clean up. */
 const live = new Set<World>();
 
+/** Inserts rows in chunks of `size`. */
+async function insert<T>(rows: T[], size: number, write: (chunk: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < rows.length; i += size) await write(rows.slice(i, i + size));
+}
+
 export class World {
   readonly keys: Keyspace;
   readonly databaseUrl: string;
-  readonly databaseName: string;
 
   private constructor(
     readonly id: string,
@@ -37,8 +40,7 @@ export class World {
     readonly redis: Redis,
   ) {
     this.keys = keyspace(id);
-    this.databaseName = `oms_${id}`;
-    this.databaseUrl = `${MYSQL_URL}/${this.databaseName}`;
+    this.databaseUrl = `${MYSQL_URL}/oms_${id}`;
   }
 
   static async create(): Promise<World> {
@@ -61,16 +63,13 @@ export class World {
   }
 
   async seedProducts(products: Product[]): Promise<void> {
-    for (let i = 0; i < products.length; i += 1000) {
-      await this.db("product_details").insert(
-        products.slice(i, i + 1000).map((p) => ({
-          product_id: p.id,
-          product_name: p.id,
-          quantity: p.quantity,
-          price_cents: p.priceCents ?? 100,
-        })),
-      );
-    }
+    const rows = products.map((p) => ({
+      product_id: p.id,
+      product_name: p.id,
+      quantity: p.quantity,
+      price_cents: 100,
+    }));
+    await insert(rows, 1000, (chunk) => this.db("product_details").insert(chunk));
   }
 
   /**
@@ -81,58 +80,29 @@ export class World {
     const rows = carts.flatMap((c) =>
       c.lines.map((l) => ({ client_id: c.clientId, product_id: l.productId, quantity: l.quantity })),
     );
-    for (let i = 0; i < rows.length; i += 2000) await this.db("client_cart").insert(rows.slice(i, i + 2000));
-    for (let i = 0; i < carts.length; i += 1000) {
+    await insert(rows, 2000, (chunk) => this.db("client_cart").insert(chunk));
+    await insert(carts, 1000, (chunk) => {
       const pipeline = this.redis.pipeline();
-      for (const cart of carts.slice(i, i + 1000)) {
+      for (const cart of chunk) {
         const key = this.keys.cartMirror(cart.clientId);
         pipeline.hset(key, Object.fromEntries(cart.lines.map((l) => [l.productId, l.quantity])));
         pipeline.expire(key, 86_400);
       }
-      await pipeline.exec();
-    }
+      return pipeline.exec();
+    });
   }
 
   /** Keys under this world's prefix. */
-  async countKeys(): Promise<number> {
-    let n = 0;
+  async prefixKeys(): Promise<string[]> {
+    const keys: string[] = [];
     const stream = this.redis.scanStream({ match: this.keys.allKeysPattern, count: 1000 });
-    for await (const batch of stream as AsyncIterable<string[]>) n += batch.length;
-    return n;
-  }
-
-  /** Keys under this world's prefix by kind (hold records, each queue's job hashes, ...). */
-  async keyKinds(): Promise<Record<string, number>> {
-    const kinds: Record<string, number> = {};
-    const stream = this.redis.scanStream({ match: this.keys.allKeysPattern, count: 1000 });
-    for await (const batch of stream as AsyncIterable<string[]>) {
-      for (const key of batch) {
-        // The kind follows the hash tag: `{tag}:<kind>:...`.
-        const [name = "", second = ""] = key.slice(key.indexOf("}") + 2).split(":");
-        let kind = name;
-        if (["cart", "checkout", "inventory"].includes(name))
-          kind = /^[0-9a-f-]{20,}$|^\d+$|^flush-/.test(second) ? `${name} job hashes` : `${name}:${second}`;
-        kinds[kind] = (kinds[kind] ?? 0) + 1;
-      }
-    }
-    return Object.fromEntries(Object.entries(kinds).sort((a, b) => b[1] - a[1]));
-  }
-
-  /** Bytes of data and indexes of this world's database. */
-  async databaseBytes(): Promise<number> {
-    const [rows] = (await this.db.raw(
-      "SELECT COALESCE(SUM(data_length + index_length), 0) AS bytes FROM information_schema.tables WHERE table_schema = ?",
-      [`oms_${this.id}`],
-    )) as [Array<{ bytes: number | string }>];
-    return Number(rows[0]?.bytes ?? 0);
+    for await (const batch of stream as AsyncIterable<string[]>) keys.push(...batch);
+    return keys;
   }
 
   async destroy(): Promise<void> {
     live.delete(this);
-    const stream = this.redis.scanStream({ match: this.keys.allKeysPattern, count: 1000 });
-    for await (const batch of stream as AsyncIterable<string[]>) {
-      if (batch.length) await this.redis.unlink(...batch);
-    }
+    await insert(await this.prefixKeys(), 1000, (chunk) => this.redis.unlink(...chunk));
     await this.db.raw(`DROP DATABASE IF EXISTS \`oms_${this.id}\``);
     await this.db.destroy();
     this.redis.disconnect();
@@ -148,8 +118,7 @@ export async function waitReady(redis: Redis): Promise<void> {
 }
 
 export async function redisUsedMemory(redis: Redis): Promise<number> {
-  const info = await redis.info("memory");
-  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+  return Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? 0);
 }
 
 /** Global status counters of MariaDB (the server is shared, so these include other clients). */
@@ -164,18 +133,4 @@ export async function mysqlStatus(db: Knex): Promise<MysqlStatusDelta> {
     commits: v.get("Com_commit") ?? 0,
     questions: v.get("Questions") ?? 0,
   };
-}
-
-export function statusDelta(a: MysqlStatusDelta, b: MysqlStatusDelta): MysqlStatusDelta {
-  return {
-    rowLockWaits: b.rowLockWaits - a.rowLockWaits,
-    rowLockTimeMs: b.rowLockTimeMs - a.rowLockTimeMs,
-    commits: b.commits - a.commits,
-    questions: b.questions - a.questions,
-  };
-}
-
-/** A Redis connection of the bench's own, for Lua ceilings and INFO. */
-export function benchRedis(name: string): Redis {
-  return createRedis(REDIS_URL, { name });
 }

@@ -4,6 +4,9 @@ import * as initial from "./001_initial";
 import * as lockingReservation from "./002_locking_reservation";
 import * as flushOrderIndex from "./003_flush_order_index";
 import * as failureFields from "./004_failure_fields";
+import * as pagingIndexes from "./005_paging_indexes";
+import * as orderLifecycle from "./006_order_lifecycle";
+import * as eventsOutbox from "./007_events_outbox";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +19,9 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ["002_locking_reservation", lockingReservation],
   ["003_flush_order_index", flushOrderIndex],
   ["004_failure_fields", failureFields],
+  ["005_paging_indexes", pagingIndexes],
+  ["006_order_lifecycle", orderLifecycle],
+  ["007_events_outbox", eventsOutbox],
 ];
 
 const source: Knex.MigrationSource<[string, Migration]> = {

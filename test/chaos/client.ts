@@ -90,6 +90,8 @@ export interface ShopperPlan {
   paymentToken: "tok_ok" | "tok_decline" | "tok_error";
   idempotencyKey: string;
   respondAsync: boolean;
+  /** Cancel the order once told it succeeded (lifecycle.ts). */
+  cancelAfter: boolean;
 }
 
 /** What the shopper was finally told about its checkout. */

@@ -15,6 +15,12 @@ export interface FreezeOutcome {
   held: string[];
   /** Of those, the ones still active, lock gone, never re-delivered when the freeze ended. */
   stuck: string[];
+  /**
+   * The longest stretch of the freeze during which another worker process was running
+   * (and so running BullMQ's stalled check). Shorter than a lock plus a few checks, and
+   * nobody could have taken the jobs back: the check does not apply.
+   */
+  coveredMs: number;
   endedWith: "SIGCONT" | "SIGKILL";
   stoppedAt: number;
 }
@@ -38,6 +44,8 @@ export async function freezeWorker(
     redis: Redis;
     /** True when BullMQ reported the job stalled (re-delivered) since `sinceMs`. */
     stalledSince: (jobId: string, sinceMs: number) => boolean;
+    /** True while another worker process (a slot's, the autoscaler's) runs. */
+    othersAlive: () => boolean;
   },
 ): Promise<FreezeOutcome> {
   const { queue, redis } = options;
@@ -48,7 +56,7 @@ export async function freezeWorker(
   const startMs = Date.now();
   // Sent straight to the child: a stop is not an exit, so the slot's exit bookkeeping stays as it is.
   proc.child.kill("SIGSTOP");
-  await sleep(options.frozenMs);
+  const coveredMs = await watchCoverage(options.frozenMs, options.othersAlive);
 
   // Judged before it wakes: once resumed, the worker itself would end these jobs.
   const held: string[] = [];
@@ -79,5 +87,20 @@ export async function freezeWorker(
     }
   }
   if (endedWith === "SIGKILL") proc.kill("SIGKILL");
-  return { held, stuck, endedWith, stoppedAt: startMs };
+  return { held, stuck, endedWith, stoppedAt: startMs, coveredMs };
+}
+
+/** Waits `ms`, sampling `alive`; returns the longest stretch it stayed true. */
+async function watchCoverage(ms: number, alive: () => boolean): Promise<number> {
+  const end = Date.now() + ms;
+  let longest = 0;
+  let since: number | undefined;
+  while (Date.now() < end) {
+    const now = Date.now();
+    if (alive()) since ??= now;
+    else since = undefined;
+    if (since !== undefined) longest = Math.max(longest, now - since);
+    await sleep(Math.min(200, Math.max(0, end - now)));
+  }
+  return longest;
 }

@@ -4,8 +4,10 @@
  * Each check counts what it examined and lists every violation it found.
  */
 import type { Redis } from "ioredis";
-import type { Keyspace, Knex } from "@oms/shared";
+import { PAID_STATES, wasPaid, type Keyspace, type Knex, type OrderState } from "@oms/shared";
+import { checkRefunds } from "../support/refund-invariants";
 import type { ShopperRecord } from "./client";
+import { checkLifecycleAnswers, type LifecycleAction } from "./lifecycle";
 
 export interface ProductBook {
   productId: string;
@@ -28,7 +30,10 @@ export interface ProductFigures {
   initial: number;
   restocked: number;
   mysql: number;
+  /** Units of every order whose checkout completed (cancelled and refunded ones too). */
   sold: number;
+  /** Units refunds returned to stock. */
+  returned: number;
   redis: number | null;
   held: number;
 }
@@ -36,7 +41,14 @@ export interface ProductFigures {
 export interface InvariantReport {
   checks: CheckResult[];
   products: ProductFigures[];
-  orders: { completed: number; failed: number; pending: number; byFailure: Record<string, number> };
+  orders: {
+    completed: number;
+    failed: number;
+    pending: number;
+    byFailure: Record<string, number>;
+    /** Paid orders by where their lifecycle left them (completed, cancelled, refunded, shipped, ...). */
+    byState: Record<string, number>;
+  };
   payments: Record<string, number>;
   /** Accepted order ids MySQL does not know, by what the queue says happened to their job. */
   unknownAccepted: Record<string, number>;
@@ -91,6 +103,8 @@ export async function checkInvariants(
   keys: Keyspace,
   products: ProductBook[],
   shoppers: ShopperRecord[],
+  /** Cancels, refunds, fulfils and ships the run sent, with their final answers. */
+  actions: LifecycleAction[],
   timeline: Timeline,
   /** What the queue knows of a checkout job (for orders MySQL does not know), and a short cause. */
   describeJob: (orderId: string) => Promise<{ text: string; cause: string }> = async () => ({
@@ -109,12 +123,13 @@ export async function checkInvariants(
   );
   const soldRows = (await db("order_items as i")
     .join("orders as o", "o.order_id", "i.order_id")
-    .where("o.state", "completed")
+    .whereIn("o.state", PAID_STATES)
     .groupBy("i.product_id")
     .select("i.product_id")
     .sum({ sold: "i.quantity" })) as Array<{ product_id: string; sold: number | string }>;
   const sold = new Map(soldRows.map((r) => [r.product_id, Number(r.sold)]));
   const cached = await redis.mget(productIds.map((id) => keys.stock(id)));
+  const refunds = await checkRefunds(db);
   const heldHash = await redis.hgetall(keys.held());
   const pendingFlush = (await db("reserve_purchase").select("reserve_id", "product_id", "quantity")) as Array<{
     reserve_id: string;
@@ -130,6 +145,7 @@ export async function checkInvariants(
       restocked: p.restocked,
       mysql: quantities.get(p.productId) ?? Number.NaN,
       sold: sold.get(p.productId) ?? 0,
+      returned: refunds.returned.get(p.productId) ?? 0,
       redis: raw === null || raw === undefined ? null : Number(raw),
       held: Number(heldHash[p.productId] ?? 0),
     };
@@ -139,19 +155,23 @@ export async function checkInvariants(
   const oversell = check("no product sold past its stock");
   for (const f of figures) {
     oversell.count();
-    if (f.sold > f.initial + f.restocked)
-      oversell.fail(`${f.productId}: sold ${f.sold} > initial ${f.initial} + restocked ${f.restocked}`);
+    if (f.sold > f.initial + f.restocked + f.returned)
+      oversell.fail(
+        `${f.productId}: sold ${f.sold} > initial ${f.initial} + restocked ${f.restocked} + returned ${f.returned}`,
+      );
     if (f.redis !== null && f.redis < 0) oversell.fail(`${f.productId}: Redis available is negative (${f.redis})`);
   }
 
   // 2. Conservation in MySQL, after the flush.
-  const conservation = check("conservation: initial + restocks = MySQL quantity + sold");
+  // Equivalently: initial + restocks = MySQL quantity + units sold and not returned.
+  const conservation = check("conservation: initial + restocks + returned = MySQL quantity + sold");
   for (const f of figures) {
     conservation.count();
+    const supply = f.initial + f.restocked + f.returned;
     if (!quantities.has(f.productId)) conservation.fail(`${f.productId} is missing from product_details`);
-    else if (f.initial + f.restocked !== f.mysql + f.sold)
+    else if (supply !== f.mysql + f.sold)
       conservation.fail(
-        `${f.productId}: ${f.initial} + ${f.restocked} restocked != MySQL ${f.mysql} + sold ${f.sold} (off by ${f.initial + f.restocked - f.mysql - f.sold})`,
+        `${f.productId}: ${f.initial} + ${f.restocked} restocked + ${f.returned} returned != MySQL ${f.mysql} + sold ${f.sold} (off by ${supply - f.mysql - f.sold})`,
       );
   }
   conservation.count();
@@ -197,6 +217,8 @@ export async function checkInvariants(
     "failure_code",
   )) as OrderRow[];
   const orderById = new Map(orders.map((o) => [o.order_id, o]));
+  // A cancelled, refunded or shipped order completed its checkout: its charge stands.
+  const paid = (o: OrderRow) => wasPaid(o.state as OrderState);
   const shopperByClient = new Map(shoppers.map((s) => [s.plan.clientId, s]));
 
   // 4. Every accepted checkout ended in exactly one terminal state.
@@ -204,8 +226,7 @@ export async function checkInvariants(
   const unknownCauses: Record<string, number> = {};
   for (const o of orders) {
     terminal.count();
-    if (o.state !== "completed" && o.state !== "failed")
-      terminal.fail(`order ${o.order_id} (client ${o.client_id}) is ${o.state}`);
+    if (o.state === "pending") terminal.fail(`order ${o.order_id} (client ${o.client_id}) is ${o.state}`);
   }
   for (const s of shoppers) {
     for (const orderId of s.accepted) {
@@ -226,7 +247,7 @@ export async function checkInvariants(
     for (const [orderId, told] of Object.entries(s.told)) {
       const o = orderById.get(orderId);
       terminal.count();
-      if (told === "failed" && o?.state === "completed")
+      if (told === "failed" && o && paid(o))
         terminal.fail(`client ${s.plan.clientId} was told order ${orderId} failed, but it completed`);
     }
   }
@@ -252,14 +273,14 @@ export async function checkInvariants(
       paymentCheck.fail(`payment ${p.idempotency_key} is not keyed by its order id ${p.order_id}`);
     const o = orderById.get(p.order_id);
     if (!o) paymentCheck.fail(`payment ${p.idempotency_key} (${p.status}) has no order ${p.order_id}`);
-    else if (p.status === "succeeded" && o.state !== "completed")
+    else if (p.status === "succeeded" && !paid(o))
       paymentCheck.fail(`order ${o.order_id} is ${o.state} but its payment succeeded (not refunded)`);
   }
   for (const [orderId, list] of paymentsByOrder) {
     if (list.length > 1) paymentCheck.fail(`order ${orderId} has ${list.length} payment rows`);
   }
   for (const o of orders) {
-    if (o.state !== "completed") continue;
+    if (!paid(o)) continue;
     paymentCheck.count();
     const charged = (paymentsByOrder.get(o.order_id) ?? []).filter((p) => p.status === "succeeded");
     const [charge] = charged;
@@ -280,12 +301,12 @@ export async function checkInvariants(
       if (answer !== "success") continue;
       told.count();
       const o = orderById.get(orderId);
-      if (!o || o.state !== "completed")
+      if (!o || !paid(o))
         told.fail(`client ${s.plan.clientId} was told Success for order ${orderId}, which is ${o?.state ?? "unknown"}`);
     }
   }
   for (const o of orders) {
-    if (o.state !== "completed") continue;
+    if (!paid(o)) continue;
     told.count();
     const s = shopperByClient.get(o.client_id);
     if (!s) {
@@ -306,7 +327,8 @@ export async function checkInvariants(
     db.raw("ROUND(UNIX_TIMESTAMP(created_at) * 1000) AS created_ms"),
     // Epoch ms straight from MySQL: no time zone between the server's clock and ours.
     db.raw(
-      "ROUND(UNIX_TIMESTAMP(CASE WHEN state = 'completed' THEN COALESCE(completed_at, updated_at) WHEN state = 'failed' THEN updated_at END) * 1000) AS final_ms",
+      `ROUND(UNIX_TIMESTAMP(CASE WHEN state IN (${PAID_STATES.map(() => "?").join(", ")}) THEN COALESCE(completed_at, updated_at) WHEN state = 'failed' THEN updated_at END) * 1000) AS final_ms`,
+      [...PAID_STATES],
     ),
   )) as Array<{ order_id: string; created_ms: number | string; final_ms: number | string | null }>;
   const orderTimes = new Map<string, OrderTimes>(
@@ -321,7 +343,17 @@ export async function checkInvariants(
   const byFailure: Record<string, number> = {};
   for (const o of orders)
     if (o.state === "failed") byFailure[o.failure_code ?? "?"] = (byFailure[o.failure_code ?? "?"] ?? 0) + 1;
-  const checks = [oversell, conservation, cache, terminal, paymentCheck, told, bounded].map((c) => ({
+  // 8. Never refunded twice, and every cancel, refund, fulfil or ship told done was done.
+  const refunded = check("never refunded twice; every told move done");
+  refunded.count(refunds.checked);
+  for (const v of refunds.violations) refunded.fail(v);
+  const answers = await checkLifecycleAnswers(db, actions);
+  refunded.count(answers.checked);
+  for (const v of answers.violations) refunded.fail(v);
+
+  const byState: Record<string, number> = {};
+  for (const o of orders) if (paid(o)) byState[o.state] = (byState[o.state] ?? 0) + 1;
+  const checks = [oversell, conservation, cache, terminal, paymentCheck, told, bounded, refunded].map((c) => ({
     name: c.name,
     checked: c.checked,
     failed: c.violations.length,
@@ -334,10 +366,11 @@ export async function checkInvariants(
     checks,
     products: figures,
     orders: {
-      completed: orders.filter((o) => o.state === "completed").length,
+      completed: orders.filter(paid).length,
       failed: orders.filter((o) => o.state === "failed").length,
       pending: orders.filter((o) => o.state === "pending").length,
       byFailure,
+      byState,
     },
     payments: paymentStatus,
     unknownAccepted: unknownCauses,

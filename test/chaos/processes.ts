@@ -44,7 +44,7 @@ export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 
 export interface SpawnOptions {
   name: string;
-  script: "apps/api/src/main.ts" | "apps/workers/src/main.ts";
+  script: "apps/api/src/main.ts" | "apps/workers/src/main.ts" | "apps/workers/src/autoscale/main.ts";
   env: Record<string, string>;
   logDir: string;
   /** Output that says the process is ready. */

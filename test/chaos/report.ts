@@ -33,6 +33,7 @@ export function formatReport(report: ChaosReport): string {
     lines.push(
       `   orders:   completed=${inv.orders.completed} failed=${inv.orders.failed} pending=${inv.orders.pending} (${pairs(inv.orders.byFailure) || "no failures"})`,
     );
+    lines.push(`   after checkout: ${pairs(inv.orders.byState) || "none"}`);
     lines.push(
       `   payments: ${pairs(inv.payments) || "none"}; reconcile repairs at the end: ${report.reconcileRepairs}`,
     );
@@ -44,11 +45,12 @@ export function formatReport(report: ChaosReport): string {
     lines.push("");
     lines.push(
       table([
-        ["product", "initial", "restocked", "mysql", "sold", "redis", "held"],
+        ["product", "initial", "restocked", "returned", "mysql", "sold", "redis", "held"],
         ...inv.products.map((p) => [
           p.productId,
           String(p.initial),
           String(p.restocked),
+          String(p.returned),
           String(p.mysql),
           String(p.sold),
           p.redis === null ? "-" : String(p.redis),

@@ -30,6 +30,7 @@ import { chaosCrashCounter } from "@oms/workers";
 import { migrateLatest } from "@oms/migrations";
 import { HttpClient, runShopper, type ShopperLimits, type ShopperPlan, type ShopperRecord } from "./client";
 import { CuttableProxy, OwnRedis, freePort, sleep, type CutMode } from "./infra";
+import { killAutoscaler } from "./autoscaler";
 import { freezeWorker } from "./freeze";
 import {
   checkInvariants,
@@ -38,9 +39,11 @@ import {
   type InvariantReport,
   type ProductBook,
 } from "./invariants";
+import { Operator, cancelOrder, lifecycleFigures, type LifecycleAction } from "./lifecycle";
 import { OwnMysql, findMariadbd } from "./mysql";
 import { StartError, spawnService, type ServiceProcess } from "./processes";
 import { Random } from "./prng";
+import { pendingRefunds } from "../support/refund-invariants";
 
 export { SAGA_STEPS, type CrashPoint };
 
@@ -71,6 +74,8 @@ interface Shape {
   dbCuts: number;
   /** SIGSTOPs of a worker for longer than its job lock. */
   freezes: number;
+  /** SIGKILLs of the autoscaler (its workers must exit with it), each followed by a new one. */
+  autoscalerKills: number;
   /** SIGKILLs of the run's own MariaDB, each down for a time in `crashDownMs`. */
   mysqlCrashes: number;
   crashDownMs: [number, number];
@@ -82,6 +87,9 @@ interface Shape {
   killWindow: [number, number];
   limits: ShopperLimits;
   quiescenceMs: number;
+  /** Share of shoppers that cancel once told Success, and how often the operator refunds, fulfils or ships. */
+  cancelShare: number;
+  operatorEveryMs: number;
 }
 
 const FULL: Shape = {
@@ -95,16 +103,20 @@ const FULL: Shape = {
   redisRestarts: 1,
   dbCuts: 2,
   freezes: 2,
+  autoscalerKills: 1,
   mysqlCrashes: 1,
   crashDownMs: [5_000, 20_000],
   redeliveryBatches: 3,
   redeliveriesPerBatch: 4,
-  // Every saga step, and inside a group-commit transaction before it commits.
-  steps: [...SAGA_STEPS, "mid-batch"],
+  // Every saga step, inside a group-commit transaction before it commits, and between a
+  // refund's provider answer and its record.
+  steps: [...SAGA_STEPS, "mid-batch", "refund-answered"],
   redisWindow: [0.25, 0.6],
   killWindow: [0.06, 0.9],
   limits: { cartAttempts: 5, checkoutAttempts: 8, pollBudgetMs: 100_000 },
   quiescenceMs: 90_000,
+  cancelShare: 0.1,
+  operatorEveryMs: 1_000,
 };
 
 const SHORT: Shape = {
@@ -118,17 +130,20 @@ const SHORT: Shape = {
   redisRestarts: 1,
   dbCuts: 1,
   freezes: 1,
+  autoscalerKills: 1,
   mysqlCrashes: 1,
   crashDownMs: [5_000, 6_000],
   redeliveryBatches: 1,
   redeliveriesPerBatch: 4,
-  steps: ["reserved", "charged", "mid-batch", "committed"],
+  steps: ["reserved", "charged", "mid-batch", "committed", "refund-answered"],
   // Redis restarts early and the random kill comes late, so the kill leaves running jobs
   // behind that BullMQ must re-deliver (a restart after it would wipe them instead).
   redisWindow: [0.1, 0.3],
   killWindow: [0.6, 0.9],
   limits: { cartAttempts: 5, checkoutAttempts: 8, pollBudgetMs: 70_000 },
   quiescenceMs: 45_000,
+  cancelShare: 0.12,
+  operatorEveryMs: 700,
 };
 
 const WORKERS = 3;
@@ -143,6 +158,7 @@ type Fault =
   | { kind: "mysql_cut"; atMs: number; durationMs: number; mode: CutMode }
   | { kind: "mysql_crash"; atMs: number; downMs: number }
   | { kind: "freeze_worker"; atMs: number; slot: number; frozenMs: number; endWith: "SIGCONT" | "SIGKILL" }
+  | { kind: "kill_autoscaler"; atMs: number; downMs: number }
   | { kind: "redeliver"; atMs: number; count: number }
   | { kind: "restock"; atMs: number; productId: string; add: number };
 
@@ -218,6 +234,9 @@ class ChaosRun {
   private readonly redelivered = new Set<string>();
   private redeliveries: Promise<void> = Promise.resolve();
   private readonly records: ShopperRecord[] = [];
+  /** Shoppers' cancels and the operator's refunds, fulfils and ships, with what each was told. */
+  private readonly cancels: LifecycleAction[] = [];
+  private operator?: Operator;
   /** When workers died (SIGKILL by us or by themselves) and when BullMQ re-delivered a stalled job. */
   private readonly deaths: number[] = [];
   private readonly stalls: number[] = [];
@@ -227,6 +246,11 @@ class ChaosRun {
   /** Frozen workers' jobs that no other worker took back while they were frozen. */
   private readonly freezeFindings: string[] = [];
   private freezeJobsChecked = 0;
+  /** The autoscaler and the worker processes it runs (one checkout worker). */
+  private autoscaler?: ServiceProcess;
+  private autoscalerGeneration = 0;
+  private readonly autoscalerFindings: string[] = [];
+  private autoscalerChildrenChecked = 0;
   private passed = false;
   /** Every process this run spawned, so clean-up also stops one still starting. */
   private readonly spawned = new Set<ServiceProcess>();
@@ -293,8 +317,19 @@ class ChaosRun {
     this.loadStart = Date.now();
     this.event(`load starts: ${plans.length} shoppers, ${faults.length} faults scheduled`);
     const faultRun = this.runFaults(faults);
+    if (!this.http) throw new Error("no HTTP client");
+    this.operator = new Operator(
+      this.http,
+      () => this.db(),
+      this.adminToken,
+      this.rng.fork("operator"),
+      `chaos-op-${this.id}`,
+    );
+    const operating = this.operator.run(this.shape.operatorEveryMs);
     this.records.push(...(await this.runShoppers(plans)));
     await faultRun;
+    this.operator.stop();
+    await operating;
     lap("loadMs");
     this.log(`  load done in ${(timings.loadMs ?? 0) / 1000}s; faults: ${JSON.stringify(this.faults)}`);
 
@@ -315,6 +350,7 @@ class ChaosRun {
       this.keys,
       this.products,
       this.records,
+      [...this.cancels, ...(this.operator?.actions ?? [])],
       { t0: this.t0, faults: this.faultWindows },
       (id) => this.describeJob(id),
     );
@@ -325,6 +361,12 @@ class ChaosRun {
         checked: 3,
         violations: [...quiet, ...flushed],
         failed: quiet.length + flushed.length,
+      },
+      {
+        name: "an autoscaler's workers exit when it is SIGKILLed",
+        checked: this.autoscalerChildrenChecked,
+        violations: [...this.autoscalerFindings],
+        failed: this.autoscalerFindings.length,
       },
       {
         name: "a frozen worker's jobs re-delivered while it was frozen",
@@ -377,6 +419,7 @@ class ChaosRun {
       HOLD_SWEEP_INTERVAL_MS: "500",
       FLUSH_INTERVAL_MS: "1000",
       RECONCILE_INTERVAL_MS: "5000",
+      REFUND_SWEEP_AFTER_MS: "3000",
       CHECKOUT_LOCK_TTL_MS: "60000",
       JOB_ATTEMPTS: "6",
       JOB_BACKOFF_MS: "400",
@@ -486,6 +529,56 @@ class ChaosRun {
     this.stepQueue = [...shape.steps];
     for (let i = 0; i < WORKERS; i++) this.slots.push({ index: i, generation: 0 });
     await Promise.all(this.slots.map((slot) => this.startSlot(slot, this.stepQueue.shift())));
+    await this.startAutoscaler();
+  }
+
+  /** The autoscaler runs one checkout worker of its own beside the slots' workers. */
+  private async startAutoscaler(): Promise<void> {
+    this.autoscalerGeneration++;
+    const name = `autoscaler-g${this.autoscalerGeneration}`;
+    try {
+      this.autoscaler = await spawnService({
+        name,
+        script: "apps/workers/src/autoscale/main.ts",
+        env: {
+          ...this.baseEnv(),
+          AUTOSCALE_WORKERS: "checkout=1:1",
+          AUTOSCALE_METRICS_PORT: "0",
+          AUTOSCALE_POLL_INTERVAL_MS: "1000",
+        },
+        logDir: this.logDir,
+        readyPattern: /autoscaler started/,
+        readyTimeoutMs: 90_000,
+        onSpawn: (p) => this.spawned.add(p),
+      });
+      this.event(`${name} started (pid ${this.autoscaler.child.pid})`);
+    } catch (err) {
+      this.notes.push(`${name} could not be started: ${(err as Error).message}`);
+    }
+  }
+
+  /** SIGKILLs the autoscaler; its workers must exit by themselves; then a new one starts. */
+  private async killTheAutoscaler(fault: Extract<Fault, { kind: "kill_autoscaler" }>): Promise<void> {
+    const proc = this.autoscaler;
+    if (!proc?.isAlive()) {
+      this.count("autoscaler_kill_skipped");
+      return;
+    }
+    const boundMs = 15_000;
+    this.event(`SIGKILL ${proc.name}; its workers must exit within ${boundMs} ms`);
+    const outcome = await killAutoscaler(proc, boundMs);
+    this.deaths.push(Date.now());
+    this.faultOver("an autoscaler's SIGKILL");
+    this.count("autoscaler_sigkill");
+    this.autoscalerChildrenChecked += Math.max(1, outcome.children.length);
+    if (!outcome.children.length) this.autoscalerFindings.push(`${proc.name} ran no worker when it was killed`);
+    for (const pid of outcome.outlived)
+      this.autoscalerFindings.push(`worker pid ${pid} of ${proc.name} still ran ${boundMs} ms after it was killed`);
+    this.event(
+      `${proc.name}'s ${outcome.children.length} workers exited ${outcome.lastExitMs} ms after it; ${outcome.outlived.length} outlived it`,
+    );
+    await sleep(fault.downMs);
+    if (!this.stopping) await this.startAutoscaler();
   }
 
   private async startSlot(slot: WorkerSlot, crashStep: CrashPoint | undefined): Promise<void> {
@@ -616,6 +709,8 @@ class ChaosRun {
             ] as const),
         idempotencyKey: `chaos-${this.options.seed}-${label}-${i}-${rng.hex(8)}`,
         respondAsync: !onlyBulk && rng.chance(0.1),
+        // Top-up shoppers cancel too, so a worker armed for "refund-answered" gets a refund.
+        cancelAfter: rng.chance(onlyBulk ? 0.5 : this.shape.cancelShare),
       });
     }
     return plans;
@@ -628,7 +723,11 @@ class ChaosRun {
     return Promise.all(
       plans.map(async (plan) => {
         await sleep(Math.max(0, start + plan.startAtMs - Date.now()));
-        return runShopper(http, plan, this.rng.fork(`retry-${plan.clientId}`), this.shape.limits, this.t0);
+        const rng = this.rng.fork(`retry-${plan.clientId}`);
+        const record = await runShopper(http, plan, rng, this.shape.limits, this.t0);
+        if (plan.cancelAfter && record.final.kind === "success")
+          this.cancels.push(await cancelOrder(http, record.final.orderId, rng));
+        return record;
       }),
     );
   }
@@ -669,6 +768,14 @@ class ChaosRun {
         // freeze runs its first check only one interval after it starts.
         frozenMs: rng.int(14_000, 16_000),
         endWith: rng.chance(0.3) ? "SIGKILL" : "SIGCONT",
+      });
+    // A stream of its own, so adding this fault left every other fault of a seed as it was.
+    const autoscalerRng = this.rng.fork("autoscaler");
+    for (let i = 0; i < this.shape.autoscalerKills; i++)
+      faults.push({
+        kind: "kill_autoscaler",
+        atMs: autoscalerRng.int(Math.floor(w * this.shape.killWindow[0]), Math.floor(w * this.shape.killWindow[1])),
+        downMs: autoscalerRng.int(500, 3_000),
       });
     if (this.mysqlServer)
       for (let i = 0; i < this.shape.mysqlCrashes; i++)
@@ -735,7 +842,8 @@ class ChaosRun {
         }
         // A worker that just started has taken no job yet: give it a moment to be mid-job.
         await sleep(Math.max(0, (slot.proc.readyAt ?? 0) + 1_500 - Date.now()));
-        if (!slot.proc?.isAlive()) {
+        // Frozen meanwhile: the freeze decides how that worker ends.
+        if (!slot.proc?.isAlive() || slot.frozen) {
           this.count("kill_skipped_no_worker");
           return;
         }
@@ -778,6 +886,9 @@ class ChaosRun {
       case "freeze_worker":
         await this.freeze(fault);
         return;
+      case "kill_autoscaler":
+        await this.killTheAutoscaler(fault);
+        return;
       case "redeliver":
         await this.redeliver(fault.count);
         return;
@@ -819,6 +930,9 @@ class ChaosRun {
         queue,
         redis: this.redis(),
         stalledSince: (jobId, since) => this.stalledJobs.some((s) => s.jobId === jobId && s.at >= since),
+        othersAlive: () =>
+          this.slots.some((s) => s !== slot && !s.frozen && s.proc?.isAlive() && s.proc.readyAt !== undefined) ||
+          Boolean(this.autoscaler?.isAlive()),
       });
       this.faultOver("a worker's freeze", outcome.stoppedAt);
       if (!outcome.held.length) this.notes.push(`${proc.name} held no checkout job when it was frozen`);
@@ -826,6 +940,17 @@ class ChaosRun {
       this.count("worker_freeze");
       this.count(`worker_freeze_then_${outcome.endedWith}`);
       this.count("frozen_worker_jobs", outcome.held.length);
+      // A lock, then BullMQ marks the job stalled on one check and moves it on the next.
+      const needMs = Number(this.baseEnv().JOB_LOCK_MS) + 3 * Number(this.baseEnv().STALLED_CHECK_MS);
+      if (outcome.stuck.length && outcome.coveredMs < needMs) {
+        // Every other worker died (crashed at its step, killed) and the replacements were still
+        // starting: nobody ran a stalled check. Reported; not a fault of the product.
+        this.notes.push(
+          `${proc.name} frozen while no other worker ran for ${needMs} ms in a row (longest ${outcome.coveredMs} ms): its ${outcome.stuck.length} jobs came back after the freeze`,
+        );
+        this.count("freeze_uncovered");
+        return;
+      }
       this.freezeJobsChecked += Math.max(1, outcome.held.length);
       for (const id of outcome.stuck)
         this.freezeFindings.push(
@@ -990,10 +1115,11 @@ class ChaosRun {
     return Object.values(counts ?? {}).reduce((s, n) => s + n, 0);
   }
 
+  /** Pending orders, and refunds the provider has not confirmed yet: neither is at rest. */
   private async pendingOrders(): Promise<number> {
     const row = (await this.db()("orders").where({ state: "pending" }).count({ n: "*" }).first()) as
       { n: number | string } | undefined;
-    return Number(row?.n ?? 0);
+    return Number(row?.n ?? 0) + (await pendingRefunds(this.db()));
   }
 
   /** Waits (bounded) for no pending order and idle checkout queue; returns violations. */
@@ -1024,7 +1150,7 @@ class ChaosRun {
       updated_at: Date;
     }>;
     return [
-      `not quiet after ${this.shape.quiescenceMs / 1000}s: ${pending} pending orders (${stuck
+      `not quiet after ${this.shape.quiescenceMs / 1000}s: ${pending} pending orders or unconfirmed refunds (orders: ${stuck
         .map((o) => `${o.order_id} last updated ${o.updated_at.toISOString()}`)
         .join(", ")}), ${busy} checkout jobs in flight`,
     ];
@@ -1106,6 +1232,7 @@ class ChaosRun {
 
   private shopperFigures(): Record<string, number> {
     const f: Record<string, number> = {
+      ...lifecycleFigures([...this.cancels, ...(this.operator?.actions ?? [])]),
       clients: this.records.length,
       checkouts_attempted: 0,
       told_success: 0,

@@ -110,3 +110,19 @@ export async function insertProducts(
     })),
   );
 }
+
+/** A new product of this many units (its id unique to the call), for tests that need one of their own. */
+export async function newProduct(env: TestEnv, quantity: number): Promise<string> {
+  const id = `p-${randomBytes(5).toString("hex")}`;
+  await insertProducts(env.db, [{ id, quantity }]);
+  return id;
+}
+
+/** A client's cart in MySQL, as product id -> quantity. */
+export async function cartOf(env: TestEnv, clientId: string): Promise<Record<string, number>> {
+  const rows = (await env.db("client_cart").where({ client_id: clientId }).select("product_id", "quantity")) as Array<{
+    product_id: string;
+    quantity: number;
+  }>;
+  return Object.fromEntries(rows.map((r) => [r.product_id, r.quantity]));
+}

@@ -5,17 +5,28 @@
  */
 import { Queue } from "bullmq";
 import { expect } from "vitest";
-import { QUEUE_NAMES, createRedis, redisTarget, type RedisClient } from "@oms/shared";
+import {
+  PAID_STATES,
+  QUEUE_NAMES,
+  createRedis,
+  redisTarget,
+  wasPaid,
+  type OrderState,
+  type RedisClient,
+} from "@oms/shared";
 import { flushReservations } from "@oms/workers";
 import { scanAll, type TestEnv } from "./env";
+import { checkRefunds, pendingRefunds } from "./refund-invariants";
 
 export interface ProductFigures {
   productId: string;
   initial: number;
   /** product_details.quantity after the flush. */
   mysql: number;
-  /** Units in order_items of completed orders. */
+  /** Units in order_items of orders whose checkout completed (cancelled and refunded ones too). */
   sold: number;
+  /** Units refunds returned to stock. */
+  returned: number;
   /** The cached available level (null when the key is absent). */
   redis: number | null;
 }
@@ -35,6 +46,8 @@ export interface QuiescenceOptions {
 export interface ConservationOptions extends QuiescenceOptions {
   /** Accept a product whose stock key is not cached (its next load reads MySQL). Default false. */
   allowUncached?: boolean;
+  /** The design keeps no stock level in Redis (the benchmark's MySQL-only designs): none is compared. */
+  withoutCache?: boolean;
 }
 
 /** Sleeps without keeping the process alive. */
@@ -45,14 +58,16 @@ export function sleep(ms: number): Promise<void> {
 /** Polls `probe` until it returns a value that is not undefined, or throws after the timeout. */
 export async function eventually<T>(
   what: string,
-  probe: () => Promise<T | undefined>,
+  probe: () => Promise<T | undefined | null>,
   timeoutMs = 15_000,
   intervalMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value !== undefined) return value;
+    // null is "not yet" too: a Redis GET of a key not set yet answers null, and a probe
+    // that returned it once made a test pass without waiting for anything.
+    if (value !== undefined && value !== null) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(intervalMs);
   }
@@ -104,7 +119,9 @@ export async function waitForQuiescence(
         async () => {
           const jobs = await unfinishedJobs(queue);
           const pending = (await ordersOf(env, productIds)).filter((o) => o.state === "pending").length;
-          return jobs === 0 && pending === 0 ? true : undefined;
+          // A recorded refund is not at rest until the provider confirmed it.
+          const refunds = await pendingRefunds(env.db);
+          return jobs === 0 && pending === 0 && refunds === 0 ? true : undefined;
         },
         timeoutMs,
       ).catch(() => undefined), // a stuck pending order is reported by the checks below
@@ -197,12 +214,15 @@ async function liveHolds(
 
 /**
  * The figures and every violated invariant, after waiting for quiescence:
- * - per product: MySQL quantity + units sold by completed orders == initial stock;
+ * - per product: MySQL quantity + units sold by completed orders == initial stock + units
+ *   refunds returned (completed: every order whose checkout completed, cancelled or not);
  * - per product: cached available stock == MySQL quantity (no holds, nothing unflushed);
  * - no reserve_purchase rows; no live holds, no units counted as held and no pending
  *   orders on these products;
  * - every completed order has exactly one succeeded payment, of its total, with its reference;
- * - no failed order (and no unknown order id) has a succeeded payment.
+ * - no failed order (and no unknown order id) has a succeeded payment;
+ * - never refunded twice (refund-invariants.ts): each refund confirmed once by the
+ *   provider, no order or line refunded past what was paid or bought.
  */
 export async function conservationReport(
   env: TestEnv<RedisClient>,
@@ -224,7 +244,7 @@ export async function conservationReport(
   const soldRows = (await env
     .db("order_items as i")
     .join("orders as o", "o.order_id", "i.order_id")
-    .where("o.state", "completed")
+    .whereIn("o.state", PAID_STATES)
     .whereIn("i.product_id", productIds)
     .groupBy("i.product_id")
     .select("i.product_id")
@@ -232,6 +252,8 @@ export async function conservationReport(
   const sold = new Map(soldRows.map((r) => [r.product_id, Number(r.sold)]));
   // One GET per key: a product's level lives in its shard's slot.
   const cached = await Promise.all(productIds.map((id) => env.redis.get(env.keys.stock(id))));
+  const refunds = await checkRefunds(env.db);
+  violations.push(...refunds.violations);
 
   const products: ProductFigures[] = productIds.map((productId, i) => {
     const initial = initialStock.get(productId) ?? 0;
@@ -242,14 +264,17 @@ export async function conservationReport(
       initial,
       mysql: mysql ?? Number.NaN,
       sold: sold.get(productId) ?? 0,
+      returned: refunds.returned.get(productId) ?? 0,
       redis: raw === null || raw === undefined ? null : Number(raw),
     };
     if (mysql === undefined) violations.push(`product ${productId} is missing from product_details`);
-    if (figures.mysql + figures.sold !== initial)
+    if (figures.mysql + figures.sold !== initial + figures.returned)
       violations.push(
-        `product ${productId}: MySQL quantity ${figures.mysql} + sold ${figures.sold} = ${figures.mysql + figures.sold}, expected ${initial}`,
+        `product ${productId}: MySQL quantity ${figures.mysql} + sold ${figures.sold} = ${figures.mysql + figures.sold}, expected initial ${initial} + returned ${figures.returned}`,
       );
-    if (figures.redis === null) {
+    if (options.withoutCache) {
+      // Nothing to compare.
+    } else if (figures.redis === null) {
       if (!options.allowUncached) violations.push(`product ${productId}: stock level is not cached in Redis`);
     } else if (figures.redis !== figures.mysql) {
       violations.push(`product ${productId}: Redis available ${figures.redis} != MySQL quantity ${figures.mysql}`);
@@ -300,7 +325,8 @@ export async function conservationReport(
   let failedOrders = 0;
   for (const o of orders) {
     const charges = succeededByOrder.get(o.order_id) ?? [];
-    switch (o.state) {
+    // A cancelled, refunded or shipped order was paid like a completed one: its charge stands.
+    switch (wasPaid(o.state as OrderState) ? "completed" : o.state) {
       case "pending":
         violations.push(`order ${o.order_id} is still pending`);
         break;
@@ -342,4 +368,10 @@ export async function assertConservation(
   const report = await conservationReport(env, initialStock, options);
   expect(report.violations, `invariants violated; figures: ${JSON.stringify(report.products)}`).toEqual([]);
   return report;
+}
+
+/** Outbox events of these orders, counted by type. */
+export async function eventCounts(env: TestEnv, orderIds: string[]): Promise<Record<string, number>> {
+  const rows = (await env.db("events").whereIn("order_id", orderIds).select("type")) as Array<{ type: string }>;
+  return rows.reduce<Record<string, number>>((n, r) => ({ ...n, [r.type]: (n[r.type] ?? 0) + 1 }), {});
 }

@@ -14,7 +14,7 @@ import {
 } from "@oms/workers";
 import type { TestEnv } from "./env";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export interface RunningApi {
   url: string;
@@ -162,6 +162,22 @@ export async function postJson<T = ApiBody>(
 
 export async function getJson<T = ApiBody>(url: string): Promise<ApiResponse<T>> {
   const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as T, headers: res.headers };
+}
+
+/** Any method with an optional JSON body (PUT, DELETE, ...); the answer is always JSON. */
+export async function requestJson<T = ApiBody>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse<T>> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+  });
   return { status: res.status, body: (await res.json()) as T, headers: res.headers };
 }
 

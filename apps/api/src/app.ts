@@ -1,23 +1,27 @@
 import { randomUUID } from "node:crypto";
-import { STATUS_CODES } from "node:http";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import express, { type NextFunction, type Request, type Response } from "express";
 import helmet from "helmet";
-import { codeForStatus } from "@oms/shared";
+import { startServerSpan } from "@oms/shared";
 import type { ApiDeps } from "./deps";
 import { failure, type HttpResult } from "./http/result";
+import { bodyParserFailure, requestFailure } from "./http/request-errors";
 import { clientAuthenticator, requireAdminBearer } from "./http/auth";
 import { createClientAdmission } from "./http/client-admission";
 import { RouteLabels } from "./http/route-labels";
 import { createClientLimiter } from "./http/rate-limit";
 import { addToCart, getCart } from "./handlers/cart";
+import { clearCart, removeCartItem, setCartItem } from "./handlers/cart-edit";
 import { checkOutCart } from "./handlers/checkout";
 import { getProduct, listProducts } from "./handlers/catalog";
 import { getOrder, listClientOrders } from "./handlers/orders";
+import { cancelOrder, fulfilOrder, refundOrder, shipOrder } from "./handlers/order-lifecycle";
 import { healthz, readyz } from "./handlers/health";
 import { restockProduct, upsertProduct } from "./admin/products";
 import { listHolds, pendingFlushes, reconcileNow, retryFailedJobs } from "./admin/operations";
+import { listAdminOrders } from "./admin/orders";
+import { createWebhook, deleteWebhook, listDeliveries, listWebhooks } from "./admin/webhooks";
 import { withIdempotency } from "./http/idempotency";
 import { createBoardRouter } from "./admin/board";
 import { buildOpenApi, documentationInit, documentationPage } from "./openapi";
@@ -42,6 +46,11 @@ export function createApp(deps: ApiDeps): express.Express {
   app.set("trust proxy", "loopback");
   const labels = new RouteLabels();
 
+  // First: the request's span is active for everything after, down to the job it adds.
+  app.use((req, res, next) => {
+    const span = startServerSpan(req.method, req.headers, next);
+    if (span) res.on("finish", () => span.end(labels.label(req.originalUrl), res.statusCode));
+  });
   app.use((req, res, next) => {
     const incoming = req.get("x-request-id");
     const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
@@ -91,6 +100,18 @@ export function createApp(deps: ApiDeps): express.Express {
       req.is("application/json")
         ? handler(req)
         : failure("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
+
+  // A body is optional (none: the whole refund), but one that is sent must be JSON: a
+  // body the parser skipped would otherwise read as no body at all.
+  // (`Content-Length: 0`, which fetch sends for an empty POST, is no body.)
+  const optionalJson =
+    (handler: Handler): Handler =>
+    (req) => {
+      const sent = req.get("transfer-encoding") !== undefined || Number(req.get("content-length") ?? 0) > 0;
+      return sent && !req.is("application/json")
+        ? failure("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json")
+        : handler(req);
+    };
 
   // Shop routes: rate-limited per client, and tied to the client's JWT when one is required.
   const limiter = createClientLimiter(deps.redis, deps.keys.rateLimit, config.RATE_LIMIT_PER_MINUTE);
@@ -154,9 +175,18 @@ export function createApp(deps: ApiDeps): express.Express {
     labels.route("/cart/:clientID"),
     route(forClient(fromPath, (req) => getCart(deps, String(req.params.clientID)))),
   );
+  // Cart edits: owner-only and rate-limited like the rest of the cart.
+  const cartLine = labels.route("/cart/:clientID/items/:productID");
+  const line = (req: Request) => [String(req.params.clientID), String(req.params.productID)] as const;
+  app.put(cartLine, route(json(forClient(fromPath, (req) => setCartItem(deps, ...line(req), req.body, ctx(req))))));
+  app.delete(cartLine, route(forClient(fromPath, (req) => removeCartItem(deps, ...line(req), ctx(req)))));
+  app.delete(
+    labels.route("/cart/:clientID"),
+    route(forClient(fromPath, (req) => clearCart(deps, String(req.params.clientID), ctx(req)))),
+  );
   app.get(
     labels.route("/clients/:clientID/orders"),
-    route(forClient(fromPath, (req) => listClientOrders(deps, String(req.params.clientID)))),
+    route(forClient(fromPath, (req) => listClientOrders(deps, String(req.params.clientID), req.query))),
   );
   app.get(
     labels.route("/products"),
@@ -166,17 +196,22 @@ export function createApp(deps: ApiDeps): express.Express {
     labels.route("/products/:productID"),
     route((req) => getProduct(deps, String(req.params.productID))),
   );
-  // With JWT on, only the owner sees an order: a missing or bad token is the same 404 as
-  // someone else's order (a 401 would confirm the id exists).
-  app.get(
-    labels.route("/orders/:orderId"),
-    route(async (req) => {
+  // With JWT on, only the owner sees or cancels an order: a missing or bad token is the
+  // same 404 as someone else's order (a 401 would confirm the id exists).
+  const asOwner =
+    (handler: (orderId: string, owner?: string) => Promise<HttpResult>): Handler =>
+    async (req) => {
       const orderId = String(req.params.orderId);
-      if (!authenticate) return getOrder(deps, orderId);
+      if (!authenticate) return handler(orderId);
       const admission = await admit({ clientID: undefined, authorization: req.get("authorization"), ip: req.ip });
-      if (admission.ok) return getOrder(deps, orderId, admission.subject ?? NOBODY);
-      return admission.result.status === 401 ? getOrder(deps, orderId, NOBODY) : admission.result;
-    }),
+      if (admission.ok) return handler(orderId, admission.subject ?? NOBODY);
+      return admission.result.status === 401 ? handler(orderId, NOBODY) : admission.result;
+    };
+  app.get(labels.route("/orders/:orderId"), route(asOwner((orderId, owner) => getOrder(deps, orderId, owner))));
+  // No body to read: a cancel takes everything not yet refunded.
+  app.post(
+    labels.route("/orders/:orderId/cancel"),
+    route(asOwner((orderId, owner) => cancelOrder(deps, orderId, owner))),
   );
 
   app.get(
@@ -215,6 +250,10 @@ export function createApp(deps: ApiDeps): express.Express {
       route(json(adminWrite((req) => restockProduct(deps, String(req.params.productID), req.body)))),
     );
     admin.get(
+      labels.route("/orders", ADMIN_PATH),
+      route((req) => listAdminOrders(deps, req.query)),
+    );
+    admin.get(
       labels.route("/holds", ADMIN_PATH),
       route(() => listHolds(deps)),
     );
@@ -227,6 +266,36 @@ export function createApp(deps: ApiDeps): express.Express {
       route(adminWrite((req) => retryFailedJobs(deps, String(req.params.queue)))),
     );
     admin.post(labels.route("/reconcile", ADMIN_PATH), route(adminWrite(() => reconcileNow(deps))));
+    admin.post(
+      labels.route("/orders/:orderId/refund", ADMIN_PATH),
+      route(
+        optionalJson(
+          adminWrite((req) => refundOrder(deps, String(req.params.orderId), req.body, req.get("idempotency-key"))),
+        ),
+      ),
+    );
+    admin.post(
+      labels.route("/orders/:orderId/fulfil", ADMIN_PATH),
+      route(adminWrite((req) => fulfilOrder(deps, String(req.params.orderId)))),
+    );
+    admin.post(
+      labels.route("/orders/:orderId/ship", ADMIN_PATH),
+      route(optionalJson(adminWrite((req) => shipOrder(deps, String(req.params.orderId), req.body)))),
+    );
+    const hook = (req: Request) => String(req.params.id);
+    admin.post(labels.route("/webhooks", ADMIN_PATH), route(json(adminWrite((req) => createWebhook(deps, req.body)))));
+    admin.get(
+      labels.route("/webhooks", ADMIN_PATH),
+      route(() => listWebhooks(deps)),
+    );
+    admin.delete(
+      labels.route("/webhooks/:id", ADMIN_PATH),
+      route((req) => deleteWebhook(deps, hook(req))),
+    );
+    admin.get(
+      labels.route("/webhooks/:id/deliveries", ADMIN_PATH),
+      route((req) => listDeliveries(deps, hook(req), req.query)),
+    );
     // The board is mounted first: it has its own (Basic) authentication.
     app.use(
       labels.mount(config.BULL_BOARD_PATH),
@@ -256,39 +325,4 @@ function send(res: Response, result: HttpResult): void {
   if (result.cause !== undefined) res.locals.cause = result.cause;
   if (result.headers) res.set(result.headers);
   res.status(result.status).json(result.body);
-}
-
-/**
- * Other errors of the request itself: a path parameter that does not percent-decode (the
- * router's URIError), a body that does not decompress as its Content-Encoding says
- * (body-parser's 400 around a zlib error), and any other 4xx a middleware raises.
- */
-function requestFailure(err: unknown): HttpResult | null {
-  if (err instanceof URIError) return failure("INVALID_INPUT", "the URL path has malformed percent-encoding");
-  const { status, code } = (err ?? {}) as { status?: unknown; code?: unknown };
-  if (typeof status !== "number" || status < 400 || status > 499) return null;
-  if (typeof code === "string" && /^(Z_|ERR_ZLIB|ERR_BROTLI|ERR__ERROR)/.test(code))
-    return failure("INVALID_INPUT", "the request body does not decompress as its Content-Encoding says");
-  // The middleware's own status stands; the code is the nearest in the map.
-  return { ...failure(codeForStatus(status), STATUS_CODES[status] ?? "bad request"), status };
-}
-
-/** body-parser's errors are the client's: answer them with 4xx and a plain message. */
-function bodyParserFailure(err: unknown): HttpResult | null {
-  const type = (err as { type?: string } | null)?.type;
-  switch (type) {
-    case "entity.parse.failed":
-      return failure("INVALID_INPUT", "malformed JSON body");
-    case "entity.too.large":
-      return failure("PAYLOAD_TOO_LARGE", "request body too large");
-    case "encoding.unsupported":
-    case "charset.unsupported":
-      return failure("UNSUPPORTED_MEDIA_TYPE", "unsupported body encoding");
-    case "request.aborted":
-    case "request.size.invalid":
-    case "stream.encoding.set":
-      return failure("INVALID_INPUT", "incomplete request body");
-    default:
-      return null;
-  }
 }

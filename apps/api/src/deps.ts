@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Queue } from "bullmq";
 import {
   createDb,
+  createEventQueue,
   createQueue,
   createRedis,
   redisTarget,
@@ -27,7 +28,8 @@ export interface ApiDeps {
   /** Fails fast while disconnected, so requests get a 503 instead of waiting. */
   redis: RedisClient;
   engine: InventoryEngine;
-  queues: { cart: Queue; checkout: Queue; inventory: Queue };
+  /** The work queues, and the event pipeline's (events, webhooks) for Bull Board and the metrics. */
+  queues: { cart: Queue; checkout: Queue; inventory: Queue; events: Queue; webhooks: Queue };
   metrics: ApiMetrics;
   results: { cart: JobResults; checkout: JobResults };
   /** Keys the HMAC of keyed order ids (handlers/order-id.ts). */
@@ -45,6 +47,8 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
     cart: createQueue("cart", redis, keys, config),
     checkout: createQueue("checkout", redis, keys, config),
     inventory: createQueue("inventory", redis, keys, config),
+    events: createEventQueue("events", redis, keys),
+    webhooks: createEventQueue("webhooks", redis, keys),
   };
   // Without a listener BullMQ prints a queue's connection errors to stderr, outside the JSON logs.
   for (const [name, queue] of Object.entries(queues))
@@ -72,7 +76,7 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
       replicated: replicaWait(redis, config),
     }),
     queues,
-    metrics: createApiMetrics(redis, keys, queues),
+    metrics: createApiMetrics(redis, keys, queues, db),
     orderIdKey: orderIdKey(config.JWT_SECRET),
     results,
     replyTo: config.RESULT_PATH === "reply" ? replyTo : undefined,

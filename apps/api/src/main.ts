@@ -1,4 +1,13 @@
-import { createLogger, describeTarget, loadConfig, onSupervisorGone, redisTarget, runEntryPoint } from "@oms/shared";
+import {
+  createLogger,
+  describeTarget,
+  loadConfig,
+  onSupervisorGone,
+  redisTarget,
+  runEntryPoint,
+  startTracing,
+  stopTracing,
+} from "@oms/shared";
 import { assertSchemaCurrent } from "@oms/migrations";
 import { createApiDeps } from "./deps";
 import { createApp } from "./app";
@@ -7,6 +16,8 @@ import { createApiServer } from "./http/server";
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, "api");
+  // Before any queue exists: a queue picks up BullMQ's telemetry when it is created.
+  startTracing("oms-api", config.OTEL_EXPORTER_OTLP_ENDPOINT);
   // Migrating is a release step of its own (npm run migrate); this process only refuses a stale schema.
   await assertSchemaCurrent(config.DATABASE_URL);
   const deps = await createApiDeps(config, logger);
@@ -27,7 +38,10 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, "stopping API: no new requests, finishing those in flight");
     server.close(() => {
-      void deps.close().then(() => process.exit(0));
+      void deps
+        .close()
+        .then(stopTracing)
+        .then(() => process.exit(0));
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), config.SHUTDOWN_GRACE_MS).unref();

@@ -7,9 +7,22 @@ import {
   Envelope,
   ERROR_CODES,
   InventoryJob,
+  ORDER_STATES,
+  RefundRequest,
   RestockRequest,
+  ShipRequest,
   UpsertProductRequest,
 } from "@oms/shared";
+import {
+  adminOrdersOperation,
+  CART_EDIT_SCHEMAS,
+  cartEditPaths,
+  clearCartOperation,
+  NextCursor,
+  PAGE_PARAMS,
+  type SpecParts,
+} from "./openapi-cart-paging";
+import { WEBHOOK_SCHEMAS, webhookEvents, webhookPaths } from "./openapi-webhooks";
 
 /**
  * OpenAPI 3.1, generated from the zod schemas that validate requests and job
@@ -49,18 +62,43 @@ const Product = z.object({
   available: z.number().int().describe("Units that can still be reserved"),
 });
 const OrderItem = z.object({ productID: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int() });
+const RefundLineView = z.object({ productID: z.string(), quantity: z.number().int(), amountCents: z.number().int() });
+const Refund = z.object({
+  refundId: z.uuid(),
+  kind: z.enum(["cancel", "refund"]),
+  amountCents: z.number().int(),
+  status: z.enum(["pending", "succeeded"]).describe("pending until the payment provider confirmed it"),
+  providerRef: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  refundedAt: z.iso.datetime().nullable(),
+  lines: z.array(RefundLineView).describe("Units returned to stock"),
+});
 const Order = z.object({
   orderId: z.uuid(),
   clientID: z.string(),
-  state: z.enum(["pending", "completed", "failed"]),
+  state: z.enum(ORDER_STATES),
   totalCents: z.number().int(),
+  refundedCents: z.number().int(),
   paymentRef: z.string().nullable(),
+  trackingRef: z.string().nullable(),
   failureCode: z.string().nullable(),
   failureReason: z.string().nullable(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
   completedAt: z.iso.datetime().nullable(),
+  cancelledAt: z.iso.datetime().nullable(),
+  fulfilledAt: z.iso.datetime().nullable(),
+  shippedAt: z.iso.datetime().nullable(),
   items: z.array(OrderItem).optional(),
+  refunds: z.array(Refund).optional().describe("GET /orders/{orderId} only"),
+});
+const OrderMoved = Envelope.extend({
+  orderId: z.uuid(),
+  state: z.enum(ORDER_STATES),
+  previousState: z.enum(ORDER_STATES),
+  trackingRef: z.string().optional(),
+  replayed: z.boolean().optional().describe("A keyed refund retried: its first refund, answered again"),
+  refund: Refund.pick({ refundId: true, amountCents: true, status: true, lines: true }).optional(),
 });
 const Health = z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()).optional() });
 
@@ -69,6 +107,8 @@ const SCHEMAS = {
   CheckOutCartRequest,
   UpsertProductRequest,
   RestockRequest,
+  RefundRequest,
+  ShipRequest,
   AddToCartJob,
   CheckoutJob,
   InventoryJob,
@@ -76,19 +116,35 @@ const SCHEMAS = {
   CartAdded,
   CheckoutDone,
   CartView,
-  ProductList: Envelope.extend({ products: z.array(Product), limit: z.number().int(), offset: z.number().int() }),
+  ...CART_EDIT_SCHEMAS,
+  ProductList: Envelope.extend({ products: z.array(Product), limit: z.number().int(), nextCursor: NextCursor }),
   ProductView: Envelope.extend({ product: Product }),
   OrderView: Envelope.extend({ order: Order }),
-  OrderList: Envelope.extend({ clientID: z.string(), orders: z.array(Order) }),
+  OrderList: Envelope.extend({
+    clientID: z.string(),
+    orders: z.array(Order),
+    limit: z.number().int(),
+    nextCursor: NextCursor,
+  }),
+  AdminOrderList: Envelope.extend({ orders: z.array(Order), limit: z.number().int(), nextCursor: NextCursor }),
+  OrderMoved,
   AdminResult: Envelope.catchall(z.unknown()),
   Health,
+  ...WEBHOOK_SCHEMAS,
 } as const;
 type SchemaName = keyof typeof SCHEMAS;
 /** Only the admin routes use these; a spec without them (ADMIN_TOKEN unset) leaves them out. */
 const ADMIN_SCHEMAS: ReadonlySet<string> = new Set<SchemaName>([
   "UpsertProductRequest",
   "RestockRequest",
+  "RefundRequest",
+  "ShipRequest",
   "AdminResult",
+  "AdminOrderList",
+  "CreateWebhookRequest",
+  "WebhookView",
+  "WebhookList",
+  "DeliveryList",
 ]);
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
@@ -140,6 +196,7 @@ const IDEMPOTENCY_ERRORS = {
   "422": err("This Idempotency-Key was used with a different body"),
 };
 const jsonBody = (name: SchemaName) => ({ required: true, content: content(name) });
+const ORDER_ID = { name: "orderId", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 const pathParam = (name: string, description: string) => ({
   name,
   in: "path",
@@ -147,6 +204,17 @@ const pathParam = (name: string, description: string) => ({
   description,
   schema: { type: "string", maxLength: 100 },
 });
+
+/** The builders openapi-cart-paging.ts needs, handed over so it does not import this file. */
+const PARTS: SpecParts = {
+  ok: (description, schema) => ok(description, schema as SchemaName),
+  err,
+  jsonBody: (schema) => jsonBody(schema as SchemaName),
+  pathParam,
+  common: COMMON_ERRORS,
+  clientAuth: CLIENT_AUTH,
+  bodyErrors: BODY_ERRORS,
+};
 
 export function buildOpenApi(options: { adminEnabled: boolean }) {
   const adminSecurity = [{ adminBearer: [] }];
@@ -215,22 +283,16 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
         parameters: [pathParam("clientID", "The client")],
         responses: { "200": ok("The cart", "CartView"), ...COMMON_ERRORS, ...CLIENT_AUTH },
       },
+      delete: clearCartOperation(PARTS),
     },
+    ...cartEditPaths(PARTS),
     "/products": {
       get: {
         operationId: "listProducts",
         security: PUBLIC,
-        summary: "The catalog with live stock",
+        summary: "The catalog with live stock, by product id, a page at a time",
         tags: ["shop"],
-        parameters: [
-          {
-            name: "limit",
-            in: "query",
-            required: false,
-            schema: { type: "integer", minimum: 1, maximum: 500, default: 100 },
-          },
-          { name: "offset", in: "query", required: false, schema: { type: "integer", minimum: 0, default: 0 } },
-        ],
+        parameters: PAGE_PARAMS,
         responses: { "200": ok("Products", "ProductList"), ...COMMON_ERRORS },
       },
     },
@@ -252,7 +314,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
         description:
           "When JWT_SECRET is set, only the owner's token shows the order; no token, an invalid one or another client's is the same 404 as an unknown order.",
         tags: ["shop"],
-        parameters: [{ name: "orderId", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
+        parameters: [ORDER_ID],
         responses: {
           "200": ok("The order", "OrderView"),
           ...COMMON_ERRORS,
@@ -260,13 +322,33 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
         },
       },
     },
+    "/orders/{orderId}/cancel": {
+      post: {
+        operationId: "cancelOrder",
+        security: [{}, { clientJwt: [] }],
+        summary:
+          "Cancel a paid order before it is fulfilled: everything not yet refunded is refunded and back in stock",
+        description:
+          "No body. The refund is recorded with the state change and carried to the payment provider by a worker (`refund.status` pending until it confirmed; see GET /orders/{orderId}). When JWT_SECRET is set, only the owner's token may cancel; any other request gets the same 404 as an unknown order.",
+        tags: ["shop"],
+        parameters: [ORDER_ID],
+        responses: {
+          "200": ok("Cancelled", "OrderMoved"),
+          ...COMMON_ERRORS,
+          "404": err("Unknown order, or (JWT on) not the token's client's"),
+          "409": err(
+            "INVALID_TRANSITION: the order is not completed or partially_refunded (pending, failed, fulfilled, shipped, cancelled, refunded)",
+          ),
+        },
+      },
+    },
     "/clients/{clientID}/orders": {
       get: {
         operationId: "listClientOrders",
-        summary: "A client's orders, newest first",
+        summary: "A client's orders, newest first, a page at a time",
         tags: ["shop"],
         security: [{}, { clientJwt: [] }],
-        parameters: [pathParam("clientID", "The client")],
+        parameters: [pathParam("clientID", "The client"), ...PAGE_PARAMS],
         responses: { "200": ok("Orders", "OrderList"), ...COMMON_ERRORS, ...CLIENT_AUTH },
       },
     },
@@ -370,6 +452,54 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
           },
         }),
       },
+      "/admin/orders/{orderId}/refund": {
+        post: adminWrite("refundOrder", "Refund a paid order, whole or some lines; the units go back to stock", {
+          description:
+            "No body (or `{}`) refunds everything not yet refunded; `{lines}` refunds those units. Refunding all that is left makes the order refunded; part of it, partially_refunded (a fulfilled or shipped order keeps its state). The payment provider is asked by a worker with the refund id as idempotency key; `refund.status` is pending until it confirmed.",
+          parameters: [ORDER_ID],
+          requestBody: { required: false, content: content("RefundRequest") },
+          responses: {
+            "200": ok("Refunded (recorded; the provider confirms it shortly)", "OrderMoved"),
+            ...COMMON_ERRORS,
+            ...ADMIN_AUTH,
+            "404": err("Unknown order"),
+            "409": err(
+              "INVALID_TRANSITION: the order is pending, failed, cancelled or refunded; REFUND_EXCEEDS_ORDER: a line asks for more than was bought and not yet refunded; or this Idempotency-Key is in flight",
+            ),
+            ...BODY_ERRORS,
+          },
+        }),
+      },
+      "/admin/orders/{orderId}/fulfil": {
+        post: adminWrite(
+          "fulfilOrder",
+          "Mark a paid order fulfilled (packed): it can no longer be cancelled, only refunded",
+          {
+            parameters: [ORDER_ID],
+            responses: {
+              "200": ok("Fulfilled", "OrderMoved"),
+              ...COMMON_ERRORS,
+              ...ADMIN_AUTH,
+              "404": err("Unknown order"),
+              "409": err("INVALID_TRANSITION: the order is not completed or partially_refunded"),
+            },
+          },
+        ),
+      },
+      "/admin/orders/{orderId}/ship": {
+        post: adminWrite("shipOrder", "Mark a paid order shipped, with an optional tracking reference", {
+          parameters: [ORDER_ID],
+          requestBody: { required: false, content: content("ShipRequest") },
+          responses: {
+            "200": ok("Shipped", "OrderMoved"),
+            ...COMMON_ERRORS,
+            ...ADMIN_AUTH,
+            "404": err("Unknown order"),
+            "409": err("INVALID_TRANSITION: the order is not completed, partially_refunded, fulfilled or shipped"),
+            ...BODY_ERRORS,
+          },
+        }),
+      },
       "/admin/reconcile": {
         post: adminWrite("reconcileNow", "Compare cached stock with MySQL now and repair confirmed drift", {
           responses: {
@@ -380,6 +510,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
           },
         }),
       },
+      "/admin/orders": { get: adminOrdersOperation(PARTS) },
       "/admin/holds": {
         get: admin("listHolds", "Live stock holds: held (waiting for payment) and committing (paying)", {
           responses: { "200": ok("Holds", "AdminResult"), ...ADMIN_AUTH, "503": COMMON_ERRORS["503"] },
@@ -397,7 +528,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
               name: "queue",
               in: "path",
               required: true,
-              schema: { type: "string", enum: ["cart", "checkout", "inventory"] },
+              schema: { type: "string", enum: ["cart", "checkout", "inventory", "events", "webhooks"] },
             },
           ],
           responses: {
@@ -408,6 +539,16 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
           },
         }),
       },
+      ...webhookPaths({
+        ok,
+        err,
+        jsonBody,
+        admin,
+        adminWrite,
+        adminErrors: { ...ADMIN_AUTH, "503": COMMON_ERRORS["503"] },
+        bodyErrors: BODY_ERRORS,
+        pageParams: PAGE_PARAMS,
+      }),
     });
   }
   return {
@@ -426,6 +567,7 @@ export function buildOpenApi(options: { adminEnabled: boolean }) {
       { name: "admin", description: "Catalog and queue administration (Bearer ADMIN_TOKEN)" },
     ],
     paths,
+    webhooks: webhookEvents({ jsonBody }),
     components: {
       schemas: Object.fromEntries(
         Object.entries(SCHEMAS)

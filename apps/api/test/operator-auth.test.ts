@@ -222,7 +222,7 @@ describe("Bull Board access", () => {
     }
   });
 
-  it("lets admin and viewer read the board API, which lists the three queues", async () => {
+  it("lets admin and viewer read the board API, which lists the five queues", async () => {
     for (const [user, password, readOnly] of [
       ["admin", ADMIN_TOKEN, false],
       ["viewer", VIEWER_TOKEN, true],
@@ -230,7 +230,7 @@ describe("Bull Board access", () => {
       const res = await fetch(`${api.url}${board}/api/queues`, { headers: basic(user, password) });
       expect(res.status, user).toBe(200);
       const body = (await res.json()) as { queues: Array<{ name: string; readOnlyMode: boolean }> };
-      expect(body.queues.map((q) => q.name).sort()).toEqual(["cart", "checkout", "inventory"]);
+      expect(body.queues.map((q) => q.name).sort()).toEqual(["cart", "checkout", "events", "inventory", "webhooks"]);
       expect(
         body.queues.every((q) => q.readOnlyMode === readOnly),
         user,

@@ -62,7 +62,7 @@ interface ProductView {
 interface ProductsBody extends ApiBody {
   products: ProductView[];
   limit: number;
-  offset: number;
+  nextCursor?: string;
 }
 interface ProductBody extends ApiBody {
   product: ProductView;
@@ -164,7 +164,7 @@ describe("GET /products", () => {
       status: "Success",
       error: "",
       limit: 3,
-      offset: 0,
+      nextCursor: expect.any(String),
       products: catalog.map((p) => ({
         productID: p.id,
         productName: p.name,
@@ -175,14 +175,15 @@ describe("GET /products", () => {
     });
   });
 
-  it("pages with limit and offset", async () => {
-    const res = await getJson<ProductsBody>(`${api.url}/products?limit=1&offset=1`);
+  it("pages with limit and the previous page's cursor", async () => {
+    const first = await getJson<ProductsBody>(`${api.url}/products?limit=1`);
+    const res = await getJson<ProductsBody>(`${api.url}/products?limit=1&cursor=${first.body.nextCursor ?? ""}`);
     expect(res.status).toBe(200);
     expect(res.body.products.map((p) => p.productID)).toEqual([catalog[1]?.id]);
-    expect(res.body).toMatchObject({ limit: 1, offset: 1 });
+    expect(res.body).toMatchObject({ limit: 1 });
   });
 
-  it.each([["limit=0"], ["limit=501"], ["limit=abc"], ["offset=-1"], ["limit=1.5"]])(
+  it.each([["limit=0"], ["limit=501"], ["limit=abc"], ["offset=1"], ["limit=1.5"], ["cursor=x"]])(
     "answers 400 for %s, naming the parameter",
     async (query) => {
       const res = await getJson(`${api.url}/products?${query}`);
@@ -267,7 +268,7 @@ describe("GET /orders/:orderId and GET /clients/:clientID/orders", () => {
     const clientID = uid("c");
     const res = await getJson<OrdersBody>(`${api.url}/clients/${clientID}/orders`);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: "Success", error: "", clientID, orders: [] });
+    expect(res.body).toEqual({ status: "Success", error: "", clientID, orders: [], limit: 100 });
   });
 
   it("answers a stored order with its items, and lists it for its client", async () => {

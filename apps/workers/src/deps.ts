@@ -14,11 +14,12 @@ import {
 } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { SimulatedPaymentProvider } from "./payment/simulator";
-import type { PaymentProvider } from "./payment/provider";
+import type { PaymentProvider, RefundGateway } from "./payment/provider";
 import { OrderStore } from "./checkout/order-store";
 import { GroupCommitWriter } from "./db/writer";
 import { chaosKiller } from "./chaos";
 import { addToCarts } from "./cart/cart-writes";
+import { clearCarts, setCartLines } from "./cart/cart-edit-writes";
 import { completeOrders, createPendingOrders, failOrders } from "./checkout/order-writes";
 import { recordFirstAttempts } from "./payment/payment-writes";
 import { releaseInMysql, reserveInMysql } from "./checkout/mysql-stock-writes";
@@ -30,6 +31,8 @@ import { releaseInMysql, reserveInMysql } from "./checkout/mysql-stock-writes";
  */
 const WRITE_ORDER = [
   addToCarts,
+  setCartLines,
+  clearCarts,
   createPendingOrders,
   reserveInMysql,
   recordFirstAttempts,
@@ -51,6 +54,8 @@ export interface WorkerDeps {
   writer: GroupCommitWriter;
   orders: OrderStore;
   payment: PaymentProvider;
+  /** Refunds of completed orders (cancel, refund); the simulator unless a test brings its own. */
+  refunds: RefundGateway;
   inventoryQueue: Queue;
   checkoutQueue: Queue;
   metrics: WorkerMetrics;
@@ -60,7 +65,7 @@ export interface WorkerDeps {
 export function createWorkerDeps(
   config: Config,
   logger: Logger,
-  overrides: { payment?: PaymentProvider } = {},
+  overrides: { payment?: PaymentProvider; refunds?: RefundGateway } = {},
 ): WorkerDeps {
   const keys = keyspace(config.REDIS_PREFIX, config.INVENTORY_SHARDS);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX, true, { logger });
@@ -83,17 +88,17 @@ export function createWorkerDeps(
     onBatch: (size, ok) => metrics.writeBatchSize.observe({ outcome: ok ? "committed" : "failed" }, size),
     ...(chaos ? { beforeCommit: () => chaos("mid-batch") } : {}),
   });
-  const payment =
-    overrides.payment ??
-    new SimulatedPaymentProvider(
-      db,
-      {
-        latencyMs: config.PAYMENT_SIM_LATENCY_MS,
-        transientFailures: config.PAYMENT_SIM_TRANSIENT_FAILURES,
-        declineAboveCents: config.PAYMENT_SIM_DECLINE_ABOVE_CENTS,
-      },
-      writer,
-    );
+  const simulator = new SimulatedPaymentProvider(
+    db,
+    {
+      latencyMs: config.PAYMENT_SIM_LATENCY_MS,
+      transientFailures: config.PAYMENT_SIM_TRANSIENT_FAILURES,
+      declineAboveCents: config.PAYMENT_SIM_DECLINE_ABOVE_CENTS,
+    },
+    writer,
+  );
+  const payment = overrides.payment ?? simulator;
+  const refunds = overrides.refunds ?? simulator;
   const inventoryQueue = createQueue("inventory", redis, keys, config);
   const checkoutQueue = createQueue("checkout", redis, keys, config);
   for (const queue of [inventoryQueue, checkoutQueue]) {
@@ -109,6 +114,7 @@ export function createWorkerDeps(
     writer,
     orders: new OrderStore(db, writer, outcomeCounter(redis, keys, logger)),
     payment,
+    refunds,
     inventoryQueue,
     checkoutQueue,
     metrics,

@@ -1,12 +1,23 @@
 export { createWorkerDeps, requestFlush, type WorkerDeps } from "./deps";
 export { startWorkers, type RunningWorkers } from "./runner";
 export { SimulatedPaymentProvider } from "./payment/simulator";
-export { TransientPaymentError, type PaymentProvider, type ChargeRequest, type ChargeResult } from "./payment/provider";
+export {
+  TransientPaymentError,
+  RefundRefusedError,
+  type PaymentProvider,
+  type ChargeRequest,
+  type ChargeResult,
+  type RefundGateway,
+  type RefundRequest,
+} from "./payment/provider";
+export { settleRefund, settlePendingRefunds, type RefundDeps } from "./payment/refunds";
 export { OrderStore, type Order } from "./checkout/order-store";
 export { GroupCommitWriter, type WriteKind } from "./db/writer";
 export { runCheckout, compensateCheckout } from "./checkout/saga";
-export { runLockingCheckout } from "./checkout/locking-saga";
+export { reserveWithRowLocks, runLockingCheckout } from "./checkout/locking-saga";
 export { runBatchedCheckout } from "./checkout/batched-saga";
 export { flushReservations } from "./inventory/flush";
+export { relayOutbox } from "./events/relay";
+export { pruneEvents } from "./events/prune";
 export { chaosCrashCounter } from "./chaos";
 export { isReady, type Ready } from "./supervised";

@@ -1,4 +1,4 @@
-import { createLogger, loadConfig, onSupervisorGone, runEntryPoint } from "@oms/shared";
+import { createLogger, loadConfig, onSupervisorGone, runEntryPoint, startTracing, stopTracing } from "@oms/shared";
 import { assertSchemaCurrent } from "@oms/migrations";
 import { createWorkerDeps } from "./deps";
 import { startWorkers, type RunningWorkers } from "./runner";
@@ -7,6 +7,7 @@ import { announceReady, beatToSupervisor } from "./supervised";
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, "workers");
+  startTracing("oms-workers", config.OTEL_EXPORTER_OTLP_ENDPOINT);
   await assertSchemaCurrent(config.DATABASE_URL);
   const deps = createWorkerDeps(config, logger);
   // Set once consuming; a stop before then has nothing to drain.
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, "draining workers");
     await running?.close();
     await deps.close();
+    await stopTracing();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -1,7 +1,18 @@
 import { UnrecoverableError, type Job } from "bullmq";
-import { AddToCartJob, CheckoutJob, InventoryJob, type CartResult, type CheckoutResult } from "@oms/shared";
+import {
+  CartJob,
+  CheckoutJob,
+  InventoryJob,
+  recordSpan,
+  type CartResult,
+  type CheckoutResult,
+  type ClearCartResult,
+  type SetCartLineResult,
+} from "@oms/shared";
 import { addToCart } from "./cart/add-to-cart";
+import { clearCart, setCartLine } from "./cart/edit-cart";
 import { pruneCartOperations } from "./cart/prune";
+import { pruneEvents } from "./events/prune";
 import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
 import { runLockingCheckout } from "./checkout/locking-saga";
 import { runBatchedCheckout } from "./checkout/batched-saga";
@@ -9,6 +20,7 @@ import { flushReservations } from "./inventory/flush";
 import { endOrphanedOrders, refundStrandedCharges } from "./inventory/recovery";
 import { settleEndedHolds } from "./inventory/settle-holds";
 import { reconcileStock } from "./inventory/reconcile";
+import { settlePendingRefunds, settleRefund, type RefundDeps } from "./payment/refunds";
 import { requestFlush, type WorkerDeps } from "./deps";
 import { chaosKiller } from "./chaos";
 import { isDependencyDown, retryAfterOutage } from "./outage";
@@ -29,9 +41,31 @@ export function sagaDeps(deps: WorkerDeps): SagaDeps {
 }
 
 export function cartProcessor(deps: WorkerDeps) {
-  if (deps.config.BENCH_NOOP_WORKERS)
-    return async (): Promise<CartResult> => ({ outcome: "added", quantityInCart: 1, available: 1 });
-  return async (job: Job): Promise<CartResult> => addToCart(AddToCartJob.parse(job.data), job.id ?? "", deps);
+  if (deps.config.BENCH_NOOP_WORKERS) return noopCart;
+  return async (job: Job): Promise<CartResult | SetCartLineResult | ClearCartResult> => {
+    const data = CartJob.parse(job.data);
+    const operationId = job.id ?? "";
+    switch (data.type) {
+      case "addToCart":
+        return addToCart(data, operationId, deps);
+      case "setCartLine":
+        return setCartLine(data, operationId, deps);
+      case "clearCart":
+        return clearCart(data, operationId, deps);
+      default: {
+        const unhandled: never = data;
+        throw new Error(`unknown cart job ${JSON.stringify(unhandled)}`);
+      }
+    }
+  };
+}
+
+/** The benchmark's floor: each cart job answered at once with a success of its own type, doing nothing. */
+async function noopCart(job: Job): Promise<CartResult | SetCartLineResult | ClearCartResult> {
+  const { type } = job.data as { type?: unknown };
+  if (type === "clearCart") return { outcome: "cleared", removedLines: 0 };
+  if (type === "setCartLine") return { outcome: "set", quantityInCart: 1, available: 1 };
+  return { outcome: "added", quantityInCart: 1, available: 1 };
 }
 
 export function checkoutProcessor(deps: WorkerDeps) {
@@ -56,6 +90,11 @@ export function checkoutProcessor(deps: WorkerDeps) {
   };
   return async (job: Job, token?: string): Promise<CheckoutResult> => {
     const data = CheckoutJob.parse(job.data);
+    // Under BullMQ's process span: from when the job was due until this delivery began.
+    recordSpan("queue wait", job.timestamp + (job.delay || 0), job.processedOn ?? Date.now(), {
+      "oms.order_id": data.orderId,
+      "messaging.bullmq.attempts_made": job.attemptsMade,
+    });
     // Outcomes are counted where orders end (OrderStore), once each, not per delivery.
     return settleCheckout(job, token, data);
   };
@@ -110,11 +149,20 @@ export function checkoutProcessor(deps: WorkerDeps) {
 
 export function inventoryProcessor(deps: WorkerDeps) {
   const saga = sagaDeps(deps);
+  const chaos = chaosKiller(deps.config, deps.redis, deps.keys, deps.logger);
+  const refundDeps: RefundDeps = {
+    db: deps.db,
+    refunds: deps.refunds,
+    logger: deps.logger,
+    ...(chaos ? { checkpoint: () => chaos("refund-answered") } : {}),
+  };
   return async (job: Job): Promise<unknown> => {
     const data = InventoryJob.parse(job.data);
     switch (data.type) {
       case "flush": {
-        const flushed = await flushReservations(deps.db, deps.config.FLUSH_BATCH_SIZE);
+        const flushed = await flushReservations(deps.db, deps.config.FLUSH_BATCH_SIZE, {
+          lowThreshold: deps.config.STOCK_LOW_THRESHOLD,
+        });
         if (flushed.refused.length > 0)
           deps.logger.error(
             { products: flushed.refused },
@@ -134,13 +182,17 @@ export function inventoryProcessor(deps: WorkerDeps) {
           "checkout abandoned: its job ended without finishing the order",
         );
         const refunded = await refundStrandedCharges(deps);
-        return { released, settled, stuck, refunded };
+        const refundsSettled = await settlePendingRefunds(refundDeps, deps.config.REFUND_SWEEP_AFTER_MS);
+        return { released, settled, stuck, refunded, refundsSettled };
       }
       case "reconcile":
         return reconcileStock(deps.db, deps.engine, deps.logger, deps.metrics.driftRepairs);
+      case "refund":
+        return { outcome: await settleRefund(refundDeps, data.refundId) };
       case "prune":
         return {
           cartOperations: await pruneCartOperations(deps.db, { retentionMs: deps.config.CART_REPLAY_RETENTION_MS }),
+          ...(await pruneEvents(deps.db, { retentionMs: deps.config.EVENTS_RETENTION_MS })),
         };
       default: {
         const unhandled: never = data;

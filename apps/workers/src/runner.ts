@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { UnrecoverableError, Worker, type Processor } from "bullmq";
-import { QUEUE_NAMES, createQueue, createRedis, describeTarget, redisTarget, type QueueName } from "@oms/shared";
+import { QUEUE_NAMES, createQueue, describeTarget, redisTarget, type QueueName } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
 import { cartProcessor, checkoutProcessor, inventoryProcessor, sagaDeps } from "./processors";
 import { recoverIfRedisLostData } from "./inventory/recovery";
@@ -10,6 +10,8 @@ import { failureCode } from "./outage";
 import { instrumentWorker } from "./observability/metrics";
 import { ProgressMonitor } from "./observability/progress";
 import { startObservabilityServer } from "./observability/server";
+import { startEventPipeline } from "./events/pipeline";
+import { consumerOptions } from "./consumer-options";
 
 const HEARTBEAT_MS = 5_000;
 /** Records are kept for an hour by default: a minute's lag in pruning them is nothing. */
@@ -71,15 +73,7 @@ export async function startWorkers(
 
   const watched = queues.map((queueName) => {
     const { processor, concurrency } = processors[queueName];
-    const worker = new Worker(QUEUE_NAMES[queueName], processor, {
-      connection: createRedis(redisTarget(config), { forQueue: true, name: `worker-${queueName}` }),
-      prefix: keys.queuePrefix(queueName),
-      concurrency,
-      // A worker killed mid-job: its lock lapses and the job is delivered again.
-      lockDuration: config.JOB_LOCK_MS,
-      stalledInterval: config.STALLED_CHECK_MS,
-      maxStalledCount: config.MAX_STALLED,
-    });
+    const worker = new Worker(QUEUE_NAMES[queueName], processor, consumerOptions(config, keys, queueName, concurrency));
     worker.on("failed", (job, err) =>
       logger.warn(
         {
@@ -117,6 +111,8 @@ export async function startWorkers(
     return { queueName, worker, queue, concurrency };
   });
   await Promise.all(watched.map((w) => w.worker.waitUntilReady()));
+  // The outbox relay and webhook deliveries run beside the inventory queue's housekeeping.
+  const events = queues.includes("inventory") ? await startEventPipeline(deps) : undefined;
 
   const progress = new ProgressMonitor(watched, config.WORKER_STALL_ALERT_MS);
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -160,7 +156,7 @@ export async function startWorkers(
       clearInterval(heartbeat);
       // Unremoved, the entry ages out of the heartbeat set within a minute.
       await deps.redis.zrem(keys.workerHeartbeats, workerId).catch(() => undefined);
-      const drained = Promise.all(watched.map((w) => w.worker.close())).then(() => true);
+      const drained = Promise.all([...watched.map((w) => w.worker.close()), events?.close()]).then(() => true);
       const timeout = new Promise<false>((r) => setTimeout(() => r(false), config.SHUTDOWN_GRACE_MS).unref());
       // Past the grace time, stop waiting: the process exits, the active jobs' locks lapse and
       // another worker takes them. (A second worker.close(true) would only return the first

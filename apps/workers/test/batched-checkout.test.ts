@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, type CheckoutJob } from "@oms/shared";
 import { createWorkerDeps, runBatchedCheckout, type WorkerDeps } from "@oms/workers";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import { eventCounts } from "../../../test/support/invariants";
 
 let env: TestEnv;
 let deps: WorkerDeps;
@@ -51,6 +52,11 @@ describe("runBatchedCheckout (INVENTORY_MODE=mysql-batched)", () => {
     expect(outcomes).toEqual({ completed: 10, out_of_stock: 50 });
     expect(await stockOf(product)).toBe(0);
     const ids = jobs.map((j) => j.orderId);
+    expect(await eventCounts(env, ids)).toEqual({ "order.completed": 10, "order.failed": 50 });
+    // A batch may take the level from above the threshold to 0 at once: then only stock.out.
+    expect(await env.db("events").where({ product_id: product, type: "stock.out" }).count({ n: "*" })).toEqual([
+      { n: 1 },
+    ]);
     expect(await env.db("payments").whereIn("order_id", ids).where({ status: "succeeded" }).count({ n: "*" })).toEqual([
       { n: 10 },
     ]);
@@ -86,6 +92,7 @@ describe("runBatchedCheckout (INVENTORY_MODE=mysql-batched)", () => {
     expect(await stockOf(product)).toBe(5);
     expect(await runBatchedCheckout(job, deps)).toMatchObject({ outcome: "failed" });
     expect(await stockOf(product)).toBe(5);
+    expect(await eventCounts(env, [job.orderId])).toEqual({ "order.failed": 1 });
   });
 
   it("a replay after the reservation took the stock does not take it twice", async () => {

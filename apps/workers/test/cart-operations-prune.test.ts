@@ -82,7 +82,7 @@ it("the inventory queue prunes replay records past the retention in batches, kee
   );
   expect(finished).toBe("completed");
   const done = await workers.deps.inventoryQueue.getJob(run.id ?? "");
-  expect(done?.returnvalue).toEqual({ cartOperations: 2_500 });
+  expect(done?.returnvalue).toEqual({ cartOperations: 2_500, deliveries: 0, events: 0 });
 
   const left = (await env.db("cart_operations").where({ client_id: clientId }).pluck("operation_id")) as string[];
   expect(left.sort()).toEqual([operationId, "recent-imported"].sort());

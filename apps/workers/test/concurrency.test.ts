@@ -127,8 +127,15 @@ describe(`${CLIENTS} concurrent checkouts of a product with ${HOT_STOCK} units`,
     expect(report.completedOrders).toBe(HOT_STOCK);
     expect(report.failedOrders).toBe(CLIENTS - HOT_STOCK);
     expect(report.products).toEqual([
-      { productId: HOT, initial: HOT_STOCK, mysql: 0, sold: HOT_STOCK, redis: 0 },
-      { productId: SECOND, initial: SECOND_STOCK, mysql: SECOND_STOCK - HOT_STOCK, sold: HOT_STOCK, redis: 900 },
+      { productId: HOT, initial: HOT_STOCK, mysql: 0, sold: HOT_STOCK, returned: 0, redis: 0 },
+      {
+        productId: SECOND,
+        initial: SECOND_STOCK,
+        mysql: SECOND_STOCK - HOT_STOCK,
+        sold: HOT_STOCK,
+        returned: 0,
+        redis: 900,
+      },
     ]);
 
     // The winners' carts are empty, the others' carts are kept whole.

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, type CheckoutJob } from "@oms/shared";
 import { createWorkerDeps, runLockingCheckout, type WorkerDeps } from "@oms/workers";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import { eventCounts } from "../../../test/support/invariants";
 
 let env: TestEnv;
 let deps: WorkerDeps;
@@ -52,6 +53,12 @@ describe("runLockingCheckout (INVENTORY_MODE=mysql-locking)", () => {
     expect(outcomes).toEqual({ completed: 10, out_of_stock: 30 });
     expect(await stockOf(product)).toBe(0);
     const ids = jobs.map((j) => j.orderId);
+    // Each in the transaction that made the change: one event per order, each crossing of the level once.
+    expect(await eventCounts(env, ids)).toEqual({ "order.completed": 10, "order.failed": 30 });
+    expect(await env.db("events").where({ product_id: product }).orderBy("seq").pluck("type")).toEqual([
+      "stock.low",
+      "stock.out",
+    ]);
     expect(await env.db("payments").whereIn("order_id", ids).where({ status: "succeeded" }).count({ n: "*" })).toEqual([
       { n: 10 },
     ]);
@@ -70,6 +77,7 @@ describe("runLockingCheckout (INVENTORY_MODE=mysql-locking)", () => {
 
     expect(await runLockingCheckout(job, deps)).toMatchObject({ outcome: "failed", orderId: job.orderId });
     expect(await stockOf(product)).toBe(5);
+    expect(await eventCounts(env, [job.orderId])).toEqual({ "order.failed": 1 });
   });
 
   it("leaves the lock of another checkout in progress alone", async () => {

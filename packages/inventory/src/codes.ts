@@ -10,6 +10,7 @@ export enum InventoryCode {
   INVALID_ARGUMENT = 7,
   NOT_EXPIRED = 8,
   NOT_OWNER = 9,
+  CHANGE_EXPIRED = 10,
 }
 
 /** Codes that mean a caller broke the scripts' contract: a bug, so they are thrown. */

@@ -4,6 +4,7 @@ import { defineInventoryScripts, type InventoryCommands } from "./scripts";
 import { reconcileLevels } from "./reconcile";
 import { reserveInShard } from "./reserve";
 import { cachedLevels, parseHold } from "./reads";
+import { StockChanges } from "./stock-change";
 import {
   CacheNotReadyError,
   holdStep,
@@ -35,6 +36,8 @@ export class InventoryEngine {
   private readonly retentionMs: number;
   private readonly requireEpoch: boolean;
   private readonly replicated: (shardKey: string) => Promise<unknown>;
+  /** Changes of a level made in MySQL and here (restock, refund): see stock-change.ts. */
+  readonly stockChanges: StockChanges;
 
   constructor(
     redis: RedisClient,
@@ -46,6 +49,7 @@ export class InventoryEngine {
     this.retentionMs = options.retentionMs ?? DAY_MS;
     this.requireEpoch = options.requireEpoch ?? false;
     this.replicated = options.replicated ?? (async () => undefined);
+    this.stockChanges = new StockChanges(redis, keys);
   }
 
   /** Caches the levels of these products that are not cached yet; returns the ids MySQL does not know. */
@@ -73,18 +77,26 @@ export class InventoryEngine {
    * the checkout lock is held: this is a fast refusal, never the reservation. The cart
    * copy, the levels and the lock live in different slots, so this reads them in turn:
    * the lock last, so a checkout of this client that took a level down while it was
-   * read is joined, not refused.
+   * read is joined, not refused. `edited` says whether the copy carries `editedMark`
+   * (the caller's sign that it may run ahead of the cart of record), read with the lines
+   * in the one HGETALL of the copy, so the two always agree.
    */
   async cartShortfall(
     cartKey: string,
     checkoutLockKey: string,
-  ): Promise<{ productId: string; available: number } | null> {
-    const cart = Object.entries(await this.redis.hgetall(cartKey));
+    editedMark: string,
+  ): Promise<{ productId: string; available: number; edited: boolean } | null> {
+    const copy = await this.redis.hgetall(cartKey);
+    const cart = Object.entries(copy).filter(([field]) => field !== editedMark);
     if (cart.length === 0) return null;
     const levels = await this.cachedLevels(cart.map(([productId]) => productId));
     const short = cart.find(([productId, quantity]) => (levels.get(productId) ?? Infinity) < Number(quantity));
     if (!short || (await this.redis.exists(checkoutLockKey))) return null;
-    return { productId: short[0], available: Math.max(0, levels.get(short[0]) ?? 0) };
+    return {
+      productId: short[0],
+      available: Math.max(0, levels.get(short[0]) ?? 0),
+      edited: Object.hasOwn(copy, editedMark),
+    };
   }
 
   /** Cached levels (./reads.ts); uncached ones are absent. */

@@ -15,3 +15,5 @@ export type {
 export { InventoryCode, InventoryScriptError } from "./codes";
 export { SCRIPTS, defineInventoryScripts } from "./scripts";
 export { mysqlTruth } from "./mysql-truth";
+export { Lease } from "./lease";
+export { StockChanges, STOCK_CHANGE_TTL_MS, type StockChange, type MoveResult } from "./stock-change";

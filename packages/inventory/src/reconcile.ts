@@ -25,6 +25,7 @@ export async function reconcileLevels(
         const [code = -1, drift = 0, repaired = 0] = await redis.omsReconcile(
           keys.stock(productId),
           keys.held(keys.shardOf(productId)),
+          keys.stockChanges(productId),
           productId,
           level,
           mode,

@@ -13,7 +13,10 @@ export const SCRIPTS = {
   omsRelease: { file: "release.lua", numberOfKeys: undefined },
   omsRestock: { file: "restock-1.lua", numberOfKeys: 1 },
   omsCheckoutUnlock: { file: "checkout-unlock-1.lua", numberOfKeys: 1 },
-  omsReconcile: { file: "reconcile-2.lua", numberOfKeys: 2 },
+  omsReconcile: { file: "reconcile-3.lua", numberOfKeys: 3 },
+  omsStockChange: { file: "stock-change-2.lua", numberOfKeys: 2 },
+  omsLease: { file: "lease-1.lua", numberOfKeys: 1 },
+  omsRecoveryFinish: { file: "recovery-finish-2.lua", numberOfKeys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -27,6 +30,9 @@ export interface InventoryCommands {
   omsRestock(...args: Array<string | number>): Promise<Reply>;
   omsCheckoutUnlock(...args: Array<string | number>): Promise<Reply>;
   omsReconcile(...args: Array<string | number>): Promise<Reply>;
+  omsStockChange(...args: Array<string | number>): Promise<Reply>;
+  omsLease(leaseKey: string, token: string, action: "extend" | "release", ttlMs?: number): Promise<Reply>;
+  omsRecoveryFinish(leaseKey: string, epochKey: string, token: string, epoch: string): Promise<Reply>;
 }
 
 /** Registers every script through defineCommand, which handles EVALSHA with an EVAL fallback. */

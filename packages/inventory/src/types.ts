@@ -22,6 +22,8 @@ export interface InventoryKeys {
   held(shard?: number): string;
   /** Present while a shard's cache is trustworthy; gone when its node lost its data. */
   epoch(shard?: number): string;
+  /** Sorted set of a product's stock changes in flight (stock-change-2.lua), in the product's shard. */
+  stockChanges(productId: string): string;
 }
 
 /** The stock cache is being rebuilt after Redis lost its data: try again shortly. */

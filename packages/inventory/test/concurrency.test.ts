@@ -46,6 +46,7 @@ function enginesFor(scenario: string, truth = noTruth): InventoryEngine[] {
     holdExpiries: () => `${env.keys.holdExpiries()}:${scenario}`,
     held: () => heldKey(scenario),
     epoch: () => env.keys.epoch(),
+    stockChanges: env.keys.stockChanges,
   };
   return connections.map((c) => new InventoryEngine(c, keys, truth));
 }

@@ -84,7 +84,16 @@ const reconcile = (
   truth: number | string,
   mode: string = "check",
   expectedDrift: number | string = 0,
-) => redis.omsReconcile(keys.stock(productId), keys.held(), productId, truth, mode, expectedDrift);
+) =>
+  redis.omsReconcile(
+    keys.stock(productId),
+    keys.held(),
+    keys.stockChanges(productId),
+    productId,
+    truth,
+    mode,
+    expectedDrift,
+  );
 
 // --- state helpers ----------------------------------------------------------
 
@@ -513,6 +522,7 @@ describe("release.lua", () => {
       holdExpiries: () => `${keys.holdExpiries()}:sweep`,
       held: () => `${keys.held()}:sweep`,
       epoch: () => keys.epoch(),
+      stockChanges: (p) => keys.stockChanges(`sweep-${p}`),
     };
     const engine = new InventoryEngine(env.redis, sweepKeys, noTruth, { retentionMs: RETENTION });
     await redis.set(sweepKeys.stock("a"), 20);
@@ -808,7 +818,7 @@ describe("restock-1.lua", () => {
   });
 });
 
-describe("reconcile-2.lua", () => {
+describe("reconcile-3.lua", () => {
   test("check mode answers MySQL's figure minus (available + held) and changes nothing", async () => {
     await setStock({ "k1-a": 10 });
     await reserve("k1", [["k1-a", 3]]);
@@ -932,18 +942,20 @@ describe("checkout-unlock-1.lua", () => {
 
 // Not a script any more: the cart copy, the lock and the levels live in different cluster slots.
 describe("engine.cartShortfall", () => {
+  /** The edited mark the API passes (an empty field name: no product id can be it). */
+  const EDITED = "";
   const engine = () => new InventoryEngine(env.redis, env.keys, noTruth);
   const cartShortfall = async (clientId: string) => {
-    const short = await engine().cartShortfall(env.keys.cartMirror(clientId), env.keys.checkoutLock(clientId));
-    return short ? [C.INSUFFICIENT_STOCK, short.productId, short.available] : [C.OK];
+    const short = await engine().cartShortfall(env.keys.cartMirror(clientId), env.keys.checkoutLock(clientId), EDITED);
+    return short ? [C.INSUFFICIENT_STOCK, short.productId, short.available, short.edited ? 1 : 0] : [C.OK];
   };
 
   test("answers the first line the cached level cannot cover, with the level (never below 0)", async () => {
     await setStock({ "cs1-a": 5, "cs1-b": 1, "cs1-c": -2 });
     await redis.hset(env.keys.cartMirror("cs1"), "cs1-a", 5, "cs1-b", 2);
-    expect(await cartShortfall("cs1")).toEqual([C.INSUFFICIENT_STOCK, "cs1-b", 1]);
+    expect(await cartShortfall("cs1")).toEqual([C.INSUFFICIENT_STOCK, "cs1-b", 1, 0]);
     await redis.hset(env.keys.cartMirror("cs1n"), "cs1-c", 1);
-    expect(await cartShortfall("cs1n")).toEqual([C.INSUFFICIENT_STOCK, "cs1-c", 0]);
+    expect(await cartShortfall("cs1n")).toEqual([C.INSUFFICIENT_STOCK, "cs1-c", 0, 0]);
   });
 
   test("a cart every cached level covers, an uncached product, or no cart copy answers OK", async () => {
@@ -959,13 +971,24 @@ describe("engine.cartShortfall", () => {
     await redis.set(env.keys.checkoutLock("cs4"), "cs4-order", "PX", 60_000);
     expect(await cartShortfall("cs4")).toEqual([C.OK]);
     await redis.del(env.keys.checkoutLock("cs4"));
-    expect(await cartShortfall("cs4")).toEqual([C.INSUFFICIENT_STOCK, "cs4-a", 0]);
+    expect(await cartShortfall("cs4")).toEqual([C.INSUFFICIENT_STOCK, "cs4-a", 0, 0]);
+  });
+
+  test("the edited mark is no line, and a shortfall says whether the copy carries it", async () => {
+    await setStock({ "cs5-a": 1 });
+    await redis.hset(env.keys.cartMirror("cs5"), EDITED, 1, "cs5-a", 1);
+    expect(await cartShortfall("cs5")).toEqual([C.OK]);
+    await redis.hset(env.keys.cartMirror("cs5"), "cs5-a", 2);
+    expect(await cartShortfall("cs5")).toEqual([C.INSUFFICIENT_STOCK, "cs5-a", 1, 1]);
+    // Another client's copy without the mark: its shortfall is not marked edited.
+    await redis.hset(env.keys.cartMirror("cs5u"), "cs5-a", 2);
+    expect(await cartShortfall("cs5u")).toEqual([C.INSUFFICIENT_STOCK, "cs5-a", 1, 0]);
   });
 
   test("reads and writes nothing else: levels and the cart copy are unchanged, and no key is created", async () => {
     await setStock({ "cs3-a": 0 });
     await redis.hset(env.keys.cartMirror("cs3"), "cs3-a", 1, "cs3-uncached", 1);
-    expect(await cartShortfall("cs3")).toEqual([C.INSUFFICIENT_STOCK, "cs3-a", 0]);
+    expect(await cartShortfall("cs3")).toEqual([C.INSUFFICIENT_STOCK, "cs3-a", 0, 0]);
     expect(await stock("cs3-a")).toEqual([0]);
     expect(await redis.exists(keys.stock("cs3-uncached"))).toBe(0);
     expect(await redis.hgetall(env.keys.cartMirror("cs3"))).toEqual({ "cs3-a": "1", "cs3-uncached": "1" });

@@ -86,6 +86,12 @@ export const ConfigSchema = z.object({
     .url({ protocol: /^mysql2?$/ })
     .default("mysql://root@127.0.0.1:3306/orders")
     .describe("MySQL/MariaDB, the source of truth"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe(
+      "OTLP/HTTP collector base URL (traces go to <url>/v1/traces): one trace per request across API, queue and worker; unset = tracing off",
+    ),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20).describe("Max MySQL connections per process"),
   WRITER_CONNECTIONS: z.coerce
     .number()
@@ -168,6 +174,14 @@ export const ConfigSchema = z.object({
     .describe(
       "A pending order whose checkout job is gone (lost with Redis's data, failed for good) is ended this long after it was last touched, by the sweep every HOLD_SWEEP_INTERVAL_MS: every order a client was told about ends within about the two (an order with a live job is never swept)",
     ),
+  REFUND_SWEEP_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(30_000)
+    .describe(
+      "A refund recorded but not yet confirmed by the payment provider (its job lost, failed, or never queued) is carried by the sweep every HOLD_SWEEP_INTERVAL_MS once it was last tried this long ago",
+    ),
   HOLD_RETENTION_MS: z.coerce
     .number()
     .int()
@@ -243,7 +257,7 @@ export const ConfigSchema = z.object({
     .min(600_000)
     .default(3_600_000)
     .describe(
-      "How long an applied add-to-cart job's replay record (cart_operations) is kept: it must outlast every re-delivery of that job, i.e. its retries (under a second), stall recovery (MAX_STALLED x (JOB_LOCK_MS + STALLED_CHECK_MS), ~4 min by default) and an operator running a finished cart job again, which is why finished cart jobs are kept no longer; older records are pruned every minute",
+      "How long an applied add/set/clear cart job's record (cart_operations) is kept: it must outlast every re-delivery of that job, i.e. its retries (under a second), stall recovery (MAX_STALLED x (JOB_LOCK_MS + STALLED_CHECK_MS), ~4 min by default) and an operator running a finished cart job again, which is why finished cart jobs are kept no longer; older records are pruned every minute",
     ),
   JOB_LOCK_MS: z.coerce
     .number()
@@ -285,6 +299,74 @@ export const ConfigSchema = z.object({
     .min(1_000)
     .default(60_000)
     .describe("How often the reconciler compares cached stock with MySQL"),
+  EVENTS_RELAY_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(60_000)
+    .default(500)
+    .describe(
+      "How often the outbox relay (in the worker processes that consume `inventory`) moves new event rows into the `events` queue",
+    ),
+  EVENTS_RELAY_BATCH: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(5_000)
+    .default(500)
+    .describe("Most outbox rows the relay moves per transaction"),
+  STOCK_LOW_THRESHOLD: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(5)
+    .describe(
+      "A product whose MySQL level falls from above this to this or below (and not to 0) emits `stock.low`; reaching 0 emits `stock.out`",
+    ),
+  WEBHOOK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(10_000)
+    .describe("A webhook receiver that has not answered within this fails the attempt"),
+  WEBHOOK_BACKOFF_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(10_000)
+    .describe(
+      "Wait after a webhook delivery's first failed attempt; it doubles with each failure, up to WEBHOOK_BACKOFF_MAX_MS",
+    ),
+  WEBHOOK_BACKOFF_MAX_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(3_600_000)
+    .describe("Longest wait between two attempts of a webhook delivery"),
+  WEBHOOK_RETRY_FOR_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(259_200_000)
+    .describe(
+      "How long a webhook delivery is retried, from its first attempt, before it is given up as failed (default 3 days; keep it at least a day in production)",
+    ),
+  EVENTS_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .default(2_592_000_000)
+    .describe(
+      "How long relayed events and ended webhook deliveries (with their attempts) are kept (default 30 days); older ones are pruned every minute, never an event a pending delivery still needs",
+    ),
+  WEBHOOK_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(20)
+    .describe("Webhook deliveries in flight at once per worker process that consumes `inventory`"),
   IDEMPOTENCY_TTL_MS: z.coerce
     .number()
     .int()
@@ -353,10 +435,10 @@ export const ConfigSchema = z.object({
     "Benchmark only: workers answer every cart and checkout job at once, doing nothing",
   ),
   CHAOS_CRASH_AT: z
-    .enum(["created", "reserved", "committing", "charged", "committed", "finished", "mid-batch"])
+    .enum(["created", "reserved", "committing", "charged", "committed", "finished", "mid-batch", "refund-answered"])
     .optional()
     .describe(
-      "Testing only: a worker kills itself (SIGKILL) after this checkout step, or (mid-batch) inside a group-commit transaction before it commits",
+      "Testing only: a worker kills itself (SIGKILL) after this checkout step, (mid-batch) inside a group-commit transaction before it commits, or (refund-answered) after the provider confirmed a refund and before the refund is marked done",
     ),
   CHAOS_CRASH_LIMIT: z.coerce
     .number()

@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   "NOT_FOUND",
   "CONFLICT",
   "INSUFFICIENT_STOCK",
+  "INVALID_TRANSITION",
+  "REFUND_EXCEEDS_ORDER",
   "PAYLOAD_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
   "IDEMPOTENCY_MISMATCH",
@@ -31,6 +33,10 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   INSUFFICIENT_STOCK: 409,
+  /** The order's state does not allow the move (cancel a shipped order, refund a failed one). */
+  INVALID_TRANSITION: 409,
+  /** A refund asks for more of a line than was bought and not yet refunded. */
+  REFUND_EXCEEDS_ORDER: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_MISMATCH: 422,

@@ -1,4 +1,4 @@
-import type { QueueName } from "./schemas";
+import type { EventQueueName, QueueName } from "./schemas";
 
 /**
  * Redis keys, grouped by hash tag so a Redis Cluster can spread them over its nodes
@@ -24,7 +24,7 @@ export function keyspace(prefix: string, shardCount = 1) {
   const shardOf = (productId: string) => (shardCount === 1 ? 0 : fnv1a(productId) % shardCount);
   return {
     /** BullMQ's `prefix` option for a queue: its keys become `{prefix:<queue>}:<queue>:...`. */
-    queuePrefix: (queue: QueueName) => `{${prefix}:${queue}}`,
+    queuePrefix: (queue: QueueName | EventQueueName) => `{${prefix}:${queue}}`,
     /** SCAN pattern of every key of this prefix (all start with `{prefix` then `}` or `:`). */
     allKeysPattern: `{${prefix}[:}]*`,
     shardCount,
@@ -44,8 +44,16 @@ export function keyspace(prefix: string, shardCount = 1) {
      * starts a new epoch (a rebuild from MySQL) for every shard.
      */
     epoch: (n = 0) => `${shard(n)}:epoch:${shardCount}`,
-    /** Held by the one process rebuilding after a loss. */
-    recoveryLock: `${tag}:recovery`,
+    /**
+     * Sorted set of a product's stock changes in flight (restock, refund): the reconciler
+     * waits for them. In its product's shard, beside its stock level and `held`.
+     */
+    stockChanges: (productId: string) => `${shard(shardOf(productId))}:stockchanges:${productId}`,
+    /**
+     * Lease held by the one process rebuilding a shard after a loss: in the shard's slot,
+     * so the lease and the shard's epoch marker are set and freed in one script.
+     */
+    recoveryLock: (n = 0) => `${shard(n)}:recovery`,
     checkoutLock: (clientId: string) => `${client(clientId)}:lock:checkout:${clientId}`,
     /** Hash product id -> quantity: a copy of a client's cart that lets the API turn away sold-out checkouts without a queue. */
     cartMirror: (clientId: string) => `${client(clientId)}:cartcopy:${clientId}`,
@@ -55,6 +63,8 @@ export function keyspace(prefix: string, shardCount = 1) {
     rateLimit: (key: string) => `${client(key)}:rl:${key}`,
     /** Hash of checkout outcome -> count, across every worker. */
     checkoutOutcomes: `${tag}:stats:checkout`,
+    /** Hash of webhook delivery outcome -> count, across every worker. */
+    webhookOutcomes: `${tag}:stats:webhooks`,
     /** List of job results for one API process (workers push, that process pops). */
     reply: (apiId: string) => `{${prefix}:r:${fnv1a(apiId).toString(16)}}:reply:${apiId}`,
     /** Sorted set of worker process id -> last healthy heartbeat (ms). */

@@ -1,4 +1,5 @@
 import { pino, type Logger } from "pino";
+import { traceFields } from "./tracing";
 
 export type { Logger };
 
@@ -8,6 +9,8 @@ export function createLogger(level: string, name: string): Logger {
     level,
     name,
     base: { pid: process.pid, svc: name },
+    // A line written inside a traced request or job carries its trace and span ids.
+    mixin: traceFields,
     redact: {
       paths: ["*.authorization", "*.password", "*.paymentToken", "req.headers.authorization"],
       censor: "[redacted]",

@@ -1,7 +1,8 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from "bullmq";
 import type { Config } from "./config";
 import type { Keyspace } from "./keys";
-import { QUEUE_NAMES, type QueueName } from "./schemas";
+import { EVENT_QUEUE_NAMES, QUEUE_NAMES, type EventQueueName, type QueueName } from "./schemas";
+import { queueTelemetry } from "./tracing";
 
 /**
  * Job options per queue. Finished jobs are trimmed so Redis stays bounded; failed
@@ -49,5 +50,32 @@ export function createQueue(
     connection,
     prefix: keys.queuePrefix(name),
     defaultJobOptions: jobOptions(config, name),
+    telemetry: queueTelemetry(),
+  });
+}
+
+/**
+ * The event pipeline's queues (EVENT_QUEUE_NAMES), outside QueueName: they are consumed
+ * beside `inventory`, not by worker processes of their own. `events` holds one job per
+ * outbox row (its event id as the job id), `webhooks` one job per event and endpoint.
+ * Each has its own hash tag, like the others.
+ */
+export function createEventQueue(
+  name: EventQueueName,
+  connection: ConnectionOptions,
+  keys: Pick<Keyspace, "queuePrefix">,
+): Queue {
+  return new Queue(EVENT_QUEUE_NAMES[name], {
+    connection,
+    prefix: keys.queuePrefix(name),
+    defaultJobOptions: {
+      removeOnComplete: { age: 3_600, count: 10_000 },
+      removeOnFail: { age: 7 * 86_400, count: 50_000 },
+      // A delivery's own retries are scheduled by its processor (WEBHOOK_BACKOFF_MS and up, for
+      // WEBHOOK_RETRY_FOR_MS) without spending these: they cover unexpected errors only.
+      attempts: 10,
+      backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
+    },
+    telemetry: queueTelemetry(),
   });
 }

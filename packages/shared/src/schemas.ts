@@ -83,6 +83,8 @@ export const InventoryJob = z.discriminatedUnion("type", [
   z.object({ type: z.literal("sweepHolds") }),
   z.object({ type: z.literal("reconcile") }),
   z.object({ type: z.literal("prune") }),
+  /** Carry a recorded refund to the payment provider (keyed by the refund id: never twice). */
+  z.object({ type: z.literal("refund"), refundId: z.uuid() }),
 ]);
 export type InventoryJob = z.infer<typeof InventoryJob>;
 
@@ -110,11 +112,28 @@ export type CheckoutResult =
   | { outcome: "empty_cart"; orderId: string }
   | { outcome: "failed"; orderId: string; reason: string };
 
-export const ORDER_STATES = ["pending", "completed", "failed"] as const;
+/** Every state an order can be in; the moves between them are in order-transitions.ts. */
+export const ORDER_STATES = [
+  "pending",
+  "completed",
+  "failed",
+  "cancelled",
+  "partially_refunded",
+  "refunded",
+  "fulfilled",
+  "shipped",
+] as const;
 export type OrderState = (typeof ORDER_STATES)[number];
 
 export const QUEUE_NAMES = { cart: "cart", checkout: "checkout", inventory: "inventory" } as const;
 export type QueueName = keyof typeof QUEUE_NAMES;
+
+/**
+ * The event pipeline's queues: consumed beside `inventory`, not by worker processes of
+ * their own (so not QueueName). Here beside QUEUE_NAMES so the keyspace can tag them.
+ */
+export const EVENT_QUEUE_NAMES = { events: "events", webhooks: "webhooks" } as const;
+export type EventQueueName = keyof typeof EVENT_QUEUE_NAMES;
 
 // ---- Admin ----
 
@@ -161,3 +180,35 @@ export const RestockRequest = z
     path: ["add"],
   });
 export type RestockRequest = z.infer<typeof RestockRequest>;
+
+// ---- Order lifecycle ----
+
+export const RefundLine = z.object({
+  productID: Id.describe("A product of the order"),
+  quantity: Quantity.describe("Units of it to refund (and return to stock)"),
+});
+
+export const RefundRequest = z
+  .object({
+    lines: z
+      .array(RefundLine)
+      .min(1, "must list at least one line; send no body to refund the whole order")
+      .max(100, "must list at most 100 lines")
+      .optional()
+      .describe("Lines to refund; absent: everything not yet refunded"),
+  })
+  .strict();
+export type RefundRequest = z.infer<typeof RefundRequest>;
+
+export const ShipRequest = z
+  .object({
+    trackingRef: z
+      .string()
+      .min(1, "must not be empty")
+      .max(100, "must be at most 100 characters")
+      .refine((s) => !/\p{Cc}/u.test(s), "must not contain control characters")
+      .optional()
+      .describe("The carrier's tracking reference"),
+  })
+  .strict();
+export type ShipRequest = z.infer<typeof ShipRequest>;

@@ -1,4 +1,3 @@
-import type { QueueName } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "../handlers/errors";
@@ -54,13 +53,14 @@ export async function pendingFlushes(deps: ApiDeps): Promise<HttpResult> {
   }
 }
 
-const QUEUES: QueueName[] = ["cart", "checkout", "inventory"];
+const QUEUES = ["cart", "checkout", "inventory", "events", "webhooks"] as const;
+type RetriableQueue = (typeof QUEUES)[number];
 
 /** POST /admin/jobs/:queue/retry-failed: re-drive the queue's failed jobs. */
 export async function retryFailedJobs(deps: ApiDeps, queueName: string): Promise<HttpResult> {
-  if (!QUEUES.includes(queueName as QueueName))
-    return failure("NOT_FOUND", `unknown queue ${queueName}; one of ${QUEUES.join(", ")}`);
-  const queue = deps.queues[queueName as QueueName];
+  const known = QUEUES.find((q): q is RetriableQueue => q === queueName);
+  if (!known) return failure("NOT_FOUND", `unknown queue ${queueName}; one of ${QUEUES.join(", ")}`);
+  const queue = deps.queues[known];
   try {
     const failed = await queue.getJobCountByTypes("failed");
     await queue.retryJobs({ state: "failed" });

@@ -1,4 +1,5 @@
 import { MAX_STOCK_LEVEL, RestockRequest, UpsertProductRequest, withTransaction, type Knex } from "@oms/shared";
+import type { StockChange } from "@oms/inventory";
 import type { ApiDeps } from "../deps";
 import { failure, parseId, parseInput, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "../handlers/errors";
@@ -45,13 +46,16 @@ async function changeLevel(
 
 /**
  * Moves the cached level so that it is never above what MySQL allows, whatever fails
- * in between: a decrease is taken from the cache before MySQL commits (and given back
- * if the commit fails), an increase is added after. The cached level already leaves out
- * units sold but not flushed and units held by checkouts under way, so a decrease the
- * cache cannot cover would leave less stock than is spoken for: it is refused (409)
- * before MySQL is touched. Once MySQL has committed, the answer is a success even if the
- * cache could not follow (the reconciler repairs it), so a retry never applies a change
- * twice.
+ * in between or however long either half takes: the change is announced first, so the
+ * reconciler leaves the product alone until it is over (a "repair" of a half not landed
+ * yet would count it twice once it lands), and a half that comes after the change
+ * expired, or onto a level loaded from MySQL since, is dropped (the cache stays low).
+ * A decrease is taken from the cache before MySQL commits (and given back if the commit
+ * fails), an increase is added after. The cached level already leaves out units sold but
+ * not flushed and units held by checkouts under way, so a decrease the cache cannot
+ * cover would leave less stock than is spoken for: it is refused (409) before MySQL is
+ * touched. Once MySQL has committed, the answer is a success even if the cache could not
+ * follow (the reconciler repairs it), so a retry never applies a change twice.
  */
 async function changeWithCache<T extends { delta: number }>(
   deps: ApiDeps,
@@ -59,43 +63,62 @@ async function changeWithCache<T extends { delta: number }>(
   level: { before: number; after: number } | undefined,
   commit: () => Promise<T | { result: HttpResult }>,
 ): Promise<(T & { cacheUpdated: boolean }) | { result: HttpResult }> {
-  const taken = level && level.after < level.before ? level.before - level.after : 0;
-  if (level && taken > 0) {
-    const took = await deps.engine.takeFromLevel(productId, taken);
-    if (!took.ok)
-      return {
-        result: failure(
-          "CONFLICT",
-          `quantity ${level.after} is below the ${level.before - took.available} units sold and not yet flushed or held by checkouts under way`,
-          { available: took.available },
-        ),
-      };
-  }
-  let outcome: T | { result: HttpResult };
+  const changes = deps.engine.stockChanges;
+  let taken = level && level.after < level.before ? level.before - level.after : 0;
+  // A decrease is taken from the cached level: load it first, so the change begins on it.
+  if (taken > 0) await deps.engine.load([productId]);
+  const change = await changes.begin(productId);
   try {
-    outcome = await commit();
-  } catch (err) {
-    if (taken > 0)
-      await deps.engine.applyStockChange(productId, taken).catch((undoErr: unknown) =>
-        // The cache stays below MySQL (never above) until the reconciler repairs it.
-        deps.logger.warn({ productId, units: taken, err: String(undoErr) }, "could not give back units to the cache"),
-      );
-    throw err;
-  }
-  const rest = "result" in outcome ? taken : outcome.delta + taken;
-  let cacheUpdated = true;
-  if (rest !== 0) {
-    try {
-      await deps.engine.applyStockChange(productId, rest);
-    } catch (err) {
-      cacheUpdated = false;
-      deps.logger.warn(
-        { productId, change: rest, err: err instanceof Error ? err.message : String(err) },
-        "stock cache not updated; the reconciler will repair it",
-      );
+    if (taken > 0) {
+      const took = await changes.move(change, -taken, { guarded: true });
+      if (!took.moved && took.reason === "insufficient_stock")
+        return {
+          result: failure(
+            "CONFLICT",
+            `quantity ${level?.after} is below the ${(level?.before ?? 0) - took.available} units sold and not yet flushed or held by checkouts under way`,
+            { available: took.available },
+          ),
+        };
+      // Not cached (Redis lost it just now): nothing was taken, and MySQL's level is what loads.
+      if (!took.moved) taken = 0;
     }
+    let outcome: T | { result: HttpResult };
+    try {
+      outcome = await commit();
+    } catch (err) {
+      if (taken > 0)
+        await changes.move(change, taken, { end: true }).catch((undoErr: unknown) =>
+          // The cache stays below MySQL (never above) until the reconciler repairs it.
+          deps.logger.warn({ productId, units: taken, err: String(undoErr) }, "could not give back units to the cache"),
+        );
+      throw err;
+    }
+    const rest = "result" in outcome ? taken : outcome.delta + taken;
+    const cacheUpdated = rest === 0 || (await moveAfterCommit(deps, change, rest));
+    return "result" in outcome ? outcome : { ...outcome, cacheUpdated };
+  } finally {
+    await changes.end(change).catch(() => undefined);
   }
-  return "result" in outcome ? outcome : { ...outcome, cacheUpdated };
+}
+
+/** The cache's half after MySQL committed; a failure leaves the cache low for the reconciler. */
+async function moveAfterCommit(deps: ApiDeps, change: StockChange, delta: number): Promise<boolean> {
+  try {
+    const moved = await deps.engine.stockChanges.move(change, delta, { end: true });
+    if (!moved.moved && moved.reason === "expired")
+      deps.logger.warn(
+        { productId: change.productId, change: delta },
+        "stock change expired before the cache followed; the reconciler will repair it",
+      );
+    // A level not cached needs no update: it is read from MySQL when it loads.
+    return moved.moved || moved.reason === "not_cached";
+  } catch (err) {
+    deps.logger.warn(
+      { productId: change.productId, change: delta, err: err instanceof Error ? err.message : String(err) },
+      "stock cache not updated; the reconciler will repair it",
+    );
+    return false;
+  }
 }
 
 async function currentLevel(deps: ApiDeps, productId: string): Promise<number | undefined> {

@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto";
 import { AddToCartRequest, type AddToCartJob, type CartResult } from "@oms/shared";
 import type { ApiDeps } from "../deps";
-import { failure, parseId, parseInput, success, type HttpResult } from "../http/result";
-import { infrastructureFailure, jobFailure, withDeadline } from "./errors";
+import { parseId, parseInput, success, type HttpResult } from "../http/result";
+import { infrastructureFailure } from "./errors";
+import { notEnoughStock, runCartJob, unknownProduct } from "./cart-job";
 
 export interface RequestContext {
   requestId: string;
@@ -13,7 +13,6 @@ export async function addToCart(deps: ApiDeps, body: unknown, ctx: RequestContex
   const input = parseInput(AddToCartRequest, body);
   if (!input.ok) return input.result;
   const { clientID, productID, quantity } = input.data;
-  const jobId = randomUUID();
   const job: AddToCartJob = {
     type: "addToCart",
     replyTo: deps.replyTo,
@@ -22,22 +21,8 @@ export async function addToCart(deps: ApiDeps, body: unknown, ctx: RequestContex
     quantity,
     requestId: ctx.requestId,
   };
-
-  const outcome = deps.results.cart.wait(jobId, deps.config.CART_TIMEOUT_MS);
-  try {
-    await withDeadline(deps.queues.cart.add("addToCart", job, { jobId }), 2_000);
-  } catch (err) {
-    return infrastructureFailure(err);
-  }
-  const result = await outcome;
-  switch (result.kind) {
-    case "timeout":
-      return failure("TIMEOUT", "the cart service did not answer in time; the item may still be added", { jobId });
-    case "failed":
-      return jobFailure(result);
-    case "completed":
-      return cartAnswer(result.value as CartResult);
-  }
+  const done = await runCartJob(deps, job, "the cart service did not answer in time; the item may still be added");
+  return done.ok ? cartAnswer(done.value as CartResult) : done.result;
 }
 
 function cartAnswer(result: CartResult): HttpResult {
@@ -45,16 +30,9 @@ function cartAnswer(result: CartResult): HttpResult {
     case "added":
       return success({ quantityInCart: result.quantityInCart, available: result.available });
     case "unknown_product":
-      return failure("NOT_FOUND", `unknown product ${result.productId}`, { productID: result.productId });
+      return unknownProduct(result.productId);
     case "insufficient_stock":
-      return failure(
-        "INSUFFICIENT_STOCK",
-        `not enough stock of ${result.productId}: ${result.available} available, the cart would hold ${result.requested}`,
-        {
-          productID: result.productId,
-          available: result.available,
-        },
-      );
+      return notEnoughStock(result, "the cart");
   }
 }
 

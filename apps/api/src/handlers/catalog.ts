@@ -1,12 +1,12 @@
 import { z } from "zod";
+import { Id, PageQuery } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseId, parseInput, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "./errors";
+import { cursorOf, pageOf } from "./paging";
 
-const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
-});
+/** Products page by id along the primary key; the cursor is the last id shown. */
+const ProductsQuery = PageQuery.extend({ cursor: cursorOf("products", z.tuple([Id])) });
 
 interface ProductRow {
   product_id: string;
@@ -15,22 +15,23 @@ interface ProductRow {
   price_cents: number;
 }
 
-/** GET /products: the catalog with live stock (`available`: what can still be reserved). */
+/** GET /products: the catalog with live stock (`available`: what can still be reserved), a page at a time by id. */
 export async function listProducts(deps: ApiDeps, query: unknown): Promise<HttpResult> {
-  const q = parseInput(ListQuery, query ?? {});
+  const q = parseInput(ProductsQuery, query ?? {});
   if (!q.ok) return q.result;
   try {
-    const rows = (await deps
-      .db("product_details")
+    const select = deps.db("product_details");
+    if (q.data.cursor) void select.where("product_id", ">", q.data.cursor[0]);
+    const rows = (await select
       .orderBy("product_id")
-      .limit(q.data.limit)
-      .offset(q.data.offset)
+      .limit(q.data.limit + 1)
       .select("product_id", "product_name", "quantity", "price_cents")) as ProductRow[];
-    const available = await deps.engine.available(rows.map((r) => r.product_id));
+    const page = pageOf(rows, q.data.limit, "products", (r) => [r.product_id]);
+    const available = await deps.engine.available(page.rows.map((r) => r.product_id));
     return success({
-      products: rows.map((r) => productView(r, available.get(r.product_id))),
+      products: page.rows.map((r) => productView(r, available.get(r.product_id))),
       limit: q.data.limit,
-      offset: q.data.offset,
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
     });
   } catch (err) {
     return infrastructureFailure(err);

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { CheckOutCartRequest, type CheckoutJob, type CheckoutResult } from "@oms/shared";
+import { CART_COPY_EDITED, CheckOutCartRequest, type CheckoutJob, type CheckoutResult } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseInput, success, type HttpResult } from "../http/result";
 import type { RequestContext } from "./cart";
@@ -160,14 +160,29 @@ export function checkoutAnswer(result: CheckoutResult): HttpResult {
 }
 
 /**
- * The sold-out fast path: the API's copy of the cart against the cached levels, one
- * Redis script call and no queue. It only ever turns a checkout away when a line is short
- * right now; anything it cannot tell (no copy, uncached level) goes to the workers,
- * which decide for real. Never for a checkout already under way (the client's checkout
- * lock is held) or a keyed request (a retry of one that may have run): their own
- * reservation may be what emptied the level, and they must get their order's answer.
+ * The sold-out fast path: the API's copy of the cart against the cached levels, a few
+ * Redis reads and no queue (and, for a cart that was edited, one primary-key read
+ * before refusing). It only ever turns a checkout away when a line is short right now;
+ * anything it cannot tell (no copy, uncached level) goes to the workers, which decide
+ * for real. Never for a checkout already under way (the client's checkout lock is held)
+ * or a keyed request (a retry of one that may have run): their own reservation may be
+ * what emptied the level, and they must get their order's answer.
  */
 async function shortLine(deps: ApiDeps, clientID: string): Promise<{ productId: string; available: number } | null> {
   if (deps.config.INVENTORY_MODE !== "redis") return null;
-  return deps.engine.cartShortfall(deps.keys.cartMirror(clientID), deps.keys.checkoutLock(clientID));
+  const short = await deps.engine.cartShortfall(
+    deps.keys.cartMirror(clientID),
+    deps.keys.checkoutLock(clientID),
+    CART_COPY_EDITED,
+  );
+  if (!short) return null;
+  // An edited cart's copy may run ahead of MySQL (a line lowered in one worker process
+  // while another wrote the copy of an earlier value): its refusal is only given when
+  // MySQL's line (one primary-key read) is short too; otherwise the workers decide.
+  if (!short.edited) return short;
+  const line = (await deps
+    .db("client_cart")
+    .where({ client_id: clientID, product_id: short.productId })
+    .first("quantity")) as { quantity: number } | undefined;
+  return line !== undefined && line.quantity > short.available ? short : null;
 }

@@ -1,6 +1,13 @@
 import { Gauge, Histogram, type Registry } from "prom-client";
 import type { Queue } from "bullmq";
-import { CHECKOUT_OUTCOMES, createRegistry, type Keyspace, type RedisClient } from "@oms/shared";
+import {
+  CHECKOUT_OUTCOMES,
+  WEBHOOK_OUTCOMES,
+  createRegistry,
+  type Keyspace,
+  type Knex,
+  type RedisClient,
+} from "@oms/shared";
 
 const JOB_STATES = ["waiting", "prioritized", "active", "delayed", "completed", "failed"] as const;
 
@@ -14,7 +21,12 @@ export interface ApiMetrics {
  * figures read from Redis at scrape time (queue depths, live holds, checkout
  * outcomes counted by every worker, live workers).
  */
-export function createApiMetrics(redis: RedisClient, keys: Keyspace, queues: Record<string, Queue>): ApiMetrics {
+export function createApiMetrics(
+  redis: RedisClient,
+  keys: Keyspace,
+  queues: Record<string, Queue>,
+  db: Knex,
+): ApiMetrics {
   const registry = createRegistry("api");
   const httpDuration = new Histogram({
     name: "oms_http_request_duration_seconds",
@@ -62,5 +74,41 @@ export function createApiMetrics(redis: RedisClient, keys: Keyspace, queues: Rec
       this.set(await redis.zcount(keys.workerHeartbeats, Date.now() - 15_000, "+inf"));
     },
   });
+  new Gauge({
+    name: "oms_webhook_delivery_outcomes",
+    help: "Webhook delivery attempts since Redis started, by outcome (delivered, retried, failed: given up, cancelled), counted by every worker in Redis",
+    labelNames: ["outcome"],
+    registers: [registry],
+    async collect() {
+      const counts = await redis.hgetall(keys.webhookOutcomes);
+      for (const outcome of WEBHOOK_OUTCOMES) this.set({ outcome }, Number(counts[outcome] ?? 0));
+    },
+  });
+  const pendingEvents = new Gauge({
+    name: "oms_outbox_pending_events",
+    help: "Events in the outbox not yet relayed to the events queue (set with oms_outbox_lag_seconds)",
+    registers: [],
+  });
+  // One query for both figures. A MySQL that does not answer leaves them as they were:
+  // failing the scrape would hide every other metric while MySQL is away.
+  new Gauge({
+    name: "oms_outbox_lag_seconds",
+    help: "Age of the oldest event not yet relayed from the outbox to the events queue (0 when none waits)",
+    registers: [registry],
+    async collect() {
+      const figures = await outboxFigures(db).catch(() => null);
+      if (!figures) return;
+      this.set(figures.lag);
+      pendingEvents.set(figures.pending);
+    },
+  });
+  registry.registerMetric(pendingEvents);
   return { registry, httpDuration };
+}
+
+async function outboxFigures(db: Knex): Promise<{ pending: number; lag: number }> {
+  const [rows] = (await db.raw(
+    "SELECT COUNT(*) AS pending, COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), NOW(3)), 0) / 1e6 AS lag FROM events WHERE relayed_at IS NULL",
+  )) as [Array<{ pending: number | string; lag: number | string }>];
+  return { pending: Number(rows[0]?.pending ?? 0), lag: Math.max(0, Number(rows[0]?.lag ?? 0)) };
 }

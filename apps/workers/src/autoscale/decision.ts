@@ -9,7 +9,7 @@
  *   stabilisation window the Kubernetes HPA uses for scale-down).
  * - The result always stays within [min, max].
  */
-import type { QueueName } from "@oms/shared";
+import type { Logger, QueueName } from "@oms/shared";
 
 export interface QueueLimits {
   min: number;
@@ -140,4 +140,32 @@ export function parseWorkerLimits(spec: string): Map<QueueName, QueueLimits> {
     limits.set(queue as QueueName, { min: Number(min), max: Number(max) });
   }
   return limits;
+}
+
+/** One log line per decision: debug for a hold, info for a change. */
+export function logDecision(
+  logger: Logger,
+  event: {
+    queue: string;
+    from: number;
+    decision: Decision;
+    observation: QueueObservation;
+    running: number;
+    ready: number;
+  },
+): void {
+  const { queue, from, decision, observation } = event;
+  const fields = {
+    queue,
+    action: decision.action,
+    from,
+    to: decision.desired,
+    backlog: observation.backlog,
+    oldestWaitS: Math.round(observation.oldestWaitMs / 100) / 10,
+    running: event.running,
+    ready: event.ready,
+    reason: decision.reason,
+  };
+  if (decision.action === "hold") logger.debug(fields, "autoscale hold");
+  else logger.info(fields, `autoscale ${queue}: ${from} -> ${decision.desired} worker processes`);
 }

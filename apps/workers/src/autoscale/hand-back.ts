@@ -36,3 +36,24 @@ export async function handBackJobs(
   }
   return handed;
 }
+
+/** handBackJobs for a gone process, logged; never throws (a failed hand-back leaves the stalled check to do it). */
+export async function handBackProcessJobs(
+  queue: Queue,
+  redis: RedisClient,
+  proc: { queue: string; pid: number; consumers: string[] },
+  logger: Logger,
+): Promise<string[]> {
+  try {
+    const jobs = await handBackJobs(queue, redis, proc.consumers, logger);
+    if (jobs.length)
+      logger.warn({ queue: proc.queue, pid: proc.pid, jobs }, "jobs of a process that is gone: back to wait");
+    return jobs;
+  } catch (err) {
+    logger.warn(
+      { queue: proc.queue, pid: proc.pid, err: err instanceof Error ? err.message : String(err) },
+      "could not hand jobs back",
+    );
+    return [];
+  }
+}

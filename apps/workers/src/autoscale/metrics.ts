@@ -124,3 +124,17 @@ export async function serveMetrics(
       }),
   };
 }
+
+/** The process gauges from the supervisor's status (desired is 0 when it runs no processes). */
+export function setProcessGauges(
+  metrics: AutoscaleMetrics,
+  statuses: ReadonlyArray<{ queue: string; desired: number; running: number; ready: number; retiring: number }>,
+  spawnWorkers: boolean,
+): void {
+  for (const s of statuses) {
+    metrics.desired.set({ queue: s.queue }, spawnWorkers ? s.desired : 0);
+    metrics.running.set({ queue: s.queue }, s.running);
+    metrics.ready.set({ queue: s.queue }, s.ready);
+    metrics.retiring.set({ queue: s.queue }, s.retiring);
+  }
+}

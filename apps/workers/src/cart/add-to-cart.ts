@@ -11,7 +11,8 @@ export interface CartDeps {
   keys: Keyspace;
 }
 
-const MIRROR_TTL_S = 86_400;
+/** The API's copy of a cart lives a day after its last change. */
+export const MIRROR_TTL_S = 86_400;
 
 /**
  * Adds to what the cart holds, as the original did, but only when the cart's total

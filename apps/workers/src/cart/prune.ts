@@ -11,7 +11,7 @@ export interface PruneOptions {
 }
 
 /**
- * Deletes add-to-cart replay records older than the retention, oldest first along the
+ * Deletes cart jobs' replay records older than the retention, oldest first along the
  * created_at index, a batch per transaction. READ COMMITTED: the range takes no gap
  * locks, so adds inserting new records never wait on it. Returns how many went.
  */

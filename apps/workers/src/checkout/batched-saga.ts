@@ -1,5 +1,5 @@
 import { releaseCheckoutLock } from "@oms/inventory";
-import type { CheckoutJob, CheckoutResult } from "@oms/shared";
+import { wasPaid, type CheckoutJob, type CheckoutResult } from "@oms/shared";
 import type { GroupCommitWriter } from "../db/writer";
 import type { LockingCheckoutDeps } from "./locking-saga";
 import { releaseInMysql, reserveInMysql } from "./mysql-stock-writes";
@@ -25,9 +25,9 @@ export async function runBatchedCheckout(job: CheckoutJob, deps: BatchedCheckout
   }
   const { order } = created;
   const result = await (async (): Promise<CheckoutResult> => {
-    if (order.state === "completed") return { outcome: "completed", orderId, totalCents: order.totalCents };
+    if (wasPaid(order.state)) return { outcome: "completed", orderId, totalCents: order.totalCents };
     if (order.state === "failed") return { outcome: "failed", orderId, reason: order.failureReason ?? "failed" };
-    const reserved = await deps.writer.submit(reserveInMysql, { order });
+    const reserved = await deps.writer.submit(reserveInMysql, { order, lowThreshold: deps.config.STOCK_LOW_THRESHOLD });
     if (!reserved.ok) {
       if (reserved.reason === "order_ended") return { outcome: "failed", orderId, reason: "the order ended" };
       const reason = `not enough stock of ${reserved.productId}: ${reserved.available} available`;

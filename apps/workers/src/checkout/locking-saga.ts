@@ -1,7 +1,10 @@
 import {
+  appendEvents,
+  wasPaid,
   withTransaction,
   type CheckoutJob,
   type CheckoutResult,
+  type Config,
   type Keyspace,
   type Knex,
   type RedisClient,
@@ -9,6 +12,7 @@ import {
 import { releaseCheckoutLock } from "@oms/inventory";
 import type { PaymentProvider } from "../payment/provider";
 import type { Order, OrderStore } from "./order-store";
+import { appendStockCrossings, orderFailed } from "../events/domain-events";
 
 /**
  * The classic design, kept as the benchmark's baseline (INVENTORY_MODE=mysql-locking):
@@ -23,6 +27,7 @@ export interface LockingCheckoutDeps {
   payment: PaymentProvider;
   redis: RedisClient;
   keys: Keyspace;
+  config: Pick<Config, "STOCK_LOW_THRESHOLD">;
 }
 
 /**
@@ -45,37 +50,14 @@ export async function runLockingCheckout(job: CheckoutJob, deps: LockingCheckout
 
 async function lockAndCharge(
   order: Order,
-  { db, orders, payment }: LockingCheckoutDeps,
+  { db, orders, payment, config }: LockingCheckoutDeps,
   paymentToken: string,
 ): Promise<CheckoutResult> {
   const { orderId } = order;
-  if (order.state === "completed") return { outcome: "completed", orderId, totalCents: order.totalCents };
+  if (wasPaid(order.state)) return { outcome: "completed", orderId, totalCents: order.totalCents };
   if (order.state === "failed") return { outcome: "failed", orderId, reason: order.failureReason ?? "failed" };
 
-  const short = await withTransaction(db, async (trx) => {
-    // Replays find the reservation already taken, recorded on the order in this transaction.
-    const locked = (await trx("orders").where({ order_id: orderId }).forUpdate().first("stock_locked")) as
-      { stock_locked: number } | undefined;
-    if (locked?.stock_locked) return null;
-    const ids = order.items.map((i) => i.productId).sort();
-    const rows = (await trx("product_details")
-      .whereIn("product_id", ids)
-      .orderBy("product_id")
-      .forUpdate()
-      .select("product_id", "quantity")) as Array<{
-      product_id: string;
-      quantity: number;
-    }>;
-    const stock = new Map(rows.map((r) => [r.product_id, r.quantity]));
-    for (const item of order.items) {
-      const available = stock.get(item.productId) ?? 0;
-      if (available < item.quantity) return { productId: item.productId, available };
-    }
-    for (const item of order.items)
-      await trx("product_details").where({ product_id: item.productId }).decrement("quantity", item.quantity);
-    await trx("orders").where({ order_id: orderId }).update({ stock_locked: 1 });
-    return null;
-  });
+  const short = await reserveWithRowLocks(db, orderId, order.items, config.STOCK_LOW_THRESHOLD);
   if (short) {
     await orders.fail(orderId, "out_of_stock", `not enough stock of ${short.productId}: ${short.available} available`);
     return { outcome: "out_of_stock", orderId, productId: short.productId, available: short.available };
@@ -98,6 +80,9 @@ async function lockAndCharge(
       await trx("orders")
         .where({ order_id: orderId, state: "pending" })
         .update({ state: "failed", failure_code: "payment_declined", failure_reason: "payment declined" });
+      await appendEvents(trx, [
+        orderFailed(orderId, order.clientId, { code: "payment_declined", reason: "payment declined" }),
+      ]);
       return true;
     });
     if (ended) await orders.ended("payment_declined");
@@ -106,4 +91,44 @@ async function lockAndCharge(
   // The same batched commit as the saga's, without the flush: the stock is already taken.
   await orders.complete(order, charge.reference, { stockTaken: true });
   return { outcome: "completed", orderId, totalCents: order.totalCents };
+}
+
+/**
+ * The classic reservation: one transaction that locks the order row, then the product
+ * rows in id order, checks and decrements them, records the low-stock crossings and
+ * marks the order; null when reserved (now or by an earlier attempt), else the first
+ * product short of stock. The benchmark's MySQL ceiling runs it alone.
+ */
+export async function reserveWithRowLocks(
+  db: Knex,
+  orderId: string,
+  items: Array<{ productId: string; quantity: number }>,
+  lowStockThreshold: number,
+): Promise<{ productId: string; available: number } | null> {
+  return withTransaction(db, async (trx) => {
+    // Replays find the reservation already taken, recorded on the order in this transaction.
+    const locked = (await trx("orders").where({ order_id: orderId }).forUpdate().first("stock_locked")) as
+      { stock_locked: number } | undefined;
+    if (locked?.stock_locked) return null;
+    const ids = items.map((i) => i.productId).sort();
+    const rows = (await trx("product_details")
+      .whereIn("product_id", ids)
+      .orderBy("product_id")
+      .forUpdate()
+      .select("product_id", "quantity")) as Array<{
+      product_id: string;
+      quantity: number;
+    }>;
+    const stock = new Map(rows.map((r) => [r.product_id, r.quantity]));
+    for (const item of items) {
+      const available = stock.get(item.productId) ?? 0;
+      if (available < item.quantity) return { productId: item.productId, available };
+    }
+    for (const item of items)
+      await trx("product_details").where({ product_id: item.productId }).decrement("quantity", item.quantity);
+    await trx("orders").where({ order_id: orderId }).update({ stock_locked: 1 });
+    const taken = new Map(items.map((i) => [i.productId, i.quantity]));
+    await appendStockCrossings(trx, taken, lowStockThreshold);
+    return null;
+  });
 }

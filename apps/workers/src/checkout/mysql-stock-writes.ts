@@ -1,7 +1,8 @@
-import type { OrderState } from "@oms/shared";
+import { appendEvents, type OrderState } from "@oms/shared";
 import { caseOf, marks, rowsOf } from "../db/sql";
 import type { WriteKind } from "../db/writer";
 import type { FailureCode, Order } from "./order";
+import { appendStockCrossings, orderFailed } from "../events/domain-events";
 
 /**
  * The strongest MySQL-only reservation we could think of (INVENTORY_MODE=mysql-batched):
@@ -32,8 +33,11 @@ export type ReserveInMysqlOutcome =
   | { ok: false; reason: "insufficient_stock"; productId: string; available: number }
   | { ok: false; reason: "order_ended" };
 
-/** Reserves each order's lines, all or none, in the order they came; replays find the stock already taken. */
-export const reserveInMysql: WriteKind<{ order: Order }, ReserveInMysqlOutcome> = {
+/**
+ * Reserves each order's lines, all or none, in the order they came; replays find the stock
+ * already taken. A product the batch takes to STOCK_LOW_THRESHOLD (`lowThreshold`) or 0 emits its event.
+ */
+export const reserveInMysql: WriteKind<{ order: Order; lowThreshold?: number }, ReserveInMysqlOutcome> = {
   name: "reserveInMysql",
   async run(trx, ops) {
     const orders = await lockOrders(
@@ -75,6 +79,7 @@ export const reserveInMysql: WriteKind<{ order: Order }, ReserveInMysqlOutcome> 
         [...unitArgs, ...taken.keys()],
       );
       await trx.raw(`UPDATE orders SET stock_locked = 1 WHERE order_id IN (${marks(locked.length)})`, locked);
+      await appendStockCrossings(trx, taken, ops[0]?.lowThreshold ?? 0);
     }
     return outcomes;
   },
@@ -89,7 +94,7 @@ export const releaseInMysql: WriteKind<{ order: Order; code: FailureCode; reason
       ops.map((o) => o.order.orderId),
     );
     const returned = new Map<string, number>();
-    const ended: Array<{ orderId: string; code: FailureCode; reason: string }> = [];
+    const ended: Array<{ orderId: string; clientId: string; code: FailureCode; reason: string }> = [];
     const outcomes = ops.map(({ order, code, reason }) => {
       const row = orders.get(order.orderId);
       if (!row || row.state !== "pending") return false;
@@ -98,7 +103,7 @@ export const releaseInMysql: WriteKind<{ order: Order; code: FailureCode; reason
           returned.set(item.productId, (returned.get(item.productId) ?? 0) + item.quantity);
       row.state = "failed";
       row.stock_locked = 0;
-      ended.push({ orderId: order.orderId, code, reason: reason.slice(0, 500) });
+      ended.push({ orderId: order.orderId, clientId: order.clientId, code, reason: reason.slice(0, 500) });
       return true;
     });
     if (returned.size > 0) {
@@ -120,6 +125,10 @@ export const releaseInMysql: WriteKind<{ order: Order; code: FailureCode; reason
       await trx.raw(
         `UPDATE orders SET state = 'failed', stock_locked = 0, failure_code = ${codes}, failure_reason = ${reasons} WHERE order_id IN (${marks(ended.length)})`,
         [...codeArgs, ...reasonArgs, ...ended.map((e) => e.orderId)],
+      );
+      await appendEvents(
+        trx,
+        ended.map((e) => orderFailed(e.orderId, e.clientId, e)),
       );
     }
     return outcomes;

@@ -1,7 +1,8 @@
-import type { Knex, OrderState } from "@oms/shared";
+import { appendEvents, wasPaid, type Knex, type OrderState } from "@oms/shared";
 import { affected, caseOf, marks, rowsOf, tuples } from "../db/sql";
 import type { WriteKind } from "../db/writer";
 import type { CreateOrderResult, Failure, FailureCode, Order, OrderItem } from "./order";
+import { orderCompleted, orderFailed } from "../events/domain-events";
 
 /**
  * The checkout's MySQL writes as group-commit kinds: each takes every queued order of
@@ -99,7 +100,7 @@ export const createPendingOrders: WriteKind<CreatePendingOp, CreateOrderResult> 
         };
     const plans: Plan[] = [];
     const byOrder = new Map<string, number>();
-    const refusals: Array<{ orderId: string; code: FailureCode; reason: string }> = [];
+    const refusals: Array<{ orderId: string; clientId: string; code: FailureCode; reason: string }> = [];
     for (const op of ops) {
       const earlier = byOrder.get(op.orderId);
       if (earlier !== undefined) {
@@ -121,7 +122,13 @@ export const createPendingOrders: WriteKind<CreatePendingOp, CreateOrderResult> 
       }
       const cart = cartOf.get(op.clientId) ?? [];
       if (cart.length === 0) {
-        if (placeholder) refusals.push({ orderId: op.orderId, code: "empty_cart", reason: "the cart was empty" });
+        if (placeholder)
+          refusals.push({
+            orderId: op.orderId,
+            clientId: op.clientId,
+            code: "empty_cart",
+            reason: "the cart was empty",
+          });
         plans.push({ kind: "done", result: { kind: "empty_cart" } });
         continue;
       }
@@ -130,6 +137,7 @@ export const createPendingOrders: WriteKind<CreatePendingOp, CreateOrderResult> 
         if (placeholder)
           refusals.push({
             orderId: op.orderId,
+            clientId: op.clientId,
             code: "checkout_in_progress",
             reason: `another checkout of this cart is in progress (order ${other})`,
           });
@@ -179,6 +187,11 @@ export const createPendingOrders: WriteKind<CreatePendingOp, CreateOrderResult> 
         [r.code, r.reason, r.orderId],
       );
     }
+    // The placeholder was pending (locked with the cart rows above): each UPDATE ended it.
+    await appendEvents(
+      trx,
+      refusals.map((r) => orderFailed(r.orderId, r.clientId, r)),
+    );
     let created = 0;
     const results: CreateOrderResult[] = [];
     for (const p of plans) {
@@ -246,7 +259,7 @@ export const completeOrders: WriteKind<CompleteOp, CompleteOutcome> = {
         completing.push(op);
         states.set(op.order.orderId, "completed");
         outcomes.push("completed");
-      } else outcomes.push(state === "completed" ? "already_completed" : "already_failed");
+      } else outcomes.push(state !== undefined && wasPaid(state) ? "already_completed" : "already_failed");
     }
     if (completing.length === 0) return outcomes;
 
@@ -272,8 +285,12 @@ export class OrderEndedInBatchError extends Error {
   }
 }
 
-/** The rest of a commit, for orders just completed: decrements owed to the flush, carts emptied. */
+/** The rest of a commit, for orders just completed: decrements owed to the flush, carts emptied, events. */
 async function recordCommits(trx: Knex.Transaction, completing: readonly CompleteOp[]): Promise<void> {
+  await appendEvents(
+    trx,
+    completing.map((c) => orderCompleted(c.order, c.paymentRef)),
+  );
   const lines = completing.flatMap((c) =>
     c.order.items.map((i) => ({ orderId: c.order.orderId, clientId: c.order.clientId, ...i })),
   );
@@ -362,6 +379,10 @@ export const failOrders: WriteKind<FailOp, FailOutcome> = {
       await trx.raw(
         `UPDATE orders SET state = 'failed', failure_code = ${codes}, failure_reason = ${reasons}, failure_product_id = ${products}, failure_available = ${available} WHERE order_id IN (${marks(failingIds.length)})`,
         [...codeArgs, ...reasonArgs, ...productArgs, ...availableArgs, ...failingIds],
+      );
+      await appendEvents(
+        trx,
+        failing.map((f) => orderFailed(f.orderId, rows.get(f.orderId)?.client_id ?? "", f)),
       );
     }
     return outcomes;

@@ -1,4 +1,4 @@
-import type { CheckoutJob, CheckoutResult } from "@oms/shared";
+import { traced, wasPaid, type CheckoutJob, type CheckoutResult } from "@oms/shared";
 import { releaseCheckoutLock } from "@oms/inventory";
 import type { Failure, Order } from "./order";
 import { beginPayment } from "./steps/begin-payment";
@@ -29,7 +29,7 @@ export async function runCheckout(job: CheckoutJob, deps: SagaDeps): Promise<Che
   const run: CheckoutRun = { job, deps };
   const done: CheckoutStep[] = [];
   for (const step of CHECKOUT_STEPS) {
-    const outcome = await step.run(run);
+    const outcome = await traced(`saga step ${step.name}`, { "oms.order_id": job.orderId }, () => step.run(run));
     if ("answer" in outcome) {
       // An empty cart ends this checkout; "busy" leaves the lock to the checkout that runs.
       if (outcome.answer.outcome === "empty_cart") await unlock(deps, job);
@@ -74,7 +74,7 @@ async function failCheckout(run: CheckoutRun, done: CheckoutStep[], failure: Fai
   const { job, deps } = run;
   for (const step of [...done].reverse()) await step.compensate?.(run);
   const { order } = await deps.orders.failAndRead(job.orderId, failure);
-  if (order?.state === "completed") return settle(order, deps, job);
+  if (order && wasPaid(order.state)) return settle(order, deps, job);
   await unlock(deps, job);
   return order ? resultOf(order) : { outcome: "failed", orderId: job.orderId, reason: failure.reason };
 }
@@ -85,7 +85,9 @@ async function failCheckout(run: CheckoutRun, done: CheckoutStep[], failure: Fai
  * and the answer it ended with.
  */
 async function settle(order: Omit<Order, "items">, deps: SagaDeps, job: CheckoutJob): Promise<CheckoutResult> {
-  if (order.state === "completed") {
+  // Cancelled, refunded, shipped...: the checkout completed and its charge stands (refunds
+  // are the lifecycle's, never a compensation's), so the replay answers "completed".
+  if (wasPaid(order.state)) {
     await finishCompleted(deps, job);
     return resultOf(order);
   }
@@ -99,7 +101,7 @@ async function settle(order: Omit<Order, "items">, deps: SagaDeps, job: Checkout
 /** The answer an ended order gives, from its fields. */
 function resultOf(order: Omit<Order, "items">): CheckoutResult {
   const { orderId } = order;
-  if (order.state === "completed") return { outcome: "completed", orderId, totalCents: order.totalCents };
+  if (wasPaid(order.state)) return { outcome: "completed", orderId, totalCents: order.totalCents };
   const reason = order.failureReason ?? "failed";
   switch (order.failureCode) {
     case "payment_declined":

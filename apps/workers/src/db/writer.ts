@@ -1,4 +1,4 @@
-import { isDbUnavailable, withTransaction, type Knex } from "@oms/shared";
+import { isDbUnavailable, traced, withTransaction, type Knex } from "@oms/shared";
 
 /**
  * One kind of write (create orders, complete orders, add to carts, ...). Every queued
@@ -54,7 +54,12 @@ export class GroupCommitWriter {
     this.rank = new Map((options.kindOrder ?? []).map((name, i) => [name, i]));
   }
 
+  /** Queues `op` for the next batch and resolves with its own outcome (a span, when tracing, covers the wait and the write). */
   submit<In, Out>(kind: WriteKind<In, Out>, op: In): Promise<Out> {
+    return traced(`mysql group commit ${kind.name}`, { "db.system.name": "mysql" }, () => this.enqueue(kind, op));
+  }
+
+  private enqueue<In, Out>(kind: WriteKind<In, Out>, op: In): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
       this.queue.push({
         kind: kind as WriteKind<unknown, unknown>,

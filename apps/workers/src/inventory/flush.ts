@@ -1,4 +1,5 @@
 import { withTransaction, type Knex } from "@oms/shared";
+import { appendStockCrossings } from "../events/domain-events";
 
 export interface FlushResult {
   rows: number;
@@ -30,14 +31,21 @@ class ShortLevelError extends Error {
  * A product whose level cannot cover its rows (a level edited in MySQL by hand, say) is
  * refused alone: its rows are skipped for the rest of this flush, and every other
  * product is applied.
+ *
+ * A product the flush takes to `lowThreshold` or below emits `stock.low`, to 0 `stock.out`
+ * (an outbox row in the same transaction; with the default 0, only `stock.out`).
  */
-export async function flushReservations(db: Knex, batchSize: number): Promise<FlushResult> {
+export async function flushReservations(
+  db: Knex,
+  batchSize: number,
+  options: { lowThreshold?: number } = {},
+): Promise<FlushResult> {
   const total = { rows: 0, units: 0 };
   const refused = new Set<string>();
   for (;;) {
     let batch: BatchResult;
     try {
-      batch = await withTransaction(db, (trx) => flushBatch(trx, batchSize, refused), {
+      batch = await withTransaction(db, (trx) => flushBatch(trx, batchSize, refused, options.lowThreshold ?? 0), {
         isolationLevel: "read committed",
       });
     } catch (err) {
@@ -60,7 +68,12 @@ interface BatchResult {
   units: number;
 }
 
-async function flushBatch(trx: Knex.Transaction, batchSize: number, skip: Set<string>): Promise<BatchResult> {
+async function flushBatch(
+  trx: Knex.Transaction,
+  batchSize: number,
+  skip: Set<string>,
+  lowThreshold: number,
+): Promise<BatchResult> {
   const skipped = [...skip];
   const rows = (await trx.raw(
     `SELECT reserve_id, product_id, quantity FROM reserve_purchase${
@@ -86,6 +99,7 @@ async function flushBatch(trx: Knex.Transaction, batchSize: number, skip: Set<st
     [...unitArgs, ...ids, ...unitArgs],
   )) as [{ affectedRows: number }, unknown];
   if (updated.affectedRows !== products.length) throw new ShortLevelError(perProduct);
+  await appendStockCrossings(trx, perProduct, lowThreshold);
   await trx.raw(
     `DELETE FROM reserve_purchase WHERE (reserve_id, product_id) IN (${pending.map(() => "(?, ?)").join(", ")})`,
     pending.flatMap((r) => [r.reserve_id, r.product_id]),

@@ -9,6 +9,7 @@ export interface WorkerMetrics {
   reservationDuration: Histogram;
   driftRepairs: Counter<"product">;
   writeBatchSize: Histogram<"outcome">;
+  webhookDeliveries: Counter<"outcome">;
 }
 
 export function createWorkerMetrics(): WorkerMetrics {
@@ -45,6 +46,12 @@ export function createWorkerMetrics(): WorkerMetrics {
       help: "Writes per group-commit transaction (outcome: committed, or failed and retried one by one)",
       labelNames: ["outcome"],
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: "oms_webhook_deliveries_total",
+      help: "Webhook delivery attempts this process made or ended, by outcome (delivered, retried, failed, cancelled)",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
   };

@@ -19,6 +19,30 @@ export interface PaymentProvider {
   refund(idempotencyKey: string): Promise<void>;
 }
 
+/** A refund of part or all of a charge, after the order's checkout completed. */
+export interface RefundRequest {
+  /** The refund id: asking twice with one key refunds once and answers the first refund. */
+  idempotencyKey: string;
+  /** The charge's own key (the order id). */
+  chargeKey: string;
+  amountCents: number;
+}
+
+export interface RefundGateway {
+  /**
+   * Refunds `amountCents` of a charge. Throws TransientPaymentError when a retry may heal
+   * it, RefundRefusedError when it never will (no such charge, more than is left of it).
+   */
+  refundCharge(request: RefundRequest): Promise<{ reference: string }>;
+}
+
+export class RefundRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RefundRefusedError";
+  }
+}
+
 export class TransientPaymentError extends Error {
   constructor(message: string) {
     super(message);

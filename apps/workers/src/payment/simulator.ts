@@ -2,7 +2,15 @@ import { randomUUID } from "node:crypto";
 import { withTransaction, type Knex } from "@oms/shared";
 import type { GroupCommitWriter } from "../db/writer";
 import { recordFirstAttempts } from "./payment-writes";
-import { TransientPaymentError, type ChargeRequest, type ChargeResult, type PaymentProvider } from "./provider";
+import {
+  RefundRefusedError,
+  TransientPaymentError,
+  type ChargeRequest,
+  type ChargeResult,
+  type PaymentProvider,
+  type RefundGateway,
+  type RefundRequest,
+} from "./provider";
 
 export interface SimulatorOptions {
   latencyMs: number;
@@ -24,7 +32,7 @@ interface PaymentRow {
  * is recorded in `payments` keyed by idempotency key, so a replay returns the first
  * outcome and tests can prove that nothing was charged twice.
  */
-export class SimulatedPaymentProvider implements PaymentProvider {
+export class SimulatedPaymentProvider implements PaymentProvider, RefundGateway {
   constructor(
     private readonly db: Knex,
     private readonly options: SimulatorOptions,
@@ -95,6 +103,45 @@ export class SimulatedPaymentProvider implements PaymentProvider {
     await this.db("payments")
       .where({ idempotency_key: idempotencyKey, status: "succeeded" })
       .update({ status: "refunded" });
+  }
+
+  /**
+   * Refunds part of a charge, once per idempotency key (`provider_refunds`). The charge's
+   * row is locked first, so refunds of one charge are decided one at a time: a replay
+   * finds its first refund, and the refunds of a charge never add up past it.
+   */
+  async refundCharge(request: RefundRequest): Promise<{ reference: string }> {
+    if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
+    return withTransaction(
+      this.db,
+      async (trx) => {
+        const charge = (await trx("payments")
+          .where({ idempotency_key: request.chargeKey })
+          .forUpdate()
+          .first("status", "amount_cents")) as { status: string; amount_cents: number | string } | undefined;
+        const earlier = (await trx("provider_refunds")
+          .where({ idempotency_key: request.idempotencyKey })
+          .first("provider_ref")) as { provider_ref: string } | undefined;
+        if (earlier) return { reference: earlier.provider_ref };
+        if (charge?.status !== "succeeded") throw new RefundRefusedError(`no standing charge ${request.chargeKey}`);
+        const before = (await trx("provider_refunds")
+          .where({ charge_key: request.chargeKey })
+          .sum({ cents: "amount_cents" })
+          .first()) as { cents: number | string | null };
+        const left = Number(charge.amount_cents) - Number(before.cents ?? 0);
+        if (request.amountCents > left)
+          throw new RefundRefusedError(`refund of ${request.amountCents} is more than the ${left} left of the charge`);
+        const reference = `simrf_${randomUUID()}`;
+        await trx("provider_refunds").insert({
+          idempotency_key: request.idempotencyKey,
+          charge_key: request.chargeKey,
+          amount_cents: request.amountCents,
+          provider_ref: reference,
+        });
+        return { reference };
+      },
+      { isolationLevel: "read committed" },
+    );
   }
 
   private decide(request: ChargeRequest, attempt: number): Decision {

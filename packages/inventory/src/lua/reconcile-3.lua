@@ -2,11 +2,13 @@
   Compare a product's cached level with what MySQL implies, and optionally repair it.
   MySQL's figure (quantity minus pending reserve_purchase) must equal the cached
   available stock plus the units held. The repair applies only when the drift is the
-  one the caller measured before (a second look), so a change in flight between
-  MySQL and Redis is not mistaken for drift.
+  one the caller measured before (a second look), and never while a stock change of
+  the product is in flight (stock-change-2.lua): a half of it not landed yet is not
+  drift, and "repairing" it would count that half twice once it lands.
 
   KEYS[1]  stock key ({p}:stock:<productId>)
   KEYS[2]  hash of units held per product ({p}:held)
+  KEYS[3]  the product's stock changes in flight ({p}:stockchanges:<productId>)
 
   ARGV[1]  product id (field of KEYS[2])
   ARGV[2]  what MySQL says can be sold: quantity minus pending reserve_purchase
@@ -25,6 +27,10 @@ if not available then return {2, 0, 0} end
 local held = tonumber(redis.call("HGET", KEYS[2], ARGV[1]) or "0")
 local drift = truth - (tonumber(available) + held)
 if ARGV[3] == "repair" and drift ~= 0 and drift == tonumber(ARGV[4]) then
+  -- Redis's clock, as stock-change-2.lua reads it: changes past their time are over.
+  local time = redis.call("TIME")
+  redis.call("ZREMRANGEBYSCORE", KEYS[3], "-inf", "(" .. (tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)))
+  if redis.call("ZCARD", KEYS[3]) > 0 then return {0, drift, 0} end
   redis.call("INCRBY", KEYS[1], drift)
   return {0, drift, 1}
 end

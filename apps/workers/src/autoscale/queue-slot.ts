@@ -1,0 +1,51 @@
+/** One supervised queue: its BullMQ handle, its scaling state and its processes. */
+import { Queue } from "bullmq";
+import { QUEUE_NAMES, type Logger, type QueueName, type RedisClient } from "@oms/shared";
+import { initialState, type QueueLimits, type QueueObservation, type ScalerState } from "./decision";
+import type { QueueStatus } from "./supervisor-types";
+import type { WorkerProc } from "./worker-process";
+
+export interface QueueSlot {
+  queue: QueueName;
+  limits: QueueLimits;
+  bull: Queue;
+  state: ScalerState;
+  procs: Set<WorkerProc>;
+  /** Exits before reaching ready, in a row. */
+  earlyExits: number;
+  nextSpawnAt: number;
+  respawnTimer?: NodeJS.Timeout;
+  observation?: QueueObservation;
+}
+
+export function createQueueSlot(
+  queue: QueueName,
+  limits: QueueLimits,
+  redis: RedisClient,
+  queuePrefix: (queue: QueueName) => string,
+  logger: Logger,
+): QueueSlot {
+  const bull = new Queue(QUEUE_NAMES[queue], { connection: redis, prefix: queuePrefix(queue) });
+  // Connection trouble surfaces as failed measurements (counted and logged there).
+  bull.on("error", (err) => logger.debug({ queue, err: err.message }, "queue connection error"));
+  return { queue, limits, bull, state: initialState(limits), procs: new Set(), earlyExits: 0, nextSpawnAt: 0 };
+}
+
+export function slotStatus(slot: QueueSlot): QueueStatus {
+  const live = [...slot.procs].filter((p) => p.retiringAt === null);
+  return {
+    queue: slot.queue,
+    limits: slot.limits,
+    desired: slot.state.desired,
+    running: live.length,
+    ready: live.filter((p) => p.readyAt !== null).length,
+    retiring: slot.procs.size - live.length,
+    pids: live.map((p) => p.pid),
+    observation: slot.observation,
+  };
+}
+
+/** The order processes are retired in: starting ones hold no jobs, so they go first; then the newest. */
+export function retireFirst(live: WorkerProc[]): WorkerProc[] {
+  return [...live].sort((a, b) => Number(a.readyAt !== null) - Number(b.readyAt !== null) || b.startedAt - a.startedAt);
+}
