@@ -10,9 +10,10 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import calculateSlot from "cluster-key-slot";
 import { QueueKeys } from "bullmq";
 import type { Redis } from "ioredis";
-import { QUEUE_NAMES, keyspace } from "@oms/shared";
+import { EVENT_QUEUE_NAMES, QUEUE_NAMES, keyspace } from "@oms/shared";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import { addToCartOk, postJson, startApi, startInProcessWorkers } from "../../../test/support/system";
+import { postEmpty } from "../../../test/support/lifecycle";
 import { flushAll } from "../../../test/support/invariants";
 
 // --- the Redis Cluster key-slot rule, from the spec --------------------------
@@ -108,7 +109,7 @@ describe("the application keyspace", () => {
   const keys = keyspace("oms", 8);
 
   test("each queue's keys, whatever the job id, share the slot of that queue's tag, and the queues differ", () => {
-    const slots = Object.values(QUEUE_NAMES).map((queue) => {
+    const slots = [...Object.values(QUEUE_NAMES), ...Object.values(EVENT_QUEUE_NAMES)].map((queue) => {
       const queueKeys = new QueueKeys(keys.queuePrefix(queue));
       const all = [
         ...Object.values(queueKeys.getKeys(queue)),
@@ -117,7 +118,7 @@ describe("the application keyspace", () => {
       expect(calculateSlot.generateMulti(all), queue).toBe(keySlot(`oms:${queue}`));
       return keySlot(`oms:${queue}`);
     });
-    expect(new Set(slots).size).toBe(3);
+    expect(new Set(slots).size).toBe(5);
   });
 
   test("a client's keys share one slot whatever the id (braces included); clients spread", () => {
@@ -132,13 +133,16 @@ describe("the application keyspace", () => {
     const shardSlots = keys.shards.map((n) => keySlot(keys.held(n)));
     expect(new Set(shardSlots).size).toBe(8);
     for (const n of keys.shards) {
-      const shardKeys = [keys.holdExpiries(n), keys.held(n), keys.epoch(n), keys.hold("o{1}", n)];
+      // recovery-finish-2.lua: the shard's lease and its epoch marker together.
+      const shardKeys = [keys.holdExpiries(n), keys.held(n), keys.epoch(n), keys.recoveryLock(n), keys.hold("o{1}", n)];
       expect(new Set(shardKeys.map(keySlot)).size).toBe(1);
     }
     const counts = new Map<number, number>();
     for (const id of [...HOSTILE_IDS, ...Array.from({ length: 800 }, (_, i) => `p-${i}`)]) {
       const n = keys.shardOf(id);
       expect(keySlot(keys.stock(id)), id).toBe(shardSlots[n]);
+      // stock-change-2.lua (stock, changes) and reconcile-3.lua (stock, held, changes).
+      expect(keySlot(keys.stockChanges(id)), id).toBe(shardSlots[n]);
       counts.set(n, (counts.get(n) ?? 0) + 1);
     }
     // Products spread evenly enough that no shard carries twice its share.
@@ -187,7 +191,9 @@ describe("every multi-key command the running system sends keeps its keys in one
     await env?.close();
   });
 
-  test("through carts, checkouts (paid, declined, sold out, replayed), expiry, restock, reconcile and flush", async () => {
+  test("through recovery, carts, checkouts (paid, declined, sold out, replayed), cancel, expiry, restock, reconcile and flush", async () => {
+    // Two shards lost their data: the workers recover each under its own lease at start.
+    for (const shard of [1, 2]) await env.redis.del(env.keys.epoch(shard));
     const workers = await startInProcessWorkers(env, { HOLD_SWEEP_INTERVAL_MS: 200 });
     const api = await startApi(env);
     try {
@@ -198,6 +204,7 @@ describe("every multi-key command the running system sends keeps its keys in one
       );
       expect(new Set(products.map((id) => env.keys.shardOf(id))).size).toBeGreaterThan(1);
       const admin = { authorization: "Bearer cluster-slots-admin-token" };
+      const paid: string[] = [];
       for (const [i, token] of ["tok_ok", "tok_decline", "tok_ok"].entries()) {
         const client = `slot-c${i}`;
         for (const id of products) await addToCartOk(api.url, client, id, 1);
@@ -209,6 +216,7 @@ describe("every multi-key command the running system sends keeps its keys in one
           },
         );
         expect(res.status, JSON.stringify(res.body)).toBe(token === "tok_ok" ? 200 : 402);
+        if (res.status === 200) paid.push(String(res.body.orderId));
         await postJson(`${api.url}/checkOutCart`, { clientID: client }, { "Idempotency-Key": `k-${client}` });
       }
       // Sold out: the last unit goes to one of two carts, the other is turned away.
@@ -216,6 +224,9 @@ describe("every multi-key command the running system sends keeps its keys in one
       for (const client of ["slot-c8", "slot-c9"]) await addToCartOk(api.url, client, "slot-last", 1);
       expect((await postJson(`${api.url}/checkOutCart`, { clientID: "slot-c8" })).status).toBe(200);
       expect((await postJson(`${api.url}/checkOutCart`, { clientID: "slot-c9" })).status).toBe(409);
+      // A cancel returns its units through the stock changes of every shard it spans.
+      const cancelled = await postEmpty(`${api.url}/orders/${paid[0]}/cancel`);
+      expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
       // Restocks: raised by some units, then set (lowering a level is guarded by a script too).
       await postJson(`${api.url}/admin/products/slot-p0/restock`, { add: 2 }, admin);
       await postJson(`${api.url}/admin/products/slot-p0/restock`, { set: 4 }, admin);
@@ -232,6 +243,11 @@ describe("every multi-key command the running system sends keeps its keys in one
 
     const scripts = seen.filter((c) => c.command.startsWith("eval"));
     expect(scripts.length).toBeGreaterThan(50);
+    // The scripts whose keys span kinds ran: stock changes (stock-change-2, reconcile-3)
+    // and the per-shard recovery (lease-1, recovery-finish-2).
+    const ran = (kind: string) => scripts.some((c) => c.keys.some((k) => k.includes(`}:${kind}`)));
+    expect(ran("stockchanges:")).toBe(true);
+    expect(ran("recovery")).toBe(true);
     const crossSlot = seen.filter((c) => calculateSlot.generateMulti(c.keys) === -1);
     expect(crossSlot).toEqual([]);
     // And they did not all land in one slot: the keys spread.
