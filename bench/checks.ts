@@ -28,7 +28,7 @@ export interface CheckInput {
 export async function waitForQueueIdle(world: World, queueName: keyof typeof QUEUE_NAMES, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   const connection = createRedis(REDIS_URL, { forQueue: true, name: `bench-idle-${world.id}` });
-  const queue = new Queue(QUEUE_NAMES[queueName], { connection, prefix: world.keys.queuePrefix });
+  const queue = new Queue(QUEUE_NAMES[queueName], { connection, prefix: world.keys.queuePrefix(queueName) });
   try {
     for (;;) {
       const counts = await queue.getJobCounts("active", "waiting", "delayed", "prioritized");

@@ -95,7 +95,7 @@ export class World {
   /** Keys under this world's prefix. */
   async prefixKeys(): Promise<string[]> {
     const keys: string[] = [];
-    const stream = this.redis.scanStream({ match: `${this.keys.queuePrefix}*`, count: 1000 });
+    const stream = this.redis.scanStream({ match: this.keys.allKeysPattern, count: 1000 });
     for await (const batch of stream as AsyncIterable<string[]>) keys.push(...batch);
     return keys;
   }

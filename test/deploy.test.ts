@@ -229,8 +229,10 @@ describe("the manifests parse and validate", () => {
       "deploy/k8s/workers.yaml",
       "deploy/keda/prometheus/scaledobjects.yaml",
       "deploy/keda/redis/scaledobjects.yaml",
+      "deploy/redis-cluster/config.yaml",
     ]);
-    expect(all.length).toBe(base.length + kedaPrometheus.length + kedaRedis.length);
+    // The Redis Cluster ConfigMap replaces the base one (test/deploy-redis-cluster.test.ts).
+    expect(all.length).toBe(base.length + kedaPrometheus.length + kedaRedis.length + 1);
   });
 
   it.each(all.map((l) => [`${l.file}: ${l.doc.kind} ${l.doc.metadata?.name ?? ""}`, l.doc] as const))(
@@ -492,9 +494,9 @@ describe("KEDA scales each worker Deployment on the autoscaler's measurements", 
     const [trigger, ...more] = so.spec.triggers;
     expect(more).toEqual([]);
     expect(trigger?.type).toBe("redis");
-    const prefix = keyspace(settings.REDIS_PREFIX ?? "").queuePrefix;
+    const prefix = keyspace(settings.REDIS_PREFIX ?? "").queuePrefix(queue);
     const waitKey = new QueueKeys(prefix).toKey(QUEUE_NAMES[queue], "wait");
-    expect(waitKey).toBe(`{${settings.REDIS_PREFIX}}:${queue}:wait`);
+    expect(waitKey).toBe(`{${settings.REDIS_PREFIX}:${queue}}:${queue}:wait`);
     expect(trigger?.metadata.listName).toBe(waitKey);
     expect(Number(trigger?.metadata.listLength)).toBeGreaterThan(0);
     const auth = ofKind<ITriggerAuthentication>(kedaRedis, "TriggerAuthentication").map((t) => t.metadata?.name);

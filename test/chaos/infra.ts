@@ -27,7 +27,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Sends one inline command and resolves with the first reply line (or rejects). */
-function redisCommand(port: number, command: string, timeoutMs = 1_000): Promise<string> {
+export function redisCommand(port: number, command: string, timeoutMs = 1_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
     let data = "";
@@ -51,7 +51,11 @@ function redisCommand(port: number, command: string, timeoutMs = 1_000): Promise
   });
 }
 
-/** A redis-server of our own, without persistence: a restart comes back empty. */
+/**
+ * A redis-server of our own, without persistence: a restart comes back empty.
+ * `extraArgs` add settings (cluster mode, replication); with `configFile` it is
+ * started from that file (a sentinel needs one it can rewrite).
+ */
 export class OwnRedis {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -60,6 +64,7 @@ export class OwnRedis {
   constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly options: { extraArgs?: string[]; configFile?: string } = {},
   ) {}
 
   get url(): string {
@@ -76,6 +81,7 @@ export class OwnRedis {
     const child = spawn(
       "redis-server",
       [
+        ...(this.options.configFile ? [this.options.configFile] : []),
         "--port",
         String(this.port),
         "--bind",
@@ -88,6 +94,7 @@ export class OwnRedis {
         this.dir,
         "--daemonize",
         "no",
+        ...(this.options.extraArgs ?? []),
       ],
       { stdio: ["ignore", log, log] },
     );

@@ -130,7 +130,7 @@ export async function checkInvariants(
   const sold = new Map(soldRows.map((r) => [r.product_id, Number(r.sold)]));
   const cached = await redis.mget(productIds.map((id) => keys.stock(id)));
   const refunds = await checkRefunds(db);
-  const heldHash = await redis.hgetall(keys.held);
+  const heldHash = await redis.hgetall(keys.held());
   const pendingFlush = (await db("reserve_purchase").select("reserve_id", "product_id", "quantity")) as Array<{
     reserve_id: string;
     product_id: string;
@@ -189,11 +189,11 @@ export async function checkInvariants(
     cache.count();
     if (f.redis !== null && f.redis !== f.mysql)
       cache.fail(`${f.productId}: Redis available ${f.redis} != MySQL quantity ${f.mysql}`);
-    if (f.held !== 0) cache.fail(`${f.productId}: ${f.held} units still held in ${keys.held}`);
+    if (f.held !== 0) cache.fail(`${f.productId}: ${f.held} units still held in ${keys.held()}`);
   }
   cache.count();
-  const live = await redis.zrange(keys.holdExpiries, 0, -1);
-  if (live.length) cache.fail(`${live.length} live holds in ${keys.holdExpiries}: ${live.slice(0, 5).join(", ")}`);
+  const live = await redis.zrange(keys.holdExpiries(), 0, -1);
+  if (live.length) cache.fail(`${live.length} live holds in ${keys.holdExpiries()}: ${live.slice(0, 5).join(", ")}`);
   const open: string[] = [];
   const prefix = keys.hold("");
   let cursor = "0";

@@ -471,15 +471,15 @@ class ChaosRun {
     this.monitor = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-monitor" });
     this.queueConnection = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-queues" });
     const jobConfig = { JOB_ATTEMPTS: 6, JOB_BACKOFF_MS: 400, CART_REPLAY_RETENTION_MS: 3_600_000 };
-    this.checkoutQueue = createQueue("checkout", this.queueConnection, this.keys.queuePrefix, jobConfig);
-    this.inventoryQueue = createQueue("inventory", this.queueConnection, this.keys.queuePrefix, jobConfig);
+    this.checkoutQueue = createQueue("checkout", this.queueConnection, this.keys, jobConfig);
+    this.inventoryQueue = createQueue("inventory", this.queueConnection, this.keys, jobConfig);
     // Without listeners BullMQ prints every connection error while Redis is down.
     this.checkoutQueue.on("error", () => undefined);
     this.inventoryQueue.on("error", () => undefined);
     this.eventsConnection = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-events" });
     this.events = new QueueEvents(QUEUE_NAMES.checkout, {
       connection: this.eventsConnection,
-      prefix: this.keys.queuePrefix,
+      prefix: this.keys.queuePrefix("checkout"),
     });
     this.events.on("error", () => undefined);
     this.events.on("stalled", ({ jobId }) => {

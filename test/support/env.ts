@@ -1,32 +1,42 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 import {
   createDb,
   createRedis,
+  redisTarget,
   ensureDatabase,
   keyspace,
   loadConfig,
   type Config,
   type Keyspace,
   type Knex,
+  type RedisClient,
 } from "@oms/shared";
 import { migrateLatest } from "@oms/migrations";
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";
 
-export interface TestEnv {
-  /** Unique per test file: own Redis key prefix (hash tag) and own database. */
+/** `R` is a standalone connection unless the env points at a Cluster or Sentinel set. */
+export interface TestEnv<R extends RedisClient = Redis> {
+  /** Unique per test file: own Redis key prefix (hash tags) and own database. */
   id: string;
   config: Config;
   keys: Keyspace;
   db: Knex;
-  redis: Redis;
+  redis: R;
   close(): Promise<void>;
 }
 
 /** An isolated world: its own database (migrated) and its own Redis prefix. */
 export async function createTestEnv(overrides: Record<string, string> = {}): Promise<TestEnv> {
+  const env = await createTestEnvOn(overrides);
+  if (env.redis instanceof Cluster) throw new Error("createTestEnv is standalone; use createTestEnvOn for a Cluster");
+  return { ...env, redis: env.redis };
+}
+
+/** The same world on whatever Redis the overrides name (REDIS_CLUSTER_NODES, REDIS_SENTINELS). */
+export async function createTestEnvOn(overrides: Record<string, string> = {}): Promise<TestEnv<RedisClient>> {
   const id = `t${randomBytes(5).toString("hex")}`;
   const config = loadConfig({
     NODE_ENV: "test",
@@ -44,11 +54,11 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
   await ensureDatabase(config.DATABASE_URL);
   const db = createDb(config.DATABASE_URL, 10);
   await migrateLatest(db);
-  const redis = createRedis(config.REDIS_URL, { name: `test-${id}` });
+  const redis = createRedis(redisTarget(config), { name: `test-${id}` });
   await waitReady(redis);
-  const keys = keyspace(config.REDIS_PREFIX);
+  const keys = keyspace(config.REDIS_PREFIX, config.INVENTORY_SHARDS);
   // A fresh prefix starts with a trusted (empty) cache, as a worker's start-up recovery would leave it.
-  await redis.set(keys.epoch, "test");
+  for (const shard of keys.shards) await redis.set(keys.epoch(shard), "test");
   return {
     id,
     config,
@@ -56,10 +66,8 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     db,
     redis,
     async close() {
-      const stream = redis.scanStream({ match: `${keys.queuePrefix}*`, count: 1000 });
-      for await (const batch of stream as AsyncIterable<string[]>) {
-        if (batch.length) await redis.unlink(...batch);
-      }
+      // One UNLINK per key: on a Cluster the keys of one batch sit in many slots.
+      for (const key of await scanAll(redis, keys.allKeysPattern)) await redis.unlink(key);
       await db.raw(`DROP DATABASE IF EXISTS \`oms_${id}\``);
       await db.destroy();
       redis.disconnect();
@@ -67,7 +75,21 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
   };
 }
 
-export async function waitReady(redis: Redis): Promise<void> {
+/** Every key matching a pattern, on every primary of a Cluster or on the one server. */
+export async function scanAll(redis: RedisClient, match: string): Promise<string[]> {
+  const found = new Set<string>();
+  for (const node of redis instanceof Cluster ? redis.nodes("master") : [redis]) {
+    let cursor = "0";
+    do {
+      const [next, batch] = await node.scan(cursor, "MATCH", match, "COUNT", 1000);
+      cursor = next;
+      for (const key of batch) found.add(key);
+    } while (cursor !== "0");
+  }
+  return [...found];
+}
+
+export async function waitReady(redis: RedisClient): Promise<void> {
   if (redis.status === "ready") return;
   await new Promise<void>((resolve, reject) => {
     redis.once("ready", () => resolve());

@@ -5,9 +5,17 @@
  */
 import { Queue } from "bullmq";
 import { expect } from "vitest";
-import { PAID_STATES, QUEUE_NAMES, createRedis, wasPaid, type OrderState } from "@oms/shared";
+import {
+  PAID_STATES,
+  QUEUE_NAMES,
+  createRedis,
+  redisTarget,
+  wasPaid,
+  type OrderState,
+  type RedisClient,
+} from "@oms/shared";
 import { flushReservations } from "@oms/workers";
-import type { TestEnv } from "./env";
+import { scanAll, type TestEnv } from "./env";
 import { checkRefunds, pendingRefunds } from "./refund-invariants";
 
 export interface ProductFigures {
@@ -66,7 +74,7 @@ export async function eventually<T>(
 }
 
 /** Checkout jobs still waiting, delayed or running in this env's queue. */
-export async function unfinishedCheckoutJobs(env: TestEnv): Promise<number> {
+export async function unfinishedCheckoutJobs(env: TestEnv<RedisClient>): Promise<number> {
   return withCheckoutQueue(env, (queue) => unfinishedJobs(queue));
 }
 
@@ -75,9 +83,9 @@ async function unfinishedJobs(queue: Queue): Promise<number> {
   return Object.values(counts).reduce((s, n) => s + n, 0);
 }
 
-async function withCheckoutQueue<T>(env: TestEnv, fn: (queue: Queue) => Promise<T>): Promise<T> {
-  const connection = createRedis(env.config.REDIS_URL, { forQueue: true, name: `invariants-${env.id}` });
-  const queue = new Queue(QUEUE_NAMES.checkout, { connection, prefix: env.keys.queuePrefix });
+async function withCheckoutQueue<T>(env: TestEnv<RedisClient>, fn: (queue: Queue) => Promise<T>): Promise<T> {
+  const connection = createRedis(redisTarget(env.config), { forQueue: true, name: `invariants-${env.id}` });
+  const queue = new Queue(QUEUE_NAMES.checkout, { connection, prefix: env.keys.queuePrefix("checkout") });
   try {
     return await fn(queue);
   } finally {
@@ -86,7 +94,7 @@ async function withCheckoutQueue<T>(env: TestEnv, fn: (queue: Queue) => Promise<
   }
 }
 
-async function count(env: TestEnv, table: string, where: Record<string, string> = {}): Promise<number> {
+async function count(env: TestEnv<RedisClient>, table: string, where: Record<string, string> = {}): Promise<number> {
   const row = (await env.db(table).where(where).count({ n: "*" }).first()) as { n: number | string } | undefined;
   return Number(row?.n ?? 0);
 }
@@ -97,7 +105,7 @@ async function count(env: TestEnv, table: string, where: Record<string, string> 
  * other flushers may hold rows with SKIP LOCKED, so it loops until the table is empty).
  */
 export async function waitForQuiescence(
-  env: TestEnv,
+  env: TestEnv<RedisClient>,
   productIds: string[],
   options: QuiescenceOptions = {},
 ): Promise<{ lastFlushError: string | null }> {
@@ -137,7 +145,7 @@ export async function waitForQuiescence(
  * Flushes until no reserve_purchase row is left. A worker's own flush job may hold some
  * rows (SKIP LOCKED passes them by), so one call can return before they are applied.
  */
-export async function flushAll(env: TestEnv, timeoutMs = 15_000): Promise<void> {
+export async function flushAll(env: TestEnv<RedisClient>, timeoutMs = 15_000): Promise<void> {
   await eventually(
     "reserve_purchase to be flushed",
     async () => {
@@ -156,7 +164,7 @@ interface OrderRow {
 }
 
 /** Orders with at least one line of these products (a test's own orders, when its products are its own). */
-async function ordersOf(env: TestEnv, productIds: string[]): Promise<OrderRow[]> {
+async function ordersOf(env: TestEnv<RedisClient>, productIds: string[]): Promise<OrderRow[]> {
   if (productIds.length === 0) return [];
   return (await env
     .db("orders")
@@ -165,35 +173,42 @@ async function ordersOf(env: TestEnv, productIds: string[]): Promise<OrderRow[]>
 }
 
 /** Whether a hold record touches one of these products; null when there is no record. */
-async function holdTouches(env: TestEnv, orderId: string, stockKeys: Set<string>): Promise<boolean | null> {
-  const hold = await env.redis.hgetall(env.keys.hold(orderId));
-  if (!hold.state) return null;
-  return Object.entries(hold).some(([field, value]) => /^k\d+$/.test(field) && stockKeys.has(value));
+async function holdTouches(
+  env: TestEnv<RedisClient>,
+  orderId: string,
+  stockKeys: Set<string>,
+): Promise<boolean | null> {
+  const parts = await Promise.all(env.keys.shards.map((shard) => env.redis.hgetall(env.keys.hold(orderId, shard))));
+  const found = parts.filter((hold) => hold.state);
+  if (found.length === 0) return null;
+  return found.some((hold) =>
+    Object.entries(hold).some(([field, value]) => /^k\d+$/.test(field) && stockKeys.has(value)),
+  );
 }
 
 /**
  * Live holds on these products: members of the expiry set (or members with no record
  * at all) and hold records still "held" or "committing".
  */
-async function liveHolds(env: TestEnv, productIds: string[]): Promise<{ expiring: string[]; open: string[] }> {
+async function liveHolds(
+  env: TestEnv<RedisClient>,
+  productIds: string[],
+): Promise<{ expiring: string[]; open: string[] }> {
   const stockKeys = new Set(productIds.map((id) => env.keys.stock(id)));
   const expiring: string[] = [];
-  for (const orderId of await env.redis.zrange(env.keys.holdExpiries, 0, -1)) {
-    if ((await holdTouches(env, orderId, stockKeys)) !== false) expiring.push(orderId);
-  }
   const open: string[] = [];
-  const prefix = env.keys.hold("");
-  let cursor = "0";
-  do {
-    const [next, batch] = await env.redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    for (const key of batch) {
+  for (const shard of env.keys.shards) {
+    for (const orderId of await env.redis.zrange(env.keys.holdExpiries(shard), 0, -1)) {
+      if ((await holdTouches(env, orderId, stockKeys)) !== false) expiring.push(orderId);
+    }
+    const prefix = env.keys.hold("", shard);
+    for (const key of await scanAll(env.redis, `${prefix}*`)) {
       const orderId = key.slice(prefix.length);
       const state = await env.redis.hget(key, "state");
       if ((state === "held" || state === "committing") && (await holdTouches(env, orderId, stockKeys)))
         open.push(`${orderId}=${state}`);
     }
-  } while (cursor !== "0");
+  }
   return { expiring, open };
 }
 
@@ -210,7 +225,7 @@ async function liveHolds(env: TestEnv, productIds: string[]): Promise<{ expiring
  *   provider, no order or line refunded past what was paid or bought.
  */
 export async function conservationReport(
-  env: TestEnv,
+  env: TestEnv<RedisClient>,
   initialStock: Map<string, number>,
   options: ConservationOptions = {},
 ): Promise<ConservationReport> {
@@ -235,7 +250,8 @@ export async function conservationReport(
     .select("i.product_id")
     .sum({ sold: "i.quantity" })) as Array<{ product_id: string; sold: number | string }>;
   const sold = new Map(soldRows.map((r) => [r.product_id, Number(r.sold)]));
-  const cached = productIds.length ? await env.redis.mget(productIds.map((id) => env.keys.stock(id))) : [];
+  // One GET per key: a product's level lives in its shard's slot.
+  const cached = await Promise.all(productIds.map((id) => env.redis.get(env.keys.stock(id))));
   const refunds = await checkRefunds(env.db);
   violations.push(...refunds.violations);
 
@@ -272,16 +288,17 @@ export async function conservationReport(
       `${leftover} reserve_purchase rows left after the flush${lastFlushError ? ` (flush error: ${lastFlushError})` : ""}`,
     );
 
-  const held = productIds.length ? await env.redis.hmget(env.keys.held, ...productIds) : [];
+  const heldKey = (id: string) => env.keys.held(env.keys.shardOf(id));
+  const held = await Promise.all(productIds.map((id) => env.redis.hget(heldKey(id), id)));
   productIds.forEach((id, i) => {
     const units = held[i];
     if (units !== null && units !== undefined && Number(units) !== 0)
-      violations.push(`product ${id}: ${units} units still counted as held in ${env.keys.held}`);
+      violations.push(`product ${id}: ${units} units still counted as held in ${heldKey(id)}`);
   });
 
   const holds = await liveHolds(env, productIds);
   if (holds.expiring.length)
-    violations.push(`live holds in ${env.keys.holdExpiries}: ${holds.expiring.slice(0, 10).join(", ")}`);
+    violations.push(`live holds in the expiry sets: ${holds.expiring.slice(0, 10).join(", ")}`);
   if (holds.open.length) violations.push(`holds still open: ${holds.open.slice(0, 10).join(", ")}`);
 
   const orders = await ordersOf(env, productIds);
@@ -344,7 +361,7 @@ export async function conservationReport(
 
 /** Asserts every invariant of `conservationReport`; returns the report for further checks. */
 export async function assertConservation(
-  env: TestEnv,
+  env: TestEnv<RedisClient>,
   initialStock: Map<string, number>,
   options: ConservationOptions = {},
 ): Promise<ConservationReport> {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
-import { createLogger, loadConfig, type Config } from "@oms/shared";
+import { createLogger, loadConfig, type Config, type RedisClient } from "@oms/shared";
 import { createApiDeps, createApiServer, createApp, type ApiDeps } from "@oms/api";
 import {
   createWorkerDeps,
@@ -23,7 +23,7 @@ export interface RunningApi {
 }
 
 /** The real Express app on an ephemeral port, in this process. */
-export async function startApi(env: TestEnv, overrides: Partial<Config> = {}): Promise<RunningApi> {
+export async function startApi(env: TestEnv<RedisClient>, overrides: Partial<Config> = {}): Promise<RunningApi> {
   const config = { ...env.config, ...overrides };
   const deps = await createApiDeps(config, createLogger(config.LOG_LEVEL, "api-test"));
   const server: Server = await new Promise((resolve) => {
@@ -49,7 +49,7 @@ export interface InProcessWorkers {
 
 /** BullMQ workers in this process (for tests that do not need separate processes). */
 export async function startInProcessWorkers(
-  env: TestEnv,
+  env: TestEnv<RedisClient>,
   overrides: Partial<Config> = {},
   options: { payment?: PaymentProvider } = {},
 ): Promise<InProcessWorkers> {
@@ -77,7 +77,10 @@ export interface WorkerProcess {
  * A separate worker process (`apps/workers/src/main.ts`), ready when it says so over the
  * IPC channel ({type: "ready"}): its log lines are for people and may change.
  */
-export async function spawnWorkerProcess(env: TestEnv, extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
+export async function spawnWorkerProcess(
+  env: TestEnv<RedisClient>,
+  extraEnv: Record<string, string> = {},
+): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", "apps/workers/src/main.ts"], {
     cwd: ROOT,
     env: {

@@ -1,16 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import {
   createDb,
   createEventQueue,
   createQueue,
   createRedis,
+  redisTarget,
+  replicaWait,
   keyspace,
   type Config,
   type Keyspace,
   type Knex,
   type Logger,
+  type RedisClient,
 } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { JobResults } from "./results";
@@ -24,7 +26,7 @@ export interface ApiDeps {
   keys: Keyspace;
   db: Knex;
   /** Fails fast while disconnected, so requests get a 503 instead of waiting. */
-  redis: Redis;
+  redis: RedisClient;
   engine: InventoryEngine;
   /** The work queues, and the event pipeline's (events, webhooks) for Bull Board and the metrics. */
   queues: { cart: Queue; checkout: Queue; inventory: Queue; events: Queue; webhooks: Queue };
@@ -38,15 +40,15 @@ export interface ApiDeps {
 }
 
 export async function createApiDeps(config: Config, logger: Logger): Promise<ApiDeps> {
-  const keys = keyspace(config.REDIS_PREFIX);
+  const keys = keyspace(config.REDIS_PREFIX, config.INVENTORY_SHARDS);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX, true, { logger });
-  const redis = createRedis(config.REDIS_URL, { name: "api" });
+  const redis = createRedis(redisTarget(config), { name: "api" });
   const queues = {
-    cart: createQueue("cart", redis, keys.queuePrefix, config),
-    checkout: createQueue("checkout", redis, keys.queuePrefix, config),
-    inventory: createQueue("inventory", redis, keys.queuePrefix, config),
-    events: createEventQueue("events", redis, keys.queuePrefix),
-    webhooks: createEventQueue("webhooks", redis, keys.queuePrefix),
+    cart: createQueue("cart", redis, keys, config),
+    checkout: createQueue("checkout", redis, keys, config),
+    inventory: createQueue("inventory", redis, keys, config),
+    events: createEventQueue("events", redis, keys),
+    webhooks: createEventQueue("webhooks", redis, keys),
   };
   // Without a listener BullMQ prints a queue's connection errors to stderr, outside the JSON logs.
   for (const [name, queue] of Object.entries(queues))
@@ -58,18 +60,21 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
   const apiId = randomUUID();
   const replyTo = keys.reply(apiId);
   // A blocking connection of its own: the reply key is popped with BLPOP.
-  const resultConnection = createRedis(config.REDIS_URL, { forQueue: true, name: "api-results" });
+  const resultConnection = createRedis(redisTarget(config), { forQueue: true, name: "api-results" });
   const resultSource =
     config.RESULT_PATH === "reply"
       ? listenForReplies(resultConnection, replyTo, results, logger)
-      : await listenToQueueEvents(resultConnection, keys.queuePrefix, results, logger);
+      : await listenToQueueEvents(resultConnection, keys, results, logger);
   return {
     config,
     logger,
     keys,
     db,
     redis,
-    engine: new InventoryEngine(redis, keys, mysqlTruth(db), { requireEpoch: true }),
+    engine: new InventoryEngine(redis, keys, mysqlTruth(db), {
+      requireEpoch: true,
+      replicated: replicaWait(redis, config),
+    }),
     queues,
     metrics: createApiMetrics(redis, keys, queues, db),
     orderIdKey: orderIdKey(config.JWT_SECRET),

@@ -1,4 +1,13 @@
-import { createLogger, loadConfig, onSupervisorGone, runEntryPoint, startTracing, stopTracing } from "@oms/shared";
+import {
+  createLogger,
+  describeTarget,
+  loadConfig,
+  onSupervisorGone,
+  redisTarget,
+  runEntryPoint,
+  startTracing,
+  stopTracing,
+} from "@oms/shared";
 import { assertSchemaCurrent } from "@oms/migrations";
 import { createApiDeps } from "./deps";
 import { createApp } from "./app";
@@ -17,7 +26,11 @@ async function main(): Promise<void> {
   const server = createApiServer(createApp(deps), config).listen(config.PORT, config.HOST, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.PORT;
-    logger.info({ port }, `API listening on http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port}`);
+    const redis = describeTarget(redisTarget(config));
+    logger.info(
+      { port, redis },
+      `API listening on http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port}`,
+    );
   });
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,6 +1,5 @@
 import { QueueEvents } from "bullmq";
-import type { Redis } from "ioredis";
-import { JobReply, QUEUE_NAMES, type Logger } from "@oms/shared";
+import { JobReply, QUEUE_NAMES, type Keyspace, type Logger, type RedisClient } from "@oms/shared";
 import type { JobResults } from "./results";
 
 export interface ResultSource {
@@ -13,7 +12,7 @@ export interface ResultSource {
  * with the number of API processes. One blocking pop drains up to 100 replies.
  */
 export function listenForReplies(
-  connection: Redis,
+  connection: RedisClient,
   replyKey: string,
   results: Record<"cart" | "checkout", JobResults>,
   logger: Logger,
@@ -59,13 +58,13 @@ export function listenForReplies(
  * job's completion event from BullMQ's event stream. Kept so the benchmark can compare.
  */
 export async function listenToQueueEvents(
-  connection: Redis,
-  prefix: string,
+  connection: RedisClient,
+  keys: Pick<Keyspace, "queuePrefix">,
   results: Record<"cart" | "checkout", JobResults>,
   logger: Logger,
 ): Promise<ResultSource> {
   const events = (["cart", "checkout"] as const).map((name) => {
-    const e = new QueueEvents(QUEUE_NAMES[name], { connection, prefix });
+    const e = new QueueEvents(QUEUE_NAMES[name], { connection, prefix: keys.queuePrefix(name) });
     e.on("error", (err) => logger.warn({ err: err.message }, "queue events error"));
     e.on("completed", ({ jobId, returnvalue }) =>
       results[name].settle(jobId, { kind: "completed", value: returnvalue }),

@@ -99,7 +99,7 @@ const TABLES = [
 ] as const;
 
 /** Keys of the stock cache, holds and cart copies (not queues, stats or stored idempotent answers). */
-const STATE_KEY = /^(?:stock:|hold:|cartcopy:)|^(?:holds:expiry|held|epoch)$/;
+const STATE_KEY = /^(?:stock:|hold:|cartcopy:)|^(?:holds:expiry|held|epoch:\d+)$/;
 
 type Snapshot = Record<string, unknown>;
 
@@ -110,11 +110,11 @@ async function snapshot(): Promise<Snapshot> {
     const count = (await env.db(table).count({ n: "*" }).first()) as { n: number | string };
     state[`mysql:${table}`] = { rows: Number(count.n), checksum: String(rows[0]?.Checksum) };
   }
-  const tag = env.keys.queuePrefix;
   const keys: string[] = [];
-  const stream = env.redis.scanStream({ match: `${tag}:*`, count: 1000 });
+  const stream = env.redis.scanStream({ match: env.keys.allKeysPattern, count: 1000 });
   for await (const batch of stream as AsyncIterable<string[]>) keys.push(...batch);
-  for (const key of keys.filter((k) => STATE_KEY.test(k.slice(tag.length + 1))).sort()) {
+  // What follows the hash tag (`{tag}:<kind>:...`) says what a key is.
+  for (const key of keys.filter((k) => STATE_KEY.test(k.slice(k.indexOf("}") + 2))).sort()) {
     const type = await env.redis.type(key);
     if (type === "string") state[key] = await env.redis.get(key);
     else if (type === "hash") state[key] = sortedEntries(await env.redis.hgetall(key));

@@ -355,7 +355,7 @@ describe("graceful shutdown", () => {
   }
 
   async function activeCheckouts(): Promise<number> {
-    return shutdownEnv.redis.llen(`${shutdownEnv.keys.queuePrefix}:checkout:active`);
+    return shutdownEnv.redis.llen(`${shutdownEnv.keys.queuePrefix("checkout")}:checkout:active`);
   }
 
   it("on SIGTERM the API finishes the in-flight checkout, refuses new connections and exits 0; the worker drains and exits 0", async () => {
@@ -409,7 +409,7 @@ describe("graceful shutdown", () => {
     const productId = uid("p");
     await insertProducts(shutdownEnv.db, [{ id: productId, quantity: 5, priceCents: 100 }]);
     await shutdownEnv.db("client_cart").insert({ client_id: clientId, product_id: productId, quantity: 1 });
-    const queue = createQueue("checkout", shutdownEnv.redis, shutdownEnv.keys.queuePrefix, shutdownEnv.config);
+    const queue = createQueue("checkout", shutdownEnv.redis, shutdownEnv.keys, shutdownEnv.config);
     cleanups.push(() => queue.close());
     const orderId = randomUUID();
     await queue.add("checkout", { type: "checkout", orderId, clientId, paymentToken: "tok_ok" }, { jobId: orderId });

@@ -36,7 +36,7 @@ async function checkout(url: string, clientID: string) {
 test("each API process gets its results on its own reply key", async () => {
   const a = await api();
   const b = await api();
-  expect(a.deps.replyTo).toMatch(new RegExp(`^\\{${env.id}\\}:reply:`));
+  expect(a.deps.replyTo).toMatch(new RegExp(`^\\{${env.id}:r:[0-9a-f]+\\}:reply:`));
   expect(a.deps.replyTo).not.toBe(b.deps.replyTo);
   for (const [i, target] of [a, b].entries()) {
     expect(

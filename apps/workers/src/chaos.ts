@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import type { Config, Keyspace, Logger } from "@oms/shared";
 
 /** Where a worker may be told to die: after a saga step, or inside a group-commit transaction. */
@@ -11,7 +11,7 @@ export type CrashPoint = NonNullable<Config["CHAOS_CRASH_AT"]>;
  */
 export function chaosKiller(
   config: Pick<Config, "CHAOS_CRASH_AT" | "CHAOS_CRASH_LIMIT">,
-  redis: Redis,
+  redis: RedisClient,
   keys: Keyspace,
   logger: Logger,
 ): ((reached: CrashPoint) => Promise<void>) | undefined {
@@ -29,5 +29,5 @@ export function chaosKiller(
 
 /** One counter per point, so the crashes of one point never use up another's. */
 export function chaosCrashCounter(keys: Keyspace, point: string): string {
-  return `${keys.queuePrefix}:chaos:crashes:${point}`;
+  return keys.chaosCrashes(point);
 }

@@ -1,14 +1,16 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import {
   createDb,
   createQueue,
   createRedis,
+  redisTarget,
+  replicaWait,
   keyspace,
   type Config,
   type Keyspace,
   type Knex,
   type Logger,
+  type RedisClient,
 } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { SimulatedPaymentProvider } from "./payment/simulator";
@@ -46,7 +48,7 @@ export interface WorkerDeps {
   logger: Logger;
   keys: Keyspace;
   db: Knex;
-  redis: Redis;
+  redis: RedisClient;
   engine: InventoryEngine;
   /** Group commit: every per-checkout and per-add MySQL write of this process goes through it. */
   writer: GroupCommitWriter;
@@ -65,12 +67,13 @@ export function createWorkerDeps(
   logger: Logger,
   overrides: { payment?: PaymentProvider; refunds?: RefundGateway } = {},
 ): WorkerDeps {
-  const keys = keyspace(config.REDIS_PREFIX);
+  const keys = keyspace(config.REDIS_PREFIX, config.INVENTORY_SHARDS);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX, true, { logger });
-  const redis = createRedis(config.REDIS_URL, { forQueue: true, name: "workers" });
+  const redis = createRedis(redisTarget(config), { forQueue: true, name: "workers" });
   const engine = new InventoryEngine(redis, keys, mysqlTruth(db), {
     requireEpoch: true,
     retentionMs: config.HOLD_RETENTION_MS,
+    replicated: replicaWait(redis, config),
   });
   const metrics = createWorkerMetrics();
   const chaos = chaosKiller(config, redis, keys, logger);
@@ -96,8 +99,8 @@ export function createWorkerDeps(
   );
   const payment = overrides.payment ?? simulator;
   const refunds = overrides.refunds ?? simulator;
-  const inventoryQueue = createQueue("inventory", redis, keys.queuePrefix, config);
-  const checkoutQueue = createQueue("checkout", redis, keys.queuePrefix, config);
+  const inventoryQueue = createQueue("inventory", redis, keys, config);
+  const checkoutQueue = createQueue("checkout", redis, keys, config);
   for (const queue of [inventoryQueue, checkoutQueue]) {
     queue.on("error", (err) => logger.warn({ queue: queue.name, err: err.message }, "queue connection error"));
   }

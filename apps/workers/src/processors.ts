@@ -18,6 +18,7 @@ import { runLockingCheckout } from "./checkout/locking-saga";
 import { runBatchedCheckout } from "./checkout/batched-saga";
 import { flushReservations } from "./inventory/flush";
 import { endOrphanedOrders, refundStrandedCharges } from "./inventory/recovery";
+import { settleEndedHolds } from "./inventory/settle-holds";
 import { reconcileStock } from "./inventory/reconcile";
 import { settlePendingRefunds, settleRefund, type RefundDeps } from "./payment/refunds";
 import { requestFlush, type WorkerDeps } from "./deps";
@@ -171,6 +172,7 @@ export function inventoryProcessor(deps: WorkerDeps) {
       }
       case "sweepHolds": {
         const released = await deps.engine.sweepExpired();
+        const settled = await settleEndedHolds(deps);
         // A pending order with no live job will never finish: end it (ORPHAN_AFTER_MS).
         const olderThan = new Date(Date.now() - deps.config.ORPHAN_AFTER_MS);
         const stuck = await endOrphanedOrders(
@@ -181,7 +183,7 @@ export function inventoryProcessor(deps: WorkerDeps) {
         );
         const refunded = await refundStrandedCharges(deps);
         const refundsSettled = await settlePendingRefunds(refundDeps, deps.config.REFUND_SWEEP_AFTER_MS);
-        return { released, stuck, refunded, refundsSettled };
+        return { released, settled, stuck, refunded, refundsSettled };
       }
       case "reconcile":
         return reconcileStock(deps.db, deps.engine, deps.logger, deps.metrics.driftRepairs);

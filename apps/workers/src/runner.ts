@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { UnrecoverableError, Worker, type Processor } from "bullmq";
-import { QUEUE_NAMES, createQueue, type QueueName } from "@oms/shared";
+import { QUEUE_NAMES, createQueue, describeTarget, redisTarget, type QueueName } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
 import { cartProcessor, checkoutProcessor, inventoryProcessor, sagaDeps } from "./processors";
 import { recoverIfRedisLostData } from "./inventory/recovery";
@@ -63,6 +63,10 @@ export async function startWorkers(
       { name: "reconcile", data: { type: "reconcile" } },
     );
   };
+  // On a Cluster the inventory queue's node can lose its data (and the schedules with it)
+  // while the stock shards keep theirs, so the schedules are looked for on their own.
+  const schedulesLost = async () =>
+    queues.includes("inventory") && !(await deps.inventoryQueue.getJobScheduler("prune"));
   // Recover before consuming: a process that cannot reach MySQL fails here, having taken no job.
   await recoverIfRedisLostData(deps, saga);
   await ensureSchedules();
@@ -102,7 +106,7 @@ export async function startWorkers(
     }
     worker.on("error", (err) => logger.error({ queue: queueName, err: err.message }, "worker error"));
     instrumentWorker(worker, queueName, deps.metrics);
-    const queue = createQueue(queueName, deps.redis, keys.queuePrefix, config);
+    const queue = createQueue(queueName, deps.redis, keys, config);
     queue.on("error", (err) => logger.warn({ queue: queueName, err: err.message }, "queue connection error"));
     return { queueName, worker, queue, concurrency };
   });
@@ -114,7 +118,7 @@ export async function startWorkers(
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   // The heartbeat says "this process consumes"; the API's readiness looks for a fresh one.
   const beat = async () => {
-    if (await recoverIfRedisLostData(deps, saga)) await ensureSchedules();
+    if ((await recoverIfRedisLostData(deps, saga)) || (await schedulesLost())) await ensureSchedules();
     const report = await progress.check();
     if (report.ready) {
       await deps.redis.zadd(keys.workerHeartbeats, Date.now(), workerId);
@@ -134,7 +138,16 @@ export async function startWorkers(
   if (config.METRICS_PORT > 0) {
     server = await startObservabilityServer(config.METRICS_PORT, config.HOST, deps.metrics.registry, progress);
   }
-  logger.info({ queues, workerId, metricsPort: config.METRICS_PORT || undefined }, "workers started");
+  logger.info(
+    {
+      queues,
+      workerId,
+      metricsPort: config.METRICS_PORT || undefined,
+      redis: describeTarget(redisTarget(config)),
+      inventoryShards: config.INVENTORY_SHARDS,
+    },
+    "workers started",
+  );
 
   return {
     workers: watched.map((w) => w.worker),

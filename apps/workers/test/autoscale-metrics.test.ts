@@ -47,11 +47,11 @@ describe("observe-only", () => {
     const prefix = `ao${randomBytes(5).toString("hex")}`;
     const keys = keyspace(prefix);
     const redis = createRedis(REDIS_URL, { forQueue: true, name: "autoscale-metrics-test" });
-    const checkout = new Queue(QUEUE_NAMES.checkout, { connection: redis, prefix: keys.queuePrefix });
+    const checkout = new Queue(QUEUE_NAMES.checkout, { connection: redis, prefix: keys.queuePrefix("checkout") });
     cleanups.push(async () => {
       await checkout.close();
       // Every key of this prefix, the supervisor's own queues' included.
-      const stream = redis.scanStream({ match: `${keys.queuePrefix}*`, count: 1000 });
+      const stream = redis.scanStream({ match: keys.allKeysPattern, count: 1000 });
       for await (const batch of stream as AsyncIterable<string[]>) {
         if (batch.length) await redis.unlink(...batch);
       }
@@ -59,7 +59,7 @@ describe("observe-only", () => {
     });
     const metrics = createAutoscaleMetrics();
     const supervisor = new Supervisor({
-      redisUrl: REDIS_URL,
+      redisTarget: REDIS_URL,
       queuePrefix: keys.queuePrefix,
       limits: new Map([
         ["checkout", { min: 1, max: 4 }],
@@ -103,8 +103,8 @@ describe("observe-only", () => {
   it("a Redis that does not answer counts as a failed measurement, not a crash", async () => {
     const metrics = createAutoscaleMetrics();
     const supervisor = new Supervisor({
-      redisUrl: "redis://127.0.0.1:1",
-      queuePrefix: "{unreachable}",
+      redisTarget: "redis://127.0.0.1:1",
+      queuePrefix: () => "{unreachable}",
       limits: new Map([["checkout", { min: 1, max: 2 }]]),
       policy: { targetBacklog: 2, maxWaitMs: 100, cooldownMs: 0 },
       pollIntervalMs: 60_000,

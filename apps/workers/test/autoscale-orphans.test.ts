@@ -31,7 +31,7 @@ beforeAll(async () => {
   });
   queue = new Queue(QUEUE_NAMES.checkout, {
     connection: createRedis(env.config.REDIS_URL, { forQueue: true, name: "orphans-test" }),
-    prefix: env.keys.queuePrefix,
+    prefix: env.keys.queuePrefix("checkout"),
   });
 });
 

@@ -40,7 +40,7 @@ async function pendingJobs(h: Harness): Promise<number> {
 
 /** job id -> how many times a worker started it. */
 async function starts(h: Harness): Promise<Map<string, number>> {
-  const raw = await h.redis.hgetall(`{${h.prefix}}:fixture:starts`);
+  const raw = await h.redis.hgetall(`${keyspace(h.prefix).queuePrefix("checkout")}:fixture:starts`);
   return new Map(Object.entries(raw).map(([id, n]) => [id, Number(n)]));
 }
 
@@ -58,7 +58,7 @@ describe("the autoscaler supervisor", () => {
       policy: { targetBacklog: 10, maxWaitMs: 1_000, cooldownMs: COOLDOWN_MS },
       fixtureEnv: { FIXTURE_CONCURRENCY: "2" },
     }));
-    expect(h.queue.opts.prefix).toBe(keyspace(h.prefix).queuePrefix);
+    expect(h.queue.opts.prefix).toBe(keyspace(h.prefix).queuePrefix("checkout"));
     const server = await serveMetrics(h.metrics.registry, 0, () => h.supervisor.isHealthy(), "127.0.0.1");
     const scrape = async () => (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
     const decisions: Array<DecisionEvent & { at: number }> = [];

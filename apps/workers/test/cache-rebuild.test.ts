@@ -40,8 +40,10 @@ it("a checkout waits for the cache rebuild without spending its attempts, then c
   await env.db("client_cart").insert({ client_id: client, product_id: product, quantity: 1 });
   // Redis lost its data: no epoch marker, and another process holds the recovery (so this
   // one cannot finish it either, as when MySQL is down).
-  await env.redis.del(env.keys.epoch);
-  await env.redis.set(env.keys.recoveryLock, "someone-else", "PX", 60_000);
+  // Both are the product's shard's: each shard is recovered under its own lease.
+  const shard = env.keys.shardOf(product);
+  await env.redis.del(env.keys.epoch(shard));
+  await env.redis.set(env.keys.recoveryLock(shard), "someone-else", "PX", 60_000);
 
   const res = await postJson(`${api.url}/checkOutCart`, { clientID: client }, { prefer: "respond-async" });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
@@ -55,7 +57,7 @@ it("a checkout waits for the cache rebuild without spending its attempts, then c
   expect(job?.attemptsMade ?? 0).toBeLessThan(2);
 
   // The recovery can finish now (MySQL answers again): the checkout completes.
-  await env.redis.del(env.keys.recoveryLock);
+  await env.redis.del(env.keys.recoveryLock(shard));
   const state = await eventually(
     "the order to end",
     async () => {

@@ -129,7 +129,7 @@ describe("flushReservations", () => {
 
 describe("requestFlush", () => {
   it("schedules one flush job per window, due when the window ends, however many commits ask", async () => {
-    const queue = createQueue("inventory", env.redis.duplicate(), env.keys.queuePrefix, env.config);
+    const queue = createQueue("inventory", env.redis.duplicate(), env.keys, env.config);
     try {
       const request = requestFlush(queue, 1_000);
       const asked = Date.now();

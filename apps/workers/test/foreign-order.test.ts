@@ -39,9 +39,9 @@ it.each([
   await env.db("client_cart").insert({ client_id: intruder, product_id: productID, quantity: 1 });
   const before = await env.db("orders").where({ order_id: orderId }).first();
 
-  const queue = createQueue("checkout", env.redis, env.keys.queuePrefix, env.config);
+  const queue = createQueue("checkout", env.redis, env.keys, env.config);
   try {
-    const replyTo = `${env.keys.queuePrefix}:replies:foreign-order-test`;
+    const replyTo = env.keys.reply("foreign-order-test");
     const data: CheckoutJob = { type: "checkout", replyTo, orderId, clientId: intruder, paymentToken: "tok_ok" };
     const job = await queue.add("checkout", data, { jobId: orderId });
     let state = await job.getState();

@@ -187,7 +187,7 @@ describe("relay", () => {
       db: createDb(env.config.DATABASE_URL, 2),
       queue: new Queue(EVENT_QUEUE_NAMES.events, {
         connection: createRedis(env.config.REDIS_URL, { name: "relay-test" }),
-        prefix: env.keys.queuePrefix,
+        prefix: env.keys.queuePrefix("events"),
       }),
       moved: 0,
     }));
@@ -242,7 +242,10 @@ describe("relay", () => {
       appendEvents(trx, [{ type: "stock.out", productId: "relay-fan-out", data: {} }]),
     );
     const late = await endpoint("stock.out");
-    const queue = new Queue(EVENT_QUEUE_NAMES.events, { connection: env.redis, prefix: env.keys.queuePrefix });
+    const queue = new Queue(EVENT_QUEUE_NAMES.events, {
+      connection: env.redis,
+      prefix: env.keys.queuePrefix("events"),
+    });
     try {
       await relayOutbox(env.db, queue, 100);
       expect((await queue.getJob(eventId))?.data).toMatchObject({ eventId, endpointIds: [wanted] });

@@ -37,22 +37,22 @@ async function insertOrphans(count: number): Promise<void> {
 it("a recovery whose holder is killed is taken over within seconds, and finished", async () => {
   await insertOrphans(500);
   // Redis lost its data: a worker starting now runs the recovery before it consumes.
-  await env.redis.del(env.keys.epoch);
+  await env.redis.del(env.keys.epoch(0));
   const holder = spawn(process.execPath, ["--import", "tsx", "apps/workers/src/main.ts"], {
     cwd: ROOT,
     env: { ...process.env, ...configToEnv(env.config) },
     stdio: "ignore",
   });
   const exited = new Promise((resolve) => holder.once("exit", resolve));
-  await eventually("the worker to take the recovery lock", () => env.redis.get(env.keys.recoveryLock), 60_000, 5);
+  await eventually("the worker to take the recovery lock", () => env.redis.get(env.keys.recoveryLock(0)), 60_000, 5);
   holder.kill("SIGKILL");
   await exited;
   const killedAt = Date.now();
-  expect(await env.redis.exists(env.keys.epoch)).toBe(0);
+  expect(await env.redis.exists(env.keys.epoch(0))).toBe(0);
   expect(await pendingCount()).toBeGreaterThan(0);
 
   workers = await startInProcessWorkers(env);
-  await eventually("another worker to finish the recovery", () => env.redis.get(env.keys.epoch), 150_000, 50);
+  await eventually("another worker to finish the recovery", () => env.redis.get(env.keys.epoch(0)), 150_000, 50);
   // The lease (10 s) plus the rest of the work, not the old 2-minute lock.
   expect(Date.now() - killedAt).toBeLessThan(60_000);
   expect(await pendingCount()).toBe(0);

@@ -203,7 +203,10 @@ describe("webhooks against a receiver that is down, then failing, then well", ()
       relayed_at: env.db.raw("NOW(3)"),
     });
     const seq = Number(((await env.db("events").where({ event_id: eventId }).first("seq")) as { seq: number }).seq);
-    const webhooks = new Queue(EVENT_QUEUE_NAMES.webhooks, { connection: env.redis, prefix: env.keys.queuePrefix });
+    const webhooks = new Queue(EVENT_QUEUE_NAMES.webhooks, {
+      connection: env.redis,
+      prefix: env.keys.queuePrefix("webhooks"),
+    });
     try {
       await webhooks.add("stock.out", { endpointId: webhookId, eventId }, { jobId: deliveryJobId(webhookId, eventId) });
       await sleep(700);

@@ -1,92 +1,46 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import { InventoryCode, InventoryScriptError } from "./codes";
 import { defineInventoryScripts, type InventoryCommands } from "./scripts";
+import { reconcileLevels } from "./reconcile";
+import { reserveInShard } from "./reserve";
+import { cachedLevels, parseHold } from "./reads";
 import { StockChanges } from "./stock-change";
-
-export interface StockLine {
-  productId: string;
-  quantity: number;
-}
-
-export interface InventoryKeys {
-  stock(productId: string): string;
-  hold(orderId: string): string;
-  holdExpiries: string;
-  /** Hash: product id -> units held and not yet committed or released. */
-  held: string;
-  /** Present while the cache is trustworthy; gone when Redis lost its data. */
-  epoch: string;
-  /** Sorted set of a product's stock changes in flight (stock-change-2.lua). */
-  stockChanges(productId: string): string;
-}
-
-/** The stock cache is being rebuilt after Redis lost its data: try again shortly. */
-export class CacheNotReadyError extends Error {
-  constructor() {
-    super("the stock cache is being rebuilt after Redis lost its data");
-    this.name = "CacheNotReadyError";
-  }
-}
-
-export interface ReconcileResult {
-  productId: string;
-  /** MySQL's figure minus (cached available + held); null when the level is not cached. */
-  drift: number | null;
-  repaired: boolean;
-}
-
-/**
- * What MySQL says can still be sold, per product: quantity minus pending
- * reserve_purchase. Products that do not exist are absent from the map.
- */
-export type TruthSource = (productIds: string[]) => Promise<Map<string, number>>;
-
-export type ReserveResult =
-  | { ok: true; replayed: boolean }
-  | { ok: false; reason: "insufficient_stock"; productId: string; available: number }
-  | { ok: false; reason: "unknown_product"; productId: string }
-  | { ok: false; reason: "hold_released" };
-
-export type HoldState = "held" | "committing" | "committed" | "released";
-
-export interface HoldView {
-  orderId: string;
-  state: HoldState;
-  expiresAt: number;
-  lines: StockLine[];
-}
-
-export type HoldStepResult = { ok: true } | { ok: false; reason: "hold_not_found" | "hold_released" };
-export type ReleaseResult =
-  { ok: true; replayed: boolean } | { ok: false; reason: "hold_not_found" | "hold_committed" | "not_expired" };
-
-export interface InventoryOptions {
-  /** How long an ended (committed or released) hold record is kept, so replays see it. */
-  retentionMs?: number;
-  /**
-   * Load levels only while the epoch marker exists. After Redis lost its data, the
-   * recovery first ends the orphaned checkouts in MySQL, then sets the marker: a level
-   * loaded earlier could miss an order that commits in between.
-   */
-  requireEpoch?: boolean;
-}
+import {
+  CacheNotReadyError,
+  holdStep,
+  byShard,
+  combineReleases,
+  combineSteps,
+  mergeLines,
+  type HoldStepResult,
+  type HoldView,
+  type InventoryKeys,
+  type InventoryOptions,
+  type ReconcileResult,
+  type ReleaseResult,
+  type ReserveResult,
+  type StockLine,
+  type TruthSource,
+} from "./types";
 
 const DAY_MS = 86_400_000;
 
 /**
  * The stock cache and holds in Redis. MySQL stays the source of truth: a level that
  * is not cached is loaded from it with SET NX, so a concurrent load never overwrites
- * a level that reservations already moved.
+ * a level that reservations already moved. Each script runs inside one shard; an
+ * order whose products sit in several shards has a hold part in each.
  */
 export class InventoryEngine {
-  private readonly redis: Redis & InventoryCommands;
+  private readonly redis: RedisClient & InventoryCommands;
   private readonly retentionMs: number;
   private readonly requireEpoch: boolean;
+  private readonly replicated: (shardKey: string) => Promise<unknown>;
   /** Changes of a level made in MySQL and here (restock, refund): see stock-change.ts. */
   readonly stockChanges: StockChanges;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: InventoryKeys,
     private readonly truth: TruthSource,
     options: InventoryOptions = {},
@@ -94,6 +48,7 @@ export class InventoryEngine {
     this.redis = defineInventoryScripts(redis);
     this.retentionMs = options.retentionMs ?? DAY_MS;
     this.requireEpoch = options.requireEpoch ?? false;
+    this.replicated = options.replicated ?? (async () => undefined);
     this.stockChanges = new StockChanges(redis, keys);
   }
 
@@ -101,7 +56,11 @@ export class InventoryEngine {
   async load(productIds: string[]): Promise<string[]> {
     const unique = [...new Set(productIds)];
     if (unique.length === 0) return [];
-    if (this.requireEpoch && !(await this.redis.exists(this.keys.epoch))) throw new CacheNotReadyError();
+    if (this.requireEpoch) {
+      const shards = byShard(this.keys, unique, (id) => id).map(([shard]) => shard);
+      const present = await Promise.all(shards.map((shard) => this.redis.exists(this.keys.epoch(shard))));
+      if (present.some((n) => n === 0)) throw new CacheNotReadyError();
+    }
     const truth = await this.truth(unique);
     // Cached as MySQL says, even below zero, so available + held always equals MySQL's
     // figure. Plain commands, auto-pipelined: a Pipeline object would copy every script
@@ -115,43 +74,45 @@ export class InventoryEngine {
   /**
    * The first line of a cart (a hash of product id -> quantity) that the cached levels
    * cannot cover, or null. Uncached levels count as covered, and so is everything while
-   * the checkout lock is held: this is a fast refusal, never the reservation. `edited`
-   * says whether the copy carries `editedMark` (the caller's sign that it may run ahead
-   * of the cart of record), read in the same round trip.
+   * the checkout lock is held: this is a fast refusal, never the reservation. The cart
+   * copy, the levels and the lock live in different slots, so this reads them in turn:
+   * the lock last, so a checkout of this client that took a level down while it was
+   * read is joined, not refused. `edited` says whether the copy carries `editedMark`
+   * (the caller's sign that it may run ahead of the cart of record), read with the lines
+   * in the one HGETALL of the copy, so the two always agree.
    */
   async cartShortfall(
     cartKey: string,
     checkoutLockKey: string,
     editedMark: string,
   ): Promise<{ productId: string; available: number; edited: boolean } | null> {
-    const [code, productId, available, edited] = await this.redis.omsCartShortfall(
-      cartKey,
-      checkoutLockKey,
-      this.keys.stock(""),
-      editedMark,
-    );
-    if (code !== InventoryCode.INSUFFICIENT_STOCK || productId === undefined) return null;
-    return { productId, available: Number(available), edited: edited === 1 };
+    const copy = await this.redis.hgetall(cartKey);
+    const cart = Object.entries(copy).filter(([field]) => field !== editedMark);
+    if (cart.length === 0) return null;
+    const levels = await this.cachedLevels(cart.map(([productId]) => productId));
+    const short = cart.find(([productId, quantity]) => (levels.get(productId) ?? Infinity) < Number(quantity));
+    if (!short || (await this.redis.exists(checkoutLockKey))) return null;
+    return {
+      productId: short[0],
+      available: Math.max(0, levels.get(short[0]) ?? 0),
+      edited: Object.hasOwn(copy, editedMark),
+    };
+  }
+
+  /** Cached levels (./reads.ts); uncached ones are absent. */
+  private cachedLevels(productIds: string[]): Promise<Map<string, number>> {
+    return cachedLevels(this.redis, this.keys, productIds);
   }
 
   /** Available stock as cached, loading what is missing. Unknown products are absent. */
   async available(productIds: string[]): Promise<Map<string, number>> {
     const unique = [...new Set(productIds)];
-    const levels = new Map<string, number>();
-    if (unique.length === 0) return levels;
-    const read = async (ids: string[]) => {
-      const values = await this.redis.mget(ids.map((id) => this.keys.stock(id)));
-      ids.forEach((id, i) => {
-        const v = values[i];
-        if (v !== null && v !== undefined) levels.set(id, Number(v));
-      });
-    };
-    await read(unique);
+    const levels = await this.cachedLevels(unique);
     const missing = unique.filter((id) => !levels.has(id));
     if (missing.length > 0) {
       try {
         await this.load(missing);
-        await read(missing);
+        for (const [id, level] of await this.cachedLevels(missing)) levels.set(id, level);
       } catch (err) {
         if (!(err instanceof CacheNotReadyError)) throw err;
         // While the cache is rebuilt, MySQL's figure is the answer (no holds survive a loss).
@@ -163,75 +124,99 @@ export class InventoryEngine {
     return levels;
   }
 
-  /** Holds every line or none. Idempotent by order id: a replay changes nothing. */
+  /**
+   * Holds every line or none. Idempotent by order id: a replay changes nothing. A cart
+   * spanning shards reserves them in ascending order; when a shard refuses, the parts
+   * taken before it are released, so nothing stays held (a replay then answers
+   * hold_released from those parts, as it would for an expired hold).
+   */
   async reserve(orderId: string, lines: StockLine[], ttlMs: number, now = Date.now()): Promise<ReserveResult> {
     if (lines.length === 0) throw new Error("reserve needs at least one line");
-    lines = mergeLines(lines);
-    const stockKeys = lines.map((l) => this.keys.stock(l.productId));
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const [code = -1, line = 0, available = 0, replayed = 0] = await this.redis.omsReserve(
-        stockKeys.length + 3,
-        this.keys.hold(orderId),
-        this.keys.holdExpiries,
-        this.keys.held,
-        ...stockKeys,
+    const shards = byShard(this.keys, mergeLines(lines), (l) => l.productId);
+    let result: ReserveResult = { ok: true, replayed: true };
+    for (const [index, [shard, shardLines]] of shards.entries()) {
+      const part = await reserveInShard(this.redis, this.keys, (ids) => this.load(ids), {
+        shard,
         orderId,
-        now,
+        lines: shardLines,
         ttlMs,
-        ...lines.map((l) => l.productId),
-        ...lines.map((l) => l.quantity),
-      );
-      switch (code) {
-        case InventoryCode.OK:
-          return { ok: true, replayed: replayed === 1 };
-        case InventoryCode.INSUFFICIENT_STOCK:
-          return {
-            ok: false,
-            reason: "insufficient_stock",
-            productId: lineAt(lines, line).productId,
-            available: Math.max(0, available),
-          };
-        case InventoryCode.HOLD_RELEASED:
-          return { ok: false, reason: "hold_released" };
-        case InventoryCode.NOT_LOADED: {
-          const unknown = await this.load(lines.map((l) => l.productId));
-          if (unknown[0] !== undefined) return { ok: false, reason: "unknown_product", productId: unknown[0] };
-          continue;
-        }
-        default:
-          throw new InventoryScriptError("reserve", code);
+        now,
+      });
+      if (!part.ok) {
+        for (const [taken] of shards.slice(0, index)) await this.releaseInShard(taken, orderId, "any", now);
+        return part;
       }
+      if (!part.replayed) result = { ok: true, replayed: false };
+      await this.replicated(this.keys.holdExpiries(shard));
     }
-    throw new Error(`stock levels for order ${orderId} could not be loaded`);
+    return result;
   }
 
-  /** Payment is about to start: from here on, expiry leaves the hold alone. */
-  async beginCommit(orderId: string): Promise<HoldStepResult> {
-    const [code = -1] = await this.redis.omsBeginCommit(this.keys.hold(orderId), this.keys.holdExpiries, orderId);
-    return holdStep("beginCommit", code);
+  /**
+   * Payment is about to start: from here on, expiry leaves the hold alone. Given the
+   * order's products, only their shards are asked, and a part missing from one of them
+   * (its node lost its data) means the hold is gone, so the checkout reserves again
+   * rather than pay for stock no shard holds.
+   */
+  async beginCommit(orderId: string, productIds?: string[]): Promise<HoldStepResult> {
+    const shards = productIds ? byShard(this.keys, productIds, (id) => id).map(([shard]) => shard) : undefined;
+    return this.onEveryShard(async (shard) => {
+      const [code = -1] = await this.redis.omsBeginCommit(
+        this.keys.hold(orderId, shard),
+        this.keys.holdExpiries(shard),
+        orderId,
+      );
+      if (code === InventoryCode.OK) await this.replicated(this.keys.holdExpiries(shard));
+      return holdStep("beginCommit", code);
+    }, shards);
   }
 
   /** The order is durable in MySQL: the held stock is sold for good. */
   async commit(orderId: string): Promise<HoldStepResult> {
-    const [code = -1] = await this.redis.omsCommit(
-      this.keys.hold(orderId),
-      this.keys.holdExpiries,
-      this.keys.held,
-      orderId,
-      this.retentionMs,
-    );
-    return holdStep("commit", code);
+    return this.onEveryShard(async (shard) => {
+      const [code = -1] = await this.redis.omsCommit(
+        this.keys.hold(orderId, shard),
+        this.keys.holdExpiries(shard),
+        this.keys.held(shard),
+        orderId,
+        this.retentionMs,
+      );
+      return holdStep("commit", code);
+    });
+  }
+
+  /**
+   * Runs a hold step in the order's shards at once, or, when they are not known, in every
+   * shard (one script call each; with one shard, the single call it always was), where a
+   * shard without a part answers "not found" and is ignored when another has one.
+   */
+  private async onEveryShard(
+    step: (shard: number) => Promise<HoldStepResult>,
+    orderShards?: number[],
+  ): Promise<HoldStepResult> {
+    return combineSteps(await Promise.all((orderShards ?? this.keys.shards).map(step)), orderShards !== undefined);
   }
 
   /** Returns the hold's stock exactly once; never for a committed hold. */
   async release(orderId: string, mode: "any" | "expired" = "any", now = Date.now()): Promise<ReleaseResult> {
-    const hold = await this.hold(orderId);
+    return combineReleases(
+      await Promise.all(this.keys.shards.map((shard) => this.releaseInShard(shard, orderId, mode, now))),
+    );
+  }
+
+  private async releaseInShard(
+    shard: number,
+    orderId: string,
+    mode: "any" | "expired",
+    now: number,
+  ): Promise<ReleaseResult> {
+    const hold = await this.holdPart(orderId, shard);
     const stockKeys = hold ? hold.lines.map((l) => this.keys.stock(l.productId)) : [];
     const [code = -1, replayed = 0] = await this.redis.omsRelease(
       stockKeys.length + 3,
-      this.keys.hold(orderId),
-      this.keys.holdExpiries,
-      this.keys.held,
+      this.keys.hold(orderId, shard),
+      this.keys.holdExpiries(shard),
+      this.keys.held(shard),
       ...stockKeys,
       orderId,
       this.retentionMs,
@@ -272,7 +257,10 @@ export class InventoryEngine {
   ): Promise<{ ok: true } | { ok: false; reason: "insufficient_stock"; available: number }> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const [code = -1, available = 0] = await this.redis.omsRestock(this.keys.stock(productId), -units, "guarded");
-      if (code === InventoryCode.OK) return { ok: true };
+      if (code === InventoryCode.OK) {
+        await this.replicated(this.keys.stock(productId));
+        return { ok: true };
+      }
       if (code === InventoryCode.INSUFFICIENT_STOCK) return { ok: false, reason: "insufficient_stock", available };
       if (code !== InventoryCode.NOT_LOADED) throw new InventoryScriptError("restock", code);
       await this.load([productId]);
@@ -280,26 +268,38 @@ export class InventoryEngine {
     throw new CacheNotReadyError();
   }
 
+  /**
+   * An order's hold: its parts' lines together, in the state of its first part (parts
+   * differ only while a step is between shards).
+   */
   async hold(orderId: string): Promise<HoldView | null> {
-    const h = await this.redis.hgetall(this.keys.hold(orderId));
-    if (!h.state) return null;
-    const n = Number(h.n ?? 0);
-    const lines: StockLine[] = [];
-    for (let i = 1; i <= n; i++) lines.push({ productId: h[`p${i}`] ?? "", quantity: Number(h[`q${i}`]) });
-    return { orderId, state: h.state as HoldState, expiresAt: Number(h.exp ?? 0), lines };
+    const parts = (await Promise.all(this.keys.shards.map((shard) => this.holdPart(orderId, shard)))).filter(
+      (p): p is HoldView => p !== null,
+    );
+    const [first] = parts;
+    return first ? { ...first, lines: parts.flatMap((p) => p.lines) } : null;
   }
 
-  /** Live holds whose time has passed (ids only), oldest first; a paying hold's time never passes. */
-  async expiredHoldIds(now = Date.now(), limit = 500): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.holdExpiries, "-inf", now, "LIMIT", 0, limit);
+  private async holdPart(orderId: string, shard: number): Promise<HoldView | null> {
+    return parseHold(orderId, await this.redis.hgetall(this.keys.hold(orderId, shard)));
   }
 
-  /** Releases holds that expired before payment began; returns how many were released. */
+  /** Live holds of a shard whose time has passed (ids only), oldest first; a paying hold's time never passes. */
+  async expiredHoldIds(now = Date.now(), limit = 500, shard = 0): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.holdExpiries(shard), "-inf", now, "LIMIT", 0, limit);
+  }
+
+  /**
+   * Releases hold parts that expired before payment began, shard by shard (an order's
+   * parts share one expiry, so each shard's sweep finds its own); returns how many.
+   */
   async sweepExpired(now = Date.now(), limit = 500): Promise<number> {
     let released = 0;
-    for (const orderId of await this.expiredHoldIds(now, limit)) {
-      const r = await this.release(orderId, "expired", now);
-      if (r.ok && !r.replayed) released++;
+    for (const shard of this.keys.shards) {
+      for (const orderId of await this.expiredHoldIds(now, limit, shard)) {
+        const r = await this.releaseInShard(shard, orderId, "expired", now);
+        if (r.ok && !r.replayed) released++;
+      }
     }
     return released;
   }
@@ -313,87 +313,22 @@ export class InventoryEngine {
     return result ?? { productId, drift: null, repaired: false };
   }
 
-  /**
-   * Compares many cached levels with MySQL: one truth query for the lot, one script call
-   * per product, sent together. Only the products that drifted are looked at again after
-   * `settleMs` and repaired if the drift is still the same (a change in flight between
-   * MySQL and Redis is not drift).
-   */
+  /** Compares many cached levels with MySQL, repairing drift a second look confirms (./reconcile.ts). */
   async reconcileMany(productIds: string[], settleMs = 500): Promise<ReconcileResult[]> {
-    const look = async (ids: string[], mode: "check" | "repair", expected: Map<string, number>) => {
-      const truth = await this.truth(ids);
-      const replies = await Promise.all(
-        ids.map(async (productId) => {
-          const level = truth.get(productId);
-          if (level === undefined) return null;
-          const [code = -1, drift = 0, repaired = 0] = await this.redis.omsReconcile(
-            this.keys.stock(productId),
-            this.keys.held,
-            this.keys.stockChanges(productId),
-            productId,
-            level,
-            mode,
-            expected.get(productId) ?? 0,
-          );
-          if (code === InventoryCode.NOT_LOADED) return null;
-          if (code !== InventoryCode.OK) throw new InventoryScriptError("reconcile", code);
-          return { drift, repaired: repaired === 1 };
-        }),
-      );
-      return new Map(ids.map((id, i) => [id, replies[i] ?? null]));
-    };
-    const first = await look(productIds, "check", new Map());
-    const drifted = productIds.filter((id) => (first.get(id)?.drift ?? 0) !== 0);
-    let second = new Map<string, { drift: number; repaired: boolean } | null>();
-    if (drifted.length > 0) {
-      await new Promise((r) => setTimeout(r, settleMs));
-      second = await look(drifted, "repair", new Map(drifted.map((id) => [id, first.get(id)?.drift ?? 0])));
-    }
-    return productIds.map((productId) => {
-      const checked = first.get(productId);
-      if (!checked) return { productId, drift: null, repaired: false };
-      if (checked.drift === 0) return { productId, drift: 0, repaired: false };
-      const again = second.get(productId);
-      return { productId, drift: again?.drift ?? null, repaired: again?.repaired ?? false };
-    });
+    return reconcileLevels(this.redis, this.keys, this.truth, productIds, settleMs);
   }
 
-  /** Holds not yet committed or released: waiting for payment or in the middle of it. */
+  /** Orders with a live hold part (up to `limit`), shard by shard. */
+  async liveHoldIds(limit: number): Promise<string[]> {
+    const perShard = await Promise.all(
+      this.keys.shards.map((shard) => this.redis.zrange(this.keys.holdExpiries(shard), 0, limit - 1)),
+    );
+    return [...new Set(perShard.flat())].slice(0, limit);
+  }
+
+  /** Hold parts not yet committed or released (one per shard an order spans): waiting for payment or in it. */
   async liveHoldCount(): Promise<number> {
-    return this.redis.zcard(this.keys.holdExpiries);
+    const counts = await Promise.all(this.keys.shards.map((shard) => this.redis.zcard(this.keys.holdExpiries(shard))));
+    return counts.reduce((a, b) => a + b, 0);
   }
-}
-
-/** One line per product: a cart listing a product twice reserves the sum once. */
-function mergeLines(lines: StockLine[]): StockLine[] {
-  const merged = new Map<string, number>();
-  for (const l of lines) merged.set(l.productId, (merged.get(l.productId) ?? 0) + l.quantity);
-  return [...merged].map(([productId, quantity]) => ({ productId, quantity }));
-}
-
-function lineAt(lines: StockLine[], oneBased: number): StockLine {
-  const line = lines[oneBased - 1];
-  if (!line) throw new Error(`reserve reported line ${oneBased} of ${lines.length}`);
-  return line;
-}
-
-function holdStep(script: string, code: number): HoldStepResult {
-  switch (code) {
-    case InventoryCode.OK:
-      return { ok: true };
-    case InventoryCode.HOLD_NOT_FOUND:
-      return { ok: false, reason: "hold_not_found" };
-    case InventoryCode.HOLD_RELEASED:
-      return { ok: false, reason: "hold_released" };
-    default:
-      throw new InventoryScriptError(script, code);
-  }
-}
-
-/** A client's checkout lock: one checkout per client at a time; only the owner may drop it. */
-export async function releaseCheckoutLock(redis: Redis, lockKey: string, orderId: string): Promise<boolean> {
-  const [code = -1] = await defineInventoryScripts(redis).omsCheckoutUnlock(lockKey, orderId);
-  if (code !== InventoryCode.OK && code !== InventoryCode.NOT_OWNER)
-    throw new InventoryScriptError("checkout-unlock", code);
-  return code === InventoryCode.OK;
 }

@@ -1,4 +1,6 @@
-export { InventoryEngine, releaseCheckoutLock, CacheNotReadyError } from "./engine";
+export { InventoryEngine } from "./engine";
+export { releaseCheckoutLock } from "./checkout-lock";
+export { CacheNotReadyError } from "./types";
 export type {
   StockLine,
   InventoryKeys,
@@ -9,7 +11,7 @@ export type {
   HoldStepResult,
   ReleaseResult,
   ReconcileResult,
-} from "./engine";
+} from "./types";
 export { InventoryCode, InventoryScriptError } from "./codes";
 export { SCRIPTS, defineInventoryScripts } from "./scripts";
 export { mysqlTruth } from "./mysql-truth";

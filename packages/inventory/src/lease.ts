@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import { InventoryCode } from "./codes";
 import { defineInventoryScripts } from "./scripts";
 
@@ -14,7 +14,7 @@ export class Lease {
   private lost = false;
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly key: string,
     readonly token: string,
     private readonly ttlMs: number,
@@ -24,7 +24,7 @@ export class Lease {
   }
 
   /** Takes the lease if nobody holds it; undefined when another process does. */
-  static async take(redis: Redis, key: string, ttlMs: number): Promise<Lease | undefined> {
+  static async take(redis: RedisClient, key: string, ttlMs: number): Promise<Lease | undefined> {
     const token = randomUUID();
     if (!(await redis.set(key, token, "PX", ttlMs, "NX"))) return undefined;
     return new Lease(redis, key, token, ttlMs);

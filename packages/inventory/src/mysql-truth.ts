@@ -1,5 +1,5 @@
 import type { Knex } from "@oms/shared";
-import type { TruthSource } from "./engine";
+import type { TruthSource } from "./types";
 
 /**
  * What can still be sold according to MySQL: quantity minus committed decrements not

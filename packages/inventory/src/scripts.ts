@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 
 function lua(file: string): string {
   return readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
@@ -15,7 +15,6 @@ export const SCRIPTS = {
   omsCheckoutUnlock: { file: "checkout-unlock-1.lua", numberOfKeys: 1 },
   omsReconcile: { file: "reconcile-3.lua", numberOfKeys: 3 },
   omsStockChange: { file: "stock-change-2.lua", numberOfKeys: 2 },
-  omsCartShortfall: { file: "cart-shortfall-2.lua", numberOfKeys: 2 },
   omsLease: { file: "lease-1.lua", numberOfKeys: 1 },
   omsRecoveryFinish: { file: "recovery-finish-2.lua", numberOfKeys: 2 },
 } as const;
@@ -32,18 +31,12 @@ export interface InventoryCommands {
   omsCheckoutUnlock(...args: Array<string | number>): Promise<Reply>;
   omsReconcile(...args: Array<string | number>): Promise<Reply>;
   omsStockChange(...args: Array<string | number>): Promise<Reply>;
-  omsCartShortfall(
-    cartKey: string,
-    lockKey: string,
-    stockPrefix: string,
-    editedMark?: string,
-  ): Promise<[number, string?, number?, number?]>;
   omsLease(leaseKey: string, token: string, action: "extend" | "release", ttlMs?: number): Promise<Reply>;
   omsRecoveryFinish(leaseKey: string, epochKey: string, token: string, epoch: string): Promise<Reply>;
 }
 
 /** Registers every script through defineCommand, which handles EVALSHA with an EVAL fallback. */
-export function defineInventoryScripts(redis: Redis): Redis & InventoryCommands {
+export function defineInventoryScripts<C extends RedisClient>(redis: C): C & InventoryCommands {
   for (const [name, spec] of Object.entries(SCRIPTS)) {
     if (!(name in redis)) {
       redis.defineCommand(name, {
@@ -52,5 +45,5 @@ export function defineInventoryScripts(redis: Redis): Redis & InventoryCommands 
       });
     }
   }
-  return redis as Redis & InventoryCommands;
+  return redis as C & InventoryCommands;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import { InventoryCode, InventoryScriptError } from "./codes";
-import type { InventoryKeys } from "./engine";
+import type { InventoryKeys } from "./types";
 import { defineInventoryScripts, type InventoryCommands } from "./scripts";
 
 /** How long a change may take between its begin and its last move (a stalled API's move after it is dropped). */
@@ -27,10 +27,10 @@ export type MoveResult =
  * too late or onto a level loaded since is dropped (the cache is left low, never high).
  */
 export class StockChanges {
-  private readonly redis: Redis & InventoryCommands;
+  private readonly redis: RedisClient & InventoryCommands;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Pick<InventoryKeys, "stock" | "stockChanges">,
     private readonly ttlMs = STOCK_CHANGE_TTL_MS,
   ) {

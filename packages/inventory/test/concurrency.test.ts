@@ -34,16 +34,18 @@ afterAll(async () => {
   await env?.close();
 });
 
-const heldKey = (scenario: string) => `${env.keys.held}:${scenario}`;
+const heldKey = (scenario: string) => `${env.keys.held()}:${scenario}`;
 
 /** One engine per connection; each scenario has its own expiry set and held hash. */
 function enginesFor(scenario: string, truth = noTruth): InventoryEngine[] {
   const keys: InventoryKeys = {
+    shards: [0],
+    shardOf: () => 0,
     stock: env.keys.stock,
     hold: env.keys.hold,
-    holdExpiries: `${env.keys.holdExpiries}:${scenario}`,
-    held: heldKey(scenario),
-    epoch: env.keys.epoch,
+    holdExpiries: () => `${env.keys.holdExpiries()}:${scenario}`,
+    held: () => heldKey(scenario),
+    epoch: () => env.keys.epoch(),
     stockChanges: env.keys.stockChanges,
   };
   return connections.map((c) => new InventoryEngine(c, keys, truth));
@@ -111,10 +113,10 @@ test("200 reservations racing for 50 units over 8 connections: exactly 50 win an
   expect(Number.isFinite(minimumSeen)).toBe(true); // the watcher did sample
   expect(minimumSeen).toBeGreaterThanOrEqual(0);
   expect(await scanKeys(env.redis, env.keys.hold("race1-o*"))).toHaveLength(50);
-  expect(await env.redis.zcard(`${env.keys.holdExpiries}:race1`)).toBe(50);
+  expect(await env.redis.zcard(`${env.keys.holdExpiries()}:race1`)).toBe(50);
   // The winners are exactly the ids whose hold exists.
   const winners = results.flatMap((r, i) => (r.ok ? [`race1-o${i}`] : [])).sort();
-  expect((await env.redis.zrange(`${env.keys.holdExpiries}:race1`, 0, -1)).sort()).toEqual(winners);
+  expect((await env.redis.zrange(`${env.keys.holdExpiries()}:race1`, 0, -1)).sort()).toEqual(winners);
   expect(await expectHeldMatchesLiveHolds("race1")).toEqual(new Map([["race1-p", 50]]));
 });
 
@@ -131,7 +133,7 @@ test("the same race on a cold cache: every racer loads from MySQL, yet exactly 5
   expect(tally(results)).toEqual({ fresh: 50, insufficient: 150 });
   expect(await level("race2-p")).toBe(0);
   expect(await scanKeys(env.redis, env.keys.hold("race2-o*"))).toHaveLength(50);
-  expect(await env.redis.zcard(`${env.keys.holdExpiries}:race2`)).toBe(50);
+  expect(await env.redis.zcard(`${env.keys.holdExpiries()}:race2`)).toBe(50);
   expect(await expectHeldMatchesLiveHolds("race2")).toEqual(new Map([["race2-p", 50]]));
 });
 
@@ -155,7 +157,7 @@ test("100 two-line carts (A=30, B=1000) racing: exactly 30 win, A ends at 0 and 
   expect(await level("race3-a")).toBe(0);
   expect(await level("race3-b")).toBe(970);
   expect(await scanKeys(env.redis, env.keys.hold("race3-o*"))).toHaveLength(30);
-  expect(await env.redis.zcard(`${env.keys.holdExpiries}:race3`)).toBe(30);
+  expect(await env.redis.zcard(`${env.keys.holdExpiries()}:race3`)).toBe(30);
   expect(await expectHeldMatchesLiveHolds("race3")).toEqual(
     new Map([
       ["race3-a", 30],
@@ -194,7 +196,7 @@ test("50 concurrent releases and replays of the same 10 holds return each hold's
     ).toHaveLength(4);
   }
   expect(await level("race4-p")).toBe(100);
-  expect(await env.redis.zcard(`${env.keys.holdExpiries}:race4`)).toBe(0);
+  expect(await env.redis.zcard(`${env.keys.holdExpiries()}:race4`)).toBe(0);
   // Every hold released exactly once: nothing left held, no count driven below zero.
   expect(await expectHeldMatchesLiveHolds("race4")).toEqual(new Map());
 });
@@ -232,7 +234,7 @@ test("commit racing release on the same holds: each hold ends either sold or ret
     }
   }
   expect(await level("race5-p")).toBe(200 - 2 * committed);
-  expect(await env.redis.zcard(`${env.keys.holdExpiries}:race5`)).toBe(0);
+  expect(await env.redis.zcard(`${env.keys.holdExpiries()}:race5`)).toBe(0);
   expect(await expectHeldMatchesLiveHolds("race5")).toEqual(new Map());
 });
 
@@ -317,10 +319,10 @@ test("reserve, replay, begin-commit, commit, release and expiry sweeps all racin
     if (state === "committing") paying.push(id);
   }
   expect(paying.length).toBeGreaterThan(0);
-  expect((await env.redis.zrangebyscore(`${env.keys.holdExpiries}:race6`, "-inf", "(+inf")).sort()).toEqual(
+  expect((await env.redis.zrangebyscore(`${env.keys.holdExpiries()}:race6`, "-inf", "(+inf")).sort()).toEqual(
     stillHeld.sort(),
   );
-  expect((await env.redis.zrangebyscore(`${env.keys.holdExpiries}:race6`, "+inf", "+inf")).sort()).toEqual(
+  expect((await env.redis.zrangebyscore(`${env.keys.holdExpiries()}:race6`, "+inf", "+inf")).sort()).toEqual(
     paying.sort(),
   );
   const untouched = ids.filter((_, i) => i % 6 === 5 && reserved[i]!.ok);

@@ -27,9 +27,9 @@ afterAll(async () => env?.close());
 type EngineOptions = NonNullable<ConstructorParameters<typeof InventoryEngine>[3]>;
 
 /** The held hash of one test's engine. */
-const heldKey = (tag: string) => `${env.keys.held}:${tag}`;
+const heldKey = (tag: string) => `${env.keys.held()}:${tag}`;
 /** The epoch marker of one test's engine (absent unless the test sets it). */
-const epochKey = (tag: string) => `${env.keys.epoch}:${tag}`;
+const epochKey = (tag: string) => `${env.keys.epoch()}:${tag}`;
 
 /**
  * An engine whose expiry set and held hash are its own (so live-hold counts, sweeps
@@ -44,11 +44,13 @@ function engineFor(
 ): InventoryEngine {
   const { ownEpoch = false, ...engineOptions } = options;
   const keys: InventoryKeys = {
+    shards: [0],
+    shardOf: () => 0,
     stock: env.keys.stock,
     hold: env.keys.hold,
-    holdExpiries: `${env.keys.holdExpiries}:${tag}`,
-    held: heldKey(tag),
-    epoch: ownEpoch ? epochKey(tag) : env.keys.epoch,
+    holdExpiries: () => `${env.keys.holdExpiries()}:${tag}`,
+    held: () => heldKey(tag),
+    epoch: () => (ownEpoch ? epochKey(tag) : env.keys.epoch()),
     stockChanges: env.keys.stockChanges,
   };
   return new InventoryEngine(env.redis, keys, truth, engineOptions);

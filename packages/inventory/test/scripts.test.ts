@@ -34,8 +34,8 @@ function reserve(orderId: string, lines: Line[], now = NOW, ttl = TTL): Promise<
   return redis.omsReserve(
     stockKeys.length + 3,
     keys.hold(orderId),
-    keys.holdExpiries,
-    keys.held,
+    keys.holdExpiries(),
+    keys.held(),
     ...stockKeys,
     orderId,
     now,
@@ -54,8 +54,8 @@ function releaseWithKeys(
   return redis.omsRelease(
     stockKeys.length + 3,
     keys.hold(orderId),
-    keys.holdExpiries,
-    keys.held,
+    keys.holdExpiries(),
+    keys.held(),
     ...stockKeys,
     orderId,
     RETENTION,
@@ -73,9 +73,9 @@ function release(orderId: string, productIds: string[], mode: "any" | "expired" 
   );
 }
 
-const beginCommit = (orderId: string) => redis.omsBeginCommit(keys.hold(orderId), keys.holdExpiries, orderId);
+const beginCommit = (orderId: string) => redis.omsBeginCommit(keys.hold(orderId), keys.holdExpiries(), orderId);
 const commit = (orderId: string) =>
-  redis.omsCommit(keys.hold(orderId), keys.holdExpiries, keys.held, orderId, RETENTION);
+  redis.omsCommit(keys.hold(orderId), keys.holdExpiries(), keys.held(), orderId, RETENTION);
 const restock = (productId: string, delta: number | string) => redis.omsRestock(keys.stock(productId), delta);
 const checkoutUnlock = (clientId: string, orderId: string) =>
   redis.omsCheckoutUnlock(env.keys.checkoutLock(clientId), orderId);
@@ -87,7 +87,7 @@ const reconcile = (
 ) =>
   redis.omsReconcile(
     keys.stock(productId),
-    keys.held,
+    keys.held(),
     keys.stockChanges(productId),
     productId,
     truth,
@@ -108,10 +108,10 @@ const stock = (...productIds: string[]) =>
   );
 const holdHash = (orderId: string) => redis.hgetall(keys.hold(orderId));
 const holdExists = async (orderId: string) => (await redis.exists(keys.hold(orderId))) === 1;
-const expiryScore = (orderId: string) => redis.zscore(keys.holdExpiries, orderId);
+const expiryScore = (orderId: string) => redis.zscore(keys.holdExpiries(), orderId);
 /** Units the held hash counts per product (null when the product has no field). */
 const held = async (...productIds: string[]) =>
-  (await redis.hmget(keys.held, ...productIds)).map((v) => (v === null ? null : Number(v)));
+  (await redis.hmget(keys.held(), ...productIds)).map((v) => (v === null ? null : Number(v)));
 /**
  * available + held per product. Reserve, begin-commit and release only move units
  * between the two; commit is the one step that takes them away.
@@ -270,8 +270,8 @@ describe("reserve.lua", () => {
       redis.omsReserve(
         5,
         keys.hold("r5"),
-        keys.holdExpiries,
-        keys.held,
+        keys.holdExpiries(),
+        keys.held(),
         keys.stock("r5-a"),
         keys.stock("r5-b"),
         "r5",
@@ -290,7 +290,9 @@ describe("reserve.lua", () => {
     // One product id too many.
     expect(await twoLines("r5-a", "r5-b", "r5-a", 1, 1)).toEqual(invalid);
     // No stock key at all.
-    expect(await redis.omsReserve(3, keys.hold("r5"), keys.holdExpiries, keys.held, "r5", NOW, TTL)).toEqual(invalid);
+    expect(await redis.omsReserve(3, keys.hold("r5"), keys.holdExpiries(), keys.held(), "r5", NOW, TTL)).toEqual(
+      invalid,
+    );
 
     expect(await stock("r5-a", "r5-b")).toEqual([10, 10]);
     expect(await held("r5-a", "r5-b")).toEqual([null, null]);
@@ -324,7 +326,7 @@ describe("reserve.lua", () => {
     await reserve("r12-3", [["r12-a", 5]]);
 
     expect(await held("r12-a", odd)).toEqual([10, 4]);
-    expect(await redis.hexists(keys.held, odd)).toBe(1);
+    expect(await redis.hexists(keys.held(), odd)).toBe(1);
     expect((await holdHash("r12-2")).p2).toBe(odd);
     expect(await total("r12-a", odd)).toEqual([20, 5]);
   });
@@ -513,11 +515,13 @@ describe("release.lua", () => {
   test("engine.sweepExpired(now) releases the expired held holds and leaves live and committing ones alone", async () => {
     // Its own prefix region: other tests' holds must not be swept here.
     const sweepKeys: InventoryKeys = {
+      shards: [0],
+      shardOf: () => 0,
       stock: (p) => keys.stock(`sweep-${p}`),
       hold: (o) => keys.hold(`sweep-${o}`),
-      holdExpiries: `${keys.holdExpiries}:sweep`,
-      held: `${keys.held}:sweep`,
-      epoch: keys.epoch,
+      holdExpiries: () => `${keys.holdExpiries()}:sweep`,
+      held: () => `${keys.held()}:sweep`,
+      epoch: () => keys.epoch(),
       stockChanges: (p) => keys.stockChanges(`sweep-${p}`),
     };
     const engine = new InventoryEngine(env.redis, sweepKeys, noTruth, { retentionMs: RETENTION });
@@ -526,8 +530,8 @@ describe("release.lua", () => {
       redis.omsReserve(
         4,
         sweepKeys.hold(orderId),
-        sweepKeys.holdExpiries,
-        sweepKeys.held,
+        sweepKeys.holdExpiries(),
+        sweepKeys.held(),
         sweepKeys.stock("a"),
         orderId,
         now,
@@ -535,13 +539,13 @@ describe("release.lua", () => {
         "a",
         qty,
       );
-    const heldA = async () => Number(await redis.hget(sweepKeys.held, "a"));
+    const heldA = async () => Number(await redis.hget(sweepKeys.held(), "a"));
 
     expect(await reserveAt("expired-1", 1, NOW)).toEqual([C.OK, 0, 0, 0]);
     expect(await reserveAt("expired-2", 2, NOW + 10)).toEqual([C.OK, 0, 0, 0]);
     expect(await reserveAt("paying", 4, NOW)).toEqual([C.OK, 0, 0, 0]);
     expect(await reserveAt("live", 8, NOW + TTL)).toEqual([C.OK, 0, 0, 0]);
-    expect(await redis.omsBeginCommit(sweepKeys.hold("paying"), sweepKeys.holdExpiries, "paying")).toEqual([C.OK]);
+    expect(await redis.omsBeginCommit(sweepKeys.hold("paying"), sweepKeys.holdExpiries(), "paying")).toEqual([C.OK]);
     expect(await redis.get(sweepKeys.stock("a"))).toBe("5");
     expect(await heldA()).toBe(15);
 
@@ -554,7 +558,7 @@ describe("release.lua", () => {
     expect(await redis.hget(sweepKeys.hold("expired-2"), "state")).toBe("released");
     expect(await redis.hget(sweepKeys.hold("paying"), "state")).toBe("committing");
     expect(await redis.hget(sweepKeys.hold("live"), "state")).toBe("held");
-    expect(await redis.zrange(sweepKeys.holdExpiries, 0, -1)).toEqual(["live", "paying"]);
+    expect(await redis.zrange(sweepKeys.holdExpiries(), 0, -1)).toEqual(["live", "paying"]);
 
     // A second sweep at the same time finds nothing more to do.
     expect(await engine.sweepExpired(NOW + TTL + 10)).toBe(0);
@@ -616,7 +620,7 @@ describe("release.lua", () => {
   test("releasing an unknown hold answers HOLD_NOT_FOUND, drops a stale expiry entry and leaves the held hash alone", async () => {
     await setStock({ "l7-a": 10 });
     await reserve("l7-other", [["l7-a", 2]]);
-    await redis.zadd(keys.holdExpiries, NOW, "l7-ghost");
+    await redis.zadd(keys.holdExpiries(), NOW, "l7-ghost");
     expect(await release("l7-ghost", [])).toEqual([C.HOLD_NOT_FOUND, 0]);
     expect(await release("l7-ghost", ["l7-a"])).toEqual([C.HOLD_NOT_FOUND, 0]);
     expect(await held("l7-a")).toEqual([2]);
@@ -690,11 +694,11 @@ describe("begin-commit-2.lua and commit-3.lua", () => {
   });
 
   test("begin-commit and commit of an unknown hold answer HOLD_NOT_FOUND and create nothing", async () => {
-    const heldBefore = await redis.hgetall(keys.held);
+    const heldBefore = await redis.hgetall(keys.held());
     expect(await beginCommit("c4-unknown")).toEqual([C.HOLD_NOT_FOUND]);
     expect(await commit("c4-unknown")).toEqual([C.HOLD_NOT_FOUND]);
     expect(await holdExists("c4-unknown")).toBe(false);
-    expect(await redis.hgetall(keys.held)).toEqual(heldBefore);
+    expect(await redis.hgetall(keys.held())).toEqual(heldBefore);
   });
 
   test("begin-commit and commit of a released hold answer HOLD_RELEASED and leave it released", async () => {
@@ -833,7 +837,7 @@ describe("reconcile-3.lua", () => {
   test("a product nothing holds counts 0 held, and checking it creates no held field", async () => {
     await setStock({ "k2-a": 5 });
     expect(await reconcile("k2-a", 8)).toEqual([C.OK, 3, 0]);
-    expect(await redis.hexists(keys.held, "k2-a")).toBe(0);
+    expect(await redis.hexists(keys.held(), "k2-a")).toBe(0);
     expect(await stock("k2-a")).toEqual([5]);
   });
 
@@ -884,7 +888,7 @@ describe("reconcile-3.lua", () => {
     expect(await reconcile("k5-uncached", 10)).toEqual([C.NOT_LOADED, 0, 0]);
     expect(await reconcile("k5-uncached", 10, "repair", 10)).toEqual([C.NOT_LOADED, 0, 0]);
     expect(await redis.exists(keys.stock("k5-uncached"))).toBe(0);
-    expect(await redis.hexists(keys.held, "k5-uncached")).toBe(0);
+    expect(await redis.hexists(keys.held(), "k5-uncached")).toBe(0);
 
     // Held units without a cached level (the key was lost): still NOT_LOADED, nothing recreated.
     await setStock({ "k5-lost": 10 });
@@ -936,11 +940,15 @@ describe("checkout-unlock-1.lua", () => {
   });
 });
 
-describe("cart-shortfall-2.lua", () => {
+// Not a script any more: the cart copy, the lock and the levels live in different cluster slots.
+describe("engine.cartShortfall", () => {
   /** The edited mark the API passes (an empty field name: no product id can be it). */
   const EDITED = "";
-  const cartShortfall = (clientId: string) =>
-    redis.omsCartShortfall(env.keys.cartMirror(clientId), env.keys.checkoutLock(clientId), keys.stock(""), EDITED);
+  const engine = () => new InventoryEngine(env.redis, env.keys, noTruth);
+  const cartShortfall = async (clientId: string) => {
+    const short = await engine().cartShortfall(env.keys.cartMirror(clientId), env.keys.checkoutLock(clientId), EDITED);
+    return short ? [C.INSUFFICIENT_STOCK, short.productId, short.available, short.edited ? 1 : 0] : [C.OK];
+  };
 
   test("answers the first line the cached level cannot cover, with the level (never below 0)", async () => {
     await setStock({ "cs1-a": 5, "cs1-b": 1, "cs1-c": -2 });
@@ -972,13 +980,9 @@ describe("cart-shortfall-2.lua", () => {
     expect(await cartShortfall("cs5")).toEqual([C.OK]);
     await redis.hset(env.keys.cartMirror("cs5"), "cs5-a", 2);
     expect(await cartShortfall("cs5")).toEqual([C.INSUFFICIENT_STOCK, "cs5-a", 1, 1]);
-    // Without a mark (older callers) every field is a line, and nothing is marked.
-    const unmarked = await redis.omsCartShortfall(
-      env.keys.cartMirror("cs5"),
-      env.keys.checkoutLock("cs5"),
-      keys.stock(""),
-    );
-    expect(unmarked).toEqual([C.INSUFFICIENT_STOCK, "cs5-a", 1, 0]);
+    // Another client's copy without the mark: its shortfall is not marked edited.
+    await redis.hset(env.keys.cartMirror("cs5u"), "cs5-a", 2);
+    expect(await cartShortfall("cs5u")).toEqual([C.INSUFFICIENT_STOCK, "cs5-a", 1, 0]);
   });
 
   test("reads and writes nothing else: levels and the cart copy are unchanged, and no key is created", async () => {

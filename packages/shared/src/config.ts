@@ -2,6 +2,25 @@ import { z } from "zod";
 
 const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
 const bool = (def: boolean) => z.stringbool().default(def);
+const hostPorts = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((hp) => hp.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(z.string().regex(/^[A-Za-z0-9_.-]+:\d{1,5}$/, "each entry must be host:port"))
+      .min(1, "must name at least one host:port"),
+  )
+  .transform((list) =>
+    list.map((hp) => {
+      const at = hp.lastIndexOf(":");
+      return { host: hp.slice(0, at), port: Number(hp.slice(at + 1)) };
+    }),
+  );
 
 /** Every setting the system reads from the environment, each with what it means. */
 export const ConfigSchema = z.object({
@@ -15,7 +34,49 @@ export const ConfigSchema = z.object({
   REDIS_URL: z
     .url({ protocol: /^rediss?$/ })
     .default("redis://127.0.0.1:6379")
-    .describe("Redis for queues, stock cache and holds"),
+    .describe(
+      "Redis for queues, stock cache and holds: a standalone server; with REDIS_SENTINELS or REDIS_CLUSTER_NODES only its user, password and rediss: (TLS) are used, for every node",
+    ),
+  REDIS_SENTINELS: hostPorts
+    .optional()
+    .describe(
+      "Sentinel mode: the sentinels to ask for the primary (host:port,host:port,...); needs REDIS_SENTINEL_NAME",
+    ),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, '_', '.', '-' only")
+    .optional()
+    .describe("Sentinel mode: the name the sentinels monitor the primary under"),
+  REDIS_CLUSTER_NODES: hostPorts
+    .optional()
+    .describe("Cluster mode: some nodes of the Redis Cluster to learn its layout from (host:port,host:port,...)"),
+  REDIS_WAIT_REPLICAS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10)
+    .default(0)
+    .describe(
+      "Sentinel or Cluster: after a reservation (and when payment starts, or a level is lowered) wait until this many replicas have it, so a failover cannot lose it (0: do not wait; 1 with one replica per primary)",
+    ),
+  REDIS_WAIT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(50)
+    .describe(
+      "Longest wait for REDIS_WAIT_REPLICAS; a replica slower than this is not waited for (the reconciler repairs what a failover then loses)",
+    ),
+  INVENTORY_SHARDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(1)
+    .describe(
+      "Stock is split by product into this many shards, each under its own hash tag, so a Redis Cluster spreads them over its primaries (1: one atomic script per cart)",
+    ),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,40}$/, "letters, digits, '_', '.', '-' only (it becomes the {hash tag})")
@@ -461,7 +522,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   }
+  const problems = redisModeProblems(parsed.data);
+  if (problems.length > 0) throw new ConfigError(problems);
   return parsed.data;
+}
+
+/** The Redis settings that only make sense together (each alone is checked by the schema). */
+function redisModeProblems(c: Config): string[] {
+  const problems: string[] = [];
+  if (c.REDIS_SENTINELS && c.REDIS_CLUSTER_NODES)
+    problems.push("REDIS_SENTINELS: cannot be set together with REDIS_CLUSTER_NODES (choose Sentinel or Cluster)");
+  if (c.REDIS_SENTINELS && !c.REDIS_SENTINEL_NAME)
+    problems.push("REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the primary's name in the sentinels)");
+  if (c.REDIS_SENTINEL_NAME && !c.REDIS_SENTINELS)
+    problems.push("REDIS_SENTINELS: required with REDIS_SENTINEL_NAME (where the sentinels listen)");
+  return problems;
 }
 
 /**

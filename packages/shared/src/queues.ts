@@ -1,6 +1,7 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from "bullmq";
 import type { Config } from "./config";
-import { QUEUE_NAMES, type QueueName } from "./schemas";
+import type { Keyspace } from "./keys";
+import { EVENT_QUEUE_NAMES, QUEUE_NAMES, type EventQueueName, type QueueName } from "./schemas";
 import { queueTelemetry } from "./tracing";
 
 /**
@@ -41,29 +42,32 @@ export function jobOptions(
 export function createQueue(
   name: QueueName,
   connection: ConnectionOptions,
-  prefix: string,
+  keys: Pick<Keyspace, "queuePrefix">,
   config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS" | "CART_REPLAY_RETENTION_MS">,
 ): Queue {
+  // Each queue under its own hash tag: a Cluster may put each on another node.
   return new Queue(QUEUE_NAMES[name], {
     connection,
-    prefix,
+    prefix: keys.queuePrefix(name),
     defaultJobOptions: jobOptions(config, name),
     telemetry: queueTelemetry(),
   });
 }
 
 /**
- * The event pipeline's queues, outside QueueName: they are consumed beside `inventory`,
- * not by worker processes of their own. `events` holds one job per outbox row (its
- * event id as the job id), `webhooks` one job per event and endpoint.
+ * The event pipeline's queues (EVENT_QUEUE_NAMES), outside QueueName: they are consumed
+ * beside `inventory`, not by worker processes of their own. `events` holds one job per
+ * outbox row (its event id as the job id), `webhooks` one job per event and endpoint.
+ * Each has its own hash tag, like the others.
  */
-export const EVENT_QUEUE_NAMES = { events: "events", webhooks: "webhooks" } as const;
-export type EventQueueName = keyof typeof EVENT_QUEUE_NAMES;
-
-export function createEventQueue(name: EventQueueName, connection: ConnectionOptions, prefix: string): Queue {
+export function createEventQueue(
+  name: EventQueueName,
+  connection: ConnectionOptions,
+  keys: Pick<Keyspace, "queuePrefix">,
+): Queue {
   return new Queue(EVENT_QUEUE_NAMES[name], {
     connection,
-    prefix,
+    prefix: keys.queuePrefix(name),
     defaultJobOptions: {
       removeOnComplete: { age: 3_600, count: 10_000 },
       removeOnFail: { age: 7 * 86_400, count: 50_000 },

@@ -128,6 +128,13 @@ export type OrderState = (typeof ORDER_STATES)[number];
 export const QUEUE_NAMES = { cart: "cart", checkout: "checkout", inventory: "inventory" } as const;
 export type QueueName = keyof typeof QUEUE_NAMES;
 
+/**
+ * The event pipeline's queues: consumed beside `inventory`, not by worker processes of
+ * their own (so not QueueName). Here beside QUEUE_NAMES so the keyspace can tag them.
+ */
+export const EVENT_QUEUE_NAMES = { events: "events", webhooks: "webhooks" } as const;
+export type EventQueueName = keyof typeof EVENT_QUEUE_NAMES;
+
 // ---- Admin ----
 
 export const Cents = z

@@ -37,6 +37,22 @@ it("a closed or unconnected Redis is unavailability; a Redis command error is no
   expect(isRedisUnavailable(undefined)).toBe(false);
 });
 
+it("a Cluster or a failover between primaries is unavailability for now; a message merely mentioning one is not", () => {
+  for (const message of [
+    "CLUSTERDOWN The cluster is down",
+    "TRYAGAIN Multiple keys request during rehashing of slot",
+    "MOVED 15162 127.0.0.1:34113",
+    "ASK 3999 127.0.0.1:6381",
+    "READONLY You can't write against a read only replica.",
+    "LOADING Redis is loading the dataset in memory",
+    "Cluster isn't ready and enableOfflineQueue options is false",
+    "Too many Cluster redirections. Last error: Error: Connection is closed.",
+  ])
+    expect(isRedisUnavailable(new Error(message)), message).toBe(true);
+  expect(isRedisUnavailable(new Error("ERR unknown command 'MOVED'"))).toBe(false);
+  expect(isRedisUnavailable(new Error("CROSSSLOT Keys in request don't hash to the same slot"))).toBe(false);
+});
+
 function silent() {
   return { child: () => silent(), debug() {}, warn() {}, error() {} } as unknown as NonNullable<
     Parameters<typeof createDb>[3]

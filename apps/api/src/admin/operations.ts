@@ -8,10 +8,10 @@ import { infrastructureFailure } from "../handlers/errors";
  */
 export async function listHolds(deps: ApiDeps): Promise<HttpResult> {
   try {
-    const ids = await deps.redis.zrange(deps.keys.holdExpiries, 0, 199);
+    const ids = await deps.engine.liveHoldIds(200);
     const holds = (await Promise.all(ids.map((id) => deps.engine.hold(id)))).filter((h) => h !== null);
     return success({
-      count: await deps.redis.zcard(deps.keys.holdExpiries),
+      count: await deps.engine.liveHoldCount(),
       holds: holds.map((h) => ({
         orderId: h.orderId,
         state: h.state,

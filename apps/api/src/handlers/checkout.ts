@@ -160,8 +160,8 @@ export function checkoutAnswer(result: CheckoutResult): HttpResult {
 }
 
 /**
- * The sold-out fast path: the API's copy of the cart against the cached levels, one
- * Redis script call and no queue (and, for a cart that was edited, one primary-key read
+ * The sold-out fast path: the API's copy of the cart against the cached levels, a few
+ * Redis reads and no queue (and, for a cart that was edited, one primary-key read
  * before refusing). It only ever turns a checkout away when a line is short right now;
  * anything it cannot tell (no copy, uncached level) goes to the workers, which decide
  * for real. Never for a checkout already under way (the client's checkout lock is held)

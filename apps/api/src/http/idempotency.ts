@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import type { Keyspace } from "@oms/shared";
 import { failure, type HttpResult } from "./result";
 import { infrastructureFailure } from "../handlers/errors";
@@ -11,7 +11,7 @@ interface StoredRecord {
 }
 
 export interface IdempotencyOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keyspace;
   ttlMs: number;
   /** Whose key it is (a client, or the admin): the same key of two clients are two keys. */

@@ -31,7 +31,7 @@ interface Targets {
  */
 export function mountRoutes(deps: ApiDeps, routes: readonly RouteSpec[], targets: Targets): void {
   const { config } = deps;
-  const limiter = createClientLimiter(deps.redis, `${deps.keys.queuePrefix}:rl`, config.RATE_LIMIT_PER_MINUTE);
+  const limiter = createClientLimiter(deps.redis, deps.keys.rateLimit, config.RATE_LIMIT_PER_MINUTE);
   const authenticate = config.JWT_SECRET
     ? clientAuthenticator(new TextEncoder().encode(config.JWT_SECRET), config.JWT_MAX_AGE_S)
     : undefined;

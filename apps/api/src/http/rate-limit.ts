@@ -1,25 +1,30 @@
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import { failure, type HttpResult } from "./result";
 
 export type ClientLimiter = (key: string) => Promise<HttpResult | null>;
 
 /**
  * A per-client limit kept in Redis, so it holds across API processes. When Redis
- * cannot answer, requests pass: the handler then answers 503 on its own.
+ * cannot answer, requests pass: the handler then answers 503 on its own. `keyOf` names
+ * each client's counter (under the client's hash tag, so counters spread over a Cluster).
  */
-export function createClientLimiter(redis: Redis, keyPrefix: string, perMinute: number): ClientLimiter {
+export function createClientLimiter(
+  redis: RedisClient,
+  keyOf: (client: string) => string,
+  perMinute: number,
+): ClientLimiter {
   if (perMinute === 0) return async () => null;
   const limiter = new RateLimiterRedis({
     storeClient: redis,
-    keyPrefix,
+    keyPrefix: "",
     points: perMinute,
     duration: 60,
     useRedisPackage: false,
   });
   return async (key) => {
     try {
-      await limiter.consume(key);
+      await limiter.consume(keyOf(key));
       return null;
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) return null;

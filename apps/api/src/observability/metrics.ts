@@ -1,7 +1,13 @@
 import { Gauge, Histogram, type Registry } from "prom-client";
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
-import { CHECKOUT_OUTCOMES, WEBHOOK_OUTCOMES, createRegistry, type Keyspace, type Knex } from "@oms/shared";
+import {
+  CHECKOUT_OUTCOMES,
+  WEBHOOK_OUTCOMES,
+  createRegistry,
+  type Keyspace,
+  type Knex,
+  type RedisClient,
+} from "@oms/shared";
 
 const JOB_STATES = ["waiting", "prioritized", "active", "delayed", "completed", "failed"] as const;
 
@@ -15,7 +21,12 @@ export interface ApiMetrics {
  * figures read from Redis at scrape time (queue depths, live holds, checkout
  * outcomes counted by every worker, live workers).
  */
-export function createApiMetrics(redis: Redis, keys: Keyspace, queues: Record<string, Queue>, db: Knex): ApiMetrics {
+export function createApiMetrics(
+  redis: RedisClient,
+  keys: Keyspace,
+  queues: Record<string, Queue>,
+  db: Knex,
+): ApiMetrics {
   const registry = createRegistry("api");
   const httpDuration = new Histogram({
     name: "oms_http_request_duration_seconds",
@@ -41,7 +52,8 @@ export function createApiMetrics(redis: Redis, keys: Keyspace, queues: Record<st
     help: "Stock holds not yet committed or released (held or committing)",
     registers: [registry],
     async collect() {
-      this.set(await redis.zcard(keys.holdExpiries));
+      const perShard = await Promise.all(keys.shards.map((shard) => redis.zcard(keys.holdExpiries(shard))));
+      this.set(perShard.reduce((a, b) => a + b, 0));
     },
   });
   new Gauge({

@@ -6,14 +6,19 @@
  * and was taken by another worker since is left alone.
  */
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import type { Logger } from "@oms/shared";
 
 /** Most active jobs looked at per exit: more than any process holds at once. */
 const ACTIVE_SCAN = 1_000;
 
 /** Moves the active jobs locked by `consumers` (BullMQ worker ids) back to wait; returns their ids. */
-export async function handBackJobs(queue: Queue, redis: Redis, consumers: string[], logger: Logger): Promise<string[]> {
+export async function handBackJobs(
+  queue: Queue,
+  redis: RedisClient,
+  consumers: string[],
+  logger: Logger,
+): Promise<string[]> {
   if (consumers.length === 0) return [];
   const active = await queue.getActive(0, ACTIVE_SCAN - 1);
   const handed: string[] = [];
@@ -35,7 +40,7 @@ export async function handBackJobs(queue: Queue, redis: Redis, consumers: string
 /** handBackJobs for a gone process, logged; never throws (a failed hand-back leaves the stalled check to do it). */
 export async function handBackProcessJobs(
   queue: Queue,
-  redis: Redis,
+  redis: RedisClient,
   proc: { queue: string; pid: number; consumers: string[] },
   logger: Logger,
 ): Promise<string[]> {

@@ -5,7 +5,7 @@
  * With AUTOSCALE_OBSERVE_ONLY=true it runs no workers and only exports the queue
  * measurements (how KEDA gets them on Kubernetes).
  */
-import { createLogger, keyspace, loadConfig, onSupervisorGone, runEntryPoint } from "@oms/shared";
+import { createLogger, keyspace, loadConfig, onSupervisorGone, redisTarget, runEntryPoint } from "@oms/shared";
 import { assertSchemaCurrent } from "@oms/migrations";
 import { parseWorkerLimits } from "./decision";
 import { createAutoscaleMetrics, serveMetrics, type MetricsServer } from "./metrics";
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const limits = parseWorkerLimits(config.AUTOSCALE_WORKERS);
   const metrics = createAutoscaleMetrics();
   const supervisor = new Supervisor({
-    redisUrl: config.REDIS_URL,
+    redisTarget: redisTarget(config),
     queuePrefix: keyspace(config.REDIS_PREFIX).queuePrefix,
     limits,
     policy: {

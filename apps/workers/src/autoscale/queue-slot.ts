@@ -1,7 +1,6 @@
 /** One supervised queue: its BullMQ handle, its scaling state and its processes. */
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
-import { QUEUE_NAMES, type Logger, type QueueName } from "@oms/shared";
+import { QUEUE_NAMES, type Logger, type QueueName, type RedisClient } from "@oms/shared";
 import { initialState, type QueueLimits, type QueueObservation, type ScalerState } from "./decision";
 import type { QueueStatus } from "./supervisor-types";
 import type { WorkerProc } from "./worker-process";
@@ -22,11 +21,11 @@ export interface QueueSlot {
 export function createQueueSlot(
   queue: QueueName,
   limits: QueueLimits,
-  redis: Redis,
-  queuePrefix: string,
+  redis: RedisClient,
+  queuePrefix: (queue: QueueName) => string,
   logger: Logger,
 ): QueueSlot {
-  const bull = new Queue(QUEUE_NAMES[queue], { connection: redis, prefix: queuePrefix });
+  const bull = new Queue(QUEUE_NAMES[queue], { connection: redis, prefix: queuePrefix(queue) });
   // Connection trouble surfaces as failed measurements (counted and logged there).
   bull.on("error", (err) => logger.debug({ queue, err: err.message }, "queue connection error"));
   return { queue, limits, bull, state: initialState(limits), procs: new Set(), earlyExits: 0, nextSpawnAt: 0 };

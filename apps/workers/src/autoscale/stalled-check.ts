@@ -6,7 +6,7 @@
  * BullMQ keeps the checks of all processes to one per interval, so this adds no load.
  */
 import { Worker } from "bullmq";
-import { QUEUE_NAMES, createRedis, type Logger, type QueueName } from "@oms/shared";
+import { QUEUE_NAMES, createRedis, type Logger, type QueueName, type RedisTarget } from "@oms/shared";
 
 export interface StalledCheckOptions {
   /** How often to check (STALLED_CHECK_MS, as the workers). */
@@ -22,14 +22,18 @@ export interface StalledChecks {
 /** Runs BullMQ's stalled-job check on each queue every interval; consumes nothing. */
 export async function startStalledChecks(
   queues: QueueName[],
-  options: StalledCheckOptions & { redisUrl: string; queuePrefix: string; logger: Logger },
+  options: StalledCheckOptions & {
+    redisTarget: string | RedisTarget;
+    queuePrefix: (queue: QueueName) => string;
+    logger: Logger;
+  },
 ): Promise<StalledChecks> {
   const { logger } = options;
   const checkers = queues.map((queue) => {
     // No processor and no run(): the manual-fetch mode, where only the stalled checker works.
     const checker = new Worker(QUEUE_NAMES[queue], null, {
-      connection: createRedis(options.redisUrl, { forQueue: true, name: `stalled-check-${queue}` }),
-      prefix: options.queuePrefix,
+      connection: createRedis(options.redisTarget, { forQueue: true, name: `stalled-check-${queue}` }),
+      prefix: options.queuePrefix(queue),
       autorun: false,
       stalledInterval: options.intervalMs,
       maxStalledCount: options.maxStalled,

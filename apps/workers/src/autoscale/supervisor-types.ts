@@ -1,5 +1,5 @@
 /** What the autoscaler's Supervisor is given, what it tells, and what it reports. */
-import type { Logger, QueueName } from "@oms/shared";
+import type { Logger, QueueName, RedisTarget } from "@oms/shared";
 import type { Decision, QueueLimits, QueueObservation, ScalingPolicy } from "./decision";
 import type { AutoscaleMetrics } from "./metrics";
 import type { StalledCheckOptions } from "./stalled-check";
@@ -12,9 +12,9 @@ export interface WorkerCommand {
 }
 
 export interface SupervisorOptions {
-  redisUrl: string;
-  /** BullMQ prefix, `keyspace(REDIS_PREFIX).queuePrefix`. */
-  queuePrefix: string;
+  redisTarget: string | RedisTarget;
+  /** BullMQ prefix of each queue, `keyspace(REDIS_PREFIX).queuePrefix`. */
+  queuePrefix: (queue: QueueName) => string;
   /** Queues to run, each with its min and max processes. */
   limits: Map<QueueName, QueueLimits>;
   policy: ScalingPolicy;

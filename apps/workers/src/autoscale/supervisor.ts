@@ -18,8 +18,7 @@
  *   (hand-back.ts), instead of when their locks lapse.
  */
 import { EventEmitter } from "node:events";
-import type { Redis } from "ioredis";
-import { createRedis } from "@oms/shared";
+import { createRedis, type RedisClient } from "@oms/shared";
 import { decide, logDecision, type QueueObservation } from "./decision";
 import { recordDecision, setProcessGauges } from "./metrics";
 import { watchHeartbeats } from "./hung";
@@ -35,7 +34,7 @@ export { DEFAULT_WORKER_COMMAND } from "./worker-process";
 export { waitingSince } from "./measure";
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly slots: QueueSlot[];
   private readonly command: WorkerCommand;
   private readonly spawnWorkers: boolean;
@@ -58,7 +57,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.forwardOutput = options.forwardOutput ?? true;
     this.backoff = options.restartBackoff ?? { baseMs: 500, maxMs: 30_000 };
     this.measureTimeoutMs = options.measureTimeoutMs ?? Math.max(2_000, options.pollIntervalMs * 2);
-    this.redis = createRedis(options.redisUrl, { name: "autoscaler" });
+    this.redis = createRedis(options.redisTarget, { name: "autoscaler" });
     this.slots = [...options.limits].map(([queue, limits]) =>
       createQueueSlot(queue, limits, this.redis, options.queuePrefix, options.logger),
     );
@@ -81,7 +80,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (stalledCheck) {
       this.stalledChecks = startStalledChecks(
         this.slots.map((s) => s.queue),
-        { ...stalledCheck, redisUrl: this.options.redisUrl, queuePrefix: this.options.queuePrefix, logger },
+        { ...stalledCheck, redisTarget: this.options.redisTarget, queuePrefix: this.options.queuePrefix, logger },
       ).catch((err: unknown) => {
         logger.error({ err: errorMessage(err) }, "stalled-job checks could not start");
         return undefined;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import type { AddToCartJob, CartResult, Keyspace } from "@oms/shared";
 import type { InventoryEngine } from "@oms/inventory";
 import type { GroupCommitWriter } from "../db/writer";
@@ -7,7 +7,7 @@ import { addToCarts } from "./cart-writes";
 export interface CartDeps {
   writer: GroupCommitWriter;
   engine: InventoryEngine;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keyspace;
 }
 

@@ -7,9 +7,9 @@ import {
   type Config,
   type Keyspace,
   type Knex,
+  type RedisClient,
 } from "@oms/shared";
 import { releaseCheckoutLock } from "@oms/inventory";
-import type { Redis } from "ioredis";
 import type { PaymentProvider } from "../payment/provider";
 import type { Order, OrderStore } from "./order-store";
 import { appendStockCrossings, orderFailed } from "../events/domain-events";
@@ -25,7 +25,7 @@ export interface LockingCheckoutDeps {
   db: Knex;
   orders: OrderStore;
   payment: PaymentProvider;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keyspace;
   config: Pick<Config, "STOCK_LOW_THRESHOLD">;
 }

@@ -20,8 +20,8 @@ export interface EventPipeline {
  */
 export async function startEventPipeline(deps: WorkerDeps): Promise<EventPipeline> {
   const { config, keys, logger } = deps;
-  const events = createEventQueue("events", deps.redis, keys.queuePrefix);
-  const webhooks = createEventQueue("webhooks", deps.redis, keys.queuePrefix);
+  const events = createEventQueue("events", deps.redis, keys);
+  const webhooks = createEventQueue("webhooks", deps.redis, keys);
   for (const queue of [events, webhooks])
     queue.on("error", (err) => logger.warn({ queue: queue.name, err: err.message }, "queue connection error"));
   const count = (outcome: WebhookOutcome) => {

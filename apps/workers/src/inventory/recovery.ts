@@ -51,12 +51,17 @@ export const RECOVERY_LEASE_MS = 10_000;
 
 /**
  * Redis losing its data (a restart without persistence, a failover to an empty
- * replica) takes the epoch marker with it. The first process that notices ends the
- * checkouts whose jobs were lost, then sets the marker again; only then may stock
- * levels be loaded from MySQL, so no level misses an order that was about to commit.
- * The work runs under a renewed lease: a process that lost it (frozen past it, another
- * took over) stops and leaves the marker to its successor.
- * Returns true when this process performed a recovery.
+ * replica) takes the epoch marker with it: each inventory shard has its own, on the
+ * node that holds the shard, so a Cluster node restarting empty clears only the
+ * markers of the shards it held. The first process that notices ends the checkouts
+ * whose jobs were lost (none when only stock was lost), then sets those markers again;
+ * only then may their levels be loaded from MySQL, so no level misses an order that was
+ * about to commit. Shards whose marker stands are not touched.
+ * Each lost shard is recovered under its own renewed lease, in the shard's slot beside
+ * its marker: a process that lost a shard's lease (frozen past it, another took over)
+ * leaves that shard's marker to its successor, and stops once it holds none. Shards
+ * whose lease another process holds are left to it.
+ * Returns true when this process set at least one shard's marker.
  */
 export async function recoverIfRedisLostData(
   deps: WorkerDeps,
@@ -64,26 +69,40 @@ export async function recoverIfRedisLostData(
   leaseMs = RECOVERY_LEASE_MS,
 ): Promise<boolean> {
   const { redis, keys } = deps;
-  if (await redis.exists(keys.epoch)) return false;
-  const lease = await Lease.take(redis, keys.recoveryLock, leaseMs);
-  if (!lease) return false;
+  const present = await Promise.all(keys.shards.map((shard) => redis.exists(keys.epoch(shard))));
+  const lost = keys.shards.filter((_, i) => present[i] === 0);
+  if (lost.length === 0) return false;
+  const taken = await Promise.all(lost.map((shard) => Lease.take(redis, keys.recoveryLock(shard), leaseMs)));
+  const leases = lost.flatMap((shard, i) => {
+    const lease = taken[i];
+    return lease ? [{ shard, lease }] : [];
+  });
+  if (leases.length === 0) return false;
   try {
     const ended = await endOrphanedOrders(
       deps,
       saga,
       new Date(Date.now() + 60_000),
       "the queue lost this checkout (Redis lost its data) before it finished",
-      () => lease.renew(),
+      async () => (await Promise.all(leases.map(({ lease }) => lease.renew()))).some(Boolean),
     );
-    const epoch = JSON.stringify({ since: new Date().toISOString(), by: lease.token, ordersEnded: ended });
-    if (!(await lease.finishRecovery(keys.epoch, epoch))) {
-      deps.logger.warn({ ordersEnded: ended }, "recovery lease lost before the end: another process finishes it");
-      return false;
-    }
-    deps.logger.warn({ ordersEnded: ended }, "stock cache epoch started: levels now load from MySQL");
+    const token = leases[0]?.lease.token;
+    const epoch = JSON.stringify({ since: new Date().toISOString(), by: token, ordersEnded: ended });
+    const finished = await Promise.all(
+      leases.map(({ shard, lease }) => lease.finishRecovery(keys.epoch(shard), epoch)),
+    );
+    const shards = leases.filter((_, i) => finished[i]).map(({ shard }) => shard);
+    const handedOver = leases.filter((_, i) => !finished[i]).map(({ shard }) => shard);
+    if (handedOver.length > 0)
+      deps.logger.warn(
+        { ordersEnded: ended, shards: handedOver },
+        "recovery lease lost before the end: another process finishes these shards",
+      );
+    if (shards.length === 0) return false;
+    deps.logger.warn({ ordersEnded: ended, shards }, "stock cache epoch started: levels now load from MySQL");
     return true;
   } finally {
-    await lease.release();
+    await Promise.all(leases.map(({ lease }) => lease.release()));
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import type { CheckoutOutcome, Keyspace, Logger } from "@oms/shared";
 
 /** Counts one checkout's terminal outcome; called where the order's ending is decided. */
@@ -9,7 +9,7 @@ export type OutcomeCounter = (outcome: CheckoutOutcome) => Promise<void>;
  * A count that cannot be made is logged and dropped: the order has already ended in
  * MySQL, and failing its checkout now would not bring the count back.
  */
-export function outcomeCounter(redis: Redis, keys: Keyspace, logger: Logger): OutcomeCounter {
+export function outcomeCounter(redis: RedisClient, keys: Keyspace, logger: Logger): OutcomeCounter {
   return async (outcome) => {
     try {
       await redis.hincrby(keys.checkoutOutcomes, outcome, 1);

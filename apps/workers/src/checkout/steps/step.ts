@@ -1,6 +1,6 @@
 import type { CheckoutJob, CheckoutResult, Keyspace, Logger } from "@oms/shared";
 import type { InventoryEngine } from "@oms/inventory";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import type { PaymentProvider } from "../../payment/provider";
 import type { Failure, Order } from "../order";
 import type { OrderStore } from "../order-store";
@@ -13,7 +13,7 @@ export interface SagaDeps {
   orders: OrderStore;
   engine: InventoryEngine;
   payment: PaymentProvider;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keyspace;
   holdTtlMs: number;
   /** Asks the inventory queue to apply committed decrements to MySQL soon. */
