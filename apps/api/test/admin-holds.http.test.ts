@@ -4,24 +4,17 @@
  * (committed or released) is listed by neither.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import { startApi, type RunningApi } from "../../../test/support/system";
+import { expect, it } from "vitest";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { type RunningApi } from "../../../test/support/system";
+import { useSystem } from "../../../test/support/fixture";
 
 const ADMIN_TOKEN = "admin-token-for-holds-listing";
 
 let env: TestEnv;
 let api: RunningApi;
 
-beforeAll(async () => {
-  env = await createTestEnv({ ADMIN_TOKEN });
-  api = await startApi(env);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await env?.close();
-});
+useSystem({ ADMIN_TOKEN }, (system) => ({ env, api } = system), { workers: false });
 
 interface HoldsBody {
   count: number;

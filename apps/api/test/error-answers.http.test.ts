@@ -5,9 +5,10 @@
  * (finding 20).
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import { getJson, postJson, startApi, type RunningApi } from "../../../test/support/system";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { getJson, postJson, type RunningApi } from "../../../test/support/system";
+import { useSystem } from "../../../test/support/fixture";
 
 const ADMIN_TOKEN = "error-answers-admin-token";
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -16,18 +17,10 @@ const CAP = 1_000_000_000;
 let env: TestEnv;
 let api: RunningApi;
 
-beforeAll(async () => {
-  env = await createTestEnv({ ADMIN_TOKEN });
-  api = await startApi(env);
-});
+useSystem({ ADMIN_TOKEN }, (system) => ({ env, api } = system), { workers: false });
 
 afterEach(() => {
   vi.restoreAllMocks();
-});
-
-afterAll(async () => {
-  await api?.close();
-  await env?.close();
 });
 
 const uid = (tag: string) => `${tag}-${randomUUID().slice(0, 8)}`;

@@ -4,9 +4,9 @@
  * to 37 MB). Every request is labelled with the route as declared, or `other`.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestEnv, type TestEnv } from "../../../test/support/env";
-import { startApi, type RunningApi } from "../../../test/support/system";
+import { describe, expect, it } from "vitest";
+import { type RunningApi } from "../../../test/support/system";
+import { useSystem } from "../../../test/support/fixture";
 
 const ADMIN_TOKEN = "cardinality-admin-token-0123";
 
@@ -42,18 +42,9 @@ const DECLARED = [
 /** Far above what the declared routes times a few statuses take, far below unbounded growth. */
 const MAX_METRICS_BYTES = 100_000;
 
-let env: TestEnv;
 let api: RunningApi;
 
-beforeAll(async () => {
-  env = await createTestEnv({ ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: "0" });
-  api = await startApi(env);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await env?.close();
-});
+useSystem({ ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: "0" }, (system) => ({ api } = system), { workers: false });
 
 /** The path with each letter's case chosen at random. */
 function randomCase(path: string): string {

@@ -6,10 +6,11 @@
  * millisecond so the tie-breaker (order_id) is exercised.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX } from "@oms/shared";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import { requestJson, startApi, type RunningApi } from "../../../test/support/system";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { requestJson, type RunningApi } from "../../../test/support/system";
+import { useSystem } from "../../../test/support/fixture";
 
 const ADMIN_TOKEN = "paging-admin-token-0123456789";
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -30,20 +31,15 @@ const ORDERS = Array.from({ length: 180 }, (_, i) => ({
   created_at: new Date(BASE + Math.floor(i / 3) * 1_000),
 }));
 
+useSystem({ ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: "0" }, (system) => ({ env, api } = system), { workers: false });
+
 beforeAll(async () => {
-  env = await createTestEnv({ ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: "0" });
-  api = await startApi(env);
   // Shuffled, so the answer's order is the keyset's and not the insertion order.
   await insertProducts(
     env.db,
     [...PRODUCTS].sort(() => Math.random() - 0.5).map((id) => ({ id, quantity: 1 })),
   );
   await env.db("orders").insert([...ORDERS].sort(() => Math.random() - 0.5));
-});
-
-afterAll(async () => {
-  await api?.close();
-  await env?.close();
 });
 
 interface Page {

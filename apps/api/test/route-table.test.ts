@@ -6,33 +6,24 @@
  */
 import type { AddressInfo } from "node:net";
 import express from "express";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { buildOpenApi, responsesOf } from "../src/openapi";
 import { mountRoutes } from "../src/http/mount";
 import { RouteLabels } from "../src/http/route-labels";
 import { routeTable, type RouteSpec } from "../src/routes";
 import { requestHeaders, responseHeaders } from "../src/routes/headers";
-import { createTestEnv, type TestEnv } from "../../../test/support/env";
-import { startApi, type RunningApi } from "../../../test/support/system";
+import { type RunningApi } from "../../../test/support/system";
 import { registeredRoutes } from "./express-routes";
+import { useSystem } from "../../../test/support/fixture";
 
 const ADMIN_TOKEN = "route-table-admin-token-0123";
 /** The UIs: mounted beside the table, not API operations. */
 const UI_ROUTES = ["get /documentation", "get /documentation/init.js"];
 
-let env: TestEnv;
 let api: RunningApi;
 
-beforeAll(async () => {
-  env = await createTestEnv({ ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: "0" });
-  api = await startApi(env);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await env?.close();
-});
+useSystem({ ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: "0" }, (system) => ({ api } = system), { workers: false });
 
 interface Ref {
   $ref: string;

@@ -9,34 +9,19 @@
  * change expired is dropped (the cache stays low, and the reconciler raises it).
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import {
-  postJson,
-  startApi,
-  startInProcessWorkers,
-  type InProcessWorkers,
-  type RunningApi,
-} from "../../../test/support/system";
+import { expect, it } from "vitest";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { postJson, type InProcessWorkers, type RunningApi } from "../../../test/support/system";
 import { reconcileStock } from "../../workers/src/inventory/reconcile";
 import { sleep } from "../../../test/support/invariants";
+import { useSystem } from "../../../test/support/fixture";
 
 let env: TestEnv;
 let api: RunningApi;
 let workers: InProcessWorkers;
 const admin = "stock-change-admin-token-0123456789";
 
-beforeAll(async () => {
-  env = await createTestEnv({ ADMIN_TOKEN: admin });
-  api = await startApi(env);
-  workers = await startInProcessWorkers(env);
-});
-
-afterAll(async () => {
-  await workers?.close();
-  await api?.close();
-  await env?.close();
-});
+useSystem({ ADMIN_TOKEN: admin }, (system) => ({ env, api, workers } = system), { apiFirst: true });
 
 /** Makes the API's cache half after a commit (a move that ends its change) wait `ms` first: the stall. */
 function stallCacheWrites(ms: number): () => void {

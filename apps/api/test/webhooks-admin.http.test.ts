@@ -4,10 +4,11 @@
  * cancelled deliveries, and paging through an endpoint's deliveries.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { appendEvents } from "@oms/shared";
-import { createTestEnv, type TestEnv } from "../../../test/support/env";
-import { postJson, startApi, type RunningApi } from "../../../test/support/system";
+import { type TestEnv } from "../../../test/support/env";
+import { postJson, type RunningApi } from "../../../test/support/system";
+import { useSystem } from "../../../test/support/fixture";
 
 const ADMIN_TOKEN = "webhook-routes-admin-token-0123";
 const SECRET = "whsec_routes_0123456789abcdef";
@@ -16,15 +17,7 @@ const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 let env: TestEnv;
 let api: RunningApi;
 
-beforeAll(async () => {
-  env = await createTestEnv({ ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: "0" });
-  api = await startApi(env);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await env?.close();
-});
+useSystem({ ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: "0" }, (system) => ({ env, api } = system), { workers: false });
 
 async function call(method: string, path: string, headers: Record<string, string> = admin) {
   const res = await fetch(`${api.url}${path}`, { method, headers });

@@ -6,32 +6,20 @@
  * "the stock cache is being rebuilt" and 298 shoppers were told failed with stock left.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import {
-  postJson,
-  startApi,
-  startInProcessWorkers,
-  type InProcessWorkers,
-  type RunningApi,
-} from "../../../test/support/system";
+import { expect, it } from "vitest";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { postJson, type InProcessWorkers, type RunningApi } from "../../../test/support/system";
 import { eventually, sleep } from "../../../test/support/invariants";
+import { useSystem } from "../../../test/support/fixture";
 
 let env: TestEnv;
 let api: RunningApi;
 let workers: InProcessWorkers;
 
-beforeAll(async () => {
-  env = await createTestEnv({ JOB_ATTEMPTS: "2", JOB_BACKOFF_MS: "50", OUTAGE_RETRY_MS: "200" });
-  workers = await startInProcessWorkers(env);
-  api = await startApi(env);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await workers?.close();
-  await env?.close();
-});
+useSystem(
+  { JOB_ATTEMPTS: "2", JOB_BACKOFF_MS: "50", OUTAGE_RETRY_MS: "200" },
+  (system) => ({ env, api, workers } = system),
+);
 
 it("a checkout waits for the cache rebuild without spending its attempts, then completes", async () => {
   const client = `c-${randomUUID().slice(0, 8)}`;

@@ -5,36 +5,22 @@
  * order, and the client's next checkout was told that old order had just completed).
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import {
-  addToCartOk,
-  postJson,
-  startApi,
-  startInProcessWorkers,
-  type InProcessWorkers,
-  type RunningApi,
-} from "../../../test/support/system";
+import { describe, expect, it } from "vitest";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { addToCartOk, postJson, type RunningApi } from "../../../test/support/system";
 import { assertConservation, sleep } from "../../../test/support/invariants";
+import { useSystem } from "../../../test/support/fixture";
 
 let env: TestEnv;
 let api: RunningApi;
-let workers: InProcessWorkers;
 
 const uid = () => randomUUID().slice(0, 8);
 const IDEMPOTENCY_TTL_MS = 1_000;
 
-beforeAll(async () => {
-  env = await createTestEnv({ IDEMPOTENCY_TTL_MS: String(IDEMPOTENCY_TTL_MS), CHECKOUT_TIMEOUT_MS: "15000" });
-  workers = await startInProcessWorkers(env);
-  api = await startApi(env);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await workers?.close();
-  await env?.close();
-});
+useSystem(
+  { IDEMPOTENCY_TTL_MS: String(IDEMPOTENCY_TTL_MS), CHECKOUT_TIMEOUT_MS: "15000" },
+  (system) => ({ env, api } = system),
+);
 
 const addToCart = (clientID: string, productID: string, quantity: number) =>
   addToCartOk(api.url, clientID, productID, quantity);

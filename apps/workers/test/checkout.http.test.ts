@@ -3,18 +3,12 @@
  * process, the real Redis and MariaDB. Each test uses its own clients and products.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { keyedOrderId } from "../../api/src/handlers/order-id";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import {
-  getJson,
-  postJson,
-  startApi,
-  startInProcessWorkers,
-  type InProcessWorkers,
-  type RunningApi,
-} from "../../../test/support/system";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { getJson, postJson, startApi, type InProcessWorkers, type RunningApi } from "../../../test/support/system";
 import { assertConservation, eventually, flushAll, unfinishedCheckoutJobs } from "../../../test/support/invariants";
+import { useSystem } from "../../../test/support/fixture";
 
 interface OrderView {
   orderId: string;
@@ -48,21 +42,14 @@ let workers: InProcessWorkers;
 
 const uid = () => randomUUID().slice(0, 8);
 
-beforeAll(async () => {
-  env = await createTestEnv({
+useSystem(
+  {
     PAYMENT_SIM_TRANSIENT_FAILURES: "2",
     JOB_BACKOFF_MS: "20",
     CHECKOUT_TIMEOUT_MS: "15000",
-  });
-  workers = await startInProcessWorkers(env);
-  api = await startApi(env);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await workers?.close();
-  await env?.close();
-});
+  },
+  (system) => ({ env, api, workers } = system),
+);
 
 async function addToCart(clientID: string, productID: string, quantity: number): Promise<void> {
   const res = await postJson(`${api.url}/addToCart`, { clientID, productID, quantity });

@@ -4,23 +4,14 @@
  * compensation does not run on the other client's order.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { createQueue, type CheckoutJob } from "@oms/shared";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import { startInProcessWorkers, type InProcessWorkers } from "../../../test/support/system";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { useSystem } from "../../../test/support/fixture";
 
 let env: TestEnv;
-let workers: InProcessWorkers;
 
-beforeAll(async () => {
-  env = await createTestEnv({ JOB_ATTEMPTS: "6" });
-  workers = await startInProcessWorkers(env);
-});
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.close();
-});
+useSystem({ JOB_ATTEMPTS: "6" }, (system) => ({ env } = system), { api: false });
 
 it.each([
   ["an order with its items", true],

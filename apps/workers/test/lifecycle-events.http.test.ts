@@ -4,31 +4,24 @@
  * made; a move that changes nothing (fulfil again, a keyed refund retried) none.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import { startApi, startInProcessWorkers, type InProcessWorkers, type RunningApi } from "../../../test/support/system";
+import { beforeAll, describe, expect, it } from "vitest";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { type RunningApi } from "../../../test/support/system";
 import { adminPost, buy, postEmpty } from "../../../test/support/lifecycle";
+import { useSystem } from "../../../test/support/fixture";
 
 const ADMIN_TOKEN = "admin-token-for-lifecycle-events";
 
 let env: TestEnv;
 let api: RunningApi;
-let workers: InProcessWorkers;
+
+useSystem({ ADMIN_TOKEN }, (system) => ({ env, api } = system));
 
 beforeAll(async () => {
-  env = await createTestEnv({ ADMIN_TOKEN });
-  workers = await startInProcessWorkers(env);
-  api = await startApi(env);
   await insertProducts(env.db, [
     { id: "mug", quantity: 50, priceCents: 1_200 },
     { id: "pot", quantity: 50, priceCents: 3_000 },
   ]);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await workers?.close();
-  await env?.close();
 });
 
 const admin = (path: string, body?: unknown, headers?: Record<string, string>) =>

@@ -8,19 +8,12 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { EVENT_TYPES } from "@oms/shared";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import {
-  addToCartOk,
-  postJson,
-  startApi,
-  startInProcessWorkers,
-  type ApiResponse,
-  type InProcessWorkers,
-  type RunningApi,
-} from "../../../test/support/system";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { addToCartOk, postJson, type ApiResponse, type RunningApi } from "../../../test/support/system";
 import { assertConservation, eventually } from "../../../test/support/invariants";
 import { adminPost, postEmpty, refundsSettled } from "../../../test/support/lifecycle";
 import { Receiver, readmeVerifier, type Received } from "./fixtures/receiver";
+import { useSystem } from "../../../test/support/fixture";
 
 const ADMIN_TOKEN = "admin-token-for-webhook-races";
 const SECRET = "whsec_race_0123456789abcdef";
@@ -28,19 +21,20 @@ const verify = readmeVerifier();
 
 let env: TestEnv;
 let api: RunningApi;
-let workers: InProcessWorkers;
 let receiver: Receiver;
 
-beforeAll(async () => {
-  env = await createTestEnv({
+useSystem(
+  {
     ADMIN_TOKEN,
     EVENTS_RELAY_INTERVAL_MS: "50",
     WEBHOOK_BACKOFF_MS: "100",
     WEBHOOK_BACKOFF_MAX_MS: "300",
     WEBHOOK_TIMEOUT_MS: "2000",
-  });
-  workers = await startInProcessWorkers(env);
-  api = await startApi(env);
+  },
+  (system) => ({ env, api } = system),
+);
+
+beforeAll(async () => {
   receiver = await Receiver.down();
   await receiver.up((_request, index) => (index % 4 === 1 ? 500 : 200));
   const registered = await postJson(
@@ -53,9 +47,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await receiver?.close();
-  await api?.close();
-  await workers?.close();
-  await env?.close();
 });
 
 interface Delivered {

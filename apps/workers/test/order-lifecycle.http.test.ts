@@ -8,17 +8,11 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SignJWT } from "jose";
 import { QUEUE_NAMES } from "@oms/shared";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import {
-  getJson,
-  postJson,
-  startApi,
-  startInProcessWorkers,
-  type InProcessWorkers,
-  type RunningApi,
-} from "../../../test/support/system";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { getJson, postJson, startApi, type InProcessWorkers, type RunningApi } from "../../../test/support/system";
 import { assertConservation, eventually } from "../../../test/support/invariants";
 import { adminPost, buy, postEmpty, refundFigures, refundsSettled } from "../../../test/support/lifecycle";
+import { useSystem } from "../../../test/support/fixture";
 
 const ADMIN_TOKEN = "admin-token-for-lifecycle-tests";
 const JWT_SECRET = "lifecycle-test-secret-of-32-characters!";
@@ -31,18 +25,14 @@ const initial = new Map<string, number>();
 
 const uid = (tag: string) => `${tag}-${randomUUID().slice(0, 8)}`;
 
+useSystem({ ADMIN_TOKEN }, (system) => ({ env, api, workers } = system));
+
 beforeAll(async () => {
-  env = await createTestEnv({ ADMIN_TOKEN });
-  workers = await startInProcessWorkers(env);
-  api = await startApi(env);
   jwtApi = await startApi(env, { JWT_SECRET });
 });
 
 afterAll(async () => {
   await jwtApi?.close();
-  await api?.close();
-  await workers?.close();
-  await env?.close();
 });
 
 async function products(...specs: Array<[quantity: number, priceCents: number]>): Promise<string[]> {

@@ -5,32 +5,17 @@
  * so no units stay held for good and stock is conserved. The lost step is recreated
  * here by putting the hold back the way the replica would have it.
  */
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
-import {
-  addToCartOk,
-  postJson,
-  startApi,
-  startInProcessWorkers,
-  type InProcessWorkers,
-  type RunningApi,
-} from "../../../test/support/system";
+import { expect, test } from "vitest";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { addToCartOk, postJson, type InProcessWorkers, type RunningApi } from "../../../test/support/system";
 import { assertConservation, eventually } from "../../../test/support/invariants";
+import { useSystem } from "../../../test/support/fixture";
 
 let env: TestEnv;
 let api: RunningApi;
 let workers: InProcessWorkers;
 
-beforeAll(async () => {
-  env = await createTestEnv({ INVENTORY_SHARDS: "2", HOLD_SWEEP_INTERVAL_MS: "200" });
-  workers = await startInProcessWorkers(env);
-  api = await startApi(env);
-});
-afterAll(async () => {
-  await api?.close();
-  await workers?.close();
-  await env?.close();
-});
+useSystem({ INVENTORY_SHARDS: "2", HOLD_SWEEP_INTERVAL_MS: "200" }, (system) => ({ env, api, workers } = system));
 
 /** Puts an ended hold back live, as a replica that missed its end would hold it. */
 async function undoHoldEnd(orderId: string, productId: string, units: number, state: "held" | "committing") {

@@ -9,15 +9,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendEvents } from "@oms/shared";
-import { createTestEnv, type TestEnv } from "../../../test/support/env";
-import {
-  postJson,
-  startApi,
-  startInProcessWorkers,
-  type InProcessWorkers,
-  type RunningApi,
-} from "../../../test/support/system";
+import { type TestEnv } from "../../../test/support/env";
+import { postJson, type InProcessWorkers, type RunningApi } from "../../../test/support/system";
 import { eventually } from "../../../test/support/invariants";
+import { useSystem } from "../../../test/support/fixture";
 
 const ADMIN_TOKEN = "webhooks-give-up-token-0123456789";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -28,17 +23,20 @@ let workers: InProcessWorkers;
 let silent: Server;
 const seen: string[] = [];
 
-beforeAll(async () => {
-  env = await createTestEnv({
+useSystem(
+  {
     ADMIN_TOKEN,
     EVENTS_RELAY_INTERVAL_MS: "50",
     WEBHOOK_TIMEOUT_MS: "200",
     WEBHOOK_BACKOFF_MS: "100",
     WEBHOOK_BACKOFF_MAX_MS: "200",
     WEBHOOK_RETRY_FOR_MS: "1500",
-  });
-  api = await startApi(env);
-  workers = await startInProcessWorkers(env);
+  },
+  (system) => ({ env, api, workers } = system),
+  { apiFirst: true },
+);
+
+beforeAll(async () => {
   // Takes every request and never answers it.
   silent = createServer((req) => {
     let body = "";
@@ -51,9 +49,6 @@ beforeAll(async () => {
 afterAll(async () => {
   silent?.closeAllConnections();
   silent?.close();
-  await workers?.close();
-  await api?.close();
-  await env?.close();
 });
 
 async function register(events: string[]): Promise<string> {
