@@ -1,6 +1,13 @@
 import { z } from "zod";
 
-const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
+/** An integer setting with its bounds and default: the one chain every numeric setting needs. */
+function integer(def: number, bounds: { min?: number; max?: number } = {}) {
+  let schema = z.coerce.number().int();
+  if (bounds.min !== undefined) schema = schema.min(bounds.min);
+  if (bounds.max !== undefined) schema = schema.max(bounds.max);
+  return schema.default(def);
+}
+const int = (def: number) => integer(def, { min: 0 });
 const bool = (def: boolean) => z.stringbool().default(def);
 const hostPorts = z
   .string()
@@ -30,7 +37,7 @@ export const ConfigSchema = z.object({
     .min(1)
     .default("0.0.0.0")
     .describe("Interface the API, a worker's METRICS_PORT and the autoscaler's metrics listen on"),
-  PORT: z.coerce.number().int().min(0).max(65535).default(5003).describe("API port (5003, as the original service)"),
+  PORT: integer(5003, { min: 0, max: 65535 }).describe("API port (5003, as the original service)"),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/ })
     .default("redis://127.0.0.1:6379")
@@ -50,33 +57,15 @@ export const ConfigSchema = z.object({
   REDIS_CLUSTER_NODES: hostPorts
     .optional()
     .describe("Cluster mode: some nodes of the Redis Cluster to learn its layout from (host:port,host:port,...)"),
-  REDIS_WAIT_REPLICAS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(10)
-    .default(0)
-    .describe(
-      "Sentinel or Cluster: after a reservation (and when payment starts, or a level is lowered) wait until this many replicas have it, so a failover cannot lose it (0: do not wait; 1 with one replica per primary)",
-    ),
-  REDIS_WAIT_TIMEOUT_MS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(10_000)
-    .default(50)
-    .describe(
-      "Longest wait for REDIS_WAIT_REPLICAS; a replica slower than this is not waited for (the reconciler repairs what a failover then loses)",
-    ),
-  INVENTORY_SHARDS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(1024)
-    .default(1)
-    .describe(
-      "Stock is split by product into this many shards, each under its own hash tag, so a Redis Cluster spreads them over its primaries (1: one atomic script per cart)",
-    ),
+  REDIS_WAIT_REPLICAS: integer(0, { min: 0, max: 10 }).describe(
+    "Sentinel or Cluster: after a reservation (and when payment starts, or a level is lowered) wait until this many replicas have it, so a failover cannot lose it (0: do not wait; 1 with one replica per primary)",
+  ),
+  REDIS_WAIT_TIMEOUT_MS: integer(50, { min: 1, max: 10_000 }).describe(
+    "Longest wait for REDIS_WAIT_REPLICAS; a replica slower than this is not waited for (the reconciler repairs what a failover then loses)",
+  ),
+  INVENTORY_SHARDS: integer(1, { min: 1, max: 1024 }).describe(
+    "Stock is split by product into this many shards, each under its own hash tag, so a Redis Cluster spreads them over its primaries (1: one atomic script per cart)",
+  ),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,40}$/, "letters, digits, '_', '.', '-' only (it becomes the {hash tag})")
@@ -92,123 +81,53 @@ export const ConfigSchema = z.object({
     .describe(
       "OTLP/HTTP collector base URL (traces go to <url>/v1/traces): one trace per request across API, queue and worker; unset = tracing off",
     ),
-  DB_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20).describe("Max MySQL connections per process"),
-  WRITER_CONNECTIONS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(50)
-    .default(1)
-    .describe(
-      "Group-commit transactions in flight at once per worker process: writes queue while they run, so fewer means bigger batches (1: ~20 writes per transaction under load, a third fewer statements than 2)",
-    ),
-  FLUSH_WINDOW_MS: z.coerce
-    .number()
-    .int()
-    .min(10)
-    .max(60_000)
-    .default(500)
-    .describe(
-      "Committed stock decrements reach product_details at most this long after their commit (one flush job per window per process; the available figure counts them at once)",
-    ),
-  WRITER_MAX_BATCH: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(5000)
-    .default(200)
-    .describe("Most queued writes one group-commit transaction takes"),
+  DB_POOL_MAX: integer(20, { min: 1, max: 500 }).describe("Max MySQL connections per process"),
+  WRITER_CONNECTIONS: integer(1, { min: 1, max: 50 }).describe(
+    "Group-commit transactions in flight at once per worker process: writes queue while they run, so fewer means bigger batches (1: ~20 writes per transaction under load, a third fewer statements than 2)",
+  ),
+  FLUSH_WINDOW_MS: integer(500, { min: 10, max: 60_000 }).describe(
+    "Committed stock decrements reach product_details at most this long after their commit (one flush job per window per process; the available figure counts them at once)",
+  ),
+  WRITER_MAX_BATCH: integer(200, { min: 1, max: 5000 }).describe(
+    "Most queued writes one group-commit transaction takes",
+  ),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info")
     .describe("Log level"),
-  MAX_BODY_BYTES: z.coerce
-    .number()
-    .int()
-    .min(256)
-    .max(10_000_000)
-    .default(16_384)
-    .describe("Largest accepted request body"),
-  HTTP_HEADERS_TIMEOUT_MS: z.coerce
-    .number()
-    .int()
-    .min(100)
-    .default(10_000)
-    .describe(
-      "API: a connection whose request headers have not all arrived after this is closed (at most HTTP_REQUEST_TIMEOUT_MS)",
-    ),
-  HTTP_REQUEST_TIMEOUT_MS: z.coerce
-    .number()
-    .int()
-    .min(100)
-    .default(30_000)
-    .describe("API: a request whose body has not all arrived after this is answered 408 and its connection closed"),
-  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce
-    .number()
-    .int()
-    .min(100)
-    .default(5_000)
-    .describe(
-      "API: an idle keep-alive connection is closed after this (behind a load balancer, set it above the balancer's idle timeout)",
-    ),
-  HTTP_MAX_CONNECTIONS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(2_000)
-    .describe("API: open connections per process; more are closed at once"),
+  MAX_BODY_BYTES: integer(16_384, { min: 256, max: 10_000_000 }).describe("Largest accepted request body"),
+  HTTP_HEADERS_TIMEOUT_MS: integer(10_000, { min: 100 }).describe(
+    "API: a connection whose request headers have not all arrived after this is closed (at most HTTP_REQUEST_TIMEOUT_MS)",
+  ),
+  HTTP_REQUEST_TIMEOUT_MS: integer(30_000, { min: 100 }).describe(
+    "API: a request whose body has not all arrived after this is answered 408 and its connection closed",
+  ),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(5_000, { min: 100 }).describe(
+    "API: an idle keep-alive connection is closed after this (behind a load balancer, set it above the balancer's idle timeout)",
+  ),
+  HTTP_MAX_CONNECTIONS: integer(2_000, { min: 1 }).describe(
+    "API: open connections per process; more are closed at once",
+  ),
   CART_TIMEOUT_MS: int(5_000).describe("How long the API waits for a cart job before answering 504"),
   CHECKOUT_TIMEOUT_MS: int(8_000).describe("How long the API waits for a checkout before answering 202 Pending"),
-  HOLD_TTL_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
-    .default(300_000)
-    .describe("Lifetime of a stock hold that has not started payment"),
-  HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000).describe("How often expired holds are swept"),
-  ORPHAN_AFTER_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
-    .default(10_000)
-    .describe(
-      "A pending order whose checkout job is gone (lost with Redis's data, failed for good) is ended this long after it was last touched, by the sweep every HOLD_SWEEP_INTERVAL_MS: every order a client was told about ends within about the two (an order with a live job is never swept)",
-    ),
-  REFUND_SWEEP_AFTER_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
-    .default(30_000)
-    .describe(
-      "A refund recorded but not yet confirmed by the payment provider (its job lost, failed, or never queued) is carried by the sweep every HOLD_SWEEP_INTERVAL_MS once it was last tried this long ago",
-    ),
-  HOLD_RETENTION_MS: z.coerce
-    .number()
-    .int()
-    .min(60_000)
-    .default(120_000)
-    .describe(
-      "How long an ended hold is remembered in Redis, for a job re-delivered before its order is final in MySQL (retries and stall recovery take well under this); once final, a replay never reads it",
-    ),
-  FLUSH_INTERVAL_MS: z.coerce
-    .number()
-    .int()
-    .min(100)
-    .default(5_000)
-    .describe("Safety-net interval of the stock flush to MySQL"),
-  FLUSH_BATCH_SIZE: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(10_000)
-    .default(200)
-    .describe("reserve_purchase rows applied per flush transaction"),
-  CHECKOUT_LOCK_TTL_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
-    .default(120_000)
-    .describe("How long one client's checkout excludes a second one"),
+  HOLD_TTL_MS: integer(300_000, { min: 1_000 }).describe("Lifetime of a stock hold that has not started payment"),
+  HOLD_SWEEP_INTERVAL_MS: integer(5_000, { min: 100 }).describe("How often expired holds are swept"),
+  ORPHAN_AFTER_MS: integer(10_000, { min: 1_000 }).describe(
+    "A pending order whose checkout job is gone (lost with Redis's data, failed for good) is ended this long after it was last touched, by the sweep every HOLD_SWEEP_INTERVAL_MS: every order a client was told about ends within about the two (an order with a live job is never swept)",
+  ),
+  REFUND_SWEEP_AFTER_MS: integer(30_000, { min: 1_000 }).describe(
+    "A refund recorded but not yet confirmed by the payment provider (its job lost, failed, or never queued) is carried by the sweep every HOLD_SWEEP_INTERVAL_MS once it was last tried this long ago",
+  ),
+  HOLD_RETENTION_MS: integer(120_000, { min: 60_000 }).describe(
+    "How long an ended hold is remembered in Redis, for a job re-delivered before its order is final in MySQL (retries and stall recovery take well under this); once final, a replay never reads it",
+  ),
+  FLUSH_INTERVAL_MS: integer(5_000, { min: 100 }).describe("Safety-net interval of the stock flush to MySQL"),
+  FLUSH_BATCH_SIZE: integer(200, { min: 1, max: 10_000 }).describe(
+    "reserve_purchase rows applied per flush transaction",
+  ),
+  CHECKOUT_LOCK_TTL_MS: integer(120_000, { min: 1_000 }).describe(
+    "How long one client's checkout excludes a second one",
+  ),
   WORKER_QUEUES: z
     .string()
     .default("cart,checkout,inventory")
@@ -220,71 +139,28 @@ export const ConfigSchema = z.object({
     )
     .pipe(z.array(z.enum(["cart", "checkout", "inventory"])).min(1))
     .describe("Queues a worker process consumes (comma-separated)"),
-  WORKER_CONCURRENCY_CART: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(1000)
-    .default(50)
-    .describe("Concurrent cart jobs per worker process"),
-  WORKER_CONCURRENCY_CHECKOUT: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(1000)
-    .default(50)
-    .describe("Concurrent checkout jobs per worker process"),
-  JOB_ATTEMPTS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(50)
-    .default(6)
-    .describe("Deliveries of a job before it fails for good"),
-  JOB_BACKOFF_MS: z.coerce.number().int().min(10).default(500).describe("Base of the exponential retry backoff"),
-  OUTAGE_RETRY_MS: z.coerce
-    .number()
-    .int()
-    .min(100)
-    .max(60_000)
-    .default(1_000)
-    .describe(
-      "A checkout that finds MySQL or Redis unreachable is tried again after about this long (jittered), without spending one of its JOB_ATTEMPTS: an outage of any length fails no order, and each ends within about this long of the database answering again",
-    ),
-  CART_REPLAY_RETENTION_MS: z.coerce
-    .number()
-    .int()
-    .min(600_000)
-    .default(3_600_000)
-    .describe(
-      "How long an applied add/set/clear cart job's record (cart_operations) is kept: it must outlast every re-delivery of that job, i.e. its retries (under a second), stall recovery (MAX_STALLED x (JOB_LOCK_MS + STALLED_CHECK_MS), ~4 min by default) and an operator running a finished cart job again, which is why finished cart jobs are kept no longer; older records are pruned every minute",
-    ),
-  JOB_LOCK_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
-    .default(30_000)
-    .describe(
-      "BullMQ lockDuration: a job whose worker stops renewing its lock (killed, frozen) is delivered again after this",
-    ),
-  STALLED_CHECK_MS: z.coerce
-    .number()
-    .int()
-    .min(500)
-    .default(15_000)
-    .describe("BullMQ stalledInterval: how often workers look for jobs whose lock lapsed"),
-  MAX_STALLED: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(5)
-    .describe("Times a job may stall (its worker died) before it fails for good; the final-failure path then ends it"),
-  SHUTDOWN_GRACE_MS: z.coerce
-    .number()
-    .int()
-    .min(100)
-    .default(10_000)
-    .describe("Time given to in-flight work on SIGTERM"),
+  WORKER_CONCURRENCY_CART: integer(50, { min: 1, max: 1000 }).describe("Concurrent cart jobs per worker process"),
+  WORKER_CONCURRENCY_CHECKOUT: integer(50, { min: 1, max: 1000 }).describe(
+    "Concurrent checkout jobs per worker process",
+  ),
+  JOB_ATTEMPTS: integer(6, { min: 1, max: 50 }).describe("Deliveries of a job before it fails for good"),
+  JOB_BACKOFF_MS: integer(500, { min: 10 }).describe("Base of the exponential retry backoff"),
+  OUTAGE_RETRY_MS: integer(1_000, { min: 100, max: 60_000 }).describe(
+    "A checkout that finds MySQL or Redis unreachable is tried again after about this long (jittered), without spending one of its JOB_ATTEMPTS: an outage of any length fails no order, and each ends within about this long of the database answering again",
+  ),
+  CART_REPLAY_RETENTION_MS: integer(3_600_000, { min: 600_000 }).describe(
+    "How long an applied add/set/clear cart job's record (cart_operations) is kept: it must outlast every re-delivery of that job, i.e. its retries (under a second), stall recovery (MAX_STALLED x (JOB_LOCK_MS + STALLED_CHECK_MS), ~4 min by default) and an operator running a finished cart job again, which is why finished cart jobs are kept no longer; older records are pruned every minute",
+  ),
+  JOB_LOCK_MS: integer(30_000, { min: 1_000 }).describe(
+    "BullMQ lockDuration: a job whose worker stops renewing its lock (killed, frozen) is delivered again after this",
+  ),
+  STALLED_CHECK_MS: integer(15_000, { min: 500 }).describe(
+    "BullMQ stalledInterval: how often workers look for jobs whose lock lapsed",
+  ),
+  MAX_STALLED: integer(5, { min: 1 }).describe(
+    "Times a job may stall (its worker died) before it fails for good; the final-failure path then ends it",
+  ),
+  SHUTDOWN_GRACE_MS: integer(10_000, { min: 100 }).describe("Time given to in-flight work on SIGTERM"),
   PAYMENT_SIM_LATENCY_MS: int(20).describe("Simulated payment network latency"),
   PAYMENT_SIM_TRANSIENT_FAILURES: int(2).describe("Times token tok_error fails before it succeeds"),
   PAYMENT_SIM_DECLINE_ABOVE_CENTS: z.coerce
@@ -293,86 +169,37 @@ export const ConfigSchema = z.object({
     .positive()
     .optional()
     .describe("Decline charges above this amount"),
-  RECONCILE_INTERVAL_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
-    .default(60_000)
-    .describe("How often the reconciler compares cached stock with MySQL"),
-  EVENTS_RELAY_INTERVAL_MS: z.coerce
-    .number()
-    .int()
-    .min(10)
-    .max(60_000)
-    .default(500)
-    .describe(
-      "How often the outbox relay (in the worker processes that consume `inventory`) moves new event rows into the `events` queue",
-    ),
-  EVENTS_RELAY_BATCH: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(5_000)
-    .default(500)
-    .describe("Most outbox rows the relay moves per transaction"),
-  STOCK_LOW_THRESHOLD: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(5)
-    .describe(
-      "A product whose MySQL level falls from above this to this or below (and not to 0) emits `stock.low`; reaching 0 emits `stock.out`",
-    ),
-  WEBHOOK_TIMEOUT_MS: z.coerce
-    .number()
-    .int()
-    .min(100)
-    .max(60_000)
-    .default(10_000)
-    .describe("A webhook receiver that has not answered within this fails the attempt"),
-  WEBHOOK_BACKOFF_MS: z.coerce
-    .number()
-    .int()
-    .min(10)
-    .default(10_000)
-    .describe(
-      "Wait after a webhook delivery's first failed attempt; it doubles with each failure, up to WEBHOOK_BACKOFF_MAX_MS",
-    ),
-  WEBHOOK_BACKOFF_MAX_MS: z.coerce
-    .number()
-    .int()
-    .min(10)
-    .default(3_600_000)
-    .describe("Longest wait between two attempts of a webhook delivery"),
-  WEBHOOK_RETRY_FOR_MS: z.coerce
-    .number()
-    .int()
-    .min(100)
-    .default(259_200_000)
-    .describe(
-      "How long a webhook delivery is retried, from its first attempt, before it is given up as failed (default 3 days; keep it at least a day in production)",
-    ),
-  EVENTS_RETENTION_MS: z.coerce
-    .number()
-    .int()
-    .min(60_000)
-    .default(2_592_000_000)
-    .describe(
-      "How long relayed events and ended webhook deliveries (with their attempts) are kept (default 30 days); older ones are pruned every minute, never an event a pending delivery still needs",
-    ),
-  WEBHOOK_CONCURRENCY: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(1000)
-    .default(20)
-    .describe("Webhook deliveries in flight at once per worker process that consumes `inventory`"),
-  IDEMPOTENCY_TTL_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
-    .default(86_400_000)
-    .describe("How long an Idempotency-Key's stored answer is kept"),
+  RECONCILE_INTERVAL_MS: integer(60_000, { min: 1_000 }).describe(
+    "How often the reconciler compares cached stock with MySQL",
+  ),
+  EVENTS_RELAY_INTERVAL_MS: integer(500, { min: 10, max: 60_000 }).describe(
+    "How often the outbox relay (in the worker processes that consume `inventory`) moves new event rows into the `events` queue",
+  ),
+  EVENTS_RELAY_BATCH: integer(500, { min: 1, max: 5_000 }).describe("Most outbox rows the relay moves per transaction"),
+  STOCK_LOW_THRESHOLD: integer(5, { min: 0 }).describe(
+    "A product whose MySQL level falls from above this to this or below (and not to 0) emits `stock.low`; reaching 0 emits `stock.out`",
+  ),
+  WEBHOOK_TIMEOUT_MS: integer(10_000, { min: 100, max: 60_000 }).describe(
+    "A webhook receiver that has not answered within this fails the attempt",
+  ),
+  WEBHOOK_BACKOFF_MS: integer(10_000, { min: 10 }).describe(
+    "Wait after a webhook delivery's first failed attempt; it doubles with each failure, up to WEBHOOK_BACKOFF_MAX_MS",
+  ),
+  WEBHOOK_BACKOFF_MAX_MS: integer(3_600_000, { min: 10 }).describe(
+    "Longest wait between two attempts of a webhook delivery",
+  ),
+  WEBHOOK_RETRY_FOR_MS: integer(259_200_000, { min: 100 }).describe(
+    "How long a webhook delivery is retried, from its first attempt, before it is given up as failed (default 3 days; keep it at least a day in production)",
+  ),
+  EVENTS_RETENTION_MS: integer(2_592_000_000, { min: 60_000 }).describe(
+    "How long relayed events and ended webhook deliveries (with their attempts) are kept (default 30 days); older ones are pruned every minute, never an event a pending delivery still needs",
+  ),
+  WEBHOOK_CONCURRENCY: integer(20, { min: 1, max: 1000 }).describe(
+    "Webhook deliveries in flight at once per worker process that consumes `inventory`",
+  ),
+  IDEMPOTENCY_TTL_MS: integer(86_400_000, { min: 1_000 }).describe(
+    "How long an Idempotency-Key's stored answer is kept",
+  ),
   ADMIN_TOKEN: z
     .string()
     .min(16, "must be at least 16 characters")
@@ -400,25 +227,14 @@ export const ConfigSchema = z.object({
     .describe(
       "When set, cart, checkout and order reads need a bearer JWT (HS256) whose subject is the clientID; it also keys keyed order ids",
     ),
-  JWT_MAX_AGE_S: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(3_600)
-    .describe("Oldest client JWT accepted, by its iat; tokens must carry exp and iat"),
-  RATE_LIMIT_PER_MINUTE: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(600)
-    .describe("Requests per client per minute (0 = no limit)"),
+  JWT_MAX_AGE_S: integer(3_600, { min: 1 }).describe(
+    "Oldest client JWT accepted, by its iat; tokens must carry exp and iat",
+  ),
+  RATE_LIMIT_PER_MINUTE: integer(600, { min: 0 }).describe("Requests per client per minute (0 = no limit)"),
   METRICS_PORT: int(0).describe("Port of a worker process's /metrics, /healthz and /readyz (0 = none)"),
-  WORKER_STALL_ALERT_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
-    .default(30_000)
-    .describe("A worker with waiting jobs and free capacity that started none for this long is not ready"),
+  WORKER_STALL_ALERT_MS: integer(30_000, { min: 1_000 }).describe(
+    "A worker with waiting jobs and free capacity that started none for this long is not ready",
+  ),
   RESULT_PATH: z
     .enum(["reply", "events"])
     .default("reply")
@@ -440,12 +256,9 @@ export const ConfigSchema = z.object({
     .describe(
       "Testing only: a worker kills itself (SIGKILL) after this checkout step, (mid-batch) inside a group-commit transaction before it commits, or (refund-answered) after the provider confirmed a refund and before the refund is marked done",
     ),
-  CHAOS_CRASH_LIMIT: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(1)
-    .describe("Testing only: how many such crashes of that step across all workers"),
+  CHAOS_CRASH_LIMIT: integer(1, { min: 0 }).describe(
+    "Testing only: how many such crashes of that step across all workers",
+  ),
   SEED_ON_START: bool(true).describe(
     "`npm start` (the local demo) only: load the demo catalog when the catalog is empty; the API, workers and image never seed",
   ),
@@ -468,27 +281,18 @@ export const ConfigSchema = z.object({
     )
     .default("cart=1:2,checkout=1:4,inventory=1:1")
     .describe("Autoscaler: the queues it runs worker processes for, each with its min:max processes"),
-  AUTOSCALE_TARGET_BACKLOG: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(100)
-    .describe("Autoscaler: backlog (waiting, prioritized, delayed and active jobs) one worker process should carry"),
-  AUTOSCALE_MAX_WAIT_MS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(2_000)
-    .describe("Autoscaler: a queue whose oldest waiting job has waited longer than this gets one more process"),
+  AUTOSCALE_TARGET_BACKLOG: integer(100, { min: 1 }).describe(
+    "Autoscaler: backlog (waiting, prioritized, delayed and active jobs) one worker process should carry",
+  ),
+  AUTOSCALE_MAX_WAIT_MS: integer(2_000, { min: 1 }).describe(
+    "Autoscaler: a queue whose oldest waiting job has waited longer than this gets one more process",
+  ),
   AUTOSCALE_COOLDOWN_MS: int(60_000).describe(
     "Autoscaler: how long a queue must need fewer processes before they are retired",
   ),
-  AUTOSCALE_POLL_INTERVAL_MS: z.coerce
-    .number()
-    .int()
-    .min(50)
-    .default(2_000)
-    .describe("Autoscaler: how often queues are measured and decisions applied"),
+  AUTOSCALE_POLL_INTERVAL_MS: integer(2_000, { min: 50 }).describe(
+    "Autoscaler: how often queues are measured and decisions applied",
+  ),
   AUTOSCALE_HUNG_WORKER_MS: int(15_000)
     .refine((ms) => ms === 0 || ms >= 3_000, {
       message: "must be 0 (off) or at least 3000: workers beat once a second",
