@@ -20,7 +20,8 @@ import { GroupCommitWriter } from "./db/writer";
 import { chaosKiller } from "./chaos";
 import { addToCarts } from "./cart/cart-writes";
 import { clearCarts, setCartLines } from "./cart/cart-edit-writes";
-import { completeOrders, createPendingOrders, failOrders } from "./checkout/order-writes";
+import { createPendingOrders } from "./checkout/order-writes";
+import { completeOrders, failOrders } from "./checkout/order-end-writes";
 import { recordFirstAttempts } from "./payment/payment-writes";
 import { releaseInMysql, reserveInMysql } from "./checkout/mysql-stock-writes";
 

@@ -2,15 +2,9 @@ import type { Knex } from "@oms/shared";
 import type { CreateOrderResult, Failure, FailureCode, Order } from "./order";
 import type { GroupCommitWriter } from "../db/writer";
 import { outcomeOfFailure, type OutcomeCounter } from "../observability/outcomes";
-import {
-  completeOrders,
-  createPendingOrders,
-  failOrders,
-  toOrder,
-  type CompleteOutcome,
-  type FailOutcome,
-  type OrderRow,
-} from "./order-writes";
+import { createPendingOrders } from "./order-writes";
+import { completeOrders, failOrders, type CompleteOutcome, type FailOutcome } from "./order-end-writes";
+import { toOrder, type OrderRow } from "./order-rows";
 
 export type { CreateOrderResult, Failure, FailureCode, Order, OrderItem } from "./order";
 
