@@ -6,7 +6,7 @@
  *   locking-saga.ts, many concurrent connections).
  */
 import { randomUUID } from "node:crypto";
-import { createDb, createRedis, loadConfig } from "@oms/shared";
+import { createDb, createRedis, redisTarget } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { reserveWithRowLocks } from "@oms/workers";
 import type { BenchOptions } from "./options";
@@ -16,7 +16,8 @@ import { AMPLE_STOCK } from "./scenarios";
 import { round, summarize } from "./stats";
 import { runLoad } from "./load";
 import type { CeilingResult } from "./types";
-import { REDIS_URL, World, waitReady } from "./world";
+import { waitReady } from "../test/support/env";
+import { createWorld, destroyWorld, seedProducts } from "./world";
 
 type Ceilings = NonNullable<BenchOptions["ceilings"]>;
 
@@ -74,14 +75,17 @@ const HOT = ["hot-a", "hot-b", "hot-c"];
 const plural = (lines: number) => `${lines} hot product${lines > 1 ? "s" : ""}`;
 
 /** InventoryEngine.reserve of `lines` hot products, each call a new order id. */
-export async function luaCeiling(c: Ceilings, lines: number, redisPid: number | null, progress: Progress) {
-  const world = await World.create();
+export async function luaCeiling(c: Ceilings, lines: number, progress: Progress) {
+  const world = await createWorld();
   const connections = Array.from({ length: c.redisConnections }, (_, i) =>
-    createRedis(REDIS_URL, { name: `bench-lua-${i}` }),
+    createRedis(redisTarget(world.config), { name: `bench-lua-${i}` }),
   );
   try {
     const products = HOT.slice(0, lines);
-    await world.seedProducts(products.map((id) => ({ id, quantity: AMPLE_STOCK })));
+    await seedProducts(
+      world,
+      products.map((id) => ({ id, quantity: AMPLE_STOCK })),
+    );
     for (const id of products) await world.redis.set(world.keys.stock(id), AMPLE_STOCK);
     await Promise.all(connections.map(waitReady));
     const engines = connections.map((r) => new InventoryEngine(r, world.keys, mysqlTruth(world.db)));
@@ -94,7 +98,7 @@ export async function luaCeiling(c: Ceilings, lines: number, redisPid: number | 
         lines,
         concurrency: c.concurrency,
         connections: c.redisConnections,
-        serverPid: redisPid,
+        serverPid: world.servers.nodes[0]?.pid ?? null,
         op: () => {
           const engine = engines[n++ % engines.length];
           return engine
@@ -110,7 +114,7 @@ export async function luaCeiling(c: Ceilings, lines: number, redisPid: number | 
     );
   } finally {
     for (const r of connections) r.disconnect();
-    await world.destroy();
+    await destroyWorld(world);
   }
 }
 
@@ -122,11 +126,14 @@ export async function mysqlCeiling(
   quick: boolean,
   progress: Progress,
 ) {
-  const world = await World.create();
-  const db = createDb(world.databaseUrl, c.mysqlConnections);
+  const world = await createWorld();
+  const db = createDb(world.config.DATABASE_URL, c.mysqlConnections);
   try {
     const products = HOT.slice(0, lines);
-    await world.seedProducts(products.map((id) => ({ id, quantity: AMPLE_STOCK })));
+    await seedProducts(
+      world,
+      products.map((id) => ({ id, quantity: AMPLE_STOCK })),
+    );
     // Pending orders to reserve for: more than the run can use.
     const ids = Array.from({ length: quick ? 5_000 : 60_000 }, () => randomUUID());
     for (let i = 0; i < ids.length; i += 5_000) {
@@ -136,7 +143,7 @@ export async function mysqlCeiling(
     // Open the pool's connections before the clock starts.
     await Promise.all(Array.from({ length: c.mysqlConnections }, () => db.raw("SELECT 1")));
     const items = products.map((productId) => ({ productId, quantity: 1 }));
-    const lowStock = loadConfig(world.env()).STOCK_LOW_THRESHOLD;
+    const lowStock = world.config.STOCK_LOW_THRESHOLD;
     let next = 0;
     return await measure(
       {
@@ -160,6 +167,6 @@ export async function mysqlCeiling(
     );
   } finally {
     await db.destroy();
-    await world.destroy();
+    await destroyWorld(world);
   }
 }

@@ -36,7 +36,14 @@ export interface BenchOptions {
 }
 
 export const ALL_SCENARIOS: ScenarioId[] = ["flash-sale", "wide-catalog", "hot-3", "add-only"];
-export const ALL_DESIGNS: DesignId[] = ["redis", "mysql-locking", "mysql-batched", "noop", "redis-nolimit"];
+export const ALL_DESIGNS: DesignId[] = [
+  "redis",
+  "redis-cluster",
+  "mysql-locking",
+  "mysql-batched",
+  "noop",
+  "redis-nolimit",
+];
 
 export function fullOptions(): BenchOptions {
   return {
@@ -68,7 +75,7 @@ export function quickOptions(): BenchOptions {
   return {
     ...fullOptions(),
     form: "quick",
-    designs: ["redis", "mysql-locking", "mysql-batched", "noop"],
+    designs: ["redis", "redis-cluster", "mysql-locking", "mysql-batched", "noop"],
     concurrency: 16,
     workerProcesses: 1,
     isolate: "design",

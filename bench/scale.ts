@@ -11,6 +11,7 @@ import { AMPLE_STOCK, type Scenario } from "./scenarios";
 import { runSession } from "./session";
 import { clientId, rng, round } from "./stats";
 import type { ProcessUsage, ScaleResult } from "./types";
+import { seedCarts, seedProducts } from "./world";
 
 const PRODUCTS = 200;
 
@@ -21,11 +22,12 @@ function scaleScenario(opts: BenchOptions, rate: number, seconds: number): Scena
     id: "scale",
     async seed(world) {
       const products = Array.from({ length: PRODUCTS }, (_, i) => ({ id: `sc-${i}`, quantity: AMPLE_STOCK }));
-      await world.seedProducts(products);
+      await seedProducts(world, products);
       const random = rng(11);
       const pick = () => Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * PRODUCTS));
       const lines = () => [...new Set(pick())].map((p) => ({ productId: `sc-${p}`, quantity: 1 }));
-      await world.seedCarts(
+      await seedCarts(
+        world,
         Array.from({ length: carts }, (_, i) => ({ clientId: clientId("sc-c", i), lines: lines() })),
       );
       return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix: "sc-", params: {} };

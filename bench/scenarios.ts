@@ -11,7 +11,7 @@ import type { WatchedProcess } from "./proc";
 import type { Progress } from "./progress";
 import { clientId, rng } from "./stats";
 import type { DesignId, PhaseResult, ScenarioId, SoldOutResult } from "./types";
-import type { Cart, Product, World } from "./world";
+import { seedCarts, seedProducts, type Cart, type Product, type World } from "./world";
 
 /** Plenty: a product that never runs out during a run. */
 export const AMPLE_STOCK = 100_000_000;
@@ -61,8 +61,8 @@ async function seeded(
   productPrefix: string,
   params: Seeded["params"],
 ) {
-  await world.seedProducts(products);
-  await world.seedCarts(carts);
+  await seedProducts(world, products);
+  await seedCarts(world, carts);
   return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix, params };
 }
 

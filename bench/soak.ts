@@ -13,7 +13,7 @@ import { AMPLE_STOCK, type Scenario, type ScenarioOutput } from "./scenarios";
 import { runSession } from "./session";
 import { clientId, rng, round } from "./stats";
 import type { PhaseResult, SoakResult, SoakSample } from "./types";
-import { redisUsedMemory, type World } from "./world";
+import { prefixKeyCount, seedProducts, type World } from "./world";
 
 type Soak = NonNullable<BenchOptions["soak"]>;
 
@@ -32,7 +32,7 @@ async function census(world: World): Promise<Census> {
     const r = (await world.db(t).count({ n: "*" }).first()) as { n: number | string } | undefined;
     rows[t] = Number(r?.n ?? 0);
   }
-  return { rows, keys: (await world.prefixKeys()).length };
+  return { rows, keys: await prefixKeyCount(world) };
 }
 
 type SoakOutput = ScenarioOutput & { phase: PhaseResult; samples: SoakSample[]; first: Census; last: Census };
@@ -43,7 +43,7 @@ function soakScenario(opts: BenchOptions, sessionsPerSecond: number, s: Soak): S
     id: "soak",
     async seed(world) {
       const products = Array.from({ length: PRODUCTS }, (_, i) => ({ id: `sk-${i}`, quantity: AMPLE_STOCK }));
-      await world.seedProducts(products);
+      await seedProducts(world, products);
       return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix: "sk-", params: {} };
     },
     async run(d) {
@@ -56,9 +56,8 @@ function soakScenario(opts: BenchOptions, sessionsPerSecond: number, s: Soak): S
           d.processes.map((p) => [p.name, Math.round((usage[p.pid]?.memory ?? 0) / 1024)]),
         );
         const t = round((performance.now() - t0) / 1000, 1);
-        const point: SoakSample = { t, rssKb, redisUsedMemory: await redisUsedMemory(d.world.redis).catch(() => 0) };
-        if (samples.length % everyKeys === 0)
-          point.prefixKeys = (await d.world.prefixKeys().catch(() => undefined))?.length;
+        const point: SoakSample = { t, rssKb, redisUsedMemory: await d.world.servers.usedMemory().catch(() => 0) };
+        if (samples.length % everyKeys === 0) point.prefixKeys = await prefixKeyCount(d.world).catch(() => undefined);
         samples.push(point);
       };
       const random = rng(99);
