@@ -9,11 +9,11 @@ import { measurePhase } from "./phase";
 import { usageOf } from "./proc";
 import type { InfraPids } from "./processes";
 import type { Progress } from "./progress";
-import { AMPLE_STOCK, type Scenario, type ScenarioOutput } from "./scenarios";
+import { ampleCatalog, seeded, type Scenario, type ScenarioOutput } from "./scenarios";
 import { runSession } from "./session";
 import { clientId, rng, round } from "./stats";
 import type { PhaseResult, SoakResult, SoakSample } from "./types";
-import { prefixKeyCount, seedProducts, type World } from "./world";
+import { prefixKeyCount, type World } from "./world";
 
 type Soak = NonNullable<BenchOptions["soak"]>;
 
@@ -41,11 +41,7 @@ type SoakOutput = ScenarioOutput & { phase: PhaseResult; samples: SoakSample[]; 
 function soakScenario(opts: BenchOptions, sessionsPerSecond: number, s: Soak): Scenario<SoakOutput> {
   return {
     id: "soak",
-    async seed(world) {
-      const products = Array.from({ length: PRODUCTS }, (_, i) => ({ id: `sk-${i}`, quantity: AMPLE_STOCK }));
-      await seedProducts(world, products);
-      return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix: "sk-", params: {} };
-    },
+    seed: (world) => seeded(world, ampleCatalog("sk-", PRODUCTS), [], "sk-"),
     async run(d) {
       const samples: SoakSample[] = [];
       const t0 = performance.now();
