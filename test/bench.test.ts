@@ -20,7 +20,7 @@ describe("npm run bench -- --quick", () => {
 
   it(
     "sells no unit twice, conserves stock in every design and measures every redis-server",
-    { timeout: 420_000 },
+    { timeout: 600_000 },
     async () => {
       const opts = { ...quickOptions(), inProcess: true, ceilings: null, scale: null, soak: null, progress: false };
       const result = await runBenchmark(opts, { write: false });
