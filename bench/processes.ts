@@ -9,7 +9,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
-import type { Knex } from "@oms/shared";
+import type { Knex, RedisClient } from "@oms/shared";
 import { freePort } from "../test/chaos/infra";
 import type { WatchedProcess } from "./proc";
 import { sleep } from "./stats";
@@ -85,7 +85,7 @@ const origin = (port: number) => `http://127.0.0.1:${port}`;
 export async function startStack(
   env: Record<string, string>,
   counts: { apiProcesses: number; workerProcesses: number },
-  heartbeats: { redis: Redis; key: string },
+  heartbeats: { redis: RedisClient; key: string },
 ): Promise<Stack> {
   const started = performance.now();
   const ports = async (n: number) => {
