@@ -6,7 +6,7 @@
  *   locking-saga.ts, many concurrent connections).
  */
 import { randomUUID } from "node:crypto";
-import { createDb, createRedis, loadConfig } from "@oms/shared";
+import { createDb, createRedis, loadWorkerConfig } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { reserveWithRowLocks } from "@oms/workers";
 import type { BenchOptions } from "./options";
@@ -136,7 +136,7 @@ export async function mysqlCeiling(
     // Open the pool's connections before the clock starts.
     await Promise.all(Array.from({ length: c.mysqlConnections }, () => db.raw("SELECT 1")));
     const items = products.map((productId) => ({ productId, quantity: 1 }));
-    const lowStock = loadConfig(world.env()).STOCK_LOW_THRESHOLD;
+    const lowStock = loadWorkerConfig(world.env()).STOCK_LOW_THRESHOLD;
     let next = 0;
     return await measure(
       {

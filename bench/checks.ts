@@ -6,7 +6,8 @@
  * it counted, and the figures it reports.
  */
 import { Queue } from "bullmq";
-import { PAID_STATES, QUEUE_NAMES, createRedis, loadConfig } from "@oms/shared";
+import { PAID_STATES, QUEUE_NAMES, createRedis } from "@oms/shared";
+import { loadSystemConfig } from "../test/support/config";
 import { conservationReport } from "../test/support/invariants";
 import { sleep } from "./stats";
 import type { CorrectnessChecks, DesignId } from "./types";
@@ -44,7 +45,7 @@ export async function waitForQueueIdle(world: World, queueName: keyof typeof QUE
 
 export async function checkCorrectness(world: World, input: CheckInput): Promise<CorrectnessChecks> {
   const started = performance.now();
-  const env = { ...world, config: loadConfig(world.env()), close: async () => undefined };
+  const env = { ...world, config: loadSystemConfig(world.env()), close: async () => undefined };
   const hasCache = input.design === "redis" || input.design === "redis-nolimit";
   const report = await conservationReport(env, input.initialStock, {
     allowUncached: true,
