@@ -3,7 +3,7 @@ import { Pool } from "undici";
 import type { BenchOptions } from "./options";
 import type { PhaseContext } from "./phase";
 import { ProcSampler, type WatchedProcess } from "./proc";
-import { startInProcessStack, startStack, watched, type InfraPids, type Stack } from "./processes";
+import { startInProcessStack, startStack, watched, type InfraPids, type Stack, type StackEntries } from "./processes";
 import type { DesignId } from "./types";
 import type { World } from "./world";
 
@@ -22,9 +22,20 @@ const DESIGN_ENV: Record<DesignId, Record<string, string>> = {
   // The Cluster's nodes and INVENTORY_SHARDS come with its world (world.ts).
   "redis-cluster": {},
   "redis-nolimit": { RATE_LIMIT_PER_MINUTE: "0" },
-  "mysql-locking": { INVENTORY_MODE: "mysql-locking" },
-  "mysql-batched": { INVENTORY_MODE: "mysql-batched" },
-  noop: { BENCH_NOOP_WORKERS: "true" },
+  "mysql-locking": {},
+  "mysql-batched": {},
+  noop: {},
+};
+
+const PRODUCTION_ENTRIES: StackEntries = { api: "apps/api/src/main.ts", workers: "apps/workers/src/main.ts" };
+/** The entry points each design's processes run: production's, or the bench's own wiring (bench/wiring.ts). */
+const DESIGN_ENTRIES: Record<DesignId, StackEntries> = {
+  redis: PRODUCTION_ENTRIES,
+  "redis-cluster": PRODUCTION_ENTRIES,
+  "redis-nolimit": PRODUCTION_ENTRIES,
+  "mysql-locking": { api: "bench/entry/api-mysql.ts", workers: "bench/entry/workers-mysql-locking.ts" },
+  "mysql-batched": { api: "bench/entry/api-mysql.ts", workers: "bench/entry/workers-mysql-batched.ts" },
+  noop: { api: PRODUCTION_ENTRIES.api, workers: "bench/entry/workers-noop.ts" },
 };
 
 /** The designs that run on a local Redis Cluster instead of one redis-server. */
@@ -44,8 +55,6 @@ export function designEnv(design: DesignId, opts: BenchOptions): Record<string, 
     WORKER_QUEUES: "cart,checkout,inventory",
     PAYMENT_SIM_LATENCY_MS: String(opts.paymentLatencyMs),
     RATE_LIMIT_PER_MINUTE: String(opts.rateLimitPerMinute),
-    INVENTORY_MODE: "redis",
-    BENCH_NOOP_WORKERS: "false",
     ...DESIGN_ENV[design],
   };
 }
@@ -69,8 +78,8 @@ export async function startSystem(
   const env = { ...designEnv(design, opts), ...world.processEnv };
   const counts = { apiProcesses, workerProcesses: opts.workerProcesses };
   const stack = opts.inProcess
-    ? await startInProcessStack(env, counts)
-    : await startStack(env, counts, { redis: world.redis, key: world.keys.workerHeartbeats });
+    ? await startInProcessStack(env, counts, design)
+    : await startStack(env, counts, { redis: world.redis, key: world.keys.workerHeartbeats }, DESIGN_ENTRIES[design]);
   // As many connections as virtual clients, spread over the API processes.
   const connections = Math.ceil(Math.max(opts.concurrency, 64) / stack.apis.length);
   const timeouts = {
