@@ -1,5 +1,8 @@
-import type { Knex } from "@oms/shared";
+import { dbNumber, parseRows, type Knex } from "@oms/shared";
+import { z } from "zod";
 import type { TruthSource } from "./types";
+
+const truthRow = z.object({ product_id: z.string(), quantity: z.number(), pending: dbNumber.nullable() });
 
 /**
  * What can still be sold according to MySQL: quantity minus committed decrements not
@@ -7,23 +10,22 @@ import type { TruthSource } from "./types";
  */
 export function mysqlTruth(db: Knex): TruthSource {
   return async (productIds) => {
-    const rows = (await db("product_details as p")
-      .leftJoin(
-        db("reserve_purchase")
-          .select("product_id")
-          .sum({ pending: "quantity" })
-          .whereIn("product_id", productIds)
-          .groupBy("product_id")
-          .as("r"),
-        "r.product_id",
-        "p.product_id",
-      )
-      .whereIn("p.product_id", productIds)
-      .select("p.product_id", "p.quantity", "r.pending")) as Array<{
-      product_id: string;
-      quantity: number;
-      pending: string | number | null;
-    }>;
+    const rows = parseRows(
+      truthRow,
+      await db("product_details as p")
+        .leftJoin(
+          db("reserve_purchase")
+            .select("product_id")
+            .sum({ pending: "quantity" })
+            .whereIn("product_id", productIds)
+            .groupBy("product_id")
+            .as("r"),
+          "r.product_id",
+          "p.product_id",
+        )
+        .whereIn("p.product_id", productIds)
+        .select("p.product_id", "p.quantity", "r.pending"),
+    );
     return new Map(rows.map((r) => [r.product_id, r.quantity - Number(r.pending ?? 0)]));
   };
 }

@@ -1,5 +1,5 @@
 import { InventoryCode, InventoryScriptError } from "./codes";
-import type { InventoryCommands } from "./scripts";
+import { parseReply, type InventoryCommands } from "./scripts";
 import type { InventoryKeys, ReconcileResult, TruthSource } from "./types";
 import type { RedisClient } from "@oms/shared";
 
@@ -22,14 +22,16 @@ export async function reconcileLevels(
       ids.map(async (productId) => {
         const level = levels.get(productId);
         if (level === undefined) return null;
-        const [code = -1, drift = 0, repaired = 0] = await redis.omsReconcile(
-          keys.stock(productId),
-          keys.held(keys.shardOf(productId)),
-          keys.stockChanges(productId),
-          productId,
-          level,
-          mode,
-          expected.get(productId) ?? 0,
+        const [code = -1, drift = 0, repaired = 0] = parseReply(
+          await redis.omsReconcile(
+            keys.stock(productId),
+            keys.held(keys.shardOf(productId)),
+            keys.stockChanges(productId),
+            productId,
+            level,
+            mode,
+            expected.get(productId) ?? 0,
+          ),
         );
         if (code === InventoryCode.NOT_LOADED) return null;
         if (code !== InventoryCode.OK) throw new InventoryScriptError("reconcile", code);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { RedisClient } from "@oms/shared";
+import { z } from "zod";
 
 function lua(file: string): string {
   return readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
@@ -20,7 +21,15 @@ export const SCRIPTS = {
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
-type Reply = number[];
+/** What a script answers, unchecked until parseReply: every script returns a flat array of integers. */
+type Reply = unknown;
+
+const integers = z.array(z.number().int());
+
+/** A script's reply checked as the integers every script returns (a code first). */
+export function parseReply(reply: unknown): number[] {
+  return integers.parse(reply);
+}
 
 export interface InventoryCommands {
   omsReserve(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
