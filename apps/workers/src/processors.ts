@@ -4,6 +4,7 @@ import {
   CheckoutJob,
   InventoryJob,
   recordSpan,
+  stringField,
   type CartResult,
   type CheckoutResult,
   type ClearCartResult,
@@ -62,7 +63,7 @@ export function cartProcessor(deps: WorkerDeps) {
 
 /** The benchmark's floor: each cart job answered at once with a success of its own type, doing nothing. */
 async function noopCart(job: Job): Promise<CartResult | SetCartLineResult | ClearCartResult> {
-  const { type } = job.data as { type?: unknown };
+  const type = stringField(job.data, "type");
   if (type === "clearCart") return { outcome: "cleared", removedLines: 0 };
   if (type === "setCartLine") return { outcome: "set", quantityInCart: 1, available: 1 };
   return { outcome: "added", quantityInCart: 1, available: 1 };

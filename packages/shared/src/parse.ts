@@ -36,12 +36,16 @@ export const dbNumber = z.union([z.number(), z.string()]);
 
 /** The `code` of a thrown value (a Node, mysql2 or library error), if it has a string one. */
 export function errorCode(err: unknown): string | undefined {
-  return errorField(err, "code");
+  return stringField(err, "code");
 }
 
-/** A string field of a thrown value (`name`, `message`, `type`, `code`), if it has one. */
-export function errorField(err: unknown, field: string): string | undefined {
-  if (typeof err !== "object" || err === null) return undefined;
-  const value: unknown = Reflect.get(err, field);
-  return typeof value === "string" ? value : undefined;
+/** A field of a value from outside (a thrown error, a job's data), if the value is an object. */
+export function fieldOf(value: unknown, field: string): unknown {
+  return typeof value === "object" && value !== null ? Reflect.get(value, field) : undefined;
+}
+
+/** A string field of a value from outside (an error's `code` or `message`, a job's `replyTo`), if it has one. */
+export function stringField(value: unknown, field: string): string | undefined {
+  const found = fieldOf(value, field);
+  return typeof found === "string" ? found : undefined;
 }
