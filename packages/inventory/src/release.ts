@@ -1,7 +1,7 @@
 import type { RedisClient } from "@oms/shared";
 import { answerFor, InventoryCode } from "./codes";
 import { holdPart } from "./reads";
-import { parseReply, type InventoryCommands } from "./scripts";
+import { holdPartKeys, parseReply, type InventoryCommands } from "./scripts";
 import type { InventoryKeys, ReleaseResult } from "./types";
 
 export interface ShardRelease {
@@ -23,17 +23,7 @@ export async function releaseInShard(
   const hold = await holdPart(redis, keys, orderId, shard);
   const stockKeys = hold ? hold.lines.map((l) => keys.stock(l.productId)) : [];
   const [code = -1, replayed = 0] = parseReply(
-    await redis.omsRelease(
-      stockKeys.length + 3,
-      keys.hold(orderId, shard),
-      keys.holdExpiries(shard),
-      keys.held(shard),
-      ...stockKeys,
-      orderId,
-      retentionMs,
-      mode,
-      now,
-    ),
+    await redis.omsRelease(...holdPartKeys(keys, orderId, shard, stockKeys), orderId, retentionMs, mode, now),
   );
   return answerFor<ReleaseResult>("release", code, {
     [InventoryCode.OK]: { ok: true, replayed: replayed === 1 },

@@ -1,6 +1,6 @@
 import type { RedisClient } from "@oms/shared";
 import { InventoryCode, InventoryScriptError } from "./codes";
-import { parseReply, type InventoryCommands } from "./scripts";
+import { holdPartKeys, parseReply, type InventoryCommands } from "./scripts";
 import { lineAt, type InventoryKeys, type ReserveResult, type StockLine } from "./types";
 
 export interface ShardReservation {
@@ -27,11 +27,7 @@ export async function reserveInShard(
   for (let attempt = 0; attempt < 3; attempt++) {
     const [code = -1, line = 0, available = 0, replayed = 0] = parseReply(
       await redis.omsReserve(
-        stockKeys.length + 3,
-        keys.hold(orderId, shard),
-        keys.holdExpiries(shard),
-        keys.held(shard),
-        ...stockKeys,
+        ...holdPartKeys(keys, orderId, shard, stockKeys),
         orderId,
         now,
         ttlMs,

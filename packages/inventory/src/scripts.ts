@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { RedisClient } from "@oms/shared";
 import { z } from "zod";
+import type { InventoryKeys } from "./types";
 
 function lua(file: string): string {
   return readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
@@ -42,6 +43,19 @@ export interface InventoryCommands {
   omsStockChange(...args: Array<string | number>): Promise<Reply>;
   omsLease(leaseKey: string, token: string, action: "extend" | "release", ttlMs?: number): Promise<Reply>;
   omsRecoveryFinish(leaseKey: string, epochKey: string, token: string, epoch: string): Promise<Reply>;
+}
+
+/**
+ * numkeys and KEYS of the scripts on one shard's part of a hold (reserve.lua,
+ * release.lua): the part, the shard's expiry set and held hash, then the stock keys.
+ */
+export function holdPartKeys(
+  keys: InventoryKeys,
+  orderId: string,
+  shard: number,
+  stockKeys: readonly string[],
+): [number, ...string[]] {
+  return [stockKeys.length + 3, keys.hold(orderId, shard), keys.holdExpiries(shard), keys.held(shard), ...stockKeys];
 }
 
 /** Registers every script through defineCommand, which handles EVALSHA with an EVAL fallback. */
