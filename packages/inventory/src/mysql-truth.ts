@@ -3,13 +3,14 @@ import { z } from "zod";
 import type { TruthSource } from "./types";
 
 const truthRow = z.object({ product_id: z.string(), quantity: z.number(), pending: dbNumber.nullable() });
+const orderIdRow = z.object({ order_id: z.string() });
 
 /**
  * What can still be sold according to MySQL: quantity minus committed decrements not
  * yet flushed. One statement, so it reads one consistent snapshot.
  */
 export function mysqlTruth(db: Knex): TruthSource {
-  return async (productIds) => {
+  const levels = async (productIds: string[]): Promise<Map<string, number>> => {
     const rows = parseRows(
       truthRow,
       await db("product_details as p")
@@ -28,4 +29,16 @@ export function mysqlTruth(db: Knex): TruthSource {
     );
     return new Map(rows.map((r) => [r.product_id, r.quantity - Number(r.pending ?? 0)]));
   };
+  return Object.assign(levels, {
+    // Pending and failed orders sold nothing; every later state (completed, refunded,
+    // shipped...) counted its sale, and a return went back through a stock change.
+    async soldAmong(orderIds: string[]): Promise<Set<string>> {
+      if (orderIds.length === 0) return new Set();
+      const rows = parseRows(
+        orderIdRow,
+        await db("orders").whereIn("order_id", orderIds).whereNotIn("state", ["pending", "failed"]).select("order_id"),
+      );
+      return new Set(rows.map((r) => r.order_id));
+    },
+  });
 }
