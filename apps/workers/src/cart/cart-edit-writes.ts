@@ -37,8 +37,7 @@ export interface ClearCartOp {
 export const setCartLines: WriteKind<SetCartLineOp, SetCartLineResult> = {
   name: "setCartLines",
   async run(trx, ops) {
-    const lines = [...new Map(ops.map((o) => [lineKey(o), o])).values()];
-    const inCart = await lockCartLines(trx, lines);
+    const inCart = await lockCartLines(trx, ops);
     const { replayed, checkingOut } = await guards(trx, ops);
 
     const touched = new Map<string, SetCartLineOp>();

@@ -15,14 +15,15 @@ export function lineKey(line: { clientId: string; productId: string }): string {
 const cartLine = z.object({ client_id: z.string(), product_id: z.string(), quantity: z.number() });
 
 /**
- * Locks these cart lines, in key order as a checkout's snapshot locks them (READ
+ * Locks the cart lines these ops touch (each once), in key order as a checkout's snapshot locks them (READ
  * COMMITTED: a line that does not exist yet takes no gap lock), and answers what each
  * holds now, by lineKey.
  */
 export async function lockCartLines(
   trx: Knex.Transaction,
-  lines: ReadonlyArray<{ clientId: string; productId: string }>,
+  ops: ReadonlyArray<{ clientId: string; productId: string }>,
 ): Promise<Map<string, number>> {
+  const lines = [...new Map(ops.map((o) => [lineKey(o), o])).values()];
   const held = rawRows(
     cartLine,
     await trx.raw(

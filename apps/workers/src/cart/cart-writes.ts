@@ -22,8 +22,7 @@ export interface AddToCartOp {
 export const addToCarts: WriteKind<AddToCartOp, CartResult> = {
   name: "addToCarts",
   async run(trx, ops) {
-    const lines = [...new Map(ops.map((o) => [lineKey(o), o])).values()];
-    const inCart = await lockCartLines(trx, lines);
+    const inCart = await lockCartLines(trx, ops);
     const replayed = await appliedOperations(trx, [...new Set(ops.map((o) => o.operationId))]);
 
     const applied: AddToCartOp[] = [];
