@@ -49,15 +49,13 @@ export async function getCart(deps: ApiDeps, clientID: string): Promise<HttpResu
   const id = parseId("clientID", clientID);
   if (!id.ok) return id.result;
   try {
-    const rows = parseRows(
-      CartLineRow,
-      await deps
-        .db("client_cart as c")
-        .join("product_details as p", "p.product_id", "c.product_id")
-        .where("c.client_id", id.id)
-        .orderBy("c.product_id")
-        .select("c.product_id", "p.product_name", "c.quantity", "p.price_cents"),
-    );
+    const lines = deps
+      .db("client_cart as c")
+      .join("product_details as p", "p.product_id", "c.product_id")
+      .where("c.client_id", id.id)
+      .orderBy("c.product_id")
+      .select("c.product_id", "p.product_name", "c.quantity", "p.price_cents");
+    const rows = parseRows(CartLineRow, await lines);
     const available = await deps.engine.available(rows.map((r) => r.product_id));
     const items = rows.map((r) => ({
       productID: r.product_id,
