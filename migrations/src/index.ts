@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { z } from "zod";
 import { createDb, isDbUnavailable, ensureDatabase, parseDatabaseUrl } from "@oms/shared";
 import * as initial from "./001_initial";
 import * as lockingReservation from "./002_locking_reservation";
@@ -30,15 +31,19 @@ const source: Knex.MigrationSource<[string, Migration]> = {
   getMigration: async ([, migration]) => migration,
 };
 
+/** What knex's migrate.latest and migrate.down answer (untyped there): the batch number and the names run. */
+const MigrationRun = z.tuple([z.number(), z.array(z.string())]);
+const MigrationNames = z.array(z.string());
+
 /** Applies every pending migration; returns the names applied. */
 export async function migrateLatest(db: Knex): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest({ migrationSource: source })) as [number, string[]];
+  const [, applied] = MigrationRun.parse(await db.migrate.latest({ migrationSource: source }));
   return applied;
 }
 
 /** Undoes the newest applied migration (an operator's way back, and the tests' way to an older schema). */
 export async function migrateDown(db: Knex): Promise<string[]> {
-  const [, undone] = (await db.migrate.down({ migrationSource: source })) as [number, string[]];
+  const [, undone] = MigrationRun.parse(await db.migrate.down({ migrationSource: source }));
   return undone;
 }
 
@@ -92,7 +97,7 @@ export async function pendingMigrations(server: Knex, database: string): Promise
   const bookkeeping = await server("information_schema.TABLES")
     .where({ TABLE_SCHEMA: database, TABLE_NAME: "knex_migrations" })
     .first("TABLE_NAME");
-  const applied = bookkeeping ? ((await server(`${database}.knex_migrations`).pluck("name")) as string[]) : [];
+  const applied = bookkeeping ? MigrationNames.parse(await server(`${database}.knex_migrations`).pluck("name")) : [];
   return MIGRATIONS.map(([name]) => name).filter((name) => !applied.includes(name));
 }
 

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { affectedRows } from "@oms/shared";
 
 /** The demo catalog; the first product is the original service's seed. */
 export const DEMO_CATALOG = [
@@ -31,18 +32,19 @@ export const DEMO_CATALOG = [
 export async function seedDemoCatalog(db: Knex): Promise<number> {
   let inserted = 0;
   for (const product of DEMO_CATALOG) {
-    const [result] = (await db.raw(
-      "INSERT IGNORE INTO product_details (product_id, product_name, quantity, price_cents) VALUES (?, ?, ?, ?)",
-      [product.product_id, product.product_name, product.quantity, product.price_cents],
-    )) as [{ affectedRows: number }];
-    inserted += result.affectedRows;
+    inserted += affectedRows(
+      await db.raw(
+        "INSERT IGNORE INTO product_details (product_id, product_name, quantity, price_cents) VALUES (?, ?, ?, ?)",
+        [product.product_id, product.product_name, product.quantity, product.price_cents],
+      ),
+    );
   }
   return inserted;
 }
 
 /** Seeds only a catalog that has no products at all (used at start-up). */
 export async function seedDemoCatalogIfEmpty(db: Knex): Promise<boolean> {
-  const row = (await db("product_details").first("product_id")) as unknown;
+  const row: unknown = await db("product_details").first("product_id");
   if (row) return false;
   return (await seedDemoCatalog(db)) > 0;
 }

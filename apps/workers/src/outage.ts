@@ -1,6 +1,6 @@
 import { DelayedError, type Job } from "bullmq";
 import { CacheNotReadyError } from "@oms/inventory";
-import { isDbUnavailable, isErrorCode, isRedisUnavailable, type ErrorCode } from "@oms/shared";
+import { errorCode, isDbUnavailable, isErrorCode, isRedisUnavailable, type ErrorCode } from "@oms/shared";
 
 /**
  * MySQL or Redis could not be reached, or the stock cache is still being rebuilt after
@@ -12,7 +12,7 @@ export function isDependencyDown(err: unknown): boolean {
 
 /** The code a job's failure crosses to the API with, so the API never reads the message. */
 export function failureCode(err: unknown): ErrorCode {
-  const own = (err as { code?: unknown } | null)?.code;
+  const own = errorCode(err);
   if (isErrorCode(own)) return own;
   return isDependencyDown(err) ? "DEPENDENCY_UNAVAILABLE" : "INTERNAL";
 }

@@ -1,5 +1,5 @@
 import type { Job } from "bullmq";
-import type { JobReply } from "@oms/shared";
+import { stringField, type JobReply } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
 
 /** A reply nobody pops (its API process died) goes away after this. */
@@ -7,8 +7,8 @@ const REPLY_TTL_MS = 60_000;
 
 /** Pushes a job's result to the reply key of the API process waiting for it, if any. */
 export async function pushReply(deps: Pick<WorkerDeps, "redis">, job: Job, reply: JobReply): Promise<void> {
-  const replyTo = (job.data as { replyTo?: unknown } | undefined)?.replyTo;
-  if (typeof replyTo !== "string") return;
+  const replyTo = stringField(job.data, "replyTo");
+  if (replyTo === undefined) return;
   // Two commands, not MULTI: with auto-pipelining they leave in one write, in order, and
   // ioredis builds a Pipeline object per MULTI that copies every script BullMQ defines on
   // the connection (7% of a worker's CPU in the wide-catalog benchmark).

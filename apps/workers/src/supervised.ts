@@ -1,19 +1,16 @@
 /** The worker side of the autoscaler's IPC channel (its close: onSupervisorGone in @oms/shared). */
+import { z } from "zod";
 
 /**
  * What a worker sends its supervisor over the IPC channel: a heartbeat, with the ids of
  * its BullMQ workers (a job's lock token starts with the id of the worker holding it, so
  * the supervisor can hand back the jobs of a process it saw die).
  */
-export interface Heartbeat {
-  type: "heartbeat";
-  consumers: string[];
-}
+export const Heartbeat = z.object({ type: z.literal("heartbeat"), consumers: z.array(z.string()) });
+export type Heartbeat = z.infer<typeof Heartbeat>;
 
 export function isHeartbeat(message: unknown): message is Heartbeat {
-  if (typeof message !== "object" || message === null) return false;
-  const { type, consumers } = message as Partial<Record<keyof Heartbeat, unknown>>;
-  return type === "heartbeat" && Array.isArray(consumers) && consumers.every((c) => typeof c === "string");
+  return Heartbeat.safeParse(message).success;
 }
 
 /** Worker heartbeats to the supervisor: one a second while the event loop turns. */
@@ -36,12 +33,11 @@ export function beatToSupervisor(consumers: string[]): () => void {
 }
 
 /** Sent once over the IPC channel when the process consumes: a parent waits for this, not a log line. */
-export interface Ready {
-  type: "ready";
-}
+export const Ready = z.object({ type: z.literal("ready") });
+export type Ready = z.infer<typeof Ready>;
 
 export function isReady(message: unknown): message is Ready {
-  return typeof message === "object" && message !== null && (message as { type?: unknown }).type === "ready";
+  return Ready.safeParse(message).success;
 }
 
 /** Tells a parent with an IPC channel (a test, a supervisor) that this process consumes. */

@@ -23,3 +23,13 @@ export class InventoryScriptError extends Error {
     this.name = "InventoryScriptError";
   }
 }
+
+/**
+ * The answer a reply code stands for, from the codes a caller expects; any other code
+ * means the contract was broken, so it is thrown.
+ */
+export function answerFor<T>(script: string, code: number, answers: Readonly<Partial<Record<number, T>>>): T {
+  const answer = answers[code];
+  if (answer === undefined) throw new InventoryScriptError(script, code);
+  return answer;
+}

@@ -1,9 +1,10 @@
 import type { RedisClient } from "@oms/shared";
 import { InventoryCode, InventoryScriptError } from "./codes";
-import { defineInventoryScripts, type InventoryCommands } from "./scripts";
+import { defineInventoryScripts, parseReply, type InventoryCommands } from "./scripts";
 import { reconcileLevels } from "./reconcile";
 import { reserveInShard } from "./reserve";
-import { cachedLevels, parseHold } from "./reads";
+import { cachedLevels, cartShortfall, holdPart } from "./reads";
+import { releaseInShard } from "./release";
 import { StockChanges } from "./stock-change";
 import {
   CacheNotReadyError,
@@ -71,32 +72,13 @@ export class InventoryEngine {
     return unique.filter((id) => !truth.has(id));
   }
 
-  /**
-   * The first line of a cart (a hash of product id -> quantity) that the cached levels
-   * cannot cover, or null. Uncached levels count as covered, and so is everything while
-   * the checkout lock is held: this is a fast refusal, never the reservation. The cart
-   * copy, the levels and the lock live in different slots, so this reads them in turn:
-   * the lock last, so a checkout of this client that took a level down while it was
-   * read is joined, not refused. `edited` says whether the copy carries `editedMark`
-   * (the caller's sign that it may run ahead of the cart of record), read with the lines
-   * in the one HGETALL of the copy, so the two always agree.
-   */
-  async cartShortfall(
+  /** The first cart line the cached levels cannot cover, or null: a fast refusal (./reads.ts). */
+  cartShortfall(
     cartKey: string,
     checkoutLockKey: string,
     editedMark: string,
   ): Promise<{ productId: string; available: number; edited: boolean } | null> {
-    const copy = await this.redis.hgetall(cartKey);
-    const cart = Object.entries(copy).filter(([field]) => field !== editedMark);
-    if (cart.length === 0) return null;
-    const levels = await this.cachedLevels(cart.map(([productId]) => productId));
-    const short = cart.find(([productId, quantity]) => (levels.get(productId) ?? Infinity) < Number(quantity));
-    if (!short || (await this.redis.exists(checkoutLockKey))) return null;
-    return {
-      productId: short[0],
-      available: Math.max(0, levels.get(short[0]) ?? 0),
-      edited: Object.hasOwn(copy, editedMark),
-    };
+    return cartShortfall(this.redis, this.keys, { cartKey, checkoutLockKey, editedMark });
   }
 
   /** Cached levels (./reads.ts); uncached ones are absent. */
@@ -161,10 +143,8 @@ export class InventoryEngine {
   async beginCommit(orderId: string, productIds?: string[]): Promise<HoldStepResult> {
     const shards = productIds ? byShard(this.keys, productIds, (id) => id).map(([shard]) => shard) : undefined;
     return this.onEveryShard(async (shard) => {
-      const [code = -1] = await this.redis.omsBeginCommit(
-        this.keys.hold(orderId, shard),
-        this.keys.holdExpiries(shard),
-        orderId,
+      const [code = -1] = parseReply(
+        await this.redis.omsBeginCommit(this.keys.hold(orderId, shard), this.keys.holdExpiries(shard), orderId),
       );
       if (code === InventoryCode.OK) await this.replicated(this.keys.holdExpiries(shard));
       return holdStep("beginCommit", code);
@@ -174,12 +154,14 @@ export class InventoryEngine {
   /** The order is durable in MySQL: the held stock is sold for good. */
   async commit(orderId: string): Promise<HoldStepResult> {
     return this.onEveryShard(async (shard) => {
-      const [code = -1] = await this.redis.omsCommit(
-        this.keys.hold(orderId, shard),
-        this.keys.holdExpiries(shard),
-        this.keys.held(shard),
-        orderId,
-        this.retentionMs,
+      const [code = -1] = parseReply(
+        await this.redis.omsCommit(
+          this.keys.hold(orderId, shard),
+          this.keys.holdExpiries(shard),
+          this.keys.held(shard),
+          orderId,
+          this.retentionMs,
+        ),
       );
       return holdStep("commit", code);
     });
@@ -204,42 +186,13 @@ export class InventoryEngine {
     );
   }
 
-  private async releaseInShard(
-    shard: number,
-    orderId: string,
-    mode: "any" | "expired",
-    now: number,
-  ): Promise<ReleaseResult> {
-    const hold = await this.holdPart(orderId, shard);
-    const stockKeys = hold ? hold.lines.map((l) => this.keys.stock(l.productId)) : [];
-    const [code = -1, replayed = 0] = await this.redis.omsRelease(
-      stockKeys.length + 3,
-      this.keys.hold(orderId, shard),
-      this.keys.holdExpiries(shard),
-      this.keys.held(shard),
-      ...stockKeys,
-      orderId,
-      this.retentionMs,
-      mode,
-      now,
-    );
-    switch (code) {
-      case InventoryCode.OK:
-        return { ok: true, replayed: replayed === 1 };
-      case InventoryCode.HOLD_NOT_FOUND:
-        return { ok: false, reason: "hold_not_found" };
-      case InventoryCode.HOLD_COMMITTED:
-        return { ok: false, reason: "hold_committed" };
-      case InventoryCode.NOT_EXPIRED:
-        return { ok: false, reason: "not_expired" };
-      default:
-        throw new InventoryScriptError("release", code);
-    }
+  private releaseInShard(shard: number, orderId: string, mode: "any" | "expired", now: number) {
+    return releaseInShard(this.redis, this.keys, { shard, orderId, mode, now, retentionMs: this.retentionMs });
   }
 
   /** Applies a change already made in MySQL to the cached level (if cached). */
   async applyStockChange(productId: string, delta: number): Promise<number | null> {
-    const [code = -1, available = 0] = await this.redis.omsRestock(this.keys.stock(productId), delta);
+    const [code = -1, available = 0] = parseReply(await this.redis.omsRestock(this.keys.stock(productId), delta));
     if (code === InventoryCode.NOT_LOADED) return null;
     if (code !== InventoryCode.OK) throw new InventoryScriptError("restock", code);
     return available;
@@ -256,7 +209,9 @@ export class InventoryEngine {
     units: number,
   ): Promise<{ ok: true } | { ok: false; reason: "insufficient_stock"; available: number }> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      const [code = -1, available = 0] = await this.redis.omsRestock(this.keys.stock(productId), -units, "guarded");
+      const [code = -1, available = 0] = parseReply(
+        await this.redis.omsRestock(this.keys.stock(productId), -units, "guarded"),
+      );
       if (code === InventoryCode.OK) {
         await this.replicated(this.keys.stock(productId));
         return { ok: true };
@@ -280,8 +235,8 @@ export class InventoryEngine {
     return first ? { ...first, lines: parts.flatMap((p) => p.lines) } : null;
   }
 
-  private async holdPart(orderId: string, shard: number): Promise<HoldView | null> {
-    return parseHold(orderId, await this.redis.hgetall(this.keys.hold(orderId, shard)));
+  private holdPart(orderId: string, shard: number): Promise<HoldView | null> {
+    return holdPart(this.redis, this.keys, orderId, shard);
   }
 
   /** Live holds of a shard whose time has passed (ids only), oldest first; a paying hold's time never passes. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { RedisClient } from "@oms/shared";
 import { InventoryCode } from "./codes";
-import { defineInventoryScripts } from "./scripts";
+import { defineInventoryScripts, parseReply } from "./scripts";
 
 /**
  * A lock held by one process for a piece of work of unknown length (the recovery after
@@ -33,7 +33,9 @@ export class Lease {
   /** Extends the lease; false, from then on, once it was lost to expiry or to another holder. */
   async renew(): Promise<boolean> {
     if (this.lost) return false;
-    const [code] = await defineInventoryScripts(this.redis).omsLease(this.key, this.token, "extend", this.ttlMs);
+    const [code] = parseReply(
+      await defineInventoryScripts(this.redis).omsLease(this.key, this.token, "extend", this.ttlMs),
+    );
     if (code !== InventoryCode.OK) this.lost = true;
     return !this.lost;
   }
@@ -49,7 +51,9 @@ export class Lease {
    */
   async finishRecovery(epochKey: string, value: string): Promise<boolean> {
     this.stopRenewing();
-    const [code] = await defineInventoryScripts(this.redis).omsRecoveryFinish(this.key, epochKey, this.token, value);
+    const [code] = parseReply(
+      await defineInventoryScripts(this.redis).omsRecoveryFinish(this.key, epochKey, this.token, value),
+    );
     this.lost = true;
     return code === InventoryCode.OK;
   }

@@ -1,5 +1,9 @@
-import type { Knex } from "@oms/shared";
+import { dbNumber, parseRows, type Knex } from "@oms/shared";
+import { z } from "zod";
 import type { TruthSource } from "./types";
+
+const truthRow = z.object({ product_id: z.string(), quantity: z.number(), pending: dbNumber.nullable() });
+const orderIdRow = z.object({ order_id: z.string() });
 
 /**
  * What can still be sold according to MySQL: quantity minus committed decrements not
@@ -7,23 +11,22 @@ import type { TruthSource } from "./types";
  */
 export function mysqlTruth(db: Knex): TruthSource {
   const levels = async (productIds: string[]): Promise<Map<string, number>> => {
-    const rows = (await db("product_details as p")
-      .leftJoin(
-        db("reserve_purchase")
-          .select("product_id")
-          .sum({ pending: "quantity" })
-          .whereIn("product_id", productIds)
-          .groupBy("product_id")
-          .as("r"),
-        "r.product_id",
-        "p.product_id",
-      )
-      .whereIn("p.product_id", productIds)
-      .select("p.product_id", "p.quantity", "r.pending")) as Array<{
-      product_id: string;
-      quantity: number;
-      pending: string | number | null;
-    }>;
+    const rows = parseRows(
+      truthRow,
+      await db("product_details as p")
+        .leftJoin(
+          db("reserve_purchase")
+            .select("product_id")
+            .sum({ pending: "quantity" })
+            .whereIn("product_id", productIds)
+            .groupBy("product_id")
+            .as("r"),
+          "r.product_id",
+          "p.product_id",
+        )
+        .whereIn("p.product_id", productIds)
+        .select("p.product_id", "p.quantity", "r.pending"),
+    );
     return new Map(rows.map((r) => [r.product_id, r.quantity - Number(r.pending ?? 0)]));
   };
   return Object.assign(levels, {
@@ -31,11 +34,11 @@ export function mysqlTruth(db: Knex): TruthSource {
     // shipped...) counted its sale, and a return went back through a stock change.
     async soldAmong(orderIds: string[]): Promise<Set<string>> {
       if (orderIds.length === 0) return new Set();
-      const rows: Array<Record<string, unknown>> = await db("orders")
-        .whereIn("order_id", orderIds)
-        .whereNotIn("state", ["pending", "failed"])
-        .select("order_id");
-      return new Set(rows.flatMap((r) => (typeof r.order_id === "string" ? [r.order_id] : [])));
+      const rows = parseRows(
+        orderIdRow,
+        await db("orders").whereIn("order_id", orderIds).whereNotIn("state", ["pending", "failed"]).select("order_id"),
+      );
+      return new Set(rows.map((r) => r.order_id));
     },
   });
 }

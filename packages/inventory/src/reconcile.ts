@@ -1,5 +1,5 @@
 import { InventoryCode, InventoryScriptError } from "./codes";
-import type { InventoryCommands } from "./scripts";
+import { parseReply, type InventoryCommands } from "./scripts";
 import type { InventoryKeys, ReconcileResult, TruthSource } from "./types";
 import type { RedisClient } from "@oms/shared";
 
@@ -50,16 +50,18 @@ export async function reconcileLevels(
         const level = levels.get(productId);
         if (level === undefined) return null;
         const holdKeys = sold.get(keys.shardOf(productId)) ?? [];
-        const [code = -1, drift = 0, repaired = 0] = await redis.omsReconcile(
-          3 + holdKeys.length,
-          keys.stock(productId),
-          keys.held(keys.shardOf(productId)),
-          keys.stockChanges(productId),
-          ...holdKeys,
-          productId,
-          level,
-          mode,
-          expected.get(productId)?.drift ?? 0,
+        const [code = -1, drift = 0, repaired = 0] = parseReply(
+          await redis.omsReconcile(
+            3 + holdKeys.length,
+            keys.stock(productId),
+            keys.held(keys.shardOf(productId)),
+            keys.stockChanges(productId),
+            ...holdKeys,
+            productId,
+            level,
+            mode,
+            expected.get(productId)?.drift ?? 0,
+          ),
         );
         if (code === InventoryCode.NOT_LOADED) return null;
         if (code !== InventoryCode.OK) throw new InventoryScriptError("reconcile", code);

@@ -1,6 +1,6 @@
 import type { RedisClient } from "@oms/shared";
 import { InventoryCode, InventoryScriptError } from "./codes";
-import type { InventoryCommands } from "./scripts";
+import { holdPartKeys, parseReply, type InventoryCommands } from "./scripts";
 import { lineAt, type InventoryKeys, type ReserveResult, type StockLine } from "./types";
 
 export interface ShardReservation {
@@ -25,17 +25,15 @@ export async function reserveInShard(
 ): Promise<ReserveResult> {
   const stockKeys = lines.map((l) => keys.stock(l.productId));
   for (let attempt = 0; attempt < 3; attempt++) {
-    const [code = -1, line = 0, available = 0, replayed = 0] = await redis.omsReserve(
-      stockKeys.length + 3,
-      keys.hold(orderId, shard),
-      keys.holdExpiries(shard),
-      keys.held(shard),
-      ...stockKeys,
-      orderId,
-      now,
-      ttlMs,
-      ...lines.map((l) => l.productId),
-      ...lines.map((l) => l.quantity),
+    const [code = -1, line = 0, available = 0, replayed = 0] = parseReply(
+      await redis.omsReserve(
+        ...holdPartKeys(keys, orderId, shard, stockKeys),
+        orderId,
+        now,
+        ttlMs,
+        ...lines.map((l) => l.productId),
+        ...lines.map((l) => l.quantity),
+      ),
     );
     switch (code) {
       case InventoryCode.OK:

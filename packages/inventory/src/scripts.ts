@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { RedisClient } from "@oms/shared";
+import { z } from "zod";
+import type { InventoryKeys } from "./types";
 
 function lua(file: string): string {
   return readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
@@ -20,7 +22,15 @@ export const SCRIPTS = {
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
-type Reply = number[];
+/** What a script answers, unchecked until parseReply: every script returns a flat array of integers. */
+type Reply = unknown;
+
+const integers = z.array(z.number().int());
+
+/** A script's reply checked as the integers every script returns (a code first). */
+export function parseReply(reply: unknown): number[] {
+  return integers.parse(reply);
+}
 
 export interface InventoryCommands {
   omsReserve(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
@@ -33,6 +43,19 @@ export interface InventoryCommands {
   omsStockChange(...args: Array<string | number>): Promise<Reply>;
   omsLease(leaseKey: string, token: string, action: "extend" | "release", ttlMs?: number): Promise<Reply>;
   omsRecoveryFinish(leaseKey: string, epochKey: string, token: string, epoch: string): Promise<Reply>;
+}
+
+/**
+ * numkeys and KEYS of the scripts on one shard's part of a hold (reserve.lua,
+ * release.lua): the part, the shard's expiry set and held hash, then the stock keys.
+ */
+export function holdPartKeys(
+  keys: InventoryKeys,
+  orderId: string,
+  shard: number,
+  stockKeys: readonly string[],
+): [number, ...string[]] {
+  return [stockKeys.length + 3, keys.hold(orderId, shard), keys.holdExpiries(shard), keys.held(shard), ...stockKeys];
 }
 
 /** Registers every script through defineCommand, which handles EVALSHA with an EVAL fallback. */

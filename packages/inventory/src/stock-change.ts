@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { RedisClient } from "@oms/shared";
-import { InventoryCode, InventoryScriptError } from "./codes";
+import { answerFor, InventoryCode, InventoryScriptError } from "./codes";
 import type { InventoryKeys } from "./types";
-import { defineInventoryScripts, type InventoryCommands } from "./scripts";
+import { defineInventoryScripts, parseReply, type InventoryCommands } from "./scripts";
 
 /** How long a change may take between its begin and its last move (a stalled API's move after it is dropped). */
 export const STOCK_CHANGE_TTL_MS = 30_000;
@@ -59,18 +59,12 @@ export class StockChanges {
       options.guarded ? "guarded" : "plain",
       options.end ? "end" : "keep",
     );
-    switch (code) {
-      case InventoryCode.OK:
-        return { moved: true, level: value };
-      case InventoryCode.INSUFFICIENT_STOCK:
-        return { moved: false, reason: "insufficient_stock", available: value };
-      case InventoryCode.NOT_LOADED:
-        return { moved: false, reason: "not_cached" };
-      case InventoryCode.CHANGE_EXPIRED:
-        return { moved: false, reason: "expired" };
-      default:
-        throw new InventoryScriptError("stock-change", code);
-    }
+    return answerFor<MoveResult>("stock-change", code, {
+      [InventoryCode.OK]: { moved: true, level: value },
+      [InventoryCode.INSUFFICIENT_STOCK]: { moved: false, reason: "insufficient_stock", available: value },
+      [InventoryCode.NOT_LOADED]: { moved: false, reason: "not_cached" },
+      [InventoryCode.CHANGE_EXPIRED]: { moved: false, reason: "expired" },
+    });
   }
 
   /** Closes the change (whatever its halves did); the reconciler may look at the product again. */
@@ -78,7 +72,9 @@ export class StockChanges {
     await this.script(change.productId, "end", change.id);
   }
 
-  private script(productId: string, ...args: Array<string | number>): Promise<number[]> {
-    return this.redis.omsStockChange(this.keys.stock(productId), this.keys.stockChanges(productId), ...args);
+  private async script(productId: string, ...args: Array<string | number>): Promise<number[]> {
+    return parseReply(
+      await this.redis.omsStockChange(this.keys.stock(productId), this.keys.stockChanges(productId), ...args),
+    );
   }
 }

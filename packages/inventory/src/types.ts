@@ -1,5 +1,5 @@
 /** The engine's types, and the rules that turn script replies and per-shard answers into one. */
-import { InventoryCode, InventoryScriptError } from "./codes";
+import { answerFor, InventoryCode } from "./codes";
 
 export interface StockLine {
   productId: string;
@@ -135,14 +135,9 @@ export function lineAt(lines: StockLine[], oneBased: number): StockLine {
 }
 
 export function holdStep(script: string, code: number): HoldStepResult {
-  switch (code) {
-    case InventoryCode.OK:
-      return { ok: true };
-    case InventoryCode.HOLD_NOT_FOUND:
-      return { ok: false, reason: "hold_not_found" };
-    case InventoryCode.HOLD_RELEASED:
-      return { ok: false, reason: "hold_released" };
-    default:
-      throw new InventoryScriptError(script, code);
-  }
+  return answerFor<HoldStepResult>(script, code, {
+    [InventoryCode.OK]: { ok: true },
+    [InventoryCode.HOLD_NOT_FOUND]: { ok: false, reason: "hold_not_found" },
+    [InventoryCode.HOLD_RELEASED]: { ok: false, reason: "hold_released" },
+  });
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AddToCartJob, Id } from "./schemas";
+import { AddToCartJob, Id, InsufficientStock, UnknownProduct } from "./schemas";
 
 /** PUT /cart/:clientID/items/:productID: the line's new quantity; 0 removes it. */
 export const SetCartLineRequest = z.object({
@@ -50,12 +50,19 @@ export const CartJob = z.discriminatedUnion("type", [AddToCartJob, SetCartLineJo
 export type CartJob = z.infer<typeof CartJob>;
 
 /** Why an edit was refused while the client's checkout runs: the order's snapshot must not move. */
-export type CheckoutInProgress = { outcome: "checkout_in_progress"; clientId: string };
+export const CheckoutInProgress = z.object({ outcome: z.literal("checkout_in_progress"), clientId: z.string() });
+export type CheckoutInProgress = z.infer<typeof CheckoutInProgress>;
 
-export type SetCartLineResult =
-  | { outcome: "set"; quantityInCart: number; available: number | null }
-  | { outcome: "unknown_product"; productId: string }
-  | { outcome: "insufficient_stock"; productId: string; available: number; requested: number }
-  | CheckoutInProgress;
+export const SetCartLineResult = z.discriminatedUnion("outcome", [
+  z.object({ outcome: z.literal("set"), quantityInCart: z.number(), available: z.number().nullable() }),
+  UnknownProduct,
+  InsufficientStock,
+  CheckoutInProgress,
+]);
+export type SetCartLineResult = z.infer<typeof SetCartLineResult>;
 
-export type ClearCartResult = { outcome: "cleared"; removedLines: number } | CheckoutInProgress;
+export const ClearCartResult = z.discriminatedUnion("outcome", [
+  z.object({ outcome: z.literal("cleared"), removedLines: z.number() }),
+  CheckoutInProgress,
+]);
+export type ClearCartResult = z.infer<typeof ClearCartResult>;

@@ -1,5 +1,6 @@
 import knexFactory, { type Knex } from "knex";
 import { createLogger, type Logger } from "./logger";
+import { errorCode, stringField } from "./parse";
 
 export type { Knex };
 
@@ -105,7 +106,7 @@ export async function ensureDatabase(url: string): Promise<void> {
 
 /** MySQL errors that mean "try the whole transaction again". */
 export function isRetryableDbError(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code;
+  const code = errorCode(err);
   return code === "ER_LOCK_DEADLOCK" || code === "ER_LOCK_WAIT_TIMEOUT";
 }
 
@@ -114,8 +115,7 @@ export function isRetryableDbError(err: unknown): boolean {
  * (a crash, a restart, a cut network): nothing about the request itself.
  */
 export function isDbUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; name?: string; message?: string } | null;
-  return UNREACHABLE_CODES.has(e?.code ?? "") || e?.name === "KnexTimeoutError";
+  return UNREACHABLE_CODES.has(errorCode(err) ?? "") || stringField(err, "name") === "KnexTimeoutError";
 }
 
 const UNREACHABLE_CODES = new Set([

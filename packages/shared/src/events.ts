@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
   "stock.out",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+export const EventType = z.enum(EVENT_TYPES);
 
 /** One event to append. Give `orderId` for an order's events: they are delivered in order per order. */
 export interface NewEvent {

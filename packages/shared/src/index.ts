@@ -15,3 +15,4 @@ export * from "./cart-edits";
 export * from "./paging";
 export * from "./events";
 export * from "./webhook-signature";
+export * from "./parse";

@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import type { BaseConfig } from "./config/base";
+import { stringField } from "./parse";
 
 /** A connection to any of the three deployments: our commands and BullMQ take either. */
 export type RedisClient = Redis | Cluster;
@@ -154,10 +155,9 @@ export function replicaWait(
  * a command that gave up while disconnected), not that a command was wrong.
  */
 export function isRedisUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; name?: string; message?: string } | null;
-  const message = e?.message ?? "";
+  const message = stringField(err, "message") ?? "";
   return (
-    e?.name === "MaxRetriesPerRequestError" ||
+    stringField(err, "name") === "MaxRetriesPerRequestError" ||
     UNREACHABLE_MESSAGES.has(message) ||
     UNREACHABLE_PREFIXES.some((p) => message.startsWith(p))
   );

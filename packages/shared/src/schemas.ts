@@ -100,17 +100,33 @@ export const JobReply = z.object({
 });
 export type JobReply = z.infer<typeof JobReply>;
 
-export type CartResult =
-  | { outcome: "added"; quantityInCart: number; available: number }
-  | { outcome: "unknown_product"; productId: string }
-  | { outcome: "insufficient_stock"; productId: string; available: number; requested: number };
+/*
+ * What a cart or checkout job returns: the worker's answer, read back by the API process
+ * that waits for it (JobReply.value, job.returnvalue), so it is parsed there.
+ */
+export const UnknownProduct = z.object({ outcome: z.literal("unknown_product"), productId: z.string() });
+export const InsufficientStock = z.object({
+  outcome: z.literal("insufficient_stock"),
+  productId: z.string(),
+  available: z.number(),
+  requested: z.number(),
+});
 
-export type CheckoutResult =
-  | { outcome: "completed"; orderId: string; totalCents: number }
-  | { outcome: "declined"; orderId: string; reason: string }
-  | { outcome: "out_of_stock"; orderId: string; productId: string; available: number }
-  | { outcome: "empty_cart"; orderId: string }
-  | { outcome: "failed"; orderId: string; reason: string };
+export const CartResult = z.discriminatedUnion("outcome", [
+  z.object({ outcome: z.literal("added"), quantityInCart: z.number(), available: z.number() }),
+  UnknownProduct,
+  InsufficientStock,
+]);
+export type CartResult = z.infer<typeof CartResult>;
+
+export const CheckoutResult = z.discriminatedUnion("outcome", [
+  z.object({ outcome: z.literal("completed"), orderId: z.string(), totalCents: z.number() }),
+  z.object({ outcome: z.literal("declined"), orderId: z.string(), reason: z.string() }),
+  z.object({ outcome: z.literal("out_of_stock"), orderId: z.string(), productId: z.string(), available: z.number() }),
+  z.object({ outcome: z.literal("empty_cart"), orderId: z.string() }),
+  z.object({ outcome: z.literal("failed"), orderId: z.string(), reason: z.string() }),
+]);
+export type CheckoutResult = z.infer<typeof CheckoutResult>;
 
 /** Every state an order can be in; the moves between them are in order-transitions.ts. */
 export const ORDER_STATES = [
@@ -124,6 +140,7 @@ export const ORDER_STATES = [
   "shipped",
 ] as const;
 export type OrderState = (typeof ORDER_STATES)[number];
+export const OrderState = z.enum(ORDER_STATES);
 
 export const QUEUE_NAMES = { cart: "cart", checkout: "checkout", inventory: "inventory" } as const;
 export type QueueName = keyof typeof QUEUE_NAMES;

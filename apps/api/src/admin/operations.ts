@@ -1,3 +1,5 @@
+import { z } from "zod";
+import { dbNumber, parseRows } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "../handlers/errors";
@@ -24,22 +26,22 @@ export async function listHolds(deps: ApiDeps): Promise<HttpResult> {
   }
 }
 
+const PendingFlushRow = z.object({ product_id: z.string(), orders: dbNumber, units: dbNumber, oldest: z.date() });
+
 /** GET /admin/flushes: committed decrements not yet applied to product_details. */
 export async function pendingFlushes(deps: ApiDeps): Promise<HttpResult> {
   try {
-    const rows = (await deps
-      .db("reserve_purchase")
-      .select("product_id")
-      .count({ orders: "reserve_id" })
-      .sum({ units: "quantity" })
-      .min({ oldest: "created_at" })
-      .groupBy("product_id")
-      .orderBy("product_id")) as Array<{
-      product_id: string;
-      orders: number | string;
-      units: number | string;
-      oldest: Date;
-    }>;
+    const rows = parseRows(
+      PendingFlushRow,
+      await deps
+        .db("reserve_purchase")
+        .select("product_id")
+        .count({ orders: "reserve_id" })
+        .sum({ units: "quantity" })
+        .min({ oldest: "created_at" })
+        .groupBy("product_id")
+        .orderBy("product_id"),
+    );
     return success({
       products: rows.map((r) => ({
         productID: r.product_id,

@@ -1,10 +1,24 @@
-import { MAX_STOCK_LEVEL, RestockRequest, UpsertProductRequest, withTransaction, type Knex } from "@oms/shared";
+import { z } from "zod";
+import {
+  affectedRows,
+  dbNumber,
+  MAX_STOCK_LEVEL,
+  parseRow,
+  RestockRequest,
+  UpsertProductRequest,
+  withTransaction,
+  type Knex,
+} from "@oms/shared";
 import type { StockChange } from "@oms/inventory";
 import type { ApiDeps } from "../deps";
 import { failure, parseId, parseInput, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "../handlers/errors";
 
 type LevelChange = { ok: true; before: number; after: number } | { ok: false; result: HttpResult };
+
+const LevelRow = z.object({ quantity: z.number() });
+/** Units committed orders still owe the warehouse (SUM: null when none). */
+const OwedUnits = z.object({ units: dbNumber.nullable() });
 
 /**
  * Sets a product's warehouse level in MySQL, then moves the cached level by the same
@@ -17,8 +31,10 @@ async function changeLevel(
   productId: string,
   next: (current: number) => number,
 ): Promise<LevelChange> {
-  const row = (await trx("product_details").where({ product_id: productId }).forUpdate().first("quantity")) as
-    { quantity: number } | undefined;
+  const row = parseRow(
+    LevelRow,
+    await trx("product_details").where({ product_id: productId }).forUpdate().first("quantity"),
+  );
   if (!row) return { ok: false, result: failure("NOT_FOUND", `unknown product ${productId}`) };
   const after = next(row.quantity);
   if (after > MAX_STOCK_LEVEL)
@@ -30,10 +46,9 @@ async function changeLevel(
         { quantity: row.quantity, maxQuantity: MAX_STOCK_LEVEL },
       ),
     };
-  const pending = (await trx("reserve_purchase")
-    .where({ product_id: productId })
-    .sum({ units: "quantity" })
-    .first()) as { units: string | number | null };
+  const pending = OwedUnits.parse(
+    await trx("reserve_purchase").where({ product_id: productId }).sum({ units: "quantity" }).first(),
+  );
   const owed = Number(pending.units ?? 0);
   if (after < owed)
     return {
@@ -122,8 +137,7 @@ async function moveAfterCommit(deps: ApiDeps, change: StockChange, delta: number
 }
 
 async function currentLevel(deps: ApiDeps, productId: string): Promise<number | undefined> {
-  const row = (await deps.db("product_details").where({ product_id: productId }).first("quantity")) as
-    { quantity: number } | undefined;
+  const row = parseRow(LevelRow, await deps.db("product_details").where({ product_id: productId }).first("quantity"));
   return row?.quantity;
 }
 
@@ -145,11 +159,13 @@ export async function upsertProduct(deps: ApiDeps, body: unknown): Promise<HttpR
       before === undefined ? undefined : { before, after: quantity },
       () =>
         withTransaction(deps.db, async (trx) => {
-          const inserted = (await trx.raw(
-            "INSERT IGNORE INTO product_details (product_id, product_name, quantity, price_cents) VALUES (?, ?, ?, ?)",
-            [productID, productName, quantity, priceCents],
-          )) as [{ affectedRows: number }];
-          if (inserted[0].affectedRows === 1) return { created: true, delta: 0 };
+          const inserted = affectedRows(
+            await trx.raw(
+              "INSERT IGNORE INTO product_details (product_id, product_name, quantity, price_cents) VALUES (?, ?, ?, ?)",
+              [productID, productName, quantity, priceCents],
+            ),
+          );
+          if (inserted === 1) return { created: true, delta: 0 };
           await trx("product_details")
             .where({ product_id: productID })
             .update({ product_name: productName, price_cents: priceCents });

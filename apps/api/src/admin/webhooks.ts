@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { CreateWebhookRequest, PageQuery, type Knex } from "@oms/shared";
+import { CreateWebhookRequest, dbNumber, PageQuery, parseRow, parseRows, rawRows, type Knex } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseInput, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "../handlers/errors";
@@ -9,13 +9,14 @@ import { cursorOf, pageOf } from "../handlers/paging";
 /** Live endpoints at most: each event fans out to every one, so the count is bounded. */
 export const MAX_WEBHOOK_ENDPOINTS = 100;
 
-interface EndpointRow {
-  endpoint_id: string;
-  url: string;
-  event_types: string;
-  created_at: Date;
-  deleted_at: Date | null;
-}
+const EndpointRow = z.object({
+  endpoint_id: z.string(),
+  url: z.string(),
+  event_types: z.string(),
+  created_at: z.date(),
+  deleted_at: z.date().nullable(),
+});
+type EndpointRow = z.infer<typeof EndpointRow>;
 
 /** An endpoint as the admin API shows it: never its secret. */
 function view(row: EndpointRow) {
@@ -28,6 +29,8 @@ function view(row: EndpointRow) {
   };
 }
 
+const CountRow = z.object({ n: dbNumber });
+
 const ENDPOINT_COLUMNS = ["endpoint_id", "url", "event_types", "created_at", "deleted_at"];
 
 /** POST /admin/webhooks: registers an endpoint; it receives the events of its types that happen from now on. */
@@ -36,9 +39,10 @@ export async function createWebhook(deps: ApiDeps, body: unknown): Promise<HttpR
   if (!input.ok) return input.result;
   const { url, events, secret } = input.data;
   try {
-    const [rows] = (await deps.db.raw("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE deleted_at IS NULL")) as [
-      Array<{ n: number | string }>,
-    ];
+    const rows = rawRows(
+      CountRow,
+      await deps.db.raw("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE deleted_at IS NULL"),
+    );
     if (Number(rows[0]?.n ?? 0) >= MAX_WEBHOOK_ENDPOINTS)
       return failure("CONFLICT", `at most ${MAX_WEBHOOK_ENDPOINTS} webhook endpoints; delete one first`);
     const id = randomUUID();
@@ -54,11 +58,10 @@ export async function createWebhook(deps: ApiDeps, body: unknown): Promise<HttpR
 /** GET /admin/webhooks: the live endpoints, oldest first. */
 export async function listWebhooks(deps: ApiDeps): Promise<HttpResult> {
   try {
-    const rows = (await deps
-      .db("webhook_endpoints")
-      .whereNull("deleted_at")
-      .orderBy("created_at")
-      .select(ENDPOINT_COLUMNS)) as EndpointRow[];
+    const rows = parseRows(
+      EndpointRow,
+      await deps.db("webhook_endpoints").whereNull("deleted_at").orderBy("created_at").select(ENDPOINT_COLUMNS),
+    );
     return success({ webhooks: rows.map(view) });
   } catch (err) {
     return infrastructureFailure(err);
@@ -94,20 +97,29 @@ export const DeliveriesQuery = PageQuery.extend({
   cursor: cursorOf("webhook-deliveries", z.tuple([z.number().int().positive()])),
 });
 
-interface DeliveryRow {
-  delivery_id: number | string;
-  event_id: string;
-  type: string;
-  order_id: string | null;
-  status: string;
-  attempts: number;
-  last_status_code: number | null;
-  last_error: string | null;
-  waiting_for: string | null;
-  next_attempt_at: Date | null;
-  delivered_at: Date | null;
-  created_at: Date;
-}
+const DeliveryRow = z.object({
+  delivery_id: dbNumber,
+  event_id: z.string(),
+  type: z.string(),
+  order_id: z.string().nullable(),
+  status: z.string(),
+  attempts: z.number(),
+  last_status_code: z.number().nullable(),
+  last_error: z.string().nullable(),
+  waiting_for: z.string().nullable(),
+  next_attempt_at: z.date().nullable(),
+  delivered_at: z.date().nullable(),
+  created_at: z.date(),
+});
+
+const AttemptRow = z.object({
+  delivery_id: dbNumber,
+  attempt: z.number(),
+  status_code: z.number().nullable(),
+  error: z.string().nullable(),
+  duration_ms: z.number(),
+  attempted_at: z.date(),
+});
 
 /** GET /admin/webhooks/:id/deliveries: newest first, each with its attempts, status codes and next try. */
 export async function listDeliveries(deps: ApiDeps, rawId: string, query: unknown): Promise<HttpResult> {
@@ -119,35 +131,34 @@ export async function listDeliveries(deps: ApiDeps, rawId: string, query: unknow
   try {
     const found = await endpoint(deps.db, id.id);
     if (!found) return failure("NOT_FOUND", `no webhook endpoint ${id.id}`);
-    const rows = (await deps
-      .db("webhook_deliveries as d")
-      .join("events as e", "e.event_id", "d.event_id")
-      .where("d.endpoint_id", id.id)
-      .modify((q) => (cursor ? q.where("d.delivery_id", "<", cursor[0]) : q))
-      .orderBy("d.delivery_id", "desc")
-      .limit(limit + 1)
-      .select(
-        ["delivery_id", "event_id", "order_id", "status", "attempts", "last_status_code", "last_error"]
-          .map((c) => `d.${c}`)
-          .concat(["d.waiting_for", "d.next_attempt_at", "d.delivered_at", "d.created_at", "e.type"]),
-      )) as DeliveryRow[];
+    const rows = parseRows(
+      DeliveryRow,
+      await deps
+        .db("webhook_deliveries as d")
+        .join("events as e", "e.event_id", "d.event_id")
+        .where("d.endpoint_id", id.id)
+        .modify((q) => (cursor ? q.where("d.delivery_id", "<", cursor[0]) : q))
+        .orderBy("d.delivery_id", "desc")
+        .limit(limit + 1)
+        .select(
+          ["delivery_id", "event_id", "order_id", "status", "attempts", "last_status_code", "last_error"]
+            .map((c) => `d.${c}`)
+            .concat(["d.waiting_for", "d.next_attempt_at", "d.delivered_at", "d.created_at", "e.type"]),
+        ),
+    );
     const page = pageOf(rows, limit, "webhook-deliveries", (r) => [Number(r.delivery_id)]);
     const shown = page.rows;
-    const attempts = (await deps
-      .db("webhook_attempts")
-      .whereIn(
-        "delivery_id",
-        shown.map((r) => r.delivery_id),
-      )
-      .orderBy(["delivery_id", "attempt"])
-      .select("delivery_id", "attempt", "status_code", "error", "duration_ms", "attempted_at")) as Array<{
-      delivery_id: number | string;
-      attempt: number;
-      status_code: number | null;
-      error: string | null;
-      duration_ms: number;
-      attempted_at: Date;
-    }>;
+    const attempts = parseRows(
+      AttemptRow,
+      await deps
+        .db("webhook_attempts")
+        .whereIn(
+          "delivery_id",
+          shown.map((r) => r.delivery_id),
+        )
+        .orderBy(["delivery_id", "attempt"])
+        .select("delivery_id", "attempt", "status_code", "error", "duration_ms", "attempted_at"),
+    );
     const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
     return success({
       webhook: view(found),
@@ -182,7 +193,7 @@ export async function listDeliveries(deps: ApiDeps, rawId: string, query: unknow
 }
 
 async function endpoint(db: Knex, id: string): Promise<EndpointRow | undefined> {
-  return (await db("webhook_endpoints").where({ endpoint_id: id }).first(ENDPOINT_COLUMNS)) as EndpointRow | undefined;
+  return parseRow(EndpointRow, await db("webhook_endpoints").where({ endpoint_id: id }).first(ENDPOINT_COLUMNS));
 }
 
 function parseEndpointId(raw: string): { ok: true; id: string } | { ok: false; result: HttpResult } {

@@ -1,10 +1,10 @@
 import { releaseCheckoutLock } from "@oms/inventory";
 import {
+  ClearCartResult,
   SetCartLineRequest,
+  SetCartLineResult,
   type ClearCartJob,
-  type ClearCartResult,
   type SetCartLineJob,
-  type SetCartLineResult,
 } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseId, parseInput, success, type HttpResult } from "../http/result";
@@ -61,7 +61,7 @@ async function setLine(
   };
   const done = await runCartJob(deps, job, TIMED_OUT);
   if (!done.ok) return done.result;
-  const result = done.value as SetCartLineResult;
+  const result = SetCartLineResult.parse(done.value);
   switch (result.outcome) {
     case "set":
       return success({
@@ -88,7 +88,7 @@ export async function clearCart(deps: ApiDeps, clientID: string, ctx: RequestCon
   const job: ClearCartJob = { type: "clearCart", replyTo: deps.replyTo, clientId: client.id, requestId: ctx.requestId };
   const done = await runCartJob(deps, job, TIMED_OUT);
   if (!done.ok) return done.result;
-  const result = done.value as ClearCartResult;
+  const result = ClearCartResult.parse(done.value);
   switch (result.outcome) {
     case "cleared":
       return success({ clientID: client.id, removedLines: result.removedLines });

@@ -1,4 +1,5 @@
-import { AddToCartRequest, type AddToCartJob, type CartResult } from "@oms/shared";
+import { z } from "zod";
+import { AddToCartRequest, CartResult, parseRows, type AddToCartJob } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { parseId, parseInput, success, type HttpResult } from "../http/result";
 import { infrastructureFailure } from "./errors";
@@ -22,7 +23,7 @@ export async function addToCart(deps: ApiDeps, body: unknown, ctx: RequestContex
     requestId: ctx.requestId,
   };
   const done = await runCartJob(deps, job, "the cart service did not answer in time; the item may still be added");
-  return done.ok ? cartAnswer(done.value as CartResult) : done.result;
+  return done.ok ? cartAnswer(CartResult.parse(done.value)) : done.result;
 }
 
 function cartAnswer(result: CartResult): HttpResult {
@@ -36,22 +37,25 @@ function cartAnswer(result: CartResult): HttpResult {
   }
 }
 
+const CartLineRow = z.object({
+  product_id: z.string(),
+  product_name: z.string(),
+  quantity: z.number(),
+  price_cents: z.number(),
+});
+
 /** GET /cart/:clientID */
 export async function getCart(deps: ApiDeps, clientID: string): Promise<HttpResult> {
   const id = parseId("clientID", clientID);
   if (!id.ok) return id.result;
   try {
-    const rows = (await deps
+    const lines = deps
       .db("client_cart as c")
       .join("product_details as p", "p.product_id", "c.product_id")
       .where("c.client_id", id.id)
       .orderBy("c.product_id")
-      .select("c.product_id", "p.product_name", "c.quantity", "p.price_cents")) as Array<{
-      product_id: string;
-      product_name: string;
-      quantity: number;
-      price_cents: number;
-    }>;
+      .select("c.product_id", "p.product_name", "c.quantity", "p.price_cents");
+    const rows = parseRows(CartLineRow, await lines);
     const available = await deps.engine.available(rows.map((r) => r.product_id));
     const items = rows.map((r) => ({
       productID: r.product_id,

@@ -1,5 +1,9 @@
 import { releaseCheckoutLock } from "@oms/inventory";
+import { z } from "zod";
+import { parseRow } from "@oms/shared";
 import type { ApiDeps } from "../deps";
+
+const StateRow = z.object({ state: z.string() });
 
 export interface LockedCheckout {
   /** The order this request answers with: its own, or the running one it joined. */
@@ -39,7 +43,7 @@ export async function lockOrJoinCheckout(deps: ApiDeps, clientID: string, orderI
 export async function checkoutStillRuns(deps: ApiDeps, orderId: string): Promise<boolean> {
   const job = await deps.queues.checkout.getJob(orderId);
   if (job) return !job.finishedOn;
-  const row = (await deps.db("orders").where({ order_id: orderId }).first("state")) as { state: string } | undefined;
+  const row = parseRow(StateRow, await deps.db("orders").where({ order_id: orderId }).first("state"));
   return row === undefined || row.state === "pending";
 }
 

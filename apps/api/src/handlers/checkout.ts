@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { CART_COPY_EDITED, CheckOutCartRequest, type CheckoutJob, type CheckoutResult } from "@oms/shared";
+import { z } from "zod";
+import { CART_COPY_EDITED, CheckOutCartRequest, CheckoutResult, parseRow, type CheckoutJob } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseInput, success, type HttpResult } from "../http/result";
 import type { RequestContext } from "./cart";
@@ -14,6 +15,7 @@ export interface CheckoutOptions {
   idempotencyKey?: string;
 }
 
+const CartQuantity = z.object({ quantity: z.number() });
 /**
  * POST /checkOutCart. One checkout per client at a time: a second submit while one
  * runs joins it (same order id, same answer) instead of making a second order; a
@@ -92,7 +94,7 @@ export async function checkOutCart(
     case "failed":
       return jobFailure(result);
     case "completed":
-      return checkoutAnswer(result.value as CheckoutResult);
+      return checkoutAnswer(CheckoutResult.parse(result.value));
   }
 }
 
@@ -180,9 +182,9 @@ async function shortLine(deps: ApiDeps, clientID: string): Promise<{ productId: 
   // while another wrote the copy of an earlier value): its refusal is only given when
   // MySQL's line (one primary-key read) is short too; otherwise the workers decide.
   if (!short.edited) return short;
-  const line = (await deps
-    .db("client_cart")
-    .where({ client_id: clientID, product_id: short.productId })
-    .first("quantity")) as { quantity: number } | undefined;
+  const line = parseRow(
+    CartQuantity,
+    await deps.db("client_cart").where({ client_id: clientID, product_id: short.productId }).first("quantity"),
+  );
   return line !== undefined && line.quantity > short.available ? short : null;
 }

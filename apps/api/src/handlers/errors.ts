@@ -1,5 +1,5 @@
 import { CacheNotReadyError } from "@oms/inventory";
-import { CodedError, isDbUnavailable, isRedisUnavailable, type ErrorCode } from "@oms/shared";
+import { CodedError, errorCode, isDbUnavailable, isRedisUnavailable, type ErrorCode } from "@oms/shared";
 import { failure, unavailable, type HttpResult } from "../http/result";
 
 /** An enqueue that did not finish in time: Redis hangs, so the queue is out of reach. */
@@ -12,8 +12,7 @@ export class EnqueueDeadlineError extends CodedError {
 
 /** Redis refused, dropped or did not take the command: the queues and stock cache are out of reach. */
 function isQueueUnreachable(err: unknown): boolean {
-  const errno = (err as { code?: unknown } | null)?.code;
-  return err instanceof EnqueueDeadlineError || isRedisUnavailable(err) || errno === "ECONNREFUSED";
+  return err instanceof EnqueueDeadlineError || isRedisUnavailable(err) || errorCode(err) === "ECONNREFUSED";
 }
 
 /** Maps an unexpected error to a response that names the missing service, never the internals. */

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import type { StockChange } from "@oms/inventory";
 import { RefundRequest, ShipRequest, statesLeadingTo, type OrderState } from "@oms/shared";
+
+const ProductIds = z.array(z.string());
 import type { ApiDeps } from "../deps";
 import { failure, parseInput, success, type HttpResult } from "../http/result";
 import {
@@ -153,7 +155,7 @@ async function refund(
  * reason to refuse the refund: nothing is added, and the reconciler raises the levels.
  */
 async function beginReturns(deps: ApiDeps, orderId: string): Promise<Map<string, StockChange>> {
-  const productIds = (await deps.db("order_items").where({ order_id: orderId }).pluck("product_id")) as string[];
+  const productIds = ProductIds.parse(await deps.db("order_items").where({ order_id: orderId }).pluck("product_id"));
   const changes = new Map<string, StockChange>();
   for (const productId of new Set(productIds)) {
     const change = await deps.engine.stockChanges.begin(productId).catch(() => undefined);

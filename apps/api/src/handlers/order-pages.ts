@@ -1,25 +1,28 @@
 import { z } from "zod";
-import type { Knex } from "@oms/shared";
+import { dbNumber, parseRows, type Knex } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { pageOf } from "./paging";
 
-export interface OrderRow {
-  order_id: string;
-  client_id: string;
-  state: string;
-  total_cents: number | string;
-  refunded_cents: number | string;
-  payment_ref: string | null;
-  tracking_ref: string | null;
-  failure_code: string | null;
-  failure_reason: string | null;
-  created_at: Date;
-  updated_at: Date;
-  completed_at: Date | null;
-  cancelled_at: Date | null;
-  fulfilled_at: Date | null;
-  shipped_at: Date | null;
-}
+export const OrderRow = z.object({
+  order_id: z.string(),
+  client_id: z.string(),
+  state: z.string(),
+  total_cents: dbNumber,
+  refunded_cents: dbNumber,
+  payment_ref: z.string().nullable(),
+  tracking_ref: z.string().nullable(),
+  failure_code: z.string().nullable(),
+  failure_reason: z.string().nullable(),
+  created_at: z.date(),
+  updated_at: z.date(),
+  completed_at: z.date().nullable(),
+  cancelled_at: z.date().nullable(),
+  fulfilled_at: z.date().nullable(),
+  shipped_at: z.date().nullable(),
+});
+export type OrderRow = z.infer<typeof OrderRow>;
+
+export const OrderItemRow = z.object({ product_id: z.string(), quantity: z.number(), unit_price_cents: z.number() });
 
 /** Where a page of orders resumes: the last row's created_at (ms) and order id, newest first. */
 export const OrderKey = z.tuple([z.number().int().nonnegative(), z.string().regex(/^[0-9a-f-]{36}$/i)]);
@@ -45,12 +48,15 @@ export async function orderPage(
       q.where("created_at", "<", at).orWhere((same) => same.where("created_at", at).andWhere("order_id", "<", orderId)),
     );
   }
-  const rows = (await query
-    .orderBy([
-      { column: "created_at", order: "desc" },
-      { column: "order_id", order: "desc" },
-    ])
-    .limit(page.limit + 1)) as OrderRow[];
+  const rows = parseRows(
+    OrderRow,
+    await query
+      .orderBy([
+        { column: "created_at", order: "desc" },
+        { column: "order_id", order: "desc" },
+      ])
+      .limit(page.limit + 1),
+  );
   return pageOf(rows, page.limit, listing, (r) => [r.created_at.getTime(), r.order_id]);
 }
 

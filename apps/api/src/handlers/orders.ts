@@ -1,10 +1,10 @@
 import type { ApiDeps } from "../deps";
-import { PageQuery } from "@oms/shared";
+import { fieldOf, PageQuery, parseRow, parseRows } from "@oms/shared";
 import { failure, parseId, parseInput, success, type HttpResult } from "../http/result";
 import { refundsOf } from "../orders/lifecycle";
 import { infrastructureFailure } from "./errors";
 import { parseOrderId } from "./order-lifecycle";
-import { OrderKey, orderPage, orderView, type OrderRow } from "./order-pages";
+import { OrderItemRow, OrderKey, OrderRow, orderPage, orderView } from "./order-pages";
 import { cursorOf } from "./paging";
 
 export const ClientOrdersQuery = PageQuery.extend({ cursor: cursorOf("client-orders", OrderKey) });
@@ -20,14 +20,14 @@ export async function getOrder(deps: ApiDeps, orderId: string, owner?: string): 
   const unknown = failure("NOT_FOUND", `unknown order ${id.id}`);
   const visible = (clientId: unknown) => owner === undefined || clientId === owner;
   try {
-    const row = (await deps.db("orders").where({ order_id: id.id }).first()) as OrderRow | undefined;
+    const row = parseRow(OrderRow, await deps.db("orders").where({ order_id: id.id }).first());
     if (!row) {
       // Accepted but not yet picked up by a worker: the job exists, the row not yet.
       const job = await deps.queues.checkout.getJob(id.id);
       const state = job ? await job.getState() : "unknown";
       if (
         job &&
-        visible((job.data as { clientId?: unknown }).clientId) &&
+        visible(fieldOf(job.data, "clientId")) &&
         (state === "waiting" || state === "delayed" || state === "active" || state === "prioritized")
       ) {
         return success({ order: { orderId: id.id, state: "pending", items: [], totalCents: 0 } });
@@ -35,11 +35,10 @@ export async function getOrder(deps: ApiDeps, orderId: string, owner?: string): 
       return unknown;
     }
     if (!visible(row.client_id)) return unknown;
-    const items = (await deps.db("order_items").where({ order_id: id.id }).orderBy("product_id")) as Array<{
-      product_id: string;
-      quantity: number;
-      unit_price_cents: number;
-    }>;
+    const items = parseRows(
+      OrderItemRow,
+      await deps.db("order_items").where({ order_id: id.id }).orderBy("product_id"),
+    );
     return success({ order: { ...orderView(row, items), refunds: await refundsOf(deps.db, id.id) } });
   } catch (err) {
     return infrastructureFailure(err);

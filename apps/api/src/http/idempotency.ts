@@ -1,14 +1,25 @@
 import { createHash } from "node:crypto";
+import { z } from "zod";
 import type { RedisClient } from "@oms/shared";
 import type { Keyspace } from "@oms/shared";
 import { failure, type HttpResult } from "./result";
 import { infrastructureFailure } from "../handlers/errors";
 
-interface StoredRecord {
-  state: "in_flight" | "done";
-  fingerprint: string;
-  response?: HttpResult;
-}
+/** What this module keeps in Redis per key: read back through this schema, never trusted. */
+const StoredRecord = z.object({
+  state: z.enum(["in_flight", "done"]),
+  fingerprint: z.string(),
+  response: z
+    .object({
+      status: z.number(),
+      body: z.unknown(),
+      headers: z.record(z.string(), z.string()).optional(),
+      contentType: z.string().optional(),
+      cause: z.unknown().optional(),
+    })
+    .optional(),
+});
+type StoredRecord = z.infer<typeof StoredRecord>;
 
 export interface IdempotencyOptions {
   redis: RedisClient;
@@ -61,7 +72,7 @@ export async function withIdempotency(
         {},
         { "Retry-After": "1" },
       );
-    const record = JSON.parse(stored) as StoredRecord;
+    const record = StoredRecord.parse(JSON.parse(stored));
     if (record.fingerprint !== fingerprint)
       return failure("IDEMPOTENCY_MISMATCH", "Idempotency-Key was already used with a different request body");
     if (record.state === "in_flight" || !record.response) {

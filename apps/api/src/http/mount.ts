@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response, Router } from "express";
+import { fieldOf } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { requestHeaders, type HeaderName } from "../routes/headers";
 import type { AuthKind, RouteRequest, RouteSpec } from "../routes/types";
@@ -44,8 +45,7 @@ export function mountRoutes(deps: ApiDeps, routes: readonly RouteSpec[], targets
   async function caller(auth: AuthKind, req: Request, view: RouteRequest): Promise<Caller> {
     const authorization = req.get("authorization");
     if (auth === "client-body" || auth === "client-path") {
-      const clientID =
-        auth === "client-body" ? (view.body as { clientID?: unknown } | undefined)?.clientID : view.params.clientID;
+      const clientID = auth === "client-body" ? fieldOf(view.body, "clientID") : view.params.clientID;
       const admission = await admit({ clientID, authorization, ip: req.ip });
       if (!admission.ok) return admission;
       if (admission.subject !== undefined && typeof clientID === "string" && admission.subject !== clientID)

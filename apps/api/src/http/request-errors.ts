@@ -1,5 +1,5 @@
 import { STATUS_CODES } from "node:http";
-import { codeForStatus } from "@oms/shared";
+import { codeForStatus, errorCode, fieldOf, stringField } from "@oms/shared";
 import { failure, type HttpResult } from "./result";
 
 /**
@@ -9,9 +9,10 @@ import { failure, type HttpResult } from "./result";
  */
 export function requestFailure(err: unknown): HttpResult | null {
   if (err instanceof URIError) return failure("INVALID_INPUT", "the URL path has malformed percent-encoding");
-  const { status, code } = (err ?? {}) as { status?: unknown; code?: unknown };
+  const status = fieldOf(err, "status");
+  const code = errorCode(err);
   if (typeof status !== "number" || status < 400 || status > 499) return null;
-  if (typeof code === "string" && /^(Z_|ERR_ZLIB|ERR_BROTLI|ERR__ERROR)/.test(code))
+  if (code !== undefined && /^(Z_|ERR_ZLIB|ERR_BROTLI|ERR__ERROR)/.test(code))
     return failure("INVALID_INPUT", "the request body does not decompress as its Content-Encoding says");
   // The middleware's own status stands; the code is the nearest in the map.
   return { ...failure(codeForStatus(status), STATUS_CODES[status] ?? "bad request"), status };
@@ -19,7 +20,7 @@ export function requestFailure(err: unknown): HttpResult | null {
 
 /** body-parser's errors are the client's: answer them with 4xx and a plain message. */
 export function bodyParserFailure(err: unknown): HttpResult | null {
-  const type = (err as { type?: string } | null)?.type;
+  const type = stringField(err, "type");
   switch (type) {
     case "entity.parse.failed":
       return failure("INVALID_INPUT", "malformed JSON body");

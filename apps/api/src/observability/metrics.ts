@@ -1,9 +1,12 @@
+import { z } from "zod";
 import { Gauge, Histogram, type Registry } from "prom-client";
 import type { Queue } from "bullmq";
 import {
   CHECKOUT_OUTCOMES,
   WEBHOOK_OUTCOMES,
   createRegistry,
+  dbNumber,
+  rawRows,
   type Keyspace,
   type Knex,
   type RedisClient,
@@ -106,9 +109,14 @@ export function createApiMetrics(
   return { registry, httpDuration };
 }
 
+const OutboxFigures = z.object({ pending: dbNumber, lag: dbNumber });
+
 async function outboxFigures(db: Knex): Promise<{ pending: number; lag: number }> {
-  const [rows] = (await db.raw(
-    "SELECT COUNT(*) AS pending, COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), NOW(3)), 0) / 1e6 AS lag FROM events WHERE relayed_at IS NULL",
-  )) as [Array<{ pending: number | string; lag: number | string }>];
+  const rows = rawRows(
+    OutboxFigures,
+    await db.raw(
+      "SELECT COUNT(*) AS pending, COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), NOW(3)), 0) / 1e6 AS lag FROM events WHERE relayed_at IS NULL",
+    ),
+  );
   return { pending: Number(rows[0]?.pending ?? 0), lag: Math.max(0, Number(rows[0]?.lag ?? 0)) };
 }

@@ -1,4 +1,4 @@
-import type { NewEvent, OrderState } from "@oms/shared";
+import type { EventType, NewEvent, OrderState } from "@oms/shared";
 
 /**
  * The events of the moves after checkout, appended (appendEvents) in the move's own
@@ -15,19 +15,12 @@ export function refundEvent(
     lines: ReadonlyArray<{ productId: string; quantity: number; amountCents: number }>;
   },
 ): NewEvent {
-  return {
-    type: kind === "cancel" ? "order.cancelled" : "order.refunded",
-    orderId: order.orderId,
-    data: {
-      orderId: order.orderId,
-      clientID: order.clientId,
-      previousState: order.from,
-      state: order.to,
-      refundId: refund.refundId,
-      amountCents: refund.amountCents,
-      lines: refund.lines.map((l) => ({ productID: l.productId, quantity: l.quantity, amountCents: l.amountCents })),
-    },
-  };
+  return orderEvent(kind === "cancel" ? "order.cancelled" : "order.refunded", order, {
+    state: order.to,
+    refundId: refund.refundId,
+    amountCents: refund.amountCents,
+    lines: refund.lines.map((l) => ({ productID: l.productId, quantity: l.quantity, amountCents: l.amountCents })),
+  });
 }
 
 export function moveEvent(
@@ -35,14 +28,22 @@ export function moveEvent(
   to: "fulfilled" | "shipped",
   trackingRef?: string,
 ): NewEvent {
+  return orderEvent(
+    to === "fulfilled" ? "order.fulfilled" : "order.shipped",
+    order,
+    trackingRef === undefined ? {} : { trackingRef },
+  );
+}
+
+/** Every move's event names the order, its client and the state it left, then what is the move's own. */
+function orderEvent(
+  type: EventType,
+  order: { orderId: string; clientId: string; from: OrderState },
+  own: Record<string, unknown>,
+): NewEvent {
   return {
-    type: to === "fulfilled" ? "order.fulfilled" : "order.shipped",
+    type,
     orderId: order.orderId,
-    data: {
-      orderId: order.orderId,
-      clientID: order.clientId,
-      previousState: order.from,
-      ...(trackingRef === undefined ? {} : { trackingRef }),
-    },
+    data: { orderId: order.orderId, clientID: order.clientId, previousState: order.from, ...own },
   };
 }

@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import {
   appendEvents,
   canTransition,
+  parseRow,
+  parseRows,
   transitionOrder,
   withTransaction,
   type Knex,
@@ -9,6 +11,7 @@ import {
   type RefundRequest,
 } from "@oms/shared";
 import { moveEvent, refundEvent } from "./lifecycle-events";
+import { LockedOrder, RecordedRefund, Refund, RefundableItem, RefundItem } from "./lifecycle-rows";
 
 /**
  * The MySQL side of cancel, refund, fulfil and ship. Each is one transaction that locks
@@ -16,12 +19,6 @@ import { moveEvent, refundEvent } from "./lifecycle-events";
  * a refund and a fulfil) run one after the other and the second sees what the first did:
  * exactly one of them wins a move that only one may make.
  */
-
-interface LockedOrder {
-  order_id: string;
-  client_id: string;
-  state: OrderState;
-}
 
 export type NotMoved = { kind: "not_found" } | { kind: "refused"; state: OrderState };
 
@@ -51,8 +48,10 @@ export type MoveOutcome = NotMoved | { kind: "moved"; from: OrderState; to: Orde
 
 /** The order's row, locked for the rest of the transaction; undefined when `owner` is set and is not its client. */
 async function lockOrder(trx: Knex.Transaction, orderId: string, owner?: string): Promise<LockedOrder | undefined> {
-  const row = (await trx("orders").where({ order_id: orderId }).forUpdate().first("order_id", "client_id", "state")) as
-    LockedOrder | undefined;
+  const row = parseRow(
+    LockedOrder,
+    await trx("orders").where({ order_id: orderId }).forUpdate().first("order_id", "client_id", "state"),
+  );
   // Someone else's order is answered as one that does not exist (ids cannot be probed).
   return row && (owner === undefined || row.client_id === owner) ? row : undefined;
 }
@@ -148,15 +147,12 @@ export async function recordRefund(
 }
 
 async function recordedRefund(trx: Knex.Transaction, orderId: string, refundId: string) {
-  const row = (await trx("refunds")
-    .where({ refund_id: refundId, order_id: orderId })
-    .first("amount_cents", "status")) as { amount_cents: number | string; status: "pending" | "succeeded" } | undefined;
+  const row = parseRow(
+    RecordedRefund,
+    await trx("refunds").where({ refund_id: refundId, order_id: orderId }).first("amount_cents", "status"),
+  );
   if (!row) return undefined;
-  const items = (await trx("refund_items").where({ refund_id: refundId }).orderBy("product_id")) as Array<{
-    product_id: string;
-    quantity: number;
-    amount_cents: number | string;
-  }>;
+  const items = parseRows(RefundItem, await trx("refund_items").where({ refund_id: refundId }).orderBy("product_id"));
   const lines = items.map((i) => ({
     productId: i.product_id,
     quantity: i.quantity,
@@ -201,25 +197,23 @@ async function refundableUnits(
   trx: Knex.Transaction,
   orderId: string,
 ): Promise<Map<string, { units: number; unitPriceCents: number }>> {
-  const items = (await trx("order_items as i")
-    .leftJoin(
-      trx("refund_items")
-        .where({ order_id: orderId })
-        .groupBy("product_id")
-        .select("product_id")
-        .sum({ back: "quantity" })
-        .as("r"),
-      "r.product_id",
-      "i.product_id",
-    )
-    .where("i.order_id", orderId)
-    .orderBy("i.product_id")
-    .select("i.product_id", "i.quantity", "i.unit_price_cents", "r.back")) as Array<{
-    product_id: string;
-    quantity: number;
-    unit_price_cents: number;
-    back: number | string | null;
-  }>;
+  const items = parseRows(
+    RefundableItem,
+    await trx("order_items as i")
+      .leftJoin(
+        trx("refund_items")
+          .where({ order_id: orderId })
+          .groupBy("product_id")
+          .select("product_id")
+          .sum({ back: "quantity" })
+          .as("r"),
+        "r.product_id",
+        "i.product_id",
+      )
+      .where("i.order_id", orderId)
+      .orderBy("i.product_id")
+      .select("i.product_id", "i.quantity", "i.unit_price_cents", "r.back"),
+  );
   return new Map(
     items.map((i) => [i.product_id, { units: i.quantity - Number(i.back ?? 0), unitPriceCents: i.unit_price_cents }]),
   );
@@ -258,22 +252,9 @@ export interface RefundView {
 
 /** An order's refunds, oldest first, with their lines (GET /orders/:orderId shows them). */
 export async function refundsOf(db: Knex, orderId: string): Promise<RefundView[]> {
-  const refunds = (await db("refunds").where({ order_id: orderId }).orderBy("created_at")) as Array<{
-    refund_id: string;
-    kind: "cancel" | "refund";
-    amount_cents: number | string;
-    status: "pending" | "succeeded";
-    provider_ref: string | null;
-    created_at: Date;
-    refunded_at: Date | null;
-  }>;
+  const refunds = parseRows(Refund, await db("refunds").where({ order_id: orderId }).orderBy("created_at"));
   if (refunds.length === 0) return [];
-  const items = (await db("refund_items").where({ order_id: orderId }).orderBy("product_id")) as Array<{
-    refund_id: string;
-    product_id: string;
-    quantity: number;
-    amount_cents: number | string;
-  }>;
+  const items = parseRows(RefundItem, await db("refund_items").where({ order_id: orderId }).orderBy("product_id"));
   return refunds.map((r) => ({
     refundId: r.refund_id,
     kind: r.kind,

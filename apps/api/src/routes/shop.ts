@@ -1,4 +1,4 @@
-import { AddToCartRequest, CheckOutCartRequest, SetCartLineRequest } from "@oms/shared";
+import { AddToCartRequest, CheckOutCartRequest, SetCartLineRequest, stringField } from "@oms/shared";
 import { addToCart, getCart } from "../handlers/cart";
 import { clearCart, removeCartItem, setCartItem } from "../handlers/cart-edit";
 import { checkOutCart } from "../handlers/checkout";
@@ -53,8 +53,8 @@ export const SHOP_ROUTES: RouteSpec[] = [
     // Only a string is a client (the handler refuses anything else); String() of a body
     // value can throw ({"toString":1}) or overflow the stack (an array nested 5000 deep).
     idempotency: (req) => {
-      const clientID = (req.body as { clientID?: unknown } | undefined)?.clientID;
-      return typeof clientID === "string" ? `checkout:${clientID}` : "checkout-invalid";
+      const clientID = stringField(req.body, "clientID");
+      return clientID === undefined ? "checkout-invalid" : `checkout:${clientID}`;
     },
     reads: ["Prefer"],
     responses: {

@@ -1,6 +1,8 @@
-import type { ClearCartResult, Knex, SetCartLineResult } from "@oms/shared";
-import { marks, rowsOf, tuples } from "../db/sql";
+import { rawRows, type ClearCartResult, type Knex, type SetCartLineResult } from "@oms/shared";
+import { z } from "zod";
+import { marks, tuples } from "../db/sql";
 import type { WriteKind } from "../db/writer";
+import { appliedOperations, lineKey, lockCartLines, recordOperations } from "./cart-rows";
 
 export interface SetCartLineOp {
   /** The job id: recorded with the change, so a re-delivered job does not set the line again. */
@@ -14,6 +16,8 @@ export interface SetCartLineOp {
   /** The client's checkout lock was held just before: refused, unless this job was applied already. */
   checkoutLocked: boolean;
 }
+
+const clientRow = z.object({ client_id: z.string() });
 
 export interface ClearCartOp {
   operationId: string;
@@ -33,14 +37,7 @@ export interface ClearCartOp {
 export const setCartLines: WriteKind<SetCartLineOp, SetCartLineResult> = {
   name: "setCartLines",
   async run(trx, ops) {
-    const lines = [...new Map(ops.map((o) => [lineKey(o), o])).values()];
-    const held = rowsOf<{ client_id: string; product_id: string; quantity: number }>(
-      await trx.raw(
-        `SELECT client_id, product_id, quantity FROM client_cart WHERE ${lines.map(() => "(client_id = ? AND product_id = ?)").join(" OR ")} ORDER BY client_id, product_id FOR UPDATE`,
-        lines.flatMap((l) => [l.clientId, l.productId]),
-      ),
-    );
-    const inCart = new Map(held.map((r) => [lineKey({ clientId: r.client_id, productId: r.product_id }), r.quantity]));
+    const inCart = await lockCartLines(trx, ops);
     const { replayed, checkingOut } = await guards(trx, ops);
 
     const touched = new Map<string, SetCartLineOp>();
@@ -89,7 +86,8 @@ export const clearCarts: WriteKind<ClearCartOp, ClearCartResult> = {
   name: "clearCarts",
   async run(trx, ops) {
     const clients = [...new Set(ops.map((o) => o.clientId))];
-    const held = rowsOf<{ client_id: string }>(
+    const held = rawRows(
+      clientRow,
       await trx.raw(
         `SELECT client_id FROM client_cart WHERE client_id IN (${marks(clients.length)}) ORDER BY client_id, product_id FOR UPDATE`,
         clients,
@@ -130,34 +128,13 @@ async function guards(
 ): Promise<{ replayed: Set<string>; checkingOut: Set<string> }> {
   const operationIds = [...new Set(ops.map((o) => o.operationId))];
   const clients = [...new Set(ops.map((o) => o.clientId))];
-  const replayed = rowsOf<{ operation_id: string }>(
-    await trx.raw(
-      `SELECT operation_id FROM cart_operations WHERE operation_id IN (${marks(operationIds.length)})`,
-      operationIds,
-    ),
-  );
-  const pending = rowsOf<{ client_id: string }>(
+  const replayed = await appliedOperations(trx, operationIds);
+  const pending = rawRows(
+    clientRow,
     await trx.raw(
       `SELECT DISTINCT client_id FROM orders WHERE client_id IN (${marks(clients.length)}) AND state = 'pending'`,
       clients,
     ),
   );
-  return {
-    replayed: new Set(replayed.map((r) => r.operation_id)),
-    checkingOut: new Set(pending.map((r) => r.client_id)),
-  };
-}
-
-async function recordOperations(
-  trx: Knex.Transaction,
-  applied: ReadonlyArray<{ operationId: string; clientId: string }>,
-): Promise<void> {
-  await trx.raw(
-    `INSERT INTO cart_operations (operation_id, client_id) VALUES ${tuples(applied.length, 2)}`,
-    applied.flatMap((a) => [a.operationId, a.clientId]),
-  );
-}
-
-function lineKey(line: { clientId: string; productId: string }): string {
-  return JSON.stringify([line.clientId, line.productId]);
+  return { replayed, checkingOut: new Set(pending.map((r) => r.client_id)) };
 }

@@ -1,5 +1,4 @@
-import { affected } from "../db/sql";
-import { withTransaction, type Knex } from "@oms/shared";
+import { affectedRows, withTransaction, type Knex } from "@oms/shared";
 
 export interface PruneOptions {
   /** Records younger than this stay: a re-delivery of their job may still come. */
@@ -22,7 +21,7 @@ export async function pruneCartOperations(db: Knex, options: PruneOptions): Prom
     const deleted = await withTransaction(
       db,
       async (trx) =>
-        affected(
+        affectedRows(
           await trx.raw(
             "DELETE FROM cart_operations WHERE created_at < NOW(3) - INTERVAL ? MICROSECOND ORDER BY created_at LIMIT ?",
             [retentionMs * 1_000, batchSize],

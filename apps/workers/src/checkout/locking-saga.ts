@@ -1,5 +1,8 @@
+import { z } from "zod";
 import {
   appendEvents,
+  parseRow,
+  parseRows,
   wasPaid,
   withTransaction,
   type CheckoutJob,
@@ -13,6 +16,9 @@ import { releaseCheckoutLock } from "@oms/inventory";
 import type { PaymentProvider } from "../payment/provider";
 import type { Order, OrderStore } from "./order-store";
 import { appendStockCrossings, orderFailed } from "../events/domain-events";
+
+const LockRow = z.object({ stock_locked: z.number() });
+const LevelRow = z.object({ product_id: z.string(), quantity: z.number() });
 
 /**
  * The classic design, kept as the benchmark's baseline (the bench wires it: lockingReservation):
@@ -107,18 +113,20 @@ export async function reserveWithRowLocks(
 ): Promise<{ productId: string; available: number } | null> {
   return withTransaction(db, async (trx) => {
     // Replays find the reservation already taken, recorded on the order in this transaction.
-    const locked = (await trx("orders").where({ order_id: orderId }).forUpdate().first("stock_locked")) as
-      { stock_locked: number } | undefined;
+    const locked = parseRow(
+      LockRow,
+      await trx("orders").where({ order_id: orderId }).forUpdate().first("stock_locked"),
+    );
     if (locked?.stock_locked) return null;
     const ids = items.map((i) => i.productId).sort();
-    const rows = (await trx("product_details")
-      .whereIn("product_id", ids)
-      .orderBy("product_id")
-      .forUpdate()
-      .select("product_id", "quantity")) as Array<{
-      product_id: string;
-      quantity: number;
-    }>;
+    const rows = parseRows(
+      LevelRow,
+      await trx("product_details")
+        .whereIn("product_id", ids)
+        .orderBy("product_id")
+        .forUpdate()
+        .select("product_id", "quantity"),
+    );
     const stock = new Map(rows.map((r) => [r.product_id, r.quantity]));
     for (const item of items) {
       const available = stock.get(item.productId) ?? 0;

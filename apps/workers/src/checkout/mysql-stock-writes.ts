@@ -1,5 +1,6 @@
-import { appendEvents, type OrderState } from "@oms/shared";
-import { caseOf, marks, rowsOf } from "../db/sql";
+import { appendEvents, OrderState, rawRows } from "@oms/shared";
+import { z } from "zod";
+import { caseOf, marks } from "../db/sql";
 import type { WriteKind } from "../db/writer";
 import type { FailureCode, Order } from "./order";
 import { appendStockCrossings, orderFailed } from "../events/domain-events";
@@ -11,15 +12,13 @@ import { appendStockCrossings, orderFailed } from "../events/domain-events";
  * how close MySQL alone comes once its writes are batched too.
  */
 
-interface LockedOrder {
-  order_id: string;
-  state: OrderState;
-  stock_locked: number;
-}
+const LockedOrder = z.object({ order_id: z.string(), state: OrderState, stock_locked: z.number() });
+const LevelRow = z.object({ product_id: z.string(), quantity: z.number() });
 
 async function lockOrders(trx: Parameters<WriteKind<unknown, unknown>["run"]>[0], ids: string[]) {
   return new Map(
-    rowsOf<LockedOrder>(
+    rawRows(
+      LockedOrder,
       await trx.raw(
         `SELECT order_id, state, stock_locked FROM orders WHERE order_id IN (${marks(ids.length)}) FOR UPDATE`,
         ids,
@@ -46,7 +45,8 @@ export const reserveInMysql: WriteKind<{ order: Order; lowThreshold?: number }, 
     );
     const productIds = [...new Set(ops.flatMap((o) => o.order.items.map((i) => i.productId)))].sort();
     const levels = new Map(
-      rowsOf<{ product_id: string; quantity: number }>(
+      rawRows(
+        LevelRow,
         await trx.raw(
           `SELECT product_id, quantity FROM product_details WHERE product_id IN (${marks(productIds.length)}) ORDER BY product_id FOR UPDATE`,
           productIds,

@@ -1,9 +1,12 @@
-import { appendEvents, wasPaid, type Knex, type OrderState } from "@oms/shared";
-import { affected, caseOf, marks, rowsOf, tuples } from "../db/sql";
+import { affectedRows, appendEvents, OrderState, rawRows, wasPaid, type Knex } from "@oms/shared";
+import { z } from "zod";
+import { caseOf, marks, tuples } from "../db/sql";
 import type { WriteKind } from "../db/writer";
 import type { Failure, Order } from "./order";
 import { orderCompleted, orderFailed } from "../events/domain-events";
-import { ORDER_COLUMNS, headOf, type OrderRow } from "./order-rows";
+import { ORDER_COLUMNS, OrderRow, headOf } from "./order-rows";
+
+const StateRow = z.object({ order_id: z.string(), state: OrderState });
 
 /**
  * Ending checkout orders as group-commit kinds: completed (with reserve_purchase, the
@@ -36,7 +39,7 @@ export const completeOrders: WriteKind<CompleteOp, CompleteOutcome> = {
         "order_id",
         ops.map((c) => [c.order.orderId, c.paymentRef] as const),
       );
-      const changed = affected(
+      const changed = affectedRows(
         await trx.raw(
           `UPDATE orders SET state = 'completed', payment_ref = ${refs}, completed_at = NOW(3) WHERE order_id IN (${marks(ids.length)}) AND state = 'pending'`,
           [...refArgs, ...ids],
@@ -47,7 +50,8 @@ export const completeOrders: WriteKind<CompleteOp, CompleteOutcome> = {
       return ops.map(() => "completed");
     }
     const states = new Map(
-      rowsOf<{ order_id: string; state: OrderState }>(
+      rawRows(
+        StateRow,
         await trx.raw(`SELECT order_id, state FROM orders WHERE order_id IN (${marks(ids.length)}) FOR UPDATE`, ids),
       ).map((r) => [r.order_id, r.state]),
     );
@@ -104,7 +108,7 @@ async function recordCommits(trx: Knex.Transaction, completing: readonly Complet
     );
   // Lines the orders took whole go in one DELETE; a line the client added to since
   // the snapshot keeps the difference.
-  const emptied = affected(
+  const emptied = affectedRows(
     await trx.raw(
       `DELETE FROM client_cart WHERE ${lines.map(() => "(client_id = ? AND product_id = ? AND quantity <= ?)").join(" OR ")}`,
       lines.flatMap((l) => [l.clientId, l.productId, l.quantity]),
@@ -136,7 +140,8 @@ export const failOrders: WriteKind<FailOp, FailOutcome> = {
   async run(trx, ops) {
     const ids = [...new Set(ops.map((o) => o.orderId))];
     const rows = new Map(
-      rowsOf<OrderRow>(
+      rawRows(
+        OrderRow,
         await trx.raw(`SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id IN (${marks(ids.length)}) FOR UPDATE`, ids),
       ).map((r) => [r.order_id, r]),
     );

@@ -1,26 +1,29 @@
-import { type Knex, type OrderState } from "@oms/shared";
-import { marks, rowsOf } from "../db/sql";
+import { dbNumber, OrderState, rawRows, type Knex } from "@oms/shared";
+import { z } from "zod";
+import { marks } from "../db/sql";
 import type { Order } from "./order";
 
 /** Orders and their items as MySQL holds them, and reading them back in one query per batch. */
-export interface OrderRow {
-  order_id: string;
-  client_id: string;
-  state: OrderState;
-  total_cents: number | string;
-  payment_ref: string | null;
-  failure_code: string | null;
-  failure_reason: string | null;
-  failure_product_id: string | null;
-  failure_available: number | null;
-}
+export const OrderRow = z.object({
+  order_id: z.string(),
+  client_id: z.string(),
+  state: OrderState,
+  total_cents: dbNumber,
+  payment_ref: z.string().nullable(),
+  failure_code: z.string().nullable(),
+  failure_reason: z.string().nullable(),
+  failure_product_id: z.string().nullable(),
+  failure_available: z.number().nullable(),
+});
+export type OrderRow = z.infer<typeof OrderRow>;
 
-export interface ItemRow {
-  order_id: string;
-  product_id: string;
-  quantity: number;
-  unit_price_cents: number;
-}
+export const ItemRow = z.object({
+  order_id: z.string(),
+  product_id: z.string(),
+  quantity: z.number(),
+  unit_price_cents: z.number(),
+});
+export type ItemRow = z.infer<typeof ItemRow>;
 
 export const ORDER_COLUMNS =
   "order_id, client_id, state, total_cents, payment_ref, failure_code, failure_reason, failure_product_id, failure_available";
@@ -47,7 +50,8 @@ export function headOf(row: OrderRow): Omit<Order, "items"> {
 
 export async function itemsByOrder(trx: Knex.Transaction, orderIds: string[]): Promise<Map<string, ItemRow[]>> {
   if (orderIds.length === 0) return new Map();
-  const rows = rowsOf<ItemRow>(
+  const rows = rawRows(
+    ItemRow,
     await trx.raw(
       `SELECT order_id, product_id, quantity, unit_price_cents FROM order_items WHERE order_id IN (${marks(orderIds.length)}) ORDER BY order_id, product_id`,
       orderIds,

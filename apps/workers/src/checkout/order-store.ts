@@ -1,10 +1,14 @@
-import type { Knex } from "@oms/shared";
+import { parseRow, parseRows, type Knex } from "@oms/shared";
+import { z } from "zod";
 import type { CreateOrderResult, Failure, FailureCode, Order } from "./order";
 import type { GroupCommitWriter } from "../db/writer";
 import { outcomeOfFailure, type OutcomeCounter } from "../observability/outcomes";
 import { createPendingOrders } from "./order-writes";
 import { completeOrders, failOrders, type CompleteOutcome, type FailOutcome } from "./order-end-writes";
-import { toOrder, type OrderRow } from "./order-rows";
+import { ItemRow, OrderRow, toOrder } from "./order-rows";
+
+const KeyRow = z.object({ idempotency_key: z.string() });
+const OrderIdRow = z.object({ order_id: z.string() });
 
 export type { CreateOrderResult, Failure, FailureCode, Order, OrderItem } from "./order";
 
@@ -24,11 +28,9 @@ export class OrderStore {
   ) {}
 
   async get(orderId: string, trx: Knex = this.db): Promise<Order | null> {
-    const row = (await trx("orders").where({ order_id: orderId }).first()) as OrderRow | undefined;
+    const row = parseRow(OrderRow, await trx("orders").where({ order_id: orderId }).first());
     if (!row) return null;
-    const items = (await trx("order_items").where({ order_id: orderId }).orderBy("product_id")) as Array<
-      Omit<OrderItemRow, "order_id">
-    >;
+    const items = parseRows(ItemRow, await trx("order_items").where({ order_id: orderId }).orderBy("product_id"));
     return toOrder(row, items);
   }
 
@@ -75,28 +77,27 @@ export class OrderStore {
 
   /** Failed orders whose charge still stands: a refund that failed earlier, to be retried. */
   async failedWithCharge(limit: number): Promise<string[]> {
-    const rows = (await this.db("payments as p")
-      .join("orders as o", "o.order_id", "p.order_id")
-      .where({ "p.status": "succeeded", "o.state": "failed" })
-      .limit(limit)
-      .select("p.idempotency_key")) as Array<{ idempotency_key: string }>;
+    const rows = parseRows(
+      KeyRow,
+      await this.db("payments as p")
+        .join("orders as o", "o.order_id", "p.order_id")
+        .where({ "p.status": "succeeded", "o.state": "failed" })
+        .limit(limit)
+        .select("p.idempotency_key"),
+    );
     return rows.map((r) => r.idempotency_key);
   }
 
   /** Pending orders last touched before `olderThan`: candidates for the stuck-order sweep. */
   async stalePending(olderThan: Date, limit: number): Promise<string[]> {
-    const rows = (await this.db("orders")
-      .where({ state: "pending" })
-      .where("updated_at", "<", olderThan)
-      .limit(limit)
-      .select("order_id")) as Array<{ order_id: string }>;
+    const rows = parseRows(
+      OrderIdRow,
+      await this.db("orders")
+        .where({ state: "pending" })
+        .where("updated_at", "<", olderThan)
+        .limit(limit)
+        .select("order_id"),
+    );
     return rows.map((r) => r.order_id);
   }
-}
-
-interface OrderItemRow {
-  order_id: string;
-  product_id: string;
-  quantity: number;
-  unit_price_cents: number;
 }

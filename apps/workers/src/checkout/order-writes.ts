@@ -1,9 +1,18 @@
-import { appendEvents } from "@oms/shared";
-import { marks, rowsOf, tuples } from "../db/sql";
+import { appendEvents, rawRows } from "@oms/shared";
+import { z } from "zod";
+import { marks, tuples } from "../db/sql";
 import type { WriteKind } from "../db/writer";
 import type { CreateOrderResult, FailureCode, Order, OrderItem } from "./order";
 import { orderFailed } from "../events/domain-events";
-import { ORDER_COLUMNS, groupBy, itemsByOrder, toOrder, type OrderRow } from "./order-rows";
+import { ORDER_COLUMNS, OrderRow, groupBy, itemsByOrder, toOrder } from "./order-rows";
+
+/** A cart line locked for the snapshot, with the product's price (null: the product is gone). */
+const PricedCartRow = z.object({
+  client_id: z.string(),
+  product_id: z.string(),
+  quantity: z.number(),
+  price_cents: z.number().nullable(),
+});
 
 /**
  * Creating checkout orders as a group-commit kind (ending them: order-end-writes.ts):
@@ -32,14 +41,16 @@ export const createPendingOrders: WriteKind<CreatePendingOp, CreateOrderResult> 
     // The prices come in the same statement, from a subquery: a locking read does not
     // lock the rows its subqueries read, so only the cart rows are locked, never the
     // product rows every checkout of a hot product shares.
-    const cartRows = rowsOf<{ client_id: string; product_id: string; quantity: number; price_cents: number | null }>(
+    const cartRows = rawRows(
+      PricedCartRow,
       await trx.raw(
         `SELECT c.client_id, c.product_id, c.quantity, (SELECT p.price_cents FROM product_details p WHERE p.product_id = c.product_id) AS price_cents FROM client_cart c WHERE c.client_id IN (${marks(clients.length)}) ORDER BY c.client_id, c.product_id FOR UPDATE`,
         clients,
       ),
     );
     const priceOf = new Map(cartRows.map((r) => [r.product_id, r.price_cents ?? 0]));
-    const known = rowsOf<OrderRow>(
+    const known = rawRows(
+      OrderRow,
       await trx.raw(
         `SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id IN (${marks(orderIds.length)}) OR (client_id IN (${marks(clients.length)}) AND state = 'pending')`,
         [...orderIds, ...clients],

@@ -16,13 +16,3 @@ export type SqlValue = string | number | null;
 export function caseOf(column: string, pairs: ReadonlyArray<readonly [string, SqlValue]>): [string, SqlValue[]] {
   return [`CASE ${column} ${pairs.map(() => "WHEN ? THEN ?").join(" ")} END`, pairs.flat()];
 }
-
-/** Rows of a SELECT through knex's raw (mysql2 answers [rows, fields]). */
-export function rowsOf<T>(result: unknown): T[] {
-  return (result as [T[], unknown])[0];
-}
-
-/** affectedRows of an INSERT, UPDATE or DELETE through knex's raw. */
-export function affected(result: unknown): number {
-  return (result as [{ affectedRows: number }, unknown])[0].affectedRows;
-}

@@ -1,5 +1,6 @@
-import { withTransaction, type EventEnvelope, type EventType, type Knex } from "@oms/shared";
-import { marks, rowsOf } from "../db/sql";
+import { dbNumber, EventType, rawRows, withTransaction, type EventEnvelope, type Knex } from "@oms/shared";
+import { z } from "zod";
+import { marks } from "../db/sql";
 
 /** One delivery (an event to an endpoint) with what sending it needs. */
 export interface Delivery {
@@ -17,25 +18,32 @@ export interface Delivery {
   event: EventEnvelope;
 }
 
-interface DeliveryRow {
-  delivery_id: number | string;
-  status: Delivery["status"];
-  attempts: number;
-  tried_for_ms: number | string | null;
-  url: string;
-  secret: string;
-  event_types: string;
-  deleted_at: Date | null;
-  seq: number | string;
-  type: EventType;
-  order_id: string | null;
-  product_id: string | null;
-  payload: string;
-  event_created_at: Date;
-}
+const DeliveryRow = z.object({
+  delivery_id: dbNumber,
+  status: z.enum(["pending", "delivered", "failed", "cancelled"]),
+  attempts: z.number(),
+  tried_for_ms: dbNumber.nullable(),
+  url: z.string(),
+  secret: z.string(),
+  event_types: z.string(),
+  deleted_at: z.date().nullable(),
+  seq: dbNumber,
+  type: EventType,
+  order_id: z.string().nullable(),
+  product_id: z.string().nullable(),
+  payload: z.string(),
+  event_created_at: z.date(),
+});
+
+const BlockerRow = z.object({ event_id: z.string(), next_attempt_at: z.date().nullable() });
+const EventIdRow = z.object({ event_id: z.string() });
+
+/** An event's payload as appendEvents stored it: a JSON object. */
+const EventData = z.record(z.string(), z.unknown());
 
 export async function loadDelivery(db: Knex, endpointId: string, eventId: string): Promise<Delivery | null> {
-  const [row] = rowsOf<DeliveryRow>(
+  const [row] = rawRows(
+    DeliveryRow,
     await db.raw(
       `SELECT d.delivery_id, d.status, d.attempts, w.url,
               (SELECT TIMESTAMPDIFF(MICROSECOND, MIN(a.attempted_at), NOW(3)) DIV 1000
@@ -66,7 +74,7 @@ export async function loadDelivery(db: Knex, endpointId: string, eventId: string
       createdAt: new Date(row.event_created_at).toISOString(),
       orderId: row.order_id,
       productId: row.product_id,
-      data: JSON.parse(row.payload) as Record<string, unknown>,
+      data: EventData.parse(JSON.parse(row.payload)),
     },
   };
 }
@@ -85,7 +93,8 @@ export async function firstBlocker(
 ): Promise<{ eventId: string; nextAttemptAt: Date | null } | null> {
   const orderId = delivery.event.orderId;
   if (orderId === null) return null;
-  const [row] = rowsOf<{ event_id: string; next_attempt_at: Date | null }>(
+  const [row] = rawRows(
+    BlockerRow,
     await db.raw(
       `SELECT e.event_id, d.next_attempt_at
          FROM events e
@@ -105,7 +114,8 @@ export async function firstBlocker(
 /** The next pending delivery of the same order to the same endpoint, if any: it may be waiting on this one. */
 export async function nextOfOrder(db: Knex, delivery: Delivery): Promise<string | null> {
   if (delivery.event.orderId === null) return null;
-  const [row] = rowsOf<{ event_id: string }>(
+  const [row] = rawRows(
+    EventIdRow,
     await db.raw(
       `SELECT event_id FROM webhook_deliveries
         WHERE endpoint_id = ? AND order_id = ? AND event_seq > ? AND status = 'pending'

@@ -1,5 +1,6 @@
-import { appendEvents, type Knex, type NewEvent } from "@oms/shared";
-import { marks, rowsOf } from "../db/sql";
+import { appendEvents, rawRows, type Knex, type NewEvent } from "@oms/shared";
+import { z } from "zod";
+import { marks } from "../db/sql";
 import type { Failure, Order } from "../checkout/order";
 
 /**
@@ -40,6 +41,8 @@ export function orderFailed(orderId: string, clientId: string, failure: Failure)
   };
 }
 
+const LevelRow = z.object({ product_id: z.string(), quantity: z.number() });
+
 /**
  * After `taken` units were decremented from product_details in this transaction: appends
  * `stock.out` for each product that went from above 0 to 0, and `stock.low` for each that
@@ -53,7 +56,8 @@ export async function appendStockCrossings(
 ): Promise<void> {
   if (taken.size === 0) return;
   const ids = [...taken.keys()];
-  const levels = rowsOf<{ product_id: string; quantity: number }>(
+  const levels = rawRows(
+    LevelRow,
     await trx.raw(`SELECT product_id, quantity FROM product_details WHERE product_id IN (${marks(ids.length)})`, ids),
   );
   const events: NewEvent[] = [];

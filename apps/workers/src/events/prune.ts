@@ -1,6 +1,9 @@
-import { withTransaction, type Knex } from "@oms/shared";
-import { affected, marks, rowsOf } from "../db/sql";
+import { affectedRows, dbNumber, rawRows, withTransaction, type Knex } from "@oms/shared";
+import { z } from "zod";
+import { marks } from "../db/sql";
 import type { PruneOptions } from "../cart/prune";
+
+const DeliveryIdRow = z.object({ delivery_id: dbNumber });
 
 /**
  * Deletes webhook deliveries that ended (delivered, failed, cancelled) longer than the
@@ -21,7 +24,8 @@ export async function pruneEvents(db: Knex, options: PruneOptions): Promise<{ de
     return total;
   };
   const deliveries = await batches(async (trx) => {
-    const ids = rowsOf<{ delivery_id: number | string }>(
+    const ids = rawRows(
+      DeliveryIdRow,
       await trx.raw(
         "SELECT delivery_id FROM webhook_deliveries WHERE created_at < NOW(3) - INTERVAL ? MICROSECOND AND status <> 'pending' ORDER BY created_at LIMIT ? FOR UPDATE",
         [age, batchSize],
@@ -29,10 +33,12 @@ export async function pruneEvents(db: Knex, options: PruneOptions): Promise<{ de
     ).map((r) => r.delivery_id);
     if (ids.length === 0) return 0;
     await trx.raw(`DELETE FROM webhook_attempts WHERE delivery_id IN (${marks(ids.length)})`, ids);
-    return affected(await trx.raw(`DELETE FROM webhook_deliveries WHERE delivery_id IN (${marks(ids.length)})`, ids));
+    return affectedRows(
+      await trx.raw(`DELETE FROM webhook_deliveries WHERE delivery_id IN (${marks(ids.length)})`, ids),
+    );
   });
   const events = await batches(async (trx) =>
-    affected(
+    affectedRows(
       await trx.raw(
         `DELETE FROM events WHERE created_at < NOW(3) - INTERVAL ? MICROSECOND AND relayed_at IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.event_id)

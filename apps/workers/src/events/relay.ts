@@ -1,15 +1,19 @@
 import type { Queue } from "bullmq";
-import { withTransaction, type EventJob, type EventType, type Knex } from "@oms/shared";
-import { marks, rowsOf, tuples } from "../db/sql";
+import { dbNumber, EventType, rawRows, withTransaction, type EventJob, type Knex } from "@oms/shared";
+import { z } from "zod";
+import { marks, tuples } from "../db/sql";
 
-interface OutboxRow {
-  seq: number | string;
-  event_id: string;
-  type: EventType;
-  order_id: string | null;
-  product_id: string | null;
-  created_at: Date;
-}
+const OutboxRow = z.object({
+  seq: dbNumber,
+  event_id: z.string(),
+  type: EventType,
+  order_id: z.string().nullable(),
+  product_id: z.string().nullable(),
+  created_at: z.date(),
+});
+type OutboxRow = z.infer<typeof OutboxRow>;
+
+const EndpointRow = z.object({ endpoint_id: z.string(), event_types: z.string(), created_at: z.date() });
 
 /**
  * Moves outbox rows not yet relayed into the `events` queue, oldest first, one transaction
@@ -34,14 +38,16 @@ export async function relayOutbox(db: Knex, queue: Queue, batchSize: number): Pr
 }
 
 async function relayBatch(trx: Knex.Transaction, queue: Queue, batchSize: number): Promise<number> {
-  const rows = rowsOf<OutboxRow>(
+  const rows = rawRows(
+    OutboxRow,
     await trx.raw(
       "SELECT seq, event_id, type, order_id, product_id, created_at FROM events WHERE relayed_at IS NULL ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED",
       [batchSize],
     ),
   );
   if (rows.length === 0) return 0;
-  const endpoints = rowsOf<{ endpoint_id: string; event_types: string; created_at: Date }>(
+  const endpoints = rawRows(
+    EndpointRow,
     await trx.raw("SELECT endpoint_id, event_types, created_at FROM webhook_endpoints WHERE deleted_at IS NULL"),
   );
   const receivers = (r: OutboxRow) =>

@@ -1,4 +1,4 @@
-import { SIGNATURE_HEADER, signatureHeader, type EventEnvelope } from "@oms/shared";
+import { errorCode, fieldOf, SIGNATURE_HEADER, signatureHeader, stringField, type EventEnvelope } from "@oms/shared";
 import type { AttemptResult } from "./delivery-store";
 
 /**
@@ -46,8 +46,11 @@ export async function sendEvent(
 function describe(err: unknown, timeoutMs: number): string {
   if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError"))
     return `no answer within ${timeoutMs} ms`;
-  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
-  if (typeof cause?.code === "string")
-    return `${cause.code}${typeof cause.message === "string" ? `: ${cause.message}` : ""}`;
+  const cause = fieldOf(err, "cause");
+  const code = errorCode(cause);
+  if (code !== undefined) {
+    const message = stringField(cause, "message");
+    return `${code}${message === undefined ? "" : `: ${message}`}`;
+  }
   return err instanceof Error ? err.message : String(err);
 }

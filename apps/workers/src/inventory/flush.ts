@@ -1,5 +1,9 @@
-import { withTransaction, type Knex } from "@oms/shared";
+import { affectedRows, parseRows, rawRows, withTransaction, type Knex } from "@oms/shared";
+import { z } from "zod";
 import { appendStockCrossings } from "../events/domain-events";
+
+const PendingRow = z.object({ reserve_id: z.string(), product_id: z.string(), quantity: z.number() });
+const LevelRow = z.object({ product_id: z.string(), quantity: z.number() });
 
 export interface FlushResult {
   rows: number;
@@ -75,13 +79,15 @@ async function flushBatch(
   lowThreshold: number,
 ): Promise<BatchResult> {
   const skipped = [...skip];
-  const rows = (await trx.raw(
-    `SELECT reserve_id, product_id, quantity FROM reserve_purchase${
-      skipped.length ? ` WHERE product_id NOT IN (${skipped.map(() => "?").join(", ")})` : ""
-    } ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED`,
-    [...skipped, batchSize],
-  )) as [Array<{ reserve_id: string; product_id: string; quantity: number }>, unknown];
-  const pending = rows[0];
+  const pending = rawRows(
+    PendingRow,
+    await trx.raw(
+      `SELECT reserve_id, product_id, quantity FROM reserve_purchase${
+        skipped.length ? ` WHERE product_id NOT IN (${skipped.map(() => "?").join(", ")})` : ""
+      } ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [...skipped, batchSize],
+    ),
+  );
   if (pending.length === 0) return { selected: 0, rows: 0, units: 0 };
 
   const perProduct = new Map<string, number>();
@@ -94,11 +100,13 @@ async function flushBatch(
   const units = `CASE product_id ${products.map(() => "WHEN ? THEN ?").join(" ")} END`;
   const unitArgs = products.flatMap(([productId, n]) => [productId, n]);
   const ids = products.map(([productId]) => productId);
-  const [updated] = (await trx.raw(
-    `UPDATE product_details SET quantity = quantity - (${units}) WHERE product_id IN (${ids.map(() => "?").join(", ")}) AND quantity >= (${units})`,
-    [...unitArgs, ...ids, ...unitArgs],
-  )) as [{ affectedRows: number }, unknown];
-  if (updated.affectedRows !== products.length) throw new ShortLevelError(perProduct);
+  const updated = affectedRows(
+    await trx.raw(
+      `UPDATE product_details SET quantity = quantity - (${units}) WHERE product_id IN (${ids.map(() => "?").join(", ")}) AND quantity >= (${units})`,
+      [...unitArgs, ...ids, ...unitArgs],
+    ),
+  );
+  if (updated !== products.length) throw new ShortLevelError(perProduct);
   await appendStockCrossings(trx, perProduct, lowThreshold);
   await trx.raw(
     `DELETE FROM reserve_purchase WHERE (reserve_id, product_id) IN (${pending.map(() => "(?, ?)").join(", ")})`,
@@ -109,9 +117,12 @@ async function flushBatch(
 
 /** Products whose level (read after the batch rolled back) is below the batch's units of them. */
 async function shortProducts(db: Knex, perProduct: Map<string, number>): Promise<string[]> {
-  const levels = (await db("product_details")
-    .whereIn("product_id", [...perProduct.keys()])
-    .select("product_id", "quantity")) as Array<{ product_id: string; quantity: number }>;
+  const levels = parseRows(
+    LevelRow,
+    await db("product_details")
+      .whereIn("product_id", [...perProduct.keys()])
+      .select("product_id", "quantity"),
+  );
   const known = new Set(levels.map((l) => l.product_id));
   return [
     ...levels.filter((l) => l.quantity < (perProduct.get(l.product_id) ?? 0)).map((l) => l.product_id),

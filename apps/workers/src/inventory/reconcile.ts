@@ -1,6 +1,9 @@
 import type { Counter } from "prom-client";
 import type { InventoryEngine } from "@oms/inventory";
-import type { Knex, Logger } from "@oms/shared";
+import { parseRows, type Knex, type Logger } from "@oms/shared";
+import { z } from "zod";
+
+const ProductIdRow = z.object({ product_id: z.string() });
 
 export interface ReconcileReport {
   checked: number;
@@ -25,13 +28,10 @@ export async function reconcileStock(
   const report: ReconcileReport = { checked: 0, drifted: 0, repaired: 0, repairs: [] };
   let after = "";
   for (;;) {
-    const rows = (await db("product_details")
-      .where("product_id", ">", after)
-      .orderBy("product_id")
-      .limit(500)
-      .select("product_id")) as Array<{
-      product_id: string;
-    }>;
+    const rows = parseRows(
+      ProductIdRow,
+      await db("product_details").where("product_id", ">", after).orderBy("product_id").limit(500).select("product_id"),
+    );
     const results = await engine.reconcileMany(
       rows.map((r) => r.product_id),
       settleMs,

@@ -1,5 +1,8 @@
-import { PAID_STATES, wasPaid, type OrderState } from "@oms/shared";
+import { OrderState, PAID_STATES, parseRows, wasPaid } from "@oms/shared";
+import { z } from "zod";
 import type { WorkerDeps } from "../deps";
+
+const EndedRow = z.object({ order_id: z.string(), state: OrderState });
 
 /**
  * Live holds whose order already ended in MySQL: the Redis step that should have
@@ -14,11 +17,14 @@ import type { WorkerDeps } from "../deps";
 export async function settleEndedHolds(deps: Pick<WorkerDeps, "db" | "engine">, limit = 500): Promise<number> {
   const ids = await deps.engine.liveHoldIds(limit);
   if (ids.length === 0) return 0;
-  const ended = (await deps
-    .db("orders")
-    .whereIn("order_id", ids)
-    .whereIn("state", [...PAID_STATES, "failed"])
-    .select("order_id", "state")) as Array<{ order_id: string; state: OrderState }>;
+  const ended = parseRows(
+    EndedRow,
+    await deps
+      .db("orders")
+      .whereIn("order_id", ids)
+      .whereIn("state", [...PAID_STATES, "failed"])
+      .select("order_id", "state"),
+  );
   let settled = 0;
   for (const { order_id: orderId, state } of ended) {
     const result = wasPaid(state) ? await deps.engine.commit(orderId) : await deps.engine.release(orderId);

@@ -1,4 +1,6 @@
-import { marks, rowsOf, tuples } from "../db/sql";
+import { errorCode, rawRows } from "@oms/shared";
+import { z } from "zod";
+import { marks, tuples } from "../db/sql";
 import type { WriteKind } from "../db/writer";
 
 export interface FirstAttemptRecord {
@@ -20,6 +22,8 @@ const COLUMNS = [
   "provider_ref",
   "decline_reason",
 ] as const;
+
+const KeyRow = z.object({ idempotency_key: z.string() });
 
 /**
  * The simulator's ledger: records first attempts, each once per idempotency key. A key
@@ -47,10 +51,11 @@ export const recordFirstAttempts: WriteKind<FirstAttemptRecord, "recorded" | "ex
     try {
       await insert(fresh);
     } catch (err) {
-      if ((err as { code?: string }).code !== "ER_DUP_ENTRY") throw err;
+      if (errorCode(err) !== "ER_DUP_ENTRY") throw err;
       const keys = fresh.map((r) => r.idempotency_key);
       const existing = new Set(
-        rowsOf<{ idempotency_key: string }>(
+        rawRows(
+          KeyRow,
           await trx.raw(`SELECT idempotency_key FROM payments WHERE idempotency_key IN (${marks(keys.length)})`, keys),
         ).map((r) => r.idempotency_key),
       );

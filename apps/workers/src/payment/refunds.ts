@@ -1,5 +1,6 @@
 import { UnrecoverableError } from "bullmq";
-import type { Knex, Logger } from "@oms/shared";
+import { dbNumber, parseRow, parseRows, type Knex, type Logger } from "@oms/shared";
+import { z } from "zod";
 import { RefundRefusedError, type RefundGateway } from "./provider";
 
 /**
@@ -10,12 +11,13 @@ import { RefundRefusedError, type RefundGateway } from "./provider";
  * pending; the next try asks again with the same key and gets the first refund back.
  */
 
-interface RefundRow {
-  refund_id: string;
-  order_id: string;
-  amount_cents: number | string;
-  status: "pending" | "succeeded";
-}
+const RefundRow = z.object({
+  refund_id: z.string(),
+  order_id: z.string(),
+  amount_cents: dbNumber,
+  status: z.enum(["pending", "succeeded"]),
+});
+const RefundIdRow = z.object({ refund_id: z.string() });
 
 export type SettleOutcome = "refunded" | "already_refunded" | "nothing_to_refund" | "unknown_refund";
 
@@ -28,7 +30,7 @@ export interface RefundDeps {
 }
 
 export async function settleRefund(deps: RefundDeps, refundId: string): Promise<SettleOutcome> {
-  const row = (await deps.db("refunds").where({ refund_id: refundId }).first()) as RefundRow | undefined;
+  const row = parseRow(RefundRow, await deps.db("refunds").where({ refund_id: refundId }).first());
   if (!row) return "unknown_refund";
   if (row.status === "succeeded") return "already_refunded";
   const amountCents = Number(row.amount_cents);
@@ -78,13 +80,16 @@ async function markSucceeded(db: Knex, refundId: string, reference: string | nul
  * moves updated_at, so a refund the provider keeps refusing is asked again only that often.
  */
 export async function settlePendingRefunds(deps: RefundDeps, olderThanMs: number, limit = 100): Promise<number> {
-  const rows = (await deps
-    .db("refunds")
-    .where({ status: "pending" })
-    .where("updated_at", "<", new Date(Date.now() - olderThanMs))
-    .orderBy("updated_at")
-    .limit(limit)
-    .select("refund_id")) as Array<{ refund_id: string }>;
+  const rows = parseRows(
+    RefundIdRow,
+    await deps
+      .db("refunds")
+      .where({ status: "pending" })
+      .where("updated_at", "<", new Date(Date.now() - olderThanMs))
+      .orderBy("updated_at")
+      .limit(limit)
+      .select("refund_id"),
+  );
   let settled = 0;
   for (const { refund_id: refundId } of rows) {
     try {

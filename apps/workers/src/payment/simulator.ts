@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { withTransaction, type Knex } from "@oms/shared";
+import { dbNumber, errorCode, parseRow, withTransaction, type Knex } from "@oms/shared";
+import { z } from "zod";
 import type { GroupCommitWriter } from "../db/writer";
 import { recordFirstAttempts } from "./payment-writes";
 import {
@@ -19,12 +20,16 @@ export interface SimulatorOptions {
   declineAboveCents?: number;
 }
 
-interface PaymentRow {
-  status: "failed" | "declined" | "succeeded" | "refunded";
-  provider_ref: string | null;
-  attempts: number;
-  decline_reason: string | null;
-}
+const PaymentRow = z.object({
+  status: z.enum(["failed", "declined", "succeeded", "refunded"]),
+  provider_ref: z.string().nullable(),
+  attempts: z.number(),
+  decline_reason: z.string().nullable(),
+});
+type PaymentRow = z.infer<typeof PaymentRow>;
+const ChargeRow = z.object({ status: z.string(), amount_cents: dbNumber });
+const ProviderRefundRow = z.object({ provider_ref: z.string() });
+const RefundedSum = z.object({ cents: dbNumber.nullable() });
 
 /**
  * A payment network stand-in with deterministic outcomes by token: `tok_ok` succeeds,
@@ -72,7 +77,7 @@ export class SimulatedPaymentProvider implements PaymentProvider, RefundGateway 
       });
       return decision;
     } catch (err) {
-      if ((err as { code?: string }).code === "ER_DUP_ENTRY") return null;
+      if (errorCode(err) === "ER_DUP_ENTRY") return null;
       throw err;
     }
   }
@@ -85,8 +90,10 @@ export class SimulatedPaymentProvider implements PaymentProvider, RefundGateway 
     return withTransaction(
       this.db,
       async (trx) => {
-        const row = (await trx("payments").where({ idempotency_key: request.idempotencyKey }).forUpdate().first()) as
-          PaymentRow | undefined;
+        const row = parseRow(
+          PaymentRow,
+          await trx("payments").where({ idempotency_key: request.idempotencyKey }).forUpdate().first(),
+        );
         const recorded = replayOf(row);
         if (recorded) return recorded;
 
@@ -115,19 +122,22 @@ export class SimulatedPaymentProvider implements PaymentProvider, RefundGateway 
     return withTransaction(
       this.db,
       async (trx) => {
-        const charge = (await trx("payments")
-          .where({ idempotency_key: request.chargeKey })
-          .forUpdate()
-          .first("status", "amount_cents")) as { status: string; amount_cents: number | string } | undefined;
-        const earlier = (await trx("provider_refunds")
-          .where({ idempotency_key: request.idempotencyKey })
-          .first("provider_ref")) as { provider_ref: string } | undefined;
+        const charge = parseRow(
+          ChargeRow,
+          await trx("payments")
+            .where({ idempotency_key: request.chargeKey })
+            .forUpdate()
+            .first("status", "amount_cents"),
+        );
+        const earlier = parseRow(
+          ProviderRefundRow,
+          await trx("provider_refunds").where({ idempotency_key: request.idempotencyKey }).first("provider_ref"),
+        );
         if (earlier) return { reference: earlier.provider_ref };
         if (charge?.status !== "succeeded") throw new RefundRefusedError(`no standing charge ${request.chargeKey}`);
-        const before = (await trx("provider_refunds")
-          .where({ charge_key: request.chargeKey })
-          .sum({ cents: "amount_cents" })
-          .first()) as { cents: number | string | null };
+        const before = RefundedSum.parse(
+          await trx("provider_refunds").where({ charge_key: request.chargeKey }).sum({ cents: "amount_cents" }).first(),
+        );
         const left = Number(charge.amount_cents) - Number(before.cents ?? 0);
         if (request.amountCents > left)
           throw new RefundRefusedError(`refund of ${request.amountCents} is more than the ${left} left of the charge`);
