@@ -4,6 +4,9 @@ import { createWorkerDeps } from "./deps";
 import { startWorkers, type RunningWorkers } from "./runner";
 import { announceReady, beatToSupervisor } from "./supervised";
 
+/** Time a stopping worker gives its connections to close after the drain's grace time. */
+const CLOSE_CONNECTIONS_MS = 3_000;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, "workers");
@@ -17,6 +20,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "draining workers");
+    // Closing a connection waits for Redis or MySQL to answer, which they may never do
+    // (down, mid-failover): past the drain's grace time and a little more, exit anyway.
+    // Jobs still active come back to another worker once their locks lapse.
+    setTimeout(() => {
+      logger.warn({ signal }, "connections did not close in time: exiting without them");
+      process.exit(0);
+    }, config.SHUTDOWN_GRACE_MS + CLOSE_CONNECTIONS_MS).unref();
     await running?.close();
     await deps.close();
     await stopTracing();
