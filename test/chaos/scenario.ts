@@ -12,7 +12,6 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue, QueueEvents } from "bullmq";
-import type { Redis } from "ioredis";
 import {
   QUEUE_NAMES,
   createDb,
@@ -23,13 +22,14 @@ import {
   type CheckoutJob,
   type Keyspace,
   type Knex,
+  type RedisClient,
 } from "@oms/shared";
 import { SAGA_STEPS } from "../../apps/workers/src/checkout/saga";
 import type { CrashPoint } from "../../apps/workers/src/chaos";
 import { chaosCrashCounter } from "@oms/workers";
 import { migrateLatest } from "@oms/migrations";
 import { HttpClient, runShopper, type ShopperLimits, type ShopperPlan, type ShopperRecord } from "./client";
-import { CuttableProxy, OwnRedis, freePort, sleep, type CutMode } from "./infra";
+import { CuttableProxy, freePort, sleep, type CutMode } from "./infra";
 import { killAutoscaler } from "./autoscaler";
 import { freezeWorker } from "./freeze";
 import {
@@ -43,6 +43,14 @@ import { Operator, cancelOrder, lifecycleFigures, type LifecycleAction } from ".
 import { OwnMysql, findMariadbd } from "./mysql";
 import { StartError, spawnService, type ServiceProcess } from "./processes";
 import { Random } from "./prng";
+import {
+  CLUSTER_SHARDS,
+  redisFaultSpanMs,
+  startChaosRedis,
+  type ChaosRedis,
+  type FaultContext,
+  type RedisFault,
+} from "./redis-faults";
 import { pendingRefunds } from "../support/refund-invariants";
 
 export { SAGA_STEPS, type CrashPoint };
@@ -54,6 +62,8 @@ export const MYSQL_PORT = Number(process.env.CHAOS_MYSQL_PORT ?? 3306);
 export interface ChaosOptions {
   seed: number;
   short: boolean;
+  /** On a six-node Redis Cluster with failovers instead of one redis-server. */
+  cluster?: boolean;
   /** Where logs go (a folder per run is made under it). Default: $TMPDIR/oms-chaos. */
   logRoot?: string;
   /** Keep the run's logs even when it passes. */
@@ -154,7 +164,7 @@ const PRICES: Record<string, number> = { [HOT]: 4_999, [BULK]: 250, [RESTOCK]: 1
 
 type Fault =
   | { kind: "kill_worker"; atMs: number; slot: number }
-  | { kind: "redis_restart"; atMs: number; downMs: number }
+  | RedisFault
   | { kind: "mysql_cut"; atMs: number; durationMs: number; mode: CutMode }
   | { kind: "mysql_crash"; atMs: number; downMs: number }
   | { kind: "freeze_worker"; atMs: number; slot: number; frozenMs: number; endWith: "SIGCONT" | "SIGKILL" }
@@ -165,6 +175,7 @@ type Fault =
 export interface ChaosReport {
   seed: number;
   form: "short" | "full";
+  redis: "single" | "cluster";
   logDir: string;
   timings: Record<string, number>;
   faults: Record<string, number>;
@@ -211,7 +222,7 @@ class ChaosRun {
   private readonly prefix: string;
   private readonly database: string;
   private readonly keys: Keyspace;
-  private redisServer?: OwnRedis;
+  private redisDeployment?: ChaosRedis;
   private mysqlServer?: OwnMysql;
   private proxy?: CuttableProxy;
   private api?: ServiceProcess;
@@ -222,12 +233,12 @@ class ChaosRun {
   private stopping = false;
   private http?: HttpClient;
   private direct?: Knex;
-  private monitor?: Redis;
-  private queueConnection?: Redis;
+  private monitor?: RedisClient;
+  private queueConnection?: RedisClient;
   private checkoutQueue?: Queue;
   private inventoryQueue?: Queue;
   private events?: QueueEvents;
-  private eventsConnection?: Redis;
+  private eventsConnection?: RedisClient;
   private readonly faults: Record<string, number> = {};
   private readonly notes: string[] = [];
   private readonly products: ProductBook[] = [];
@@ -265,11 +276,11 @@ class ChaosRun {
     this.id = `${options.seed}_${salt}`;
     this.prefix = `chaos${this.id}`.slice(0, 40);
     this.database = `oms_chaos_${this.id}`;
-    this.keys = keyspace(this.prefix);
+    this.keys = keyspace(this.prefix, options.cluster ? CLUSTER_SHARDS : 1);
     this.adminToken = `chaos-admin-${this.rng.fork("admin").hex(24)}`;
     this.logDir = join(
       options.logRoot ?? join(tmpdir(), "oms-chaos"),
-      `${options.short ? "short" : "full"}-${this.id}`,
+      `${options.short ? "short" : "full"}${options.cluster ? "-cluster" : ""}-${this.id}`,
     );
     this.log = options.log ?? ((line) => console.log(line));
     process.once("exit", this.exitHandler);
@@ -296,7 +307,9 @@ class ChaosRun {
   async execute(): Promise<ChaosReport> {
     const form = this.options.short ? "short" : "full";
     mkdirSync(this.logDir, { recursive: true });
-    this.log(`chaos ${form} run, seed ${this.options.seed}: logs in ${this.logDir}`);
+    this.log(
+      `chaos ${form} run${this.options.cluster ? " on a Redis Cluster" : ""}, seed ${this.options.seed}: logs in ${this.logDir}`,
+    );
     const timings: Record<string, number> = {};
     let mark = Date.now();
     const lap = (name: string) => {
@@ -307,7 +320,7 @@ class ChaosRun {
     await this.setUp();
     lap("setupMs");
     this.log(
-      `  set up in ${(timings.setupMs ?? 0) / 1000}s (api :${this.apiPort}, redis :${this.redisServer?.port}, mysql proxy :${this.proxy?.port}${this.mysqlServer ? ` -> own mariadbd :${this.mysqlServer.port}` : ""})`,
+      `  set up in ${(timings.setupMs ?? 0) / 1000}s (api :${this.apiPort}, ${this.redisDeployment?.label}, mysql proxy :${this.proxy?.port}${this.mysqlServer ? ` -> own mariadbd :${this.mysqlServer.port}` : ""})`,
     );
 
     const plans = this.planShoppers(this.shape.clients, "shopper");
@@ -354,6 +367,7 @@ class ChaosRun {
       { t0: this.t0, faults: this.faultWindows },
       (id) => this.describeJob(id),
     );
+    const redisChecks = (await this.redisDeployment?.checks(this.faultContext())) ?? [];
     lap("checksMs");
     const checks: CheckResult[] = [
       {
@@ -375,6 +389,7 @@ class ChaosRun {
         failed: this.freezeFindings.length,
       },
       ...invariants.checks,
+      ...redisChecks,
     ];
     const violations = checks.flatMap((c) => c.violations.map((v) => `${c.name}: ${v}`));
     const violationCount = checks.reduce((sum, c) => sum + c.failed, 0);
@@ -383,6 +398,7 @@ class ChaosRun {
     const report: ChaosReport = {
       seed: this.options.seed,
       form,
+      redis: this.options.cluster ? "cluster" : "single",
       logDir: this.logDir,
       timings,
       faults: { ...this.faults },
@@ -408,7 +424,7 @@ class ChaosRun {
       NODE_ENV: "test",
       HOST: "127.0.0.1",
       PORT: String(this.apiPort),
-      REDIS_URL: this.redisServer?.url ?? "",
+      ...this.redisDeployment?.env,
       REDIS_PREFIX: this.prefix,
       DATABASE_URL: `mysql://root@127.0.0.1:${proxyPort}/${this.database}`,
       DB_POOL_MAX: "8",
@@ -440,8 +456,8 @@ class ChaosRun {
   }
 
   private async setUp(): Promise<void> {
-    this.redisServer = new OwnRedis(await freePort(), join(this.logDir, "redis"));
-    await this.redisServer.start();
+    this.redisDeployment = await startChaosRedis(this.options.cluster ?? false, this.logDir);
+    const redisTarget = this.redisDeployment.target;
     const mariadbd = findMariadbd();
     let [mysqlHost, mysqlPort] = [MYSQL_HOST, MYSQL_PORT];
     if (mariadbd && process.env.CHAOS_OWN_MYSQL !== "0") {
@@ -468,15 +484,15 @@ class ChaosRun {
     // The release step, as in production: the processes only check that the schema is current.
     await migrateLatest(this.direct);
 
-    this.monitor = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-monitor" });
-    this.queueConnection = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-queues" });
+    this.monitor = createRedis(redisTarget, { forQueue: true, name: "chaos-monitor" });
+    this.queueConnection = createRedis(redisTarget, { forQueue: true, name: "chaos-queues" });
     const jobConfig = { JOB_ATTEMPTS: 6, JOB_BACKOFF_MS: 400, CART_REPLAY_RETENTION_MS: 3_600_000 };
     this.checkoutQueue = createQueue("checkout", this.queueConnection, this.keys, jobConfig);
     this.inventoryQueue = createQueue("inventory", this.queueConnection, this.keys, jobConfig);
     // Without listeners BullMQ prints every connection error while Redis is down.
     this.checkoutQueue.on("error", () => undefined);
     this.inventoryQueue.on("error", () => undefined);
-    this.eventsConnection = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-events" });
+    this.eventsConnection = createRedis(redisTarget, { forQueue: true, name: "chaos-events" });
     this.events = new QueueEvents(QUEUE_NAMES.checkout, {
       connection: this.eventsConnection,
       prefix: this.keys.queuePrefix("checkout"),
@@ -744,12 +760,14 @@ class ChaosRun {
         atMs: rng.int(Math.floor(w * this.shape.killWindow[0]), Math.floor(w * this.shape.killWindow[1])),
         slot: rng.int(0, WORKERS - 1),
       });
-    for (let i = 0; i < this.shape.redisRestarts; i++)
-      faults.push({
-        kind: "redis_restart",
-        atMs: rng.int(Math.floor(w * this.shape.redisWindow[0]), Math.floor(w * this.shape.redisWindow[1])),
-        downMs: rng.int(300, 1_500),
-      });
+    // The same draws in both modes, so a seed's other faults do not depend on the mode; a
+    // cluster picks its victims from a stream of its own.
+    const redisRng = this.rng.fork("redis-cluster");
+    for (let i = 0; i < this.shape.redisRestarts; i++) {
+      const atMs = rng.int(Math.floor(w * this.shape.redisWindow[0]), Math.floor(w * this.shape.redisWindow[1]));
+      const downMs = rng.int(300, 1_500);
+      faults.push(...(this.redisDeployment?.plan(atMs, downMs, redisRng) ?? []));
+    }
     for (let i = 0; i < this.shape.dbCuts; i++)
       faults.push({
         kind: "mysql_cut",
@@ -794,8 +812,8 @@ class ChaosRun {
     // The restock is the one admin write of the run: keep it clear of Redis restarts and
     // MySQL cuts, whose answers would leave unknown whether it applied.
     const blocked = faults.flatMap((f) =>
-      f.kind === "redis_restart"
-        ? [[f.atMs - 2_000, f.atMs + f.downMs + 4_000]]
+      f.kind === "redis_restart" || f.kind === "redis_primary_kill" || f.kind === "redis_node_empty"
+        ? [[f.atMs - 2_000, f.atMs + redisFaultSpanMs(f) + 4_000]]
         : f.kind === "mysql_cut"
           ? [[f.atMs - 2_000, f.atMs + f.durationMs + 4_000]]
           : f.kind === "mysql_crash"
@@ -854,15 +872,11 @@ class ChaosRun {
         this.count("worker_sigkill");
         return;
       }
-      case "redis_restart": {
-        this.event(`Redis killed; down for ${fault.downMs} ms, then started empty`);
-        const start = Date.now();
-        await this.redisServer?.restart(fault.downMs);
-        this.faultOver("a Redis restart", start);
-        this.count("redis_restart");
-        this.event("Redis is back (empty)");
+      case "redis_restart":
+      case "redis_primary_kill":
+      case "redis_node_empty":
+        await this.redisDeployment?.inject(fault, this.faultContext());
         return;
-      }
       case "mysql_cut": {
         this.event(`MySQL cut (${fault.mode}) for ${fault.durationMs} ms`);
         this.count(`mysql_cut:${fault.mode}`);
@@ -1105,7 +1119,18 @@ class ChaosRun {
     return this.direct;
   }
 
-  private redis(): Redis {
+  private faultContext(): FaultContext {
+    return {
+      keys: this.keys,
+      hotKey: this.keys.stock(HOT),
+      redis: () => this.redis(),
+      event: (line) => this.event(line),
+      count: (fault) => this.count(fault),
+      faultOver: (kind, startMs) => this.faultOver(kind, startMs),
+    };
+  }
+
+  private redis(): RedisClient {
     if (!this.monitor) throw new Error("no Redis connection");
     return this.monitor;
   }
@@ -1280,7 +1305,7 @@ class ChaosRun {
   private killEverythingNow(): void {
     this.stopping = true;
     for (const proc of this.spawned) proc.kill("SIGKILL");
-    this.redisServer?.killNow();
+    this.redisDeployment?.killNow();
     this.mysqlServer?.removeNow();
   }
 
@@ -1297,7 +1322,7 @@ class ChaosRun {
     this.eventsConnection?.disconnect();
     this.monitor?.disconnect();
     await this.proxy?.close();
-    await this.redisServer?.kill();
+    await this.redisDeployment?.stop();
     if (this.direct) {
       if (!this.mysqlServer)
         await this.direct.raw(`DROP DATABASE IF EXISTS \`${this.database}\``).catch(() => undefined);
