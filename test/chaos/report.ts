@@ -85,7 +85,9 @@ export function formatReport(report: ChaosReport): string {
   for (const n of report.notes) lines.push(`   note: ${n}`);
   if (report.violationCount) {
     lines.push(`   logs: ${report.logDir}`);
-    lines.push(`   replay: npm run chaos -- --seed ${report.seed}${report.form === "short" ? " --short" : ""}`);
+    lines.push(
+      `   replay: npm run chaos -- --seed ${report.seed}${report.form === "short" ? " --short" : ""}${report.redis === "cluster" ? " --cluster" : ""}`,
+    );
   }
   return lines.join("\n");
 }

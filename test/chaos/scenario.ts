@@ -573,6 +573,12 @@ class ChaosRun {
     }
   }
 
+  /** A worker process consumes once it beats in the heartbeat set (its ids begin with its pid). */
+  private async workerBeats(pid: number): Promise<boolean> {
+    const beating = await this.redis().zrangebyscore(this.keys.workerHeartbeats, Date.now() - 10_000, "+inf");
+    return beating.some((id) => id.startsWith(`${pid}-`));
+  }
+
   /** SIGKILLs the autoscaler; its workers must exit by themselves; then a new one starts. */
   private async killTheAutoscaler(fault: Extract<Fault, { kind: "kill_autoscaler" }>): Promise<void> {
     const proc = this.autoscaler;
@@ -582,7 +588,7 @@ class ChaosRun {
     }
     const boundMs = 15_000;
     this.event(`SIGKILL ${proc.name}; its workers must exit within ${boundMs} ms`);
-    const outcome = await killAutoscaler(proc, boundMs);
+    const outcome = await killAutoscaler(proc, boundMs, (pid) => this.workerBeats(pid));
     this.deaths.push(Date.now());
     this.faultOver("an autoscaler's SIGKILL");
     this.count("autoscaler_sigkill");
