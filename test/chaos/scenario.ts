@@ -28,8 +28,10 @@ import { SAGA_STEPS } from "../../apps/workers/src/checkout/saga";
 import type { CrashPoint } from "../../apps/workers/src/chaos";
 import { chaosCrashCounter } from "@oms/workers";
 import { migrateLatest } from "@oms/migrations";
-import { HttpClient, runShopper, type ShopperLimits, type ShopperPlan, type ShopperRecord } from "./client";
-import { CuttableProxy, freePort, sleep, type CutMode } from "./infra";
+import { HttpClient, runShopper, type ShopperPlan, type ShopperRecord } from "./client";
+import { CuttableProxy, freePort, sleep } from "./infra";
+import { planFaults, type Fault } from "./fault-plan";
+import { FULL, SHORT, type Shape } from "./shape";
 import { killAutoscaler } from "./autoscaler";
 import { freezeWorker } from "./freeze";
 import {
@@ -43,14 +45,7 @@ import { Operator, cancelOrder, lifecycleFigures, type LifecycleAction } from ".
 import { OwnMysql, findMariadbd } from "./mysql";
 import { StartError, spawnService, type ServiceProcess } from "./processes";
 import { Random } from "./prng";
-import {
-  CLUSTER_SHARDS,
-  redisFaultSpanMs,
-  startChaosRedis,
-  type ChaosRedis,
-  type FaultContext,
-  type RedisFault,
-} from "./redis-faults";
+import { CLUSTER_SHARDS, startChaosRedis, type ChaosRedis, type FaultContext } from "./redis-faults";
 import { pendingRefunds } from "../support/refund-invariants";
 
 export { SAGA_STEPS, type CrashPoint };
@@ -72,105 +67,11 @@ export interface ChaosOptions {
   log?: (line: string) => void;
 }
 
-interface Shape {
-  clients: number;
-  loadWindowMs: number;
-  hotStock: number;
-  bulkStock: number;
-  restockStock: number;
-  restockAdd: number;
-  randomKills: number;
-  redisRestarts: number;
-  dbCuts: number;
-  /** SIGSTOPs of a worker for longer than its job lock. */
-  freezes: number;
-  /** SIGKILLs of the autoscaler (its workers must exit with it), each followed by a new one. */
-  autoscalerKills: number;
-  /** SIGKILLs of the run's own MariaDB, each down for a time in `crashDownMs`. */
-  mysqlCrashes: number;
-  crashDownMs: [number, number];
-  redeliveryBatches: number;
-  redeliveriesPerBatch: number;
-  steps: CrashPoint[];
-  /** When Redis restarts and workers are killed at random, as fractions of the load window. */
-  redisWindow: [number, number];
-  killWindow: [number, number];
-  limits: ShopperLimits;
-  quiescenceMs: number;
-  /** Share of shoppers that cancel once told Success, and how often the operator refunds, fulfils or ships. */
-  cancelShare: number;
-  operatorEveryMs: number;
-}
-
-const FULL: Shape = {
-  clients: 300,
-  loadWindowMs: 25_000,
-  hotStock: 50,
-  bulkStock: 400,
-  restockStock: 20,
-  restockAdd: 30,
-  randomKills: 3,
-  redisRestarts: 1,
-  dbCuts: 2,
-  freezes: 2,
-  autoscalerKills: 1,
-  mysqlCrashes: 1,
-  crashDownMs: [5_000, 20_000],
-  redeliveryBatches: 3,
-  redeliveriesPerBatch: 4,
-  // Every saga step, inside a group-commit transaction before it commits, and between a
-  // refund's provider answer and its record.
-  steps: [...SAGA_STEPS, "mid-batch", "refund-answered"],
-  redisWindow: [0.25, 0.6],
-  killWindow: [0.06, 0.9],
-  limits: { cartAttempts: 5, checkoutAttempts: 8, pollBudgetMs: 100_000 },
-  quiescenceMs: 90_000,
-  cancelShare: 0.1,
-  operatorEveryMs: 1_000,
-};
-
-const SHORT: Shape = {
-  clients: 80,
-  loadWindowMs: 8_000,
-  hotStock: 20,
-  bulkStock: 120,
-  restockStock: 10,
-  restockAdd: 15,
-  randomKills: 1,
-  redisRestarts: 1,
-  dbCuts: 1,
-  freezes: 1,
-  autoscalerKills: 1,
-  mysqlCrashes: 1,
-  crashDownMs: [5_000, 6_000],
-  redeliveryBatches: 1,
-  redeliveriesPerBatch: 4,
-  steps: ["reserved", "charged", "mid-batch", "committed", "refund-answered"],
-  // Redis restarts early and the random kill comes late, so the kill leaves running jobs
-  // behind that BullMQ must re-deliver (a restart after it would wipe them instead).
-  redisWindow: [0.1, 0.3],
-  killWindow: [0.6, 0.9],
-  limits: { cartAttempts: 5, checkoutAttempts: 8, pollBudgetMs: 70_000 },
-  quiescenceMs: 45_000,
-  cancelShare: 0.12,
-  operatorEveryMs: 700,
-};
-
 const WORKERS = 3;
 const HOT = "chaos-hot";
 const BULK = "chaos-bulk";
 const RESTOCK = "chaos-restock";
 const PRICES: Record<string, number> = { [HOT]: 4_999, [BULK]: 250, [RESTOCK]: 1_200 };
-
-type Fault =
-  | { kind: "kill_worker"; atMs: number; slot: number }
-  | RedisFault
-  | { kind: "mysql_cut"; atMs: number; durationMs: number; mode: CutMode }
-  | { kind: "mysql_crash"; atMs: number; downMs: number }
-  | { kind: "freeze_worker"; atMs: number; slot: number; frozenMs: number; endWith: "SIGCONT" | "SIGKILL" }
-  | { kind: "kill_autoscaler"; atMs: number; downMs: number }
-  | { kind: "redeliver"; atMs: number; count: number }
-  | { kind: "restock"; atMs: number; productId: string; add: number };
 
 export interface ChaosReport {
   seed: number;
@@ -757,85 +658,12 @@ class ChaosRun {
   // ---- faults ---------------------------------------------------------------------------
 
   private planFaults(): Fault[] {
-    const rng = this.rng.fork("faults");
-    const w = this.shape.loadWindowMs;
-    const faults: Fault[] = [];
-    for (let i = 0; i < this.shape.randomKills; i++)
-      faults.push({
-        kind: "kill_worker",
-        atMs: rng.int(Math.floor(w * this.shape.killWindow[0]), Math.floor(w * this.shape.killWindow[1])),
-        slot: rng.int(0, WORKERS - 1),
-      });
-    // The same draws in both modes, so a seed's other faults do not depend on the mode; a
-    // cluster picks its victims from a stream of its own.
-    const redisRng = this.rng.fork("redis-cluster");
-    for (let i = 0; i < this.shape.redisRestarts; i++) {
-      const atMs = rng.int(Math.floor(w * this.shape.redisWindow[0]), Math.floor(w * this.shape.redisWindow[1]));
-      const downMs = rng.int(300, 1_500);
-      faults.push(...(this.redisDeployment?.plan(atMs, downMs, redisRng) ?? []));
-    }
-    for (let i = 0; i < this.shape.dbCuts; i++)
-      faults.push({
-        kind: "mysql_cut",
-        atMs: rng.int(Math.floor(w * 0.15), Math.floor(w * 0.9)),
-        durationMs: rng.int(2_000, 4_000),
-        mode: rng.pick(["refuse", "blackhole"] as const),
-      });
-    for (let i = 0; i < this.shape.freezes; i++)
-      faults.push({
-        kind: "freeze_worker",
-        atMs: rng.int(Math.floor(w * 0.2), Math.floor(w * 0.7)),
-        slot: rng.int(0, WORKERS - 1),
-        // Past the lock (5 s) plus two stalled checks (2 x 2.5 s): its jobs must be back by then.
-        // Past the job lock (5 s) plus three stalled checks (2.5 s each): BullMQ marks a job
-        // stalled on one check and moves it on the next, and a worker respawned during the
-        // freeze runs its first check only one interval after it starts.
-        frozenMs: rng.int(14_000, 16_000),
-        endWith: rng.chance(0.3) ? "SIGKILL" : "SIGCONT",
-      });
-    // A stream of its own, so adding this fault left every other fault of a seed as it was.
-    const autoscalerRng = this.rng.fork("autoscaler");
-    for (let i = 0; i < this.shape.autoscalerKills; i++)
-      faults.push({
-        kind: "kill_autoscaler",
-        atMs: autoscalerRng.int(Math.floor(w * this.shape.killWindow[0]), Math.floor(w * this.shape.killWindow[1])),
-        downMs: autoscalerRng.int(500, 3_000),
-      });
-    if (this.mysqlServer)
-      for (let i = 0; i < this.shape.mysqlCrashes; i++)
-        faults.push({
-          kind: "mysql_crash",
-          atMs: rng.int(Math.floor(w * 0.2), Math.floor(w * 0.7)),
-          downMs: rng.int(this.shape.crashDownMs[0], this.shape.crashDownMs[1]),
-        });
-    for (let i = 0; i < this.shape.redeliveryBatches; i++)
-      faults.push({
-        kind: "redeliver",
-        atMs: rng.int(Math.floor(w * 0.4), w + 3_000),
-        count: this.shape.redeliveriesPerBatch,
-      });
-
-    // The restock is the one admin write of the run: keep it clear of Redis restarts and
-    // MySQL cuts, whose answers would leave unknown whether it applied.
-    const blocked = faults.flatMap((f) =>
-      f.kind === "redis_restart" || f.kind === "redis_primary_kill" || f.kind === "redis_node_empty"
-        ? [[f.atMs - 2_000, f.atMs + redisFaultSpanMs(f) + 4_000]]
-        : f.kind === "mysql_cut"
-          ? [[f.atMs - 2_000, f.atMs + f.durationMs + 4_000]]
-          : f.kind === "mysql_crash"
-            ? [[f.atMs - 2_000, f.atMs + f.downMs + 4_000]]
-            : [],
-    );
-    let restockAt = w + 6_000;
-    for (let i = 0; i < 50; i++) {
-      const t = rng.int(Math.floor(w * 0.3), Math.floor(w * 0.8));
-      if (blocked.every(([from = 0, to = 0]) => t < from || t > to)) {
-        restockAt = t;
-        break;
-      }
-    }
-    faults.push({ kind: "restock", atMs: restockAt, productId: RESTOCK, add: this.shape.restockAdd });
-    return faults.sort((a, b) => a.atMs - b.atMs);
+    return planFaults(this.shape, this.rng, {
+      redis: this.redisDeployment,
+      mysqlCrashes: Boolean(this.mysqlServer),
+      workers: WORKERS,
+      restockProduct: RESTOCK,
+    });
   }
 
   private async runFaults(faults: Fault[]): Promise<void> {
