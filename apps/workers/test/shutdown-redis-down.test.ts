@@ -31,13 +31,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   killAll([worker?.child.pid ?? -1]);
-  // Back up (empty) so the test env can clean its keys and close.
-  await redis.restart(0).catch(() => undefined);
-  await waitFor("the test's connection back", () => env.redis.status === "ready", 20_000);
-  await env?.close();
-  await redis?.kill();
-  rmSync(dir, { recursive: true, force: true });
-});
+  try {
+    // Back up (empty) so the test env can clean its keys and close.
+    await redis.restart(0);
+    await waitFor("the test's connection back", () => env.redis.status === "ready", 20_000);
+    await env?.close();
+  } finally {
+    // Our own server, whatever happened above: it must not outlive the test.
+    await redis?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
 
 it("a worker stopped while Redis is down exits within its grace time, not when Redis returns", async () => {
   const started = spawnEntry("apps/workers/src/main.ts", {
