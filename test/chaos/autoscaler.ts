@@ -46,20 +46,35 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** Waits (bounded) until the autoscaler runs at least one worker, so the kill orphans something. */
-export async function waitForChildren(proc: ServiceProcess, timeoutMs: number): Promise<number[]> {
+/**
+ * Waits (bounded) until the autoscaler runs at least one worker, so the kill orphans
+ * something, and until each says it consumes (`consuming`): a worker still loading its
+ * code cannot yet notice its supervisor is gone, and on a busy machine loading takes
+ * longer than the bound on its exit.
+ */
+export async function waitForChildren(
+  proc: ServiceProcess,
+  timeoutMs: number,
+  consuming: (pid: number) => Promise<boolean> = async () => true,
+): Promise<number[]> {
   const pid = proc.child.pid;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const children = pid === undefined ? [] : childPids(pid);
-    if (children.length > 0 || Date.now() > deadline || !proc.isAlive()) return children;
+    if (Date.now() > deadline || !proc.isAlive()) return children;
+    const ready = await Promise.all(children.map((child) => consuming(child).catch(() => false)));
+    if (children.length > 0 && ready.every(Boolean)) return children;
     await sleep(200);
   }
 }
 
 /** SIGKILLs the autoscaler and watches its workers end by themselves within `boundMs`. */
-export async function killAutoscaler(proc: ServiceProcess, boundMs: number): Promise<AutoscalerKillOutcome> {
-  const children = await waitForChildren(proc, 20_000);
+export async function killAutoscaler(
+  proc: ServiceProcess,
+  boundMs: number,
+  consuming?: (pid: number) => Promise<boolean>,
+): Promise<AutoscalerKillOutcome> {
+  const children = await waitForChildren(proc, 60_000, consuming);
   const killedAt = Date.now();
   proc.kill("SIGKILL");
   await proc.exited;

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@oms/shared";
 import { sleep } from "./infra";
 import type { ServiceProcess } from "./processes";
 
@@ -41,7 +41,7 @@ export async function freezeWorker(
     frozenMs: number;
     endWith: "SIGCONT" | "SIGKILL";
     queue: Queue;
-    redis: Redis;
+    redis: RedisClient;
     /** True when BullMQ reported the job stalled (re-delivered) since `sinceMs`. */
     stalledSince: (jobId: string, sinceMs: number) => boolean;
     /** True while another worker process (a slot's, the autoscaler's) runs. */

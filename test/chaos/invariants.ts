@@ -3,8 +3,8 @@
  * proxy) and from Redis once the system is quiet and a flush and a reconcile ran.
  * Each check counts what it examined and lists every violation it found.
  */
-import type { Redis } from "ioredis";
-import { PAID_STATES, wasPaid, type Keyspace, type Knex, type OrderState } from "@oms/shared";
+import { PAID_STATES, wasPaid, type Keyspace, type Knex, type OrderState, type RedisClient } from "@oms/shared";
+import { scanAll } from "../support/env";
 import { checkRefunds } from "../support/refund-invariants";
 import type { ShopperRecord } from "./client";
 import { checkLifecycleAnswers, type LifecycleAction } from "./lifecycle";
@@ -99,7 +99,7 @@ function check(name: string): Omit<CheckResult, "failed"> & { fail(message: stri
 
 export async function checkInvariants(
   db: Knex,
-  redis: Redis,
+  redis: RedisClient,
   keys: Keyspace,
   products: ProductBook[],
   shoppers: ShopperRecord[],
@@ -128,9 +128,10 @@ export async function checkInvariants(
     .select("i.product_id")
     .sum({ sold: "i.quantity" })) as Array<{ product_id: string; sold: number | string }>;
   const sold = new Map(soldRows.map((r) => [r.product_id, Number(r.sold)]));
-  const cached = await redis.mget(productIds.map((id) => keys.stock(id)));
+  // One read per key and per shard: on a Cluster each shard (and its levels) has its own slot.
+  const cached = await Promise.all(productIds.map((id) => redis.get(keys.stock(id))));
   const refunds = await checkRefunds(db);
-  const heldHash = await redis.hgetall(keys.held());
+  const heldByShard = await Promise.all(keys.shards.map((n) => redis.hgetall(keys.held(n))));
   const pendingFlush = (await db("reserve_purchase").select("reserve_id", "product_id", "quantity")) as Array<{
     reserve_id: string;
     product_id: string;
@@ -147,7 +148,7 @@ export async function checkInvariants(
       sold: sold.get(p.productId) ?? 0,
       returned: refunds.returned.get(p.productId) ?? 0,
       redis: raw === null || raw === undefined ? null : Number(raw),
-      held: Number(heldHash[p.productId] ?? 0),
+      held: Number(heldByShard[keys.shardOf(p.productId)]?.[p.productId] ?? 0),
     };
   });
 
@@ -189,23 +190,22 @@ export async function checkInvariants(
     cache.count();
     if (f.redis !== null && f.redis !== f.mysql)
       cache.fail(`${f.productId}: Redis available ${f.redis} != MySQL quantity ${f.mysql}`);
-    if (f.held !== 0) cache.fail(`${f.productId}: ${f.held} units still held in ${keys.held()}`);
+    if (f.held !== 0)
+      cache.fail(`${f.productId}: ${f.held} units still held in ${keys.held(keys.shardOf(f.productId))}`);
   }
-  cache.count();
-  const live = await redis.zrange(keys.holdExpiries(), 0, -1);
-  if (live.length) cache.fail(`${live.length} live holds in ${keys.holdExpiries()}: ${live.slice(0, 5).join(", ")}`);
   const open: string[] = [];
-  const prefix = keys.hold("");
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    for (const key of batch) {
+  for (const shard of keys.shards) {
+    cache.count();
+    const live = await redis.zrange(keys.holdExpiries(shard), 0, -1);
+    if (live.length)
+      cache.fail(`${live.length} live holds in ${keys.holdExpiries(shard)}: ${live.slice(0, 5).join(", ")}`);
+    const prefix = keys.hold("", shard);
+    for (const key of await scanAll(redis, `${prefix}*`)) {
       cache.count();
       const state = await redis.hget(key, "state");
       if (state === "held" || state === "committing") open.push(`${key.slice(prefix.length)}=${state}`);
     }
-  } while (cursor !== "0");
+  }
   if (open.length) cache.fail(`${open.length} holds still open: ${open.slice(0, 5).join(", ")}`);
 
   const orders = (await db("orders").select(

@@ -19,7 +19,7 @@ export function formatReport(report: ChaosReport): string {
   const lines: string[] = [];
   const seconds = (ms: number | undefined) => `${((ms ?? 0) / 1000).toFixed(1)}s`;
   lines.push(
-    `== chaos ${report.form} run, seed ${report.seed}: ${report.violationCount ? `FAILED (${report.violationCount} violations)` : "passed"} in ${seconds(report.timings.totalMs)}`,
+    `== chaos ${report.form} run${report.redis === "cluster" ? " on a Redis Cluster" : ""}, seed ${report.seed}: ${report.violationCount ? `FAILED (${report.violationCount} violations)` : "passed"} in ${seconds(report.timings.totalMs)}`,
   );
   lines.push(
     `   timings: ${Object.entries(report.timings)
@@ -85,7 +85,9 @@ export function formatReport(report: ChaosReport): string {
   for (const n of report.notes) lines.push(`   note: ${n}`);
   if (report.violationCount) {
     lines.push(`   logs: ${report.logDir}`);
-    lines.push(`   replay: npm run chaos -- --seed ${report.seed}${report.form === "short" ? " --short" : ""}`);
+    lines.push(
+      `   replay: npm run chaos -- --seed ${report.seed}${report.form === "short" ? " --short" : ""}${report.redis === "cluster" ? " --cluster" : ""}`,
+    );
   }
   return lines.join("\n");
 }

@@ -1,9 +1,11 @@
 /**
- * `npm run chaos -- [--seed N] [--runs N] [--short] [--keep-logs]`
+ * `npm run chaos -- [--seed N] [--runs N] [--short] [--cluster] [--keep-logs]`
  *
  * Runs the chaos scenario `--runs` times (default 1). Each run's seed is printed;
- * `--seed N` replays it (with several runs, the seeds are N, N+1, ...). Exits
- * non-zero when any run violated an invariant or could not run.
+ * `--seed N` replays it (with several runs, the seeds are N, N+1, ...). `--cluster`
+ * runs on a six-node Redis Cluster of its own, with a primary killed and a node
+ * restarted empty, instead of one redis-server restarted empty. Exits non-zero when any
+ * run violated an invariant or could not run.
  */
 import { parseArgs } from "node:util";
 import { randomSeed } from "./prng";
@@ -15,6 +17,7 @@ const { values } = parseArgs({
     seed: { type: "string" },
     runs: { type: "string", default: "1" },
     short: { type: "boolean", default: false },
+    cluster: { type: "boolean", default: false },
     "keep-logs": { type: "boolean", default: false },
   },
 });
@@ -39,7 +42,7 @@ for (let i = 0; i < runs; i++) {
   const seed = firstSeed === undefined ? randomSeed() : (firstSeed + i) >>> 0;
   let report: ChaosReport | undefined;
   try {
-    report = await runChaos({ seed, short: values.short, keepLogs: values["keep-logs"] });
+    report = await runChaos({ seed, short: values.short, cluster: values.cluster, keepLogs: values["keep-logs"] });
   } catch (err) {
     failed++;
     summary.push({ seed, outcome: `harness error: ${err instanceof Error ? err.message : String(err)}` });
@@ -55,6 +58,8 @@ for (let i = 0; i < runs; i++) {
   });
 }
 
-console.log(`chaos (${values.short ? "short" : "full"}): ${runs - failed} of ${runs} runs passed`);
+console.log(
+  `chaos (${values.short ? "short" : "full"}${values.cluster ? ", Redis Cluster" : ""}): ${runs - failed} of ${runs} runs passed`,
+);
 for (const s of summary) console.log(`  seed ${s.seed}: ${s.outcome}`);
 process.exit(failed ? 1 : 0);

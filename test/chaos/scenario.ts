@@ -12,7 +12,6 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue, QueueEvents } from "bullmq";
-import type { Redis } from "ioredis";
 import {
   QUEUE_NAMES,
   createDb,
@@ -23,12 +22,15 @@ import {
   type CheckoutJob,
   type Keyspace,
   type Knex,
+  type RedisClient,
 } from "@oms/shared";
 import { SAGA_STEPS } from "../../apps/workers/src/checkout/saga";
 import type { Checkpoint as CrashPoint } from "@oms/workers";
 import { migrateLatest } from "@oms/migrations";
-import { HttpClient, runShopper, type ShopperLimits, type ShopperPlan, type ShopperRecord } from "./client";
-import { CuttableProxy, OwnRedis, freePort, sleep, type CutMode } from "./infra";
+import { HttpClient, runShopper, type ShopperPlan, type ShopperRecord } from "./client";
+import { CuttableProxy, freePort, sleep } from "./infra";
+import { planFaults, type Fault } from "./fault-plan";
+import { FULL, SHORT, type Shape } from "./shape";
 import { killAutoscaler } from "./autoscaler";
 import { freezeWorker } from "./freeze";
 import {
@@ -43,6 +45,7 @@ import { OwnMysql, findMariadbd } from "./mysql";
 import { StartError, spawnService, type ServiceProcess } from "./processes";
 import { Random } from "./prng";
 import { chaosCrashCounter } from "./crash-hook";
+import { CLUSTER_SHARDS, startChaosRedis, type ChaosRedis, type FaultContext } from "./redis-faults";
 import { pendingRefunds } from "../support/refund-invariants";
 
 export { SAGA_STEPS, type CrashPoint };
@@ -54,6 +57,8 @@ export const MYSQL_PORT = Number(process.env.CHAOS_MYSQL_PORT ?? 3306);
 export interface ChaosOptions {
   seed: number;
   short: boolean;
+  /** On a six-node Redis Cluster with failovers instead of one redis-server. */
+  cluster?: boolean;
   /** Where logs go (a folder per run is made under it). Default: $TMPDIR/oms-chaos. */
   logRoot?: string;
   /** Keep the run's logs even when it passes. */
@@ -62,109 +67,16 @@ export interface ChaosOptions {
   log?: (line: string) => void;
 }
 
-interface Shape {
-  clients: number;
-  loadWindowMs: number;
-  hotStock: number;
-  bulkStock: number;
-  restockStock: number;
-  restockAdd: number;
-  randomKills: number;
-  redisRestarts: number;
-  dbCuts: number;
-  /** SIGSTOPs of a worker for longer than its job lock. */
-  freezes: number;
-  /** SIGKILLs of the autoscaler (its workers must exit with it), each followed by a new one. */
-  autoscalerKills: number;
-  /** SIGKILLs of the run's own MariaDB, each down for a time in `crashDownMs`. */
-  mysqlCrashes: number;
-  crashDownMs: [number, number];
-  redeliveryBatches: number;
-  redeliveriesPerBatch: number;
-  steps: CrashPoint[];
-  /** When Redis restarts and workers are killed at random, as fractions of the load window. */
-  redisWindow: [number, number];
-  killWindow: [number, number];
-  limits: ShopperLimits;
-  quiescenceMs: number;
-  /** Share of shoppers that cancel once told Success, and how often the operator refunds, fulfils or ships. */
-  cancelShare: number;
-  operatorEveryMs: number;
-}
-
-const FULL: Shape = {
-  clients: 300,
-  loadWindowMs: 25_000,
-  hotStock: 50,
-  bulkStock: 400,
-  restockStock: 20,
-  restockAdd: 30,
-  randomKills: 3,
-  redisRestarts: 1,
-  dbCuts: 2,
-  freezes: 2,
-  autoscalerKills: 1,
-  mysqlCrashes: 1,
-  crashDownMs: [5_000, 20_000],
-  redeliveryBatches: 3,
-  redeliveriesPerBatch: 4,
-  // Every saga step, inside a group-commit transaction before it commits, and between a
-  // refund's provider answer and its record.
-  steps: [...SAGA_STEPS, "mid-batch", "refund-answered"],
-  redisWindow: [0.25, 0.6],
-  killWindow: [0.06, 0.9],
-  limits: { cartAttempts: 5, checkoutAttempts: 8, pollBudgetMs: 100_000 },
-  quiescenceMs: 90_000,
-  cancelShare: 0.1,
-  operatorEveryMs: 1_000,
-};
-
-const SHORT: Shape = {
-  clients: 80,
-  loadWindowMs: 8_000,
-  hotStock: 20,
-  bulkStock: 120,
-  restockStock: 10,
-  restockAdd: 15,
-  randomKills: 1,
-  redisRestarts: 1,
-  dbCuts: 1,
-  freezes: 1,
-  autoscalerKills: 1,
-  mysqlCrashes: 1,
-  crashDownMs: [5_000, 6_000],
-  redeliveryBatches: 1,
-  redeliveriesPerBatch: 4,
-  steps: ["reserved", "charged", "mid-batch", "committed", "refund-answered"],
-  // Redis restarts early and the random kill comes late, so the kill leaves running jobs
-  // behind that BullMQ must re-deliver (a restart after it would wipe them instead).
-  redisWindow: [0.1, 0.3],
-  killWindow: [0.6, 0.9],
-  limits: { cartAttempts: 5, checkoutAttempts: 8, pollBudgetMs: 70_000 },
-  quiescenceMs: 45_000,
-  cancelShare: 0.12,
-  operatorEveryMs: 700,
-};
-
 const WORKERS = 3;
 const HOT = "chaos-hot";
 const BULK = "chaos-bulk";
 const RESTOCK = "chaos-restock";
 const PRICES: Record<string, number> = { [HOT]: 4_999, [BULK]: 250, [RESTOCK]: 1_200 };
 
-type Fault =
-  | { kind: "kill_worker"; atMs: number; slot: number }
-  | { kind: "redis_restart"; atMs: number; downMs: number }
-  | { kind: "mysql_cut"; atMs: number; durationMs: number; mode: CutMode }
-  | { kind: "mysql_crash"; atMs: number; downMs: number }
-  | { kind: "freeze_worker"; atMs: number; slot: number; frozenMs: number; endWith: "SIGCONT" | "SIGKILL" }
-  | { kind: "kill_autoscaler"; atMs: number; downMs: number }
-  | { kind: "redeliver"; atMs: number; count: number }
-  | { kind: "restock"; atMs: number; productId: string; add: number };
-
 export interface ChaosReport {
   seed: number;
   form: "short" | "full";
+  redis: "single" | "cluster";
   logDir: string;
   timings: Record<string, number>;
   faults: Record<string, number>;
@@ -211,7 +123,7 @@ class ChaosRun {
   private readonly prefix: string;
   private readonly database: string;
   private readonly keys: Keyspace;
-  private redisServer?: OwnRedis;
+  private redisDeployment?: ChaosRedis;
   private mysqlServer?: OwnMysql;
   private proxy?: CuttableProxy;
   private api?: ServiceProcess;
@@ -222,12 +134,12 @@ class ChaosRun {
   private stopping = false;
   private http?: HttpClient;
   private direct?: Knex;
-  private monitor?: Redis;
-  private queueConnection?: Redis;
+  private monitor?: RedisClient;
+  private queueConnection?: RedisClient;
   private checkoutQueue?: Queue;
   private inventoryQueue?: Queue;
   private events?: QueueEvents;
-  private eventsConnection?: Redis;
+  private eventsConnection?: RedisClient;
   private readonly faults: Record<string, number> = {};
   private readonly notes: string[] = [];
   private readonly products: ProductBook[] = [];
@@ -265,11 +177,11 @@ class ChaosRun {
     this.id = `${options.seed}_${salt}`;
     this.prefix = `chaos${this.id}`.slice(0, 40);
     this.database = `oms_chaos_${this.id}`;
-    this.keys = keyspace(this.prefix);
+    this.keys = keyspace(this.prefix, options.cluster ? CLUSTER_SHARDS : 1);
     this.adminToken = `chaos-admin-${this.rng.fork("admin").hex(24)}`;
     this.logDir = join(
       options.logRoot ?? join(tmpdir(), "oms-chaos"),
-      `${options.short ? "short" : "full"}-${this.id}`,
+      `${options.short ? "short" : "full"}${options.cluster ? "-cluster" : ""}-${this.id}`,
     );
     this.log = options.log ?? ((line) => console.log(line));
     process.once("exit", this.exitHandler);
@@ -296,7 +208,9 @@ class ChaosRun {
   async execute(): Promise<ChaosReport> {
     const form = this.options.short ? "short" : "full";
     mkdirSync(this.logDir, { recursive: true });
-    this.log(`chaos ${form} run, seed ${this.options.seed}: logs in ${this.logDir}`);
+    this.log(
+      `chaos ${form} run${this.options.cluster ? " on a Redis Cluster" : ""}, seed ${this.options.seed}: logs in ${this.logDir}`,
+    );
     const timings: Record<string, number> = {};
     let mark = Date.now();
     const lap = (name: string) => {
@@ -307,7 +221,7 @@ class ChaosRun {
     await this.setUp();
     lap("setupMs");
     this.log(
-      `  set up in ${(timings.setupMs ?? 0) / 1000}s (api :${this.apiPort}, redis :${this.redisServer?.port}, mysql proxy :${this.proxy?.port}${this.mysqlServer ? ` -> own mariadbd :${this.mysqlServer.port}` : ""})`,
+      `  set up in ${(timings.setupMs ?? 0) / 1000}s (api :${this.apiPort}, ${this.redisDeployment?.label}, mysql proxy :${this.proxy?.port}${this.mysqlServer ? ` -> own mariadbd :${this.mysqlServer.port}` : ""})`,
     );
 
     const plans = this.planShoppers(this.shape.clients, "shopper");
@@ -354,6 +268,7 @@ class ChaosRun {
       { t0: this.t0, faults: this.faultWindows },
       (id) => this.describeJob(id),
     );
+    const redisChecks = (await this.redisDeployment?.checks(this.faultContext())) ?? [];
     lap("checksMs");
     const checks: CheckResult[] = [
       {
@@ -375,6 +290,7 @@ class ChaosRun {
         failed: this.freezeFindings.length,
       },
       ...invariants.checks,
+      ...redisChecks,
     ];
     const violations = checks.flatMap((c) => c.violations.map((v) => `${c.name}: ${v}`));
     const violationCount = checks.reduce((sum, c) => sum + c.failed, 0);
@@ -383,6 +299,7 @@ class ChaosRun {
     const report: ChaosReport = {
       seed: this.options.seed,
       form,
+      redis: this.options.cluster ? "cluster" : "single",
       logDir: this.logDir,
       timings,
       faults: { ...this.faults },
@@ -408,7 +325,7 @@ class ChaosRun {
       NODE_ENV: "test",
       HOST: "127.0.0.1",
       PORT: String(this.apiPort),
-      REDIS_URL: this.redisServer?.url ?? "",
+      ...this.redisDeployment?.env,
       REDIS_PREFIX: this.prefix,
       DATABASE_URL: `mysql://root@127.0.0.1:${proxyPort}/${this.database}`,
       DB_POOL_MAX: "8",
@@ -440,8 +357,8 @@ class ChaosRun {
   }
 
   private async setUp(): Promise<void> {
-    this.redisServer = new OwnRedis(await freePort(), join(this.logDir, "redis"));
-    await this.redisServer.start();
+    this.redisDeployment = await startChaosRedis(this.options.cluster ?? false, this.logDir);
+    const redisTarget = this.redisDeployment.target;
     const mariadbd = findMariadbd();
     let [mysqlHost, mysqlPort] = [MYSQL_HOST, MYSQL_PORT];
     if (mariadbd && process.env.CHAOS_OWN_MYSQL !== "0") {
@@ -468,15 +385,15 @@ class ChaosRun {
     // The release step, as in production: the processes only check that the schema is current.
     await migrateLatest(this.direct);
 
-    this.monitor = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-monitor" });
-    this.queueConnection = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-queues" });
+    this.monitor = createRedis(redisTarget, { forQueue: true, name: "chaos-monitor" });
+    this.queueConnection = createRedis(redisTarget, { forQueue: true, name: "chaos-queues" });
     const jobConfig = { JOB_ATTEMPTS: 6, JOB_BACKOFF_MS: 400, CART_REPLAY_RETENTION_MS: 3_600_000 };
     this.checkoutQueue = createQueue("checkout", this.queueConnection, this.keys, jobConfig);
     this.inventoryQueue = createQueue("inventory", this.queueConnection, this.keys, jobConfig);
     // Without listeners BullMQ prints every connection error while Redis is down.
     this.checkoutQueue.on("error", () => undefined);
     this.inventoryQueue.on("error", () => undefined);
-    this.eventsConnection = createRedis(this.redisServer.url, { forQueue: true, name: "chaos-events" });
+    this.eventsConnection = createRedis(redisTarget, { forQueue: true, name: "chaos-events" });
     this.events = new QueueEvents(QUEUE_NAMES.checkout, {
       connection: this.eventsConnection,
       prefix: this.keys.queuePrefix("checkout"),
@@ -557,6 +474,12 @@ class ChaosRun {
     }
   }
 
+  /** A worker process consumes once it beats in the heartbeat set (its ids begin with its pid). */
+  private async workerBeats(pid: number): Promise<boolean> {
+    const beating = await this.redis().zrangebyscore(this.keys.workerHeartbeats, Date.now() - 10_000, "+inf");
+    return beating.some((id) => id.startsWith(`${pid}-`));
+  }
+
   /** SIGKILLs the autoscaler; its workers must exit by themselves; then a new one starts. */
   private async killTheAutoscaler(fault: Extract<Fault, { kind: "kill_autoscaler" }>): Promise<void> {
     const proc = this.autoscaler;
@@ -566,7 +489,7 @@ class ChaosRun {
     }
     const boundMs = 15_000;
     this.event(`SIGKILL ${proc.name}; its workers must exit within ${boundMs} ms`);
-    const outcome = await killAutoscaler(proc, boundMs);
+    const outcome = await killAutoscaler(proc, boundMs, (pid) => this.workerBeats(pid));
     this.deaths.push(Date.now());
     this.faultOver("an autoscaler's SIGKILL");
     this.count("autoscaler_sigkill");
@@ -735,83 +658,12 @@ class ChaosRun {
   // ---- faults ---------------------------------------------------------------------------
 
   private planFaults(): Fault[] {
-    const rng = this.rng.fork("faults");
-    const w = this.shape.loadWindowMs;
-    const faults: Fault[] = [];
-    for (let i = 0; i < this.shape.randomKills; i++)
-      faults.push({
-        kind: "kill_worker",
-        atMs: rng.int(Math.floor(w * this.shape.killWindow[0]), Math.floor(w * this.shape.killWindow[1])),
-        slot: rng.int(0, WORKERS - 1),
-      });
-    for (let i = 0; i < this.shape.redisRestarts; i++)
-      faults.push({
-        kind: "redis_restart",
-        atMs: rng.int(Math.floor(w * this.shape.redisWindow[0]), Math.floor(w * this.shape.redisWindow[1])),
-        downMs: rng.int(300, 1_500),
-      });
-    for (let i = 0; i < this.shape.dbCuts; i++)
-      faults.push({
-        kind: "mysql_cut",
-        atMs: rng.int(Math.floor(w * 0.15), Math.floor(w * 0.9)),
-        durationMs: rng.int(2_000, 4_000),
-        mode: rng.pick(["refuse", "blackhole"] as const),
-      });
-    for (let i = 0; i < this.shape.freezes; i++)
-      faults.push({
-        kind: "freeze_worker",
-        atMs: rng.int(Math.floor(w * 0.2), Math.floor(w * 0.7)),
-        slot: rng.int(0, WORKERS - 1),
-        // Past the lock (5 s) plus two stalled checks (2 x 2.5 s): its jobs must be back by then.
-        // Past the job lock (5 s) plus three stalled checks (2.5 s each): BullMQ marks a job
-        // stalled on one check and moves it on the next, and a worker respawned during the
-        // freeze runs its first check only one interval after it starts.
-        frozenMs: rng.int(14_000, 16_000),
-        endWith: rng.chance(0.3) ? "SIGKILL" : "SIGCONT",
-      });
-    // A stream of its own, so adding this fault left every other fault of a seed as it was.
-    const autoscalerRng = this.rng.fork("autoscaler");
-    for (let i = 0; i < this.shape.autoscalerKills; i++)
-      faults.push({
-        kind: "kill_autoscaler",
-        atMs: autoscalerRng.int(Math.floor(w * this.shape.killWindow[0]), Math.floor(w * this.shape.killWindow[1])),
-        downMs: autoscalerRng.int(500, 3_000),
-      });
-    if (this.mysqlServer)
-      for (let i = 0; i < this.shape.mysqlCrashes; i++)
-        faults.push({
-          kind: "mysql_crash",
-          atMs: rng.int(Math.floor(w * 0.2), Math.floor(w * 0.7)),
-          downMs: rng.int(this.shape.crashDownMs[0], this.shape.crashDownMs[1]),
-        });
-    for (let i = 0; i < this.shape.redeliveryBatches; i++)
-      faults.push({
-        kind: "redeliver",
-        atMs: rng.int(Math.floor(w * 0.4), w + 3_000),
-        count: this.shape.redeliveriesPerBatch,
-      });
-
-    // The restock is the one admin write of the run: keep it clear of Redis restarts and
-    // MySQL cuts, whose answers would leave unknown whether it applied.
-    const blocked = faults.flatMap((f) =>
-      f.kind === "redis_restart"
-        ? [[f.atMs - 2_000, f.atMs + f.downMs + 4_000]]
-        : f.kind === "mysql_cut"
-          ? [[f.atMs - 2_000, f.atMs + f.durationMs + 4_000]]
-          : f.kind === "mysql_crash"
-            ? [[f.atMs - 2_000, f.atMs + f.downMs + 4_000]]
-            : [],
-    );
-    let restockAt = w + 6_000;
-    for (let i = 0; i < 50; i++) {
-      const t = rng.int(Math.floor(w * 0.3), Math.floor(w * 0.8));
-      if (blocked.every(([from = 0, to = 0]) => t < from || t > to)) {
-        restockAt = t;
-        break;
-      }
-    }
-    faults.push({ kind: "restock", atMs: restockAt, productId: RESTOCK, add: this.shape.restockAdd });
-    return faults.sort((a, b) => a.atMs - b.atMs);
+    return planFaults(this.shape, this.rng, {
+      redis: this.redisDeployment,
+      mysqlCrashes: Boolean(this.mysqlServer),
+      workers: WORKERS,
+      restockProduct: RESTOCK,
+    });
   }
 
   private async runFaults(faults: Fault[]): Promise<void> {
@@ -854,15 +706,11 @@ class ChaosRun {
         this.count("worker_sigkill");
         return;
       }
-      case "redis_restart": {
-        this.event(`Redis killed; down for ${fault.downMs} ms, then started empty`);
-        const start = Date.now();
-        await this.redisServer?.restart(fault.downMs);
-        this.faultOver("a Redis restart", start);
-        this.count("redis_restart");
-        this.event("Redis is back (empty)");
+      case "redis_restart":
+      case "redis_primary_kill":
+      case "redis_node_empty":
+        await this.redisDeployment?.inject(fault, this.faultContext());
         return;
-      }
       case "mysql_cut": {
         this.event(`MySQL cut (${fault.mode}) for ${fault.durationMs} ms`);
         this.count(`mysql_cut:${fault.mode}`);
@@ -1105,7 +953,18 @@ class ChaosRun {
     return this.direct;
   }
 
-  private redis(): Redis {
+  private faultContext(): FaultContext {
+    return {
+      keys: this.keys,
+      hotKey: this.keys.stock(HOT),
+      redis: () => this.redis(),
+      event: (line) => this.event(line),
+      count: (fault) => this.count(fault),
+      faultOver: (kind, startMs) => this.faultOver(kind, startMs),
+    };
+  }
+
+  private redis(): RedisClient {
     if (!this.monitor) throw new Error("no Redis connection");
     return this.monitor;
   }
@@ -1280,7 +1139,7 @@ class ChaosRun {
   private killEverythingNow(): void {
     this.stopping = true;
     for (const proc of this.spawned) proc.kill("SIGKILL");
-    this.redisServer?.killNow();
+    this.redisDeployment?.killNow();
     this.mysqlServer?.removeNow();
   }
 
@@ -1297,7 +1156,7 @@ class ChaosRun {
     this.eventsConnection?.disconnect();
     this.monitor?.disconnect();
     await this.proxy?.close();
-    await this.redisServer?.kill();
+    await this.redisDeployment?.stop();
     if (this.direct) {
       if (!this.mysqlServer)
         await this.direct.raw(`DROP DATABASE IF EXISTS \`${this.database}\``).catch(() => undefined);

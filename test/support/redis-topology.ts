@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import calculateSlot from "cluster-key-slot";
 import { OwnRedis, freePort, redisCommand, sleep } from "../chaos/infra";
 
 const run = promisify(execFile);
@@ -71,12 +72,14 @@ export interface LocalCluster extends Topology {
   seeds: string;
   /** Ports of the current primaries, as the cluster reports them. */
   primaries(): Promise<number[]>;
+  /** The port of the primary serving `key`'s slot, as the cluster reports it now. */
+  primaryFor(key: string): Promise<number>;
   /** SIGKILLs a primary and waits until its replica took over and every slot is served. */
   failOver(port: number): Promise<void>;
   /**
-   * SIGKILLs a primary and starts it again at once, empty (no persistence), before the
-   * cluster notices: it keeps its slots and its replica resyncs from it, so what they
-   * held is gone.
+   * SIGKILLs a primary and starts it again at once, empty (no persistence), its replica
+   * told not to take over meanwhile: it keeps its slots and its replica resyncs from it,
+   * so what they held is gone.
    */
   restartEmpty(port: number): Promise<void>;
 }
@@ -116,15 +119,50 @@ export async function startLocalCluster(nodeTimeoutMs = 1_500): Promise<LocalClu
         .filter((l) => / master /.test(l.replace("myself,", "")) && !l.includes("fail") && / connected /.test(l))
         .map((l) => Number(/:(\d+)@/.exec(l)?.[1]));
     };
+    const primaryFor = async (key: string) => {
+      const slot = calculateSlot(key);
+      const alive = ports.filter((p) => !dead.has(p));
+      for (const line of (await cli(alive[0] ?? 0, "cluster", "nodes")).split("\n")) {
+        const fields = line.trim().split(" ");
+        if (!/master/.test(fields[2] ?? "") || /fail/.test(fields[2] ?? "")) continue;
+        // Slot fields are "n" or "from-to"; "[n->-id]" marks a slot moving, not served here yet.
+        const serves = fields.slice(8).some((range) => {
+          const [from, to = from] = range.split("-").map(Number);
+          return from !== undefined && !Number.isNaN(from) && slot >= from && slot <= (to ?? from);
+        });
+        if (serves) return Number(/:(\d+)@/.exec(line)?.[1]);
+      }
+      throw new Error(`no primary serves slot ${slot} of ${key}`);
+    };
+    /** Ports of the live replicas of the primary on `port`. */
+    const replicasOf = async (port: number) => {
+      const alive = ports.filter((p) => !dead.has(p));
+      const lines = (await cli(alive[0] ?? 0, "cluster", "nodes")).split("\n").map((l) => l.trim().split(" "));
+      const id = lines.find((f) => f[1]?.startsWith(`127.0.0.1:${port}@`))?.[0];
+      return lines
+        .filter((f) => id !== undefined && f[3] === id && !/fail/.test(f[2] ?? ""))
+        .map((f) => Number(/:(\d+)@/.exec(f[1] ?? "")?.[1]));
+    };
     return {
       ...t,
       seeds: addresses.join(","),
       primaries,
+      primaryFor,
       async restartEmpty(port) {
         const server = t.servers.find((s) => s.port === port);
         if (!server) throw new Error(`no node on port ${port}`);
-        await server.restart(0);
-        await until("the restarted node to serve its slots again", () => healthy(ports.filter((p) => !dead.has(p))));
+        // Its replica must not take over while it is down, however long a busy machine keeps
+        // it down: the fault is a primary coming back empty, not a failover.
+        const replicas = await replicasOf(port);
+        const noFailover = (value: "yes" | "no") =>
+          Promise.all(replicas.map((r) => cli(r, "config", "set", "cluster-replica-no-failover", value)));
+        await noFailover("yes");
+        try {
+          await server.restart(0);
+          await until("the restarted node to serve its slots again", () => healthy(ports.filter((p) => !dead.has(p))));
+        } finally {
+          await noFailover("no");
+        }
         if (!(await primaries()).includes(port)) throw new Error(`node ${port} lost its slots to its replica`);
       },
       async failOver(port) {

@@ -4,6 +4,9 @@ import { createWorkerDeps, type WorkerWiring } from "./deps";
 import { startWorkers, type RunningWorkers } from "./runner";
 import { announceReady, beatToSupervisor } from "./supervised";
 
+/** Time a stopping worker gives its connections to close after the drain's grace time. */
+const CLOSE_CONNECTIONS_MS = 3_000;
+
 /**
  * A worker process from start to exit, wired as its entry point says: production's
  * (apps/workers/src/main.ts) takes the defaults; the benchmark's and the chaos suite's
@@ -22,6 +25,13 @@ export async function runWorkerProcess(wiring: WorkerWiring = {}): Promise<void>
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "draining workers");
+    // Closing a connection waits for Redis or MySQL to answer, which they may never do
+    // (down, mid-failover): past the drain's grace time and a little more, exit anyway.
+    // Jobs still active come back to another worker once their locks lapse.
+    setTimeout(() => {
+      logger.warn({ signal }, "connections did not close in time: exiting without them");
+      process.exit(0);
+    }, config.SHUTDOWN_GRACE_MS + CLOSE_CONNECTIONS_MS).unref();
     await running?.close();
     await deps.close();
     await stopTracing();
