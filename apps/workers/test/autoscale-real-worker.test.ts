@@ -90,9 +90,10 @@ it("scales real worker processes with a checkout burst and retires them without 
   expect(exits.length).toBeGreaterThanOrEqual(1);
   for (const exit of exits) {
     expect(exit).toMatchObject({ retired: true, forced: false });
-    // A worker drains and exits 0; only one retired while still starting may end by the signal itself.
+    // A worker drains and exits 0. One retired while still starting may end by the signal
+    // itself (before its handler is set) or exit 0 (after: nothing to drain yet).
     if (readyPids.has(exit.pid)) expect(exit.code).toBe(0);
-    else expect(exit.signal).toBe("SIGTERM");
+    else expect(exit.code === 0 || exit.signal === "SIGTERM", JSON.stringify(exit)).toBe(true);
   }
   expect(exits.some((e) => readyPids.has(e.pid))).toBe(true);
 
