@@ -1,4 +1,5 @@
 import {
+  announceReady,
   createLogger,
   describeTarget,
   loadConfig,
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
       { port, redis },
       `API listening on http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port}`,
     );
+    announceReady();
   });
   let stopping = false;
   const stop = (signal: string) => {

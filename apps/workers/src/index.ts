@@ -20,4 +20,3 @@ export { flushReservations } from "./inventory/flush";
 export { relayOutbox } from "./events/relay";
 export { pruneEvents } from "./events/prune";
 export { chaosCrashCounter } from "./chaos";
-export { isReady, type Ready } from "./supervised";

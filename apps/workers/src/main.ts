@@ -1,8 +1,16 @@
-import { createLogger, loadConfig, onSupervisorGone, runEntryPoint, startTracing, stopTracing } from "@oms/shared";
+import {
+  announceReady,
+  createLogger,
+  loadConfig,
+  onSupervisorGone,
+  runEntryPoint,
+  startTracing,
+  stopTracing,
+} from "@oms/shared";
 import { assertSchemaCurrent } from "@oms/migrations";
 import { createWorkerDeps } from "./deps";
 import { startWorkers, type RunningWorkers } from "./runner";
-import { announceReady, beatToSupervisor } from "./supervised";
+import { beatToSupervisor } from "./supervised";
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -34,17 +34,3 @@ export function beatToSupervisor(consumers: string[]): () => void {
   timer.unref();
   return () => clearInterval(timer);
 }
-
-/** Sent once over the IPC channel when the process consumes: a parent waits for this, not a log line. */
-export interface Ready {
-  type: "ready";
-}
-
-export function isReady(message: unknown): message is Ready {
-  return typeof message === "object" && message !== null && (message as { type?: unknown }).type === "ready";
-}
-
-/** Tells a parent with an IPC channel (a test, a supervisor) that this process consumes. */
-export function announceReady(): void {
-  if (process.send && process.connected) process.send({ type: "ready" } satisfies Ready);
-}

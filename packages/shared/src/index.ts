@@ -16,3 +16,4 @@ export * from "./cart-edits";
 export * from "./paging";
 export * from "./events";
 export * from "./webhook-signature";
+export * from "./process";
