@@ -60,9 +60,7 @@ export async function startSystem(
 ): Promise<System> {
   const env = { ...designEnv(design, opts), ...world.env() };
   const counts = { apiProcesses, workerProcesses: opts.workerProcesses };
-  const stack = opts.inProcess
-    ? await startInProcessStack(env, counts)
-    : await startStack(env, counts, { redis: world.redis, key: world.keys.workerHeartbeats });
+  const stack = opts.inProcess ? await startInProcessStack(env, counts) : await startStack(env, counts);
   // As many connections as virtual clients, spread over the API processes.
   const connections = Math.ceil(Math.max(opts.concurrency, 64) / stack.apis.length);
   const timeouts = {

@@ -494,7 +494,6 @@ class ChaosRun {
       script: "apps/api/src/main.ts",
       env: this.baseEnv(),
       logDir: this.logDir,
-      readyPattern: /API listening/,
       readyTimeoutMs: 90_000,
       onSpawn: (p) => this.spawned.add(p),
     });
@@ -547,7 +546,6 @@ class ChaosRun {
           AUTOSCALE_POLL_INTERVAL_MS: "1000",
         },
         logDir: this.logDir,
-        readyPattern: /autoscaler started/,
         readyTimeoutMs: 90_000,
         onSpawn: (p) => this.spawned.add(p),
       });
@@ -602,7 +600,6 @@ class ChaosRun {
           script: "apps/workers/src/main.ts",
           env,
           logDir: this.logDir,
-          readyPattern: /workers started/,
           readyTimeoutMs: 90_000,
           onSpawn: (p) => this.spawned.add(p),
         });

@@ -5,7 +5,7 @@
  * HTTP service discovery format. Every listed worker answers /metrics and /readyz.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { entryCommand, freePort, spawnChild, waitFor, waitUntilReady, type Child } from "@oms/shared";
+import { entryCommand, freePortRun, spawnChild, waitFor, waitUntilReady, type Child } from "@oms/shared";
 import { createTestEnv, type TestEnv } from "../../../test/support/env";
 import { configToEnv } from "../../../test/support/system";
 
@@ -22,24 +22,6 @@ afterAll(async () => {
   await autoscaler?.stop(30_000);
   await env?.close();
 });
-
-/** A port with the next `count` ports free as well (the autoscaler's and its workers'). */
-async function freePortRun(count: number): Promise<number> {
-  for (;;) {
-    const first = await freePort();
-    const next = await Promise.all(Array.from({ length: count - 1 }, (_, i) => isFree(first + i + 1)));
-    if (next.every(Boolean)) return first;
-  }
-}
-
-async function isFree(port: number): Promise<boolean> {
-  const net = await import("node:net");
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
 
 interface TargetGroup {
   targets: string[];
