@@ -1,16 +1,8 @@
-import {
-  announceReady,
-  createLogger,
-  loadConfig,
-  onSupervisorGone,
-  runEntryPoint,
-  startTracing,
-  stopTracing,
-} from "@oms/shared";
+import { createLogger, loadConfig, onSupervisorGone, runEntryPoint, startTracing, stopTracing } from "@oms/shared";
 import { assertSchemaCurrent } from "@oms/migrations";
 import { createWorkerDeps } from "./deps";
 import { startWorkers, type RunningWorkers } from "./runner";
-import { beatToSupervisor } from "./supervised";
+import { announceReady, beatToSupervisor } from "./supervised";
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -1,5 +1,8 @@
 /** The worker side of the autoscaler's IPC channel (its close: onSupervisorGone in @oms/shared). */
 
+/** A worker announces that it consumes as every process of ours announces it serves. */
+export { announceReady } from "@oms/shared";
+
 /**
  * What a worker sends its supervisor over the IPC channel: a heartbeat, with the ids of
  * its BullMQ workers (a job's lock token starts with the id of the worker holding it, so
