@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  ConfigSchema,
+  SETTING_NAMES,
   ENTRIES,
   createRedis,
   freePort,
@@ -114,7 +114,7 @@ describe("the built `npm start` (node dist/start.js)", () => {
     const url = `http://127.0.0.1:${port}`;
     const adminToken = randomBytes(12).toString("hex");
     const base: NodeJS.ProcessEnv = { ...process.env };
-    for (const key of Object.keys(ConfigSchema.shape)) delete base[key];
+    for (const key of SETTING_NAMES) delete base[key];
     const metricsPort = await freePortRun(4);
     let output = "";
     demo = spawnChild({

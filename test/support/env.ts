@@ -6,13 +6,12 @@ import {
   redisTarget,
   ensureDatabase,
   keyspace,
-  loadConfig,
-  type Config,
   type Keyspace,
   type Knex,
   type RedisClient,
 } from "@oms/shared";
 import { migrateLatest } from "@oms/migrations";
+import { loadSystemConfig, type SystemConfig } from "./config";
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";
@@ -21,7 +20,7 @@ export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3
 export interface TestEnv<R extends RedisClient = Redis> {
   /** Unique per test file: own Redis key prefix (hash tags) and own database. */
   id: string;
-  config: Config;
+  config: SystemConfig;
   keys: Keyspace;
   db: Knex;
   redis: R;
@@ -38,7 +37,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
 /** The same world on whatever Redis the overrides name (REDIS_CLUSTER_NODES, REDIS_SENTINELS). */
 export async function createTestEnvOn(overrides: Record<string, string> = {}): Promise<TestEnv<RedisClient>> {
   const id = `t${randomBytes(5).toString("hex")}`;
-  const config = loadConfig({
+  const config = loadSystemConfig({
     NODE_ENV: "test",
     PORT: "0",
     HOST: "127.0.0.1",
@@ -48,7 +47,6 @@ export async function createTestEnvOn(overrides: Record<string, string> = {}): P
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     PAYMENT_SIM_LATENCY_MS: "0",
     JOB_BACKOFF_MS: "50",
-    SEED_ON_START: "false",
     ...overrides,
   });
   await ensureDatabase(config.DATABASE_URL);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigSchema, ENTRIES, createDb, freePort } from "@oms/shared";
+import { SETTING_NAMES, ENTRIES, createDb, freePort } from "@oms/shared";
 import { DEMO_CATALOG, migrateDown } from "@oms/migrations";
 import { MYSQL_URL, REDIS_URL, createTestEnv, type TestEnv } from "../../../test/support/env";
 
@@ -74,7 +74,7 @@ async function databaseExists(name: string): Promise<boolean> {
 /** This process's environment without any of the system's settings, plus the given ones. */
 function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(ConfigSchema.shape)) delete base[key];
+  for (const key of SETTING_NAMES) delete base[key];
   return { ...base, REDIS_URL, LOG_LEVEL: "info", ...settings };
 }
 

@@ -15,7 +15,7 @@ import { eventCounts } from "../../../test/support/invariants";
 let env: TestEnv;
 let deps: WorkerDeps;
 
-useWorkerDeps({ INVENTORY_MODE: "mysql-batched" }, (started) => ({ env, deps } = started));
+useWorkerDeps({}, (started) => ({ env, deps } = started));
 
 const uid = () => randomUUID().slice(0, 8);
 
@@ -32,7 +32,7 @@ const stockOf = async (productId: string) =>
       .quantity,
   );
 
-describe("runBatchedCheckout (INVENTORY_MODE=mysql-batched)", () => {
+describe("runBatchedCheckout (batchedReservation, the bench's)", () => {
   it("60 concurrent checkouts of 10 units: 10 orders, 10 charges, stock 0, batches of many", async () => {
     const product = `p-${uid()}`;
     await insertProducts(env.db, [{ id: product, quantity: 10, priceCents: 250 }]);

@@ -13,7 +13,7 @@ import { eventCounts } from "../../../test/support/invariants";
 let env: TestEnv;
 let deps: WorkerDeps;
 
-useWorkerDeps({ INVENTORY_MODE: "mysql-locking" }, (started) => ({ env, deps } = started));
+useWorkerDeps({}, (started) => ({ env, deps } = started));
 
 const uid = () => randomUUID().slice(0, 8);
 
@@ -31,7 +31,7 @@ const stockOf = async (productId: string) =>
       .quantity,
   );
 
-describe("runLockingCheckout (INVENTORY_MODE=mysql-locking)", () => {
+describe("runLockingCheckout (lockingReservation, the bench's)", () => {
   it("40 concurrent checkouts of 10 units: 10 orders, 10 charges, stock 0, every checkout lock freed", async () => {
     const product = `p-${uid()}`;
     await insertProducts(env.db, [{ id: product, quantity: 10, priceCents: 250 }]);

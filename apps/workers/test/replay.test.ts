@@ -16,7 +16,7 @@ import {
   type PaymentProvider,
   type WorkerDeps,
 } from "@oms/workers";
-import { sagaDeps } from "../src/processors";
+import { sagaDeps } from "../src/checkout/saga-deps";
 import { insertProducts, type TestEnv } from "../../../test/support/env";
 import { useWorkerDeps } from "../../../test/support/deps-fixture";
 import { postJson, startApi, startInProcessWorkers } from "../../../test/support/system";

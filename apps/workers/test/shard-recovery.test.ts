@@ -5,7 +5,7 @@
  */
 import { expect, test } from "vitest";
 import type { WorkerDeps } from "../src/deps";
-import { sagaDeps } from "../src/processors";
+import { sagaDeps } from "../src/checkout/saga-deps";
 import { recoverIfRedisLostData } from "../src/inventory/recovery";
 import { insertProducts, type TestEnv } from "../../../test/support/env";
 import { useWorkerDeps } from "../../../test/support/deps-fixture";

@@ -9,7 +9,7 @@ import {
   announceReady,
   createLogger,
   keyspace,
-  loadConfig,
+  loadAutoscalerConfig,
   onSupervisorGone,
   redisTarget,
   runEntryPoint,
@@ -25,7 +25,7 @@ import { Supervisor } from "./supervisor";
 const RETIRE_MARGIN_MS = 5_000;
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadAutoscalerConfig();
   const logger = createLogger(config.LOG_LEVEL, "autoscaler");
   const observeOnly = config.AUTOSCALE_OBSERVE_ONLY;
   // Its workers would each refuse a stale schema: say so once, before spawning any.
