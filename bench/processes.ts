@@ -4,22 +4,29 @@
  * or, for a test runner, the same parts inside this process; and the shared redis-server
  * and mariadbd, found by pid.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
-import type { Knex, RedisClient } from "@oms/shared";
-import { freePort } from "../test/chaos/infra";
+import {
+  ChildStartError,
+  freePort,
+  sourceCommand,
+  spawnChild,
+  waitUntilReady,
+  type Child,
+  type Knex,
+} from "@oms/shared";
 import type { WatchedProcess } from "./proc";
 import type { DesignId } from "./types";
-import { sleep } from "./stats";
 
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const GUARD = fileURLToPath(new URL("./child-guard.ts", import.meta.url));
 /** Variables of ours that must not leak from the caller's environment into a child. */
 const INHERITED_BLOCKLIST = /^(NODE_OPTIONS|VITEST.*|TEST_.*)$/;
+/** How long a stopping process may drain before it is killed. */
+const STOP_GRACE_MS = 15_000;
+const START_TIMEOUT_MS = 120_000;
 
 /** A part of the system: a process of its own, or (in-process mode) a part of this one. */
 export interface Part {
@@ -42,58 +49,29 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-interface Service extends Part {
-  child: ChildProcess;
-  /** The last lines it printed (stdout and stderr). */
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** Services started and not yet stopped, so an interrupted run can stop them. */
-const live = new Set<Service>();
+/** Processes started and not yet exited, so an interrupted run can stop them. */
+const live = new Set<Child>();
 
 export async function stopAllServices(): Promise<void> {
-  await Promise.all([...live].map((s) => s.stop().catch(() => undefined)));
+  await Promise.all([...live].map((child) => child.stop(STOP_GRACE_MS)));
 }
 
-function spawnService(name: string, entry: string, env: Record<string, string>): Service {
+/** A process of the system from its source; if this run dies, its IPC channel closes and it stops itself. */
+function spawnService(name: string, entry: string, env: Record<string, string>): Child {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_BLOCKLIST.test(k)));
-  const child = spawn(process.execPath, ["--import", "tsx", "--import", GUARD, entry], {
-    cwd: ROOT,
-    env: { ...inherited, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  if (child.pid === undefined) throw new Error(`could not start ${name}`);
-  const lines: string[] = [];
-  const keep = (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean));
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const service: Service = {
-    name,
-    pid: child.pid,
-    child,
-    output: () => lines.slice(-40).join("\n"),
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      if (await Promise.race([exited.then(() => false), sleep(15_000).then(() => true)])) child.kill("SIGKILL");
-      await exited;
-    },
-  };
-  live.add(service);
-  void exited.then(() => live.delete(service));
-  return service;
+  const child = spawnChild({ name, command: sourceCommand(entry, ROOT), env: { ...inherited, ...env } });
+  live.add(child);
+  void child.exited.then(() => live.delete(child));
+  return child;
 }
 
 const apiName = (i: number, n: number) => (n === 1 ? "api" : `api-${i + 1}`);
 const origin = (port: number) => `http://127.0.0.1:${port}`;
 
-/** Starts the workers and the API processes and waits until every API answers /readyz with every worker beating. */
+/** Starts the workers and the API processes: ready when every worker consumes and every API answers /readyz. */
 export async function startStack(
   env: Record<string, string>,
   counts: { apiProcesses: number; workerProcesses: number },
-  heartbeats: { redis: RedisClient; key: string },
   entries: StackEntries,
 ): Promise<Stack> {
   const started = performance.now();
@@ -112,23 +90,18 @@ export async function startStack(
     return Object.assign(api, { origin: origin(port) });
   });
   const all = [...apis, ...workers];
-  const stop = async () => void (await Promise.all(all.map((s) => s.stop())));
-  const readyz = (a: { origin: string }) =>
-    fetch(`${a.origin}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const dead = all.find((s) => s.child.exitCode !== null || s.child.signalCode !== null);
-    const beating = await heartbeats.redis.zcount(heartbeats.key, Date.now() - 15_000, "+inf");
-    if (!dead && beating >= workers.length && (await Promise.all(apis.map(readyz))).every(Boolean)) break;
-    if (dead || Date.now() > deadline) {
-      await stop();
-      const why = dead ? `${dead.name} exited during start-up` : `not ready in 120 s (${beating} worker heartbeats)`;
-      throw new Error(`${why}:\n${all.map((s) => `--- ${s.name}\n${s.output()}`).join("\n")}`);
-    }
-    await sleep(200);
+  const stop = async () => void (await Promise.all(all.map((child) => child.stop(STOP_GRACE_MS))));
+  try {
+    // An API is ready once workers beat, so its /readyz waits for them too.
+    await Promise.all([
+      ...workers.map((w) => waitUntilReady(w, { timeoutMs: START_TIMEOUT_MS })),
+      ...apis.map((a) => waitUntilReady(a, { timeoutMs: START_TIMEOUT_MS, readyzUrl: `${a.origin}/readyz` })),
+    ]);
+  } catch (err) {
+    await stop();
+    const failed = err instanceof ChildStartError ? err.child : undefined;
+    const others = all.filter((c) => c !== failed).map((c) => `--- ${c.name}\n${c.tail().join("\n")}`);
+    throw new Error(`${(err as Error).message}\n${others.join("\n")}`);
   }
   const workerMetricsUrls = workerPorts.map((p) => `${origin(p)}/metrics`);
   return { apis, workers, workerMetricsUrls, startupSeconds: (performance.now() - started) / 1000, stop };

@@ -79,7 +79,7 @@ export async function startSystem(
   const counts = { apiProcesses, workerProcesses: opts.workerProcesses };
   const stack = opts.inProcess
     ? await startInProcessStack(env, counts, design)
-    : await startStack(env, counts, { redis: world.redis, key: world.keys.workerHeartbeats }, DESIGN_ENTRIES[design]);
+    : await startStack(env, counts, DESIGN_ENTRIES[design]);
   // As many connections as virtual clients, spread over the API processes.
   const connections = Math.ceil(Math.max(opts.concurrency, 64) / stack.apis.length);
   const timeouts = {

@@ -7,31 +7,33 @@
  * the sources through tsx otherwise. Either one is restarted if it crashes; Ctrl-C
  * stops both, and every worker drains first.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createDb, entryCommand, loadDemoConfig, runEntryPoint, type EntryName } from "@oms/shared";
+import {
+  createDb,
+  entryCommand,
+  loadDemoConfig,
+  runEntryPoint,
+  spawnChild,
+  type Child,
+  type EntryName,
+} from "@oms/shared";
 import { parseWorkerLimits } from "../apps/workers/src/autoscale/decision";
 import { prepareDatabase, seedDemoCatalogIfEmpty } from "@oms/migrations";
 
 interface Supervised {
   name: string;
   entry: EntryName;
-  child?: ChildProcess;
+  child?: Child;
   restarts: number;
 }
 
 let stopping = false;
 
 function run(proc: Supervised, env: NodeJS.ProcessEnv): void {
-  const command = entryCommand(proc.entry);
-  const child = spawn(command.file, command.args, {
-    cwd: command.cwd,
-    env,
-    // The IPC channel closes if this process dies, even by SIGKILL: the child then stops.
-    stdio: ["inherit", "inherit", "inherit", "ipc"],
-  });
+  // Its IPC channel closes if this process dies, even by SIGKILL: the child then stops.
+  const child = spawnChild({ name: proc.name, command: entryCommand(proc.entry), env, output: "inherit" });
   proc.child = child;
-  child.on("exit", (code, signal) => {
+  void child.exited.then(({ code, signal }) => {
     if (stopping) return;
     proc.restarts++;
     const delay = Math.min(500 * 2 ** Math.min(proc.restarts, 5), 15_000);
@@ -74,7 +76,11 @@ async function main(): Promise<void> {
         config.ADMIN_TOKEN ? "$ADMIN_TOKEN" : `${adminToken}: random for this run, set ADMIN_TOKEN to choose it`
       })`,
       ...(config.AUTOSCALE_METRICS_PORT > 0
-        ? [`[start] autoscaler http://${host}:${config.AUTOSCALE_METRICS_PORT}/metrics`]
+        ? [
+            `[start] autoscaler http://${host}:${config.AUTOSCALE_METRICS_PORT}/metrics`,
+            `[start] worker metrics  http://${host}:${config.AUTOSCALE_METRICS_PORT + 1}/metrics upward, one port per worker; ` +
+              `the list for Prometheus's http_sd_configs: http://${host}:${config.AUTOSCALE_METRICS_PORT}/targets`,
+          ]
         : []),
       `[start] Redis      ${config.REDIS_URL} (prefix {${config.REDIS_PREFIX}})`,
       `[start] MySQL      ${config.DATABASE_URL.replace(/\/\/[^@]*@/, "//")}`,
@@ -86,11 +92,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log("[start] stopping: API and workers drain in-flight work");
-    const alive = processes.map((p) => p.child).filter((c): c is ChildProcess => !!c && c.exitCode === null);
-    for (const child of alive) child.kill("SIGTERM");
-    Promise.all(alive.map((c) => new Promise((r) => c.once("exit", r)))).then(() => process.exit(0));
     // The autoscaler gives each worker SHUTDOWN_GRACE_MS plus 5 s before it kills it.
-    setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_MS + 10_000).unref();
+    const graceMs = config.SHUTDOWN_GRACE_MS + 10_000;
+    const alive = processes.flatMap((p) => (p.child?.isAlive() ? [p.child] : []));
+    void Promise.all(alive.map((child) => child.stop(graceMs))).then((exits) =>
+      process.exit(exits.some((e) => e.signal === "SIGKILL") ? 1 : 0),
+    );
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

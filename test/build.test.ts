@@ -5,17 +5,26 @@
  * files alone: it creates and migrates the database, seeds the demo catalog, and runs
  * the built API, autoscaler and workers, which serve a checkout end to end.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SETTING_NAMES, ENTRIES, createRedis, keyspace } from "@oms/shared";
+import {
+  SETTING_NAMES,
+  ENTRIES,
+  createRedis,
+  freePort,
+  freePortRun,
+  keyspace,
+  spawnChild,
+  waitFor,
+  type Child,
+} from "@oms/shared";
 import { DEMO_CATALOG } from "@oms/migrations";
 import { MYSQL_URL, REDIS_URL, createTestEnv, type TestEnv } from "./support/env";
-import { freePort } from "./chaos/infra";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DIST = join(ROOT, "dist");
@@ -25,7 +34,7 @@ const BUNDLES = Object.keys(ENTRIES).map((name) => `${name}.js`);
 let env: TestEnv;
 const database = `oms_build_${randomBytes(5).toString("hex")}`;
 const prefix = `build${randomBytes(4).toString("hex")}`;
-let demo: ChildProcess | undefined;
+let demo: Child | undefined;
 
 beforeAll(async () => {
   env = await createTestEnv();
@@ -34,7 +43,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill("SIGKILL");
+  demo?.signal("SIGKILL");
   if (!env) return;
   await env.db.raw(`DROP DATABASE IF EXISTS \`${database}\``);
   const stream = env.redis.scanStream({ match: `{${prefix}}*`, count: 1000 });
@@ -106,8 +115,11 @@ describe("the built `npm start` (node dist/start.js)", () => {
     const adminToken = randomBytes(12).toString("hex");
     const base: NodeJS.ProcessEnv = { ...process.env };
     for (const key of SETTING_NAMES) delete base[key];
-    demo = spawn(process.execPath, ["dist/start.js"], {
-      cwd: ROOT,
+    const metricsPort = await freePortRun(4);
+    let output = "";
+    demo = spawnChild({
+      name: "dist/start.js",
+      command: { file: process.execPath, args: ["dist/start.js"], cwd: ROOT },
       env: {
         ...base,
         HOST: "127.0.0.1",
@@ -116,24 +128,21 @@ describe("the built `npm start` (node dist/start.js)", () => {
         REDIS_PREFIX: prefix,
         DATABASE_URL: `${MYSQL_URL}/${database}`,
         ADMIN_TOKEN: adminToken,
-        AUTOSCALE_METRICS_PORT: "0",
+        AUTOSCALE_METRICS_PORT: String(metricsPort),
         AUTOSCALE_WORKERS: "cart=1:1,checkout=1:1,inventory=1:1",
         PAYMENT_SIM_LATENCY_MS: "0",
         LOG_LEVEL: "info",
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      output: { onLine: (line) => (output += `${line}\n`) },
     });
-    let output = "";
-    demo.stdout?.on("data", (c: Buffer) => (output += c.toString()));
-    demo.stderr?.on("data", (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<number | null>((resolve) => demo?.once("exit", (code) => resolve(code)));
+    const exited = demo.exited.then((exit) => exit.code);
 
     // Ready: the API answers and a worker of each queue beats.
     const redis = createRedis(REDIS_URL, { name: "build-test" });
     try {
       const deadline = Date.now() + 120_000;
       for (;;) {
-        if (demo.exitCode !== null) throw new Error(`dist/start.js exited:\n${output}`);
+        if (!demo.isAlive()) throw new Error(`dist/start.js exited:\n${output}`);
         if (Date.now() > deadline) throw new Error(`the demo did not get ready:\n${output}`);
         const healthy = await fetch(`${url}/healthz`).then(
           (r) => r.ok,
@@ -184,7 +193,28 @@ describe("the built `npm start` (node dist/start.js)", () => {
       body: { status: "Success", state: "completed" },
     });
 
-    demo.kill("SIGINT");
+    // Each worker serves its own metrics, on the ports after the autoscaler's, listed at /targets.
+    const targets = (await (await fetch(`http://127.0.0.1:${metricsPort}/targets`)).json()) as Array<{
+      targets: string[];
+    }>;
+    const workerPorts = targets.flatMap((group) => group.targets).map((t) => Number(t.split(":").pop()));
+    expect(workerPorts.sort()).toEqual([1, 2, 3].map((i) => metricsPort + i));
+    for (const workerPort of workerPorts) {
+      // It starts listening a moment after its first heartbeat.
+      const text = await waitFor(
+        `worker metrics on ${workerPort}`,
+        () =>
+          fetch(`http://127.0.0.1:${workerPort}/metrics`).then(
+            (r) => (r.ok ? r.text() : ""),
+            () => "",
+          ),
+        (body) => body.length > 0,
+        10_000,
+      );
+      expect(text).toContain('component="worker"');
+    }
+
+    demo.signal("SIGINT");
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 60_000))]);
     expect(code, output).toBe(0);
     expect(output).toContain("[start] database ready (applied 001_initial");

@@ -12,19 +12,8 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** A port the OS says is free right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** Kept here too for the chaos modules that import it with the servers below. */
+export { freePort } from "@oms/shared";
 
 /** Sends one inline command and resolves with the first reply line (or rejects). */
 export function redisCommand(port: number, command: string, timeoutMs = 1_000): Promise<string> {

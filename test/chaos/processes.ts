@@ -2,19 +2,15 @@
  * The system under test as separate processes, started the way production starts
  * them (`node --import tsx apps/.../main.ts`), each logging to its own file.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SETTING_NAMES } from "@oms/shared";
+import { ChildStartError, SETTING_NAMES, sourceCommand, spawnChild, waitUntilReady, type ExitInfo } from "@oms/shared";
 import { CrashSchema } from "./crash-hook";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type { ExitInfo };
 
 export interface ServiceProcess {
   name: string;
@@ -22,11 +18,12 @@ export interface ServiceProcess {
   logPath: string;
   exited: Promise<ExitInfo>;
   /** True once this harness sent it a signal (so a SIGKILL exit is ours, not a self-kill). */
-  signalledByUs: boolean;
+  readonly signalledByUs: boolean;
   /** Lines matching "chaos: killing this worker" seen in its output. */
   selfKillLogged: boolean;
   startedAt: number;
-  readyAt?: number;
+  /** When it said over IPC that it is ready. */
+  readonly readyAt?: number;
   isAlive(): boolean;
   kill(signal: NodeJS.Signals): void;
   /** SIGTERM, then SIGKILL after `graceMs`. */
@@ -53,8 +50,6 @@ export interface SpawnOptions {
     | "test/chaos/worker-entry.ts";
   env: Record<string, string>;
   logDir: string;
-  /** Output that says the process is ready. */
-  readyPattern: RegExp;
   readyTimeoutMs: number;
   /** Told about the process as soon as it is spawned (before it is ready). */
   onSpawn?: (proc: ServiceProcess) => void;
@@ -71,85 +66,46 @@ export class StartError extends Error {
   }
 }
 
-/** Starts a service and resolves once it logged `readyPattern`; rejects with a StartError if it exits or times out first. */
+/**
+ * Starts a service, its output in `<logDir>/<name>.log`, and resolves once it says over
+ * IPC that it is ready; rejects with a StartError if it exits or times out first.
+ */
 export async function spawnService(options: SpawnOptions): Promise<ServiceProcess> {
   const logPath = join(options.logDir, `${options.name}.log`);
-  const log = createWriteStream(logPath, { flags: "a" });
-  const child = spawn(process.execPath, ["--import", "tsx", options.script], {
-    cwd: ROOT,
+  const child = spawnChild({
+    name: options.name,
+    command: sourceCommand(options.script, ROOT),
     env: childEnv(options.env),
-    stdio: ["ignore", "pipe", "pipe"],
+    output: {
+      logFile: logPath,
+      onLine: (line) => {
+        if (line.includes("chaos: killing this worker")) proc.selfKillLogged = true;
+      },
+    },
   });
-  const exited = new Promise<ExitInfo>((resolve) =>
-    child.once("exit", (code, signal) => {
-      log.end();
-      resolve({ code, signal });
-    }),
-  );
   const proc: ServiceProcess = {
     name: options.name,
-    child,
+    child: child.process,
     logPath,
-    exited,
-    signalledByUs: false,
+    exited: child.exited,
+    get signalledByUs() {
+      return child.signalled;
+    },
     selfKillLogged: false,
-    startedAt: Date.now(),
-    isAlive: () => child.exitCode === null && child.signalCode === null,
-    kill(signal) {
-      if (!proc.isAlive()) return;
-      proc.signalledByUs = true;
-      child.kill(signal);
+    startedAt: child.startedAt,
+    get readyAt() {
+      return child.readyAt ?? undefined;
     },
-    async stop(graceMs = 3_000) {
-      if (!proc.isAlive()) return exited;
-      proc.kill("SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
-      const info = await exited;
-      clearTimeout(timer);
-      return info;
-    },
+    isAlive: () => child.isAlive(),
+    kill: (signal) => child.signal(signal),
+    stop: (graceMs = 3_000) => child.stop(graceMs),
   };
-
   options.onSpawn?.(proc);
-  let tail = "";
-  let ready = false;
-  let resolveReady: () => void = () => undefined;
-  const readyPromise = new Promise<void>((r) => (resolveReady = r));
-  const onOutput = (chunk: Buffer) => {
-    log.write(chunk);
-    const text = tail + chunk.toString();
-    if (text.includes("chaos: killing this worker")) proc.selfKillLogged = true;
-    if (!ready && options.readyPattern.test(text)) {
-      ready = true;
-      proc.readyAt = Date.now();
-      resolveReady();
-    }
-    tail = text.slice(-400);
-  };
-  child.stdout?.on("data", onOutput);
-  child.stderr?.on("data", onOutput);
-
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      readyPromise,
-      exited.then((info) => {
-        throw new Error(
-          `${options.name} exited (code ${info.code}, signal ${info.signal}) before it was ready; see ${logPath}`,
-        );
-      }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${options.name} not ready in ${options.readyTimeoutMs} ms; see ${logPath}`)),
-          options.readyTimeoutMs,
-        );
-      }),
-    ]);
+    await waitUntilReady(child, { timeoutMs: options.readyTimeoutMs });
   } catch (err) {
-    proc.kill("SIGKILL");
-    throw new StartError((err as Error).message, proc);
-  } finally {
-    clearTimeout(timer);
+    const message = err instanceof ChildStartError ? `${err.message.split("\n")[0]}; see ${logPath}` : String(err);
+    throw new StartError(message, proc);
   }
   return proc;
 }

@@ -411,7 +411,6 @@ class ChaosRun {
       script: "apps/api/src/main.ts",
       env: this.baseEnv(),
       logDir: this.logDir,
-      readyPattern: /API listening/,
       readyTimeoutMs: 90_000,
       onSpawn: (p) => this.spawned.add(p),
     });
@@ -464,7 +463,6 @@ class ChaosRun {
           AUTOSCALE_POLL_INTERVAL_MS: "1000",
         },
         logDir: this.logDir,
-        readyPattern: /autoscaler started/,
         readyTimeoutMs: 90_000,
         onSpawn: (p) => this.spawned.add(p),
       });
@@ -525,7 +523,6 @@ class ChaosRun {
           script: crashStep ? "test/chaos/worker-entry.ts" : "apps/workers/src/main.ts",
           env,
           logDir: this.logDir,
-          readyPattern: /workers started/,
           readyTimeoutMs: 90_000,
           onSpawn: (p) => this.spawned.add(p),
         });

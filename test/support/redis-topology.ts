@@ -10,19 +10,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import calculateSlot from "cluster-key-slot";
-import { OwnRedis, freePort, redisCommand, sleep } from "../chaos/infra";
+import { freePort, waitFor } from "@oms/shared";
+import { OwnRedis, redisCommand } from "../chaos/infra";
 
 const run = promisify(execFile);
 
-/** Polls `check` until it holds; throws naming `what` after `timeoutMs`. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
+/** Polls `check` until it holds (a check that throws does not); throws naming `what` after 30 s. */
+const until = (what: string, check: () => Promise<boolean>) =>
+  waitFor(
+    what,
+    () => check().catch(() => false),
+    (ok) => ok,
+    30_000,
+    200,
+  );
 
 /** One multi-line reply of `redis-cli` (INFO, CLUSTER INFO, SENTINEL ...). */
 async function cli(port: number, ...args: string[]): Promise<string> {

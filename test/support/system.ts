@@ -1,17 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
-import { createLogger, type RedisClient } from "@oms/shared";
+import { createLogger, sourceCommand, spawnChild, waitUntilReady, type RedisClient } from "@oms/shared";
 import { createApiDeps, createApiServer, createApp, type ApiDeps, type ApiWiring } from "@oms/api";
-import {
-  createWorkerDeps,
-  isReady,
-  startWorkers,
-  type RunningWorkers,
-  type WorkerDeps,
-  type WorkerWiring,
-} from "@oms/workers";
+import { createWorkerDeps, startWorkers, type RunningWorkers, type WorkerDeps, type WorkerWiring } from "@oms/workers";
 import { loadSystemConfig, type SystemConfig } from "./config";
 import type { TestEnv } from "./env";
 
@@ -73,8 +66,11 @@ export async function startInProcessWorkers(
 
 export interface WorkerProcess {
   child: ChildProcess;
-  /** Resolves when the process has exited. */
+  /** Its last lines of output. */
+  tail(): string[];
+  /** Resolves with its exit code when the process has exited. */
   exited: Promise<number | null>;
+  /** Sends `signal` (SIGTERM: drain) and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -88,39 +84,19 @@ export async function spawnWorkerProcess(
   extraEnv: Record<string, string> = {},
   entry = "apps/workers/src/main.ts",
 ): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...configToEnv(env.config),
-      LOG_LEVEL: "info",
-      ...extraEnv,
-    },
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  const child = spawnChild({
+    name: "worker process",
+    command: sourceCommand(entry, ROOT),
+    env: { ...process.env, ...configToEnv(env.config), LOG_LEVEL: "info", ...extraEnv },
   });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker process did not start in 90s:\n${output}`)), 90_000);
-    child.on("message", (message: unknown) => {
-      if (!isReady(message)) return;
-      clearTimeout(timer);
-      resolve();
-    });
-    // Kept only to explain a worker that never became ready.
-    child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`worker process exited with ${code} before starting:\n${output}`));
-    });
-  });
-  child.stdout?.resume();
+  await waitUntilReady(child, { timeoutMs: 90_000 });
+  const exited = child.exited.then((exit) => exit.code);
   return {
-    child,
+    child: child.process,
+    tail: () => child.tail(),
     exited,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      child.signal(signal);
       return exited;
     },
   };

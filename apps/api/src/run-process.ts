@@ -1,4 +1,5 @@
 import {
+  announceReady,
   createLogger,
   describeTarget,
   loadApiConfig,
@@ -34,6 +35,7 @@ export async function runApiProcess(wiring: ApiWiring = {}): Promise<void> {
       { port, redis },
       `API listening on http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port}`,
     );
+    announceReady();
   });
   let stopping = false;
   const stop = (signal: string) => {

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import type { Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "@oms/shared";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
   postJson,
@@ -114,17 +115,6 @@ async function cartQuantity(clientId: string, productId: string): Promise<number
   return row?.quantity;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = await probe();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)} after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-    last = await probe();
-  }
-  return last;
-}
-
 /**
  * A cart job the real cart worker fails for good (quantity 0 does not validate; one attempt).
  * The operator's remedy is to correct its data and re-drive it, which is what the tests do.
@@ -139,6 +129,7 @@ async function failedCartJob(clientId: string, productId: string): Promise<Job> 
     "the invalid job fails",
     () => job.getState(),
     (s) => s === "failed",
+    10_000,
   );
   await job.updateData({ type: "addToCart", clientId, productId, quantity: 1 });
   return job;
@@ -313,6 +304,7 @@ describe("Bull Board access", () => {
       "the re-driven job completes",
       () => job.getState(),
       (s) => s === "completed",
+      10_000,
     );
     expect(await cartQuantity(clientId, productId)).toBe(1);
 
@@ -663,6 +655,7 @@ describe("admin products and restock", () => {
       "the re-driven job completes",
       () => job.getState(),
       (s) => s === "completed",
+      10_000,
     );
     expect(await cartQuantity(clientId, productId)).toBe(1);
     expect(await api.deps.queues.cart.getJobCountByTypes("failed")).toBe(0);

@@ -7,11 +7,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue } from "@oms/shared";
+import { createQueue, freePort, waitFor } from "@oms/shared";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
   configToEnv,
@@ -52,29 +52,6 @@ afterAll(async () => {
 
 const uid = (tag: string) => `${tag}-${randomUUID()}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = await probe();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)} after ${ms} ms`);
-    await sleep(100);
-    last = await probe();
-  }
-  return last;
-}
 
 async function product(quantity: number, priceCents = 100): Promise<string> {
   const id = uid("p");
@@ -334,23 +311,29 @@ describe("graceful shutdown", () => {
   });
 
   async function spawnApi(): Promise<Child & { port: number }> {
+    const port = await freePort();
     const proc = spawnChild(process.execPath, ["--import", "tsx", "apps/api/src/main.ts"], {
       ...(process.env as Record<string, string>),
       ...configToEnv(shutdownEnv.config),
       LOG_LEVEL: "info",
+      PORT: String(port),
       CHECKOUT_TIMEOUT_MS: "20000",
     });
-    const port = await waitFor(
-      "the API process listens",
+    await waitFor(
+      "the API process answers /healthz",
       async () => {
         const code = proc.child.exitCode;
         if (code !== null) throw new Error(`API process exited with ${code}:\n${proc.lines.join("\n")}`);
-        const listening = logRecords(proc.lines).find((r) => String(r.msg).startsWith("API listening"));
-        return typeof listening?.port === "number" ? listening.port : 0;
+        return fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        );
       },
-      (p) => p > 0,
+      (ok) => ok,
       30_000,
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${proc.lines.join("\n")}`);
+    });
     return { ...proc, port };
   }
 

@@ -5,10 +5,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SETTING_NAMES, ENTRIES, createDb } from "@oms/shared";
+import { SETTING_NAMES, ENTRIES, createDb, freePort } from "@oms/shared";
 import { DEMO_CATALOG, migrateDown } from "@oms/migrations";
 import { MYSQL_URL, REDIS_URL, createTestEnv, type TestEnv } from "../../../test/support/env";
 
@@ -70,15 +69,6 @@ async function databaseExists(name: string): Promise<boolean> {
     .where({ SCHEMA_NAME: name })
     .select("SCHEMA_NAME")) as unknown[];
   return rows.length === 1;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** This process's environment without any of the system's settings, plus the given ones. */

@@ -29,4 +29,3 @@ export { runBatchedCheckout } from "./checkout/batched-saga";
 export { flushReservations } from "./inventory/flush";
 export { relayOutbox } from "./events/relay";
 export { pruneEvents } from "./events/prune";
-export { isReady, type Ready } from "./supervised";

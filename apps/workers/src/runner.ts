@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { Server } from "node:http";
 import { UnrecoverableError, Worker, type Processor } from "bullmq";
 import { QUEUE_NAMES, createQueue, describeTarget, redisTarget, type QueueName } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
@@ -10,7 +9,7 @@ import { pushReply, replying } from "./replies";
 import { failureCode } from "./outage";
 import { instrumentWorker } from "./observability/metrics";
 import { ProgressMonitor } from "./observability/progress";
-import { startObservabilityServer } from "./observability/server";
+import { serveMetrics, type MetricsServer } from "./observability/metrics-server";
 import { startEventPipeline } from "./events/pipeline";
 import { consumerOptions } from "./consumer-options";
 
@@ -135,9 +134,15 @@ export async function startWorkers(
   const heartbeat = setInterval(() => void beatOrLog(), HEARTBEAT_MS);
   heartbeat.unref();
 
-  let server: Server | undefined;
+  let server: MetricsServer | undefined;
   if (config.METRICS_PORT > 0) {
-    server = await startObservabilityServer(config.METRICS_PORT, config.HOST, deps.metrics.registry, progress);
+    const { registry } = deps.metrics;
+    server = await serveMetrics({
+      registry,
+      port: config.METRICS_PORT,
+      host: config.HOST,
+      readiness: () => progress.check(),
+    });
   }
   logger.info(
     {
@@ -168,7 +173,7 @@ export async function startWorkers(
       }
       // Shutting down: a queue whose Redis is gone has nothing left to close.
       await Promise.all(watched.map((w) => w.queue.close().catch(() => undefined)));
-      server?.close();
+      await server?.close();
     },
   };
 }

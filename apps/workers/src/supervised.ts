@@ -1,6 +1,9 @@
 /** The worker side of the autoscaler's IPC channel (its close: onSupervisorGone in @oms/shared). */
 import { z } from "zod";
 
+/** A worker announces that it consumes as every process of ours announces it serves. */
+export { announceReady } from "@oms/shared";
+
 /**
  * What a worker sends its supervisor over the IPC channel: a heartbeat, with the ids of
  * its BullMQ workers (a job's lock token starts with the id of the worker holding it, so
@@ -30,17 +33,4 @@ export function beatToSupervisor(consumers: string[]): () => void {
   const timer = setInterval(beat, SUPERVISOR_HEARTBEAT_MS);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-/** Sent once over the IPC channel when the process consumes: a parent waits for this, not a log line. */
-export const Ready = z.object({ type: z.literal("ready") });
-export type Ready = z.infer<typeof Ready>;
-
-export function isReady(message: unknown): message is Ready {
-  return Ready.safeParse(message).success;
-}
-
-/** Tells a parent with an IPC channel (a test, a supervisor) that this process consumes. */
-export function announceReady(): void {
-  if (process.send && process.connected) process.send({ type: "ready" } satisfies Ready);
 }

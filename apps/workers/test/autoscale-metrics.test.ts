@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
 import { QUEUE_NAMES, createLogger, createRedis, keyspace } from "@oms/shared";
-import { createAutoscaleMetrics, serveMetrics, type MetricsServer } from "../src/autoscale/metrics";
+import { createAutoscaleMetrics } from "../src/autoscale/metrics";
+import { serveMetrics, type MetricsServer } from "../src/observability/metrics-server";
 import { Supervisor } from "../src/autoscale/supervisor";
 import { REDIS_URL, metricValue } from "./fixtures/autoscale-support";
 
@@ -18,7 +19,12 @@ afterEach(async () => {
 async function serve(ready: () => boolean): Promise<{ server: MetricsServer; url: string }> {
   const metrics = createAutoscaleMetrics();
   metrics.backlog.set({ queue: "checkout" }, 7);
-  const server = await serveMetrics(metrics.registry, 0, ready, "127.0.0.1");
+  const server = await serveMetrics({
+    registry: metrics.registry,
+    port: 0,
+    host: "127.0.0.1",
+    readiness: () => ({ ready: ready() }),
+  });
   cleanups.push(() => server.close());
   return { server, url: `http://127.0.0.1:${server.port}` };
 }

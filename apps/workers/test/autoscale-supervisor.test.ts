@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Job } from "bullmq";
 import type { DecisionEvent, WorkerExit } from "../src/autoscale/supervisor";
-import { serveMetrics } from "../src/autoscale/metrics";
+import { serveMetrics } from "../src/observability/metrics-server";
 import { keyspace } from "@oms/shared";
 import {
   metricValue,
@@ -59,7 +59,12 @@ describe("the autoscaler supervisor", () => {
       fixtureEnv: { FIXTURE_CONCURRENCY: "2" },
     }));
     expect(h.queue.opts.prefix).toBe(keyspace(h.prefix).queuePrefix("checkout"));
-    const server = await serveMetrics(h.metrics.registry, 0, () => h.supervisor.isHealthy(), "127.0.0.1");
+    const server = await serveMetrics({
+      registry: h.metrics.registry,
+      port: 0,
+      host: "127.0.0.1",
+      readiness: () => ({ ready: h.supervisor.isHealthy() }),
+    });
     const scrape = async () => (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
     const decisions: Array<DecisionEvent & { at: number }> = [];
     const exits: WorkerExit[] = [];

@@ -3,24 +3,17 @@
  * no oversell, one charge per order, and the client's checkout lock freed at the end.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger, type CheckoutJob } from "@oms/shared";
-import { createWorkerDeps, runLockingCheckout, type WorkerDeps } from "@oms/workers";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import { describe, expect, it } from "vitest";
+import type { CheckoutJob } from "@oms/shared";
+import { runLockingCheckout, type WorkerDeps } from "@oms/workers";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { useWorkerDeps } from "../../../test/support/deps-fixture";
 import { eventCounts } from "../../../test/support/invariants";
 
 let env: TestEnv;
 let deps: WorkerDeps;
 
-beforeAll(async () => {
-  env = await createTestEnv();
-  deps = createWorkerDeps(env.config, createLogger("silent", "locking-test"));
-});
-
-afterAll(async () => {
-  await deps?.close();
-  await env?.close();
-});
+useWorkerDeps({}, (started) => ({ env, deps } = started));
 
 const uid = () => randomUUID().slice(0, 8);
 

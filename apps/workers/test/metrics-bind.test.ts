@@ -3,12 +3,12 @@
  * autoscaler's /metrics bound 0.0.0.0 with HOST=127.0.0.1). Each process is started as
  * production starts it, and reached on loopback and on this machine's other address.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ENTRIES, freePort, sourceCommand, spawnChild, waitUntilReady } from "@oms/shared";
 import { createTestEnv, type TestEnv } from "../../../test/support/env";
 import { configToEnv, spawnWorkerProcess } from "../../../test/support/system";
 
@@ -34,18 +34,6 @@ const outside = Object.values(networkInterfaces())
   .flat()
   .find((i) => i && !i.internal && i.family === "IPv4")?.address;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Whether a TCP connection to host:port is accepted. */
 function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -61,35 +49,14 @@ function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function spawnAutoscaler(extraEnv: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "apps/workers/src/autoscale/main.ts"], {
-    cwd: ROOT,
+async function spawnAutoscaler(extraEnv: Record<string, string>): Promise<void> {
+  const child = spawnChild({
+    name: "autoscaler",
+    command: sourceCommand(ENTRIES.autoscaler, ROOT),
     env: { ...process.env, ...configToEnv(env.config), LOG_LEVEL: "info", AUTOSCALE_OBSERVE_ONLY: "true", ...extraEnv },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`autoscaler did not start in 60 s:\n${output}`)), 60_000);
-    child.stdout?.on("data", (c: Buffer) => {
-      output += c.toString();
-      if (output.includes("autoscaler started")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`autoscaler exited with ${code}:\n${output}`));
-    });
-  });
-  stops.push(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
-  });
-  return child;
+  stops.push(() => child.stop(10_000));
+  await waitUntilReady(child, { timeoutMs: 60_000 });
 }
 
 describe("metrics endpoints listen on HOST", () => {

@@ -6,9 +6,9 @@
  * The lock is a lease its holder renews: a dead or frozen holder loses it in seconds,
  * and a holder that lost it does not declare the cache ready.
  */
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { ENTRIES, sourceCommand, spawnChild } from "@oms/shared";
 import { createTestEnv, type TestEnv } from "../../../test/support/env";
 import { configToEnv, ROOT, startInProcessWorkers, type InProcessWorkers } from "../../../test/support/system";
 import { eventually } from "../../../test/support/invariants";
@@ -38,15 +38,14 @@ it("a recovery whose holder is killed is taken over within seconds, and finished
   await insertOrphans(500);
   // Redis lost its data: a worker starting now runs the recovery before it consumes.
   await env.redis.del(env.keys.epoch(0));
-  const holder = spawn(process.execPath, ["--import", "tsx", "apps/workers/src/main.ts"], {
-    cwd: ROOT,
+  const holder = spawnChild({
+    name: "recovery holder",
+    command: sourceCommand(ENTRIES.workers, ROOT),
     env: { ...process.env, ...configToEnv(env.config) },
-    stdio: "ignore",
   });
-  const exited = new Promise((resolve) => holder.once("exit", resolve));
   await eventually("the worker to take the recovery lock", () => env.redis.get(env.keys.recoveryLock(0)), 60_000, 5);
-  holder.kill("SIGKILL");
-  await exited;
+  holder.signal("SIGKILL");
+  await holder.exited;
   const killedAt = Date.now();
   expect(await env.redis.exists(env.keys.epoch(0))).toBe(0);
   expect(await pendingCount()).toBeGreaterThan(0);

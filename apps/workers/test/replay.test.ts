@@ -3,7 +3,7 @@
  * step must be safe to run again, whatever an earlier delivery left behind.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { createLogger, type CheckoutJob, type CheckoutResult } from "@oms/shared";
 import {
   TransientPaymentError,
@@ -17,7 +17,8 @@ import {
   type WorkerDeps,
 } from "@oms/workers";
 import { sagaDeps } from "../src/checkout/saga-deps";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { useWorkerDeps } from "../../../test/support/deps-fixture";
 import { postJson, startApi, startInProcessWorkers } from "../../../test/support/system";
 import { assertConservation, eventually } from "../../../test/support/invariants";
 
@@ -26,15 +27,7 @@ let deps: WorkerDeps;
 
 const uid = () => randomUUID().slice(0, 8);
 
-beforeAll(async () => {
-  env = await createTestEnv();
-  deps = createWorkerDeps(env.config, createLogger("silent", "replay-test"));
-});
-
-afterAll(async () => {
-  await deps?.close();
-  await env?.close();
-});
+useWorkerDeps({}, (started) => ({ env, deps } = started));
 
 interface Line {
   productId: string;

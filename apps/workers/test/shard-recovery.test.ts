@@ -3,24 +3,17 @@
  * one node of a Cluster restarts empty, the recovery restarts the epoch of the shards it
  * held and leaves the others (their levels, their holds) alone.
  */
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { createLogger } from "@oms/shared";
-import { createWorkerDeps, type WorkerDeps } from "../src/deps";
+import { expect, test } from "vitest";
+import type { WorkerDeps } from "../src/deps";
 import { sagaDeps } from "../src/checkout/saga-deps";
 import { recoverIfRedisLostData } from "../src/inventory/recovery";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { useWorkerDeps } from "../../../test/support/deps-fixture";
 
 let env: TestEnv;
 let deps: WorkerDeps;
 
-beforeAll(async () => {
-  env = await createTestEnv({ INVENTORY_SHARDS: "3" });
-  deps = createWorkerDeps(env.config, createLogger("silent", "shard-recovery-test"));
-});
-afterAll(async () => {
-  await deps?.close();
-  await env?.close();
-});
+useWorkerDeps({ INVENTORY_SHARDS: "3" }, (started) => ({ env, deps } = started));
 
 /** A product id that lands in `shard`. */
 function productIn(shard: number, tag: string): string {

@@ -38,6 +38,11 @@ export function runtimeLayout(moduleUrl: string = import.meta.url): { built: boo
 /** The command that runs entry point `name` with the same Node as this process. */
 export function entryCommand(name: EntryName, moduleUrl: string = import.meta.url): EntryCommand {
   const { built, root } = runtimeLayout(moduleUrl);
-  const args = built ? ["--enable-source-maps", join("dist", `${name}.js`)] : ["--import", "tsx", ENTRIES[name]];
-  return { file: process.execPath, args, cwd: root };
+  if (!built) return sourceCommand(ENTRIES[name], root);
+  return { file: process.execPath, args: ["--enable-source-maps", join("dist", `${name}.js`)], cwd: root };
+}
+
+/** The command that runs a TypeScript file of the repository (a path from its root) through tsx. */
+export function sourceCommand(path: string, root: string = runtimeLayout().root): EntryCommand {
+  return { file: process.execPath, args: ["--import", "tsx", path], cwd: root };
 }

@@ -16,3 +16,4 @@ export * from "./paging";
 export * from "./events";
 export * from "./webhook-signature";
 export * from "./parse";
+export * from "./process";

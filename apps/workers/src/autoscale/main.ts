@@ -6,6 +6,7 @@
  * measurements (how KEDA gets them on Kubernetes).
  */
 import {
+  announceReady,
   createLogger,
   keyspace,
   loadAutoscalerConfig,
@@ -15,7 +16,9 @@ import {
 } from "@oms/shared";
 import { assertSchemaCurrent } from "@oms/migrations";
 import { parseWorkerLimits } from "./decision";
-import { createAutoscaleMetrics, serveMetrics, type MetricsServer } from "./metrics";
+import { serveMetrics, type MetricsServer } from "../observability/metrics-server";
+import { createAutoscaleMetrics } from "./metrics";
+import { prometheusTargets } from "./targets";
 import { Supervisor } from "./supervisor";
 
 /** Time a retiring worker gets beyond its own grace time to finish and exit. */
@@ -44,6 +47,8 @@ async function main(): Promise<void> {
     logger,
     metrics,
     spawnWorkers: !observeOnly,
+    // Its workers' metrics are found through its own endpoint (/targets): none without it.
+    workerMetrics: config.AUTOSCALE_METRICS_PORT > 0 ? { firstPort: config.AUTOSCALE_METRICS_PORT + 1 } : undefined,
     hungAfterMs: config.AUTOSCALE_HUNG_WORKER_MS,
     // As the workers do it: a frozen worker may be the only one that would.
     stalledCheck: { intervalMs: config.STALLED_CHECK_MS, maxStalled: config.MAX_STALLED },
@@ -51,12 +56,13 @@ async function main(): Promise<void> {
 
   let server: MetricsServer | undefined;
   if (config.AUTOSCALE_METRICS_PORT > 0) {
-    server = await serveMetrics(
-      metrics.registry,
-      config.AUTOSCALE_METRICS_PORT,
-      () => supervisor.isHealthy(),
-      config.HOST,
-    );
+    server = await serveMetrics({
+      registry: metrics.registry,
+      port: config.AUTOSCALE_METRICS_PORT,
+      host: config.HOST,
+      readiness: () => ({ ready: supervisor.isHealthy() }),
+      routes: { "/targets": (req) => prometheusTargets(supervisor.status(), req, config.HOST) },
+    });
   }
   supervisor.start();
   logger.info(
@@ -72,6 +78,7 @@ async function main(): Promise<void> {
     },
     "autoscaler started",
   );
+  announceReady();
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,5 +1,3 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { createRegistry } from "@oms/shared";
 import type { DecisionAction } from "./decision";
@@ -69,60 +67,6 @@ export function createAutoscaleMetrics(registry: Registry = createRegistry("auto
 
 export function recordDecision(metrics: AutoscaleMetrics, queue: string, action: DecisionAction): void {
   if (action !== "hold") metrics.decisions.inc({ queue, action });
-}
-
-export interface MetricsServer {
-  server: Server;
-  port: number;
-  close(): Promise<void>;
-}
-
-/** /metrics, /healthz (alive) and /readyz (the last measurement succeeded recently). */
-export async function serveMetrics(
-  registry: Registry,
-  port: number,
-  isReady: () => boolean,
-  /** The interface to listen on: the process's HOST, never a wider default. */
-  host: string,
-): Promise<MetricsServer> {
-  const server = createServer((req, res) => {
-    const reply = (status: number, body: string, type = "application/json") => {
-      res.writeHead(status, { "content-type": type });
-      res.end(body);
-    };
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "GET" && req.method !== "HEAD")
-      return reply(405, JSON.stringify({ status: "method not allowed" }));
-    switch (path) {
-      case "/metrics":
-        registry.metrics().then(
-          (text) => reply(200, text, registry.contentType),
-          (err: unknown) => reply(500, JSON.stringify({ status: "error", error: String(err) })),
-        );
-        return;
-      case "/healthz":
-        return reply(200, JSON.stringify({ status: "ok" }));
-      case "/readyz": {
-        const ready = isReady();
-        return reply(ready ? 200 : 503, JSON.stringify({ status: ready ? "ready" : "not ready" }));
-      }
-      default:
-        return reply(404, JSON.stringify({ status: "not found" }));
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    server,
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** The process gauges from the supervisor's status (desired is 0 when it runs no processes). */

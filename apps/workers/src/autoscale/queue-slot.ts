@@ -41,6 +41,7 @@ export function slotStatus(slot: QueueSlot): QueueStatus {
     ready: live.filter((p) => p.readyAt !== null).length,
     retiring: slot.procs.size - live.length,
     pids: live.map((p) => p.pid),
+    metricsPorts: [...slot.procs].map((p) => p.metricsPort).filter((port) => port > 0),
     observation: slot.observation,
   };
 }
@@ -48,4 +49,16 @@ export function slotStatus(slot: QueueSlot): QueueStatus {
 /** The order processes are retired in: starting ones hold no jobs, so they go first; then the newest. */
 export function retireFirst(live: WorkerProc[]): WorkerProc[] {
   return [...live].sort((a, b) => Number(a.readyAt !== null) - Number(b.readyAt !== null) || b.startedAt - a.startedAt);
+}
+
+/**
+ * The lowest port from `firstPort` up that no process of ours holds (retiring ones still
+ * listen): fixed, predictable ports an operator can scrape. 0 when `firstPort` is 0.
+ */
+export function nextMetricsPort(slots: QueueSlot[], firstPort: number): number {
+  if (!firstPort) return 0;
+  const taken = new Set(slots.flatMap((slot) => [...slot.procs].map((p) => p.metricsPort)));
+  let port = firstPort;
+  while (taken.has(port)) port++;
+  return port;
 }

@@ -28,6 +28,8 @@ export interface SupervisorOptions {
   env?: NodeJS.ProcessEnv;
   /** false: measure and export only, run no processes (KEDA's metrics source). */
   spawnWorkers?: boolean;
+  /** Each worker serves /metrics on its own port, the lowest free one from `firstPort` up (unset: none). */
+  workerMetrics?: { firstPort: number };
   /** Copy the workers' output lines to this process's stdout/stderr (default true). */
   forwardOutput?: boolean;
   /** Back-off of a process that keeps exiting before it is ready. */
@@ -89,5 +91,7 @@ export interface QueueStatus {
   ready: number;
   retiring: number;
   pids: number[];
+  /** The /metrics ports of its processes, retiring ones included (they serve until they exit). */
+  metricsPorts: number[];
   observation?: QueueObservation;
 }

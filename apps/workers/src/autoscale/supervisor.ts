@@ -23,7 +23,7 @@ import { decide, logDecision, type QueueObservation } from "./decision";
 import { recordDecision, setProcessGauges } from "./metrics";
 import { watchHeartbeats } from "./hung";
 import { handBackProcessJobs } from "./hand-back";
-import { createQueueSlot, retireFirst, slotStatus, type QueueSlot } from "./queue-slot";
+import { createQueueSlot, nextMetricsPort, retireFirst, slotStatus, type QueueSlot } from "./queue-slot";
 import { measureQueue, withTimeout } from "./measure";
 import { startStalledChecks, type StalledChecks } from "./stalled-check";
 import type { QueueStatus, SupervisorEvents, SupervisorOptions, WorkerCommand, WorkerExit } from "./supervisor-types";
@@ -116,7 +116,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   signalAll(signal: NodeJS.Signals = "SIGTERM"): void {
     for (const slot of this.slots) {
       for (const proc of slot.procs) {
-        if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
+        proc.child.signal(signal);
       }
     }
   }
@@ -206,6 +206,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       queue: slot.queue,
       command: this.command,
       env: this.options.env ?? process.env,
+      metricsPort: nextMetricsPort(this.slots, this.options.workerMetrics?.firstPort ?? 0),
       forwardOutput: this.forwardOutput,
       logger: this.options.logger,
       onReady: (p) => this.markReady(slot, p),
@@ -246,7 +247,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       "worker process hung (no heartbeat): killed and replaced; its active jobs go back to wait",
     );
     this.emit("hung", { queue: proc.queue, pid: proc.pid, silentMs });
-    proc.child.kill("SIGKILL");
+    proc.child.signal("SIGKILL");
   }
 
   private onExit(slot: QueueSlot, proc: WorkerProc, code: number | null, signal: NodeJS.Signals | null): void {
@@ -271,10 +272,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         slot.earlyExits <= 1 ? 0 : Math.min(this.backoff.baseMs * 2 ** (slot.earlyExits - 2), this.backoff.maxMs);
       slot.nextSpawnAt = Date.now() + delay;
       logger.error(
-        { ...exit, restartInMs: delay, output: proc.tail.slice(-10) },
+        { ...exit, restartInMs: delay, output: proc.child.tail().slice(-10) },
         "worker process exited unasked: replacing it",
       );
-      this.emit("crash", { ...exit, output: [...proc.tail] });
+      this.emit("crash", { ...exit, output: proc.child.tail() });
     }
     this.emit("exit", exit);
     const handing = this.handBack(slot, proc).finally(() => this.handingBack.delete(handing));

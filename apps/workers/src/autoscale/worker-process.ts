@@ -1,22 +1,18 @@
 /**
- * One worker process as the supervisor runs it: spawned for one queue, its output kept
- * (the last lines explain a crash), its IPC messages read (ready, heartbeats), its exit
- * reported once.
+ * One worker process as the supervisor runs it: spawned for one queue (with the shared
+ * spawner, @oms/shared's spawnChild), its output kept (the last lines explain a crash),
+ * its heartbeats read, its exit reported once.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
-import { entryCommand, type Logger, type QueueName } from "@oms/shared";
-import { isHeartbeat, isReady } from "../supervised";
+import { entryCommand, isReady, spawnChild, type Child, type Logger, type QueueName } from "@oms/shared";
+import { isHeartbeat } from "../supervised";
 import type { WorkerCommand } from "./supervisor-types";
 
 /** The real worker, run by the same Node: dist/workers.js from a build, its source through tsx otherwise. */
 export const DEFAULT_WORKER_COMMAND: WorkerCommand = entryCommand("workers");
 
-const TAIL_LINES = 30;
-
 export interface WorkerProc {
   queue: QueueName;
-  child: ChildProcess;
+  child: Child;
   pid: number;
   startedAt: number;
   readyAt: number | null;
@@ -26,15 +22,17 @@ export interface WorkerProc {
   /** Its BullMQ worker ids, from its heartbeats. */
   consumers: string[];
   hung: boolean;
-  killTimer?: NodeJS.Timeout;
+  /** The port of its /metrics (0: it serves none). */
+  metricsPort: number;
   exited: Promise<void>;
-  tail: string[];
 }
 
 export interface SpawnWorkerOptions {
   queue: QueueName;
   command: WorkerCommand;
   env: NodeJS.ProcessEnv;
+  /** The port its /metrics listens on, 0 for none. */
+  metricsPort: number;
   /** Copy its output lines to this process's stdout/stderr. */
   forwardOutput: boolean;
   logger: Logger;
@@ -45,56 +43,41 @@ export interface SpawnWorkerOptions {
 }
 
 export function spawnWorkerProcess(options: SpawnWorkerOptions): WorkerProc {
-  const { queue, command, logger } = options;
-  const child = spawn(command.file, command.args, {
-    cwd: command.cwd,
+  const { queue, logger, metricsPort } = options;
+  const child = spawnChild({
+    name: `worker-${queue}`,
+    command: options.command,
     env: {
       ...options.env,
       WORKER_QUEUES: queue,
-      // Several processes on one machine: none may claim a fixed port, and none seeds.
-      METRICS_PORT: "0",
+      // Several processes on one machine: each its own metrics port (or none), and none seeds.
+      METRICS_PORT: String(metricsPort),
       SEED_ON_START: "false",
     },
-    // The IPC channel is how a worker learns that this process is gone (see supervised.ts).
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    output: { forwardPrefix: options.forwardOutput ? "" : undefined, tailLines: 30 },
     // Its own process group: a Ctrl-C in the terminal reaches the supervisor, which
     // retires the workers itself, rather than each worker at once (which would look
     // like crashes to replace).
     detached: true,
   });
-  let resolveExited = () => {};
   const proc: WorkerProc = {
     queue,
     child,
-    pid: child.pid ?? -1,
-    startedAt: Date.now(),
+    pid: child.pid,
+    startedAt: child.startedAt,
     readyAt: null,
     retiringAt: null,
     forced: false,
     lastBeatAt: null,
     consumers: [],
     hung: false,
-    exited: new Promise<void>((resolve) => (resolveExited = resolve)),
-    tail: [],
+    metricsPort,
+    exited: child.exited.then((exit) => {
+      if (child.pid === -1) logger.error({ queue }, "worker process could not be started");
+      options.onExit(proc, exit.code, exit.signal);
+    }),
   };
-
-  const onLine = (stream: NodeJS.WriteStream) => (line: string) => {
-    proc.tail.push(line);
-    if (proc.tail.length > TAIL_LINES) proc.tail.shift();
-    if (options.forwardOutput) stream.write(`${line}\n`);
-  };
-  if (child.stdout) createInterface({ input: child.stdout }).on("line", onLine(process.stdout));
-  if (child.stderr) createInterface({ input: child.stderr }).on("line", onLine(process.stderr));
-
-  let finished = false;
-  const finish = (code: number | null, signal: NodeJS.Signals | null) => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(proc.killTimer);
-    options.onExit(proc, code, signal);
-    resolveExited();
-  };
-  child.on("message", (message: unknown) => {
+  child.process.on("message", (message: unknown) => {
     // A worker says it consumes over IPC, not in a log line, whose wording is for people.
     if (isReady(message)) {
       if (proc.readyAt === null) options.onReady(proc);
@@ -104,12 +87,7 @@ export function spawnWorkerProcess(options: SpawnWorkerOptions): WorkerProc {
     proc.lastBeatAt = Date.now();
     proc.consumers = message.consumers;
   });
-  child.once("exit", finish);
-  child.once("error", (err) => {
-    logger.error({ queue, err: err.message }, "worker process could not be started");
-    if (child.pid === undefined) finish(null, null);
-  });
-  logger.info({ queue, pid: proc.pid }, "worker process started");
+  logger.info({ queue, pid: proc.pid, metricsPort: metricsPort || undefined }, "worker process started");
   return proc;
 }
 
@@ -127,15 +105,12 @@ export function retireWorkerProcess(
     { queue: proc.queue, pid: proc.pid, why: options.why },
     "retiring worker process: it drains its active jobs",
   );
-  proc.child.kill("SIGTERM");
-  proc.killTimer = setTimeout(() => {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  void proc.child.stop(timeoutMs, () => {
     proc.forced = true;
     options.onForced();
     logger.warn(
       { queue: proc.queue, pid: proc.pid, retireTimeoutMs: timeoutMs },
       "worker process did not exit in time: killed; its active jobs go back to wait",
     );
-    proc.child.kill("SIGKILL");
-  }, timeoutMs);
+  });
 }

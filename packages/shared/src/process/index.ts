@@ -1,0 +1,4 @@
+export * from "./child";
+export * from "./ports";
+export * from "./ready";
+export * from "./wait";

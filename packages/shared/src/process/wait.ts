@@ -1,0 +1,25 @@
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Probes until `ok` holds for the probe's value and returns that value; after
+ * `timeoutMs` it throws, naming `what` and the last value seen. A probe that throws
+ * ends the wait with its error (a probe that should tolerate failures catches them).
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(value)})`);
+    await sleep(intervalMs);
+  }
+}
