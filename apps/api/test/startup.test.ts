@@ -7,10 +7,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigSchema, ENTRIES, createDb } from "@oms/shared";
 import { DEMO_CATALOG, migrateDown } from "@oms/migrations";
-import { MYSQL_URL, REDIS_URL, createTestEnv, type TestEnv } from "../../../test/support/env";
+import { MYSQL_URL, REDIS_URL, createStandaloneTestEnv, type TestEnv } from "../../../test/support/env";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const TABLES = [
@@ -24,13 +25,13 @@ const TABLES = [
 ];
 const ORIGINAL_SEED = DEMO_CATALOG[0]!;
 
-let env: TestEnv;
+let env: TestEnv<Redis>;
 const databases: string[] = [];
 const prefixes: string[] = [];
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createStandaloneTestEnv();
 });
 
 afterAll(async () => {
