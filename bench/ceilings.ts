@@ -6,127 +6,119 @@
  *   locking-saga.ts, many concurrent connections).
  */
 import { randomUUID } from "node:crypto";
-import { createDb, createRedis, loadConfig } from "@oms/shared";
+import { createDb, createRedis, redisTarget } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { reserveWithRowLocks } from "@oms/workers";
+import { waitReady } from "../test/support/env";
+import { runLoad } from "./load";
 import type { BenchOptions } from "./options";
 import { usageOf } from "./proc";
 import type { Progress } from "./progress";
 import { AMPLE_STOCK } from "./scenarios";
 import { round, summarize } from "./stats";
-import { runLoad } from "./load";
 import type { CeilingResult } from "./types";
-import { REDIS_URL, World, waitReady } from "./world";
+import { createWorld, destroyWorld, seedProducts, type World } from "./world";
 
 type Ceilings = NonNullable<BenchOptions["ceilings"]>;
-
-interface Bench {
-  name: string;
-  description: string;
-  lines: number;
-  concurrency: number;
-  connections: number;
+type Setup = Pick<CeilingResult, "name" | "description" | "concurrency" | "connections"> & {
   serverPid: number | null;
-  /** One operation: 200 done, 500 failed; null when there is nothing left to do. */
-  op: () => Promise<200 | 500> | null;
-}
-
-/** Runs `op` from `concurrency` callers for `seconds` (or until there is nothing left to do). */
-async function measure(b: Bench, seconds: number, progress: Progress): Promise<CeilingResult> {
-  const serverCpu = async () => (b.serverPid ? (await usageOf([b.serverPid]))[b.serverPid]?.ctime : undefined);
-  const server0 = await serverCpu();
-  const self0 = process.cpuUsage();
-  const outcome = await runLoad({
-    label: b.name,
-    targets: [],
-    concurrency: b.concurrency,
-    durationMs: seconds * 1000,
-    progress,
-    task: async (_i, _send, time) => {
-      const op = b.op();
-      return op !== null && (await time(() => op)) > 0;
-    },
-  });
-  const elapsed = outcome.seconds;
-  const self = process.cpuUsage(self0);
-  const server1 = await serverCpu();
-  const operations = outcome.statuses["200"] ?? 0;
-  const result: CeilingResult = {
-    name: b.name,
-    description: b.description,
-    lines: b.lines,
-    concurrency: b.concurrency,
-    connections: b.connections,
-    operations,
-    seconds: round(elapsed, 2),
-    opsPerSecond: round(operations / elapsed),
-    latencyMs: summarize(outcome.latency, 2),
-    serverCpuPercent: server0 !== undefined && server1 !== undefined ? round((server1 - server0) / 10 / elapsed) : 0,
-    clientCpuPercent: round((self.user + self.system) / 1e4 / elapsed),
-    failures: outcome.count - operations,
-  };
-  const { opsPerSecond, latencyMs, serverCpuPercent } = result;
-  progress.finish(`${opsPerSecond} ops/s, p99 ${latencyMs.p99} ms, server CPU ${serverCpuPercent}%`);
-  return result;
-}
+  /** One operation, true when it succeeded; null when there is nothing left to do. */
+  op: () => Promise<boolean> | null;
+};
 
 const HOT = ["hot-a", "hot-b", "hot-c"];
 const plural = (lines: number) => `${lines} hot product${lines > 1 ? "s" : ""}`;
 
-/** InventoryEngine.reserve of `lines` hot products, each call a new order id. */
-export async function luaCeiling(c: Ceilings, lines: number, redisPid: number | null, progress: Progress) {
-  const world = await World.create();
-  const connections = Array.from({ length: c.redisConnections }, (_, i) =>
-    createRedis(REDIS_URL, { name: `bench-lua-${i}` }),
-  );
+/** Runs `op` from `concurrency` callers for `seconds` (or until there is nothing left to do), in a world of `lines` hot products. */
+async function ceiling(
+  lines: number,
+  seconds: number,
+  progress: Progress,
+  prepare: (world: World, products: string[]) => Promise<Setup & { close(): Promise<void> }>,
+): Promise<CeilingResult> {
+  const world = await createWorld();
   try {
     const products = HOT.slice(0, lines);
-    await world.seedProducts(products.map((id) => ({ id, quantity: AMPLE_STOCK })));
+    await seedProducts(
+      world,
+      products.map((id) => ({ id, quantity: AMPLE_STOCK })),
+    );
+    const { op, serverPid, close, ...setup } = await prepare(world, products);
+    try {
+      const serverCpu = async () => (serverPid ? (await usageOf([serverPid]))[serverPid]?.ctime : undefined);
+      const [server0, self0] = [await serverCpu(), process.cpuUsage()];
+      const outcome = await runLoad({
+        label: setup.name,
+        targets: [],
+        concurrency: setup.concurrency,
+        durationMs: seconds * 1000,
+        progress,
+        task: async (_i, _send, time) => {
+          const next = op();
+          return (
+            next !== null &&
+            (await time(() =>
+              next.then(
+                (ok) => (ok ? 200 : 500),
+                () => 500,
+              ),
+            )) > 0
+          );
+        },
+      });
+      const [elapsed, self, server1] = [outcome.seconds, process.cpuUsage(self0), await serverCpu()];
+      const operations = outcome.statuses["200"] ?? 0;
+      const result: CeilingResult = {
+        ...setup,
+        lines,
+        operations,
+        seconds: round(elapsed, 2),
+        opsPerSecond: round(operations / elapsed),
+        latencyMs: summarize(outcome.latency, 2),
+        serverCpuPercent:
+          server0 !== undefined && server1 !== undefined ? round((server1 - server0) / 10 / elapsed) : 0,
+        clientCpuPercent: round((self.user + self.system) / 1e4 / elapsed),
+        failures: outcome.count - operations,
+      };
+      progress.finish(
+        `${result.opsPerSecond} ops/s, p99 ${result.latencyMs.p99} ms, server CPU ${result.serverCpuPercent}%`,
+      );
+      return result;
+    } finally {
+      await close();
+    }
+  } finally {
+    await destroyWorld(world);
+  }
+}
+
+/** InventoryEngine.reserve of `lines` hot products, each call a new order id. */
+export function luaCeiling(c: Ceilings, lines: number, progress: Progress) {
+  return ceiling(lines, c.seconds, progress, async (world, products) => {
+    const connections = Array.from({ length: c.redisConnections }, (_, i) =>
+      createRedis(redisTarget(world.config), { name: `bench-lua-${i}` }),
+    );
     for (const id of products) await world.redis.set(world.keys.stock(id), AMPLE_STOCK);
     await Promise.all(connections.map(waitReady));
     const engines = connections.map((r) => new InventoryEngine(r, world.keys, mysqlTruth(world.db)));
     const stockLines = products.map((productId) => ({ productId, quantity: 1 }));
     let n = 0;
-    return await measure(
-      {
-        name: `redis-lua-reserve-${lines}`,
-        description: `InventoryEngine.reserve (one Lua call) of ${plural(lines)}, ${c.concurrency} callers over ${c.redisConnections} connections`,
-        lines,
-        concurrency: c.concurrency,
-        connections: c.redisConnections,
-        serverPid: redisPid,
-        op: () => {
-          const engine = engines[n++ % engines.length];
-          return engine
-            ? engine.reserve(randomUUID(), stockLines, 600_000).then(
-                (r) => (r.ok ? 200 : 500),
-                () => 500,
-              )
-            : null;
-        },
-      },
-      c.seconds,
-      progress,
-    );
-  } finally {
-    for (const r of connections) r.disconnect();
-    await world.destroy();
-  }
+    return {
+      name: `redis-lua-reserve-${lines}`,
+      description: `InventoryEngine.reserve (one Lua call) of ${plural(lines)}, ${c.concurrency} callers over ${c.redisConnections} connections`,
+      concurrency: c.concurrency,
+      connections: c.redisConnections,
+      serverPid: world.servers.nodes[0]?.pid ?? null,
+      op: () => engines[n++ % engines.length]?.reserve(randomUUID(), stockLines, 600_000).then((r) => r.ok) ?? null,
+      close: async () => connections.forEach((r) => r.disconnect()),
+    };
+  });
 }
 
 /** The classic reservation transaction of `lines` hot products, each for a new pending order. */
-export async function mysqlCeiling(
-  c: Ceilings,
-  lines: number,
-  mysqlPid: number | null,
-  quick: boolean,
-  progress: Progress,
-) {
-  const world = await World.create();
-  const db = createDb(world.databaseUrl, c.mysqlConnections);
-  try {
-    const products = HOT.slice(0, lines);
-    await world.seedProducts(products.map((id) => ({ id, quantity: AMPLE_STOCK })));
+export function mysqlCeiling(c: Ceilings, lines: number, mysqlPid: number | null, quick: boolean, progress: Progress) {
+  return ceiling(lines, c.seconds, progress, async (world, products) => {
+    const db = createDb(world.config.DATABASE_URL, c.mysqlConnections);
     // Pending orders to reserve for: more than the run can use.
     const ids = Array.from({ length: quick ? 5_000 : 60_000 }, () => randomUUID());
     for (let i = 0; i < ids.length; i += 5_000) {
@@ -136,30 +128,19 @@ export async function mysqlCeiling(
     // Open the pool's connections before the clock starts.
     await Promise.all(Array.from({ length: c.mysqlConnections }, () => db.raw("SELECT 1")));
     const items = products.map((productId) => ({ productId, quantity: 1 }));
-    const lowStock = loadConfig(world.env()).STOCK_LOW_THRESHOLD;
     let next = 0;
-    return await measure(
-      {
-        name: `mysql-locking-reserve-${lines}`,
-        description: `locking-saga.ts reservation transaction (SELECT ... FOR UPDATE, UPDATE) of ${plural(lines)}, ${c.mysqlConnections} connections`,
-        lines,
-        concurrency: c.mysqlConnections,
-        connections: c.mysqlConnections,
-        serverPid: mysqlPid,
-        op: () => {
-          const orderId = ids[next++];
-          if (!orderId) return null;
-          return reserveWithRowLocks(db, orderId, items, lowStock).then(
-            (short) => (short ? 500 : 200),
-            () => 500,
-          );
-        },
+    return {
+      name: `mysql-locking-reserve-${lines}`,
+      description: `locking-saga.ts reservation transaction (SELECT ... FOR UPDATE, UPDATE) of ${plural(lines)}, ${c.mysqlConnections} connections`,
+      concurrency: c.mysqlConnections,
+      connections: c.mysqlConnections,
+      serverPid: mysqlPid,
+      op: () => {
+        const orderId = ids[next++];
+        if (!orderId) return null;
+        return reserveWithRowLocks(db, orderId, items, world.config.STOCK_LOW_THRESHOLD).then((short) => !short);
       },
-      c.seconds,
-      progress,
-    );
-  } finally {
-    await db.destroy();
-    await world.destroy();
-  }
+      close: () => db.destroy(),
+    };
+  });
 }

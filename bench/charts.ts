@@ -7,6 +7,7 @@ import type { BenchResult, DesignId, PhaseResult, ScenarioId } from "./types";
 
 const COLORS: Record<string, string> = {
   redis: "#1f77b4",
+  "redis-cluster": "#9467bd",
   "redis-nolimit": "#6baed6",
   "mysql-locking": "#d62728",
   "mysql-batched": "#ff7f0e",

@@ -36,7 +36,14 @@ export interface BenchOptions {
 }
 
 export const ALL_SCENARIOS: ScenarioId[] = ["flash-sale", "wide-catalog", "hot-3", "add-only"];
-export const ALL_DESIGNS: DesignId[] = ["redis", "mysql-locking", "mysql-batched", "noop", "redis-nolimit"];
+export const ALL_DESIGNS: DesignId[] = [
+  "redis",
+  "redis-cluster",
+  "mysql-locking",
+  "mysql-batched",
+  "noop",
+  "redis-nolimit",
+];
 
 export function fullOptions(): BenchOptions {
   return {
@@ -68,7 +75,7 @@ export function quickOptions(): BenchOptions {
   return {
     ...fullOptions(),
     form: "quick",
-    designs: ["redis", "mysql-locking", "mysql-batched", "noop"],
+    designs: ["redis", "redis-cluster", "mysql-locking", "mysql-batched", "noop"],
     concurrency: 16,
     workerProcesses: 1,
     isolate: "design",
@@ -115,50 +122,48 @@ const USAGE = [
   }),
 ].join("\n");
 
+type Numeric = "soak-minutes" | "concurrency" | "workers" | "payment-latency-ms" | "rate-limit" | "size";
+
 /** The options of a command line, and the results.json to re-render when --render is given. */
 export function parseCommandLine(argv: string[]): { opts: BenchOptions; render?: string } {
-  const { values: v } = parseCommandLineArgs(argv);
+  const fail = (why: string): never => {
+    throw new Error(`${why}\n${USAGE}`);
+  };
+  const v = flags(argv);
   if (v.help) {
     console.log(USAGE);
     process.exit(0);
   }
   const opts = v.quick ? quickOptions() : fullOptions();
-  const num = (name: "soak-minutes" | "concurrency" | "workers" | "payment-latency-ms" | "rate-limit" | "size") => {
-    const value = v[name];
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a number\n${USAGE}`);
-    return n;
+  const num = (name: Numeric, fallback: number) => {
+    const n = Number(v[name] ?? fallback);
+    return Number.isFinite(n) && n >= 0 ? n : fail(`--${name} needs a number`);
   };
-  const minutes = num("soak-minutes");
-  if (minutes !== undefined)
-    opts.soak =
-      minutes > 0
-        ? {
-            minutes,
-            sessionsPerSecond: opts.soak?.sessionsPerSecond ?? null,
-            sampleSeconds: opts.soak?.sampleSeconds ?? 5,
-          }
-        : null;
-  opts.concurrency = Math.max(1, Math.floor(num("concurrency") ?? opts.concurrency));
-  opts.workerProcesses = Math.max(1, Math.floor(num("workers") ?? opts.workerProcesses));
-  opts.designs = list(v.designs, ALL_DESIGNS, "designs") ?? opts.designs;
-  opts.scenarios = list(v.scenarios, ALL_SCENARIOS, "scenarios") ?? opts.scenarios;
+  const list = <T extends string>(name: "designs" | "scenarios", allowed: readonly T[], fallback: T[]): T[] => {
+    const items = v[name]?.split(",").map((s) => s.trim()) ?? fallback;
+    const ok = items.filter((s): s is T => (allowed as readonly string[]).includes(s));
+    return ok.length > 0 && ok.length === items.length ? ok : fail(`--${name}: expected some of ${allowed.join(", ")}`);
+  };
+  const minutes = num("soak-minutes", opts.soak?.minutes ?? 0);
+  opts.soak = minutes > 0 ? { sessionsPerSecond: null, sampleSeconds: 5, ...opts.soak, minutes } : null;
+  opts.concurrency = Math.max(1, Math.floor(num("concurrency", opts.concurrency)));
+  opts.workerProcesses = Math.max(1, Math.floor(num("workers", opts.workerProcesses)));
+  opts.designs = list("designs", ALL_DESIGNS, opts.designs);
+  opts.scenarios = list("scenarios", ALL_SCENARIOS, opts.scenarios);
   if (v["no-ceilings"]) opts.ceilings = null;
   if (v["no-scale"]) opts.scale = null;
-  opts.paymentLatencyMs = num("payment-latency-ms") ?? opts.paymentLatencyMs;
-  opts.rateLimitPerMinute = Math.floor(num("rate-limit") ?? opts.rateLimitPerMinute);
-  const size = num("size");
-  if (size !== undefined) resize(opts, size);
-  if (v.out) opts.outDir = v.out;
-  if (v["in-process"]) opts.inProcess = true;
-  if (v["no-progress"]) opts.progress = false;
+  opts.paymentLatencyMs = num("payment-latency-ms", opts.paymentLatencyMs);
+  opts.rateLimitPerMinute = Math.floor(num("rate-limit", opts.rateLimitPerMinute));
+  if (v.size !== undefined) resize(opts, num("size", 1));
+  opts.outDir = v.out ?? opts.outDir;
+  opts.inProcess ||= v["in-process"] === true;
+  opts.progress &&= !v["no-progress"];
   return { opts, ...(v.render && { render: v.render }) };
 }
 
-function parseCommandLineArgs(argv: string[]) {
+function flags(argv: string[]) {
   try {
-    return parseArgs({ args: argv, strict: true, options: OPTIONS });
+    return parseArgs({ args: argv, strict: true, options: OPTIONS }).values;
   } catch (err) {
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
   }
@@ -172,16 +177,4 @@ function resize(opts: BenchOptions, f: number): void {
   opts.wideCatalog = { ...opts.wideCatalog, carts: n(opts.wideCatalog.carts) };
   opts.hot3 = { carts: n(opts.hot3.carts) };
   opts.addOnly = { ...opts.addOnly, requests: n(opts.addOnly.requests) };
-}
-
-function list<T extends string>(value: unknown, allowed: readonly T[], flag: string): T[] | undefined {
-  if (value === undefined) return undefined;
-  const items = String(value)
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const ok = items.filter((s): s is T => (allowed as readonly string[]).includes(s));
-  if (items.length === 0 || ok.length < items.length)
-    throw new Error(`--${flag}: expected some of ${allowed.join(", ")}`);
-  return ok;
 }

@@ -1,17 +1,24 @@
 /** One measured phase: the load, and around it the CPU, memory and server counters. */
 import { loadavg } from "node:os";
-import type { Redis } from "ioredis";
 import type { Knex } from "@oms/shared";
 import { runLoad, type LoadOutcome, type LoadSpec } from "./load";
 import type { ProcSampler } from "./proc";
+import type { RedisServers } from "./redis-servers";
 import { round, summarize } from "./stats";
-import type { PhaseResult, ProcessUsage } from "./types";
-import { mysqlStatus, redisUsedMemory } from "./world";
+import type { MysqlStatusDelta, PhaseResult, ProcessUsage } from "./types";
+import { mysqlStatus } from "./world";
 
 export interface PhaseContext {
   sampler: ProcSampler;
-  redis: Redis;
+  servers: RedisServers;
   db: Knex;
+}
+
+interface Round {
+  outcome: LoadOutcome;
+  usage: Awaited<ReturnType<ProcSampler["end"]>>;
+  /** Commands each redis-server processed during the round. */
+  commands: number[];
 }
 
 export async function measurePhase(ctx: PhaseContext, spec: LoadSpec): Promise<PhaseResult> {
@@ -25,79 +32,64 @@ export async function measurePhase(ctx: PhaseContext, spec: LoadSpec): Promise<P
  * so that they see the same noise of a shared machine; one phase result per group.
  */
 export async function measureAlternating(ctx: PhaseContext, groups: LoadSpec[][]): Promise<PhaseResult[]> {
-  const memBefore = await redisUsedMemory(ctx.redis);
-  const mysqlBefore = await mysqlStatus(ctx.db);
-  const loadAverage = [loadavg()[0] ?? 0];
+  const [memoryBefore, mysqlBefore, loadBefore] = [
+    await ctx.servers.usedMemory(),
+    await mysqlStatus(ctx.db),
+    loadavg(),
+  ];
   const startedAtMs = Date.now();
-  let memPeak = memBefore;
-  const memTimer = setInterval(() => {
-    redisUsedMemory(ctx.redis).then(
-      (m) => (memPeak = Math.max(memPeak, m)),
-      () => undefined,
-    );
-  }, 500);
-  memTimer.unref();
-  const runs = groups.map(() => [] as Array<{ outcome: LoadOutcome; usage: Awaited<ReturnType<ProcSampler["end"]>> }>);
+  const runs = groups.map((): Round[] => []);
   const rounds = Math.max(...groups.map((g) => g.length));
-  try {
-    for (let r = 0; r < rounds; r++) {
-      for (const [g, group] of groups.entries()) {
-        const spec = group[r];
-        if (!spec) continue;
-        await ctx.sampler.begin();
-        const outcome = await runLoad(spec);
-        runs[g]?.push({ outcome, usage: await ctx.sampler.end() });
-        if (rounds > 1)
-          spec.progress?.finish(
-            `round ${r + 1}/${rounds}: ${outcome.count} req in ${outcome.seconds.toFixed(2)}s = ${Math.round(outcome.count / outcome.seconds)} req/s`,
-          );
-      }
+  for (let r = 0; r < rounds; r++) {
+    for (const [g, group] of groups.entries()) {
+      const spec = group[r];
+      if (!spec) continue;
+      await ctx.sampler.begin();
+      const commandsBefore = await ctx.servers.commands();
+      const outcome = await runLoad(spec);
+      const commands = (await ctx.servers.commands()).map((n, i) => n - (commandsBefore[i] ?? 0));
+      runs[g]?.push({ outcome, usage: await ctx.sampler.end(), commands });
+      const rate = Math.round(outcome.count / outcome.seconds);
+      if (rounds > 1) spec.progress?.finish(`round ${r + 1}/${rounds}: ${outcome.count} req = ${rate} req/s`);
     }
-  } finally {
-    clearInterval(memTimer);
   }
-  const memAfter = await redisUsedMemory(ctx.redis);
+  const redisUsedMemory = { before: memoryBefore, after: await ctx.servers.usedMemory() };
   const mysqlAfter = await mysqlStatus(ctx.db);
-  loadAverage.push(loadavg()[0] ?? 0);
+  const delta = (k: keyof MysqlStatusDelta) => mysqlAfter[k] - mysqlBefore[k];
+  // Questions less the benchmark's own closing SHOW STATUS.
+  const [commits, questions] = [delta("commits"), delta("questions") - 1];
+  const mysql = { rowLockWaits: delta("rowLockWaits"), rowLockTimeMs: delta("rowLockTimeMs"), commits, questions };
+  const loadAverage = [loadBefore[0] ?? 0, loadavg()[0] ?? 0];
   return groups.flatMap((group, g) => {
-    const first = group[0];
+    const spec = group[0];
     const list = runs[g] ?? [];
-    if (!first || list.length === 0) return [];
+    if (!spec || list.length === 0) return [];
     const wall = list.reduce((s, x) => s + x.usage.seconds, 0);
-    const result = phaseResult(first, combine(list.map((x) => x.outcome)));
-    result.startedAtMs = startedAtMs;
-    result.clientCpuPercent = round(list.reduce((s, x) => s + (x.usage.clientCpuPercent * x.usage.seconds) / wall, 0));
-    result.processes = sumUsage(
+    const processes = sumUsage(
       list.map((x) => x.usage.processes),
       wall,
     );
-    result.redisUsedMemory = { before: memBefore, after: memAfter, peak: Math.max(memPeak, memAfter) };
-    result.mysql = {
-      rowLockWaits: mysqlAfter.rowLockWaits - mysqlBefore.rowLockWaits,
-      rowLockTimeMs: mysqlAfter.rowLockTimeMs - mysqlBefore.rowLockTimeMs,
-      commits: mysqlAfter.commits - mysqlBefore.commits,
-      // Less the benchmark's own closing SHOW STATUS.
-      questions: mysqlAfter.questions - mysqlBefore.questions - 1,
-    };
-    result.loadAverage = loadAverage;
-    first.progress?.finish(describePhase(result), first.label);
+    const redisNodes = ctx.servers.nodes.map(({ name, pid, role }, i) => {
+      const commands = list.reduce((sum, x) => sum + (x.commands[i] ?? 0), 0);
+      const cpuPercent = processes.find((p) => p.pid === pid)?.cpuPercent ?? 0;
+      return { node: name, role, cpuPercent, commands, opsPerSecond: round(wall > 0 ? commands / wall : 0) };
+    });
+    const clientCpuPercent = round(list.reduce((s, x) => s + (x.usage.clientCpuPercent * x.usage.seconds) / wall, 0));
+    const measured = { startedAtMs, clientCpuPercent, processes, redisUsedMemory, redisNodes, mysql, loadAverage };
+    const result = phaseResult(spec, combine(list.map((x) => x.outcome)), measured);
+    spec.progress?.finish(describePhase(result), spec.label);
     return [result];
   });
 }
 
 /** One process's usage over several rounds: CPU summed, memory peaks. */
 function sumUsage(rounds: ProcessUsage[][], wall: number): ProcessUsage[] {
-  return (rounds[0] ?? []).map((p) => {
-    const all = rounds.map((list) => list.find((q) => q.pid === p.pid) ?? p);
+  return (rounds[0] ?? []).map(({ name, pid }) => {
+    const all = rounds.flatMap((list) => list.filter((q) => q.pid === pid));
     const cpu = all.reduce((s, q) => s + q.cpuSeconds, 0);
-    return {
-      name: p.name,
-      pid: p.pid,
-      cpuSeconds: round(cpu, 2),
-      cpuPercent: round(wall > 0 ? (100 * cpu) / wall : 0),
-      rssPeakKb: Math.max(...all.map((q) => q.rssPeakKb)),
-      hwmKb: Math.max(...all.map((q) => q.hwmKb)),
-    };
+    const cpuPercent = round(wall > 0 ? (100 * cpu) / wall : 0);
+    const [rssPeakKb, hwmKb] = [Math.max(...all.map((q) => q.rssPeakKb)), Math.max(...all.map((q) => q.hwmKb))];
+    return { name, pid, cpuSeconds: round(cpu, 2), cpuPercent, rssPeakKb, hwmKb };
   });
 }
 
@@ -116,16 +108,25 @@ function combine(outcomes: LoadOutcome[]): LoadOutcome {
   return first;
 }
 
-function phaseResult(spec: LoadSpec, outcome: LoadOutcome): PhaseResult {
+type Measured = Pick<
+  PhaseResult,
+  "startedAtMs" | "clientCpuPercent" | "processes" | "redisUsedMemory" | "redisNodes" | "mysql" | "loadAverage"
+>;
+
+function phaseResult(spec: LoadSpec, outcome: LoadOutcome, measured: Measured): PhaseResult {
   const { statuses, seconds, count, sale } = outcome;
-  const ok = statuses["200"] ?? 0;
-  const rejected = statuses["409"] ?? 0;
-  const pending = statuses["202"] ?? 0;
+  const [ok, rejected, pending] = [statuses["200"] ?? 0, statuses["409"] ?? 0, statuses["202"] ?? 0];
+  const saleWindow = sale && {
+    completed: sale.sold,
+    seconds: round(sale.seconds, 3),
+    completedPerSecond: sale.seconds > 0 ? round(sale.sold / sale.seconds) : 0,
+    latencyMs: summarize(sale.latency),
+    source: "http" as const,
+  };
   return {
     name: spec.label,
-    startedAtMs: 0,
     concurrency: spec.concurrency,
-    ...(spec.ratePerSecond === undefined ? {} : { targetRate: round(spec.ratePerSecond) }),
+    ...(spec.ratePerSecond !== undefined && { targetRate: round(spec.ratePerSecond) }),
     requests: count,
     seconds: round(seconds, 2),
     statuses,
@@ -139,26 +140,15 @@ function phaseResult(spec: LoadSpec, outcome: LoadOutcome): PhaseResult {
     rejectedPerSecond: round(rejected / seconds),
     latencyMs: summarize(outcome.latency),
     okLatencyMs: summarize(outcome.okLatency),
-    ...(sale && {
-      saleWindow: {
-        completed: sale.sold,
-        seconds: round(sale.seconds, 3),
-        completedPerSecond: sale.seconds > 0 ? round(sale.sold / sale.seconds) : 0,
-        latencyMs: summarize(sale.latency),
-        source: "http" as const,
-      },
-    }),
-    clientCpuPercent: 0,
-    processes: [],
-    redisUsedMemory: { before: 0, after: 0, peak: 0 },
-    mysql: { rowLockWaits: 0, rowLockTimeMs: 0, commits: 0, questions: 0 },
+    ...(saleWindow && { saleWindow }),
+    ...measured,
   };
 }
 
 export function describePhase(p: PhaseResult): string {
   const parts = [
     `${p.requests} req in ${p.seconds}s = ${p.requestsPerSecond} req/s`,
-    `200 ${p.ok} (${p.okPerSecond}/s)`,
+    `200 ${p.ok}`,
     `409 ${p.rejected}`,
   ];
   if (p.pending) parts.push(`202 ${p.pending}`);
@@ -186,11 +176,6 @@ export async function recordCompletions(db: Knex, result: PhaseResult, clientPre
   if (stock === undefined || !result.saleWindow) return;
   const sold = Math.min(stock, times.length);
   const end = ((times[sold - 1] ?? last) - result.startedAtMs) / 1000;
-  result.saleWindow = {
-    ...result.saleWindow,
-    completed: sold,
-    seconds: round(end, 3),
-    completedPerSecond: round(sold / end),
-    source: "mysql",
-  };
+  const window = { completed: sold, seconds: round(end, 3), completedPerSecond: round(sold / end) };
+  result.saleWindow = { ...result.saleWindow, ...window, source: "mysql" };
 }

@@ -1,7 +1,8 @@
 /**
  * The system under test: real processes (`node --import tsx apps/api/src/main.ts`, one
- * per port, and `apps/workers/src/main.ts`) or, for a test runner, the same parts inside
- * this process; and the shared redis-server and mariadbd, found by pid.
+ * per port, and `apps/workers/src/main.ts`, or a design's own entry points in bench/entry/)
+ * or, for a test runner, the same parts inside this process; and the shared redis-server
+ * and mariadbd, found by pid.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -9,9 +10,10 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
-import type { Knex } from "@oms/shared";
+import type { Knex, RedisClient } from "@oms/shared";
 import { freePort } from "../test/chaos/infra";
 import type { WatchedProcess } from "./proc";
+import type { DesignId } from "./types";
 import { sleep } from "./stats";
 
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -23,6 +25,12 @@ const INHERITED_BLOCKLIST = /^(NODE_OPTIONS|VITEST.*|TEST_.*)$/;
 export interface Part {
   name: string;
   pid: number;
+}
+
+/** The entry point (a .ts file, run with tsx) each kind of process starts from. */
+export interface StackEntries {
+  api: string;
+  workers: string;
 }
 
 export interface Stack {
@@ -85,7 +93,8 @@ const origin = (port: number) => `http://127.0.0.1:${port}`;
 export async function startStack(
   env: Record<string, string>,
   counts: { apiProcesses: number; workerProcesses: number },
-  heartbeats: { redis: Redis; key: string },
+  heartbeats: { redis: RedisClient; key: string },
+  entries: StackEntries,
 ): Promise<Stack> {
   const started = performance.now();
   const ports = async (n: number) => {
@@ -96,10 +105,10 @@ export async function startStack(
   const [workerPorts, apiPorts] = [await ports(counts.workerProcesses), await ports(counts.apiProcesses)];
   // Workers first (the World migrated the database: processes only check the schema).
   const workers = workerPorts.map((p, i) =>
-    spawnService(`worker-${i + 1}`, "apps/workers/src/main.ts", { ...env, METRICS_PORT: String(p) }),
+    spawnService(`worker-${i + 1}`, entries.workers, { ...env, METRICS_PORT: String(p) }),
   );
   const apis = apiPorts.map((port, i) => {
-    const api = spawnService(apiName(i, apiPorts.length), "apps/api/src/main.ts", { ...env, PORT: String(port) });
+    const api = spawnService(apiName(i, apiPorts.length), entries.api, { ...env, PORT: String(port) });
     return Object.assign(api, { origin: origin(port) });
   });
   const all = [...apis, ...workers];
@@ -133,12 +142,15 @@ export async function startStack(
 export async function startInProcessStack(
   env: Record<string, string>,
   counts: { apiProcesses: number; workerProcesses: number },
+  design: DesignId,
 ): Promise<Stack> {
   const started = performance.now();
-  const { createLogger, loadConfig } = await import("@oms/shared");
+  const { createLogger, loadApiConfig, loadWorkerConfig } = await import("@oms/shared");
   const { createApiDeps, createApp } = await import("@oms/api");
   const { createWorkerDeps, startWorkers } = await import("@oms/workers");
-  const config = loadConfig({ ...env, LOG_LEVEL: "error", PORT: "0" });
+  const wiring = (await import("./wiring")).DESIGN_WIRING[design];
+  const processEnv = { ...env, LOG_LEVEL: "error", PORT: "0" };
+  const [apiConfig, workerConfig] = [loadApiConfig(processEnv), loadWorkerConfig(processEnv)];
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -146,14 +158,14 @@ export async function startInProcessStack(
   try {
     const workers: Part[] = [];
     for (let i = 0; i < counts.workerProcesses; i++) {
-      const deps = createWorkerDeps(config, createLogger(config.LOG_LEVEL, "workers"));
+      const deps = createWorkerDeps(workerConfig, createLogger(workerConfig.LOG_LEVEL, "workers"), wiring.workers);
       const running = await startWorkers(deps);
       stops.push(() => running.close().then(() => deps.close()));
       workers.push({ name: `worker-${i + 1}`, pid: process.pid });
     }
     const apis: Stack["apis"] = [];
     for (let i = 0; i < counts.apiProcesses; i++) {
-      const deps = await createApiDeps(config, createLogger(config.LOG_LEVEL, "api"));
+      const deps = await createApiDeps(apiConfig, createLogger(apiConfig.LOG_LEVEL, "api"), wiring.api);
       const server = await new Promise<Server>((resolve) => {
         const s = createApp(deps).listen(0, "127.0.0.1", () => resolve(s));
       });

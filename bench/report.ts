@@ -10,6 +10,7 @@ import type {
   CeilingResult,
   PhaseResult,
   ProcessUsage,
+  RedisNodeLoad,
   ScaleResult,
   ScenarioRun,
   SoakResult,
@@ -84,8 +85,6 @@ const CHECKS: Array<Column<ScenarioRun>> = [
   ["Redis = MySQL", (r) => String(r.checks.redisMatchesMysql ?? "n/a")],
   ["completed", (r) => r.checks.completedOrders],
   ["failed", (r) => r.checks.failedOrders],
-  ["pending", (r) => r.checks.pendingOrders],
-  ["payment mismatches", (r) => r.checks.paymentMismatches],
   ["answers agree", (r) => String(r.checks.answersAgree)],
   ["checks", (r) => (r.checks.ok ? "ok" : `FAIL: ${r.checks.violations.slice(0, 3).join("; ")}`)],
 ];
@@ -107,6 +106,24 @@ const COST: Array<Column<Costed>> = [
   ["p90 <=", batch((b) => b.p90AtMost)],
   ["max <=", batch((b) => b.maxAtMost)],
 ];
+
+type NodePhase = RunPhase & { n: RedisNodeLoad };
+/** A primary's (or the one server's) share of the commands the primaries processed in the phase. */
+function shareOfOps({ p, n }: NodePhase): Cell {
+  const served = p.redisNodes.filter((x) => x.role !== "replica").reduce((s, x) => s + x.commands, 0);
+  return n.role === "replica" || served === 0 ? "" : round((100 * n.commands) / served);
+}
+const NODES: Array<Column<NodePhase>> = [
+  ...RUN,
+  ["node", (r) => r.n.node],
+  ["role", (r) => r.n.role],
+  ["CPU%", (r) => r.n.cpuPercent],
+  ["ops/s", (r) => r.n.opsPerSecond],
+  ["share of ops %", shareOfOps],
+];
+/** The runs whose nodes are listed: our design on one server and on the Cluster, where both ran. */
+const NODE_RUNS = new Set(["redis", "redis-cluster"]);
+const NODE_SCENARIOS = new Set(["flash-sale", "wide-catalog"]);
 
 const CEILINGS: Array<Column<CeilingResult>> = [
   ["ceiling", (c) => c.name],
@@ -185,10 +202,14 @@ function sections(result: BenchResult, console: boolean): Section[] {
     }),
   );
   const soldOut = result.runs.flatMap((r) => (r.soldOut ? [{ ...r, soldOut: r.soldOut }] : []));
+  const nodes = phases
+    .filter(({ run }) => NODE_RUNS.has(run.design) && NODE_SCENARIOS.has(run.scenario))
+    .flatMap((rp) => (rp.p.redisNodes ?? []).map((n) => ({ ...rp, n })));
   const all: Section[] = [
     ["Targets", "", table(result.targets, targetColumns(!console))],
     ["Throughput, latency, CPU and memory per phase", PHASES_NOTE, table(phases, console ? SHORT : COLUMNS)],
     ["Sold-out answers against the plain route", "", table(soldOut, SOLD_OUT)],
+    ["Redis load per node", NODES_NOTE, table(nodes, NODES)],
     ["What a checkout costs", COST_NOTE, table(costed, COST)],
     ["Correctness", "", table(result.runs, CHECKS)],
     ["Ceilings: each design's bottleneck alone", "", table(result.ceilings, CEILINGS)],
@@ -200,6 +221,8 @@ function sections(result: BenchResult, console: boolean): Section[] {
 
 const PHASES_NOTE =
   "Latency in ms. `load avg`: the machine's 1-minute load average at the start and end of the phase (2 cores; the machine is shared). CPU in % of one core over the phase (redis-server and mariadbd include other clients of the shared servers). Memory: API and workers VmHWM (peak since the process started), redis-server and mariadbd highest sampled VmRSS; Redis mem Δ: INFO used_memory after minus before the phase. `sale /s`: completed checkouts per second from the start until the last unit was sold; `orders/s`: orders completed per second until the last one completed (both from MySQL's completed_at, so checkouts answered 202 Pending that completed later count; the no-op floor writes no orders, its sale window counts 200 answers).";
+const NODES_NOTE =
+  "Each redis-server of the run (the benchmark's own: one, or the Cluster's three primaries and their replicas) over the phase: CPU in % of one core (pidusage), commands per second (INFO `total_commands_processed` delta, the benchmark's own INFO calls left out; a replica's are its replication stream) and the node's share of the commands the primaries processed. On two cores the Cluster adds no capacity; the shares show how the keys spread.";
 const COST_NOTE =
   "Per completed checkout (orders in MySQL; the floor: 200 answers) or added item, over the phase: SQL statements (MariaDB `Questions`, the benchmark's own left out; the flush and the reconciler included) and transactions (`Com_commit`); worker CPU per job (both worker processes). Group commit: writes per MySQL transaction of the workers over the whole run (`oms_write_batch_size`; quantiles are histogram bucket bounds).";
 

@@ -11,7 +11,7 @@ import { writeReport } from "./report";
 import type { BenchResult } from "./types";
 import { runBenchmark } from "./runner";
 import { stopAllServices } from "./processes";
-import { World } from "./world";
+import { destroyAllWorlds } from "./world";
 
 async function main(): Promise<void> {
   const { opts, render } = parseCommandLine(process.argv.slice(2));
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     interrupted = true;
     console.error("\ninterrupted: removing this run's databases and keys (again to quit at once)");
     void stopAllServices()
-      .then(() => World.destroyAll())
+      .then(() => destroyAllWorlds())
       .finally(() => process.exit(130));
   };
   process.on("SIGINT", onSignal);
@@ -39,6 +39,6 @@ async function main(): Promise<void> {
 main().catch(async (err: unknown) => {
   console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
   await stopAllServices();
-  await World.destroyAll();
+  await destroyAllWorlds();
   process.exit(1);
 });

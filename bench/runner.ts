@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, totalmem, release, type } from "node:os";
+import { Cluster } from "ioredis";
 import { luaCeiling, mysqlCeiling } from "./ceilings";
 import type { BenchOptions } from "./options";
 import { infraPids, type InfraPids } from "./processes";
@@ -15,10 +16,10 @@ import { SCENARIOS } from "./scenarios";
 import { runSession } from "./session";
 import { runSoak } from "./soak";
 import { loadAverage, round } from "./stats";
-import { DESIGN_LABELS } from "./system";
-import { evaluateTargets, findRun, phaseOf } from "./targets";
+import { DESIGN_LABELS, onCluster } from "./system";
+import { evaluateTargets, phaseOf } from "./targets";
 import type { BenchResult, DesignId, MachineInfo, ScenarioId, ScenarioRun } from "./types";
-import { World } from "./world";
+import { createWorld, destroyWorld, type World } from "./world";
 
 export interface RunOptions {
   /** Print the table at the end (the CLI does; the test does not need to). */
@@ -27,9 +28,13 @@ export interface RunOptions {
   write?: boolean;
 }
 
-/** Which scenarios a design runs: the limiter-off variant only where the limiter is on the hot path. */
+/**
+ * Which scenarios a design runs: the limiter-off variant only where the limiter is on the
+ * hot path; the Cluster on the one hot product and on the wide catalog.
+ */
 function runsFor(design: DesignId, scenario: ScenarioId): boolean {
-  return design !== "redis-nolimit" || scenario === "flash-sale";
+  if (design === "redis-nolimit") return scenario === "flash-sale";
+  return !onCluster(design) || scenario === "flash-sale" || scenario === "wide-catalog";
 }
 
 async function machineInfo(world: World): Promise<MachineInfo> {
@@ -80,14 +85,15 @@ async function runDesign(
 
 export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = {}): Promise<BenchResult> {
   const progress = new Progress(opts.progress);
-  const probe = await World.create();
+  const probe = await createWorld();
   let machine: MachineInfo;
   let infra: InfraPids;
   try {
     machine = await machineInfo(probe);
+    if (probe.redis instanceof Cluster) throw new Error("the probe world runs on one redis-server");
     infra = await infraPids(probe.redis, probe.db);
   } finally {
-    await probe.destroy();
+    await destroyWorld(probe);
   }
   progress.log(
     `bench (${opts.form}): ${machine.nproc} x ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}; load average ${machine.loadAverageStart}`,
@@ -118,13 +124,13 @@ export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = 
   if (opts.ceilings) {
     progress.log("\nceilings: each design's bottleneck alone");
     for (const lines of [1, 3]) {
-      ceilings.push(await luaCeiling(opts.ceilings, lines, infra.redis, progress));
+      ceilings.push(await luaCeiling(opts.ceilings, lines, progress));
       ceilings.push(await mysqlCeiling(opts.ceilings, lines, infra.mysql, opts.form === "quick", progress));
     }
   }
 
   // The scale and soak runs offer a fixed share of what the redis design reached on the wide catalog.
-  const wide = phaseOf(findRun(runs, "wide-catalog", "redis"), "checkout");
+  const wide = phaseOf(runs, "wide-catalog", "redis", "checkout");
   const capacity = wide?.ordersCompleted?.perSecond ?? wide?.okPerSecond ?? 100;
   let scale: BenchResult["scale"] = [];
   if (opts.scale) {
@@ -156,11 +162,12 @@ export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = 
     PAYMENT_SIM_LATENCY_MS: opts.paymentLatencyMs,
     RATE_LIMIT_PER_MINUTE: `${opts.rateLimitPerMinute} (redis-nolimit: 0)`,
     CHECKOUT_TIMEOUT_MS: "8000 (default)",
+    Redis:
+      "the benchmark's own per scenario run, no persistence: one redis-server, or (redis-cluster) a Cluster of 3 primaries with a replica each and INVENTORY_SHARDS=3",
     isolation:
       opts.isolate === "scenario" ? "fresh processes, database and prefix per scenario run" : "one system per design",
     "load generator": "undici Pool, keep-alive, one request in flight per connection, connections = clients",
   };
-  const partial = { runs, settings };
   const result: BenchResult = {
     form: opts.form,
     machine,
@@ -169,7 +176,7 @@ export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = 
     ceilings,
     scale,
     soak,
-    targets: evaluateTargets(partial),
+    targets: evaluateTargets(runs, opts.concurrency),
     correctnessOk: runs.every((r) => r.checks.ok) && (soak?.checks.ok ?? true) && scale.every((s) => s.checksOk),
   };
   if (runOptions.write !== false) {

@@ -7,7 +7,7 @@ import type { BenchOptions } from "./options";
 import { measurePhase, recordCompletions } from "./phase";
 import type { InfraPids } from "./processes";
 import type { Progress } from "./progress";
-import { AMPLE_STOCK, type Scenario } from "./scenarios";
+import { ampleCatalog, seeded, type Scenario } from "./scenarios";
 import { runSession } from "./session";
 import { clientId, rng, round } from "./stats";
 import type { ProcessUsage, ScaleResult } from "./types";
@@ -19,16 +19,12 @@ function scaleScenario(opts: BenchOptions, rate: number, seconds: number): Scena
   const carts = Math.ceil(rate * seconds * 1.2) + opts.concurrency;
   return {
     id: "scale",
-    async seed(world) {
-      const products = Array.from({ length: PRODUCTS }, (_, i) => ({ id: `sc-${i}`, quantity: AMPLE_STOCK }));
-      await world.seedProducts(products);
+    seed(world) {
       const random = rng(11);
       const pick = () => Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * PRODUCTS));
       const lines = () => [...new Set(pick())].map((p) => ({ productId: `sc-${p}`, quantity: 1 }));
-      await world.seedCarts(
-        Array.from({ length: carts }, (_, i) => ({ clientId: clientId("sc-c", i), lines: lines() })),
-      );
-      return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix: "sc-", params: {} };
+      const list = Array.from({ length: carts }, (_, i) => ({ clientId: clientId("sc-c", i), lines: lines() }));
+      return seeded(world, ampleCatalog("sc-", PRODUCTS), list, "sc-");
     },
     async run(d) {
       const result = await measurePhase(d.phase, {

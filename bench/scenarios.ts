@@ -11,7 +11,7 @@ import type { WatchedProcess } from "./proc";
 import type { Progress } from "./progress";
 import { clientId, rng } from "./stats";
 import type { DesignId, PhaseResult, ScenarioId, SoldOutResult } from "./types";
-import type { Cart, Product, World } from "./world";
+import { seedCarts, seedProducts, type Cart, type Product, type World } from "./world";
 
 /** Plenty: a product that never runs out during a run. */
 export const AMPLE_STOCK = 100_000_000;
@@ -53,16 +53,20 @@ const post = (path: string, body: unknown): RequestSpec => ({ method: "POST", pa
 const checkout = (clientID: string): RequestSpec => post("/checkOutCart", { clientID });
 const add = (clientID: string, productID: string) => post("/addToCart", { clientID, productID, quantity: 1 });
 
+/** `n` products `<prefix>0`, `<prefix>1`, ... that never run out. */
+export const ampleCatalog = (prefix: string, n: number): Product[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, quantity: AMPLE_STOCK }));
+
 /** Seeds the products, then the carts, and returns what the checks need. */
-async function seeded(
+export async function seeded(
   world: World,
   products: Product[],
   carts: Cart[],
   productPrefix: string,
-  params: Seeded["params"],
-) {
-  await world.seedProducts(products);
-  await world.seedCarts(carts);
+  params: Seeded["params"] = {},
+): Promise<Seeded> {
+  await seedProducts(world, products);
+  await seedCarts(world, carts);
   return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix, params };
 }
 
@@ -180,8 +184,7 @@ export const wideCatalog: Scenario = {
       };
     });
     const lineCount = carts.reduce((s, c) => s + c.lines.length, 0);
-    const products = Array.from({ length: n }, (_, i) => ({ id: `wc-${i}`, quantity: AMPLE_STOCK }));
-    return seeded(world, products, carts, "wc-", {
+    return seeded(world, ampleCatalog("wc-", n), carts, "wc-", {
       products: n,
       carts: k,
       "lines per cart": `1-${maxLines} (mean ${(lineCount / k).toFixed(2)})`,
@@ -221,11 +224,7 @@ export const hot3: Scenario = {
 export const addOnly: Scenario = {
   id: "add-only",
   async seed(world, opts) {
-    const products = Array.from({ length: opts.addOnly.products }, (_, i) => ({
-      id: `ao-${i}`,
-      quantity: AMPLE_STOCK,
-    }));
-    return seeded(world, products, [], "ao-", {
+    return seeded(world, ampleCatalog("ao-", opts.addOnly.products), [], "ao-", {
       products: opts.addOnly.products,
       requests: `${opts.addOnly.requests} (one per client, a random product)`,
       concurrency: opts.concurrency,

@@ -8,9 +8,9 @@ import type { BenchOptions } from "./options";
 import type { InfraPids } from "./processes";
 import type { Progress } from "./progress";
 import type { Scenario, ScenarioOutput, Seeded } from "./scenarios";
-import { startSystem } from "./system";
+import { onCluster, startSystem } from "./system";
 import type { CorrectnessChecks, DesignId, WriteBatches } from "./types";
-import { World } from "./world";
+import { createWorld, destroyWorld } from "./world";
 
 export interface Checked<Out> {
   seeded: Seeded;
@@ -29,7 +29,7 @@ export async function runSession<Out extends ScenarioOutput>(
   log: Progress,
   apiProcesses = 1,
 ): Promise<Array<Checked<Out>>> {
-  const world = await World.create();
+  const world = await createWorld(onCluster(design));
   try {
     const prepared: Array<{ scenario: Scenario<Out>; seed: Seeded }> = [];
     for (const scenario of scenarios) prepared.push({ scenario, seed: await scenario.seed(world, opts) });
@@ -61,6 +61,6 @@ export async function runSession<Out extends ScenarioOutput>(
     }
     return out;
   } finally {
-    await world.destroy();
+    await destroyWorld(world);
   }
 }

@@ -9,11 +9,11 @@ import { measurePhase } from "./phase";
 import { usageOf } from "./proc";
 import type { InfraPids } from "./processes";
 import type { Progress } from "./progress";
-import { AMPLE_STOCK, type Scenario, type ScenarioOutput } from "./scenarios";
+import { ampleCatalog, seeded, type Scenario, type ScenarioOutput } from "./scenarios";
 import { runSession } from "./session";
 import { clientId, rng, round } from "./stats";
 import type { PhaseResult, SoakResult, SoakSample } from "./types";
-import { redisUsedMemory, type World } from "./world";
+import { prefixKeyCount, type World } from "./world";
 
 type Soak = NonNullable<BenchOptions["soak"]>;
 
@@ -32,7 +32,7 @@ async function census(world: World): Promise<Census> {
     const r = (await world.db(t).count({ n: "*" }).first()) as { n: number | string } | undefined;
     rows[t] = Number(r?.n ?? 0);
   }
-  return { rows, keys: (await world.prefixKeys()).length };
+  return { rows, keys: await prefixKeyCount(world) };
 }
 
 type SoakOutput = ScenarioOutput & { phase: PhaseResult; samples: SoakSample[]; first: Census; last: Census };
@@ -41,11 +41,7 @@ type SoakOutput = ScenarioOutput & { phase: PhaseResult; samples: SoakSample[]; 
 function soakScenario(opts: BenchOptions, sessionsPerSecond: number, s: Soak): Scenario<SoakOutput> {
   return {
     id: "soak",
-    async seed(world) {
-      const products = Array.from({ length: PRODUCTS }, (_, i) => ({ id: `sk-${i}`, quantity: AMPLE_STOCK }));
-      await world.seedProducts(products);
-      return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix: "sk-", params: {} };
-    },
+    seed: (world) => seeded(world, ampleCatalog("sk-", PRODUCTS), [], "sk-"),
     async run(d) {
       const samples: SoakSample[] = [];
       const t0 = performance.now();
@@ -56,9 +52,8 @@ function soakScenario(opts: BenchOptions, sessionsPerSecond: number, s: Soak): S
           d.processes.map((p) => [p.name, Math.round((usage[p.pid]?.memory ?? 0) / 1024)]),
         );
         const t = round((performance.now() - t0) / 1000, 1);
-        const point: SoakSample = { t, rssKb, redisUsedMemory: await redisUsedMemory(d.world.redis).catch(() => 0) };
-        if (samples.length % everyKeys === 0)
-          point.prefixKeys = (await d.world.prefixKeys().catch(() => undefined))?.length;
+        const point: SoakSample = { t, rssKb, redisUsedMemory: await d.world.servers.usedMemory().catch(() => 0) };
+        if (samples.length % everyKeys === 0) point.prefixKeys = await prefixKeyCount(d.world).catch(() => undefined);
         samples.push(point);
       };
       const random = rng(99);

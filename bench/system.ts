@@ -3,12 +3,13 @@ import { Pool } from "undici";
 import type { BenchOptions } from "./options";
 import type { PhaseContext } from "./phase";
 import { ProcSampler, type WatchedProcess } from "./proc";
-import { startInProcessStack, startStack, watched, type InfraPids, type Stack } from "./processes";
+import { startInProcessStack, startStack, watched, type InfraPids, type Stack, type StackEntries } from "./processes";
 import type { DesignId } from "./types";
 import type { World } from "./world";
 
 export const DESIGN_LABELS: Record<DesignId, string> = {
   redis: "redis (ours)",
+  "redis-cluster": "redis on a 3-primary Cluster",
   "redis-nolimit": "redis, no rate limiter",
   "mysql-locking": "mysql-locking (classic)",
   "mysql-batched": "mysql-batched (MySQL only, batched)",
@@ -18,11 +19,29 @@ export const DESIGN_LABELS: Record<DesignId, string> = {
 /** What each design changes in the environment every design shares. */
 const DESIGN_ENV: Record<DesignId, Record<string, string>> = {
   redis: {},
+  // The Cluster's nodes and INVENTORY_SHARDS come with its world (world.ts).
+  "redis-cluster": {},
   "redis-nolimit": { RATE_LIMIT_PER_MINUTE: "0" },
-  "mysql-locking": { INVENTORY_MODE: "mysql-locking" },
-  "mysql-batched": { INVENTORY_MODE: "mysql-batched" },
-  noop: { BENCH_NOOP_WORKERS: "true" },
+  "mysql-locking": {},
+  "mysql-batched": {},
+  noop: {},
 };
+
+const PRODUCTION_ENTRIES: StackEntries = { api: "apps/api/src/main.ts", workers: "apps/workers/src/main.ts" };
+/** The entry points each design's processes run: production's, or the bench's own wiring (bench/wiring.ts). */
+const DESIGN_ENTRIES: Record<DesignId, StackEntries> = {
+  redis: PRODUCTION_ENTRIES,
+  "redis-cluster": PRODUCTION_ENTRIES,
+  "redis-nolimit": PRODUCTION_ENTRIES,
+  "mysql-locking": { api: "bench/entry/api-mysql.ts", workers: "bench/entry/workers-mysql-locking.ts" },
+  "mysql-batched": { api: "bench/entry/api-mysql.ts", workers: "bench/entry/workers-mysql-batched.ts" },
+  noop: { api: PRODUCTION_ENTRIES.api, workers: "bench/entry/workers-noop.ts" },
+};
+
+/** The designs that run on a local Redis Cluster instead of one redis-server. */
+export const onCluster = (design: DesignId) => design === "redis-cluster";
+/** The designs that keep stock levels in Redis (the others keep no cache to compare). */
+export const cachesStock = (design: DesignId) => design.startsWith("redis");
 
 /** The environment that selects a design; everything else is the same for all. */
 export function designEnv(design: DesignId, opts: BenchOptions): Record<string, string> {
@@ -36,8 +55,6 @@ export function designEnv(design: DesignId, opts: BenchOptions): Record<string, 
     WORKER_QUEUES: "cart,checkout,inventory",
     PAYMENT_SIM_LATENCY_MS: String(opts.paymentLatencyMs),
     RATE_LIMIT_PER_MINUTE: String(opts.rateLimitPerMinute),
-    INVENTORY_MODE: "redis",
-    BENCH_NOOP_WORKERS: "false",
     ...DESIGN_ENV[design],
   };
 }
@@ -58,11 +75,11 @@ export async function startSystem(
   infra: InfraPids,
   apiProcesses = 1,
 ): Promise<System> {
-  const env = { ...designEnv(design, opts), ...world.env() };
+  const env = { ...designEnv(design, opts), ...world.processEnv };
   const counts = { apiProcesses, workerProcesses: opts.workerProcesses };
   const stack = opts.inProcess
-    ? await startInProcessStack(env, counts)
-    : await startStack(env, counts, { redis: world.redis, key: world.keys.workerHeartbeats });
+    ? await startInProcessStack(env, counts, design)
+    : await startStack(env, counts, { redis: world.redis, key: world.keys.workerHeartbeats }, DESIGN_ENTRIES[design]);
   // As many connections as virtual clients, spread over the API processes.
   const connections = Math.ceil(Math.max(opts.concurrency, 64) / stack.apis.length);
   const timeouts = {
@@ -72,12 +89,14 @@ export async function startSystem(
     bodyTimeout: 60_000,
   };
   const pools = stack.apis.map((a) => new Pool(a.origin, { connections, pipelining: 1, ...timeouts }));
-  const processes = watched(stack, infra);
+  // The world's own redis-servers, each by its pid, in place of a shared one.
+  const redisServers = world.servers.nodes.map(({ pid }) => ({ name: "redis-server", pid }));
+  const processes = [...watched(stack, { ...infra, redis: null }), ...redisServers];
   const sampler = new ProcSampler(processes).start();
   return {
     stack,
     pools,
-    phase: { sampler, redis: world.redis, db: world.db },
+    phase: { sampler, servers: world.servers, db: world.db },
     processes,
     async stop() {
       sampler.stop();

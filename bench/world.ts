@@ -1,16 +1,12 @@
 /**
- * One isolated world per scenario run: its own MariaDB database and its own Redis key
- * prefix (hash tag), seeded directly, and removed afterwards. The shared servers are
- * never flushed.
+ * One isolated world per scenario run: the test suite's env (own migrated MariaDB
+ * database, own Redis key prefix) on redis-servers of its own, seeded directly, and
+ * removed afterwards with its servers.
  */
-import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
-import { createDb, createRedis, keyspace, type Keyspace, type Knex } from "@oms/shared";
-import { prepareDatabase } from "@oms/migrations";
+import type { Knex, RedisClient } from "@oms/shared";
+import { createTestEnvOn, insertProducts, scanAll, type TestEnv } from "../test/support/env";
+import { RedisServers } from "./redis-servers";
 import type { MysqlStatusDelta } from "./types";
-
-export const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
-export const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";
 
 export interface Product {
   id: string;
@@ -22,6 +18,12 @@ export interface Cart {
   lines: Array<{ productId: string; quantity: number }>;
 }
 
+export interface World extends Omit<TestEnv<RedisClient>, "close"> {
+  servers: RedisServers;
+  /** The environment every process of this world gets. */
+  processEnv: Record<string, string>;
+}
+
 /** Worlds not yet destroyed, so an interrupted run can still clean up. */
 const live = new Set<World>();
 
@@ -30,95 +32,62 @@ async function insert<T>(rows: T[], size: number, write: (chunk: T[]) => Promise
   for (let i = 0; i < rows.length; i += size) await write(rows.slice(i, i + size));
 }
 
-export class World {
-  readonly keys: Keyspace;
-  readonly databaseUrl: string;
-
-  private constructor(
-    readonly id: string,
-    readonly db: Knex,
-    readonly redis: Redis,
-  ) {
-    this.keys = keyspace(id);
-    this.databaseUrl = `${MYSQL_URL}/oms_${id}`;
-  }
-
-  static async create(): Promise<World> {
-    const id = `bench${randomBytes(4).toString("hex")}`;
-    const url = `${MYSQL_URL}/oms_${id}`;
-    await prepareDatabase(url);
-    const world = new World(id, createDb(url, 8), createRedis(REDIS_URL, { name: `bench-${id}` }));
+/** A world on a standalone redis-server, or on a local Cluster. */
+export async function createWorld(cluster = false): Promise<World> {
+  const servers = await RedisServers.start(cluster);
+  try {
+    const { close: _dropsKeysOneByOne, ...env } = await createTestEnvOn(servers.env);
+    const processEnv = { ...servers.env, REDIS_PREFIX: env.id, DATABASE_URL: env.config.DATABASE_URL };
+    const world = { ...env, servers, processEnv };
     live.add(world);
-    await waitReady(world.redis);
     return world;
-  }
-
-  static async destroyAll(): Promise<void> {
-    await Promise.all([...live].map((w) => w.destroy().catch(() => undefined)));
-  }
-
-  /** The environment every process of this world gets. */
-  env(): Record<string, string> {
-    return { REDIS_URL, REDIS_PREFIX: this.id, DATABASE_URL: this.databaseUrl };
-  }
-
-  async seedProducts(products: Product[]): Promise<void> {
-    const rows = products.map((p) => ({
-      product_id: p.id,
-      product_name: p.id,
-      quantity: p.quantity,
-      price_cents: 100,
-    }));
-    await insert(rows, 1000, (chunk) => this.db("product_details").insert(chunk));
-  }
-
-  /**
-   * Carts written directly: the rows of client_cart in MySQL and the API's copy in Redis
-   * (the hash the cart worker writes on add-to-cart), so the sold-out fast path sees them.
-   */
-  async seedCarts(carts: Cart[]): Promise<void> {
-    const rows = carts.flatMap((c) =>
-      c.lines.map((l) => ({ client_id: c.clientId, product_id: l.productId, quantity: l.quantity })),
-    );
-    await insert(rows, 2000, (chunk) => this.db("client_cart").insert(chunk));
-    await insert(carts, 1000, (chunk) => {
-      const pipeline = this.redis.pipeline();
-      for (const cart of chunk) {
-        const key = this.keys.cartMirror(cart.clientId);
-        pipeline.hset(key, Object.fromEntries(cart.lines.map((l) => [l.productId, l.quantity])));
-        pipeline.expire(key, 86_400);
-      }
-      return pipeline.exec();
-    });
-  }
-
-  /** Keys under this world's prefix. */
-  async prefixKeys(): Promise<string[]> {
-    const keys: string[] = [];
-    const stream = this.redis.scanStream({ match: this.keys.allKeysPattern, count: 1000 });
-    for await (const batch of stream as AsyncIterable<string[]>) keys.push(...batch);
-    return keys;
-  }
-
-  async destroy(): Promise<void> {
-    live.delete(this);
-    await insert(await this.prefixKeys(), 1000, (chunk) => this.redis.unlink(...chunk));
-    await this.db.raw(`DROP DATABASE IF EXISTS \`oms_${this.id}\``);
-    await this.db.destroy();
-    this.redis.disconnect();
+  } catch (err) {
+    await servers.close();
+    throw err;
   }
 }
 
-export async function waitReady(redis: Redis): Promise<void> {
-  if (redis.status === "ready") return;
-  await new Promise<void>((resolve, reject) => {
-    redis.once("ready", () => resolve());
-    setTimeout(() => reject(new Error("redis not ready in 10s")), 10_000).unref();
-  });
+/** Drops the database and stops the servers (their keys go with them). */
+export async function destroyWorld(world: World): Promise<void> {
+  live.delete(world);
+  await world.db.raw(`DROP DATABASE IF EXISTS \`oms_${world.id}\``);
+  await world.db.destroy();
+  world.redis.disconnect();
+  await world.servers.close();
 }
 
-export async function redisUsedMemory(redis: Redis): Promise<number> {
-  return Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? 0);
+export async function destroyAllWorlds(): Promise<void> {
+  await Promise.all([...live].map((w) => destroyWorld(w).catch(() => undefined)));
+}
+
+export async function seedProducts(world: World, products: Product[]): Promise<void> {
+  await insert(products, 1000, (chunk) => insertProducts(world.db, chunk));
+}
+
+/**
+ * Carts written directly: the rows of client_cart in MySQL and the API's copy in Redis
+ * (the hash the cart worker writes on add-to-cart), so the sold-out fast path sees them.
+ * One command per key, sent together: on a Cluster the carts sit in many slots.
+ */
+export async function seedCarts(world: World, carts: Cart[]): Promise<void> {
+  const rows = carts.flatMap((c) =>
+    c.lines.map((l) => ({ client_id: c.clientId, product_id: l.productId, quantity: l.quantity })),
+  );
+  await insert(rows, 2000, (chunk) => world.db("client_cart").insert(chunk));
+  await insert(carts, 1000, (chunk) =>
+    Promise.all(
+      chunk.map(async (cart) => {
+        const key = world.keys.cartMirror(cart.clientId);
+        await world.redis.hset(key, Object.fromEntries(cart.lines.map((l) => [l.productId, l.quantity])));
+        await world.redis.expire(key, 86_400);
+      }),
+    ),
+  );
+}
+
+/** Keys under this world's prefix, on every node. */
+export async function prefixKeyCount(world: World): Promise<number> {
+  return (await scanAll(world.redis, world.keys.allKeysPattern)).length;
 }
 
 /** Global status counters of MariaDB (the server is shared, so these include other clients). */

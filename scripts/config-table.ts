@@ -1,18 +1,22 @@
 /**
- * Prints the configuration table generated from the config schema; with --write,
- * replaces the table in README.md (a test checks that the README holds this table).
+ * Prints the configuration tables (one per process) generated from the config schemas;
+ * with --write, replaces them in README.md between the config-table markers (a test
+ * checks that the README holds these tables).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { configTableMarkdown } from "@oms/shared";
 
-const table = configTableMarkdown();
+const tables = configTableMarkdown();
 if (process.argv.includes("--write")) {
   const path = new URL("../README.md", import.meta.url);
   const readme = readFileSync(path, "utf8");
-  const existing = /^\| Variable +\| Default +\| Meaning +\|\n(?:\|.*\|\n)+/m;
-  if (!existing.test(readme)) throw new Error("README.md has no configuration table to replace");
-  writeFileSync(path, readme.replace(existing, `${table}\n`));
-  console.log("README.md: configuration table updated (run prettier on it)");
+  const existing = /(<!-- config-table:begin -->\n)[\s\S]*?(<!-- config-table:end -->)/;
+  if (!existing.test(readme)) throw new Error("README.md has no config-table markers to write between");
+  writeFileSync(
+    path,
+    readme.replace(existing, (_all, begin: string, end: string) => `${begin}\n${tables}\n\n${end}`),
+  );
+  console.log("README.md: configuration tables updated (run prettier on it)");
 } else {
-  console.log(table);
+  console.log(tables);
 }

@@ -1,7 +1,7 @@
-import { createDb, loadConfig } from "@oms/shared";
+import { createDb, loadBaseConfig } from "@oms/shared";
 import { prepareDatabase, seedDemoCatalog } from "@oms/migrations";
 
-const config = loadConfig();
+const config = loadBaseConfig();
 await prepareDatabase(config.DATABASE_URL);
 const db = createDb(config.DATABASE_URL, 1);
 try {

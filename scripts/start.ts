@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createDb, entryCommand, loadConfig, runEntryPoint, type EntryName } from "@oms/shared";
+import { createDb, entryCommand, loadDemoConfig, runEntryPoint, type EntryName } from "@oms/shared";
 import { parseWorkerLimits } from "../apps/workers/src/autoscale/decision";
 import { prepareDatabase, seedDemoCatalogIfEmpty } from "@oms/migrations";
 
@@ -41,7 +41,7 @@ function run(proc: Supervised, env: NodeJS.ProcessEnv): void {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadDemoConfig();
   const applied = await prepareDatabase(config.DATABASE_URL);
   console.log(`[start] database ready${applied.length ? ` (applied ${applied.join(", ")})` : ""}`);
   if (config.SEED_ON_START) {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigSchema, ENTRIES, createRedis, keyspace } from "@oms/shared";
+import { SETTING_NAMES, ENTRIES, createRedis, keyspace } from "@oms/shared";
 import { DEMO_CATALOG } from "@oms/migrations";
 import { MYSQL_URL, REDIS_URL, createStandaloneTestEnv, type TestEnv } from "./support/env";
 import { freePort } from "./chaos/infra";
@@ -106,7 +106,7 @@ describe("the built `npm start` (node dist/start.js)", () => {
     const url = `http://127.0.0.1:${port}`;
     const adminToken = randomBytes(12).toString("hex");
     const base: NodeJS.ProcessEnv = { ...process.env };
-    for (const key of Object.keys(ConfigSchema.shape)) delete base[key];
+    for (const key of SETTING_NAMES) delete base[key];
     demo = spawn(process.execPath, ["dist/start.js"], {
       cwd: ROOT,
       env: {

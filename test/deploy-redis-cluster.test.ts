@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadConfig, redisTarget } from "@oms/shared";
+import { loadBaseConfig, redisTarget } from "@oms/shared";
 
 interface ConfigMap {
   kind: string;
@@ -26,7 +26,7 @@ describe("the Redis Cluster ConfigMap", () => {
   });
 
   it("is a valid configuration in Cluster mode, with shards to spread and a replica to wait for", () => {
-    const config = loadConfig({ ...cluster.data, REDIS_URL: "redis://:secret@unused:6379" });
+    const config = loadBaseConfig({ ...cluster.data, REDIS_URL: "redis://:secret@unused:6379" });
     const target = redisTarget(config);
     expect(target.mode).toBe("cluster");
     expect(target.mode === "cluster" ? target.nodes.length : 0).toBeGreaterThanOrEqual(3);

@@ -24,7 +24,18 @@ import {
   type IScaledObject,
   type ITriggerAuthentication,
 } from "@kubernetes-models/keda/keda.sh/v1alpha1";
-import { ConfigSchema, ENTRIES, QUEUE_NAMES, keyspace, loadConfig, type QueueName } from "@oms/shared";
+import {
+  ENTRIES,
+  QUEUE_NAMES,
+  SETTING_NAMES,
+  keyspace,
+  loadApiConfig,
+  loadAutoscalerConfig,
+  loadBaseConfig,
+  loadDemoConfig,
+  loadWorkerConfig,
+  type QueueName,
+} from "@oms/shared";
 import { parseWorkerLimits } from "../apps/workers/src/autoscale/decision";
 import { createAutoscaleMetrics } from "../apps/workers/src/autoscale/metrics";
 
@@ -201,6 +212,17 @@ function portNumber(c: IContainer, port: number | string | undefined): number | 
 const BUILT = new Set(Object.keys(ENTRIES).map((name) => `dist/${name}.js`));
 
 /** The built file a container runs: `args` (node and a dist/ file), no `command`, so the image's tini stays PID 1. */
+/** Parses a container's environment as the process it runs would (a built entry point's own settings). */
+function loadConfigOf(c: IContainer): object {
+  const loaders: Record<string, (env: Record<string, string>) => object> = {
+    "dist/api.js": loadApiConfig,
+    "dist/workers.js": loadWorkerConfig,
+    "dist/autoscaler.js": loadAutoscalerConfig,
+  };
+  const load = loaders[entryFile(c)] ?? loadBaseConfig;
+  return load(environment(c));
+}
+
 function entryFile(c: IContainer): string {
   if (c.command) throw new Error(`container ${c.name} sets command, replacing the image's init (tini)`);
   const [node, ...rest] = c.args ?? [];
@@ -268,7 +290,7 @@ describe("the manifests parse and validate", () => {
 
 describe("the manifests agree with the code", () => {
   it("every setting is a known, valid config value, in every container", () => {
-    const known = new Set(Object.keys(ConfigSchema.shape));
+    const known = new Set(SETTING_NAMES);
     expect(Object.keys(settings).filter((k) => !known.has(k))).toEqual([]);
     expect(deployments.length).toBe(5);
     for (const d of deployments) {
@@ -277,7 +299,7 @@ describe("the manifests agree with the code", () => {
         Object.keys(envOf(c)).filter((k) => !known.has(k)),
         d.metadata?.name,
       ).toEqual([]);
-      expect(() => loadConfig(environment(c)), d.metadata?.name).not.toThrow();
+      expect(() => loadConfigOf(c), d.metadata?.name).not.toThrow();
       expect(c.image).toBe(container(deployment("oms-api")).image);
     }
   });
@@ -307,7 +329,7 @@ describe("the manifests agree with the code", () => {
     expect(others).toEqual([]);
     expect(entryFile(c)).toBe("dist/migrate.js");
     expect(c.image).toBe(container(deployment("oms-api")).image);
-    expect(() => loadConfig(environment(c))).not.toThrow();
+    expect(() => loadBaseConfig(environment(c))).not.toThrow();
     expect(job?.spec?.template.spec?.restartPolicy).toBe("Never");
     expect(job?.spec?.backoffLimit).toBeGreaterThan(0);
     // Its pods are nobody's Service or PDB target.
@@ -319,13 +341,13 @@ describe("the manifests agree with the code", () => {
     }
     // No process that serves migrates, and nothing seeds in the cluster.
     for (const d of deployments) expect(entryFile(container(d)), d.metadata?.name).not.toMatch(/migrate|seed|start/);
-    expect(loadConfig(environment(c)).SEED_ON_START).toBe(false);
+    expect(loadDemoConfig(environment(c)).SEED_ON_START).toBe(false);
   });
 
   it("the API: its port, probes on /healthz and /readyz, a Service and replicas to spare", () => {
     const api = deployment("oms-api");
     const c = container(api);
-    const config = loadConfig(environment(c));
+    const config = loadApiConfig(environment(c));
     expect(entryFile(c)).toBe("dist/api.js");
     expect(portNumber(c, "http")).toBe(config.PORT);
     expect(c.livenessProbe?.httpGet?.path).toBe("/healthz");
@@ -347,7 +369,7 @@ describe("the manifests agree with the code", () => {
   it.each(QUEUES)("the %s queue has its own worker Deployment with probes, scaled by KEDA only", (queue) => {
     const d = deployment(`oms-workers-${queue}`);
     const c = container(d);
-    const config = loadConfig(environment(c));
+    const config = loadWorkerConfig(environment(c));
     expect(entryFile(c)).toBe("dist/workers.js");
     expect(config.WORKER_QUEUES).toEqual([queue]);
     expect(config.METRICS_PORT).toBeGreaterThan(0);
@@ -381,7 +403,7 @@ describe("the manifests agree with the code", () => {
     for (const name of ["oms-api", ...QUEUES.map((q) => `oms-workers-${q}`)]) {
       const d = deployment(name);
       const c = container(d);
-      const drainSeconds = loadConfig(environment(c)).SHUTDOWN_GRACE_MS / 1000;
+      const drainSeconds = loadBaseConfig(environment(c)).SHUTDOWN_GRACE_MS / 1000;
       const sleep = c.lifecycle?.preStop?.exec?.command;
       const preStopSeconds = sleep?.[0] === "sleep" ? Number(sleep[1]) : 0;
       expect(d.spec?.template.spec?.terminationGracePeriodSeconds, name).toBeGreaterThanOrEqual(
@@ -405,7 +427,7 @@ describe("the manifests agree with the code", () => {
   it("the queue-metrics exporter is the autoscaler, observing only, with probes and a Service", () => {
     const d = deployment("oms-queue-metrics");
     const c = container(d);
-    const config = loadConfig(environment(c));
+    const config = loadAutoscalerConfig(environment(c));
     expect(entryFile(c)).toBe("dist/autoscaler.js");
     expect(config.AUTOSCALE_OBSERVE_ONLY).toBe(true);
     expect([...parseWorkerLimits(config.AUTOSCALE_WORKERS).keys()].sort()).toEqual([...QUEUES].sort());
@@ -419,7 +441,7 @@ describe("the manifests agree with the code", () => {
 });
 
 describe("KEDA scales each worker Deployment on the autoscaler's measurements", () => {
-  const exporter = loadConfig(environment(container(deployment("oms-queue-metrics"))));
+  const exporter = loadAutoscalerConfig(environment(container(deployment("oms-queue-metrics"))));
   const limits = parseWorkerLimits(exporter.AUTOSCALE_WORKERS);
   const metricNames = new Set(
     createAutoscaleMetrics()

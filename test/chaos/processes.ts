@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigSchema } from "@oms/shared";
+import { SETTING_NAMES } from "@oms/shared";
+import { CrashSchema } from "./crash-hook";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -38,13 +39,18 @@ export interface ServiceProcess {
  */
 export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(ConfigSchema.shape)) delete out[key];
+  for (const key of [...SETTING_NAMES, ...Object.keys(CrashSchema.shape)]) delete out[key];
   return { ...out, ...env };
 }
 
 export interface SpawnOptions {
   name: string;
-  script: "apps/api/src/main.ts" | "apps/workers/src/main.ts" | "apps/workers/src/autoscale/main.ts";
+  script:
+    | "apps/api/src/main.ts"
+    | "apps/workers/src/main.ts"
+    | "apps/workers/src/autoscale/main.ts"
+    /** A worker with the chaos suite's checkpoint hook (CHAOS_CRASH_AT). */
+    | "test/chaos/worker-entry.ts";
   env: Record<string, string>;
   logDir: string;
   /** Output that says the process is ready. */

@@ -25,8 +25,7 @@ import {
   type Knex,
 } from "@oms/shared";
 import { SAGA_STEPS } from "../../apps/workers/src/checkout/saga";
-import type { CrashPoint } from "../../apps/workers/src/chaos";
-import { chaosCrashCounter } from "@oms/workers";
+import type { Checkpoint as CrashPoint } from "@oms/workers";
 import { migrateLatest } from "@oms/migrations";
 import { HttpClient, runShopper, type ShopperLimits, type ShopperPlan, type ShopperRecord } from "./client";
 import { CuttableProxy, OwnRedis, freePort, sleep, type CutMode } from "./infra";
@@ -43,6 +42,7 @@ import { Operator, cancelOrder, lifecycleFigures, type LifecycleAction } from ".
 import { OwnMysql, findMariadbd } from "./mysql";
 import { StartError, spawnService, type ServiceProcess } from "./processes";
 import { Random } from "./prng";
+import { chaosCrashCounter } from "./crash-hook";
 import { pendingRefunds } from "../support/refund-invariants";
 
 export { SAGA_STEPS, type CrashPoint };
@@ -599,7 +599,7 @@ class ChaosRun {
         }
         const proc = await spawnService({
           name,
-          script: "apps/workers/src/main.ts",
+          script: crashStep ? "test/chaos/worker-entry.ts" : "apps/workers/src/main.ts",
           env,
           logDir: this.logDir,
           readyPattern: /workers started/,

@@ -7,14 +7,13 @@ import {
   redisTarget,
   ensureDatabase,
   keyspace,
-  loadConfig,
-  type Config,
   type Keyspace,
   type Knex,
   type RedisClient,
 } from "@oms/shared";
 import { migrateLatest } from "@oms/migrations";
 import type { RunRedisSettings } from "./cluster-run";
+import { loadSystemConfig, type SystemConfig } from "./config";
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";
@@ -27,7 +26,7 @@ export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3
 export interface TestEnv<R extends RedisClient = RedisClient> {
   /** Unique per test file: own Redis key prefix (hash tags) and own database. */
   id: string;
-  config: Config;
+  config: SystemConfig;
   keys: Keyspace;
   db: Knex;
   redis: R;
@@ -69,9 +68,9 @@ function runRedisSettings(): RunRedisSettings {
   return inject("runRedisSettings") ?? {};
 }
 
-function testConfig(overrides: Record<string, string>): { id: string; config: Config } {
+function testConfig(overrides: Record<string, string>): { id: string; config: SystemConfig } {
   const id = `t${randomBytes(5).toString("hex")}`;
-  const config = loadConfig({
+  const config = loadSystemConfig({
     NODE_ENV: "test",
     PORT: "0",
     HOST: "127.0.0.1",
@@ -81,13 +80,12 @@ function testConfig(overrides: Record<string, string>): { id: string; config: Co
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     PAYMENT_SIM_LATENCY_MS: "0",
     JOB_BACKOFF_MS: "50",
-    SEED_ON_START: "false",
     ...overrides,
   });
   return { id, config };
 }
 
-async function openTestEnv<R extends RedisClient>(id: string, config: Config, redis: R): Promise<TestEnv<R>> {
+async function openTestEnv<R extends RedisClient>(id: string, config: SystemConfig, redis: R): Promise<TestEnv<R>> {
   await ensureDatabase(config.DATABASE_URL);
   const db = createDb(config.DATABASE_URL, 10);
   await migrateLatest(db);
@@ -114,7 +112,7 @@ async function openTestEnv<R extends RedisClient>(id: string, config: Config, re
  * Overrides that point a process at a Redis of the run's kind on a closed port: an
  * outage of the deployment the file runs on (a Cluster's seed list, or one server).
  */
-export function unreachableRedis(config: Config): Partial<Config> {
+export function unreachableRedis(config: SystemConfig): Partial<SystemConfig> {
   return config.REDIS_CLUSTER_NODES
     ? { REDIS_CLUSTER_NODES: [{ host: "127.0.0.1", port: 1 }] }
     : { REDIS_URL: "redis://127.0.0.1:1" };

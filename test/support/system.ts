@@ -2,16 +2,17 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
-import { createLogger, loadConfig, type Config, type RedisClient } from "@oms/shared";
-import { createApiDeps, createApiServer, createApp, type ApiDeps } from "@oms/api";
+import { createLogger, type RedisClient } from "@oms/shared";
+import { createApiDeps, createApiServer, createApp, type ApiDeps, type ApiWiring } from "@oms/api";
 import {
   createWorkerDeps,
   isReady,
   startWorkers,
-  type PaymentProvider,
   type RunningWorkers,
   type WorkerDeps,
+  type WorkerWiring,
 } from "@oms/workers";
+import { loadSystemConfig, type SystemConfig } from "./config";
 import type { TestEnv } from "./env";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -23,9 +24,13 @@ export interface RunningApi {
 }
 
 /** The real Express app on an ephemeral port, in this process. */
-export async function startApi(env: TestEnv<RedisClient>, overrides: Partial<Config> = {}): Promise<RunningApi> {
+export async function startApi(
+  env: TestEnv<RedisClient>,
+  overrides: Partial<SystemConfig> = {},
+  wiring: ApiWiring = {},
+): Promise<RunningApi> {
   const config = { ...env.config, ...overrides };
-  const deps = await createApiDeps(config, createLogger(config.LOG_LEVEL, "api-test"));
+  const deps = await createApiDeps(config, createLogger(config.LOG_LEVEL, "api-test"), wiring);
   const server: Server = await new Promise((resolve) => {
     const s = createApiServer(createApp(deps), config).listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -50,11 +55,11 @@ export interface InProcessWorkers {
 /** BullMQ workers in this process (for tests that do not need separate processes). */
 export async function startInProcessWorkers(
   env: TestEnv<RedisClient>,
-  overrides: Partial<Config> = {},
-  options: { payment?: PaymentProvider } = {},
+  overrides: Partial<SystemConfig> = {},
+  wiring: WorkerWiring = {},
 ): Promise<InProcessWorkers> {
   const config = { ...env.config, ...overrides };
-  const deps = createWorkerDeps(config, createLogger(config.LOG_LEVEL, "workers-test"), options);
+  const deps = createWorkerDeps(config, createLogger(config.LOG_LEVEL, "workers-test"), wiring);
   const running = await startWorkers(deps);
   return {
     deps,
@@ -74,14 +79,16 @@ export interface WorkerProcess {
 }
 
 /**
- * A separate worker process (`apps/workers/src/main.ts`), ready when it says so over the
- * IPC channel ({type: "ready"}): its log lines are for people and may change.
+ * A separate worker process (`apps/workers/src/main.ts`, or another entry point such as
+ * the chaos suite's), ready when it says so over the IPC channel ({type: "ready"}): its
+ * log lines are for people and may change.
  */
 export async function spawnWorkerProcess(
   env: TestEnv<RedisClient>,
   extraEnv: Record<string, string> = {},
+  entry = "apps/workers/src/main.ts",
 ): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "apps/workers/src/main.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -120,7 +127,7 @@ export async function spawnWorkerProcess(
 }
 
 /** The environment that reproduces a test's config in a child process. */
-export function configToEnv(config: Config): Record<string, string> {
+export function configToEnv(config: SystemConfig): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) {
     if (value === undefined) continue;
@@ -137,8 +144,8 @@ function listItemText(item: unknown): string {
 }
 
 /** Re-parses a config with overrides given as environment strings (validated like start-up). */
-export function withEnv(config: Config, overrides: Record<string, string>): Config {
-  return loadConfig({ ...configToEnv(config), ...overrides });
+export function withEnv(config: SystemConfig, overrides: Record<string, string>): SystemConfig {
+  return loadSystemConfig({ ...configToEnv(config), ...overrides });
 }
 
 /** The response envelope; handlers add fields beside status and error. */

@@ -8,7 +8,7 @@ import {
   redisTarget,
   replicaWait,
   keyspace,
-  type Config,
+  type ApiConfig,
   type Keyspace,
   type Knex,
   type Logger,
@@ -20,8 +20,25 @@ import { orderIdKey } from "./handlers/order-id";
 import { listenForReplies, listenToQueueEvents } from "./replies";
 import { createApiMetrics, type ApiMetrics } from "./observability/metrics";
 
+/**
+ * What an API process is built with besides its settings, chosen by its entry point:
+ * production's takes the defaults; the benchmark's and the tests' choose otherwise.
+ */
+export interface ApiWiring {
+  /**
+   * How job results reach this process: its own reply key (default), or BullMQ's shared
+   * event stream, which every API process reads in full (kept to compare the two).
+   */
+  resultPath?: "reply" | "events";
+  /**
+   * Whether a checkout may be refused from the cached levels without a job (default on).
+   * Off when the workers reserve in MySQL alone and keep no cache (the bench's baselines).
+   */
+  soldOutFastPath?: boolean;
+}
+
 export interface ApiDeps {
-  config: Config;
+  config: ApiConfig;
   logger: Logger;
   keys: Keyspace;
   db: Knex;
@@ -34,12 +51,15 @@ export interface ApiDeps {
   results: { cart: JobResults; checkout: JobResults };
   /** Keys the HMAC of keyed order ids (handlers/order-id.ts). */
   orderIdKey: Buffer;
-  /** The reply key workers push this process's results to (unset with RESULT_PATH=events). */
+  /** The reply key workers push this process's results to (unset when results come from the event stream). */
   replyTo: string | undefined;
+  /** See ApiWiring.soldOutFastPath. */
+  soldOutFastPath: boolean;
   close(): Promise<void>;
 }
 
-export async function createApiDeps(config: Config, logger: Logger): Promise<ApiDeps> {
+export async function createApiDeps(config: ApiConfig, logger: Logger, wiring: ApiWiring = {}): Promise<ApiDeps> {
+  const { resultPath = "reply", soldOutFastPath = true } = wiring;
   const keys = keyspace(config.REDIS_PREFIX, config.INVENTORY_SHARDS);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX, true, { logger });
   const redis = createRedis(redisTarget(config), { name: "api" });
@@ -62,7 +82,7 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
   // A blocking connection of its own: the reply key is popped with BLPOP.
   const resultConnection = createRedis(redisTarget(config), { forQueue: true, name: "api-results" });
   const resultSource =
-    config.RESULT_PATH === "reply"
+    resultPath === "reply"
       ? listenForReplies(resultConnection, replyTo, results, logger)
       : await listenToQueueEvents(resultConnection, keys, results, logger);
   return {
@@ -79,7 +99,8 @@ export async function createApiDeps(config: Config, logger: Logger): Promise<Api
     metrics: createApiMetrics(redis, keys, queues, db),
     orderIdKey: orderIdKey(config.JWT_SECRET),
     results,
-    replyTo: config.RESULT_PATH === "reply" ? replyTo : undefined,
+    replyTo: resultPath === "reply" ? replyTo : undefined,
+    soldOutFastPath,
     async close() {
       // Bounded: BullMQ's close waits for a connection that a dead Redis never gives.
       const closing = Promise.all([

@@ -1,3 +1,4 @@
 export { createApp } from "./app";
-export { createApiDeps, type ApiDeps } from "./deps";
+export { createApiDeps, type ApiDeps, type ApiWiring } from "./deps";
+export { runApiProcess } from "./run-process";
 export { createApiServer } from "./http/server";

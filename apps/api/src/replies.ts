@@ -54,8 +54,8 @@ export function listenForReplies(
 }
 
 /**
- * The shared-stream alternative (RESULT_PATH=events): every API process reads every
- * job's completion event from BullMQ's event stream. Kept so the benchmark can compare.
+ * The shared-stream alternative (ApiWiring.resultPath "events"): every API process reads every
+ * job's completion event from BullMQ's event stream. Kept so the two can be compared.
  */
 export async function listenToQueueEvents(
   connection: RedisClient,

@@ -23,8 +23,8 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function api(overrides: Parameters<typeof startApi>[1] = {}): Promise<RunningApi> {
-  const started = await startApi(env, overrides);
+async function api(wiring: Parameters<typeof startApi>[2] = {}): Promise<RunningApi> {
+  const started = await startApi(env, {}, wiring);
   apis.push(started);
   return started;
 }
@@ -63,8 +63,8 @@ test("a second submit through another API process joins the first checkout and g
   expect(orders).toHaveLength(1);
 });
 
-test("RESULT_PATH=events reads results from BullMQ's shared event stream instead", async () => {
-  const viaEvents = await api({ RESULT_PATH: "events" });
+test("an API wired with resultPath events reads results from BullMQ's shared event stream instead", async () => {
+  const viaEvents = await api({ resultPath: "events" });
   expect(viaEvents.deps.replyTo).toBeUndefined();
   expect((await postJson(`${viaEvents.url}/addToCart`, { clientID: "ev", productID: "p", quantity: 1 })).status).toBe(
     200,

@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigSchema, ENTRIES, createDb } from "@oms/shared";
+import { SETTING_NAMES, ENTRIES, createDb } from "@oms/shared";
 import { DEMO_CATALOG, migrateDown } from "@oms/migrations";
 import { MYSQL_URL, REDIS_URL, createStandaloneTestEnv, type TestEnv } from "../../../test/support/env";
 
@@ -85,7 +85,7 @@ async function freePort(): Promise<number> {
 /** This process's environment without any of the system's settings, plus the given ones. */
 function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(ConfigSchema.shape)) delete base[key];
+  for (const key of SETTING_NAMES) delete base[key];
   return { ...base, REDIS_URL, LOG_LEVEL: "info", ...settings };
 }
 

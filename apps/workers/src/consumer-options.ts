@@ -3,7 +3,7 @@ import {
   createRedis,
   queueTelemetry,
   redisTarget,
-  type Config,
+  type WorkerConfig,
   type EventQueueName,
   type Keyspace,
   type QueueName,
@@ -17,7 +17,7 @@ import {
  */
 export function consumerOptions(
   config: Pick<
-    Config,
+    WorkerConfig,
     | "REDIS_URL"
     | "REDIS_SENTINELS"
     | "REDIS_SENTINEL_NAME"

@@ -1,4 +1,4 @@
-import { Queue } from "bullmq";
+import type { Queue } from "bullmq";
 import {
   createDb,
   createQueue,
@@ -6,7 +6,7 @@ import {
   redisTarget,
   replicaWait,
   keyspace,
-  type Config,
+  type WorkerConfig,
   type Keyspace,
   type Knex,
   type Logger,
@@ -17,13 +17,16 @@ import { SimulatedPaymentProvider } from "./payment/simulator";
 import type { PaymentProvider, RefundGateway } from "./payment/provider";
 import { OrderStore } from "./checkout/order-store";
 import { GroupCommitWriter } from "./db/writer";
-import { chaosKiller } from "./chaos";
+import type { CheckpointContext, CheckpointHook } from "./checkpoints";
+import { redisReservation, type ReservationStrategy } from "./checkout/reservation";
 import { addToCarts } from "./cart/cart-writes";
 import { clearCarts, setCartLines } from "./cart/cart-edit-writes";
 import { createPendingOrders } from "./checkout/order-writes";
 import { completeOrders, failOrders } from "./checkout/order-end-writes";
 import { recordFirstAttempts } from "./payment/payment-writes";
 import { releaseInMysql, reserveInMysql } from "./checkout/mysql-stock-writes";
+import { createWorkerMetrics, type WorkerMetrics } from "./observability/metrics";
+import { outcomeCounter } from "./observability/outcomes";
 
 /**
  * The order in which a batch writes its kinds, the same in every process: carts, then
@@ -41,11 +44,23 @@ const WRITE_ORDER = [
   failOrders,
   releaseInMysql,
 ].map((k) => k.name);
-import { createWorkerMetrics, type WorkerMetrics } from "./observability/metrics";
-import { outcomeCounter } from "./observability/outcomes";
+
+/**
+ * What a worker process is built with besides its settings: chosen by the entry point
+ * (production's, the benchmark's, the chaos suite's), each part defaulting to production's.
+ */
+export interface WorkerWiring {
+  /** How checkouts reserve stock (default: in Redis). */
+  reservation?: ReservationStrategy;
+  /** Makes the hook told at each checkpoint (default: none). */
+  checkpoint?: (context: CheckpointContext) => CheckpointHook;
+  payment?: PaymentProvider;
+  /** Refunds of completed orders (cancel, refund); the simulator unless a test brings its own. */
+  refunds?: RefundGateway;
+}
 
 export interface WorkerDeps {
-  config: Config;
+  config: WorkerConfig;
   logger: Logger;
   keys: Keyspace;
   db: Knex;
@@ -60,14 +75,13 @@ export interface WorkerDeps {
   inventoryQueue: Queue;
   checkoutQueue: Queue;
   metrics: WorkerMetrics;
+  reservation: ReservationStrategy;
+  /** Told at each checkpoint; production has none. */
+  checkpoint: CheckpointHook | undefined;
   close(): Promise<void>;
 }
 
-export function createWorkerDeps(
-  config: Config,
-  logger: Logger,
-  overrides: { payment?: PaymentProvider; refunds?: RefundGateway } = {},
-): WorkerDeps {
+export function createWorkerDeps(config: WorkerConfig, logger: Logger, wiring: WorkerWiring = {}): WorkerDeps {
   const keys = keyspace(config.REDIS_PREFIX, config.INVENTORY_SHARDS);
   const db = createDb(config.DATABASE_URL, config.DB_POOL_MAX, true, { logger });
   const redis = createRedis(redisTarget(config), { forQueue: true, name: "workers" });
@@ -77,7 +91,7 @@ export function createWorkerDeps(
     replicated: replicaWait(redis, config),
   });
   const metrics = createWorkerMetrics();
-  const chaos = chaosKiller(config, redis, keys, logger);
+  const checkpoint = wiring.checkpoint?.({ redis, keys, logger });
   const writerDb = createDb(config.DATABASE_URL, config.WRITER_CONNECTIONS, true, {
     sessionIsolation: "read committed",
     logger,
@@ -87,7 +101,7 @@ export function createWorkerDeps(
     maxBatch: config.WRITER_MAX_BATCH,
     kindOrder: WRITE_ORDER,
     onBatch: (size, ok) => metrics.writeBatchSize.observe({ outcome: ok ? "committed" : "failed" }, size),
-    ...(chaos ? { beforeCommit: () => chaos("mid-batch") } : {}),
+    ...(checkpoint ? { beforeCommit: () => checkpoint("mid-batch") } : {}),
   });
   const simulator = new SimulatedPaymentProvider(
     db,
@@ -98,8 +112,8 @@ export function createWorkerDeps(
     },
     writer,
   );
-  const payment = overrides.payment ?? simulator;
-  const refunds = overrides.refunds ?? simulator;
+  const payment = wiring.payment ?? simulator;
+  const refunds = wiring.refunds ?? simulator;
   const inventoryQueue = createQueue("inventory", redis, keys, config);
   const checkoutQueue = createQueue("checkout", redis, keys, config);
   for (const queue of [inventoryQueue, checkoutQueue]) {
@@ -119,6 +133,8 @@ export function createWorkerDeps(
     inventoryQueue,
     checkoutQueue,
     metrics,
+    reservation: wiring.reservation ?? redisReservation,
+    checkpoint,
     async close() {
       await inventoryQueue.close();
       await checkoutQueue.close();
@@ -126,35 +142,5 @@ export function createWorkerDeps(
       await db.destroy();
       redis.disconnect();
     },
-  };
-}
-
-/**
- * One flush job per window (FLUSH_WINDOW_MS), run when the window ends, so it covers every commit
- * made in it: the first commit of a window in this process schedules it, the others
- * skip the queue (a queue add per checkout cost more than the flush).
- */
-export function requestFlush(queue: Queue, windowMs = 100): () => Promise<void> {
-  let scheduledWindow = -1;
-  return async () => {
-    const now = Date.now();
-    const window = Math.floor(now / windowMs);
-    if (window === scheduledWindow) return;
-    scheduledWindow = window;
-    try {
-      await queue.add(
-        "flush",
-        { type: "flush" },
-        {
-          jobId: `flush-${window}`,
-          delay: (window + 1) * windowMs - now,
-          removeOnComplete: true,
-          removeOnFail: 1_000,
-        },
-      );
-    } catch (err) {
-      scheduledWindow = -1;
-      throw err;
-    }
   };
 }

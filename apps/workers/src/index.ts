@@ -1,4 +1,14 @@
-export { createWorkerDeps, requestFlush, type WorkerDeps } from "./deps";
+export { createWorkerDeps, type WorkerDeps, type WorkerWiring } from "./deps";
+export { requestFlush } from "./inventory/request-flush";
+export { runWorkerProcess } from "./run-process";
+export {
+  batchedReservation,
+  lockingReservation,
+  redisReservation,
+  type CartAnswer,
+  type ReservationStrategy,
+} from "./checkout/reservation";
+export { CHECKPOINTS, type Checkpoint, type CheckpointContext, type CheckpointHook } from "./checkpoints";
 export { startWorkers, type RunningWorkers } from "./runner";
 export { SimulatedPaymentProvider } from "./payment/simulator";
 export {
@@ -19,5 +29,4 @@ export { runBatchedCheckout } from "./checkout/batched-saga";
 export { flushReservations } from "./inventory/flush";
 export { relayOutbox } from "./events/relay";
 export { pruneEvents } from "./events/prune";
-export { chaosCrashCounter } from "./chaos";
 export { isReady, type Ready } from "./supervised";

@@ -1,34 +1,5 @@
-import { createLogger, loadConfig, onSupervisorGone, runEntryPoint, startTracing, stopTracing } from "@oms/shared";
-import { assertSchemaCurrent } from "@oms/migrations";
-import { createWorkerDeps } from "./deps";
-import { startWorkers, type RunningWorkers } from "./runner";
-import { announceReady, beatToSupervisor } from "./supervised";
+import { runEntryPoint } from "@oms/shared";
+import { runWorkerProcess } from "./run-process";
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger(config.LOG_LEVEL, "workers");
-  startTracing("oms-workers", config.OTEL_EXPORTER_OTLP_ENDPOINT);
-  await assertSchemaCurrent(config.DATABASE_URL);
-  const deps = createWorkerDeps(config, logger);
-  // Set once consuming; a stop before then has nothing to drain.
-  let running: RunningWorkers | undefined = undefined;
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "draining workers");
-    await running?.close();
-    await deps.close();
-    await stopTracing();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
-  onSupervisorGone(() => void stop("supervisor gone"));
-  running = await startWorkers(deps);
-  announceReady();
-  // Beats only once consuming: the supervisor judges a worker's liveness from here on.
-  beatToSupervisor(running.workers.map((w) => w.id));
-}
-
-runEntryPoint("workers", main);
+// Production's wiring: stock reserved in Redis, no checkpoint hook.
+runEntryPoint("workers", () => runWorkerProcess());

@@ -1,48 +1,24 @@
 import { UnrecoverableError, type Job } from "bullmq";
-import {
-  CartJob,
-  CheckoutJob,
-  InventoryJob,
-  recordSpan,
-  type CartResult,
-  type CheckoutResult,
-  type ClearCartResult,
-  type SetCartLineResult,
-} from "@oms/shared";
+import { CartJob, CheckoutJob, InventoryJob, recordSpan, type CheckoutResult } from "@oms/shared";
 import { addToCart } from "./cart/add-to-cart";
 import { clearCart, setCartLine } from "./cart/edit-cart";
 import { pruneCartOperations } from "./cart/prune";
 import { pruneEvents } from "./events/prune";
-import { compensateCheckout, runCheckout, type SagaDeps } from "./checkout/saga";
-import { runLockingCheckout } from "./checkout/locking-saga";
-import { runBatchedCheckout } from "./checkout/batched-saga";
+import { compensateCheckout } from "./checkout/saga";
+import { sagaDeps } from "./checkout/saga-deps";
+import type { CartAnswer } from "./checkout/reservation";
 import { flushReservations } from "./inventory/flush";
 import { endOrphanedOrders, refundStrandedCharges } from "./inventory/recovery";
 import { settleEndedHolds } from "./inventory/settle-holds";
 import { reconcileStock } from "./inventory/reconcile";
 import { settlePendingRefunds, settleRefund, type RefundDeps } from "./payment/refunds";
-import { requestFlush, type WorkerDeps } from "./deps";
-import { chaosKiller } from "./chaos";
+import type { WorkerDeps } from "./deps";
 import { isDependencyDown, retryAfterOutage } from "./outage";
 
-export function sagaDeps(deps: WorkerDeps): SagaDeps {
-  return {
-    orders: deps.orders,
-    engine: deps.engine,
-    payment: deps.payment,
-    redis: deps.redis,
-    keys: deps.keys,
-    holdTtlMs: deps.config.HOLD_TTL_MS,
-    requestFlush: requestFlush(deps.inventoryQueue, deps.config.FLUSH_WINDOW_MS),
-    logger: deps.logger,
-    observeReservation: (seconds) => deps.metrics.reservationDuration.observe(seconds),
-    checkpoint: chaosKiller(deps.config, deps.redis, deps.keys, deps.logger),
-  };
-}
-
 export function cartProcessor(deps: WorkerDeps) {
-  if (deps.config.BENCH_NOOP_WORKERS) return noopCart;
-  return async (job: Job): Promise<CartResult | SetCartLineResult | ClearCartResult> => {
+  const replaced = deps.reservation.cart;
+  if (replaced) return replaced;
+  return async (job: Job): Promise<CartAnswer> => {
     const data = CartJob.parse(job.data);
     const operationId = job.id ?? "";
     switch (data.type) {
@@ -60,34 +36,9 @@ export function cartProcessor(deps: WorkerDeps) {
   };
 }
 
-/** The benchmark's floor: each cart job answered at once with a success of its own type, doing nothing. */
-async function noopCart(job: Job): Promise<CartResult | SetCartLineResult | ClearCartResult> {
-  const { type } = job.data as { type?: unknown };
-  if (type === "clearCart") return { outcome: "cleared", removedLines: 0 };
-  if (type === "setCartLine") return { outcome: "set", quantityInCart: 1, available: 1 };
-  return { outcome: "added", quantityInCart: 1, available: 1 };
-}
-
 export function checkoutProcessor(deps: WorkerDeps) {
-  if (deps.config.BENCH_NOOP_WORKERS) {
-    // The benchmark's floor: the same HTTP and queue round trips, and no work.
-    return async (job: Job): Promise<CheckoutResult> => ({
-      outcome: "completed",
-      orderId: String(job.id),
-      totalCents: 0,
-    });
-  }
   const saga = sagaDeps(deps);
-  const run = (data: CheckoutJob): Promise<CheckoutResult> => {
-    switch (deps.config.INVENTORY_MODE) {
-      case "mysql-locking":
-        return runLockingCheckout(data, deps);
-      case "mysql-batched":
-        return runBatchedCheckout(data, deps);
-      case "redis":
-        return runCheckout(data, saga);
-    }
-  };
+  const run = deps.reservation.checkout(deps);
   return async (job: Job, token?: string): Promise<CheckoutResult> => {
     const data = CheckoutJob.parse(job.data);
     // Under BullMQ's process span: from when the job was due until this delivery began.
@@ -149,12 +100,12 @@ export function checkoutProcessor(deps: WorkerDeps) {
 
 export function inventoryProcessor(deps: WorkerDeps) {
   const saga = sagaDeps(deps);
-  const chaos = chaosKiller(deps.config, deps.redis, deps.keys, deps.logger);
+  const { checkpoint } = deps;
   const refundDeps: RefundDeps = {
     db: deps.db,
     refunds: deps.refunds,
     logger: deps.logger,
-    ...(chaos ? { checkpoint: () => chaos("refund-answered") } : {}),
+    ...(checkpoint ? { checkpoint: () => checkpoint("refund-answered") } : {}),
   };
   return async (job: Job): Promise<unknown> => {
     const data = InventoryJob.parse(job.data);

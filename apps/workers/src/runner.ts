@@ -3,7 +3,8 @@ import type { Server } from "node:http";
 import { UnrecoverableError, Worker, type Processor } from "bullmq";
 import { QUEUE_NAMES, createQueue, describeTarget, redisTarget, type QueueName } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
-import { cartProcessor, checkoutProcessor, inventoryProcessor, sagaDeps } from "./processors";
+import { cartProcessor, checkoutProcessor, inventoryProcessor } from "./processors";
+import { sagaDeps } from "./checkout/saga-deps";
 import { recoverIfRedisLostData } from "./inventory/recovery";
 import { pushReply, replying } from "./replies";
 import { failureCode } from "./outage";
@@ -45,8 +46,8 @@ export async function startWorkers(
     const q = deps.inventoryQueue;
     // Replay records older than any re-delivery of their job (CART_REPLAY_RETENTION_MS).
     await q.upsertJobScheduler("prune", { every: PRUNE_INTERVAL_MS }, { name: "prune", data: { type: "prune" } });
-    // The MySQL-only modes (benchmark baselines) keep no cache and no pending decrements.
-    if (config.INVENTORY_MODE !== "redis") return;
+    // The MySQL-only reservations (benchmark baselines) keep no cache and no pending decrements.
+    if (!deps.reservation.cachesStockInRedis) return;
     await q.upsertJobScheduler(
       "sweep-holds",
       { every: config.HOLD_SWEEP_INTERVAL_MS },
@@ -145,6 +146,7 @@ export async function startWorkers(
       metricsPort: config.METRICS_PORT || undefined,
       redis: describeTarget(redisTarget(config)),
       inventoryShards: config.INVENTORY_SHARDS,
+      reservation: deps.reservation.name,
     },
     "workers started",
   );

@@ -1,6 +1,6 @@
 /** The autoscaler's pure decision function, and the parsing of its settings. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "@oms/shared";
+import { ConfigError, loadAutoscalerConfig } from "@oms/shared";
 import {
   decide,
   initialState,
@@ -138,13 +138,13 @@ describe("settings", () => {
     expect(() => parseWorkerLimits("orders=1:2")).toThrow(/orders=1:2/);
   });
 
-  it("the config schema validates the autoscaler settings with a message per setting", () => {
-    const config = loadConfig({});
+  it("the autoscaler's config schema validates its settings with a message per setting", () => {
+    const config = loadAutoscalerConfig({});
     expect(parseWorkerLimits(config.AUTOSCALE_WORKERS).get("checkout")).toEqual({ min: 1, max: 4 });
     expect(config.AUTOSCALE_COOLDOWN_MS).toBe(60_000);
     const bad = (env: Record<string, string>) => {
       try {
-        loadConfig(env);
+        loadAutoscalerConfig(env);
       } catch (err) {
         if (err instanceof ConfigError) return err.problems.join("\n");
         throw err;

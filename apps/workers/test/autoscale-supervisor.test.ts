@@ -165,7 +165,12 @@ describe("the autoscaler supervisor", () => {
     await waitFor("two workers consuming", () => statusOf(h.supervisor).ready === 2, 30_000);
 
     await addJobs(h, "held", 6, 2_000);
-    await waitFor("both workers busy", async () => (await h.queue.getActiveCount()) === 4);
+    // Active in BullMQ is not yet started in the processor: a kill in between would leave
+    // a job that never ran in the victim, and its runs would count one short.
+    await waitFor(
+      "both workers busy",
+      async () => (await h.queue.getActiveCount()) === 4 && (await starts(h)).size === 4,
+    );
     const [victim, survivor] = statusOf(h.supervisor).pids;
     if (victim === undefined || survivor === undefined) throw new Error("expected two workers");
     process.kill(victim, "SIGKILL");
@@ -255,7 +260,11 @@ describe("the autoscaler supervisor", () => {
     // Two long jobs keep both workers busy; a third waits and asks for the second worker.
     await addJobs(h, "stuck", 3, 6_000);
     await waitFor("two workers consuming", () => statusOf(h.supervisor).ready === 2, 30_000);
-    await waitFor("both workers busy", async () => (await h.queue.getActiveCount()) === 2, 30_000);
+    await waitFor(
+      "both workers busy",
+      async () => (await h.queue.getActiveCount()) === 2 && (await starts(h)).size === 2,
+      30_000,
+    );
     const [, newest] = statusOf(h.supervisor).pids;
     // The waiting job goes away: one worker is enough, and the newest, busy one retires.
     await h.queue.remove("stuck-2");

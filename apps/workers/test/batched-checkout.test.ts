@@ -15,7 +15,7 @@ let env: TestEnv;
 let deps: WorkerDeps;
 
 beforeAll(async () => {
-  env = await createTestEnv({ INVENTORY_MODE: "mysql-batched" });
+  env = await createTestEnv();
   deps = createWorkerDeps(env.config, createLogger("silent", "batched-test"));
 });
 
@@ -39,7 +39,7 @@ const stockOf = async (productId: string) =>
       .quantity,
   );
 
-describe("runBatchedCheckout (INVENTORY_MODE=mysql-batched)", () => {
+describe("runBatchedCheckout (batchedReservation, the bench's)", () => {
   it("60 concurrent checkouts of 10 units: 10 orders, 10 charges, stock 0, batches of many", async () => {
     const product = `p-${uid()}`;
     await insertProducts(env.db, [{ id: product, quantity: 10, priceCents: 250 }]);

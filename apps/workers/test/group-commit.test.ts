@@ -7,7 +7,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { createDb, withTransaction, type Knex } from "@oms/shared";
-import { GroupCommitWriter, OrderStore, chaosCrashCounter, type WriteKind } from "@oms/workers";
+import { GroupCommitWriter, OrderStore, type WriteKind } from "@oms/workers";
+import { chaosCrashCounter } from "../../../test/chaos/crash-hook";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
   postJson,
@@ -174,7 +175,11 @@ describe("a worker killed inside a batch's transaction, or between its commit an
     // batch's transaction, before COMMIT. A fresh worker then takes the jobs over.
     await Promise.all(workers.splice(0).map((w) => w.stop("SIGKILL")));
     await env.redis.del(chaosCrashCounter(env.keys, point));
-    const doomed = await spawnWorkerProcess(env, { CHAOS_CRASH_AT: point, CHAOS_CRASH_LIMIT: "1" });
+    const doomed = await spawnWorkerProcess(
+      env,
+      { CHAOS_CRASH_AT: point, CHAOS_CRASH_LIMIT: "1" },
+      "test/chaos/worker-entry.ts",
+    );
     workers.push(doomed);
     const answers = await Promise.all(
       clients.map((c) => postJson(`${api!.url}/checkOutCart`, { clientID: c.id }, { prefer: "respond-async" })),

@@ -13,7 +13,7 @@ let env: TestEnv;
 let deps: WorkerDeps;
 
 beforeAll(async () => {
-  env = await createTestEnv({ INVENTORY_MODE: "mysql-locking" });
+  env = await createTestEnv();
   deps = createWorkerDeps(env.config, createLogger("silent", "locking-test"));
 });
 
@@ -38,7 +38,7 @@ const stockOf = async (productId: string) =>
       .quantity,
   );
 
-describe("runLockingCheckout (INVENTORY_MODE=mysql-locking)", () => {
+describe("runLockingCheckout (lockingReservation, the bench's)", () => {
   it("40 concurrent checkouts of 10 units: 10 orders, 10 charges, stock 0, every checkout lock freed", async () => {
     const product = `p-${uid()}`;
     await insertProducts(env.db, [{ id: product, quantity: 10, priceCents: 250 }]);

@@ -16,7 +16,7 @@ import {
   type PaymentProvider,
   type WorkerDeps,
 } from "@oms/workers";
-import { sagaDeps } from "../src/processors";
+import { sagaDeps } from "../src/checkout/saga-deps";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import { postJson, startApi, startInProcessWorkers } from "../../../test/support/system";
 import { assertConservation, eventually } from "../../../test/support/invariants";

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createLogger } from "@oms/shared";
 import { createWorkerDeps, type WorkerDeps } from "../src/deps";
-import { sagaDeps } from "../src/processors";
+import { sagaDeps } from "../src/checkout/saga-deps";
 import { recoverIfRedisLostData } from "../src/inventory/recovery";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 

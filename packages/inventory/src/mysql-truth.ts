@@ -6,7 +6,7 @@ import type { TruthSource } from "./types";
  * yet flushed. One statement, so it reads one consistent snapshot.
  */
 export function mysqlTruth(db: Knex): TruthSource {
-  return async (productIds) => {
+  const levels = async (productIds: string[]): Promise<Map<string, number>> => {
     const rows = (await db("product_details as p")
       .leftJoin(
         db("reserve_purchase")
@@ -26,4 +26,16 @@ export function mysqlTruth(db: Knex): TruthSource {
     }>;
     return new Map(rows.map((r) => [r.product_id, r.quantity - Number(r.pending ?? 0)]));
   };
+  return Object.assign(levels, {
+    // Pending and failed orders sold nothing; every later state (completed, refunded,
+    // shipped...) counted its sale, and a return went back through a stock change.
+    async soldAmong(orderIds: string[]): Promise<Set<string>> {
+      if (orderIds.length === 0) return new Set();
+      const rows: Array<Record<string, unknown>> = await db("orders")
+        .whereIn("order_id", orderIds)
+        .whereNotIn("state", ["pending", "failed"])
+        .select("order_id");
+      return new Set(rows.flatMap((r) => (typeof r.order_id === "string" ? [r.order_id] : [])));
+    },
+  });
 }

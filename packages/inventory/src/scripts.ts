@@ -13,7 +13,7 @@ export const SCRIPTS = {
   omsRelease: { file: "release.lua", numberOfKeys: undefined },
   omsRestock: { file: "restock-1.lua", numberOfKeys: 1 },
   omsCheckoutUnlock: { file: "checkout-unlock-1.lua", numberOfKeys: 1 },
-  omsReconcile: { file: "reconcile-3.lua", numberOfKeys: 3 },
+  omsReconcile: { file: "reconcile.lua", numberOfKeys: undefined },
   omsStockChange: { file: "stock-change-2.lua", numberOfKeys: 2 },
   omsLease: { file: "lease-1.lua", numberOfKeys: 1 },
   omsRecoveryFinish: { file: "recovery-finish-2.lua", numberOfKeys: 2 },
@@ -29,7 +29,7 @@ export interface InventoryCommands {
   omsRelease(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
   omsRestock(...args: Array<string | number>): Promise<Reply>;
   omsCheckoutUnlock(...args: Array<string | number>): Promise<Reply>;
-  omsReconcile(...args: Array<string | number>): Promise<Reply>;
+  omsReconcile(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
   omsStockChange(...args: Array<string | number>): Promise<Reply>;
   omsLease(leaseKey: string, token: string, action: "extend" | "release", ttlMs?: number): Promise<Reply>;
   omsRecoveryFinish(leaseKey: string, epochKey: string, token: string, epoch: string): Promise<Reply>;

@@ -36,7 +36,7 @@ export class CacheNotReadyError extends Error {
 
 export interface ReconcileResult {
   productId: string;
-  /** MySQL's figure minus (cached available + held); null when the level is not cached. */
+  /** MySQL's figure minus (cached available + held - held units MySQL already sold); null when not cached. */
   drift: number | null;
   repaired: boolean;
 }
@@ -45,7 +45,14 @@ export interface ReconcileResult {
  * What MySQL says can still be sold, per product: quantity minus pending
  * reserve_purchase. Products that do not exist are absent from the map.
  */
-export type TruthSource = (productIds: string[]) => Promise<Map<string, number>>;
+export type TruthSource = ((productIds: string[]) => Promise<Map<string, number>>) & {
+  /**
+   * Of these orders, those whose sale MySQL already counts (so its figure no longer
+   * includes their units). Without it the reconciler cannot tell a checkout between its
+   * MySQL and Redis commits from drift.
+   */
+  soldAmong?: (orderIds: string[]) => Promise<Set<string>>;
+};
 
 export type ReserveResult =
   | { ok: true; replayed: boolean }

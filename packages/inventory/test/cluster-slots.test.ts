@@ -141,7 +141,7 @@ describe("the application keyspace", () => {
     for (const id of [...HOSTILE_IDS, ...Array.from({ length: 800 }, (_, i) => `p-${i}`)]) {
       const n = keys.shardOf(id);
       expect(keySlot(keys.stock(id)), id).toBe(shardSlots[n]);
-      // stock-change-2.lua (stock, changes) and reconcile-3.lua (stock, held, changes).
+      // stock-change-2.lua (stock, changes) and reconcile.lua (stock, held, changes).
       expect(keySlot(keys.stockChanges(id)), id).toBe(shardSlots[n]);
       counts.set(n, (counts.get(n) ?? 0) + 1);
     }
@@ -247,7 +247,7 @@ describe("every multi-key command the running system sends keeps its keys in one
 
     const scripts = seen.filter((c) => c.command.startsWith("eval"));
     expect(scripts.length).toBeGreaterThan(50);
-    // The scripts whose keys span kinds ran: stock changes (stock-change-2, reconcile-3)
+    // The scripts whose keys span kinds ran: stock changes (stock-change-2, reconcile)
     // and the per-shard recovery (lease-1, recovery-finish-2).
     const ran = (kind: string) => scripts.some((c) => c.keys.some((k) => k.includes(`}:${kind}`)));
     expect(ran("stockchanges:")).toBe(true);

@@ -781,7 +781,7 @@ describe("reconcile", () => {
     expect(await cached("rc7-a")).toBe(3);
   });
 
-  // BUG (engine.load vs reconcile-3.lua): load() caches a negative MySQL figure as 0, and
+  // BUG (engine.load vs reconcile.lua): load() caches a negative MySQL figure as 0, and
   // reconcile then reports that clamp as drift and "repairs" the level below zero
   // (here: drift -3, repaired true, cached level -3, logged and counted as a repair).
   test("a level just loaded from MySQL is never reported as drift, even when MySQL's figure is below zero", async () => {

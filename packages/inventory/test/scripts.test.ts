@@ -86,6 +86,7 @@ const reconcile = (
   expectedDrift: number | string = 0,
 ) =>
   redis.omsReconcile(
+    3,
     keys.stock(productId),
     keys.held(),
     keys.stockChanges(productId),
@@ -818,7 +819,7 @@ describe("restock-1.lua", () => {
   });
 });
 
-describe("reconcile-3.lua", () => {
+describe("reconcile.lua", () => {
   test("check mode answers MySQL's figure minus (available + held) and changes nothing", async () => {
     await setStock({ "k1-a": 10 });
     await reserve("k1", [["k1-a", 3]]);
@@ -882,6 +883,53 @@ describe("reconcile-3.lua", () => {
     // No drift: nothing to repair, whatever was expected.
     expect(await reconcile("k4-a", 10, "repair", 0)).toEqual([C.OK, 0, 0]);
     expect(await stock("k4-a")).toEqual([10]);
+  });
+
+  test("holds passed as sold by MySQL count out their live units of this product only", async () => {
+    await setStock({ "k6-a": 10, "k6-b": 10 });
+    await reserve("k6-1", [
+      ["k6-a", 2],
+      ["k6-b", 5],
+    ]);
+    await reserve("k6-2", [["k6-a", 3]]);
+    await reserve("k6-3", [["k6-a", 1]]);
+    await beginCommit("k6-1");
+    await commit("k6-2");
+    await release("k6-3", ["k6-a"]);
+    // Available 10-2-3 = 5 (k6-3's unit came back), held 2: MySQL sold k6-1 and k6-2.
+    const withSold = (mode: string, expected: number, ...orders: string[]) =>
+      redis.omsReconcile(
+        3 + orders.length,
+        keys.stock("k6-a"),
+        keys.held(),
+        keys.stockChanges("k6-a"),
+        ...orders.map((o) => keys.hold(o)),
+        "k6-a",
+        5,
+        mode,
+        expected,
+      );
+    // k6-1 is committing (counted out), k6-2 committed (its units already left held),
+    // k6-3 released and k6-gone absent (nothing to count out).
+    expect(await withSold("check", 0, "k6-1", "k6-2", "k6-3", "k6-gone")).toEqual([C.OK, 0, 0]);
+    // Without k6-1 its units look like drift; told of it, a repair finds none to make.
+    expect(await withSold("check", 0)).toEqual([C.OK, -2, 0]);
+    expect(await withSold("repair", -2, "k6-1")).toEqual([C.OK, 0, 0]);
+    expect(await stock("k6-a")).toEqual([5]);
+    // The same hold's line of k6-b counts out for k6-b (MySQL: 10 - 5 sold), not k6-a's.
+    expect(
+      await redis.omsReconcile(
+        4,
+        keys.stock("k6-b"),
+        keys.held(),
+        keys.stockChanges("k6-b"),
+        keys.hold("k6-1"),
+        "k6-b",
+        5,
+        "check",
+        0,
+      ),
+    ).toEqual([C.OK, 0, 0]);
   });
 
   test("an uncached level answers NOT_LOADED in both modes and nothing is created", async () => {

@@ -1,5 +1,5 @@
 /**
- * stock-change-2.lua through StockChanges, and reconcile-3.lua beside it: a change of a
+ * stock-change-2.lua through StockChanges, and reconcile.lua beside it: a change of a
  * level made in MySQL and in the cache lands in the cache once, or not at all (the cache
  * left low for the reconciler), never twice.
  */
@@ -74,7 +74,7 @@ test("a move after the change's time to live is dropped", async () => {
 test("the reconciler reports drift but repairs nothing while a change is in flight, and repairs after", async () => {
   await env.redis.set(keys.stock("c5"), 5);
   const reconcile = (mode: "check" | "repair", expected = 0) =>
-    redis.omsReconcile(keys.stock("c5"), keys.held(), keys.stockChanges("c5"), "c5", 8, mode, expected);
+    redis.omsReconcile(3, keys.stock("c5"), keys.held(), keys.stockChanges("c5"), "c5", 8, mode, expected);
   const change = await changes.begin("c5");
   // MySQL's half landed (8), the cache's has not yet.
   expect(await reconcile("check")).toEqual([0, 3, 0]);

@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from "bullmq";
-import type { Config } from "./config";
+import type { BaseConfig } from "./config/base";
 import type { Keyspace } from "./keys";
 import { EVENT_QUEUE_NAMES, QUEUE_NAMES, type EventQueueName, type QueueName } from "./schemas";
 import { queueTelemetry } from "./tracing";
@@ -9,7 +9,7 @@ import { queueTelemetry } from "./tracing";
  * ones are kept longer for operators to inspect and re-drive.
  */
 export function jobOptions(
-  config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS" | "CART_REPLAY_RETENTION_MS">,
+  config: Pick<BaseConfig, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS" | "CART_REPLAY_RETENTION_MS">,
   queue: QueueName,
 ): DefaultJobOptions {
   const completedAge = 3_600;
@@ -43,7 +43,7 @@ export function createQueue(
   name: QueueName,
   connection: ConnectionOptions,
   keys: Pick<Keyspace, "queuePrefix">,
-  config: Pick<Config, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS" | "CART_REPLAY_RETENTION_MS">,
+  config: Pick<BaseConfig, "JOB_ATTEMPTS" | "JOB_BACKOFF_MS" | "CART_REPLAY_RETENTION_MS">,
 ): Queue {
   // Each queue under its own hash tag: a Cluster may put each on another node.
   return new Queue(QUEUE_NAMES[name], {

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
-import type { Config } from "./config";
+import type { BaseConfig } from "./config/base";
 
 /** A connection to any of the three deployments: our commands and BullMQ take either. */
 export type RedisClient = Redis | Cluster;
@@ -15,9 +15,9 @@ export type RedisTarget =
   | { mode: "sentinel"; url: string; name: string; sentinels: HostPort[] }
   | { mode: "cluster"; url: string; nodes: HostPort[] };
 
-type RedisSettings = Pick<Config, "REDIS_URL" | "REDIS_SENTINELS" | "REDIS_SENTINEL_NAME" | "REDIS_CLUSTER_NODES">;
+type RedisSettings = Pick<BaseConfig, "REDIS_URL" | "REDIS_SENTINELS" | "REDIS_SENTINEL_NAME" | "REDIS_CLUSTER_NODES">;
 
-/** The mode the configuration names; loadConfig has already refused mixed or half settings. */
+/** The mode the configuration names; each process's config loader has already refused mixed or half settings. */
 export function redisTarget(config: RedisSettings): RedisTarget {
   const url = config.REDIS_URL;
   if (config.REDIS_CLUSTER_NODES) return { mode: "cluster", url, nodes: config.REDIS_CLUSTER_NODES };
@@ -143,7 +143,7 @@ export async function waitForReplicas(
 /** The wait REDIS_WAIT_REPLICAS asks for after writes that take stock, or none. */
 export function replicaWait(
   redis: RedisClient,
-  config: Pick<Config, "REDIS_WAIT_REPLICAS" | "REDIS_WAIT_TIMEOUT_MS">,
+  config: Pick<BaseConfig, "REDIS_WAIT_REPLICAS" | "REDIS_WAIT_TIMEOUT_MS">,
 ): ((key: string) => Promise<number>) | undefined {
   const { REDIS_WAIT_REPLICAS: replicas, REDIS_WAIT_TIMEOUT_MS: timeoutMs } = config;
   return replicas > 0 ? (key) => waitForReplicas(redis, key, replicas, timeoutMs) : undefined;

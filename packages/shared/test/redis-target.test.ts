@@ -1,9 +1,9 @@
 import { describe, expect, test } from "vitest";
-import { ConfigError, describeTarget, loadConfig, redisTarget } from "@oms/shared";
+import { ConfigError, describeTarget, loadBaseConfig, redisTarget } from "@oms/shared";
 
 function problems(env: Record<string, string>): string {
   try {
-    loadConfig(env);
+    loadBaseConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) return err.problems.join("\n");
     throw err;
@@ -13,7 +13,7 @@ function problems(env: Record<string, string>): string {
 
 describe("the Redis deployment the configuration names", () => {
   test("REDIS_URL alone is one standalone server", () => {
-    expect(redisTarget(loadConfig({ REDIS_URL: "redis://r1:6380/2" }))).toEqual({
+    expect(redisTarget(loadBaseConfig({ REDIS_URL: "redis://r1:6380/2" }))).toEqual({
       mode: "standalone",
       url: "redis://r1:6380/2",
     });
@@ -21,7 +21,7 @@ describe("the Redis deployment the configuration names", () => {
 
   test("REDIS_SENTINELS with REDIS_SENTINEL_NAME is a Sentinel set", () => {
     const target = redisTarget(
-      loadConfig({ REDIS_SENTINELS: "s1:26379, s2:26380,10.0.0.3:26381", REDIS_SENTINEL_NAME: "shop" }),
+      loadBaseConfig({ REDIS_SENTINELS: "s1:26379, s2:26380,10.0.0.3:26381", REDIS_SENTINEL_NAME: "shop" }),
     );
     expect(target).toEqual({
       mode: "sentinel",
@@ -38,7 +38,7 @@ describe("the Redis deployment the configuration names", () => {
 
   test("REDIS_CLUSTER_NODES is a Cluster; the URL's password is kept for its nodes but never described", () => {
     const target = redisTarget(
-      loadConfig({ REDIS_CLUSTER_NODES: "n1:7000,n2:7001", REDIS_URL: "redis://:s3cret@ignored:1" }),
+      loadBaseConfig({ REDIS_CLUSTER_NODES: "n1:7000,n2:7001", REDIS_URL: "redis://:s3cret@ignored:1" }),
     );
     expect(target).toMatchObject({
       mode: "cluster",

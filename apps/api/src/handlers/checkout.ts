@@ -169,7 +169,7 @@ export function checkoutAnswer(result: CheckoutResult): HttpResult {
  * what emptied the level, and they must get their order's answer.
  */
 async function shortLine(deps: ApiDeps, clientID: string): Promise<{ productId: string; available: number } | null> {
-  if (deps.config.INVENTORY_MODE !== "redis") return null;
+  if (!deps.soldOutFastPath) return null;
   const short = await deps.engine.cartShortfall(
     deps.keys.cartMirror(clientID),
     deps.keys.checkoutLock(clientID),

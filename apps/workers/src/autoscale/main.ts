@@ -5,7 +5,14 @@
  * With AUTOSCALE_OBSERVE_ONLY=true it runs no workers and only exports the queue
  * measurements (how KEDA gets them on Kubernetes).
  */
-import { createLogger, keyspace, loadConfig, onSupervisorGone, redisTarget, runEntryPoint } from "@oms/shared";
+import {
+  createLogger,
+  keyspace,
+  loadAutoscalerConfig,
+  onSupervisorGone,
+  redisTarget,
+  runEntryPoint,
+} from "@oms/shared";
 import { assertSchemaCurrent } from "@oms/migrations";
 import { parseWorkerLimits } from "./decision";
 import { createAutoscaleMetrics, serveMetrics, type MetricsServer } from "./metrics";
@@ -15,7 +22,7 @@ import { Supervisor } from "./supervisor";
 const RETIRE_MARGIN_MS = 5_000;
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadAutoscalerConfig();
   const logger = createLogger(config.LOG_LEVEL, "autoscaler");
   const observeOnly = config.AUTOSCALE_OBSERVE_ONLY;
   // Its workers would each refuse a stale schema: say so once, before spawning any.

@@ -9,7 +9,7 @@ export interface BatchedCheckoutDeps extends Omit<LockingCheckoutDeps, "db"> {
 }
 
 /**
- * The strongest MySQL-only design (INVENTORY_MODE=mysql-batched, benchmark only): the
+ * The strongest MySQL-only design (batchedReservation, wired by the bench only): the
  * same saga shape and batched order writes as ours, with the reservation a conditional
  * decrement of product_details applied per group-commit batch instead of a Lua script.
  */

@@ -4,7 +4,7 @@ import {
   withTransaction,
   type CheckoutJob,
   type CheckoutResult,
-  type Config,
+  type WorkerConfig,
   type Keyspace,
   type Knex,
   type RedisClient,
@@ -15,7 +15,7 @@ import type { Order, OrderStore } from "./order-store";
 import { appendStockCrossings, orderFailed } from "../events/domain-events";
 
 /**
- * The classic design, kept as the benchmark's baseline (INVENTORY_MODE=mysql-locking):
+ * The classic design, kept as the benchmark's baseline (the bench wires it: lockingReservation):
  * the reservation is one MySQL transaction that locks the product rows, checks and
  * decrements them, as the original service did but without its lost updates. Payment
  * runs outside the lock; a decline puts the units back in a second transaction. The
@@ -27,7 +27,7 @@ export interface LockingCheckoutDeps {
   payment: PaymentProvider;
   redis: RedisClient;
   keys: Keyspace;
-  config: Pick<Config, "STOCK_LOW_THRESHOLD">;
+  config: Pick<WorkerConfig, "STOCK_LOW_THRESHOLD">;
 }
 
 /**

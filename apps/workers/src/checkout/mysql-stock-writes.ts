@@ -5,7 +5,7 @@ import type { FailureCode, Order } from "./order";
 import { appendStockCrossings, orderFailed } from "../events/domain-events";
 
 /**
- * The strongest MySQL-only reservation we could think of (INVENTORY_MODE=mysql-batched):
+ * The strongest MySQL-only reservation we could think of (batchedReservation, which the bench wires):
  * every checkout queued at the same time is reserved in one transaction, by conditional
  * decrements checked against the levels the batch locked once. Benchmark only: it shows
  * how close MySQL alone comes once its writes are batched too.

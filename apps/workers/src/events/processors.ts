@@ -3,7 +3,7 @@ import {
   EventJob,
   WebhookJob,
   deliveryJobId,
-  type Config,
+  type WorkerConfig,
   type Knex,
   type Logger,
   type WebhookOutcome,
@@ -20,7 +20,7 @@ export interface EventDeps {
   db: Knex;
   logger: Logger;
   config: Pick<
-    Config,
+    WorkerConfig,
     "WEBHOOK_TIMEOUT_MS" | "WEBHOOK_BACKOFF_MS" | "WEBHOOK_BACKOFF_MAX_MS" | "WEBHOOK_RETRY_FOR_MS" | "OUTAGE_RETRY_MS"
   >;
   webhooks: Queue;
@@ -125,7 +125,10 @@ export function webhookProcessor(deps: EventDeps) {
 }
 
 /** Exponential: base, 2x base, 4x base, ... capped, with up to 20% jitter so receivers that come back are not stampeded. */
-export function backoffMs(attempt: number, config: Pick<Config, "WEBHOOK_BACKOFF_MS" | "WEBHOOK_BACKOFF_MAX_MS">) {
+export function backoffMs(
+  attempt: number,
+  config: Pick<WorkerConfig, "WEBHOOK_BACKOFF_MS" | "WEBHOOK_BACKOFF_MAX_MS">,
+) {
   const plain = Math.min(config.WEBHOOK_BACKOFF_MS * 2 ** Math.min(attempt - 1, 40), config.WEBHOOK_BACKOFF_MAX_MS);
   return Math.round(plain * (0.8 + Math.random() * 0.2));
 }
