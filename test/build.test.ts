@@ -11,6 +11,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   SETTING_NAMES,
@@ -24,20 +25,20 @@ import {
   type Child,
 } from "@oms/shared";
 import { DEMO_CATALOG } from "@oms/migrations";
-import { MYSQL_URL, REDIS_URL, createTestEnv, type TestEnv } from "./support/env";
+import { MYSQL_URL, REDIS_URL, createStandaloneTestEnv, type TestEnv } from "./support/env";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DIST = join(ROOT, "dist");
 const LUA = join(ROOT, "packages/inventory/src/lua");
 const BUNDLES = Object.keys(ENTRIES).map((name) => `${name}.js`);
 
-let env: TestEnv;
+let env: TestEnv<Redis>;
 const database = `oms_build_${randomBytes(5).toString("hex")}`;
 const prefix = `build${randomBytes(4).toString("hex")}`;
 let demo: Child | undefined;
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createStandaloneTestEnv();
   const build = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
   expect(build.status, `npm run build failed:\n${build.stdout}\n${build.stderr}`).toBe(0);
 }, 180_000);

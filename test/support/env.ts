@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Cluster, type Redis } from "ioredis";
+import { inject } from "vitest";
 import {
   createDb,
   createRedis,
@@ -11,13 +12,18 @@ import {
   type RedisClient,
 } from "@oms/shared";
 import { migrateLatest } from "@oms/migrations";
+import type { RunRedisSettings } from "./cluster-run";
 import { loadSystemConfig, type SystemConfig } from "./config";
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";
 
-/** `R` is a standalone connection unless the env points at a Cluster or Sentinel set. */
-export interface TestEnv<R extends RedisClient = Redis> {
+/**
+ * `R` is whatever the run's Redis is: a standalone connection, or a Cluster in the
+ * cluster project (vitest.config.ts). A file that needs one server's commands (KEYS,
+ * MONITOR, FLUSHALL, a scan stream) asks for `TestEnv<Redis>` by name.
+ */
+export interface TestEnv<R extends RedisClient = RedisClient> {
   /** Unique per test file: own Redis key prefix (hash tags) and own database. */
   id: string;
   config: SystemConfig;
@@ -27,15 +33,42 @@ export interface TestEnv<R extends RedisClient = Redis> {
   close(): Promise<void>;
 }
 
-/** An isolated world: its own database (migrated) and its own Redis prefix. */
+/**
+ * An isolated world: its own database (migrated) and its own Redis prefix, on the run's
+ * Redis: the shared standalone server, or the cluster project's Redis Cluster (with
+ * three stock shards, so carts cross shards and keys spread over the primaries). The
+ * overrides win over both.
+ */
 export async function createTestEnv(overrides: Record<string, string> = {}): Promise<TestEnv> {
-  const env = await createTestEnvOn(overrides);
-  if (env.redis instanceof Cluster) throw new Error("createTestEnv is standalone; use createTestEnvOn for a Cluster");
-  return { ...env, redis: env.redis };
+  return createTestEnvOn({ ...runRedisSettings(), ...overrides });
+}
+
+/**
+ * The same world on the one standalone server whatever the run: for files that need
+ * commands of a single server. Such a file is listed as standalone-only in
+ * vitest.config.ts, and calling this in the cluster project says so.
+ */
+export async function createStandaloneTestEnv(overrides: Record<string, string> = {}): Promise<TestEnv<Redis>> {
+  if (runRedisSettings().REDIS_CLUSTER_NODES)
+    throw new Error("this file needs a standalone Redis: list it as standalone-only in vitest.config.ts");
+  const { id, config } = testConfig(overrides);
+  if (redisTarget(config).mode !== "standalone")
+    throw new Error("createStandaloneTestEnv: the overrides name a Cluster or Sentinel set; use createTestEnvOn");
+  return openTestEnv(id, config, createRedis(config.REDIS_URL, { name: `test-${id}` }));
 }
 
 /** The same world on whatever Redis the overrides name (REDIS_CLUSTER_NODES, REDIS_SENTINELS). */
-export async function createTestEnvOn(overrides: Record<string, string> = {}): Promise<TestEnv<RedisClient>> {
+export async function createTestEnvOn(overrides: Record<string, string> = {}): Promise<TestEnv> {
+  const { id, config } = testConfig(overrides);
+  return openTestEnv(id, config, createRedis(redisTarget(config), { name: `test-${id}` }));
+}
+
+/** The settings that point a file at the run's Redis (empty on the standalone server). */
+function runRedisSettings(): RunRedisSettings {
+  return inject("runRedisSettings") ?? {};
+}
+
+function testConfig(overrides: Record<string, string>): { id: string; config: SystemConfig } {
   const id = `t${randomBytes(5).toString("hex")}`;
   const config = loadSystemConfig({
     NODE_ENV: "test",
@@ -49,10 +82,13 @@ export async function createTestEnvOn(overrides: Record<string, string> = {}): P
     JOB_BACKOFF_MS: "50",
     ...overrides,
   });
+  return { id, config };
+}
+
+async function openTestEnv<R extends RedisClient>(id: string, config: SystemConfig, redis: R): Promise<TestEnv<R>> {
   await ensureDatabase(config.DATABASE_URL);
   const db = createDb(config.DATABASE_URL, 10);
   await migrateLatest(db);
-  const redis = createRedis(redisTarget(config), { name: `test-${id}` });
   await waitReady(redis);
   const keys = keyspace(config.REDIS_PREFIX, config.INVENTORY_SHARDS);
   // A fresh prefix starts with a trusted (empty) cache, as a worker's start-up recovery would leave it.
@@ -64,13 +100,28 @@ export async function createTestEnvOn(overrides: Record<string, string> = {}): P
     db,
     redis,
     async close() {
-      // One UNLINK per key: on a Cluster the keys of one batch sit in many slots.
-      for (const key of await scanAll(redis, keys.allKeysPattern)) await redis.unlink(key);
+      await removeKeysOf(redis, config.REDIS_PREFIX);
       await db.raw(`DROP DATABASE IF EXISTS \`oms_${id}\``);
       await db.destroy();
       redis.disconnect();
     },
   };
+}
+
+/**
+ * Overrides that point a process at a Redis of the run's kind on a closed port: an
+ * outage of the deployment the file runs on (a Cluster's seed list, or one server).
+ */
+export function unreachableRedis(config: SystemConfig): Partial<SystemConfig> {
+  return config.REDIS_CLUSTER_NODES
+    ? { REDIS_CLUSTER_NODES: [{ host: "127.0.0.1", port: 1 }] }
+    : { REDIS_URL: "redis://127.0.0.1:1" };
+}
+
+/** Removes every key of a key prefix (under all its hash tags), on every primary of a Cluster too. */
+export async function removeKeysOf(redis: RedisClient, prefix: string): Promise<void> {
+  // One UNLINK per key: on a Cluster the keys of one batch sit in many slots.
+  for (const key of await scanAll(redis, keyspace(prefix).allKeysPattern)) await redis.unlink(key);
 }
 
 /** Every key matching a pattern, on every primary of a Cluster or on the one server. */

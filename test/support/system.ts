@@ -107,9 +107,16 @@ export function configToEnv(config: SystemConfig): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) {
     if (value === undefined) continue;
-    env[key] = Array.isArray(value) ? value.join(",") : String(value);
+    env[key] = Array.isArray(value) ? value.map(listItemText).join(",") : String(value);
   }
   return env;
+}
+
+/** A list setting's item as its environment string: a name, or a node's `host:port`. */
+function listItemText(item: unknown): string {
+  if (typeof item === "object" && item !== null && "host" in item && "port" in item)
+    return `${String(item.host)}:${String(item.port)}`;
+  return String(item);
 }
 
 /** Re-parses a config with overrides given as environment strings (validated like start-up). */

@@ -11,7 +11,14 @@ import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import type { AddToCartJob } from "@oms/shared";
 import { addToCart, type CartDeps } from "../../workers/src/cart/add-to-cart";
 import { GroupCommitWriter } from "../../workers/src/db/writer";
-import { MYSQL_URL, createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import {
+  MYSQL_URL,
+  createTestEnv,
+  insertProducts,
+  removeKeysOf,
+  unreachableRedis,
+  type TestEnv,
+} from "../../../test/support/env";
 import {
   postJson,
   startApi,
@@ -42,7 +49,7 @@ afterAll(async () => {
   await api?.close();
   await workers?.close();
   if (env) {
-    for (const prefix of extraPrefixes) await removeKeys(`{${prefix}}`);
+    for (const prefix of extraPrefixes) await removeKeysOf(env.redis, prefix);
     await env.close();
   }
 });
@@ -144,13 +151,6 @@ async function startTcpProxy(target: number): Promise<{ port: number; cut(): Pro
 function once(close: () => Promise<void>): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () => (closing ??= close());
-}
-
-async function removeKeys(tag: string): Promise<void> {
-  const stream = env.redis.scanStream({ match: `${tag}*`, count: 1000 });
-  for await (const batch of stream as AsyncIterable<string[]>) {
-    if (batch.length) await env.redis.unlink(...batch);
-  }
 }
 
 /** A key prefix of this file that no worker of the file consumes. */
@@ -412,7 +412,7 @@ describe("POST /addToCart: infrastructure failures", () => {
   it("answers 503 with Retry-After when Redis is unreachable", async () => {
     const prefix = isolatedPrefix("deadredis");
     const dead = await bounded(
-      startApi(env, { REDIS_PREFIX: prefix, REDIS_URL: "redis://127.0.0.1:1" }),
+      startApi(env, { REDIS_PREFIX: prefix, ...unreachableRedis(env.config) }),
       20_000,
       "starting an API whose Redis is unreachable",
     );
@@ -436,7 +436,7 @@ describe("POST /addToCart: infrastructure failures", () => {
   it("closes an API whose Redis is unreachable promptly (graceful shutdown during an outage)", async () => {
     const prefix = isolatedPrefix("deadclose");
     const dead = await bounded(
-      startApi(env, { REDIS_PREFIX: prefix, REDIS_URL: "redis://127.0.0.1:1" }),
+      startApi(env, { REDIS_PREFIX: prefix, ...unreachableRedis(env.config) }),
       20_000,
       "starting an API whose Redis is unreachable",
     );

@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import fc, { type Arbitrary } from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import { createTestEnv, insertProducts, scanAll, type TestEnv } from "../../../test/support/env";
 import {
   getJson,
   postJson,
@@ -110,9 +110,7 @@ async function snapshot(): Promise<Snapshot> {
     const count = (await env.db(table).count({ n: "*" }).first()) as { n: number | string };
     state[`mysql:${table}`] = { rows: Number(count.n), checksum: String(rows[0]?.Checksum) };
   }
-  const keys: string[] = [];
-  const stream = env.redis.scanStream({ match: env.keys.allKeysPattern, count: 1000 });
-  for await (const batch of stream as AsyncIterable<string[]>) keys.push(...batch);
+  const keys = await scanAll(env.redis, env.keys.allKeysPattern);
   // What follows the hash tag (`{tag}:<kind>:...`) says what a key is.
   for (const key of keys.filter((k) => STATE_KEY.test(k.slice(k.indexOf("}") + 2))).sort()) {
     const type = await env.redis.type(key);

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import { createTestEnv, insertProducts, removeKeysOf, type TestEnv } from "../../../test/support/env";
 import {
   getJson,
   startApi,
@@ -32,10 +32,7 @@ afterAll(async () => {
   await api?.close();
   await workers?.close();
   if (env) {
-    const stream = env.redis.scanStream({ match: `{${env.id}_lonely}*`, count: 1000 });
-    for await (const batch of stream as AsyncIterable<string[]>) {
-      if (batch.length) await env.redis.unlink(...batch);
-    }
+    await removeKeysOf(env.redis, `${env.id}_lonely`);
     await env.close();
   }
 });

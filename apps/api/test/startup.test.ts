@@ -6,10 +6,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SETTING_NAMES, ENTRIES, createDb, freePort } from "@oms/shared";
 import { DEMO_CATALOG, migrateDown } from "@oms/migrations";
-import { MYSQL_URL, REDIS_URL, createTestEnv, type TestEnv } from "../../../test/support/env";
+import { MYSQL_URL, REDIS_URL, createStandaloneTestEnv, type TestEnv } from "../../../test/support/env";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const TABLES = [
@@ -23,13 +24,13 @@ const TABLES = [
 ];
 const ORIGINAL_SEED = DEMO_CATALOG[0]!;
 
-let env: TestEnv;
+let env: TestEnv<Redis>;
 const databases: string[] = [];
 const prefixes: string[] = [];
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createStandaloneTestEnv();
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SignJWT } from "jose";
 import { QUEUE_NAMES } from "@oms/shared";
-import { insertProducts, type TestEnv } from "../../../test/support/env";
+import { insertProducts, scanAll, type TestEnv } from "../../../test/support/env";
 import { getJson, postJson, startApi, type InProcessWorkers, type RunningApi } from "../../../test/support/system";
 import { assertConservation, eventually } from "../../../test/support/invariants";
 import { adminPost, buy, postEmpty, refundFigures, refundsSettled } from "../../../test/support/lifecycle";
@@ -235,7 +235,7 @@ describe("refund", () => {
     const key = { "Idempotency-Key": uid("refund") };
     const one = await admin(`/orders/${orderId}/refund`, body, key);
     expect(one.status).toBe(200);
-    const stored = await env.redis.keys(env.keys.idempotency("admin", "*"));
+    const stored = await scanAll(env.redis, env.keys.idempotency("admin", "*"));
     expect(stored.length).toBeGreaterThan(0);
     await env.redis.del(...stored);
     const again = await admin(`/orders/${orderId}/refund`, body, key);

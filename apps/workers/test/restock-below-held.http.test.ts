@@ -74,7 +74,8 @@ describe("admin level changes under held stock", () => {
     );
     expect(accepted.status).toBe(202);
     const orderId = accepted.body.orderId as string;
-    await eventually("the hold", async () => ((await env.redis.hget(env.keys.held(), p)) === "10" ? true : undefined));
+    const held = env.keys.held(env.keys.shardOf(p));
+    await eventually("the hold", async () => ((await env.redis.hget(held, p)) === "10" ? true : undefined));
 
     const refused = await restock(p, { set: 0 });
     expect(refused.status, JSON.stringify(refused.body)).toBe(409);

@@ -11,7 +11,7 @@ import calculateSlot from "cluster-key-slot";
 import { QueueKeys } from "bullmq";
 import type { Redis } from "ioredis";
 import { EVENT_QUEUE_NAMES, QUEUE_NAMES, keyspace } from "@oms/shared";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import { createStandaloneTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import { addToCartOk, postJson, startApi, startInProcessWorkers } from "../../../test/support/system";
 import { postEmpty } from "../../../test/support/lifecycle";
 import { flushAll } from "../../../test/support/invariants";
@@ -170,12 +170,16 @@ const MULTI_KEY: Record<string, (args: string[]) => string[]> = {
 };
 
 describe("every multi-key command the running system sends keeps its keys in one slot", () => {
-  let env: TestEnv;
+  let env: TestEnv<Redis>;
   let monitor: Redis | undefined;
   const seen: Array<{ command: string; keys: string[] }> = [];
 
   beforeAll(async () => {
-    env = await createTestEnv({ INVENTORY_SHARDS: "4", ADMIN_TOKEN: "cluster-slots-admin-token", HOLD_TTL_MS: "1000" });
+    env = await createStandaloneTestEnv({
+      INVENTORY_SHARDS: "4",
+      ADMIN_TOKEN: "cluster-slots-admin-token",
+      HOLD_TTL_MS: "1000",
+    });
     const tag = `{${env.config.REDIS_PREFIX}`;
     monitor = await env.redis.monitor();
     monitor.on("monitor", (_time: string, args: string[], source: string) => {

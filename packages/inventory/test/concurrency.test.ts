@@ -13,17 +13,17 @@ import {
   type ReserveResult,
   type StockLine,
 } from "@oms/inventory";
-import { createTestEnv, insertProducts, waitReady, type TestEnv } from "../../../test/support/env";
+import { createStandaloneTestEnv, insertProducts, waitReady, type TestEnv } from "../../../test/support/env";
 import { heldUnits, liveHoldUnits, noTruth, scanKeys } from "./support";
 
 const CONNECTIONS = 8;
 const TTL = 600_000;
 
-let env: TestEnv;
+let env: TestEnv<Redis>;
 let connections: Redis[] = [];
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createStandaloneTestEnv();
   connections = Array.from({ length: CONNECTIONS }, (_, i) =>
     createRedis(env.config.REDIS_URL, { name: `${env.id}-race-${i}` }),
   );

@@ -1,6 +1,7 @@
 /**
  * InventoryEngine through its public methods, with MySQL as the truth source.
  */
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import {
   CacheNotReadyError,
@@ -12,15 +13,15 @@ import {
   type InventoryKeys,
   type TruthSource,
 } from "@oms/inventory";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import { createStandaloneTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import { deferred, heldUnits, liveHoldUnits, noTruth } from "./support";
 
 const TTL = 60_000;
 const NOW = 1_700_000_000_000;
 
-let env: TestEnv;
+let env: TestEnv<Redis>;
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createStandaloneTestEnv();
 });
 afterAll(async () => env?.close());
 

@@ -6,14 +6,14 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Redis } from "ioredis";
 import { defineInventoryScripts, Lease } from "@oms/inventory";
 import type { InventoryCommands } from "../src/scripts";
-import { createTestEnv, type TestEnv } from "../../../test/support/env";
+import { createStandaloneTestEnv, type TestEnv } from "../../../test/support/env";
 import { sleep } from "../../../test/support/invariants";
 
-let env: TestEnv;
+let env: TestEnv<Redis>;
 let redis: Redis & InventoryCommands;
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createStandaloneTestEnv();
   redis = defineInventoryScripts(env.redis);
 });
 afterAll(async () => env?.close());

@@ -6,19 +6,19 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Redis } from "ioredis";
 import { InventoryCode as C, InventoryEngine, defineInventoryScripts, type InventoryKeys } from "@oms/inventory";
 import { parseReply, type InventoryCommands } from "../src/scripts";
-import { createTestEnv, type TestEnv } from "../../../test/support/env";
+import { createStandaloneTestEnv, type TestEnv } from "../../../test/support/env";
 import { noTruth, stockLevels } from "./support";
 
 const NOW = 1_700_000_000_000;
 const TTL = 60_000;
 const RETENTION = 3_600_000;
 
-let env: TestEnv;
+let env: TestEnv<Redis>;
 let redis: Redis & InventoryCommands;
 let keys: InventoryKeys;
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createStandaloneTestEnv();
   redis = defineInventoryScripts(env.redis);
   keys = env.keys;
 });

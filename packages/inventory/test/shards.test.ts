@@ -4,18 +4,19 @@
  * replay-safe by order id; holds, expiry and the epoch marker per shard.
  */
 import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CacheNotReadyError, InventoryEngine, type StockLine } from "@oms/inventory";
-import { createTestEnv, type TestEnv } from "../../../test/support/env";
+import { createStandaloneTestEnv, type TestEnv } from "../../../test/support/env";
 import { noTruth, stockLevels } from "./support";
 
 const TTL = 60_000;
 const NOW = 1_700_000_000_000;
 
-let env: TestEnv;
+let env: TestEnv<Redis>;
 let engine: InventoryEngine;
 beforeAll(async () => {
-  env = await createTestEnv({ INVENTORY_SHARDS: "4" });
+  env = await createStandaloneTestEnv({ INVENTORY_SHARDS: "4" });
   engine = new InventoryEngine(env.redis, env.keys, noTruth, { requireEpoch: true });
 });
 afterAll(async () => env?.close());

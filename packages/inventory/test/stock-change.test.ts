@@ -7,16 +7,16 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Redis } from "ioredis";
 import { defineInventoryScripts, InventoryScriptError, StockChanges, type InventoryKeys } from "@oms/inventory";
 import type { InventoryCommands } from "../src/scripts";
-import { createTestEnv, type TestEnv } from "../../../test/support/env";
+import { createStandaloneTestEnv, type TestEnv } from "../../../test/support/env";
 import { sleep } from "../../../test/support/invariants";
 
-let env: TestEnv;
+let env: TestEnv<Redis>;
 let redis: Redis & InventoryCommands;
 let keys: InventoryKeys;
 let changes: StockChanges;
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  env = await createStandaloneTestEnv();
   redis = defineInventoryScripts(env.redis);
   keys = env.keys;
   changes = new StockChanges(env.redis, keys);
