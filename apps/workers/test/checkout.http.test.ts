@@ -7,7 +7,13 @@ import { describe, expect, it } from "vitest";
 import { keyedOrderId } from "../../api/src/handlers/order-id";
 import { insertProducts, type TestEnv } from "../../../test/support/env";
 import { getJson, postJson, startApi, type InProcessWorkers, type RunningApi } from "../../../test/support/system";
-import { assertConservation, eventually, flushAll, unfinishedCheckoutJobs } from "../../../test/support/invariants";
+import {
+  assertConservation,
+  eventually,
+  flushAll,
+  sleep,
+  unfinishedCheckoutJobs,
+} from "../../../test/support/invariants";
 import { useSystem } from "../../../test/support/fixture";
 
 interface OrderView {
@@ -344,6 +350,35 @@ describe("POST /checkOutCart over HTTP", () => {
     await eventually("the checkout lock to be freed", async () =>
       (await env.redis.exists(env.keys.checkoutLock(client))) === 0 ? true : undefined,
     );
+  });
+
+  it("records an accepted (202) checkout before its job can run: a worker quicker than the API's insert still ends it for its own reason", async () => {
+    // The API's placeholder insert stalls (a slow MySQL, a lock). When the job was
+    // queued first, the worker found no order and an empty cart and ended the job without
+    // an order; the insert then left a pending order no job would finish, ended by the
+    // orphan sweep much later as a generic "checkout_failed" (seen on a loaded machine).
+    const client = `c-${uid()}`;
+    const idempotencyKey = `k-${uid()}`;
+    // A gap lock on the order id the API will insert holds its insert back for 1.5 s.
+    const blocker = await env.db.transaction(undefined, { isolationLevel: "repeatable read" });
+    await blocker.raw("SELECT order_id FROM orders WHERE order_id = ? FOR UPDATE", [
+      keyedOrderId(api.deps.orderIdKey, client, idempotencyKey),
+    ]);
+    const answer = checkout(client, "tok_ok", { prefer: "respond-async", "idempotency-key": idempotencyKey });
+    await sleep(1_500);
+    await blocker.rollback();
+    const res = await answer;
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const orderId = String(res.body.orderId);
+    const ended = await eventually(
+      "the accepted order to end",
+      async () => {
+        const view = await order(orderId);
+        return view.state === "pending" ? undefined : view;
+      },
+      5_000,
+    );
+    expect(ended).toMatchObject({ state: "failed", failureCode: "empty_cart" });
   });
 
   it("joins a double submit: one order, both answers carry its id, one charge", async () => {

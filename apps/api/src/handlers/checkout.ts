@@ -64,6 +64,16 @@ export async function checkOutCart(
     : // A keyed retry may find its job already finished: its result went to nobody, so poll it.
       deps.results.checkout.wait(orderId, deps.config.CHECKOUT_TIMEOUT_MS, joined || keyed);
   if (!joined) {
+    // An accepted checkout's order is in MySQL before its job can run: a worker quicker
+    // than a later insert would find no order, end the job without one (an empty cart),
+    // and the insert would then leave a pending order no job finishes.
+    if (options.respondAsync) {
+      const notRecorded = await recordPending(deps, orderId, clientID, keyed);
+      if (notRecorded) {
+        await releaseLockOf(deps, clientID, orderId).catch(() => undefined);
+        return notRecorded;
+      }
+    }
     const job: CheckoutJob = {
       type: "checkout",
       replyTo: deps.replyTo,
@@ -106,23 +116,34 @@ export async function checkOutCart(
  * exist) and only the advice that holds for this request (checkoutNotRecorded).
  */
 async function pending(deps: ApiDeps, orderId: string, clientID: string, keyed: boolean): Promise<HttpResult> {
+  const notRecorded = await recordPending(deps, orderId, clientID, keyed);
+  if (notRecorded) return notRecorded;
+  return {
+    status: 202,
+    body: { status: "Pending", error: "", orderId, state: "pending" },
+    headers: { Location: `/orders/${orderId}` },
+  };
+}
+
+/** The pending order row (a no-op when it exists); the 503 to answer when MySQL cannot record it. */
+async function recordPending(
+  deps: ApiDeps,
+  orderId: string,
+  clientID: string,
+  keyed: boolean,
+): Promise<HttpResult | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
       await deps.db.raw("INSERT IGNORE INTO orders (order_id, client_id, state) VALUES (?, ?, 'pending')", [
         orderId,
         clientID,
       ]);
-      break;
+      return undefined;
     } catch (err) {
       if (attempt >= 3) return { ...checkoutNotRecorded(clientID, keyed), cause: err };
       await new Promise((r) => setTimeout(r, 200 * attempt));
     }
   }
-  return {
-    status: 202,
-    body: { status: "Pending", error: "", orderId, state: "pending" },
-    headers: { Location: `/orders/${orderId}` },
-  };
 }
 
 /**
