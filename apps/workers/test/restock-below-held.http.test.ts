@@ -131,8 +131,10 @@ describe("a flush that must refuse one product", () => {
       { reserve_id: `o-${uid()}`, product_id: fine, quantity: 1, created_at: new Date(now) },
     ]);
 
+    // The running workers' own scheduled flush may apply some of the rows first: the end
+    // state below is what must hold, whoever applied them.
     const result = await flushReservations(env.db, 1);
-    expect(result).toMatchObject({ rows: 2, units: 5, refused: [short] });
+    expect(result.refused).toEqual([short]);
     expect(await mysqlQuantity(fine)).toBe(5);
     expect(await mysqlQuantity(short)).toBe(0);
     const left = (await env.db("reserve_purchase").whereIn("product_id", [short, fine]).select("product_id")) as Array<{
