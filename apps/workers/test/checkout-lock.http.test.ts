@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { insertProducts, type TestEnv } from "../../../test/support/env";
 import { addToCartOk, postJson, type RunningApi } from "../../../test/support/system";
-import { assertConservation, sleep } from "../../../test/support/invariants";
+import { assertConservation, eventually, sleep } from "../../../test/support/invariants";
 import { useSystem } from "../../../test/support/fixture";
 
 let env: TestEnv;
@@ -101,9 +101,14 @@ describe("the checkout lock never outlives its order", () => {
     await addToCart(client, a, 1);
     const first = await checkout(client);
     expect(first.status).toBe(200);
-    const ended = first.body.orderId as string;
-    const job = await api.deps.queues.checkout.getJob(ended);
-    await job?.remove();
+    const ended = String(first.body.orderId);
+    // The answer can reach the client before BullMQ moves the job to completed (the
+    // worker still holds its lock): remove it once it is finished.
+    const job = await eventually("the checkout job to finish", async () => {
+      const found = await api.deps.queues.checkout.getJob(ended);
+      return (await found?.isCompleted()) ? found : undefined;
+    });
+    await job.remove();
 
     await env.redis.set(env.keys.checkoutLock(client), ended, "PX", 120_000);
     await addToCart(client, a, 1);
