@@ -90,7 +90,8 @@ export async function checkOutCart(
       return infrastructureFailure(err);
     }
   }
-  if (!outcome) return pending(deps, orderId, clientID, keyed);
+  // Not joined, the accepted order was recorded before its job was queued.
+  if (!outcome) return joined ? pending(deps, orderId, clientID, keyed) : accepted(orderId);
 
   const result = await outcome;
   // A keyed retry's lock may have been taken just after its finished job unlocked (BullMQ
@@ -116,8 +117,10 @@ export async function checkOutCart(
  * exist) and only the advice that holds for this request (checkoutNotRecorded).
  */
 async function pending(deps: ApiDeps, orderId: string, clientID: string, keyed: boolean): Promise<HttpResult> {
-  const notRecorded = await recordPending(deps, orderId, clientID, keyed);
-  if (notRecorded) return notRecorded;
+  return (await recordPending(deps, orderId, clientID, keyed)) ?? accepted(orderId);
+}
+
+function accepted(orderId: string): HttpResult {
   return {
     status: 202,
     body: { status: "Pending", error: "", orderId, state: "pending" },
