@@ -160,16 +160,29 @@ describe("the built `npm start` (node dist/start.js)", () => {
     const records = output
       .split("\n")
       .filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line) as { msg?: string; name?: string; pid?: number });
-    // A "worker process started" record names the autoscaler's pid, then the worker's (the last one wins).
-    const pids = {
-      "dist/api.js": records.find((r) => r.msg?.startsWith("API listening"))?.pid,
-      "dist/autoscaler.js": records.find((r) => r.msg === "autoscaler started")?.pid,
-      "dist/workers.js": records.find((r) => r.msg === "worker process started")?.pid,
+      .map((line) => JSON.parse(line) as { msg?: string; level?: number; queue?: string; pid?: number });
+    const problems = records
+      .filter((r) => (r.level ?? 0) >= 40)
+      .map((r) => JSON.stringify(r))
+      .join("\n");
+    const commandLine = (pid: number | undefined): string[] | "exited" => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      } catch {
+        return "exited";
+      }
     };
-    for (const [bundle, pid] of Object.entries(pids)) {
-      expect(pid, `${bundle}'s pid in the logs`).toBeTypeOf("number");
-      expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"), bundle).toContain(bundle);
+    const api = records.find((r) => r.msg?.startsWith("API listening"))?.pid;
+    const autoscaler = records.find((r) => r.msg === "autoscaler started")?.pid;
+    expect(commandLine(api), "dist/api.js").toContain("dist/api.js");
+    expect(commandLine(autoscaler), "dist/autoscaler.js").toContain("dist/autoscaler.js");
+    // A "worker process started" record names the autoscaler's pid, then the worker's (the
+    // last one wins). A worker the autoscaler replaced (one killed as hung on a loaded
+    // machine) has exited: its queue's latest worker is the one to look at.
+    for (const queue of ["cart", "checkout", "inventory"]) {
+      const latest = records.filter((r) => r.msg === "worker process started" && r.queue === queue).at(-1)?.pid;
+      expect(latest, `a ${queue} worker's pid in the logs`).toBeTypeOf("number");
+      expect(commandLine(latest), `the ${queue} worker; warnings and errors:\n${problems}`).toContain("dist/workers.js");
     }
 
     const catalog = (await (await fetch(`${url}/products`)).json()) as { products: Array<{ productID: string }> };
