@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Queue } from "bullmq";
 import {
+  logFailure,
   createDb,
   createEventQueue,
   createQueue,
@@ -106,7 +107,7 @@ export async function createApiDeps(config: ApiConfig, logger: Logger, wiring: A
       const closing = Promise.all([
         resultSource.close(),
         // Shutting down: a queue whose Redis is gone has nothing left to close.
-        ...Object.values(queues).map((q) => q.close().catch(() => undefined)),
+        ...Object.values(queues).map((q) => q.close().catch(logFailure(logger, "queue not closed", "debug"))),
       ]);
       await Promise.race([closing, sleep(2_000)]);
       redis.disconnect();

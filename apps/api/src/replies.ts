@@ -1,5 +1,5 @@
 import { QueueEvents } from "bullmq";
-import { JobReply, QUEUE_NAMES, type Keyspace, type Logger, type RedisClient } from "@oms/shared";
+import { logFailure, JobReply, QUEUE_NAMES, type Keyspace, type Logger, type RedisClient } from "@oms/shared";
 import type { JobResults } from "./results";
 
 export interface ResultSource {
@@ -82,7 +82,7 @@ export async function listenToQueueEvents(
     async close() {
       await Promise.race([
         // Shutting down: a stream whose Redis is gone has nothing left to close.
-        Promise.all(events.map((e) => e.close().catch(() => undefined))),
+        Promise.all(events.map((e) => e.close().catch(logFailure(logger, "reply stream not closed", "debug")))),
         new Promise((r) => setTimeout(r, 2_000).unref()),
       ]);
       connection.disconnect();

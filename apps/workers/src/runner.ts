@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { UnrecoverableError, Worker, type Processor } from "bullmq";
-import { QUEUE_NAMES, createQueue, describeTarget, redisTarget, type QueueName } from "@oms/shared";
+import { logFailure, QUEUE_NAMES, createQueue, describeTarget, redisTarget, type QueueName } from "@oms/shared";
 import type { WorkerDeps } from "./deps";
 import { cartProcessor, checkoutProcessor, inventoryProcessor } from "./processors";
 import { sagaDeps } from "./checkout/saga-deps";
@@ -162,7 +162,9 @@ export async function startWorkers(
     async close() {
       clearInterval(heartbeat);
       // Unremoved, the entry ages out of the heartbeat set within a minute.
-      await deps.redis.zrem(keys.workerHeartbeats, workerId).catch(() => undefined);
+      await deps.redis
+        .zrem(keys.workerHeartbeats, workerId)
+        .catch(logFailure(logger, "heartbeat entry not removed", "debug"));
       const drained = Promise.all([...watched.map((w) => w.worker.close()), events?.close()]).then(() => true);
       const timeout = new Promise<false>((r) => setTimeout(() => r(false), config.SHUTDOWN_GRACE_MS).unref());
       // Past the grace time, stop waiting: the process exits, the active jobs' locks lapse and
@@ -172,7 +174,7 @@ export async function startWorkers(
         logger.warn({ graceMs: config.SHUTDOWN_GRACE_MS }, "grace time over: handing active jobs back");
       }
       // Shutting down: a queue whose Redis is gone has nothing left to close.
-      await Promise.all(watched.map((w) => w.queue.close().catch(() => undefined)));
+      await Promise.all(watched.map((w) => w.queue.close().catch(logFailure(logger, "queue not closed", "debug"))));
       await server?.close();
     },
   };

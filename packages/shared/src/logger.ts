@@ -17,3 +17,15 @@ export function createLogger(level: string, name: string): Logger {
     },
   });
 }
+
+/**
+ * For a step whose failure is survivable (a lock that lapses by itself, a close while
+ * Redis is gone): the failure is logged, never swallowed unseen, and the caller goes on.
+ * `why` says what the failure costs, for whoever reads the log.
+ */
+export function logFailure(logger: Logger, why: string, level: "warn" | "debug" = "warn") {
+  return (err: unknown): undefined => {
+    logger[level]({ err: err instanceof Error ? err.message : String(err) }, why);
+    return undefined;
+  };
+}

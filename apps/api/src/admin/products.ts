@@ -1,5 +1,6 @@
 import { z } from "zod";
 import {
+  logFailure,
   affectedRows,
   dbNumber,
   MAX_STOCK_LEVEL,
@@ -112,7 +113,7 @@ async function changeWithCache<T extends { delta: number }>(
     const cacheUpdated = rest === 0 || (await moveAfterCommit(deps, change, rest));
     return "result" in outcome ? outcome : { ...outcome, cacheUpdated };
   } finally {
-    await changes.end(change).catch(() => undefined);
+    await changes.end(change).catch(logFailure(deps.logger, "stock change not ended: it lapses by itself"));
   }
 }
 

@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { CART_COPY_EDITED, CheckOutCartRequest, CheckoutResult, parseRow, type CheckoutJob } from "@oms/shared";
+import {
+  logFailure,
+  CART_COPY_EDITED,
+  CheckOutCartRequest,
+  CheckoutResult,
+  parseRow,
+  type CheckoutJob,
+} from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import { failure, parseInput, success, type HttpResult } from "../http/result";
 import type { RequestContext } from "./cart";
@@ -70,7 +77,7 @@ export async function checkOutCart(
     if (options.respondAsync) {
       const notRecorded = await recordPending(deps, orderId, clientID, keyed);
       if (notRecorded) {
-        await releaseLockOf(deps, clientID, orderId).catch(() => undefined);
+        await releaseLockOf(deps, clientID, orderId).catch(lockLapses(deps));
         return notRecorded;
       }
     }
@@ -86,7 +93,7 @@ export async function checkOutCart(
       await withDeadline(deps.queues.checkout.add("checkout", job, { jobId: orderId }), 2_000);
     } catch (err) {
       // The lock lapses by itself after CHECKOUT_LOCK_TTL_MS; the answer is the enqueue's failure.
-      await releaseLockOf(deps, clientID, orderId).catch(() => undefined);
+      await releaseLockOf(deps, clientID, orderId).catch(lockLapses(deps));
       return infrastructureFailure(err);
     }
   }
@@ -98,7 +105,7 @@ export async function checkOutCart(
   // does not add a job id twice, so nothing else would release it): once the order's
   // answer is known, its lock goes.
   // Best effort: the lock lapses by itself after CHECKOUT_LOCK_TTL_MS, and the answer is known.
-  if (keyed && result.kind !== "timeout") await releaseLockOf(deps, clientID, orderId).catch(() => undefined);
+  if (keyed && result.kind !== "timeout") await releaseLockOf(deps, clientID, orderId).catch(lockLapses(deps));
   switch (result.kind) {
     case "timeout":
       return pending(deps, orderId, clientID, keyed);
@@ -211,4 +218,9 @@ async function shortLine(deps: ApiDeps, clientID: string): Promise<{ productId: 
     await deps.db("client_cart").where({ client_id: clientID, product_id: short.productId }).first("quantity"),
   );
   return line !== undefined && line.quantity > short.available ? short : null;
+}
+
+/** The checkout lock lapses by itself after CHECKOUT_LOCK_TTL_MS: a failed release only delays the client's next checkout. */
+function lockLapses(deps: ApiDeps) {
+  return logFailure(deps.logger, "checkout lock not released: it lapses after CHECKOUT_LOCK_TTL_MS");
 }

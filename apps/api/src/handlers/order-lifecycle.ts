@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { StockChange } from "@oms/inventory";
-import { RefundRequest, ShipRequest, statesLeadingTo, type OrderState } from "@oms/shared";
+import { logFailure, RefundRequest, ShipRequest, statesLeadingTo, type OrderState } from "@oms/shared";
 
 const ProductIds = z.array(z.string());
 import type { ApiDeps } from "../deps";
@@ -158,14 +158,20 @@ async function beginReturns(deps: ApiDeps, orderId: string): Promise<Map<string,
   const productIds = ProductIds.parse(await deps.db("order_items").where({ order_id: orderId }).pluck("product_id"));
   const changes = new Map<string, StockChange>();
   for (const productId of new Set(productIds)) {
-    const change = await deps.engine.stockChanges.begin(productId).catch(() => undefined);
+    const change = await deps.engine.stockChanges
+      .begin(productId)
+      .catch(logFailure(deps.logger, "stock change not begun: the return reaches the cache at the next reconcile"));
     if (change) changes.set(productId, change);
   }
   return changes;
 }
 
 async function endReturns(deps: ApiDeps, changes: Map<string, StockChange>): Promise<void> {
-  await Promise.all([...changes.values()].map((c) => deps.engine.stockChanges.end(c).catch(() => undefined)));
+  await Promise.all(
+    [...changes.values()].map((c) =>
+      deps.engine.stockChanges.end(c).catch(logFailure(deps.logger, "stock change not ended: it lapses by itself")),
+    ),
+  );
 }
 
 /**

@@ -6,7 +6,7 @@
  * BullMQ keeps the checks of all processes to one per interval, so this adds no load.
  */
 import { Worker } from "bullmq";
-import { QUEUE_NAMES, createRedis, type Logger, type QueueName, type RedisTarget } from "@oms/shared";
+import { logFailure, QUEUE_NAMES, createRedis, type Logger, type QueueName, type RedisTarget } from "@oms/shared";
 
 export interface StalledCheckOptions {
   /** How often to check (STALLED_CHECK_MS, as the workers). */
@@ -49,7 +49,9 @@ export async function startStalledChecks(
   return {
     async close() {
       // Shutting down: a checker whose Redis is gone has nothing left to close.
-      await Promise.all(checkers.map((c) => c.close().catch(() => undefined)));
+      await Promise.all(
+        checkers.map((c) => c.close().catch(logFailure(logger, "stalled checker not closed", "debug"))),
+      );
     },
   };
 }

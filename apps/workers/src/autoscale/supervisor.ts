@@ -18,7 +18,7 @@
  *   (hand-back.ts), instead of when their locks lapse.
  */
 import { EventEmitter } from "node:events";
-import { createRedis, type RedisClient } from "@oms/shared";
+import { logFailure, createRedis, type RedisClient } from "@oms/shared";
 import { decide, logDecision, type QueueObservation } from "./decision";
 import { recordDecision, setProcessGauges } from "./metrics";
 import { watchHeartbeats } from "./hung";
@@ -135,7 +135,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await Promise.all(this.handingBack);
     await (await this.stalledChecks)?.close();
     // Shutting down: a queue whose Redis is gone has nothing left to close.
-    await Promise.all(this.slots.map((slot) => slot.bull.close().catch(() => undefined)));
+    await Promise.all(
+      this.slots.map((slot) => slot.bull.close().catch(logFailure(this.options.logger, "queue not closed", "debug"))),
+    );
     this.redis.disconnect();
     this.updateGauges();
   }

@@ -1,5 +1,5 @@
 import { Worker, type Processor } from "bullmq";
-import { EVENT_QUEUE_NAMES, createEventQueue, type EventQueueName, type WebhookOutcome } from "@oms/shared";
+import { logFailure, EVENT_QUEUE_NAMES, createEventQueue, type EventQueueName, type WebhookOutcome } from "@oms/shared";
 import type { WorkerDeps } from "../deps";
 import { instrumentWorker } from "../observability/metrics";
 import { fanOutProcessor, webhookProcessor, type EventDeps } from "./processors";
@@ -68,7 +68,9 @@ export async function startEventPipeline(deps: WorkerDeps): Promise<EventPipelin
       clearTimeout(timer);
       await pass;
       await Promise.all(workers.map((w) => w.close()));
-      await Promise.all([events, webhooks].map((q) => q.close().catch(() => undefined)));
+      await Promise.all(
+        [events, webhooks].map((q) => q.close().catch(logFailure(logger, "queue not closed", "debug"))),
+      );
     },
   };
 }

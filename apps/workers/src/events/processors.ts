@@ -1,5 +1,6 @@
 import { DelayedError, UnrecoverableError, type Job, type Queue } from "bullmq";
 import {
+  logFailure,
   EventJob,
   WebhookJob,
   deliveryJobId,
@@ -145,5 +146,6 @@ async function promoteNext(deps: EventDeps, delivery: Delivery): Promise<void> {
   if (!next) return;
   const job = await deps.webhooks.getJob(deliveryJobId(delivery.endpointId, next));
   // Not delayed (running, or not enqueued yet): it looks at this delivery itself.
-  if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+  if (job && (await job.isDelayed()))
+    await job.promote().catch(logFailure(deps.logger, "delivery not promoted: it runs at its planned time", "debug"));
 }
