@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { RedisClient } from "@oms/shared";
+import { logFailure, type Logger, type RedisClient } from "@oms/shared";
 import type { Keyspace } from "@oms/shared";
 import { failure, type HttpResult } from "./result";
 import { infrastructureFailure } from "../handlers/errors";
@@ -30,6 +30,7 @@ export interface IdempotencyOptions {
   /** The Idempotency-Key header, if any. */
   key: string | undefined;
   body: unknown;
+  logger: Logger;
 }
 
 /**
@@ -42,7 +43,9 @@ export async function withIdempotency(
   options: IdempotencyOptions,
   run: () => Promise<HttpResult>,
 ): Promise<HttpResult> {
-  const { redis, key } = options;
+  const { redis, key, logger } = options;
+  // Left in place, the in-flight record lapses after its TTL: until then a retry is told "being processed".
+  const lapses = logFailure(logger, "idempotency record not updated: retries see 'being processed' until it lapses");
   if (key === undefined) return run();
   if (!/^[\x21-\x7e]{1,255}$/.test(key))
     return failure("INVALID_INPUT", "Idempotency-Key: must be 1 to 255 visible ASCII characters");
@@ -64,25 +67,14 @@ export async function withIdempotency(
 
   if (claimed === null) {
     // Unreadable now is answered as "being processed": the client retries, which is safe.
-    const stored = await redis.get(recordKey).catch(() => null);
-    if (!stored)
-      return failure(
-        "CONFLICT",
-        "a request with this Idempotency-Key is being processed; retry shortly",
-        {},
-        { "Retry-After": "1" },
-      );
+    const stored = await redis
+      .get(recordKey)
+      .catch((err: unknown) => logFailure(logger, "idempotency record unreadable")(err) ?? null);
+    if (!stored) return beingProcessed();
     const record = StoredRecord.parse(JSON.parse(stored));
     if (record.fingerprint !== fingerprint)
       return failure("IDEMPOTENCY_MISMATCH", "Idempotency-Key was already used with a different request body");
-    if (record.state === "in_flight" || !record.response) {
-      return failure(
-        "CONFLICT",
-        "a request with this Idempotency-Key is being processed; retry shortly",
-        {},
-        { "Retry-After": "1" },
-      );
-    }
+    if (record.state === "in_flight" || !record.response) return beingProcessed();
     return { ...record.response, headers: { ...record.response.headers, "Idempotent-Replayed": "true" } };
   }
 
@@ -90,13 +82,11 @@ export async function withIdempotency(
   try {
     response = await run();
   } catch (err) {
-    // Left in place, the in-flight record lapses after its TTL; the request's own error is the answer.
-    await redis.del(recordKey).catch(() => undefined);
+    await redis.del(recordKey).catch(lapses);
     throw err;
   }
   if (response.status >= 500 || response.status === 429) {
-    // As above: at worst a retry sees "being processed" until the record lapses.
-    await redis.del(recordKey).catch(() => undefined);
+    await redis.del(recordKey).catch(lapses);
   } else {
     await redis
       .set(
@@ -106,10 +96,19 @@ export async function withIdempotency(
         options.ttlMs,
         "XX",
       )
-      // The answer is sent regardless; a retry then sees "being processed" until the record lapses.
-      .catch(() => undefined);
+      // The answer is sent regardless.
+      .catch(lapses);
   }
   return response;
+}
+
+function beingProcessed(): HttpResult {
+  return failure(
+    "CONFLICT",
+    "a request with this Idempotency-Key is being processed; retry shortly",
+    {},
+    { "Retry-After": "1" },
+  );
 }
 
 function sha256(text: string): string {

@@ -77,7 +77,7 @@ export function mountRoutes(deps: ApiDeps, routes: readonly RouteSpec[], targets
     if (who.owner !== undefined) view.owner = who.owner;
     const run = async () => route.handler(deps, view);
     if (!route.idempotency) return run();
-    const options = { redis: deps.redis, keys: deps.keys, ttlMs: config.IDEMPOTENCY_TTL_MS };
+    const options = { redis: deps.redis, keys: deps.keys, ttlMs: config.IDEMPOTENCY_TTL_MS, logger: deps.logger };
     const key = req.get("idempotency-key");
     const body = { path: req.originalUrl, body: req.body };
     return withIdempotency({ ...options, scope: route.idempotency(view), key, body }, run);
