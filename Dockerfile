@@ -1,20 +1,23 @@
 # One image for the API, the workers, the autoscaler and the migration step; the compose
 # or Kubernetes `command` picks which built file runs (the default: the API).
 #
-# Two stages: `build` installs every dependency and bundles the TypeScript into dist/
-# (npm run build); the final stage holds production dependencies and dist/ only, runs as
+# Three stages: `manifests` holds the workspace's package manifests only; `build` installs
+# every dependency on them and bundles the TypeScript into dist/ (npm run build); the
+# final stage installs production dependencies on the same manifests, adds dist/, runs as
 # the non-root user `node` (uid 1000) under tini, which as PID 1 forwards signals and
 # reaps the worker processes the autoscaler spawns.
 
-FROM node:20-bookworm-slim AS build
+FROM node:20-bookworm-slim AS manifests
 WORKDIR /app
-# Manifests first, so the dependency layer is cached until they change.
+# The manifests alone, so the dependency layers are cached until they change.
 COPY package.json package-lock.json ./
 COPY apps/api/package.json apps/api/
 COPY apps/workers/package.json apps/workers/
 COPY packages/shared/package.json packages/shared/
 COPY packages/inventory/package.json packages/inventory/
 COPY migrations/package.json migrations/
+
+FROM manifests AS build
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
@@ -27,12 +30,7 @@ WORKDIR /app
 # Demo seeding belongs to `npm start`'s local demo (dist/start.js), never to a production image.
 ENV NODE_ENV=production SEED_ON_START=false
 # The workspace manifests: npm installs the dependencies each package declares.
-COPY package.json package-lock.json ./
-COPY apps/api/package.json apps/api/
-COPY apps/workers/package.json apps/workers/
-COPY packages/shared/package.json packages/shared/
-COPY packages/inventory/package.json packages/inventory/
-COPY migrations/package.json migrations/
+COPY --from=manifests /app ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 

@@ -138,12 +138,13 @@ describe("docker-compose.yml", () => {
 describe("Dockerfile", () => {
   const text = readFileSync(new URL("../Dockerfile", import.meta.url), "utf8");
   const stages = text.split(/^(?=FROM )/m).filter((s) => s.startsWith("FROM "));
-  const build = stages[0] ?? "";
-  const final = stages.at(-1) ?? "";
+  const [manifests = "", build = "", final = ""] = stages;
 
-  it("builds in a stage of its own: every dependency, then npm run build", () => {
-    expect(stages.length).toBe(2);
-    expect(build).toMatch(/^FROM \S+ AS build$/m);
+  it("builds in a stage of its own: every dependency on the manifests, then npm run build", () => {
+    expect(stages.length).toBe(3);
+    expect(manifests).toMatch(/^FROM \S+ AS manifests$/m);
+    for (const copy of manifests.match(/^COPY .*$/gm) ?? []) expect(copy).toMatch(/package(-lock)?\.json/);
+    expect(build).toMatch(/^FROM manifests AS build$/m);
     expect(build).toMatch(/^RUN npm ci\b(?!.*--omit)/m);
     expect(build).toMatch(/^RUN npm run build$/m);
   });
@@ -151,9 +152,8 @@ describe("Dockerfile", () => {
   it("ships production dependencies and dist/ only", () => {
     expect(final).toMatch(/^RUN npm ci --omit=dev\b/m);
     expect(final).not.toMatch(/^RUN npm ci(?! --omit=dev)/m);
-    expect(final).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
-    // No sources: only package manifests are copied from the context.
-    for (const copy of final.match(/^COPY (?!--from).*$/gm) ?? []) expect(copy).toMatch(/package(-lock)?\.json/);
+    // No sources: the manifests stage's package files, and dist/.
+    expect(final.match(/^COPY .*$/gm)).toEqual(["COPY --from=manifests /app ./", "COPY --from=build /app/dist ./dist"]);
   });
 
   it("runs node on the built API as a non-root user, under tini as PID 1", () => {
