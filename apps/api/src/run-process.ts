@@ -3,7 +3,7 @@ import {
   createLogger,
   describeTarget,
   loadApiConfig,
-  onSupervisorGone,
+  onStopRequest,
   redisTarget,
   startTracing,
   stopTracing,
@@ -37,10 +37,7 @@ export async function runApiProcess(wiring: ApiWiring = {}): Promise<void> {
     );
     announceReady();
   });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  onStopRequest((signal) => {
     logger.info({ signal }, "stopping API: no new requests, finishing those in flight");
     server.close(() => {
       void deps
@@ -50,9 +47,5 @@ export async function runApiProcess(wiring: ApiWiring = {}): Promise<void> {
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), config.SHUTDOWN_GRACE_MS).unref();
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-  // Under `npm start`: if it dies, stop as on SIGTERM, rather than hold the port untracked.
-  onSupervisorGone(() => stop("supervisor gone"));
+  });
 }

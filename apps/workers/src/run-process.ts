@@ -1,4 +1,4 @@
-import { createLogger, loadWorkerConfig, onSupervisorGone, startTracing, stopTracing } from "@oms/shared";
+import { createLogger, loadWorkerConfig, onStopRequest, startTracing, stopTracing } from "@oms/shared";
 import { assertSchemaCurrent } from "@oms/migrations";
 import { createWorkerDeps, type WorkerWiring } from "./deps";
 import { startWorkers, type RunningWorkers } from "./runner";
@@ -20,10 +20,7 @@ export async function runWorkerProcess(wiring: WorkerWiring = {}): Promise<void>
   const deps = createWorkerDeps(config, logger, wiring);
   // Set once consuming; a stop before then has nothing to drain.
   let running: RunningWorkers | undefined = undefined;
-  let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
     logger.info({ signal }, "draining workers");
     // Closing a connection waits for Redis or MySQL to answer, which they may never do
     // (down, mid-failover): past the drain's grace time and a little more, exit anyway.
@@ -37,9 +34,7 @@ export async function runWorkerProcess(wiring: WorkerWiring = {}): Promise<void>
     await stopTracing();
     process.exit(0);
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
-  onSupervisorGone(() => void stop("supervisor gone"));
+  onStopRequest((signal) => void stop(signal));
   running = await startWorkers(deps);
   announceReady();
   // Beats only once consuming: the supervisor judges a worker's liveness from here on.

@@ -18,3 +18,20 @@ export function onSupervisorGone(callback: () => void): void {
   }
   process.once("disconnect", callback);
 }
+
+/**
+ * Calls `stop` once, on the first of SIGTERM, SIGINT or the supervisor's channel closing:
+ * a second signal during a drain must not start another one.
+ */
+export function onStopRequest(stop: (why: string) => void): void {
+  let requested = false;
+  const once = (why: string) => {
+    if (requested) return;
+    requested = true;
+    stop(why);
+  };
+  process.on("SIGTERM", () => once("SIGTERM"));
+  process.on("SIGINT", () => once("SIGINT"));
+  // Under a supervisor of ours: if it dies, stop as on SIGTERM rather than run on untracked.
+  onSupervisorGone(() => once("supervisor gone"));
+}

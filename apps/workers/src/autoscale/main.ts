@@ -10,7 +10,7 @@ import {
   createLogger,
   keyspace,
   loadAutoscalerConfig,
-  onSupervisorGone,
+  onStopRequest,
   redisTarget,
   runEntryPoint,
 } from "@oms/shared";
@@ -80,10 +80,8 @@ async function main(): Promise<void> {
   );
   announceReady();
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  process.on("exit", () => supervisor.signalAll("SIGTERM"));
+  onStopRequest((signal) => {
     logger.info({ signal }, "autoscaler stopping: workers drain their active jobs");
     void supervisor
       .stop()
@@ -92,12 +90,7 @@ async function main(): Promise<void> {
         logger.info("autoscaler stopped");
         process.exit(0);
       });
-  };
-  process.on("exit", () => supervisor.signalAll("SIGTERM"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-  // Under `npm start`: if it dies, retire the workers and go, rather than run on untracked.
-  onSupervisorGone(() => stop("supervisor gone"));
+  });
 }
 
 runEntryPoint("autoscaler", main);
