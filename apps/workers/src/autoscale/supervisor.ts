@@ -135,9 +135,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await Promise.all(this.handingBack);
     await (await this.stalledChecks)?.close();
     // Shutting down: a queue whose Redis is gone has nothing left to close.
-    await Promise.all(
-      this.slots.map((slot) => slot.bull.close().catch(logFailure(this.options.logger, "queue not closed", "debug"))),
-    );
+    const unclosed = logFailure(this.options.logger, "queue not closed", "debug");
+    await Promise.all(this.slots.map((slot) => slot.bull.close().catch(unclosed)));
     this.redis.disconnect();
     this.updateGauges();
   }
