@@ -16,9 +16,9 @@ import {
   type RedisClient,
 } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
-import { JobResults } from "./results";
+import { JobResults } from "./job-results";
 import { orderIdKey } from "./handlers/order-id";
-import { listenForReplies, listenToQueueEvents } from "./replies";
+import { listenForReplies, listenToQueueEvents } from "./result-sources";
 import { createApiMetrics, type ApiMetrics } from "./observability/metrics";
 
 /**

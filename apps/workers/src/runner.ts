@@ -5,7 +5,7 @@ import type { WorkerDeps } from "./deps";
 import { cartProcessor, checkoutProcessor, inventoryProcessor } from "./processors";
 import { sagaDeps } from "./checkout/saga-deps";
 import { recoverIfRedisLostData } from "./inventory/recovery";
-import { pushReply, replying } from "./replies";
+import { pushReply, replying } from "./push-reply";
 import { failureCode } from "./outage";
 import { instrumentWorker } from "./observability/metrics";
 import { ProgressMonitor } from "./observability/progress";

@@ -236,7 +236,7 @@ describe("POST /checkOutCart over HTTP", () => {
     await addToCart(client, scarce, 3);
     // Stock taken elsewhere (a stock correction): MySQL first, then the cached level.
     await env.db("product_details").where({ product_id: scarce }).update({ quantity: 1 });
-    expect(await api.deps.engine.applyStockChange(scarce, -4)).toBe(1);
+    expect(await api.deps.engine.adjustCachedLevel(scarce, -4)).toBe(1);
 
     const res = await checkout(client);
     expect(res.status, JSON.stringify(res.body)).toBe(409);

@@ -191,10 +191,10 @@ export class InventoryEngine {
   }
 
   /** Applies a change already made in MySQL to the cached level (if cached). */
-  async applyStockChange(productId: string, delta: number): Promise<number | null> {
-    const [code = -1, available = 0] = parseReply(await this.redis.omsRestock(this.keys.stock(productId), delta));
+  async adjustCachedLevel(productId: string, delta: number): Promise<number | null> {
+    const [code = -1, available = 0] = parseReply(await this.redis.omsAdjustLevel(this.keys.stock(productId), delta));
     if (code === InventoryCode.NOT_LOADED) return null;
-    if (code !== InventoryCode.OK) throw new InventoryScriptError("restock", code);
+    if (code !== InventoryCode.OK) throw new InventoryScriptError("adjust-level", code);
     return available;
   }
 
@@ -210,14 +210,14 @@ export class InventoryEngine {
   ): Promise<{ ok: true } | { ok: false; reason: "insufficient_stock"; available: number }> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const [code = -1, available = 0] = parseReply(
-        await this.redis.omsRestock(this.keys.stock(productId), -units, "guarded"),
+        await this.redis.omsAdjustLevel(this.keys.stock(productId), -units, "guarded"),
       );
       if (code === InventoryCode.OK) {
         await this.replicated(this.keys.stock(productId));
         return { ok: true };
       }
       if (code === InventoryCode.INSUFFICIENT_STOCK) return { ok: false, reason: "insufficient_stock", available };
-      if (code !== InventoryCode.NOT_LOADED) throw new InventoryScriptError("restock", code);
+      if (code !== InventoryCode.NOT_LOADED) throw new InventoryScriptError("adjust-level", code);
       await this.load([productId]);
     }
     throw new CacheNotReadyError();

@@ -13,7 +13,7 @@ export const SCRIPTS = {
   omsBeginCommit: { file: "begin-commit-2.lua", numberOfKeys: 2 },
   omsCommit: { file: "commit-3.lua", numberOfKeys: 3 },
   omsRelease: { file: "release.lua", numberOfKeys: undefined },
-  omsRestock: { file: "restock-1.lua", numberOfKeys: 1 },
+  omsAdjustLevel: { file: "adjust-level-1.lua", numberOfKeys: 1 },
   omsCheckoutUnlock: { file: "checkout-unlock-1.lua", numberOfKeys: 1 },
   omsReconcile: { file: "reconcile.lua", numberOfKeys: undefined },
   omsStockChange: { file: "stock-change-2.lua", numberOfKeys: 2 },
@@ -37,7 +37,7 @@ export interface InventoryCommands {
   omsBeginCommit(...args: Array<string | number>): Promise<Reply>;
   omsCommit(...args: Array<string | number>): Promise<Reply>;
   omsRelease(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
-  omsRestock(...args: Array<string | number>): Promise<Reply>;
+  omsAdjustLevel(...args: Array<string | number>): Promise<Reply>;
   omsCheckoutUnlock(...args: Array<string | number>): Promise<Reply>;
   omsReconcile(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
   omsStockChange(...args: Array<string | number>): Promise<Reply>;

@@ -451,7 +451,7 @@ describe("holds", () => {
 });
 
 describe("stock changes, live holds and expiry sweeps", () => {
-  test("applyStockChange adjusts a cached level and answers null for an uncached one without caching it", async () => {
+  test("adjustCachedLevel adjusts a cached level and answers null for an uncached one without caching it", async () => {
     await insertProducts(env.db, [
       { id: "e16-a", quantity: 5 },
       { id: "e16-b", quantity: 5 },
@@ -459,25 +459,25 @@ describe("stock changes, live holds and expiry sweeps", () => {
     const engine = engineFor("e16");
     await engine.load(["e16-a"]);
 
-    expect(await engine.applyStockChange("e16-a", 3)).toBe(8);
-    expect(await engine.applyStockChange("e16-a", -6)).toBe(2);
+    expect(await engine.adjustCachedLevel("e16-a", 3)).toBe(8);
+    expect(await engine.adjustCachedLevel("e16-a", -6)).toBe(2);
     expect(await engine.available(["e16-a"])).toEqual(new Map([["e16-a", 2]]));
 
     // Uncached: MySQL already has the change; the next load reads it from there.
     await env.db("product_details").where({ product_id: "e16-b" }).update({ quantity: 12 });
-    expect(await engine.applyStockChange("e16-b", 7)).toBeNull();
+    expect(await engine.adjustCachedLevel("e16-b", 7)).toBeNull();
     expect(await cached("e16-b")).toBeNull();
     expect(await engine.available(["e16-b"])).toEqual(new Map([["e16-b", 12]]));
   });
 
-  test("applyStockChange with a fractional change throws InventoryScriptError(INVALID_ARGUMENT)", async () => {
+  test("adjustCachedLevel with a fractional change throws InventoryScriptError(INVALID_ARGUMENT)", async () => {
     await insertProducts(env.db, [{ id: "e17-a", quantity: 5 }]);
     const engine = engineFor("e17");
     await engine.load(["e17-a"]);
 
-    await expect(engine.applyStockChange("e17-a", 0.5)).rejects.toMatchObject({
+    await expect(engine.adjustCachedLevel("e17-a", 0.5)).rejects.toMatchObject({
       name: "InventoryScriptError",
-      script: "restock",
+      script: "adjust-level",
       code: InventoryCode.INVALID_ARGUMENT,
     });
     expect(await cached("e17-a")).toBe(5);

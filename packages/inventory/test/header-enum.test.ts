@@ -61,7 +61,7 @@ test("the parser sees every script and a non-trivial header in each", () => {
     "reconcile.lua",
     "release.lua",
     "reserve.lua",
-    "restock-1.lua",
+    "adjust-level-1.lua",
   ]) {
     expect(files).toContain(known);
   }

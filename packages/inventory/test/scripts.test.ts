@@ -76,7 +76,7 @@ function release(orderId: string, productIds: string[], mode: "any" | "expired" 
 const beginCommit = (orderId: string) => redis.omsBeginCommit(keys.hold(orderId), keys.holdExpiries(), orderId);
 const commit = (orderId: string) =>
   redis.omsCommit(keys.hold(orderId), keys.holdExpiries(), keys.held(), orderId, RETENTION);
-const restock = (productId: string, delta: number | string) => redis.omsRestock(keys.stock(productId), delta);
+const restock = (productId: string, delta: number | string) => redis.omsAdjustLevel(keys.stock(productId), delta);
 const checkoutUnlock = (clientId: string, orderId: string) =>
   redis.omsCheckoutUnlock(env.keys.checkoutLock(clientId), orderId);
 const reconcile = (
@@ -775,7 +775,7 @@ describe("the held hash across every script: available + held per product", () =
   });
 });
 
-describe("restock-1.lua", () => {
+describe("adjust-level-1.lua", () => {
   test("a cached level takes the signed change and the reply carries the new level", async () => {
     await setStock({ "s1-a": 3 });
     expect(await restock("s1-a", 7)).toEqual([C.OK, 10]);
@@ -786,7 +786,7 @@ describe("restock-1.lua", () => {
 
   test("a guarded decrease takes the level down to zero, never below, and leaves increases alone", async () => {
     await setStock({ "s5-a": 5 });
-    const guarded = (delta: number) => redis.omsRestock(keys.stock("s5-a"), delta, "guarded");
+    const guarded = (delta: number) => redis.omsAdjustLevel(keys.stock("s5-a"), delta, "guarded");
     expect(await guarded(-6)).toEqual([C.INSUFFICIENT_STOCK, 5]);
     expect(await stock("s5-a")).toEqual([5]);
     expect(await guarded(-5)).toEqual([C.OK, 0]);

@@ -35,7 +35,7 @@ export async function addToCart(job: AddToCartJob, operationId: string, deps: Ca
   if (result.outcome === "added") {
     // The copy the API reads to turn away sold-out checkouts; MySQL stays the cart of record.
     const mirror = deps.keys.cartMirror(job.clientId);
-    // Not MULTI: see pushReply (replies.ts); auto-pipelining sends both in one write.
+    // Not MULTI: see pushReply (push-reply.ts); auto-pipelining sends both in one write.
     await Promise.all([
       deps.redis.hset(mirror, job.productId, result.quantityInCart),
       deps.redis.expire(mirror, MIRROR_TTL_S),

@@ -1,6 +1,6 @@
 import { QueueEvents } from "bullmq";
 import { logFailure, JobReply, QUEUE_NAMES, type Keyspace, type Logger, type RedisClient } from "@oms/shared";
-import type { JobResults } from "./results";
+import type { JobResults } from "./job-results";
 
 export interface ResultSource {
   close(): Promise<void>;
