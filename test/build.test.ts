@@ -182,7 +182,9 @@ describe("the built `npm start` (node dist/start.js)", () => {
     for (const queue of ["cart", "checkout", "inventory"]) {
       const latest = records.filter((r) => r.msg === "worker process started" && r.queue === queue).at(-1)?.pid;
       expect(latest, `a ${queue} worker's pid in the logs`).toBeTypeOf("number");
-      expect(commandLine(latest), `the ${queue} worker; warnings and errors:\n${problems}`).toContain("dist/workers.js");
+      expect(commandLine(latest), `the ${queue} worker; warnings and errors:\n${problems}`).toContain(
+        "dist/workers.js",
+      );
     }
 
     const catalog = (await (await fetch(`${url}/products`)).json()) as { products: Array<{ productID: string }> };
