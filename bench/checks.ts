@@ -1,13 +1,14 @@
 /**
- * Correctness after a run, at quiescence. The invariants are the test suite's
- * (test/support/invariants.ts: conservation per product, the cached level equal to
- * MySQL, no hold left, no order pending, nothing unflushed, exactly one succeeded payment
- * of the right amount per completed order); the benchmark adds what only it knows: the
- * HTTP answers it counted.
+ * Correctness after a run, at quiescence. The invariants are the shared checker's
+ * (test/support/invariants/system.ts: conservation per product, never oversold, the
+ * cached level equal to MySQL, no hold left, nothing unflushed, no order pending,
+ * exactly one succeeded payment of the right amount per paid order, never refunded
+ * twice); the benchmark adds what only it knows: the HTTP answers it counted.
  */
 import { Queue } from "bullmq";
 import { QUEUE_NAMES, createRedis, redisTarget } from "@oms/shared";
-import { conservationReport } from "../test/support/invariants";
+import { waitForQuiescence } from "../test/support/invariants/quiescence";
+import { checkSystem } from "../test/support/invariants/system";
 import { sleep } from "./stats";
 import { cachesStock } from "./system";
 import type { CorrectnessChecks, DesignId } from "./types";
@@ -46,12 +47,20 @@ export async function waitForQueueIdle(world: World, queueName: keyof typeof QUE
 export async function checkCorrectness(world: World, input: CheckInput): Promise<CorrectnessChecks> {
   const started = performance.now();
   const hasCache = cachesStock(input.design);
-  const report = await conservationReport({ ...world, close: async () => undefined }, input.initialStock, {
-    allowUncached: true,
-    withoutCache: !hasCache,
+  const initial = [...input.initialStock].map(([productId, n]) => ({ productId, initial: n, restocked: 0 }));
+  const { lastFlushError } = await waitForQuiescence(world, [...input.initialStock.keys()], {
     timeoutMs: input.timeoutMs,
   });
-  const violations = report.violations.slice(0, 20);
+  const report = await checkSystem(world, initial, {
+    allowUncached: true,
+    withoutCache: !hasCache,
+    lastFlushError,
+    onlyTheseProducts: true,
+  });
+  const violations = Object.values(report.checks)
+    .flatMap((c) => c.violations.map((v) => `${c.name}: ${v}`))
+    .slice(0, 20);
+  const { completedOrders, failedOrders } = report.figures;
   if (input.expectedCartRows !== undefined) {
     const row = (await world
       .db("client_cart")
@@ -65,19 +74,17 @@ export async function checkCorrectness(world: World, input: CheckInput): Promise
   }
   const { completed, pending } = input.checkoutAnswers;
   const answersAgree =
-    input.design === "noop" || (completed <= report.completedOrders && report.completedOrders <= completed + pending);
+    input.design === "noop" || (completed <= completedOrders && completedOrders <= completed + pending);
   if (!answersAgree)
-    violations.push(
-      `HTTP said ${completed} completed (+${pending} pending), MySQL has ${report.completedOrders} completed`,
-    );
+    violations.push(`HTTP said ${completed} completed (+${pending} pending), MySQL has ${completedOrders} completed`);
   const products = report.products;
   return {
     // Refunds return units to stock: they can be sold again.
-    oversoldUnits: products.reduce((s, p) => s + Math.max(0, p.sold - p.initial - p.returned), 0),
-    conservation: products.every((p) => p.mysql + p.sold === p.initial + p.returned),
+    oversoldUnits: products.reduce((s, p) => s + Math.max(0, p.sold - p.initial - p.restocked - p.returned), 0),
+    conservation: products.every((p) => p.mysql + p.sold === p.initial + p.restocked + p.returned),
     redisMatchesMysql: hasCache ? products.every((p) => p.redis === null || p.redis === p.mysql) : null,
-    completedOrders: report.completedOrders,
-    failedOrders: report.failedOrders,
+    completedOrders,
+    failedOrders,
     answersAgree,
     quiescentAfterSeconds: Math.round((performance.now() - started) / 100) / 10,
     violations,
