@@ -1,109 +1,23 @@
 /**
- * Health, client protection and lifecycle, against the real Redis and MariaDB:
- * /healthz and /readyz (readiness follows a Redis of our own that we kill and restart),
- * security headers, the body size limit, the per-client rate limit kept in Redis, request
- * ids that follow a request into its jobs and logs, and graceful shutdown of the API and
- * worker processes on SIGTERM. The shared Redis on 6379 is never stopped.
+ * Health and client protection, against the real Redis and MariaDB: /healthz and /readyz
+ * (readiness follows a Redis of our own that we kill and restart), security headers, the
+ * body size limit, and the per-client rate limit kept in Redis across API processes.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { connect } from "node:net";
-import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, freePort, waitFor } from "@oms/shared";
-import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
+import { describe, expect, it } from "vitest";
+import { freePort, waitFor } from "@oms/shared";
 import {
-  configToEnv,
   getJson,
   postJson,
-  spawnWorkerProcess,
   startApi,
   startInProcessWorkers,
   withEnv,
   type ApiBody,
-  type InProcessWorkers,
-  type RunningApi,
-  type WorkerProcess,
 } from "../../../test/support/system";
+import { spawnChild } from "./support/child-processes";
+import { api, cleanups, env, product, setUpHealthSystem, uid } from "./support/health-system";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-
-let env: TestEnv;
-let workers: InProcessWorkers;
-let api: RunningApi;
-/** Processes and servers single tests start, stopped in afterAll even when a test fails. */
-const cleanups: Array<() => Promise<unknown>> = [];
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  [workers, api] = await Promise.all([startInProcessWorkers(env), startApi(env)]);
-});
-
-afterAll(async () => {
-  // Bounded: a client whose Redis a failed test left dead must not hang the file.
-  for (const cleanup of cleanups.reverse()) await Promise.race([cleanup().catch(() => undefined), sleep(10_000)]);
-  await api?.close();
-  await workers?.close();
-  await env?.close();
-});
-
-// ---------------------------------------------------------------- helpers
-
-const uid = (tag: string) => `${tag}-${randomUUID()}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function product(quantity: number, priceCents = 100): Promise<string> {
-  const id = uid("p");
-  await insertProducts(env.db, [{ id, quantity, priceCents }]);
-  return id;
-}
-
-/** Resolves with the connection error's code, or "connected" when something accepted the connection. */
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve("connected");
-    });
-    socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-  });
-}
-
-/** A child process whose output is kept, one line per entry. */
-interface Child {
-  child: ChildProcess;
-  lines: string[];
-  exited: Promise<number | null>;
-}
-
-function spawnChild(command: string, args: string[], childEnv: Record<string, string>): Child {
-  const child = spawn(command, args, { cwd: ROOT, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
-  const lines: string[] = [];
-  const keep = (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean));
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await exited;
-  });
-  return { child, lines, exited };
-}
-
-/** The JSON log records among a process's output lines. */
-function logRecords(lines: string[]): Array<Record<string, unknown>> {
-  return lines.flatMap((line) => {
-    try {
-      const v = JSON.parse(line) as unknown;
-      return v && typeof v === "object" ? [v as Record<string, unknown>] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
+setUpHealthSystem();
 // ---------------------------------------------------------------- health and readiness
 
 describe("health and readiness", () => {
@@ -250,165 +164,5 @@ describe("client protection", () => {
     expect(other.status).toBe(200);
     // The API without a limit configured this low still serves A.
     expect((await getJson(`${api.url}/cart/${a}`)).status).toBe(200);
-  });
-});
-
-// ---------------------------------------------------------------- request ids
-
-describe("request ids", () => {
-  it("echoes X-Request-Id and carries it into the cart and checkout jobs", async () => {
-    const clientID = uid("c");
-    const productID = await product(5, 200);
-    const cartRequest = `req-cart-${randomUUID()}`;
-    const added = await postJson(
-      `${api.url}/addToCart`,
-      { clientID, productID, quantity: 1 },
-      { "x-request-id": cartRequest },
-    );
-    expect(added.status).toBe(200);
-    expect(added.headers.get("x-request-id")).toBe(cartRequest);
-    const cartJobs = await api.deps.queues.cart.getJobs(["completed", "active", "waiting", "failed"]);
-    const cartJob = cartJobs.find((j) => (j.data as { clientId?: string }).clientId === clientID);
-    expect(cartJob?.data).toMatchObject({ type: "addToCart", clientId: clientID, requestId: cartRequest });
-
-    const checkoutRequest = `req-checkout-${randomUUID()}`;
-    const done = await postJson(`${api.url}/checkOutCart`, { clientID }, { "x-request-id": checkoutRequest });
-    expect(done.status).toBe(200);
-    expect(done.headers.get("x-request-id")).toBe(checkoutRequest);
-    const job = await api.deps.queues.checkout.getJob(String(done.body.orderId));
-    expect(job?.data).toMatchObject({ orderId: done.body.orderId, requestId: checkoutRequest });
-  });
-
-  it("makes up a request id when none (or an unusable one) is given", async () => {
-    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-    const none = await fetch(`${api.url}/healthz`);
-    expect(none.headers.get("x-request-id")).toMatch(uuid);
-    for (const bad of ["has spaces in it", "x".repeat(101), "semi;colon"]) {
-      const res = await fetch(`${api.url}/healthz`, { headers: { "x-request-id": bad } });
-      expect(res.headers.get("x-request-id"), bad).toMatch(uuid);
-    }
-    const two = await Promise.all([fetch(`${api.url}/healthz`), fetch(`${api.url}/healthz`)]);
-    expect(two[0].headers.get("x-request-id")).not.toBe(two[1].headers.get("x-request-id"));
-  });
-});
-
-// ---------------------------------------------------------------- graceful shutdown
-
-describe("graceful shutdown", () => {
-  /** Own database and key prefix: the in-process workers above must not take these jobs. */
-  let shutdownEnv: TestEnv;
-
-  let apiProc: Child & { port: number };
-  let worker: WorkerProcess;
-
-  beforeAll(async () => {
-    shutdownEnv = await createTestEnv({ PAYMENT_SIM_LATENCY_MS: "1500", SHUTDOWN_GRACE_MS: "10000" });
-    [apiProc, worker] = await Promise.all([spawnApi(), spawnWorkerProcess(shutdownEnv)]);
-    cleanups.push(() => worker.stop("SIGKILL"));
-  });
-  afterAll(async () => {
-    await shutdownEnv?.close();
-  });
-
-  async function spawnApi(): Promise<Child & { port: number }> {
-    const port = await freePort();
-    const proc = spawnChild(process.execPath, ["--import", "tsx", "apps/api/src/main.ts"], {
-      ...(process.env as Record<string, string>),
-      ...configToEnv(shutdownEnv.config),
-      LOG_LEVEL: "info",
-      PORT: String(port),
-      CHECKOUT_TIMEOUT_MS: "20000",
-    });
-    await waitFor(
-      "the API process answers /healthz",
-      async () => {
-        const code = proc.child.exitCode;
-        if (code !== null) throw new Error(`API process exited with ${code}:\n${proc.lines.join("\n")}`);
-        return fetch(`http://127.0.0.1:${port}/healthz`).then(
-          (r) => r.ok,
-          () => false,
-        );
-      },
-      (ok) => ok,
-      30_000,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${proc.lines.join("\n")}`);
-    });
-    return { ...proc, port };
-  }
-
-  async function activeCheckouts(): Promise<number> {
-    return shutdownEnv.redis.llen(`${shutdownEnv.keys.queuePrefix("checkout")}:checkout:active`);
-  }
-
-  it("on SIGTERM the API finishes the in-flight checkout, refuses new connections and exits 0; the worker drains and exits 0", async () => {
-    const workerLines: string[] = [];
-    worker.child.stdout?.on("data", (c: Buffer) => workerLines.push(...c.toString().split("\n").filter(Boolean)));
-    const url = `http://127.0.0.1:${apiProc.port}`;
-
-    const clientID = uid("c");
-    const productID = uid("p");
-    await insertProducts(shutdownEnv.db, [{ id: productID, quantity: 5, priceCents: 700 }]);
-    expect((await postJson(`${url}/addToCart`, { clientID, productID, quantity: 2 })).status).toBe(200);
-
-    const requestId = `req-shutdown-${randomUUID()}`;
-    const inFlight = postJson(`${url}/checkOutCart`, { clientID }, { "x-request-id": requestId });
-    // The payment takes 1.5 s: signal both processes while the checkout is being worked on.
-    await waitFor("the checkout job is active", activeCheckouts, (n) => n === 1, 10_000);
-    apiProc.child.kill("SIGTERM");
-    worker.child.kill("SIGTERM");
-    await sleep(200);
-    expect(await tryConnect(apiProc.port)).toBe("ECONNREFUSED");
-
-    const answer = await inFlight;
-    expect(answer.status).toBe(200);
-    expect(answer.body).toMatchObject({ status: "Success", state: "completed", totalCents: 1400 });
-    expect(answer.headers.get("x-request-id")).toBe(requestId);
-
-    const bounded = (p: Promise<number | null>) =>
-      Promise.race([p, sleep(15_000).then(() => "still running after 15 s")]);
-    expect(await bounded(apiProc.exited)).toBe(0);
-    expect(await bounded(worker.exited)).toBe(0);
-    expect(logRecords(apiProc.lines).some((r) => r.signal === "SIGTERM")).toBe(true);
-
-    // The worker's structured log of that order carries the request's id.
-    const completed = logRecords(workerLines).find((r) => r.msg === "order completed");
-    expect(completed).toMatchObject({ requestId, clientId: clientID, orderId: answer.body.orderId });
-    const order = (await shutdownEnv.db("orders").where({ order_id: answer.body.orderId }).first()) as {
-      state: string;
-    };
-    expect(order.state).toBe("completed");
-  });
-
-  it("a worker whose job outlasts SHUTDOWN_GRACE_MS hands it back and exits within the bound", async () => {
-    const grace = 1_000;
-    const slow: WorkerProcess = await spawnWorkerProcess(shutdownEnv, {
-      WORKER_QUEUES: "checkout",
-      PAYMENT_SIM_LATENCY_MS: "20000",
-      SHUTDOWN_GRACE_MS: String(grace),
-    });
-    cleanups.push(() => slow.stop("SIGKILL"));
-    const clientId = uid("c");
-    const productId = uid("p");
-    await insertProducts(shutdownEnv.db, [{ id: productId, quantity: 5, priceCents: 100 }]);
-    await shutdownEnv.db("client_cart").insert({ client_id: clientId, product_id: productId, quantity: 1 });
-    const queue = createQueue("checkout", shutdownEnv.redis, shutdownEnv.keys, shutdownEnv.config);
-    cleanups.push(() => queue.close());
-    const orderId = randomUUID();
-    await queue.add("checkout", { type: "checkout", orderId, clientId, paymentToken: "tok_ok" }, { jobId: orderId });
-    await waitFor("the slow checkout is active", activeCheckouts, (n) => n === 1, 10_000);
-
-    // The payment takes 20 s; the worker may take the grace time plus a few seconds to close, no more.
-    const bound = grace + 5_000;
-    slow.child.kill("SIGTERM");
-    const code = await Promise.race([
-      slow.exited,
-      sleep(bound).then(() => `still running ${bound} ms after SIGTERM (SHUTDOWN_GRACE_MS ${grace})`),
-    ]);
-    expect(code).toBe(0);
-    // Not finished and not lost: still active under a lock that lapses, so another worker takes it.
-    const job = await queue.getJob(orderId);
-    expect(await job?.getState()).toBe("active");
-    expect(job?.finishedOn).toBeUndefined();
   });
 });
