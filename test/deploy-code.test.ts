@@ -25,19 +25,12 @@ import {
   envOf,
   loadConfigOf,
   matches,
+  podTemplates,
   portNumber,
 } from "./support/deploy-containers";
 import { ROOT } from "./support/k8s-schema";
-import {
-  deployment,
-  deployments,
-  jobs,
-  pdbs,
-  podTemplates,
-  QUEUES,
-  services,
-  settings,
-} from "./support/deploy-manifests";
+import { deployment, deployments, jobs, pdbs, QUEUES, services, settings } from "./support/deploy-manifests";
+
 describe("the manifests agree with the code", () => {
   it("every setting is a known, valid config value, in every container", () => {
     const known = new Set(SETTING_NAMES);

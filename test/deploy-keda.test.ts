@@ -12,6 +12,7 @@ import { createAutoscaleMetrics } from "../apps/workers/src/autoscale/metrics";
 import type { Loaded } from "./support/k8s-schema";
 import { container, environment } from "./support/deploy-containers";
 import { deployment, kedaPrometheus, kedaRedis, ofKind, QUEUES, settings } from "./support/deploy-manifests";
+
 describe("KEDA scales each worker Deployment on the autoscaler's measurements", () => {
   const exporter = loadAutoscalerConfig(environment(container(deployment("oms-queue-metrics"))));
   const limits = parseWorkerLimits(exporter.AUTOSCALE_WORKERS);

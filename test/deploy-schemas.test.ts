@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { IDeployment } from "kubernetes-models/apps/v1";
 import { validateStrict, type Manifest } from "./support/k8s-schema";
 import { all, base, kedaPrometheus, kedaRedis, ofKind } from "./support/deploy-manifests";
+
 describe("the manifests parse and validate", () => {
   it("finds every manifest, each a non-empty YAML document", () => {
     const files = new Set(all.map((l) => l.file));

@@ -6,7 +6,7 @@
 import type { IDeployment } from "kubernetes-models/apps/v1";
 import type { IContainer } from "kubernetes-models/v1";
 import { ENTRIES, loadApiConfig, loadAutoscalerConfig, loadBaseConfig, loadWorkerConfig } from "@oms/shared";
-import { settings } from "./deploy-manifests";
+import { deployments, jobs, settings } from "./deploy-manifests";
 
 export function container(d: IDeployment): IContainer {
   const [first, ...rest] = d.spec?.template.spec?.containers ?? [];
@@ -73,3 +73,9 @@ export function entryFile(c: IContainer): string {
   }
   return files[0]!;
 }
+
+/** Every container of every pod template: the Deployments' and the Jobs'. */
+export const podTemplates = [...deployments, ...jobs].map((w) => ({
+  name: w.metadata?.name ?? "",
+  spec: w.spec?.template.spec,
+}));

@@ -10,6 +10,7 @@ import type { IConfigMap, IService } from "kubernetes-models/v1";
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { QUEUE_NAMES, type QueueName } from "@oms/shared";
 import { load, ROOT, type Loaded } from "./k8s-schema";
+
 export const DEPLOY = join(ROOT, "deploy");
 export const QUEUES = Object.keys(QUEUE_NAMES) as QueueName[];
 
@@ -34,9 +35,3 @@ export function deployment(name: string): IDeployment {
   if (!found) throw new Error(`deploy/k8s has no Deployment ${name}`);
   return found;
 }
-
-/** Every container of every pod template: the Deployments' and the Jobs'. */
-export const podTemplates = [...deployments, ...jobs].map((w) => ({
-  name: w.metadata?.name ?? "",
-  spec: w.spec?.template.spec,
-}));

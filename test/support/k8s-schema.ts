@@ -12,6 +12,7 @@ import { Job } from "kubernetes-models/batch/v1";
 import { ConfigMap, Namespace, Service } from "kubernetes-models/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ScaledObject, TriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1";
+
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface Manifest {

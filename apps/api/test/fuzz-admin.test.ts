@@ -7,26 +7,13 @@
  */
 import fc, { type Arbitrary } from "fast-check";
 import { describe, it } from "vitest";
-import {
-  extraEntries,
-  fieldBodies,
-  jsonHeaders,
-  shapeBodies,
-  sized,
-  UPSERT,
-  wrongContentTypes,
-  type BodyVerdict,
-  type RouteSpec,
-} from "./support/fuzz-bodies";
-import {
-  AUTH_OK,
-  badAuth,
-  badIdempotencyKey,
-  garbageSegment,
-  invalidIdSegment,
-  UNAUTHORIZED,
-} from "./support/fuzz-headers";
-import { check, P1, P2, setUpFuzzSystem, type FuzzRequest, type Headers } from "./support/fuzz-system";
+import { extraEntries, fieldBodies, jsonHeaders, shapeBodies, sized, wrongContentTypes } from "./support/fuzz-bodies";
+import type { BodyVerdict } from "./support/fuzz-bodies";
+import { type RouteSpec, UPSERT } from "./support/fuzz-routes";
+import { AUTH_OK, badAuth, badIdempotencyKey, UNAUTHORIZED } from "./support/fuzz-headers";
+import { garbageSegment, invalidIdSegment } from "./support/fuzz-paths";
+import { check, type FuzzRequest, type Headers } from "./support/fuzz-requests";
+import { P1, P2, setUpFuzzSystem } from "./support/fuzz-system";
 import { enc, intIn, invalidNumber, object, text } from "./support/fuzz-values";
 
 setUpFuzzSystem();

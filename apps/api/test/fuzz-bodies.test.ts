@@ -7,10 +7,12 @@
  */
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import { ADD_TO_CART, CHECKOUT, fieldBodies, jsonHeaders, shapeBodies, wrongContentTypes } from "./support/fuzz-bodies";
+import { fieldBodies, jsonHeaders, shapeBodies, wrongContentTypes } from "./support/fuzz-bodies";
+import { ADD_TO_CART, CHECKOUT } from "./support/fuzz-routes";
 import { AUTH_OK, badIdempotencyKey } from "./support/fuzz-headers";
+import { check } from "./support/fuzz-requests";
+import { BUYER, P1, RUNS, setUpFuzzSystem } from "./support/fuzz-system";
 import { parserBodies } from "./support/fuzz-parser";
-import { BUYER, check, P1, RUNS, setUpFuzzSystem } from "./support/fuzz-system";
 
 setUpFuzzSystem();
 

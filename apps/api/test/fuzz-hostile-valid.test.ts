@@ -7,21 +7,8 @@
 import fc, { type Arbitrary } from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AUTH_OK } from "./support/fuzz-headers";
-import {
-  expectNoPollution,
-  LEAK,
-  P1,
-  P2,
-  P3,
-  parseBody,
-  RUNS,
-  SEED,
-  send,
-  setUpFuzzSystem,
-  STOCK,
-  unchanged,
-  type Headers,
-} from "./support/fuzz-system";
+import { expectNoPollution, type Headers, LEAK, parseBody, send } from "./support/fuzz-requests";
+import { P1, P2, P3, RUNS, SEED, setUpFuzzSystem, STOCK, unchanged } from "./support/fuzz-system";
 import { enc, hostileValidId, json, text } from "./support/fuzz-values";
 
 setUpFuzzSystem();

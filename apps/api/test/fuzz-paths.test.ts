@@ -7,9 +7,11 @@
  */
 import fc, { type Arbitrary } from "fast-check";
 import { describe, it } from "vitest";
-import { ADD_TO_CART } from "./support/fuzz-bodies";
-import { AUTH_OK, garbageSegment, invalidIdSegment, junkQuery, UNAUTHORIZED } from "./support/fuzz-headers";
-import { BUYER, check, P1, setUpFuzzSystem, type FuzzRequest } from "./support/fuzz-system";
+import { ADD_TO_CART } from "./support/fuzz-routes";
+import { AUTH_OK, UNAUTHORIZED } from "./support/fuzz-headers";
+import { garbageSegment, invalidIdSegment, junkQuery } from "./support/fuzz-paths";
+import { check, type FuzzRequest } from "./support/fuzz-requests";
+import { BUYER, P1, setUpFuzzSystem } from "./support/fuzz-system";
 import { enc, invalidIdText, numberLiteral, text } from "./support/fuzz-values";
 
 setUpFuzzSystem();

@@ -7,6 +7,7 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { InventoryEngine, mysqlTruth, type InventoryKeys, type TruthSource } from "@oms/inventory";
 import { createStandaloneTestEnv, type TestEnv } from "../../../test/support/env";
+
 export const TTL = 60_000;
 export const NOW = 1_700_000_000_000;
 

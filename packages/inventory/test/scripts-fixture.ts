@@ -9,6 +9,7 @@ import type { Redis } from "ioredis";
 import { defineInventoryScripts, type InventoryKeys } from "@oms/inventory";
 import type { InventoryCommands } from "../src/scripts";
 import { createStandaloneTestEnv, type TestEnv } from "../../../test/support/env";
+
 export const NOW = 1_700_000_000_000;
 export const TTL = 60_000;
 export const RETENTION = 3_600_000;

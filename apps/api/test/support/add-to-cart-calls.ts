@@ -7,6 +7,7 @@ import { expect } from "vitest";
 import { insertProducts } from "../../../../test/support/env";
 import { postJson, type ApiBody, type ApiResponse } from "../../../../test/support/system";
 import { env } from "./add-to-cart-system";
+
 export const uid = (tag: string) => `${tag}-${randomUUID()}`;
 
 export async function product(quantity: number, priceCents = 100): Promise<string> {

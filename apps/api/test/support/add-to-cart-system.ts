@@ -7,12 +7,8 @@
  */
 import { afterAll, beforeAll } from "vitest";
 import { createTestEnv, removeKeysOf, type TestEnv } from "../../../../test/support/env";
-import {
-  startApi,
-  startInProcessWorkers,
-  type InProcessWorkers,
-  type RunningApi,
-} from "../../../../test/support/system";
+import { startApi, startInProcessWorkers } from "../../../../test/support/system";
+import type { InProcessWorkers, RunningApi } from "../../../../test/support/system";
 
 export let env: TestEnv;
 export let api: RunningApi;

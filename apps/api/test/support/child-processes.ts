@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { cleanups } from "./health-system";
+
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 
 /** Resolves with the connection error's code, or "connected" when something accepted the connection. */

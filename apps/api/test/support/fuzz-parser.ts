@@ -6,7 +6,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import fc, { type Arbitrary } from "fast-check";
 import { MAX_BODY_BYTES } from "./fuzz-system";
-import { jsonHeaders, type BodyVerdict } from "./fuzz-bodies";
+import { type BodyVerdict, jsonHeaders } from "./fuzz-bodies";
 import { deep, text } from "./fuzz-values";
 
 /** Bodies the JSON parser refuses, on any route: checked before routing, auth or content type. */

@@ -5,6 +5,7 @@
  */
 import fc, { type Arbitrary } from "fast-check";
 import { P1 } from "./fuzz-system";
+
 export const json = (value: unknown): string => JSON.stringify(value);
 
 /** A JSON object from [key, raw JSON value] entries; keys may repeat. */

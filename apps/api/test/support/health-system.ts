@@ -9,6 +9,7 @@ import { afterAll, beforeAll } from "vitest";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../../test/support/env";
 import { startApi, startInProcessWorkers } from "../../../../test/support/system";
 import type { InProcessWorkers, RunningApi } from "../../../../test/support/system";
+
 export let env: TestEnv;
 let workers: InProcessWorkers;
 export let api: RunningApi;

@@ -13,6 +13,7 @@ import {
   type InProcessWorkers,
   type RunningApi,
 } from "../../../../test/support/system";
+
 export const ADMIN_TOKEN = "admin-token-for-operator-tests";
 export const VIEWER_TOKEN = "viewer-token-for-operator-tests";
 export const JWT_SECRET = "a-jwt-secret-of-at-least-32-characters!";
