@@ -6,7 +6,7 @@
  * refund), and what each was finally told is checked against MySQL at the end.
  */
 import type { Knex } from "@oms/shared";
-import type { HttpAnswer, HttpClient } from "./client";
+import type { HttpAnswer, HttpClient } from "./http-client";
 import type { Random } from "./prng";
 import { sleep } from "./infra";
 

@@ -27,7 +27,8 @@ import {
 import { SAGA_STEPS } from "../../apps/workers/src/checkout/saga";
 import type { Checkpoint as CrashPoint } from "@oms/workers";
 import { migrateLatest } from "@oms/migrations";
-import { HttpClient, runShopper, type ShopperPlan, type ShopperRecord } from "./client";
+import { HttpClient } from "./http-client";
+import { runShopper, type ShopperPlan, type ShopperRecord } from "./shopper";
 import { CuttableProxy, freePort, sleep } from "./infra";
 import { planFaults, type Fault } from "./fault-plan";
 import { FULL, SHORT, type Shape } from "./shape";
