@@ -1,5 +1,14 @@
 /** The harness's HTTP client: keep-alive, JSON both ways, counting requests and network errors. */
 import http from "node:http";
+import type { Random } from "./prng";
+
+/** Answers a client tries again after: throttled, or the server (or what it needs) failing. */
+export const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+
+/** Exponential back-off from 200 ms, capped at 3 s, with jitter so retries do not march in step. */
+export function backoff(rng: Random, attempt: number): number {
+  return Math.min(200 * 2 ** attempt, 3_000) * rng.between(0.5, 1);
+}
 
 export interface HttpAnswer {
   status: number;

@@ -3,7 +3,7 @@
  * Idempotency-Key, retries 503/504/connection errors with backoff (the same key for
  * the checkout), follows a 202 Pending by polling its order, and records every answer.
  */
-import type { HttpAnswer, HttpClient } from "./http-client";
+import { RETRYABLE, backoff, type HttpAnswer, type HttpClient } from "./http-client";
 import type { Random } from "./prng";
 import { sleep } from "./infra";
 
@@ -63,15 +63,10 @@ export interface ShopperLimits {
   pollBudgetMs: number;
 }
 
-const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 const ORDER_IN_PROGRESS = /in progress \(order ([0-9a-f-]{36})\)/;
 
 function errorText(body: Record<string, unknown>): string {
   return typeof body.error === "string" ? body.error : "";
-}
-
-function backoff(rng: Random, attempt: number): number {
-  return Math.min(200 * 2 ** attempt, 3_000) * rng.between(0.5, 1);
 }
 
 /** Notes each answer in the shopper's log with when its request went out (`send()` marks that). */
