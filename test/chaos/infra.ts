@@ -4,7 +4,7 @@
  * ports; nothing here touches the shared Redis (6379) or stops the shared MariaDB.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, openSync, closeSync } from "node:fs";
+import { mkdirSync, openSync, closeSync, rmSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 
@@ -114,6 +114,9 @@ export class OwnRedis {
   /** Kill, stay down for `downMs`, start again on the same port, empty. */
   async restart(downMs: number): Promise<void> {
     await this.kill();
+    // A replica keeps the RDB of its last full sync even with saving off, and loads it
+    // at start: a promoted replica restarted "empty" came back with that old data.
+    rmSync(join(this.dir, "dump.rdb"), { force: true });
     await sleep(downMs);
     await this.start();
     this.restarts++;

@@ -6,7 +6,7 @@
  * refund), and what each was finally told is checked against MySQL at the end.
  */
 import type { Knex } from "@oms/shared";
-import type { HttpAnswer, HttpClient } from "./client";
+import { RETRYABLE, backoff, type HttpAnswer, type HttpClient } from "./http-client";
 import type { Random } from "./prng";
 import { sleep } from "./infra";
 
@@ -23,7 +23,6 @@ export interface LifecycleAction {
   refundId?: string;
 }
 
-const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 const RETRY_FOR_MS = 60_000;
 
 async function send(
@@ -48,7 +47,7 @@ async function send(
     } catch {
       last = undefined;
     }
-    await sleep(Math.min(200 * 2 ** attempt, 3_000) * rng.between(0.5, 1));
+    await sleep(backoff(rng, attempt));
   }
   if (!last) return { ...action, status: "none" };
   const refund = last.body.refund as { refundId?: string } | undefined;

@@ -1,5 +1,24 @@
-/** Prints a chaos run's figures and its invariants table. */
-import type { ChaosReport } from "./scenario";
+/** What a chaos run reports, and how it prints: its figures and its invariants table. */
+import type { CheckResult, InvariantReport } from "./invariants";
+
+export interface ChaosReport {
+  seed: number;
+  form: "short" | "full";
+  redis: "single" | "cluster";
+  logDir: string;
+  timings: Record<string, number>;
+  faults: Record<string, number>;
+  shoppers: Record<string, number>;
+  invariants: InvariantReport | null;
+  checks: CheckResult[];
+  /** Violation messages (each check's list may be cut short). */
+  violations: string[];
+  /** Every violation found. */
+  violationCount: number;
+  /** Problems of the harness itself or of the run that are not product invariants (reported, not failed). */
+  notes: string[];
+  reconcileRepairs: number;
+}
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];

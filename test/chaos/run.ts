@@ -9,8 +9,8 @@
  */
 import { parseArgs } from "node:util";
 import { randomSeed } from "./prng";
-import { formatReport } from "./report";
-import { runChaos, type ChaosReport } from "./scenario";
+import { formatReport, type ChaosReport } from "./report";
+import { runChaos } from "./scenario";
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 /** How big a chaos run is and how many of each fault it injects: the full and the short form. */
 import { SAGA_STEPS } from "../../apps/workers/src/checkout/saga";
-import type { ShopperLimits } from "./client";
+import type { ShopperLimits } from "./shopper";
 import type { Checkpoint as CrashPoint } from "@oms/workers";
 
 export interface Shape {
