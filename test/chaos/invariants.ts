@@ -10,7 +10,7 @@ import { Check, type CheckResult } from "../support/invariants/check";
 import type { OrderRow, ProductBook, ProductFigures } from "../support/invariants/figures";
 import { paid } from "../support/invariants/order-checks";
 import { checkSystem } from "../support/invariants/system";
-import type { ShopperRecord } from "./client";
+import type { ShopperRecord } from "./shopper";
 import { checkLifecycleAnswers, type LifecycleAction } from "./lifecycle";
 import { checkFinalBound, readOrderTimes, type BoundFigures, type FaultWindow, type Timeline } from "./time-bound";
 

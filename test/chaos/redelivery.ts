@@ -3,11 +3,14 @@
  * or running job's payload added again under a new job id (same order id). Only orders
  * MySQL knows are chosen, so each replay is of a checkout that really happened.
  */
-import type { CheckoutJob } from "@oms/shared";
+import { z } from "zod";
+import { CheckoutJob } from "@oms/shared";
 import { sleep } from "./infra";
 import type { Random } from "./prng";
 import type { ChaosSystem } from "./system";
 import type { Timeline } from "./timeline";
+
+const Ids = z.array(z.string());
 
 export class Redelivery {
   private readonly redelivered = new Set<string>();
@@ -41,27 +44,22 @@ export class Redelivery {
     const queue = this.system.checkoutQueue;
     if (!queue) return 0;
     const eligible = async (state: "completed" | "active") => {
-      const jobs = (await queue.getJobs([state], 0, 1_000)).filter(
-        (j) =>
-          j.id &&
-          !j.id.startsWith("redeliver-") &&
-          (j.data as CheckoutJob | undefined)?.type === "checkout" &&
-          !this.redelivered.has((j.data as CheckoutJob).orderId),
-      );
-      const orderIds = jobs.map((j) => (j.data as CheckoutJob).orderId);
+      // A checkout job's data, read back from Redis through its schema; other jobs are skipped.
+      const jobs = (await queue.getJobs([state], 0, 1_000)).flatMap((job) => {
+        const data = CheckoutJob.safeParse(job.data);
+        if (!job.id || job.id.startsWith("redeliver-") || !data.success) return [];
+        return this.redelivered.has(data.data.orderId) ? [] : [{ job, data: data.data }];
+      });
+      const orderIds = jobs.map((j) => j.data.orderId);
       const known = new Set(
         orderIds.length
-          ? (
-              (await this.system.db()("orders").whereIn("order_id", orderIds).select("order_id")) as Array<{
-                order_id: string;
-              }>
-            ).map((r) => r.order_id)
+          ? Ids.parse(await this.system.db()("orders").whereIn("order_id", orderIds).pluck("order_id"))
           : [],
       );
       // Only checkouts MySQL knows: a replay of one that really happened.
       return jobs
-        .filter((j) => known.has((j.data as CheckoutJob).orderId))
-        .sort((a, b) => ((a.id ?? "") < (b.id ?? "") ? -1 : 1));
+        .filter((j) => known.has(j.data.orderId))
+        .sort((a, b) => ((a.job.id ?? "") < (b.job.id ?? "") ? -1 : 1));
     };
     const finished = await eligible("completed");
     const running = only ? [] : await eligible("active");
@@ -71,8 +69,10 @@ export class Redelivery {
       ...rng.sample(finished, fromFinished).map((job) => ({ job, state: "finished" })),
       ...rng.sample(running, count - fromFinished).map((job) => ({ job, state: "running" })),
     ];
-    for (const { job, state } of chosen) {
-      const data = job.data as CheckoutJob;
+    for (const {
+      job: { job, data },
+      state,
+    } of chosen) {
       this.redelivered.add(data.orderId);
       await queue.add("checkout", data, { jobId: `redeliver-${this.redelivered.size}-${data.orderId}` });
       this.timeline.count("redelivered_jobs");

@@ -6,7 +6,7 @@
 import { sleep } from "./infra";
 import type { ChaosSystem } from "./system";
 import type { Timeline } from "./timeline";
-import { pendingRefunds } from "../support/refund-invariants";
+import { pendingRefunds } from "../support/invariants/refunds";
 
 async function busyCheckoutJobs(system: ChaosSystem): Promise<number> {
   const counts = await system.checkoutQueue?.getJobCounts("active", "waiting", "delayed", "prioritized");

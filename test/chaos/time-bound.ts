@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { PAID_STATES, type Knex } from "@oms/shared";
 import { Check } from "../support/invariants/check";
-import type { ShopperRecord } from "./client";
+import type { ShopperRecord } from "./shopper";
 
 export const BOUND_SECONDS = 30;
 
