@@ -209,12 +209,18 @@ describe("the built `npm start` (node dist/start.js)", () => {
       body: { status: "Success", state: "completed" },
     });
 
-    // Each worker serves its own metrics, on the ports after the autoscaler's, listed at /targets.
-    const targets = (await (await fetch(`http://127.0.0.1:${metricsPort}/targets`)).json()) as Array<{
-      targets: string[];
-    }>;
-    const workerPorts = targets.flatMap((group) => group.targets).map((t) => Number(t.split(":").pop()));
-    expect(workerPorts.sort()).toEqual([1, 2, 3].map((i) => metricsPort + i));
+    // Each worker serves its own metrics (planned on the ports after the autoscaler's; a
+    // worker whose port another process holds serves on a free one), listed at /targets.
+    const groups = await waitFor(
+      "a ready worker per queue at /targets",
+      async () =>
+        (await (await fetch(`http://127.0.0.1:${metricsPort}/targets`)).json()) as Array<{ targets: string[] }>,
+      (list) => list.flatMap((group) => group.targets).length === 3,
+      30_000,
+    );
+    const workerPorts = groups.flatMap((group) => group.targets).map((t) => Number(t.split(":").pop()));
+    expect(new Set(workerPorts).size).toBe(3);
+    expect(workerPorts).not.toContain(metricsPort);
     for (const workerPort of workerPorts) {
       // It starts listening a moment after its first heartbeat.
       const text = await waitFor(

@@ -36,7 +36,7 @@ export async function runWorkerProcess(wiring: WorkerWiring = {}): Promise<void>
   };
   onStopRequest((signal) => void stop(signal));
   running = await startWorkers(deps);
-  announceReady();
+  announceReady({ metricsPort: running.metricsPort });
   // Beats only once consuming: the supervisor judges a worker's liveness from here on.
   beatToSupervisor(running.workers.map((w) => w.id));
 }

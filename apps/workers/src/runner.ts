@@ -1,6 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { UnrecoverableError, Worker, type Processor } from "bullmq";
-import { logFailure, QUEUE_NAMES, createQueue, describeTarget, redisTarget, type QueueName } from "@oms/shared";
+import {
+  errorCode,
+  logFailure,
+  QUEUE_NAMES,
+  createQueue,
+  describeTarget,
+  redisTarget,
+  type QueueName,
+} from "@oms/shared";
 import type { WorkerDeps } from "./deps";
 import { cartProcessor, checkoutProcessor, inventoryProcessor } from "./processors";
 import { sagaDeps } from "./checkout/saga-deps";
@@ -20,6 +28,8 @@ const PRUNE_INTERVAL_MS = 60_000;
 export interface RunningWorkers {
   workers: Worker[];
   progress: ProgressMonitor;
+  /** The port its metrics are served on (none: undefined). */
+  metricsPort: number | undefined;
   /** Stops taking jobs and waits for active ones (bounded by the grace time). */
   close(): Promise<void>;
 }
@@ -134,21 +144,12 @@ export async function startWorkers(
   const heartbeat = setInterval(() => void beatOrLog(), HEARTBEAT_MS);
   heartbeat.unref();
 
-  let server: MetricsServer | undefined;
-  if (config.METRICS_PORT > 0) {
-    const { registry } = deps.metrics;
-    server = await serveMetrics({
-      registry,
-      port: config.METRICS_PORT,
-      host: config.HOST,
-      readiness: () => progress.check(),
-    });
-  }
+  const server = config.METRICS_PORT > 0 ? await serveWorkerMetrics(deps, progress) : undefined;
   logger.info(
     {
       queues,
       workerId,
-      metricsPort: config.METRICS_PORT || undefined,
+      metricsPort: server?.port,
       redis: describeTarget(redisTarget(config)),
       inventoryShards: config.INVENTORY_SHARDS,
       reservation: deps.reservation.name,
@@ -159,6 +160,7 @@ export async function startWorkers(
   return {
     workers: watched.map((w) => w.worker),
     progress,
+    metricsPort: server?.port,
     async close() {
       clearInterval(heartbeat);
       // Unremoved, the entry ages out of the heartbeat set within a minute.
@@ -178,4 +180,25 @@ export async function startWorkers(
       await server?.close();
     },
   };
+}
+
+/**
+ * Serves on METRICS_PORT, or, when something else holds that port (on a busy host often
+ * an outgoing connection's local port), on a free one: metrics must never cost a worker
+ * its work. The port is reported in the ready message, and the autoscaler lists that one.
+ */
+async function serveWorkerMetrics(deps: WorkerDeps, progress: ProgressMonitor): Promise<MetricsServer> {
+  const { config, logger } = deps;
+  const options = { registry: deps.metrics.registry, host: config.HOST, readiness: () => progress.check() };
+  try {
+    return await serveMetrics({ ...options, port: config.METRICS_PORT });
+  } catch (err) {
+    if (errorCode(err) !== "EADDRINUSE") throw err;
+    const server = await serveMetrics({ ...options, port: 0 });
+    logger.error(
+      { plannedPort: config.METRICS_PORT, port: server.port },
+      "metrics port in use by another process: serving metrics on a free port instead",
+    );
+    return server;
+  }
 }

@@ -41,7 +41,8 @@ export function slotStatus(slot: QueueSlot): QueueStatus {
     ready: live.filter((p) => p.readyAt !== null).length,
     retiring: slot.procs.size - live.length,
     pids: live.map((p) => p.pid),
-    metricsPorts: [...slot.procs].map((p) => p.metricsPort).filter((port) => port > 0),
+    // Listed once ready: the port a worker serves on is the one it reports then.
+    metricsPorts: [...slot.procs].filter((p) => p.readyAt !== null && p.metricsPort > 0).map((p) => p.metricsPort),
     observation: slot.observation,
   };
 }

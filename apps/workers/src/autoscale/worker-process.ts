@@ -80,6 +80,8 @@ export function spawnWorkerProcess(options: SpawnWorkerOptions): WorkerProc {
   child.process.on("message", (message: unknown) => {
     // A worker says it consumes over IPC, not in a log line, whose wording is for people.
     if (isReady(message)) {
+      // Its planned port may have been taken: the one it serves on is the one to list.
+      if (message.metricsPort) proc.metricsPort = message.metricsPort;
       if (proc.readyAt === null) options.onReady(proc);
       return;
     }

@@ -5,7 +5,11 @@ import { z } from "zod";
  * worker consumes, the autoscaler measures): a parent waits for this, never for a log
  * line, whose wording is for people.
  */
-export const Ready = z.object({ type: z.literal("ready") });
+export const Ready = z.object({
+  type: z.literal("ready"),
+  /** The port its metrics are served on, when it serves them (it may differ from the one planned). */
+  metricsPort: z.number().int().positive().optional(),
+});
 export type Ready = z.infer<typeof Ready>;
 
 export function isReady(message: unknown): message is Ready {
@@ -13,6 +17,6 @@ export function isReady(message: unknown): message is Ready {
 }
 
 /** Tells a parent with an IPC channel (a supervisor, the bench, a test) that this process serves. */
-export function announceReady(): void {
-  if (process.send && process.connected) process.send({ type: "ready" } satisfies Ready);
+export function announceReady(details: Omit<Ready, "type"> = {}): void {
+  if (process.send && process.connected) process.send({ type: "ready", ...details } satisfies Ready);
 }
