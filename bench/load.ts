@@ -3,11 +3,11 @@
  * connection, as many connections as virtual clients), driven closed-loop (N virtual
  * clients, each sending its next request when the last one answered) or open-loop
  * (a fixed rate, capped in flight). Every answer's status is counted and its latency
- * recorded in HDR histograms.
+ * recorded in an HDR histogram.
  */
 import type { Pool } from "undici";
 import type { Progress } from "./progress";
-import { histogram, recordMs, type Histogram } from "./stats";
+import { histogram, type Histogram } from "./stats";
 
 export interface RequestSpec {
   method: "GET" | "POST";
@@ -43,55 +43,18 @@ export interface LoadOutcome {
   count: number;
   statuses: Record<string, number>;
   latency: Histogram;
-  okLatency: Histogram;
-  /** With `stock`: from the start to the stock-th 200 (or the last 200), and the answers' latency in it. */
-  sale?: { sold: number; seconds: number; latency: Histogram };
+  /** With `stock`: from the start to the stock-th 200 (or the last 200). */
+  sale?: { sold: number; seconds: number };
   errorSamples: string[];
-}
-
-/** Counts answers, and records the sale window as it goes: answers since the last 200 join it at the next 200. */
-class Recorder {
-  readonly outcome: LoadOutcome;
-  private readonly sinceLastSale = histogram();
-
-  constructor(private readonly stock: number | undefined) {
-    this.outcome = {
-      seconds: 0,
-      count: 0,
-      statuses: {},
-      latency: histogram(),
-      okLatency: histogram(),
-      errorSamples: [],
-    };
-    if (stock !== undefined) this.outcome.sale = { sold: 0, seconds: 0, latency: histogram() };
-  }
-
-  record(latencyMs: number, status: number, atMs: number): void {
-    const o = this.outcome;
-    o.count++;
-    const key = status === 0 ? "network-error" : String(status);
-    o.statuses[key] = (o.statuses[key] ?? 0) + 1;
-    recordMs(o.latency, latencyMs);
-    if (status === 200) recordMs(o.okLatency, latencyMs);
-    const sale = o.sale;
-    if (!sale || this.stock === undefined || sale.sold >= this.stock) return;
-    recordMs(this.sinceLastSale, latencyMs);
-    if (status !== 200) return;
-    sale.sold++;
-    sale.seconds = atMs / 1000;
-    sale.latency.add(this.sinceLastSale);
-    this.sinceLastSale.reset();
-  }
-
-  sample(message: string): void {
-    if (this.outcome.errorSamples.length < 5) this.outcome.errorSamples.push(message.slice(0, 300));
-  }
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
 export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
-  const rec = new Recorder(spec.stock);
+  const out: LoadOutcome = { seconds: 0, count: 0, statuses: {}, latency: histogram(), errorSamples: [] };
+  if (spec.stock !== undefined) out.sale = { sold: 0, seconds: 0 };
+  const sample = (message: string) =>
+    void (out.errorSamples.length < 5 && out.errorSamples.push(message.slice(0, 300)));
   const start = performance.now();
   let roundRobin = 0;
 
@@ -99,7 +62,14 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
     const t0 = performance.now();
     const status = await op();
     const t1 = performance.now();
-    rec.record(t1 - t0, status, t1 - start);
+    out.count++;
+    const key = status === 0 ? "network-error" : String(status);
+    out.statuses[key] = (out.statuses[key] ?? 0) + 1;
+    out.latency.recordValue(Math.max(1, Math.round((t1 - t0) * 1000)));
+    if (status === 200 && out.sale && out.sale.sold < (spec.stock ?? 0)) {
+      out.sale.sold++;
+      out.sale.seconds = (t1 - start) / 1000;
+    }
     return status;
   };
   const send: Send = (req) =>
@@ -111,17 +81,16 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
         const body = req.body === undefined ? {} : { headers: JSON_HEADERS, body: JSON.stringify(req.body) };
         const res = await pool.request({ method: req.method, path: req.path, ...body });
         if ([200, 202, 409].includes(res.statusCode)) await res.body.dump();
-        else rec.sample(`${what} -> ${res.statusCode}: ${await res.body.text()}`);
+        else sample(`${what} -> ${res.statusCode}: ${await res.body.text()}`);
         return res.statusCode;
       } catch (err) {
-        rec.sample(`${what} -> ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+        sample(`${what} -> ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
         return 0;
       }
     });
 
-  spec.progress?.start(spec.label, { total: spec.total, durationMs: spec.durationMs });
-  const progressTimer = setInterval(() => spec.progress?.update(rec.outcome.statuses), 100);
-  progressTimer.unref();
+  spec.progress?.start(spec.label, spec.total ?? spec.durationMs ?? 1, spec.total === undefined);
+  const progressTimer = setInterval(() => spec.progress?.update(out.statuses), 100).unref();
   const deadline = spec.durationMs === undefined ? Number.POSITIVE_INFINITY : start + spec.durationMs;
   let next = 0;
   let exhausted = false;
@@ -135,9 +104,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
       const interval = 1000 / spec.ratePerSecond;
       const inFlight = new Set<Promise<void>>();
       while (!exhausted && performance.now() < deadline) {
-        const now = performance.now();
-        const due = start + next * interval;
-        if (due > now) await new Promise((r) => setTimeout(r, Math.min(due - now, 50)));
+        const wait = start + next * interval - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, 50)));
         else if (inFlight.size >= spec.concurrency) await Promise.race(inFlight);
         else {
           const p: Promise<void> = spec
@@ -152,16 +120,15 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   } finally {
     clearInterval(progressTimer);
   }
-  rec.outcome.seconds = (performance.now() - start) / 1000;
-  return rec.outcome;
+  out.seconds = (performance.now() - start) / 1000;
+  return out;
 }
 
 /** A closed-loop task over a fixed list of requests. */
-export function listTask(requests: RequestSpec[]): LoadSpec["task"] {
-  return async (i, send) => {
+export const listTask =
+  (requests: RequestSpec[]): LoadSpec["task"] =>
+  async (i, send) => {
     const req = requests[i];
-    if (!req) return false;
-    await send(req);
-    return true;
+    if (req) await send(req);
+    return req !== undefined;
   };
-}

@@ -5,7 +5,7 @@ import { runLoad, type LoadOutcome, type LoadSpec } from "./load";
 import type { ProcSampler } from "./proc";
 import type { RedisServers } from "./redis-servers";
 import { round, summarize } from "./stats";
-import type { MysqlStatusDelta, PhaseResult, ProcessUsage } from "./types";
+import type { PhaseResult, ProcessUsage } from "./types";
 import { mysqlStatus } from "./world";
 
 export interface PhaseContext {
@@ -55,14 +55,14 @@ export async function measureAlternating(ctx: PhaseContext, groups: LoadSpec[][]
   }
   const redisUsedMemory = { before: memoryBefore, after: await ctx.servers.usedMemory() };
   const mysqlAfter = await mysqlStatus(ctx.db);
-  const delta = (k: keyof MysqlStatusDelta) => mysqlAfter[k] - mysqlBefore[k];
   // Questions less the benchmark's own closing SHOW STATUS.
-  const [commits, questions] = [delta("commits"), delta("questions") - 1];
-  const mysql = { rowLockWaits: delta("rowLockWaits"), rowLockTimeMs: delta("rowLockTimeMs"), commits, questions };
+  const mysql = {
+    commits: mysqlAfter.commits - mysqlBefore.commits,
+    questions: mysqlAfter.questions - mysqlBefore.questions - 1,
+  };
   const loadAverage = [loadBefore[0] ?? 0, loadavg()[0] ?? 0];
   return groups.flatMap((group, g) => {
-    const spec = group[0];
-    const list = runs[g] ?? [];
+    const [spec, list] = [group[0], runs[g] ?? []];
     if (!spec || list.length === 0) return [];
     const wall = list.reduce((s, x) => s + x.usage.seconds, 0);
     const processes = sumUsage(
@@ -76,7 +76,7 @@ export async function measureAlternating(ctx: PhaseContext, groups: LoadSpec[][]
     });
     const clientCpuPercent = round(list.reduce((s, x) => s + (x.usage.clientCpuPercent * x.usage.seconds) / wall, 0));
     const measured = { startedAtMs, clientCpuPercent, processes, redisUsedMemory, redisNodes, mysql, loadAverage };
-    const result = phaseResult(spec, combine(list.map((x) => x.outcome)), measured);
+    const result = { ...phaseResult(spec, combine(list.map((x) => x.outcome))), ...measured };
     spec.progress?.finish(describePhase(result), spec.label);
     return [result];
   });
@@ -94,68 +94,46 @@ function sumUsage(rounds: ProcessUsage[][], wall: number): ProcessUsage[] {
 }
 
 /** Rounds of one measurement as one outcome (a stock-limited sale is a single round). */
-function combine(outcomes: LoadOutcome[]): LoadOutcome {
-  const [first, ...rest] = outcomes;
+function combine([first, ...rest]: LoadOutcome[]): LoadOutcome {
   if (!first) throw new Error("no outcome to combine");
   for (const o of rest) {
-    first.seconds += o.seconds;
-    first.count += o.count;
+    [first.seconds, first.count] = [first.seconds + o.seconds, first.count + o.count];
     for (const [k, n] of Object.entries(o.statuses)) first.statuses[k] = (first.statuses[k] ?? 0) + n;
     first.latency.add(o.latency);
-    first.okLatency.add(o.okLatency);
     first.errorSamples = [...first.errorSamples, ...o.errorSamples].slice(0, 5);
   }
   return first;
 }
 
-type Measured = Pick<
-  PhaseResult,
-  "startedAtMs" | "clientCpuPercent" | "processes" | "redisUsedMemory" | "redisNodes" | "mysql" | "loadAverage"
->;
-
-function phaseResult(spec: LoadSpec, outcome: LoadOutcome, measured: Measured): PhaseResult {
-  const { statuses, seconds, count, sale } = outcome;
+function phaseResult(spec: LoadSpec, { statuses, seconds, count, sale, latency, errorSamples }: LoadOutcome) {
   const [ok, rejected, pending] = [statuses["200"] ?? 0, statuses["409"] ?? 0, statuses["202"] ?? 0];
-  const saleWindow = sale && {
-    completed: sale.sold,
-    seconds: round(sale.seconds, 3),
-    completedPerSecond: sale.seconds > 0 ? round(sale.sold / sale.seconds) : 0,
-    latencyMs: summarize(sale.latency),
-    source: "http" as const,
-  };
+  const perSecond = (x: number, s = seconds) => (s > 0 ? round(x / s) : 0);
   return {
     name: spec.label,
     concurrency: spec.concurrency,
     ...(spec.ratePerSecond !== undefined && { targetRate: round(spec.ratePerSecond) }),
-    requests: count,
-    seconds: round(seconds, 2),
-    statuses,
-    ok,
-    rejected,
-    pending,
-    errors: count - ok - rejected - pending,
-    errorSamples: outcome.errorSamples,
-    requestsPerSecond: round(count / seconds),
-    okPerSecond: round(ok / seconds),
-    rejectedPerSecond: round(rejected / seconds),
-    latencyMs: summarize(outcome.latency),
-    okLatencyMs: summarize(outcome.okLatency),
-    ...(saleWindow && { saleWindow }),
-    ...measured,
+    ...{ requests: count, seconds: round(seconds, 2), statuses, ok, rejected, pending },
+    ...{ errors: count - ok - rejected - pending, errorSamples },
+    ...{ requestsPerSecond: perSecond(count), okPerSecond: perSecond(ok), rejectedPerSecond: perSecond(rejected) },
+    latencyMs: summarize(latency),
+    ...(sale && {
+      saleWindow: {
+        completed: sale.sold,
+        seconds: round(sale.seconds, 3),
+        completedPerSecond: perSecond(sale.sold, sale.seconds),
+      },
+    }),
   };
 }
 
 export function describePhase(p: PhaseResult): string {
-  const parts = [
-    `${p.requests} req in ${p.seconds}s = ${p.requestsPerSecond} req/s`,
-    `200 ${p.ok}`,
-    `409 ${p.rejected}`,
-  ];
-  if (p.pending) parts.push(`202 ${p.pending}`);
-  if (p.errors) parts.push(`errors ${p.errors}`);
-  parts.push(`p50 ${p.latencyMs.p50} p99 ${p.latencyMs.p99} max ${p.latencyMs.max} ms`);
-  if (p.saleWindow) parts.push(`sale window ${p.saleWindow.completedPerSecond} completed/s`);
-  return parts.join(", ");
+  return [
+    `${p.requests} req in ${p.seconds}s = ${p.requestsPerSecond} req/s, 200 ${p.ok}, 409 ${p.rejected}`,
+    ...(p.pending ? [`202 ${p.pending}`] : []),
+    ...(p.errors ? [`errors ${p.errors}`] : []),
+    `p50 ${p.latencyMs.p50} p99 ${p.latencyMs.p99} max ${p.latencyMs.max} ms`,
+    ...(p.saleWindow ? [`sale window ${p.saleWindow.completedPerSecond} completed/s`] : []),
+  ].join(", ");
 }
 
 /**
@@ -176,6 +154,5 @@ export async function recordCompletions(db: Knex, result: PhaseResult, clientPre
   if (stock === undefined || !result.saleWindow) return;
   const sold = Math.min(stock, times.length);
   const end = ((times[sold - 1] ?? last) - result.startedAtMs) / 1000;
-  const window = { completed: sold, seconds: round(end, 3), completedPerSecond: round(sold / end) };
-  result.saleWindow = { ...result.saleWindow, ...window, source: "mysql" };
+  result.saleWindow = { completed: sold, seconds: round(end, 3), completedPerSecond: round(sold / end) };
 }

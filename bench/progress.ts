@@ -4,11 +4,14 @@
  */
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
 
+const FORMAT = "  {label} {bar} {value}/{total}  {rate} req/s  ok {ok} rej {rejected} err {errors}  {duration}s";
+
 export class Progress {
   private bars: MultiBar | null = null;
   private bar: SingleBar | null = null;
   private label = "";
-  private total: number | undefined;
+  /** A timed phase's bar runs over milliseconds, not requests. */
+  private timed = false;
   private startedAt = 0;
 
   /** `live`: draw a bar (on a terminal); off, each phase prints one line when it ends. */
@@ -24,53 +27,28 @@ export class Progress {
     else process.stderr.write(`${line}\n`);
   }
 
-  /** A bar over `total` units of work, or over `durationMs`. */
-  start(label: string, opts: { total?: number; durationMs?: number }): void {
-    this.label = label;
-    this.total = opts.total;
-    this.startedAt = performance.now();
+  /** A bar over `total` requests, or (`timed`) milliseconds. */
+  start(label: string, total: number, timed: boolean): void {
+    [this.label, this.timed, this.startedAt] = [label, timed, performance.now()];
     if (!this.enabled || !this.live || !process.stderr.isTTY) return;
-    this.bars ??= new MultiBar(
-      {
-        format: "  {label} {bar} {done}  {rate} req/s  ok {ok} rej {rejected} err {errors}  {duration}s",
-        barsize: 24,
-        fps: 5,
-        clearOnComplete: true,
-        hideCursor: false,
-      },
-      Presets.shades_classic,
-    );
-    this.bar = this.bars.create(opts.total ?? opts.durationMs ?? 1, 0, this.payload(0, {}));
+    this.bars ??= new MultiBar({ format: FORMAT, barsize: 24, fps: 5, clearOnComplete: true }, Presets.shades_classic);
+    this.bar = this.bars.create(total, 0, { label, rate: 0, ok: 0, rejected: 0, errors: 0 });
   }
 
   /** The answers so far, by HTTP status ("200", "409", ...). */
   update(statuses: Record<string, number>): void {
     const done = Object.values(statuses).reduce((s, n) => s + n, 0);
-    this.bar?.update(
-      this.total === undefined ? performance.now() - this.startedAt : done,
-      this.payload(done, statuses),
-    );
+    const elapsed = performance.now() - this.startedAt;
+    const [ok, rejected] = [statuses["200"] ?? 0, statuses["409"] ?? 0];
+    const errors = done - ok - rejected - (statuses["202"] ?? 0);
+    const rate = elapsed > 0 ? Math.round((1000 * done) / elapsed) : 0;
+    this.bar?.update(this.timed ? Math.round(elapsed) : done, { label: this.label, rate, ok, rejected, errors });
   }
 
   /** Ends the bar with a summary line (under `label` when given, else the last phase's). */
   finish(summary: string, label = this.label): void {
     this.bars?.stop();
-    this.bars = null;
-    this.bar = null;
+    [this.bars, this.bar] = [null, null];
     this.log(`  ${label}: ${summary}`);
-  }
-
-  private payload(done: number, statuses: Record<string, number>) {
-    const seconds = (performance.now() - this.startedAt) / 1000;
-    const ok = statuses["200"] ?? 0;
-    const rejected = statuses["409"] ?? 0;
-    return {
-      label: this.label,
-      done: this.total === undefined ? `${done}` : `${done}/${this.total}`,
-      rate: seconds > 0 ? Math.round(done / seconds) : 0,
-      ok,
-      rejected,
-      errors: done - ok - rejected - (statuses["202"] ?? 0),
-    };
   }
 }

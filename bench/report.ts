@@ -3,33 +3,26 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { format } from "prettier";
 import { chartSvg, soakSvg } from "./charts";
-import { costPhases, phaseCost, type PhaseCost } from "./cost";
 import { round } from "./stats";
+import { costPhases, phaseCost, type PhaseCost } from "./targets";
 import type {
   BenchResult,
-  CeilingResult,
   PhaseResult,
   ProcessUsage,
   RedisNodeLoad,
-  ScaleResult,
   ScenarioRun,
   SoakResult,
-  SoldOutResult,
-  TargetResult,
   WriteBatches,
 } from "./types";
 
 type Cell = string | number;
-interface Table {
-  header: string[];
-  rows: Cell[][];
-}
+type Table = { header: string[]; rows: Cell[][] };
 /** A column: its header and how a row's cell is read. */
 type Column<T> = [string, (row: T) => Cell];
-
-function table<T>(rows: T[], columns: Array<Column<T>>): Table {
-  return { header: columns.map(([h]) => h), rows: rows.map((r) => columns.map(([, f]) => f(r))) };
-}
+const table = <T>(rows: T[], columns: Array<Column<T>>): Table => ({
+  header: columns.map(([h]) => h),
+  rows: rows.map((r) => columns.map(([, f]) => f(r))),
+});
 
 const MiB = (kb: number) => round(kb / 1024, 0);
 const isApi = (u: ProcessUsage) => u.name === "api" || u.name.startsWith("api-");
@@ -37,8 +30,15 @@ const isWorker = (u: ProcessUsage) => u.name.startsWith("worker-");
 const isNamed = (name: string) => (u: ProcessUsage) => u.name === name;
 const cpu = (p: PhaseResult, match: (u: ProcessUsage) => boolean) =>
   round(p.processes.filter(match).reduce((s, u) => s + u.cpuPercent, 0));
-const mem = (p: PhaseResult, match: (u: ProcessUsage) => boolean, f: (u: ProcessUsage) => number) =>
-  MiB(p.processes.filter(match).reduce((m, u) => Math.max(m, f(u)), 0));
+const mem = (p: PhaseResult, match: (u: ProcessUsage) => boolean, f: "hwmKb" | "rssPeakKb") =>
+  MiB(p.processes.filter(match).reduce((m, u) => Math.max(m, u[f]), 0));
+const PARTS = Object.entries({
+  API: isApi,
+  workers: isWorker,
+  redis: isNamed("redis-server"),
+  mariadb: isNamed("mariadbd"),
+});
+const LATENCY = ["p50", "p95", "p99", "max"] as const;
 /** "flash-sale/redis add" -> "add". */
 export const phaseName = (p: PhaseResult) => p.name.split(" ").slice(1).join(" ");
 const passText = (pass: boolean | null) => (pass === null ? "n/a" : pass ? "PASS" : "FAIL");
@@ -58,24 +58,19 @@ const COLUMNS: Array<Column<RunPhase>> = [
   ["409/s", ({ p }) => p.rejectedPerSecond],
   ["sale /s", ({ p }) => p.saleWindow?.completedPerSecond ?? ""],
   ["orders/s", ({ p }) => p.ordersCompleted?.perSecond ?? ""],
-  ["p50", ({ p }) => p.latencyMs.p50],
-  ["p95", ({ p }) => p.latencyMs.p95],
-  ["p99", ({ p }) => p.latencyMs.p99],
-  ["max", ({ p }) => p.latencyMs.max],
-  ["API CPU%", ({ p }) => cpu(p, isApi)],
-  ["workers CPU%", ({ p }) => cpu(p, isWorker)],
-  ["redis CPU%", ({ p }) => cpu(p, isNamed("redis-server"))],
-  ["mariadb CPU%", ({ p }) => cpu(p, isNamed("mariadbd"))],
+  ...LATENCY.map((q): Column<RunPhase> => [q, ({ p }) => p.latencyMs[q]]),
+  ...PARTS.map(([part, match]): Column<RunPhase> => [`${part} CPU%`, ({ p }) => cpu(p, match)]),
   ["bench CPU%", ({ p }) => p.clientCpuPercent],
-  ["API MiB", ({ p }) => mem(p, isApi, (u) => u.hwmKb)],
-  ["workers MiB", ({ p }) => mem(p, isWorker, (u) => u.hwmKb)],
-  ["redis MiB", ({ p }) => mem(p, isNamed("redis-server"), (u) => u.rssPeakKb)],
-  ["mariadb MiB", ({ p }) => mem(p, isNamed("mariadbd"), (u) => u.rssPeakKb)],
+  // API and workers: VmHWM (their peak since they started); the servers: the highest sampled VmRSS.
+  ...PARTS.map(([part, match], i): Column<RunPhase> => [
+    `${part} MiB`,
+    ({ p }) => mem(p, match, i < 2 ? "hwmKb" : "rssPeakKb"),
+  ]),
   ["Redis mem Δ MiB", ({ p }) => round((p.redisUsedMemory.after - p.redisUsedMemory.before) / 1_048_576, 1)],
   ["errors", ({ p }) => (p.errors + p.pending ? `${p.errors}${p.pending ? ` (+${p.pending} 202)` : ""}` : 0)],
   ["load avg", ({ p }) => (p.loadAverage ? p.loadAverage.map((l) => round(l, 1)).join("→") : "")],
 ];
-const SHORT = [...COLUMNS.slice(0, 18), ...COLUMNS.filter(([c]) => c === "errors")];
+const SHORT = COLUMNS.filter(([c], i) => i < 18 || c === "errors");
 
 const CHECKS: Array<Column<ScenarioRun>> = [
   ["scenario", (r) => r.scenario],
@@ -91,20 +86,18 @@ const CHECKS: Array<Column<ScenarioRun>> = [
 
 type Costed = RunPhase & { c: PhaseCost };
 const batch =
-  (f: (b: WriteBatches) => number) =>
+  (k: keyof WriteBatches) =>
   ({ run }: Costed) =>
-    run.writeBatches ? f(run.writeBatches) : "";
+    run.writeBatches?.[k] ?? "";
 const COST: Array<Column<Costed>> = [
   ...RUN,
   ["completed", ({ c }) => c.completed],
   ["statements each", ({ c }) => c.statementsPer],
   ["transactions each", ({ c }) => c.transactionsPer],
   ["worker CPU ms per job", ({ c }) => c.workerCpuMsPerRequest],
-  ["write batches: transactions", batch((b) => b.transactions)],
-  ["mean writes each", batch((b) => b.meanSize)],
-  ["p50 <=", batch((b) => b.p50AtMost)],
-  ["p90 <=", batch((b) => b.p90AtMost)],
-  ["max <=", batch((b) => b.maxAtMost)],
+  ["write batches: transactions", batch("transactions")],
+  ["mean writes each", batch("meanSize")],
+  ...(["p50", "p90", "max"] as const).map((q): Column<Costed> => [`${q} <=`, batch(`${q}AtMost`)]),
 ];
 
 type NodePhase = RunPhase & { n: RedisNodeLoad };
@@ -125,7 +118,7 @@ const NODES: Array<Column<NodePhase>> = [
 const NODE_RUNS = new Set(["redis", "redis-cluster"]);
 const NODE_SCENARIOS = new Set(["flash-sale", "wide-catalog"]);
 
-const CEILINGS: Array<Column<CeilingResult>> = [
+const CEILINGS: Array<Column<BenchResult["ceilings"][number]>> = [
   ["ceiling", (c) => c.name],
   ["what", (c) => c.description],
   ["ops/s", (c) => c.opsPerSecond],
@@ -136,13 +129,13 @@ const CEILINGS: Array<Column<CeilingResult>> = [
   ["failures", (c) => c.failures],
 ];
 
-const SCALE: Array<Column<ScaleResult>> = [
+type ScaleRow = BenchResult["scale"][number];
+const SCALE: Array<Column<ScaleRow>> = [
   ["API processes", (s) => s.apiProcesses],
   ["offered checkouts/s", (s) => s.targetRate],
   ["answered req/s", (s) => s.phase.requestsPerSecond],
   ["orders/s", (s) => s.phase.ordersCompleted?.perSecond ?? ""],
-  ["p50 ms", (s) => s.phase.latencyMs.p50],
-  ["p99 ms", (s) => s.phase.latencyMs.p99],
+  ...(["p50", "p99"] as const).map((q): Column<ScaleRow> => [`${q} ms`, (s) => s.phase.latencyMs[q]]),
   ["CPU% of each API process", (s) => s.apiCpuPercent.join(" / ")],
   ["API CPU% total", (s) => s.apiCpuPercentTotal],
   ["API CPU ms per request", (s) => s.apiCpuMsPerRequest],
@@ -152,14 +145,12 @@ const SCALE: Array<Column<ScaleResult>> = [
 
 const SOAK: Array<Column<SoakResult["growth"][number]>> = [
   ["series", (g) => `${g.series} (${g.unit})`],
-  ["first", (g) => g.first],
-  ["last", (g) => g.last],
-  ["delta", (g) => g.delta],
+  ...(["first", "last", "delta"] as const).map((k): Column<SoakResult["growth"][number]> => [k, (g) => g[k]]),
   ["growth %", (g) => g.percent],
 ];
 
 /** The targets; markdown shows the result in bold. */
-const targetColumns = (bold: boolean): Array<Column<TargetResult>> => [
+const targetColumns = (bold: boolean): Array<Column<BenchResult["targets"][number]>> => [
   ["target", (t) => t.name],
   ["ratio", (t) => t.ratio ?? "-"],
   ["needs", (t) => `${t.direction} ${t.threshold}`],
@@ -167,7 +158,7 @@ const targetColumns = (bold: boolean): Array<Column<TargetResult>> => [
   ["figures", (t) => t.detail],
 ];
 
-const SOLD_OUT: Array<Column<ScenarioRun & { soldOut: SoldOutResult }>> = [
+const SOLD_OUT: Array<Column<ScenarioRun & Required<Pick<ScenarioRun, "soldOut">>>> = [
   ["design", (r) => r.design],
   ["sold-out req/s", (r) => r.soldOut.soldOut.requestsPerSecond],
   ["sold-out p99 ms", (r) => r.soldOut.soldOut.latencyMs.p99],
@@ -280,16 +271,16 @@ export function markdownReport(result: BenchResult): string {
   return `${out.join("\n\n")}\n`;
 }
 
-/** Writes results.json, summary.md, chart.svg (and soak.svg) into the output directory. */
-export async function writeReport(result: BenchResult, outDir: string): Promise<string[]> {
+/** Writes results.json (unless re-rendering), summary.md, chart.svg and soak.svg into the output directory. */
+export async function writeReport(result: BenchResult, outDir: string, withJson = true): Promise<string[]> {
   mkdirSync(outDir, { recursive: true });
-  const files: Array<[string, string]> = [
-    ["results.json", await format(JSON.stringify(result), { parser: "json", printWidth: 120 })],
-    ["summary.md", await format(markdownReport(result), { parser: "markdown", printWidth: 120 })],
-    ["chart.svg", await chartSvg(result)],
-  ];
-  const soakChart = await soakSvg(result);
-  if (soakChart) files.push(["soak.svg", soakChart]);
-  for (const [name, content] of files) writeFileSync(join(outDir, name), content);
-  return files.map(([name]) => join(outDir, name));
+  const files = {
+    "results.json": withJson ? await format(JSON.stringify(result), { parser: "json", printWidth: 120 }) : null,
+    "summary.md": await format(markdownReport(result), { parser: "markdown", printWidth: 120 }),
+    "chart.svg": await chartSvg(result),
+    "soak.svg": await soakSvg(result),
+  };
+  const written = Object.entries(files).flatMap(([name, text]) => (text === null ? [] : [[join(outDir, name), text]]));
+  for (const [path = "", text = ""] of written) writeFileSync(path, text);
+  return written.map(([path = ""]) => path);
 }

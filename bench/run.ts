@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseCommandLine } from "./options";
 import { writeReport } from "./report";
-import type { BenchResult } from "./types";
+import { BenchResult } from "./types";
 import { runBenchmark } from "./runner";
 import { stopAllServices } from "./processes";
 import { destroyAllWorlds } from "./world";
@@ -16,9 +16,9 @@ import { destroyAllWorlds } from "./world";
 async function main(): Promise<void> {
   const { opts, render } = parseCommandLine(process.argv.slice(2));
   if (render) {
-    // Re-renders summary.md and the charts of an earlier run from its results.json.
-    const result = JSON.parse(readFileSync(render, "utf8")) as BenchResult;
-    console.log((await writeReport(result, dirname(render))).join("\n"));
+    // Re-renders summary.md and the charts of an earlier run; its results.json stays as it was measured.
+    const result = BenchResult.parse(JSON.parse(readFileSync(render, "utf8")));
+    console.log((await writeReport(result, dirname(render), false)).join("\n"));
     return;
   }
   let interrupted = false;

@@ -45,16 +45,12 @@ function soakScenario(opts: BenchOptions, sessionsPerSecond: number, s: Soak): S
     async run(d) {
       const samples: SoakSample[] = [];
       const t0 = performance.now();
-      const everyKeys = Math.max(1, Math.round(30 / s.sampleSeconds));
       const sample = async () => {
         const usage = await usageOf(d.processes.map((p) => p.pid));
-        const rssKb = Object.fromEntries(
-          d.processes.map((p) => [p.name, Math.round((usage[p.pid]?.memory ?? 0) / 1024)]),
-        );
-        const t = round((performance.now() - t0) / 1000, 1);
-        const point: SoakSample = { t, rssKb, redisUsedMemory: await d.world.servers.usedMemory().catch(() => 0) };
-        if (samples.length % everyKeys === 0) point.prefixKeys = await prefixKeyCount(d.world).catch(() => undefined);
-        samples.push(point);
+        const kb = (pid: number) => Math.round((usage[pid]?.memory ?? 0) / 1024);
+        const rssKb = Object.fromEntries(d.processes.map((p) => [p.name, kb(p.pid)]));
+        const redisUsedMemory = await d.world.servers.usedMemory().catch(() => 0);
+        samples.push({ t: round((performance.now() - t0) / 1000, 1), rssKb, redisUsedMemory });
       };
       const random = rng(99);
       const first = await census(d.world);

@@ -1,7 +1,33 @@
-/** The issue's targets, as ratios from one run, each PASS or FAIL. */
-import { phaseCost } from "./cost";
+/** The issue's targets, as ratios from one run, each PASS or FAIL; and what a checkout costs. */
 import { round } from "./stats";
 import type { DesignId, PhaseResult, ScenarioId, ScenarioRun, TargetResult } from "./types";
+
+/** What a checkout and an add cost: SQL statements, transactions and worker CPU per completed one. */
+export interface PhaseCost {
+  /** Completed checkouts (orders in MySQL, else 200 answers) or added items. */
+  completed: number;
+  statementsPer: number;
+  transactionsPer: number;
+  /** Worker processes' CPU per request of the phase (a job each), ms. */
+  workerCpuMsPerRequest: number;
+}
+
+export function phaseCost(p: PhaseResult): PhaseCost | null {
+  const completed = p.ordersCompleted?.completed ?? p.ok;
+  if (!p.mysql || completed === 0 || p.requests === 0) return null;
+  const workerCpu = p.processes.filter((x) => x.name.startsWith("worker")).reduce((s, x) => s + x.cpuSeconds, 0);
+  return {
+    completed,
+    statementsPer: round(p.mysql.questions / completed, 2),
+    transactionsPer: round(p.mysql.commits / completed, 3),
+    workerCpuMsPerRequest: round((1000 * workerCpu) / p.requests, 2),
+  };
+}
+
+/** The phases whose cost is reported: adds and checkouts that ran through the workers. */
+export function costPhases(run: ScenarioRun): PhaseResult[] {
+  return run.phases.filter((p) => / (add|checkout)$/.test(p.name));
+}
 
 /** A phase ("checkout", "add", ...) of one scenario run. */
 export function phaseOf(runs: ScenarioRun[], scenario: ScenarioId, design: DesignId, name: string) {

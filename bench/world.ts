@@ -92,14 +92,9 @@ export async function prefixKeyCount(world: World): Promise<number> {
 
 /** Global status counters of MariaDB (the server is shared, so these include other clients). */
 export async function mysqlStatus(db: Knex): Promise<MysqlStatusDelta> {
-  const [rows] = (await db.raw(
-    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_row_lock_waits','Innodb_row_lock_time','Com_commit','Questions')",
-  )) as [Array<{ Variable_name: string; Value: string }>];
+  const [rows] = (await db.raw("SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_commit','Questions')")) as [
+    Array<{ Variable_name: string; Value: string }>,
+  ];
   const v = new Map(rows.map((r) => [r.Variable_name, Number(r.Value)]));
-  return {
-    rowLockWaits: v.get("Innodb_row_lock_waits") ?? 0,
-    rowLockTimeMs: v.get("Innodb_row_lock_time") ?? 0,
-    commits: v.get("Com_commit") ?? 0,
-    questions: v.get("Questions") ?? 0,
-  };
+  return { commits: v.get("Com_commit") ?? 0, questions: v.get("Questions") ?? 0 };
 }
