@@ -2,8 +2,8 @@
 import { None, View, logger, parse } from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { phaseName } from "./report";
-import { DESIGN_LABELS } from "./system";
-import type { BenchResult, DesignId, PhaseResult, ScenarioId } from "./types";
+import { designLabel } from "./system";
+import type { BenchResult, PhaseResult, ScenarioId } from "./types";
 
 const COLORS: Record<string, string> = {
   redis: "#1f77b4",
@@ -59,7 +59,7 @@ export async function chartSvg(result: BenchResult): Promise<string> {
         run.phases
           .filter((p) => names.includes(phaseName(p)))
           .map((p) => {
-            const label = DESIGN_LABELS[run.design as DesignId] + (names.length > 1 ? `: ${phaseName(p)}` : "");
+            const label = designLabel(run.design) + (names.length > 1 ? `: ${phaseName(p)}` : "");
             return { group, label, key: phaseName(p) === "healthz" ? "healthz" : run.design, value: figure(p) };
           }),
       ),

@@ -1,19 +1,11 @@
-/** The results as a console table, a markdown summary, a JSON file and the charts (charts.ts). */
+/** The results as a markdown summary (printed too), a JSON file and the charts (charts.ts). */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { format } from "prettier";
 import { chartSvg, soakSvg } from "./charts";
 import { round } from "./stats";
 import { costPhases, phaseCost, type PhaseCost } from "./targets";
-import type {
-  BenchResult,
-  PhaseResult,
-  ProcessUsage,
-  RedisNodeLoad,
-  ScenarioRun,
-  SoakResult,
-  WriteBatches,
-} from "./types";
+import type { BenchResult, PhaseResult, ProcessUsage, ScenarioRun, WriteBatches } from "./types";
 
 type Cell = string | number;
 type Table = { header: string[]; rows: Cell[][] };
@@ -41,7 +33,6 @@ const PARTS = Object.entries({
 const LATENCY = ["p50", "p95", "p99", "max"] as const;
 /** "flash-sale/redis add" -> "add". */
 export const phaseName = (p: PhaseResult) => p.name.split(" ").slice(1).join(" ");
-const passText = (pass: boolean | null) => (pass === null ? "n/a" : pass ? "PASS" : "FAIL");
 
 type RunPhase = { run: ScenarioRun; p: PhaseResult };
 const RUN: Array<Column<RunPhase>> = [
@@ -50,7 +41,6 @@ const RUN: Array<Column<RunPhase>> = [
   ["phase", ({ p }) => phaseName(p)],
 ];
 
-/** The columns of the per-phase table; the console shows those up to the API's memory, and the errors. */
 const COLUMNS: Array<Column<RunPhase>> = [
   ...RUN,
   ["req/s", ({ p }) => p.requestsPerSecond],
@@ -70,7 +60,6 @@ const COLUMNS: Array<Column<RunPhase>> = [
   ["errors", ({ p }) => (p.errors + p.pending ? `${p.errors}${p.pending ? ` (+${p.pending} 202)` : ""}` : 0)],
   ["load avg", ({ p }) => (p.loadAverage ? p.loadAverage.map((l) => round(l, 1)).join("→") : "")],
 ];
-const SHORT = COLUMNS.filter(([c], i) => i < 18 || c === "errors");
 
 const CHECKS: Array<Column<ScenarioRun>> = [
   ["scenario", (r) => r.scenario],
@@ -100,7 +89,7 @@ const COST: Array<Column<Costed>> = [
   ...(["p50", "p90", "max"] as const).map((q): Column<Costed> => [`${q} <=`, batch(`${q}AtMost`)]),
 ];
 
-type NodePhase = RunPhase & { n: RedisNodeLoad };
+type NodePhase = RunPhase & { n: PhaseResult["redisNodes"][number] };
 /** A primary's (or the one server's) share of the commands the primaries processed in the phase. */
 function shareOfOps({ p, n }: NodePhase): Cell {
   const served = p.redisNodes.filter((x) => x.role !== "replica").reduce((s, x) => s + x.commands, 0);
@@ -143,18 +132,18 @@ const SCALE: Array<Column<ScaleRow>> = [
   ["checks", (s) => (s.checksOk ? "ok" : "FAIL")],
 ];
 
-const SOAK: Array<Column<SoakResult["growth"][number]>> = [
+type Growth = NonNullable<BenchResult["soak"]>["growth"][number];
+const SOAK: Array<Column<Growth>> = [
   ["series", (g) => `${g.series} (${g.unit})`],
-  ...(["first", "last", "delta"] as const).map((k): Column<SoakResult["growth"][number]> => [k, (g) => g[k]]),
+  ...(["first", "last", "delta"] as const).map((k): Column<Growth> => [k, (g) => g[k]]),
   ["growth %", (g) => g.percent],
 ];
 
-/** The targets; markdown shows the result in bold. */
-const targetColumns = (bold: boolean): Array<Column<BenchResult["targets"][number]>> => [
+const TARGETS: Array<Column<BenchResult["targets"][number]>> = [
   ["target", (t) => t.name],
   ["ratio", (t) => t.ratio ?? "-"],
   ["needs", (t) => `${t.direction} ${t.threshold}`],
-  ["result", (t) => (bold ? `**${passText(t.pass)}**` : passText(t.pass))],
+  ["result", (t) => `**${t.pass === null ? "n/a" : t.pass ? "PASS" : "FAIL"}**`],
   ["figures", (t) => t.detail],
 ];
 
@@ -173,32 +162,23 @@ function markdownTable({ header, rows }: Table): string {
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
-function textTable({ header, rows }: Table): string {
-  const all = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i] ?? "").length)));
-  return all.map((r) => r.map((c, i) => String(c).padStart(widths[i] ?? 0)).join("  ")).join("\n");
-}
-
 /** A titled table, with a paragraph before it and one after it (empty: none). */
 type Section = [title: string, before: string, table: Table, after?: string];
 
 /** Titled sections of the report, each a table with a sentence on what it shows; empty tables are left out. */
-function sections(result: BenchResult, console: boolean): Section[] {
+function sections(result: BenchResult): Section[] {
   const s = result.soak;
   const phases = result.runs.flatMap((run) => run.phases.map((p) => ({ run, p })));
-  const costed = result.runs.flatMap((run) =>
-    costPhases(run).flatMap((p) => {
-      const c = phaseCost(p);
-      return c ? [{ run, p, c }] : [];
-    }),
+  const costed = phases.flatMap(({ run, p }) =>
+    [phaseCost(p)].flatMap((c) => (c && costPhases(run).includes(p) ? [{ run, p, c }] : [])),
   );
   const soldOut = result.runs.flatMap((r) => (r.soldOut ? [{ ...r, soldOut: r.soldOut }] : []));
   const nodes = phases
     .filter(({ run }) => NODE_RUNS.has(run.design) && NODE_SCENARIOS.has(run.scenario))
-    .flatMap((rp) => (rp.p.redisNodes ?? []).map((n) => ({ ...rp, n })));
+    .flatMap((rp) => rp.p.redisNodes.map((n) => ({ ...rp, n })));
   const all: Section[] = [
-    ["Targets", "", table(result.targets, targetColumns(!console))],
-    ["Throughput, latency, CPU and memory per phase", PHASES_NOTE, table(phases, console ? SHORT : COLUMNS)],
+    ["Targets", "", table(result.targets, TARGETS)],
+    ["Throughput, latency, CPU and memory per phase", PHASES_NOTE, table(phases, COLUMNS)],
     ["Sold-out answers against the plain route", "", table(soldOut, SOLD_OUT)],
     ["Redis load per node", NODES_NOTE, table(nodes, NODES)],
     ["What a checkout costs", COST_NOTE, table(costed, COST)],
@@ -226,23 +206,13 @@ function soakAfter(s: NonNullable<BenchResult["soak"]>): string {
   return `Keys under the run's prefix: ${s.prefixKeys.first} -> ${s.prefixKeys.last}. Rows: ${rows.join(", ")}. Checks after the soak: ${s.checks.ok ? "ok" : `FAIL: ${s.checks.violations.join("; ")}`}.`;
 }
 
-export function consoleReport(result: BenchResult): string {
-  const parts = sections(result, true).map(([title, , table]) => `\n${title}\n\n${textTable(table)}`);
-  return [
-    `\nResults (${result.form} form; latency in ms; CPU in % of one core)`,
-    ...parts,
-    `\nCorrectness overall: ${result.correctnessOk ? "ok" : "FAILED"}`,
-  ].join("\n");
-}
-
-export function markdownReport(result: BenchResult): string {
+function markdownReport(result: BenchResult): string {
   const m = result.machine;
   const machine = [m.nproc, m.cpuModel, `${m.memoryGb} GB`, m.node, m.os, m.redisVersion, m.mysqlVersion];
-  const scenarios = [...new Map(result.runs.map((r) => [r.scenario, r.params])).entries()].flatMap(([id, params]) => [
+  const parameters = (params: Record<string, unknown>) => Object.entries(params).map(([k, v]) => `${k} ${String(v)}`);
+  const scenarios = [...new Map(result.runs.map((r) => [r.scenario, r.params]))].flatMap(([id, params]) => [
     `### ${id}`,
-    `Parameters: ${Object.entries(params)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(", ")}.`,
+    `Parameters: ${parameters(params).join(", ")}.`,
   ]);
   const out = [
     `# Benchmark results (${result.form} form)`,
@@ -259,7 +229,7 @@ export function markdownReport(result: BenchResult): string {
       rows: Object.entries(result.settings).map(([k, v]) => [k, String(v)]),
     }),
     // The targets first, then the scenarios' parameters, then every other table.
-    ...sections(result, false).flatMap(([title, note, table, after]) => [
+    ...sections(result).flatMap(([title, note, table, after]) => [
       `## ${title}`,
       ...(note ? [note] : []),
       markdownTable(table),
@@ -271,12 +241,15 @@ export function markdownReport(result: BenchResult): string {
   return `${out.join("\n\n")}\n`;
 }
 
+/** summary.md: the machine, the settings and every table (the CLI prints it too). */
+export const summary = (result: BenchResult) => format(markdownReport(result), { parser: "markdown", printWidth: 120 });
+
 /** Writes results.json (unless re-rendering), summary.md, chart.svg and soak.svg into the output directory. */
 export async function writeReport(result: BenchResult, outDir: string, withJson = true): Promise<string[]> {
   mkdirSync(outDir, { recursive: true });
   const files = {
     "results.json": withJson ? await format(JSON.stringify(result), { parser: "json", printWidth: 120 }) : null,
-    "summary.md": await format(markdownReport(result), { parser: "markdown", printWidth: 120 }),
+    "summary.md": await summary(result),
     "chart.svg": await chartSvg(result),
     "soak.svg": await soakSvg(result),
   };

@@ -1,5 +1,4 @@
 /** Latency percentiles (HDR histograms in microseconds, 3 significant digits) and small helpers. */
-import { loadavg } from "node:os";
 import { build, type Histogram } from "hdr-histogram-js";
 import type { LatencySummary } from "./types";
 
@@ -47,11 +46,4 @@ export function rng(seed: number): () => number {
  */
 export function clientId(prefix: string, i: number): string {
   return `${prefix}${(Math.imul(i + 1, 0x9e3779b1) >>> 0).toString(16).padStart(8, "0")}`;
-}
-
-/** The machine's 1-, 5- and 15-minute load averages, as /proc/loadavg prints them. */
-export function loadAverage(): string {
-  return loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ");
 }
