@@ -1,14 +1,12 @@
 /**
- * The system under test: real processes (`node --import tsx apps/api/src/main.ts`, one
- * per port, and `apps/workers/src/main.ts`, or a design's own entry points in bench/entry/)
- * or, for a test runner, the same parts inside this process; and the shared redis-server
- * and mariadbd, found by pid.
+ * The system under test: real processes (`node --import tsx <entry>`, one API per port,
+ * the workers) or, for a test runner, the same parts inside this process; and the
+ * shared mariadbd, found by pid.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import type { Redis } from "ioredis";
 import {
   ChildStartError,
   freePort,
@@ -28,21 +26,13 @@ const INHERITED_BLOCKLIST = /^(NODE_OPTIONS|VITEST.*|TEST_.*)$/;
 const STOP_GRACE_MS = 15_000;
 const START_TIMEOUT_MS = 120_000;
 
-/** A part of the system: a process of its own, or (in-process mode) a part of this one. */
-export interface Part {
-  name: string;
-  pid: number;
-}
-
 /** The entry point (a .ts file, run with tsx) each kind of process starts from. */
-export interface StackEntries {
-  api: string;
-  workers: string;
-}
+export type StackEntries = { api: string; workers: string };
+type Counts = { apiProcesses: number; workerProcesses: number };
 
 export interface Stack {
-  apis: Array<Part & { origin: string }>;
-  workers: Part[];
+  apis: Array<WatchedProcess & { origin: string }>;
+  workers: WatchedProcess[];
   /** Each worker process's /metrics (empty in process, where workers serve none). */
   workerMetricsUrls: string[];
   startupSeconds: number;
@@ -67,13 +57,10 @@ function spawnService(name: string, entry: string, env: Record<string, string>):
 
 const apiName = (i: number, n: number) => (n === 1 ? "api" : `api-${i + 1}`);
 const origin = (port: number) => `http://127.0.0.1:${port}`;
+const seconds = (since: number) => (performance.now() - since) / 1000;
 
 /** Starts the workers and the API processes: ready when every worker consumes and every API answers /readyz. */
-export async function startStack(
-  env: Record<string, string>,
-  counts: { apiProcesses: number; workerProcesses: number },
-  entries: StackEntries,
-): Promise<Stack> {
+export async function startStack(env: Record<string, string>, counts: Counts, entries: StackEntries): Promise<Stack> {
   const started = performance.now();
   const ports = async (n: number) => {
     const list: number[] = [];
@@ -85,10 +72,11 @@ export async function startStack(
   const workers = workerPorts.map((p, i) =>
     spawnService(`worker-${i + 1}`, entries.workers, { ...env, METRICS_PORT: String(p) }),
   );
-  const apis = apiPorts.map((port, i) => {
-    const api = spawnService(apiName(i, apiPorts.length), entries.api, { ...env, PORT: String(port) });
-    return Object.assign(api, { origin: origin(port) });
-  });
+  const apis = apiPorts.map((port, i) =>
+    Object.assign(spawnService(apiName(i, apiPorts.length), entries.api, { ...env, PORT: String(port) }), {
+      origin: origin(port),
+    }),
+  );
   const all = [...apis, ...workers];
   const stop = async () => void (await Promise.all(all.map((child) => child.stop(STOP_GRACE_MS))));
   try {
@@ -101,10 +89,10 @@ export async function startStack(
     await stop();
     const failed = err instanceof ChildStartError ? err.child : undefined;
     const others = all.filter((c) => c !== failed).map((c) => `--- ${c.name}\n${c.tail().join("\n")}`);
-    throw new Error(`${(err as Error).message}\n${others.join("\n")}`);
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${others.join("\n")}`);
   }
   const workerMetricsUrls = workerPorts.map((p) => `${origin(p)}/metrics`);
-  return { apis, workers, workerMetricsUrls, startupSeconds: (performance.now() - started) / 1000, stop };
+  return { apis, workers, workerMetricsUrls, startupSeconds: seconds(started), stop };
 }
 
 /**
@@ -114,7 +102,7 @@ export async function startStack(
  */
 export async function startInProcessStack(
   env: Record<string, string>,
-  counts: { apiProcesses: number; workerProcesses: number },
+  counts: Counts,
   design: DesignId,
 ): Promise<Stack> {
   const started = performance.now();
@@ -129,7 +117,7 @@ export async function startInProcessStack(
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const workers: Part[] = [];
+    const workers: WatchedProcess[] = [];
     for (let i = 0; i < counts.workerProcesses; i++) {
       const deps = createWorkerDeps(workerConfig, createLogger(workerConfig.LOG_LEVEL, "workers"), wiring.workers);
       const running = await startWorkers(deps);
@@ -150,37 +138,26 @@ export async function startInProcessStack(
       const { port } = server.address() as AddressInfo;
       apis.push({ name: apiName(i, counts.apiProcesses), pid: process.pid, origin: origin(port) });
     }
-    return { apis, workers, workerMetricsUrls: [], startupSeconds: (performance.now() - started) / 1000, stop };
+    return { apis, workers, workerMetricsUrls: [], startupSeconds: seconds(started), stop };
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-export interface InfraPids {
-  redis: number | null;
-  mysql: number | null;
-}
-
-/** The pids of redis-server (from INFO) and mariadbd (from its pid file); null when not found. */
-export async function infraPids(redis: Redis, db: Knex): Promise<InfraPids> {
-  const running = (pid: number) => (pid > 0 && existsSync(`/proc/${pid}/stat`) ? pid : null);
-  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1] ?? 0);
+/** The pid of mariadbd (from its pid file), when readable here; null leaves its figures out. */
+export async function mysqlPid(db: Knex): Promise<number | null> {
   const [rows] = (await db.raw("SELECT @@pid_file AS f")) as [Array<{ f: string }>];
-  let mysqlPid = 0;
   try {
-    mysqlPid = Number(readFileSync(rows[0]?.f ?? "", "utf8").trim());
+    return Number(readFileSync(rows[0]?.f ?? "", "utf8").trim()) || null;
   } catch {
-    // Not readable here: the figures for MariaDB will be missing.
+    return null;
   }
-  return { redis: running(redisPid), mysql: running(mysqlPid) };
 }
 
-/** The processes to measure: each part once (in process, this process), redis-server and mariadbd. */
-export function watched(stack: Stack, infra: InfraPids): WatchedProcess[] {
+/** The processes to measure: each part once (in process, this process), and mariadbd. */
+export function watched(stack: Stack, mysql: number | null): WatchedProcess[] {
   const parts = [...stack.apis, ...stack.workers].filter((p, i, all) => all.findIndex((q) => q.pid === p.pid) === i);
   const list = parts.map((p) => ({ name: p.pid === process.pid ? "bench+system" : p.name, pid: p.pid }));
-  if (infra.redis) list.push({ name: "redis-server", pid: infra.redis });
-  if (infra.mysql) list.push({ name: "mariadbd", pid: infra.mysql });
-  return list;
+  return mysql ? [...list, { name: "mariadbd", pid: mysql }] : list;
 }

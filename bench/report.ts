@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { format } from "prettier";
 import { chartSvg, soakSvg } from "./charts";
 import { round } from "./stats";
-import { costPhases, phaseCost, type PhaseCost } from "./targets";
+import { phaseCost, type PhaseCost } from "./targets";
 import type { BenchResult, PhaseResult, ProcessUsage, ScenarioRun, WriteBatches } from "./types";
 
 type Cell = string | number;
@@ -169,9 +169,7 @@ type Section = [title: string, before: string, table: Table, after?: string];
 function sections(result: BenchResult): Section[] {
   const s = result.soak;
   const phases = result.runs.flatMap((run) => run.phases.map((p) => ({ run, p })));
-  const costed = phases.flatMap(({ run, p }) =>
-    [phaseCost(p)].flatMap((c) => (c && costPhases(run).includes(p) ? [{ run, p, c }] : [])),
-  );
+  const costed = phases.flatMap(({ run, p }) => [phaseCost(p)].flatMap((c) => (c ? [{ run, p, c }] : [])));
   const soldOut = result.runs.flatMap((r) => (r.soldOut ? [{ ...r, soldOut: r.soldOut }] : []));
   const nodes = phases
     .filter(({ run }) => NODE_RUNS.has(run.design) && NODE_SCENARIOS.has(run.scenario))

@@ -5,10 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem, type } from "node:os";
-import { Cluster } from "ioredis";
 import { luaCeiling, mysqlCeiling } from "./ceilings";
 import type { BenchOptions } from "./options";
-import { infraPids } from "./processes";
+import { mysqlPid } from "./processes";
 import { Progress } from "./progress";
 import { summary, writeReport } from "./report";
 import { SCENARIOS } from "./scenarios";
@@ -78,8 +77,7 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
   let bench: Bench;
   try {
     machine = await machineInfo(probe);
-    if (probe.redis instanceof Cluster) throw new Error("the probe world runs on one redis-server");
-    bench = { opts, infra: await infraPids(probe.redis, probe.db), progress };
+    bench = { opts, mysqlPid: await mysqlPid(probe.db), progress };
   } finally {
     await destroyWorld(probe);
   }
@@ -114,7 +112,7 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
     progress.log("\nceilings: each design's bottleneck alone");
     for (const lines of [1, 3]) {
       ceilings.push(await luaCeiling(opts.ceilings, lines, progress));
-      ceilings.push(await mysqlCeiling(opts.ceilings, lines, bench.infra.mysql, opts.form === "quick", progress));
+      ceilings.push(await mysqlCeiling(opts.ceilings, lines, bench.mysqlPid, opts.form === "quick", progress));
     }
   }
 

@@ -7,26 +7,26 @@ import { Pool } from "undici";
 import { checkCorrectness } from "./checks";
 import type { BenchOptions } from "./options";
 import { ProcSampler } from "./proc";
-import { startInProcessStack, startStack, watched, type InfraPids, type StackEntries } from "./processes";
+import { startInProcessStack, startStack, watched, type StackEntries } from "./processes";
 import type { Progress } from "./progress";
-import type { Driver, Scenario, ScenarioOutput, Seeded } from "./scenarios";
+import type { Scenario, ScenarioOutput, Seeded } from "./scenarios";
 import type { CorrectnessChecks, DesignId, WriteBatches } from "./types";
 import { createWorld, destroyWorld, type World } from "./world";
 
 const PRODUCTION: StackEntries = { api: "apps/api/src/main.ts", workers: "apps/workers/src/main.ts" };
-const mysqlOnly = (workers: string) => ({ api: "bench/entry/api-mysql.ts", workers: `bench/entry/${workers}.ts` });
+/** The bench's own entry points (bench/entry/), wired by bench/wiring.ts for the design named in BENCH_DESIGN. */
+const OWN: StackEntries = { api: "bench/entry/api.ts", workers: "bench/entry/workers.ts" };
 
 /**
- * Each design's label, the entry points its processes run (production's, or the bench's
- * own wiring: bench/wiring.ts) and what it changes in the environment all designs share.
- * The Cluster's nodes and INVENTORY_SHARDS come with its world (world.ts).
+ * Each design's label, the entry points its processes run and what it changes in the
+ * environment all designs share. The Cluster's nodes and INVENTORY_SHARDS come with its world (world.ts).
  */
 const DESIGNS: Record<DesignId, { label: string; entries: StackEntries; env?: Record<string, string> }> = {
   redis: { label: "redis (ours)", entries: PRODUCTION },
   "redis-cluster": { label: "redis on a 3-primary Cluster", entries: PRODUCTION },
-  "mysql-locking": { label: "mysql-locking (classic)", entries: mysqlOnly("workers-mysql-locking") },
-  "mysql-batched": { label: "mysql-batched (MySQL only, batched)", entries: mysqlOnly("workers-mysql-batched") },
-  noop: { label: "no-op floor", entries: { ...PRODUCTION, workers: "bench/entry/workers-noop.ts" } },
+  "mysql-locking": { label: "mysql-locking (classic)", entries: OWN },
+  "mysql-batched": { label: "mysql-batched (MySQL only, batched)", entries: OWN },
+  noop: { label: "no-op floor", entries: OWN },
   "redis-nolimit": { label: "redis, no rate limiter", entries: PRODUCTION, env: { RATE_LIMIT_PER_MINUTE: "0" } },
 };
 export const designLabel = (design: DesignId) => DESIGNS[design].label;
@@ -42,10 +42,17 @@ const designEnv = (design: DesignId, opts: BenchOptions): Record<string, string>
   ...{ SHUTDOWN_GRACE_MS: "5000", WORKER_QUEUES: "cart,checkout,inventory" },
   PAYMENT_SIM_LATENCY_MS: String(opts.paymentLatencyMs),
   RATE_LIMIT_PER_MINUTE: String(opts.rateLimitPerMinute),
+  BENCH_DESIGN: design,
   ...DESIGNS[design].env,
 });
 
-async function startSystem(world: World, design: DesignId, opts: BenchOptions, infra: InfraPids, apiProcesses: number) {
+async function startSystem(
+  world: World,
+  design: DesignId,
+  opts: BenchOptions,
+  mysqlPid: number | null,
+  apiProcesses: number,
+) {
   const env = { ...designEnv(design, opts), ...world.processEnv };
   const counts = { apiProcesses, workerProcesses: opts.workerProcesses };
   const stack = opts.inProcess
@@ -62,7 +69,7 @@ async function startSystem(world: World, design: DesignId, opts: BenchOptions, i
   const pools = stack.apis.map((a) => new Pool(a.origin, { connections, pipelining: 1, ...timeouts }));
   // The world's own redis-servers, each by its pid, in place of a shared one.
   const redisServers = world.servers.nodes.map(({ pid }) => ({ name: "redis-server", pid }));
-  const processes = [...watched(stack, { ...infra, redis: null }), ...redisServers];
+  const processes = [...watched(stack, mysqlPid), ...redisServers];
   const sampler = new ProcSampler(processes).start();
   const stop = async () => {
     sampler.stop();
@@ -71,6 +78,8 @@ async function startSystem(world: World, design: DesignId, opts: BenchOptions, i
   };
   return { stack, pools, phase: { sampler, servers: world.servers, db: world.db }, processes, stop };
 }
+
+export type System = Awaited<ReturnType<typeof startSystem>>;
 
 export interface Checked<Out> {
   seeded: Seeded;
@@ -82,25 +91,25 @@ export interface Checked<Out> {
 }
 
 /** What every session of a run shares. */
-export type Bench = { opts: BenchOptions; infra: InfraPids; progress: Progress };
+export type Bench = { opts: BenchOptions; mysqlPid: number | null; progress: Progress };
 
 export async function runSession<Out extends ScenarioOutput>(
-  { opts, infra, progress: log }: Bench,
+  bench: Bench,
   design: DesignId,
   scenarios: Array<Scenario<Out>>,
   apiProcesses = 1,
 ): Promise<Array<Checked<Out>>> {
+  const { opts, progress: log } = bench;
   const world = await createWorld(onCluster(design));
   try {
     const prepared: Array<[Scenario<Out>, Seeded]> = [];
     for (const scenario of scenarios) prepared.push([scenario, await scenario.seed(world, opts)]);
-    const system = await startSystem(world, design, opts, infra, apiProcesses);
+    const system = await startSystem(world, design, opts, bench.mysqlPid, apiProcesses);
     const out: Array<Checked<Out>> = [];
     try {
       for (const [scenario, seeded] of prepared) {
         const label = `${scenario.id}/${design}`;
-        const driver: Driver = { ...system, world, design, opts, progress: log, label };
-        const output = await scenario.run(driver);
+        const output = await scenario.run({ ...system, ...bench, world, design, label });
         const { checkoutAnswers, expectedCartRows } = output;
         const checks = await checkCorrectness(world, {
           ...{ design, initialStock: seeded.initialStock, productPrefix: seeded.productPrefix },
