@@ -3,10 +3,9 @@ import { loadavg } from "node:os";
 import type { Knex } from "@oms/shared";
 import { runLoad, type LoadOutcome, type LoadSpec } from "./load";
 import type { ProcSampler } from "./proc";
-import type { RedisServers } from "./redis-servers";
+import { mysqlStatus, type RedisServers } from "./world";
 import { round, summarize } from "./stats";
 import type { PhaseResult, ProcessUsage } from "./types";
-import { mysqlStatus } from "./world";
 
 export interface PhaseContext {
   sampler: ProcSampler;

@@ -7,11 +7,7 @@ import { readFileSync } from "node:fs";
 import pidusage from "pidusage";
 import type { ProcessUsage } from "./types";
 
-export interface WatchedProcess {
-  name: string;
-  pid: number;
-}
-
+export type WatchedProcess = { name: string; pid: number };
 type Usage = Record<string, { ctime: number; memory: number } | undefined>;
 
 /** CPU ms and RSS bytes of each pid; a process that is gone is left out. */
@@ -39,8 +35,7 @@ export class ProcSampler {
   constructor(private readonly processes: WatchedProcess[]) {}
 
   start(): this {
-    this.timer = setInterval(() => void this.sample(), 250);
-    this.timer.unref();
+    this.timer = setInterval(() => void this.sample(), 250).unref();
     return this;
   }
 
@@ -51,37 +46,30 @@ export class ProcSampler {
 
   private async sample(): Promise<Usage> {
     const usage = await usageOf(this.processes.map((p) => p.pid));
-    for (const { pid } of this.processes) {
-      const kb = (usage[pid]?.memory ?? 0) / 1024;
-      this.peakKb.set(pid, Math.max(this.peakKb.get(pid) ?? 0, kb));
-    }
+    for (const { pid } of this.processes)
+      this.peakKb.set(pid, Math.max(this.peakKb.get(pid) ?? 0, (usage[pid]?.memory ?? 0) / 1024));
     return usage;
   }
 
   async begin(): Promise<void> {
     this.peakKb = new Map();
-    this.cpuAtBegin = await this.sample();
-    this.at = performance.now();
-    this.self = process.cpuUsage();
+    [this.cpuAtBegin, this.at, this.self] = [await this.sample(), performance.now(), process.cpuUsage()];
   }
 
   /** CPU and memory of each process since `begin`, and this process's CPU. */
   async end(): Promise<{ processes: ProcessUsage[]; clientCpuPercent: number; seconds: number }> {
-    const seconds = (performance.now() - this.at) / 1000;
-    const self = process.cpuUsage(this.self);
-    const usage = await this.sample();
+    const [seconds, self, usage] = [
+      (performance.now() - this.at) / 1000,
+      process.cpuUsage(this.self),
+      await this.sample(),
+    ];
+    const percent = (cpuSeconds: number) => (seconds > 0 ? (100 * cpuSeconds) / seconds : 0);
     const processes = this.processes.map(({ name, pid }): ProcessUsage => {
       const ms = (usage[pid]?.ctime ?? 0) - (this.cpuAtBegin[pid]?.ctime ?? 0);
       const cpuSeconds = Number.isFinite(ms) && ms > 0 ? ms / 1000 : 0;
-      return {
-        name,
-        pid,
-        cpuSeconds,
-        cpuPercent: seconds > 0 ? (100 * cpuSeconds) / seconds : 0,
-        rssPeakKb: Math.round(this.peakKb.get(pid) ?? 0),
-        hwmKb: hwmKb(pid),
-      };
+      const rssPeakKb = Math.round(this.peakKb.get(pid) ?? 0);
+      return { name, pid, cpuSeconds, cpuPercent: percent(cpuSeconds), rssPeakKb, hwmKb: hwmKb(pid) };
     });
-    return { processes, clientCpuPercent: seconds > 0 ? (self.user + self.system) / 1e4 / seconds : 0, seconds };
+    return { processes, clientCpuPercent: percent((self.user + self.system) / 1e6), seconds };
   }
 }
