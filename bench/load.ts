@@ -9,44 +9,31 @@ import type { Pool } from "undici";
 import type { Progress } from "./progress";
 import { histogram, type Histogram } from "./stats";
 
-export interface RequestSpec {
-  method: "GET" | "POST";
-  path: string;
-  body?: unknown;
-}
-
+export type RequestSpec = { method: "GET" | "POST"; path: string; body?: unknown };
 /** Sends one request and records it; resolves to the HTTP status (0 for a network error). */
 export type Send = (spec: RequestSpec) => Promise<number>;
 /** Runs and records any operation that resolves to a status (200 done, anything else a failure). */
 export type Time = (op: () => Promise<number>) => Promise<number>;
 
-export interface LoadSpec {
-  label: string;
-  targets: Pool[];
-  /** Virtual clients (closed loop), or the cap on sessions in flight (open loop). */
-  concurrency: number;
-  /** Runs the i-th unit of work (one request, or a session of several); false when there is none. */
+/**
+ * `concurrency`: virtual clients (closed loop), or the cap on sessions in flight (open loop,
+ * `ratePerSecond` units of work started per second). `task` runs the i-th unit of work (one
+ * request, or a session of several), false when there is none. `total`: units, for the
+ * progress bar; `durationMs`: stop starting work after this long; `stock`: the sale window
+ * ends with the answer that sold the last unit (the stock-th 200).
+ */
+export type LoadSpec = { label: string; targets: Pool[]; concurrency: number } & {
   task(i: number, send: Send, time: Time): Promise<boolean>;
-  /** Units of work, for the progress bar. */
-  total?: number;
-  /** Stop starting work after this long. */
-  durationMs?: number;
-  /** Open loop: start this many units of work per second. */
-  ratePerSecond?: number;
-  /** Limited stock: the sale window ends with the answer that sold the last unit (the stock-th 200). */
-  stock?: number;
-  progress?: Progress;
-}
+} & Partial<Record<"total" | "durationMs" | "ratePerSecond" | "stock", number> & { progress: Progress }>;
 
-export interface LoadOutcome {
-  seconds: number;
-  count: number;
+/** `sale`, with `stock`: from the start to the stock-th 200 (or the last 200). */
+export type LoadOutcome = Record<"seconds" | "count", number> & {
   statuses: Record<string, number>;
   latency: Histogram;
-  /** With `stock`: from the start to the stock-th 200 (or the last 200). */
-  sale?: { sold: number; seconds: number };
+} & {
   errorSamples: string[];
-}
+  sale?: { sold: number; seconds: number };
+};
 
 const JSON_HEADERS = { "content-type": "application/json" };
 

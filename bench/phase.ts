@@ -7,18 +7,9 @@ import { mysqlStatus, type RedisServers } from "./world";
 import { round, summarize } from "./stats";
 import type { PhaseResult, ProcessUsage } from "./types";
 
-export interface PhaseContext {
-  sampler: ProcSampler;
-  servers: RedisServers;
-  db: Knex;
-}
-
-interface Round {
-  outcome: LoadOutcome;
-  usage: Awaited<ReturnType<ProcSampler["end"]>>;
-  /** Commands each redis-server processed during the round. */
-  commands: number[];
-}
+export type PhaseContext = { sampler: ProcSampler; servers: RedisServers; db: Knex };
+/** One round of a measurement, with the commands each redis-server processed during it. */
+type Round = { outcome: LoadOutcome; usage: Awaited<ReturnType<ProcSampler["end"]>>; commands: number[] };
 
 export async function measurePhase(ctx: PhaseContext, spec: LoadSpec): Promise<PhaseResult> {
   const [result] = await measureAlternating(ctx, [[spec]]);
@@ -31,12 +22,8 @@ export async function measurePhase(ctx: PhaseContext, spec: LoadSpec): Promise<P
  * so that they see the same noise of a shared machine; one phase result per group.
  */
 export async function measureAlternating(ctx: PhaseContext, groups: LoadSpec[][]): Promise<PhaseResult[]> {
-  const [memoryBefore, mysqlBefore, loadBefore] = [
-    await ctx.servers.usedMemory(),
-    await mysqlStatus(ctx.db),
-    loadavg(),
-  ];
-  const startedAtMs = Date.now();
+  const [memoryBefore, mysqlBefore] = [await ctx.servers.usedMemory(), await mysqlStatus(ctx.db)];
+  const [loadBefore, startedAtMs] = [loadavg(), Date.now()];
   const runs = groups.map((): Round[] => []);
   const rounds = Math.max(...groups.map((g) => g.length));
   for (let r = 0; r < rounds; r++) {
@@ -53,21 +40,15 @@ export async function measureAlternating(ctx: PhaseContext, groups: LoadSpec[][]
     }
   }
   const redisUsedMemory = { before: memoryBefore, after: await ctx.servers.usedMemory() };
-  const mysqlAfter = await mysqlStatus(ctx.db);
+  const { commits, questions } = await mysqlStatus(ctx.db);
   // Questions less the benchmark's own closing SHOW STATUS.
-  const mysql = {
-    commits: mysqlAfter.commits - mysqlBefore.commits,
-    questions: mysqlAfter.questions - mysqlBefore.questions - 1,
-  };
+  const mysql = { commits: commits - mysqlBefore.commits, questions: questions - mysqlBefore.questions - 1 };
   const loadAverage = [loadBefore[0] ?? 0, loadavg()[0] ?? 0];
   return groups.flatMap((group, g) => {
     const [spec, list] = [group[0], runs[g] ?? []];
     if (!spec || list.length === 0) return [];
     const wall = list.reduce((s, x) => s + x.usage.seconds, 0);
-    const processes = sumUsage(
-      list.map((x) => x.usage.processes),
-      wall,
-    );
+    const processes = sumUsage(list, wall);
     const redisNodes = ctx.servers.nodes.map(({ name, pid, role }, i) => {
       const commands = list.reduce((sum, x) => sum + (x.commands[i] ?? 0), 0);
       const cpuPercent = processes.find((p) => p.pid === pid)?.cpuPercent ?? 0;
@@ -82,9 +63,9 @@ export async function measureAlternating(ctx: PhaseContext, groups: LoadSpec[][]
 }
 
 /** One process's usage over several rounds: CPU summed, memory peaks. */
-function sumUsage(rounds: ProcessUsage[][], wall: number): ProcessUsage[] {
-  return (rounds[0] ?? []).map(({ name, pid }) => {
-    const all = rounds.flatMap((list) => list.filter((q) => q.pid === pid));
+function sumUsage(rounds: Round[], wall: number): ProcessUsage[] {
+  return (rounds[0]?.usage.processes ?? []).map(({ name, pid }) => {
+    const all = rounds.flatMap((r) => r.usage.processes.filter((q) => q.pid === pid));
     const cpu = all.reduce((s, q) => s + q.cpuSeconds, 0);
     const cpuPercent = round(wall > 0 ? (100 * cpu) / wall : 0);
     const [rssPeakKb, hwmKb] = [Math.max(...all.map((q) => q.rssPeakKb)), Math.max(...all.map((q) => q.hwmKb))];

@@ -3,7 +3,7 @@
  * key prefix per run, scenarios interleaved across designs so they share the machine's
  * noise), then the ceilings, the horizontal-scale runs, the soak and the report.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem, type } from "node:os";
 import { luaCeiling, mysqlCeiling } from "./ceilings";
 import type { BenchOptions } from "./options";
@@ -28,19 +28,10 @@ function runsFor(design: DesignId, scenario: ScenarioId): boolean {
 }
 
 /** The machine's 1-, 5- and 15-minute load averages, as /proc/loadavg prints them. */
-const loadAverage = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ");
+const loadAverage = () => Array.from(loadavg(), (l) => l.toFixed(2)).join(" ");
 
 async function machineInfo(world: World): Promise<MachineInfo> {
-  const cpuinfo = (() => {
-    try {
-      return readFileSync("/proc/cpuinfo", "utf8");
-    } catch {
-      return "";
-    }
-  })();
+  const cpuinfo = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : "";
   const [rows] = (await world.db.raw("SELECT VERSION() AS v")) as [Array<{ v: string }>];
   return {
     nproc: cpus().length,
@@ -54,33 +45,31 @@ async function machineInfo(world: World): Promise<MachineInfo> {
 
 /** The scenarios against one design, as the results report them. */
 async function runDesign(bench: Bench, design: DesignId, ids: ScenarioId[]): Promise<ScenarioRun[]> {
-  const checked = await runSession(
-    bench,
-    design,
-    ids.map((id) => SCENARIOS[id]),
+  bench.progress.log(
+    bench.opts.isolate === "scenario"
+      ? `\n${ids.join(", ")} / ${designLabel(design)}`
+      : `${designLabel(design)}: ${ids.join(", ")}`,
   );
-  return checked.flatMap(({ seeded, output: { phases, soldOut }, checks, startupSeconds, writeBatches }, i) => {
-    const scenario = ids[i];
-    const extra = { ...(soldOut && { soldOut }), ...(writeBatches && { writeBatches }) };
-    const params = seeded.params;
-    return scenario
-      ? [{ scenario, design, params, phases, checks, startupSeconds: round(startupSeconds, 1), ...extra }]
-      : [];
-  });
+  const scenarios = ids.map((id) => SCENARIOS[id]);
+  const checked = await runSession(bench, design, scenarios);
+  return checked.flatMap(
+    ({ seeded: { params }, output: { phases, soldOut }, checks, startupSeconds, writeBatches }, i) => {
+      const [scenario, extra] = [ids[i], { ...(soldOut && { soldOut }), ...(writeBatches && { writeBatches }) }];
+      return scenario
+        ? [{ scenario, design, params, phases, checks, startupSeconds: round(startupSeconds, 1), ...extra }]
+        : [];
+    },
+  );
 }
 
-/** Runs the benchmark; `write`: JSON, markdown and SVG; `print`: the table at the end (the CLI does). */
+/** Runs the benchmark; `write`: JSON, markdown and SVG; `print`: the tables at the end (the CLI does). */
 export async function runBenchmark(opts: BenchOptions, { print = false, write = true } = {}): Promise<BenchResult> {
   const progress = new Progress(opts.progress);
   const probe = await createWorld();
-  let machine: MachineInfo;
-  let bench: Bench;
-  try {
-    machine = await machineInfo(probe);
-    bench = { opts, mysqlPid: await mysqlPid(probe.db), progress };
-  } finally {
-    await destroyWorld(probe);
-  }
+  const [machine, bench] = await Promise.all([
+    machineInfo(probe),
+    mysqlPid(probe.db).then((pid): Bench => ({ opts, mysqlPid: pid, progress })),
+  ]).finally(() => destroyWorld(probe));
   const { nproc, cpuModel, memoryGb, node } = machine;
   progress.log(
     `bench (${opts.form}): ${nproc} x ${cpuModel}, ${memoryGb} GB, node ${node}; load average ${machine.loadAverageStart}`,
@@ -91,31 +80,30 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
   const runs: ScenarioRun[] = [];
   if (opts.isolate === "scenario") {
     // Fresh processes, database and prefix per scenario run, so VmHWM is the scenario's.
-    for (const scenarioId of opts.scenarios) {
-      for (const design of opts.designs.filter((d) => runsFor(d, scenarioId))) {
-        progress.log(`\n${scenarioId} / ${designLabel(design)}`);
-        runs.push(...(await runDesign(bench, design, [scenarioId])));
-      }
-    }
+    for (const id of opts.scenarios)
+      for (const design of opts.designs.filter((d) => runsFor(d, id)))
+        runs.push(...(await runDesign(bench, design, [id])));
   } else {
     // Side by side (speed figures are then meaningless; the quick form checks correctness).
-    const runOne = (design: DesignId, log: Progress) => {
-      const ids = opts.scenarios.filter((s) => runsFor(design, s));
-      log.log(`${designLabel(design)}: ${ids.join(", ")}`);
-      return runDesign({ ...bench, progress: log }, design, ids);
-    };
-    runs.push(...(await Promise.all(opts.designs.map((d) => runOne(d, new Progress(opts.progress, false))))).flat());
+    const runOne = (d: DesignId) =>
+      runDesign(
+        { ...bench, progress: new Progress(opts.progress, false) },
+        d,
+        opts.scenarios.filter((s) => runsFor(d, s)),
+      );
+    runs.push(...(await Promise.all(opts.designs.map(runOne))).flat());
   }
 
   const ceilings = [];
   if (opts.ceilings) {
     progress.log("\nceilings: each design's bottleneck alone");
-    for (const lines of [1, 3]) {
-      ceilings.push(await luaCeiling(opts.ceilings, lines, progress));
-      ceilings.push(await mysqlCeiling(opts.ceilings, lines, bench.mysqlPid, opts.form === "quick", progress));
-    }
+    const quick = opts.form === "quick";
+    for (const n of [1, 3])
+      ceilings.push(
+        await luaCeiling(opts.ceilings, n, progress),
+        await mysqlCeiling(opts.ceilings, n, bench.mysqlPid, quick, progress),
+      );
   }
-
   // The scale and soak runs offer a fixed share of what the redis design reached on the wide catalog.
   const wide = phaseOf(runs, "wide-catalog", "redis", "checkout");
   const capacity = wide?.ordersCompleted?.perSecond ?? wide?.okPerSecond ?? 100;
@@ -124,15 +112,15 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
   const sessions = opts.soak?.sessionsPerSecond ?? Math.min(150, Math.max(10, round(capacity * 0.25, 0)));
   const soak = opts.soak ? await runSoak(bench, opts.soak, sessions) : null;
 
-  machine.loadAverageEnd = loadAverage();
-  machine.finishedAt = new Date().toISOString();
-  const settings: BenchResult["settings"] = {
+  Object.assign(machine, { loadAverageEnd: loadAverage(), finishedAt: new Date().toISOString() });
+  const settings = {
     ...{ form: opts.form, designs: opts.designs.join(","), scenarios: opts.scenarios.join(",") },
     ...{ concurrency: opts.concurrency, "worker processes": opts.workerProcesses, "API processes": 1 },
-    "WORKER_CONCURRENCY_CART / _CHECKOUT": "50 / 50 (defaults)",
-    PAYMENT_SIM_LATENCY_MS: opts.paymentLatencyMs,
-    RATE_LIMIT_PER_MINUTE: `${opts.rateLimitPerMinute} (redis-nolimit: 0)`,
-    CHECKOUT_TIMEOUT_MS: "8000 (default)",
+    ...{ "WORKER_CONCURRENCY_CART / _CHECKOUT": "50 / 50 (defaults)", PAYMENT_SIM_LATENCY_MS: opts.paymentLatencyMs },
+    ...{
+      RATE_LIMIT_PER_MINUTE: `${opts.rateLimitPerMinute} (redis-nolimit: 0)`,
+      CHECKOUT_TIMEOUT_MS: "8000 (default)",
+    },
     Redis:
       "the benchmark's own per scenario run, no persistence: one redis-server, or (redis-cluster) a Cluster of 3 primaries with a replica each and INVENTORY_SHARDS=3",
     isolation:
@@ -141,17 +129,7 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
   };
   const correctnessOk = runs.every((r) => r.checks.ok) && (soak?.checks.ok ?? true) && scale.every((s) => s.checksOk);
   const targets = evaluateTargets(runs, opts.concurrency);
-  const result: BenchResult = {
-    form: opts.form,
-    machine,
-    settings,
-    runs,
-    ceilings,
-    scale,
-    soak,
-    targets,
-    correctnessOk,
-  };
+  const result = { form: opts.form, machine, settings, runs, ceilings, scale, soak, targets, correctnessOk };
   if (write) progress.log(`\nwrote ${(await writeReport(result, opts.outDir)).join(", ")}`);
   if (print) console.log(await summary(result));
   return result;
