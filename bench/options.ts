@@ -7,19 +7,15 @@ import { DesignId, ScenarioId } from "./types";
 export const ALL_SCENARIOS = ScenarioId.options;
 export const ALL_DESIGNS = DesignId.options;
 
-type Limits = { seconds: number; concurrency: number; redisConnections: number; mysqlConnections: number };
+type Limits = Record<"seconds" | "concurrency" | "redisConnections" | "mysqlConnections", number>;
+/** Sessions per second null: a share of what the redis design reached on the wide catalog. */
+type Soak = { minutes: number; sessionsPerSecond: number | null; sampleSeconds: number };
 
+/** `concurrency`: virtual clients of every closed-loop phase; `checkTimeoutMs`: longest wait for quiescence. */
 export function fullOptions() {
   return {
-    form: "full" as "quick" | "full",
-    designs: ALL_DESIGNS,
-    scenarios: ALL_SCENARIOS,
-    /** Concurrent virtual clients of every closed-loop phase. */
-    concurrency: 200,
-    workerProcesses: 2,
-    paymentLatencyMs: 0,
-    /** RATE_LIMIT_PER_MINUTE of the designs other than redis-nolimit (product default 600). */
-    rateLimitPerMinute: 600,
+    ...{ form: "full" as "quick" | "full", designs: ALL_DESIGNS, scenarios: ALL_SCENARIOS },
+    ...{ concurrency: 200, workerProcesses: 2, paymentLatencyMs: 0, rateLimitPerMinute: 600 },
     /**
      * One system per scenario run (fresh processes, so VmHWM is the scenario's), or one per
      * design with the designs side by side (the quick form: correctness, not speed).
@@ -30,19 +26,13 @@ export function fullOptions() {
     flashSale: { clients: 4_000, stock: 400 },
     soldOut: { roundSeconds: 4, rounds: 3, clients: 20_000 },
     wideCatalog: { products: 1_000, carts: 1_500, maxLines: 5 },
-    hot3: { carts: 1_500 },
-    addOnly: { requests: 3_000, products: 1_000 },
+    ...{ hot3: { carts: 1_500 }, addOnly: { requests: 3_000, products: 1_000 } },
     ceilings: { seconds: 8, concurrency: 256, redisConnections: 4, mysqlConnections: 32 } as Limits | null,
     scale: { processes: [1, 2, 4], seconds: 20 } as { processes: number[]; seconds: number } | null,
-    /** Sessions per second: null, a share of what the redis design reached on the wide catalog. */
     soak: { minutes: 10, sessionsPerSecond: null, sampleSeconds: 5 } as Soak | null,
-    outDir: join(ROOT, "bench/results"),
-    progress: true,
-    /** Longest wait for quiescence before the checks. */
-    checkTimeoutMs: 120_000,
+    ...{ outDir: join(ROOT, "bench/results"), progress: true, checkTimeoutMs: 120_000 },
   };
 }
-type Soak = { minutes: number; sessionsPerSecond: number | null; sampleSeconds: number };
 export type BenchOptions = ReturnType<typeof fullOptions>;
 
 /** A few seconds per scenario: correctness, not speed (CI runs it). */
@@ -54,13 +44,11 @@ export function quickOptions(): BenchOptions {
     flashSale: { clients: 150, stock: 25 },
     soldOut: { roundSeconds: 0.5, rounds: 1, clients: 150 },
     wideCatalog: { products: 50, carts: 80, maxLines: 5 },
-    hot3: { carts: 60 },
-    addOnly: { requests: 100, products: 50 },
+    ...{ hot3: { carts: 60 }, addOnly: { requests: 100, products: 50 } },
     ceilings: { seconds: 1, concurrency: 32, redisConnections: 2, mysqlConnections: 8 },
     scale: null,
     soak: { minutes: 0.1, sessionsPerSecond: 10, sampleSeconds: 1 },
-    outDir: join(ROOT, "bench/results/tmp"),
-    checkTimeoutMs: 30_000,
+    ...{ outDir: join(ROOT, "bench/results/tmp"), checkTimeoutMs: 30_000 },
   };
 }
 
