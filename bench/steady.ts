@@ -57,30 +57,27 @@ export async function runScale(bench: Bench, s: NonNullable<BenchOptions["scale"
     const [run] = await runSession(bench, "redis", [scenario], apiProcesses);
     const phase = run?.output.phases[0];
     if (!run || !phase) continue;
-    const sum = (list: ProcessUsage[], f: (p: ProcessUsage) => number) => list.reduce((n, p) => n + f(p), 0);
+    const sum = (list: ProcessUsage[], k: "cpuSeconds" | "cpuPercent") => list.reduce((n, p) => n + p[k], 0);
     const api = phase.processes.filter((p) => p.name === "api" || p.name.startsWith("api-"));
     const workers = phase.processes.filter((p) => p.name.startsWith("worker-"));
-    const apiCpuMsPerRequest = round(phase.requests ? (1000 * sum(api, (p) => p.cpuSeconds)) / phase.requests : 0, 3);
+    const apiCpuMsPerRequest = round(phase.requests ? (1000 * sum(api, "cpuSeconds")) / phase.requests : 0, 3);
     results.push({
       ...{ apiProcesses, targetRate: round(rate), phase, apiCpuPercent: api.map((p) => p.cpuPercent) },
-      ...{ apiCpuPercentTotal: round(sum(api, (p) => p.cpuPercent)), apiCpuMsPerRequest },
-      ...{ workersCpuPercent: round(sum(workers, (p) => p.cpuPercent)), checksOk: run.checks.ok },
+      ...{ apiCpuPercentTotal: round(sum(api, "cpuPercent")), apiCpuMsPerRequest },
+      ...{ workersCpuPercent: round(sum(workers, "cpuPercent")), checksOk: run.checks.ok },
     });
   }
   return results;
 }
 
-type Census = { rows: Record<string, number>; keys: number };
-
 /** The rows of the tables that grow with traffic, and the keys under the world's prefix. */
-async function census(world: World): Promise<Census> {
-  const rows: Record<string, number> = {};
-  for (const t of GROWING_TABLES) {
-    const r = (await world.db(t).count({ n: "*" }).first()) as { n: number | string } | undefined;
-    rows[t] = Number(r?.n ?? 0);
-  }
-  return { rows, keys: await prefixKeyCount(world) };
+async function census(world: World) {
+  const count = async (t: string) =>
+    Number(((await world.db(t).count({ n: "*" }).first()) as { n?: number | string })?.n ?? 0);
+  const rows = await Promise.all(GROWING_TABLES.map(async (t) => [t, await count(t)] as const));
+  return { rows: Object.fromEntries(rows), keys: await prefixKeyCount(world) };
 }
+type Census = Awaited<ReturnType<typeof census>>;
 
 type Soak = NonNullable<BenchOptions["soak"]>;
 type SoakOutput = ScenarioOutput & { phase: PhaseResult; samples: SoakSample[]; first: Census; last: Census };
@@ -149,24 +146,16 @@ export async function runSoak(bench: Bench, s: Soak, sessionsPerSecond: number):
   };
 }
 
-/** Per series (each process's RSS, Redis used_memory): the mean over the first and the last window. */
+/** Per series (each process's RSS, Redis used_memory): the mean over the first and the last window, MiB. */
 function growth(samples: SoakSample[], windowSeconds: number): SoakResult["growth"] {
   const end = samples.at(-1)?.t ?? 0;
-  const [first, last] = [
-    samples.filter((p) => p.t <= windowSeconds),
-    samples.filter((p) => p.t >= end - windowSeconds),
-  ];
-  const mean = (list: SoakSample[], f: (p: SoakSample) => number) =>
-    list.length ? list.reduce((sum, p) => sum + f(p), 0) / list.length : 0;
-  const series: Array<[string, (x: SoakSample) => number]> = [
-    ...Object.keys(samples[0]?.rssKb ?? {}).map((name): [string, (x: SoakSample) => number] => [
-      `${name} RSS`,
-      (x) => (x.rssKb[name] ?? 0) / 1024,
-    ]),
-    ["Redis used_memory", (x) => x.redisUsedMemory / 1_048_576],
-  ];
+  const windows = [samples.filter((p) => p.t <= windowSeconds), samples.filter((p) => p.t >= end - windowSeconds)];
+  const rss = Object.keys(samples[0]?.rssKb ?? {}).map(
+    (name) => [`${name} RSS`, (x: SoakSample) => (x.rssKb[name] ?? 0) / 1024] as const,
+  );
+  const series = [...rss, ["Redis used_memory", (x: SoakSample) => x.redisUsedMemory / 1_048_576] as const];
   return series.map(([name, f]) => {
-    const [a, b] = [mean(first, f), mean(last, f)];
+    const [a = 0, b = 0] = windows.map((w) => (w.length ? w.reduce((sum, p) => sum + f(p), 0) / w.length : 0));
     const percent = round(a ? (100 * (b - a)) / a : 0, 1);
     return { series: name, unit: "MiB", first: round(a, 1), last: round(b, 1), delta: round(b - a, 1), percent };
   });

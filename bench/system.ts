@@ -46,13 +46,15 @@ const designEnv = (design: DesignId, opts: BenchOptions): Record<string, string>
   ...DESIGNS[design].env,
 });
 
-async function startSystem(
-  world: World,
-  design: DesignId,
-  opts: BenchOptions,
-  mysqlPid: number | null,
-  apiProcesses: number,
-) {
+const POOL = {
+  pipelining: 1,
+  keepAliveTimeout: 60e3,
+  keepAliveMaxTimeout: 600e3,
+  headersTimeout: 60e3,
+  bodyTimeout: 60e3,
+};
+
+async function startSystem(world: World, design: DesignId, { opts, mysqlPid }: Bench, apiProcesses: number) {
   const env = { ...designEnv(design, opts), ...world.processEnv };
   const counts = { apiProcesses, workerProcesses: opts.workerProcesses };
   const stack = opts.inProcess
@@ -60,16 +62,10 @@ async function startSystem(
     : await startStack(env, counts, DESIGNS[design].entries);
   // One pool per API process: keep-alive, one request in flight per connection, as many connections as clients.
   const connections = Math.ceil(Math.max(opts.concurrency, 64) / stack.apis.length);
-  const timeouts = {
-    keepAliveTimeout: 60_000,
-    keepAliveMaxTimeout: 600_000,
-    headersTimeout: 60_000,
-    bodyTimeout: 60_000,
-  };
-  const pools = stack.apis.map((a) => new Pool(a.origin, { connections, pipelining: 1, ...timeouts }));
+  const pools = stack.apis.map((a) => new Pool(a.origin, { connections, ...POOL }));
   // The world's own redis-servers, each by its pid, in place of a shared one.
-  const redisServers = world.servers.nodes.map(({ pid }) => ({ name: "redis-server", pid }));
-  const processes = [...watched(stack, mysqlPid), ...redisServers];
+  const servers = world.servers.nodes.map(({ pid }) => ({ name: "redis-server", pid }));
+  const processes = [...watched(stack, mysqlPid), ...servers];
   const sampler = new ProcSampler(processes).start();
   const stop = async () => {
     sampler.stop();
@@ -81,14 +77,11 @@ async function startSystem(
 
 export type System = Awaited<ReturnType<typeof startSystem>>;
 
-export interface Checked<Out> {
-  seeded: Seeded;
-  output: Out;
-  checks: CorrectnessChecks;
+/** A scenario's run and checks; `writeBatches`: the workers' group commits over the session, when it ran one scenario. */
+type Checked<Out> = { seeded: Seeded; output: Out; checks: CorrectnessChecks } & {
   startupSeconds: number;
-  /** The group-commit batches of the workers over the whole session, when it ran one scenario. */
   writeBatches?: WriteBatches;
-}
+};
 
 /** What every session of a run shares. */
 export type Bench = { opts: BenchOptions; mysqlPid: number | null; progress: Progress };
@@ -104,17 +97,23 @@ export async function runSession<Out extends ScenarioOutput>(
   try {
     const prepared: Array<[Scenario<Out>, Seeded]> = [];
     for (const scenario of scenarios) prepared.push([scenario, await scenario.seed(world, opts)]);
-    const system = await startSystem(world, design, opts, bench.mysqlPid, apiProcesses);
+    const system = await startSystem(world, design, bench, apiProcesses);
     const out: Array<Checked<Out>> = [];
     try {
       for (const [scenario, seeded] of prepared) {
         const label = `${scenario.id}/${design}`;
         const output = await scenario.run({ ...system, ...bench, world, design, label });
         const { checkoutAnswers, expectedCartRows } = output;
-        const checks = await checkCorrectness(world, {
-          ...{ design, initialStock: seeded.initialStock, productPrefix: seeded.productPrefix },
-          ...{ checkoutAnswers, expectedCartRows, timeoutMs: opts.checkTimeoutMs },
-        });
+        const { initialStock, productPrefix } = seeded;
+        const input = {
+          design,
+          initialStock,
+          productPrefix,
+          checkoutAnswers,
+          expectedCartRows,
+          timeoutMs: opts.checkTimeoutMs,
+        };
+        const checks = await checkCorrectness(world, input);
         const violations = checks.ok ? "" : `; VIOLATIONS: ${checks.violations.join("; ")}`;
         log.log(
           `  ${label} checks: oversold ${checks.oversoldUnits}, conservation ${checks.conservation}, Redis=MySQL ${checks.redisMatchesMysql ?? "n/a"}, completed ${checks.completedOrders}${violations}`,
@@ -134,14 +133,11 @@ export async function runSession<Out extends ScenarioOutput>(
 
 /** Group-commit batch sizes (`oms_write_batch_size`, committed) summed over the workers' /metrics; null when none. */
 async function scrapeWriteBatches(urls: string[]): Promise<WriteBatches | null> {
-  const texts = await Promise.all(
-    urls.map((url) =>
-      fetch(url).then(
-        (r) => (r.ok ? r.text() : ""),
-        () => "",
-      ),
-    ),
-  );
+  const scrape = (url: string) =>
+    fetch(url)
+      .then((r) => (r.ok ? r.text() : ""))
+      .catch(() => "");
+  const texts = await Promise.all(urls.map(scrape));
   const lines = texts.flatMap((t) => t.split("\n")).filter((l) => /^oms_write_batch_size.*outcome="committed"/.test(l));
   if (lines.length === 0) return null;
   const value = (l: string) => Number(l.slice(l.lastIndexOf(" ") + 1));
