@@ -16,7 +16,7 @@ import {
   type Child,
   type Knex,
 } from "@oms/shared";
-import type { WatchedProcess } from "./proc";
+import type { WatchedProcess } from "./phase";
 import type { DesignId } from "./types";
 
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));

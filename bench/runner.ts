@@ -8,7 +8,7 @@ import { cpus, loadavg, release, totalmem, type } from "node:os";
 import { luaCeiling, mysqlCeiling } from "./ceilings";
 import type { BenchOptions } from "./options";
 import { mysqlPid } from "./processes";
-import { Progress } from "./progress";
+import { Progress } from "./load";
 import { summary, writeReport } from "./report";
 import { SCENARIOS } from "./scenarios";
 import { runScale, runSoak } from "./steady";

@@ -7,8 +7,7 @@
  *   against the first's.
  */
 import type { BenchOptions } from "./options";
-import { measurePhase, recordCompletions } from "./phase";
-import { usageOf } from "./proc";
+import { measurePhase, recordCompletions, usageOf } from "./phase";
 import { ampleCatalog, seeded, type Scenario, type ScenarioOutput } from "./scenarios";
 import { clientId, rng, round } from "./stats";
 import { runSession, type Bench } from "./system";

@@ -6,9 +6,9 @@
 import { Pool } from "undici";
 import { checkCorrectness } from "./checks";
 import type { BenchOptions } from "./options";
-import { ProcSampler } from "./proc";
+import { ProcSampler } from "./phase";
 import { startInProcessStack, startStack, watched, type StackEntries } from "./processes";
-import type { Progress } from "./progress";
+import type { Progress } from "./load";
 import type { Scenario, ScenarioOutput, Seeded } from "./scenarios";
 import type { CorrectnessChecks, DesignId, WriteBatches } from "./types";
 import { createWorld, destroyWorld, type World } from "./world";
@@ -46,13 +46,7 @@ const designEnv = (design: DesignId, opts: BenchOptions): Record<string, string>
   ...DESIGNS[design].env,
 });
 
-const POOL = {
-  pipelining: 1,
-  keepAliveTimeout: 60e3,
-  keepAliveMaxTimeout: 600e3,
-  headersTimeout: 60e3,
-  bodyTimeout: 60e3,
-};
+const POOL = { pipelining: 1, keepAliveTimeout: 60e3, headersTimeout: 60e3, bodyTimeout: 60e3 };
 
 async function startSystem(world: World, design: DesignId, { opts, mysqlPid }: Bench, apiProcesses: number) {
   const env = { ...designEnv(design, opts), ...world.processEnv };
