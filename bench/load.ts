@@ -113,14 +113,15 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   return out;
 }
 
-/** A closed-loop task over a fixed list of requests. */
-export const listTask =
-  (requests: RequestSpec[]): LoadSpec["task"] =>
-  async (i, send) => {
+/** A closed-loop task over a fixed list of requests, and its total for the progress bar. */
+export const listTask = (requests: RequestSpec[]): Pick<LoadSpec, "task" | "total"> => ({
+  total: requests.length,
+  task: async (i, send) => {
     const req = requests[i];
     if (req) await send(req);
     return req !== undefined;
-  };
+  },
+});
 
 const FORMAT = "  {label} {bar} {value}/{total}  {rate} req/s  ok {ok} rej {rejected} err {errors}  {duration}s";
 

@@ -14,27 +14,22 @@ import { seedCarts, seedProducts, type Cart, type Product, type World } from "./
 /** Plenty: a product that never runs out during a run. */
 export const AMPLE_STOCK = 100_000_000;
 
-export interface Seeded {
+/** What the checks need; `productPrefix`: the scenario's products' (the checks look at their orders only). */
+export type Seeded = {
   initialStock: Map<string, number>;
   params: Record<string, number | string>;
-  /** The id prefix of the scenario's products (the checks look at their orders only). */
   productPrefix: string;
-}
+};
 
-export interface ScenarioOutput {
-  phases: PhaseResult[];
-  checkoutAnswers: { completed: number; pending: number };
+/** `expectedCartRows`: add-to-cart runs: the cart rows MySQL must hold afterwards (a 504 may or may not have added). */
+export type ScenarioOutput = { phases: PhaseResult[]; checkoutAnswers: { completed: number; pending: number } } & {
   soldOut?: SoldOutResult;
-  /** add-to-cart runs: the cart rows MySQL must hold afterwards (a 504 may or may not have added). */
   expectedCartRows?: { min: number; max: number };
-}
+};
 
 /** What a scenario drives: the world, the design's running system, and where it reports. */
-export type Driver = Pick<System, "pools" | "phase" | "processes"> & {
-  world: World;
-  design: DesignId;
-  label: string;
-} & Bench;
+export type Driver = Pick<System, "pools" | "phase" | "processes"> &
+  Bench & { world: World; design: DesignId; label: string };
 
 export interface Scenario<Out extends ScenarioOutput = ScenarioOutput> {
   id: string;
@@ -59,13 +54,15 @@ export async function seeded(world: World, products: Product[], carts: Cart[], p
 
 /** A closed-loop phase of the scenario's clients; `phase` names it (add, checkout, ...). */
 function spec(d: Driver, phase: string, requests: RequestSpec[], stock?: number): LoadSpec {
-  const base = {
+  const { concurrency } = d.opts;
+  return {
     label: `${d.label} ${phase}`,
     targets: d.pools,
-    concurrency: d.opts.concurrency,
+    concurrency,
     progress: d.progress,
+    stock,
+    ...listTask(requests),
   };
-  return { ...base, total: requests.length, task: listTask(requests), stock };
 }
 
 /** The checkout phase of `clientIds`; orders completed counted from MySQL once the queue is idle. */
