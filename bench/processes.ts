@@ -4,8 +4,6 @@
  * shared mariadbd, found by pid.
  */
 import { readFileSync } from "node:fs";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import {
   ChildStartError,
@@ -17,7 +15,10 @@ import {
   type Knex,
 } from "@oms/shared";
 import type { WatchedProcess } from "./phase";
+import { startApi, startInProcessWorkers, withEnv } from "../test/support/system";
 import type { DesignId } from "./types";
+import { DESIGN_WIRING } from "./wiring";
+import type { World } from "./world";
 
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** Variables of ours that must not leak from the caller's environment into a child. */
@@ -97,48 +98,30 @@ export async function startStack(env: Record<string, string>, counts: Counts, en
 
 /**
  * In-process mode (the quick form under a test runner): the API and the workers run in
- * this process, built from the same factories the entry points use, over real HTTP.
- * Starting 2-3 processes per design costs ~5 CPU-seconds each; this costs almost none.
+ * this process, started as the test suite starts them, over real HTTP. Starting 2-3
+ * processes per design costs ~5 CPU-seconds each; this costs almost none.
  */
-export async function startInProcessStack(
-  env: Record<string, string>,
-  counts: Counts,
-  design: DesignId,
-): Promise<Stack> {
+export async function startInProcessStack(world: World, env: Record<string, string>, counts: Counts, design: DesignId) {
   const started = performance.now();
-  const { createLogger, loadApiConfig, loadWorkerConfig } = await import("@oms/shared");
-  const { createApiDeps, createApp } = await import("@oms/api");
-  const { createWorkerDeps, startWorkers } = await import("@oms/workers");
-  const wiring = (await import("./wiring")).DESIGN_WIRING[design];
-  const processEnv = { ...env, LOG_LEVEL: "error", PORT: "0" };
-  const [apiConfig, workerConfig] = [loadApiConfig(processEnv), loadWorkerConfig(processEnv)];
-  const stops: Array<() => Promise<void>> = [];
+  const testEnv = { ...world, close: async () => undefined };
+  const config = withEnv(world.config, { ...env, LOG_LEVEL: "error", PORT: "0" });
+  const parts: Array<{ close(): Promise<void> }> = [];
   const stop = async () => {
-    for (const s of stops.reverse()) await s().catch(() => undefined);
+    for (const p of parts.reverse()) await p.close().catch(() => undefined);
   };
   try {
-    const workers: WatchedProcess[] = [];
-    for (let i = 0; i < counts.workerProcesses; i++) {
-      const deps = createWorkerDeps(workerConfig, createLogger(workerConfig.LOG_LEVEL, "workers"), wiring.workers);
-      const running = await startWorkers(deps);
-      stops.push(() => running.close().then(() => deps.close()));
-      workers.push({ name: `worker-${i + 1}`, pid: process.pid });
-    }
+    const workers = Array.from({ length: counts.workerProcesses }, (_, i) => ({
+      name: `worker-${i + 1}`,
+      pid: process.pid,
+    }));
+    for (const _ of workers) parts.push(await startInProcessWorkers(testEnv, config, DESIGN_WIRING[design].workers));
     const apis: Stack["apis"] = [];
     for (let i = 0; i < counts.apiProcesses; i++) {
-      const deps = await createApiDeps(apiConfig, createLogger(apiConfig.LOG_LEVEL, "api"), wiring.api);
-      const server = await new Promise<Server>((resolve) => {
-        const s = createApp(deps).listen(0, "127.0.0.1", () => resolve(s));
-      });
-      stops.push(async () => {
-        server.closeAllConnections();
-        await new Promise<void>((r) => server.close(() => r()));
-        await deps.close();
-      });
-      const { port } = server.address() as AddressInfo;
-      apis.push({ name: apiName(i, counts.apiProcesses), pid: process.pid, origin: origin(port) });
+      const api = await startApi(testEnv, config, DESIGN_WIRING[design].api);
+      parts.push(api);
+      apis.push({ name: apiName(i, counts.apiProcesses), pid: process.pid, origin: api.url });
     }
-    return { apis, workers, workerMetricsUrls: [], startupSeconds: seconds(started), stop };
+    return { apis, workers, workerMetricsUrls: [], startupSeconds: seconds(started), stop } satisfies Stack;
   } catch (err) {
     await stop();
     throw err;

@@ -52,7 +52,7 @@ async function startSystem(world: World, design: DesignId, { opts, mysqlPid }: B
   const env = { ...designEnv(design, opts), ...world.processEnv };
   const counts = { apiProcesses, workerProcesses: opts.workerProcesses };
   const stack = opts.inProcess
-    ? await startInProcessStack(env, counts, design)
+    ? await startInProcessStack(world, env, counts, design)
     : await startStack(env, counts, DESIGNS[design].entries);
   // One pool per API process: keep-alive, one request in flight per connection, as many connections as clients.
   const connections = Math.ceil(Math.max(opts.concurrency, 64) / stack.apis.length);
