@@ -4,13 +4,12 @@
  * peak; VmHWM (peak RSS since the process started) from /proc/<pid>/status, which
  * pidusage does not read. Linux only.
  */
-import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import pidusage from "pidusage";
 import type { Knex } from "@oms/shared";
 import { runLoad, type LoadOutcome, type LoadSpec } from "./load";
 import { mysqlStatus, type RedisServers } from "./world";
-import { round, summarize } from "./stats";
+import { readText, round, summarize } from "./stats";
 import type { PhaseResult, ProcessUsage } from "./types";
 
 export type WatchedProcess = { name: string; pid: number };
@@ -22,13 +21,7 @@ export async function usageOf(pids: number[]): Promise<Usage> {
   return Object.fromEntries(pids.map((pid, i) => [String(pid), all[i]]));
 }
 
-function hwmKb(pid: number): number {
-  try {
-    return Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
+const hwmKb = (pid: number) => Number(/^VmHWM:\s+(\d+)/m.exec(readText(`/proc/${pid}/status`))?.[1] ?? 0);
 
 /** Measures CPU between `begin` and `end`, and samples RSS in between for the peak. */
 export class ProcSampler {
@@ -64,11 +57,8 @@ export class ProcSampler {
 
   /** CPU and memory of each process since `begin`, and this process's CPU. */
   async end(): Promise<{ processes: ProcessUsage[]; clientCpuPercent: number; seconds: number }> {
-    const [seconds, self, usage] = [
-      (performance.now() - this.at) / 1000,
-      process.cpuUsage(this.self),
-      await this.sample(),
-    ];
+    const [seconds, self] = [(performance.now() - this.at) / 1000, process.cpuUsage(this.self)];
+    const usage = await this.sample();
     const percent = (cpuSeconds: number) => (seconds > 0 ? (100 * cpuSeconds) / seconds : 0);
     const processes = this.processes.map(({ name, pid }): ProcessUsage => {
       const ms = (usage[pid]?.ctime ?? 0) - (this.cpuAtBegin[pid]?.ctime ?? 0);

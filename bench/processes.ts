@@ -3,7 +3,6 @@
  * the workers) or, for a test runner, the same parts inside this process; and the
  * shared mariadbd, found by pid.
  */
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   ChildStartError,
@@ -16,6 +15,7 @@ import {
 } from "@oms/shared";
 import type { WatchedProcess } from "./phase";
 import { startApi, startInProcessWorkers, withEnv } from "../test/support/system";
+import { readText } from "./stats";
 import type { DesignId } from "./types";
 import { DESIGN_WIRING } from "./wiring";
 import type { World } from "./world";
@@ -131,11 +131,7 @@ export async function startInProcessStack(world: World, env: Record<string, stri
 /** The pid of mariadbd (from its pid file), when readable here; null leaves its figures out. */
 export async function mysqlPid(db: Knex): Promise<number | null> {
   const [rows] = (await db.raw("SELECT @@pid_file AS f")) as [Array<{ f: string }>];
-  try {
-    return Number(readFileSync(rows[0]?.f ?? "", "utf8").trim()) || null;
-  } catch {
-    return null;
-  }
+  return Number(readText(rows[0]?.f ?? "").trim()) || null;
 }
 
 /** The processes to measure: each part once (in process, this process), and mariadbd. */

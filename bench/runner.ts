@@ -3,7 +3,6 @@
  * key prefix per run, scenarios interleaved across designs so they share the machine's
  * noise), then the ceilings, the horizontal-scale runs, the soak and the report.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem, type } from "node:os";
 import { luaCeiling, mysqlCeiling } from "./ceilings";
 import type { BenchOptions } from "./options";
@@ -12,7 +11,7 @@ import { Progress } from "./load";
 import { summary, writeReport } from "./report";
 import { SCENARIOS } from "./scenarios";
 import { runScale, runSoak } from "./steady";
-import { round } from "./stats";
+import { readText, round } from "./stats";
 import { designLabel, onCluster, runSession, type Bench } from "./system";
 import { evaluateTargets, phaseOf } from "./targets";
 import type { BenchResult, DesignId, MachineInfo, ScenarioId, ScenarioRun } from "./types";
@@ -31,7 +30,7 @@ function runsFor(design: DesignId, scenario: ScenarioId): boolean {
 const loadAverage = () => Array.from(loadavg(), (l) => l.toFixed(2)).join(" ");
 
 async function machineInfo(world: World): Promise<MachineInfo> {
-  const cpuinfo = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : "";
+  const cpuinfo = readText("/proc/cpuinfo");
   const [rows] = (await world.db.raw("SELECT VERSION() AS v")) as [Array<{ v: string }>];
   return {
     nproc: cpus().length,

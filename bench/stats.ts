@@ -1,4 +1,5 @@
 /** Latency percentiles (HDR histograms in microseconds, 3 significant digits) and small helpers. */
+import { readFileSync } from "node:fs";
 import { build, type Histogram } from "hdr-histogram-js";
 import type { LatencySummary } from "./types";
 
@@ -13,6 +14,14 @@ export function summarize(h: Histogram, digits = 1): LatencySummary {
 }
 
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+/** A file's text, or "" when it cannot be read (a process gone, another OS). */
+export const readText = (path: string) => {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+};
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A deterministic PRNG (mulberry32), so every design gets the same workload. */
