@@ -13,7 +13,7 @@ import { waitReady } from "../test/support/env";
 import { runLoad, type Progress } from "./load";
 import type { BenchOptions } from "./options";
 import { usageOf } from "./phase";
-import { AMPLE_STOCK } from "./scenarios";
+import { AMPLE_STOCK, ampleCatalog } from "./scenarios";
 import { round, summarize } from "./stats";
 import type { CeilingResult } from "./types";
 import { createWorld, destroyWorld, seedProducts, type World } from "./world";
@@ -26,7 +26,6 @@ type Setup = Pick<CeilingResult, "name" | "description" | "concurrency" | "conne
   close(): Promise<void>;
 };
 
-const HOT = ["hot-a", "hot-b", "hot-c"];
 const plural = (lines: number) => `${lines} hot product${lines > 1 ? "s" : ""}`;
 
 /** Runs `op` from `concurrency` callers for `seconds` (or until there is nothing left to do), in a world of `lines` hot products. */
@@ -38,11 +37,8 @@ async function ceiling(
 ) {
   const world = await createWorld();
   try {
-    const products = HOT.slice(0, lines);
-    await seedProducts(
-      world,
-      products.map((id) => ({ id, quantity: AMPLE_STOCK })),
-    );
+    const products = ampleCatalog("hot-", lines).map((p) => p.id);
+    await seedProducts(world, ampleCatalog("hot-", lines));
     const { op, serverPid, close, ...setup } = await prepare(world, products);
     try {
       const serverCpu = async () => (serverPid ? (await usageOf([serverPid]))[serverPid]?.ctime : undefined);

@@ -84,9 +84,10 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
         runs.push(...(await runDesign(bench, design, [id])));
   } else {
     // Side by side (speed figures are then meaningless; the quick form checks correctness).
+    const quiet = { ...bench, progress: new Progress(opts.progress, false) };
     const runOne = (d: DesignId) =>
       runDesign(
-        { ...bench, progress: new Progress(opts.progress, false) },
+        quiet,
         d,
         opts.scenarios.filter((s) => runsFor(d, s)),
       );

@@ -54,15 +54,8 @@ export async function seeded(world: World, products: Product[], carts: Cart[], p
 
 /** A closed-loop phase of the scenario's clients; `phase` names it (add, checkout, ...). */
 function spec(d: Driver, phase: string, requests: RequestSpec[], stock?: number): LoadSpec {
-  const { concurrency } = d.opts;
-  return {
-    label: `${d.label} ${phase}`,
-    targets: d.pools,
-    concurrency,
-    progress: d.progress,
-    stock,
-    ...listTask(requests),
-  };
+  const [label, { concurrency }] = [`${d.label} ${phase}`, d.opts];
+  return { label, targets: d.pools, concurrency, progress: d.progress, stock, ...listTask(requests) };
 }
 
 /** The checkout phase of `clientIds`; orders completed counted from MySQL once the queue is idle. */
@@ -95,14 +88,8 @@ export const flashSale: Scenario = {
   async run(d) {
     const { clients, stock } = d.opts.flashSale;
     const shoppers = ids("fs-", clients);
-    const adds = await measurePhase(
-      d.phase,
-      spec(
-        d,
-        "add",
-        shoppers.map((c) => add(c, HOT)),
-      ),
-    );
+    const toAdd = shoppers.map((c) => add(c, HOT));
+    const adds = await measurePhase(d.phase, spec(d, "add", toAdd));
     // An add answered 504 may still land (its job is retried): let the cart queue settle,
     // then the shoppers who have a cart check out (the no-op design keeps no carts: all do).
     await waitForQueueIdle(d.world, "cart", d.opts.checkTimeoutMs);
@@ -161,10 +148,8 @@ export const wideCatalog: Scenario = {
       const chosen = new Set<number>();
       const lines = 1 + Math.floor(random() * maxLines);
       while (chosen.size < lines) chosen.add(Math.floor(random() * n));
-      return {
-        clientId,
-        lines: [...chosen].map((p) => ({ productId: `wc-${p}`, quantity: 1 + Math.floor(random() * 2) })),
-      };
+      const line = (p: number) => ({ productId: `wc-${p}`, quantity: 1 + Math.floor(random() * 2) });
+      return { clientId, lines: [...chosen].map(line) };
     });
     const lineCount = carts.reduce((s, c) => s + c.lines.length, 0);
     return seeded(world, ampleCatalog("wc-", n), carts, "wc-", {
@@ -200,11 +185,8 @@ export const addOnly: Scenario = {
   id: "add-only",
   async seed(world, opts) {
     const { products, requests } = opts.addOnly;
-    const params = {
-      products,
-      requests: `${requests} (one per client, a random product)`,
-      concurrency: opts.concurrency,
-    };
+    const [what, concurrency] = [`${requests} (one per client, a random product)`, opts.concurrency];
+    const params = { products, requests: what, concurrency };
     return seeded(world, ampleCatalog("ao-", products), [], "ao-", params);
   },
   async run(d) {

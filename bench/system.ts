@@ -98,15 +98,7 @@ export async function runSession<Out extends ScenarioOutput>(
         const label = `${scenario.id}/${design}`;
         const output = await scenario.run({ ...system, ...bench, world, design, label });
         const { checkoutAnswers, expectedCartRows } = output;
-        const { initialStock, productPrefix } = seeded;
-        const input = {
-          design,
-          initialStock,
-          productPrefix,
-          checkoutAnswers,
-          expectedCartRows,
-          timeoutMs: opts.checkTimeoutMs,
-        };
+        const input = { ...seeded, design, checkoutAnswers, expectedCartRows, timeoutMs: opts.checkTimeoutMs };
         const checks = await checkCorrectness(world, input);
         const violations = checks.ok ? "" : `; VIOLATIONS: ${checks.violations.join("; ")}`;
         log.log(

@@ -30,6 +30,10 @@ const CLUSTER_NODE_TIMEOUT_MS = 15_000;
 /** The number after `prefix` at the start of an INFO line (0 when absent). */
 const infoField = (info: string, prefix: string) => Number(new RegExp(`^${prefix}(\\d+)`, "m").exec(info)?.[1] ?? 0);
 
+/** Commands a node processed, its INFO calls for the benchmark left out. */
+const commandsOf = (info: string) =>
+  infoField(info, "total_commands_processed:") - infoField(info, "cmdstat_info:calls=");
+
 /** The servers (REDIS_URL and, on a Cluster, REDIS_CLUSTER_NODES and INVENTORY_SHARDS), each read over a connection of its own. */
 function redisServers(env: Record<string, string>, servers: Array<[OwnRedis, Role]>, stop: () => Promise<void>) {
   const nodes = servers.map(([s, role]) => ({ name: `redis:${s.port}`, port: s.port, pid: s.pid ?? 0, role }));
@@ -38,11 +42,8 @@ function redisServers(env: Record<string, string>, servers: Array<[OwnRedis, Rol
   return {
     env,
     nodes,
-    /** Commands each node processed so far, in node order (its INFO calls for the benchmark left out). */
-    commands: async () =>
-      (await infos("stats", "commandstats")).map(
-        (i) => infoField(i, "total_commands_processed:") - infoField(i, "cmdstat_info:calls="),
-      ),
+    /** Commands each node processed so far, in node order. */
+    commands: async () => (await infos("stats", "commandstats")).map(commandsOf),
     /** INFO memory used_memory, summed over the nodes. */
     usedMemory: async () => (await infos("memory")).reduce((sum, info) => sum + infoField(info, "used_memory:"), 0),
     close: async () => {
@@ -57,16 +58,9 @@ async function startServers(cluster: boolean): Promise<RedisServers> {
   if (cluster) {
     const c = await startLocalCluster(CLUSTER_NODE_TIMEOUT_MS);
     const primaries = await c.primaries();
-    const env = {
-      REDIS_URL: c.servers[0]?.url ?? "",
-      REDIS_CLUSTER_NODES: c.seeds,
-      INVENTORY_SHARDS: String(CLUSTER_SHARDS),
-    };
-    return redisServers(
-      env,
-      c.servers.map((s) => [s, primaries.includes(s.port) ? "primary" : "replica"]),
-      () => c.stop(),
-    );
+    const roles = c.servers.map((s): [OwnRedis, Role] => [s, primaries.includes(s.port) ? "primary" : "replica"]);
+    const shards = { REDIS_CLUSTER_NODES: c.seeds, INVENTORY_SHARDS: String(CLUSTER_SHARDS) };
+    return redisServers({ REDIS_URL: c.servers[0]?.url ?? "", ...shards }, roles, () => c.stop());
   }
   const dir = mkdtempSync(join(tmpdir(), "oms-bench-redis-"));
   const server = new OwnRedis(await freePort(), dir);
@@ -92,11 +86,8 @@ export async function createWorld(cluster = false): Promise<World> {
   const servers = await startServers(cluster);
   try {
     const { close: _dropsKeysOneByOne, ...env } = await createTestEnvOn(servers.env);
-    const world = {
-      ...env,
-      servers,
-      processEnv: { ...servers.env, REDIS_PREFIX: env.id, DATABASE_URL: env.config.DATABASE_URL },
-    };
+    const processEnv = { ...servers.env, REDIS_PREFIX: env.id, DATABASE_URL: env.config.DATABASE_URL };
+    const world = { ...env, servers, processEnv };
     live.add(world);
     return world;
   } catch (err) {
