@@ -7,28 +7,28 @@ import { round } from "./stats";
 import { phaseCost, type PhaseCost } from "./targets";
 import type { BenchResult, PhaseResult, ProcessUsage, ScenarioRun, WriteBatches } from "./types";
 
-type Cell = string | number;
-type Table = { header: string[]; rows: Cell[][] };
+type Cell = string | number | boolean;
 /** A column: its header and how a row's cell is read. */
 type Column<T> = [string, (row: T) => Cell];
-const table = <T>(rows: T[], columns: Array<Column<T>>): Table => ({
-  header: columns.map(([h]) => h),
-  rows: rows.map((r) => columns.map(([, f]) => f(r))),
-});
+/** A markdown table of `rows`; "" when there are none. */
+function table<T>(rows: T[], columns: Array<Column<T>>): string {
+  const [header, cells] = [columns.map(([h]) => h), rows.map((r) => columns.map(([, f]) => f(r)))];
+  return rows.length === 0 ? "" : markdownTable(header, cells);
+}
 
 const MiB = (kb: number) => round(kb / 1024, 0);
 const isApi = (u: ProcessUsage) => u.name === "api" || u.name.startsWith("api-");
 const isWorker = (u: ProcessUsage) => u.name.startsWith("worker-");
-const isNamed = (name: string) => (u: ProcessUsage) => u.name === name;
+const named = (name: string) => (u: ProcessUsage) => u.name === name;
 const cpu = (p: PhaseResult, match: (u: ProcessUsage) => boolean) =>
   round(p.processes.filter(match).reduce((s, u) => s + u.cpuPercent, 0));
-const mem = (p: PhaseResult, match: (u: ProcessUsage) => boolean, f: "hwmKb" | "rssPeakKb") =>
-  MiB(p.processes.filter(match).reduce((m, u) => Math.max(m, u[f]), 0));
+const mem = (p: PhaseResult, match: (u: ProcessUsage) => boolean, peak: "hwm" | "rss") =>
+  MiB(p.processes.filter(match).reduce((m, u) => Math.max(m, peak === "hwm" ? u.hwmKb : u.rssPeakKb), 0));
 const PARTS = Object.entries({
   API: isApi,
   workers: isWorker,
-  redis: isNamed("redis-server"),
-  mariadb: isNamed("mariadbd"),
+  redis: named("redis-server"),
+  mariadb: named("mariadbd"),
 });
 const LATENCY = ["p50", "p95", "p99", "max"] as const;
 /** "flash-sale/redis add" -> "add". */
@@ -54,7 +54,7 @@ const COLUMNS: Array<Column<RunPhase>> = [
   // API and workers: VmHWM (their peak since they started); the servers: the highest sampled VmRSS.
   ...PARTS.map(([part, match], i): Column<RunPhase> => [
     `${part} MiB`,
-    ({ p }) => mem(p, match, i < 2 ? "hwmKb" : "rssPeakKb"),
+    ({ p }) => mem(p, match, i < 2 ? "hwm" : "rss"),
   ]),
   ["Redis mem Δ MiB", ({ p }) => round((p.redisUsedMemory.after - p.redisUsedMemory.before) / 1_048_576, 1)],
   ["errors", ({ p }) => (p.errors + p.pending ? `${p.errors}${p.pending ? ` (+${p.pending} 202)` : ""}` : 0)],
@@ -132,7 +132,8 @@ const SCALE: Array<Column<ScaleRow>> = [
   ["checks", (s) => (s.checksOk ? "ok" : "FAIL")],
 ];
 
-type Growth = NonNullable<BenchResult["soak"]>["growth"][number];
+type Soak = NonNullable<BenchResult["soak"]>;
+type Growth = Soak["growth"][number];
 const SOAK: Array<Column<Growth>> = [
   ["series", (g) => `${g.series} (${g.unit})`],
   ...(["first", "last", "delta"] as const).map((k): Column<Growth> => [k, (g) => g[k]]),
@@ -157,13 +158,13 @@ const SOLD_OUT: Array<Column<ScenarioRun & Required<Pick<ScenarioRun, "soldOut">
   ["API CPU% (sold-out / healthz)", (r) => `${cpu(r.soldOut.soldOut, isApi)} / ${cpu(r.soldOut.healthz, isApi)}`],
 ];
 
-function markdownTable({ header, rows }: Table): string {
+function markdownTable(header: string[], rows: Cell[][]): string {
   const line = (cells: Cell[]) => `| ${cells.map((c) => String(c)).join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
 /** A titled table, with a paragraph before it and one after it (empty: none). */
-type Section = [title: string, before: string, table: Table, after?: string];
+type Section = [title: string, before: string, table: string, after?: string];
 
 /** Titled sections of the report, each a table with a sentence on what it shows; empty tables are left out. */
 function sections(result: BenchResult): Section[] {
@@ -185,7 +186,7 @@ function sections(result: BenchResult): Section[] {
     ["Horizontal scale of the API", "", table(result.scale, SCALE)],
     ["Memory soak", s ? soakNote(s) : "", table(s?.growth ?? [], SOAK), s ? soakAfter(s) : ""],
   ];
-  return all.filter(([, , t]) => t.rows.length > 0);
+  return all.filter(([, , t]) => t !== "");
 }
 
 const PHASES_NOTE =
@@ -195,14 +196,15 @@ const NODES_NOTE =
 const COST_NOTE =
   "Per completed checkout (orders in MySQL; the floor: 200 answers) or added item, over the phase: SQL statements (MariaDB `Questions`, the benchmark's own left out; the flush and the reconciler included) and transactions (`Com_commit`); worker CPU per job (both worker processes). Group commit: writes per MySQL transaction of the workers over the whole run (`oms_write_batch_size`; quantiles are histogram bucket bounds).";
 
-function soakNote(s: NonNullable<BenchResult["soak"]>): string {
-  return `${s.minutes} min at ${s.targetSessionsPerSecond} sessions/s (each a new client: 1-3 adds, then a checkout); ${s.phase.requestsPerSecond} req/s answered, p99 ${s.phase.latencyMs.p99} ms, ${s.phase.errors} errors. Growth: mean of the last ${s.windowSeconds}s against the first ${s.windowSeconds}s. Chart: soak.svg.`;
-}
+const soakNote = (s: Soak) =>
+  `${s.minutes} min at ${s.targetSessionsPerSecond} sessions/s (each a new client: 1-3 adds, then a checkout); ${s.phase.requestsPerSecond} req/s answered, p99 ${s.phase.latencyMs.p99} ms, ${s.phase.errors} errors. Growth: mean of the last ${s.windowSeconds}s against the first ${s.windowSeconds}s. Chart: soak.svg.`;
 
-function soakAfter(s: NonNullable<BenchResult["soak"]>): string {
+function soakAfter(s: Soak): string {
   const rows = Object.entries(s.tableRows).map(([t, v]) => `${t} ${v.first} -> ${v.last}`);
   return `Keys under the run's prefix: ${s.prefixKeys.first} -> ${s.prefixKeys.last}. Rows: ${rows.join(", ")}. Checks after the soak: ${s.checks.ok ? "ok" : `FAIL: ${s.checks.violations.join("; ")}`}.`;
 }
+
+const MACHINE = ["nproc", "CPU", "memory", "node", "OS", "Redis", "MariaDB", "load average (start / end)"];
 
 function markdownReport(result: BenchResult): string {
   const m = result.machine;
@@ -216,21 +218,15 @@ function markdownReport(result: BenchResult): string {
     `# Benchmark results (${result.form} form)`,
     `Run ${m.startedAt} to ${m.finishedAt} with \`npm run bench${result.form === "quick" ? " -- --quick" : ""}\`. See docs/benchmark.md for what each figure means.`,
     "## Machine",
-    markdownTable({
-      header: ["nproc", "CPU", "memory", "node", "OS", "Redis", "MariaDB", "load average (start / end)"],
-      rows: [[...machine, `${m.loadAverageStart} / ${m.loadAverageEnd}`]],
-    }),
+    markdownTable(MACHINE, [[...machine, `${m.loadAverageStart} / ${m.loadAverageEnd}`]]),
     "The machine is shared: other work ran beside the benchmark (see the load average), Redis and MariaDB serve other clients too, and the load generator runs on the same two cores as the system. Compare designs within this run, not across runs.",
     "## Settings",
-    markdownTable({
-      header: ["setting", "value"],
-      rows: Object.entries(result.settings).map(([k, v]) => [k, String(v)]),
-    }),
+    markdownTable(["setting", "value"], Object.entries(result.settings)),
     // The targets first, then the scenarios' parameters, then every other table.
     ...sections(result).flatMap(([title, note, table, after]) => [
       `## ${title}`,
       ...(note ? [note] : []),
-      markdownTable(table),
+      table,
       ...(after ? [after] : []),
       ...(title === "Targets" ? ["## Scenarios", ...scenarios] : []),
     ]),
