@@ -23,52 +23,41 @@ export async function usageOf(pids: number[]): Promise<Usage> {
 
 const hwmKb = (pid: number) => Number(/^VmHWM:\s+(\d+)/m.exec(readText(`/proc/${pid}/status`))?.[1] ?? 0);
 
-/** Measures CPU between `begin` and `end`, and samples RSS in between for the peak. */
-export class ProcSampler {
-  private timer: NodeJS.Timeout | undefined;
-  private cpuAtBegin: Usage = {};
-  private peakKb = new Map<number, number>();
-  private at = 0;
-  private self = process.cpuUsage();
-
-  constructor(private readonly processes: WatchedProcess[]) {}
-
-  start(): this {
-    this.timer = setInterval(() => void this.sample(), 250).unref();
-    return this;
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-    pidusage.clear();
-  }
-
-  private async sample(): Promise<Usage> {
-    const usage = await usageOf(this.processes.map((p) => p.pid));
-    for (const { pid } of this.processes)
-      this.peakKb.set(pid, Math.max(this.peakKb.get(pid) ?? 0, (usage[pid]?.memory ?? 0) / 1024));
+/** Measures CPU between `begin` and `end` of each round, and samples RSS every 250 ms in between for the peak. */
+export function procSampler(processes: WatchedProcess[]) {
+  let cpuAtBegin: Usage = {};
+  let peakKb = new Map<number, number>();
+  let [at, self] = [0, process.cpuUsage()];
+  const sample = async () => {
+    const usage = await usageOf(processes.map((p) => p.pid));
+    for (const { pid } of processes) peakKb.set(pid, Math.max(peakKb.get(pid) ?? 0, (usage[pid]?.memory ?? 0) / 1024));
     return usage;
-  }
-
-  async begin(): Promise<void> {
-    this.peakKb = new Map();
-    [this.cpuAtBegin, this.at, this.self] = [await this.sample(), performance.now(), process.cpuUsage()];
-  }
-
-  /** CPU and memory of each process since `begin`, and this process's CPU. */
-  async end(): Promise<{ processes: ProcessUsage[]; clientCpuPercent: number; seconds: number }> {
-    const [seconds, self] = [(performance.now() - this.at) / 1000, process.cpuUsage(this.self)];
-    const usage = await this.sample();
-    const percent = (cpuSeconds: number) => (seconds > 0 ? (100 * cpuSeconds) / seconds : 0);
-    const processes = this.processes.map(({ name, pid }): ProcessUsage => {
-      const ms = (usage[pid]?.ctime ?? 0) - (this.cpuAtBegin[pid]?.ctime ?? 0);
-      const cpuSeconds = Number.isFinite(ms) && ms > 0 ? ms / 1000 : 0;
-      const rssPeakKb = Math.round(this.peakKb.get(pid) ?? 0);
-      return { name, pid, cpuSeconds, cpuPercent: percent(cpuSeconds), rssPeakKb, hwmKb: hwmKb(pid) };
-    });
-    return { processes, clientCpuPercent: percent((self.user + self.system) / 1e6), seconds };
-  }
+  };
+  const timer = setInterval(() => void sample(), 250).unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      pidusage.clear();
+    },
+    async begin() {
+      peakKb = new Map();
+      [cpuAtBegin, at, self] = [await sample(), performance.now(), process.cpuUsage()];
+    },
+    /** CPU and memory of each process since `begin`, and this process's CPU. */
+    async end(): Promise<{ processes: ProcessUsage[]; clientCpuPercent: number; seconds: number }> {
+      const [seconds, own, usage] = [(performance.now() - at) / 1000, process.cpuUsage(self), await sample()];
+      const percent = (cpuSeconds: number) => (seconds > 0 ? (100 * cpuSeconds) / seconds : 0);
+      const measured = processes.map(({ name, pid }): ProcessUsage => {
+        const ms = (usage[pid]?.ctime ?? 0) - (cpuAtBegin[pid]?.ctime ?? 0);
+        const cpuSeconds = Number.isFinite(ms) && ms > 0 ? ms / 1000 : 0;
+        const rssPeakKb = Math.round(peakKb.get(pid) ?? 0);
+        return { name, pid, cpuSeconds, cpuPercent: percent(cpuSeconds), rssPeakKb, hwmKb: hwmKb(pid) };
+      });
+      return { processes: measured, clientCpuPercent: percent((own.user + own.system) / 1e6), seconds };
+    },
+  };
 }
+type ProcSampler = ReturnType<typeof procSampler>;
 
 export type PhaseContext = { sampler: ProcSampler; servers: RedisServers; db: Knex };
 /** One round of a measurement, with the commands each redis-server processed during it. */

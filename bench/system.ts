@@ -6,7 +6,7 @@
 import { Pool } from "undici";
 import { checkCorrectness } from "./checks";
 import type { BenchOptions } from "./options";
-import { ProcSampler } from "./phase";
+import { procSampler } from "./phase";
 import { startInProcessStack, startStack, watched, type StackEntries } from "./processes";
 import type { Progress } from "./load";
 import type { Scenario, ScenarioOutput, Seeded } from "./scenarios";
@@ -60,7 +60,7 @@ async function startSystem(world: World, design: DesignId, { opts, mysqlPid }: B
   // The world's own redis-servers, each by its pid, in place of a shared one.
   const servers = world.servers.nodes.map(({ pid }) => ({ name: "redis-server", pid }));
   const processes = [...watched(stack, mysqlPid), ...servers];
-  const sampler = new ProcSampler(processes).start();
+  const sampler = procSampler(processes);
   const stop = async () => {
     sampler.stop();
     await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
