@@ -17,6 +17,9 @@ import { prefixKeyCount, type World } from "./world";
 const SCALE_PRODUCTS = 200;
 const SOAK_PRODUCTS = 500;
 const GROWING_TABLES = ["orders", "order_items", "payments", "cart_operations", "client_cart", "reserve_purchase"];
+/** 1-3 random product numbers below `n`. */
+const picks = (random: () => number, n: number) =>
+  Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * n));
 const checkout = (clientID: string) => ({ method: "POST", path: "/checkOutCart", body: { clientID } }) as const;
 
 /** Carts of 1-3 of 200 products, checked out at `rate` for `seconds`. */
@@ -26,9 +29,8 @@ function scaleScenario(concurrency: number, rate: number, seconds: number): Scen
     id: "scale",
     seed(world) {
       const random = rng(11);
-      const pick = () =>
-        Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * SCALE_PRODUCTS));
-      const lines = () => [...new Set(pick())].map((p) => ({ productId: `sc-${p}`, quantity: 1 }));
+      const lines = () =>
+        [...new Set(picks(random, SCALE_PRODUCTS))].map((p) => ({ productId: `sc-${p}`, quantity: 1 }));
       const list = Array.from({ length: carts }, (_, i) => ({ clientId: clientId("sc-c", i), lines: lines() }));
       return seeded(world, ampleCatalog("sc-", SCALE_PRODUCTS), list, "sc-");
     },
@@ -106,10 +108,7 @@ function soakScenario(concurrency: number, sessionsPerSecond: number, s: Soak): 
         ...{ ratePerSecond: sessionsPerSecond, durationMs: s.minutes * 60_000 },
         task: async (i, send) => {
           const clientID = clientId("sk-c", i);
-          const lines = Array.from({ length: 1 + Math.floor(random() * 3) }, () =>
-            Math.floor(random() * SOAK_PRODUCTS),
-          );
-          for (const p of lines) {
+          for (const p of picks(random, SOAK_PRODUCTS)) {
             const body = { clientID, productID: `sk-${p}`, quantity: 1 };
             if ((await send({ method: "POST", path: "/addToCart", body })) !== 200) return true;
           }
@@ -135,9 +134,8 @@ export async function runSoak(bench: Bench, s: Soak, sessionsPerSecond: number):
   if (!run) return null;
   const { phase, samples, first, last } = run.output;
   const windowSeconds = s.minutes >= 3 ? 60 : Math.max(s.sampleSeconds, (s.minutes * 60) / 4);
-  const tableRows = Object.fromEntries(
-    GROWING_TABLES.map((t) => [t, { first: first.rows[t] ?? 0, last: last.rows[t] ?? 0 }]),
-  );
+  const rows = (t: string) => ({ first: first.rows[t] ?? 0, last: last.rows[t] ?? 0 });
+  const tableRows = Object.fromEntries(GROWING_TABLES.map((t) => [t, rows(t)]));
   return {
     ...{ minutes: s.minutes, targetSessionsPerSecond: round(sessionsPerSecond, 1), phase, samples },
     ...{ growth: growth(samples, windowSeconds), windowSeconds: round(windowSeconds, 1) },
