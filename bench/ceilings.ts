@@ -47,15 +47,8 @@ async function ceiling(
         ...{ label: setup.name, targets: [], concurrency: setup.concurrency, durationMs: seconds * 1000, progress },
         task: async (_i, _send, time) => {
           const next = op();
-          return (
-            next !== null &&
-            (await time(() =>
-              next.then(
-                (ok) => (ok ? 200 : 500),
-                () => 500,
-              ),
-            )) > 0
-          );
+          const status = (ok: boolean) => (ok ? 200 : 500);
+          return next !== null && (await time(() => next.then(status).catch(() => 500))) > 0;
         },
       });
       const [elapsed, self, server1] = [outcome.seconds, process.cpuUsage(self0), await serverCpu()];

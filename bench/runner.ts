@@ -14,7 +14,7 @@ import { runScale, runSoak } from "./steady";
 import { readText, round } from "./stats";
 import { designLabel, onCluster, runSession, type Bench } from "./system";
 import { evaluateTargets, phaseOf } from "./targets";
-import type { BenchResult, DesignId, MachineInfo, ScenarioId, ScenarioRun } from "./types";
+import { ScenarioId, type BenchResult, type DesignId, type MachineInfo, type ScenarioRun } from "./types";
 import { createWorld, destroyWorld, type World } from "./world";
 
 /**
@@ -44,21 +44,15 @@ async function machineInfo(world: World): Promise<MachineInfo> {
 
 /** The scenarios against one design, as the results report them. */
 async function runDesign(bench: Bench, design: DesignId, ids: ScenarioId[]): Promise<ScenarioRun[]> {
-  bench.progress.log(
-    bench.opts.isolate === "scenario"
-      ? `\n${ids.join(", ")} / ${designLabel(design)}`
-      : `${designLabel(design)}: ${ids.join(", ")}`,
-  );
+  const [label, list] = [designLabel(design), ids.join(", ")];
+  bench.progress.log(bench.opts.isolate === "scenario" ? `\n${list} / ${label}` : `${label}: ${list}`);
   const scenarios = ids.map((id) => SCENARIOS[id]);
   const checked = await runSession(bench, design, scenarios);
-  return checked.flatMap(
-    ({ seeded: { params }, output: { phases, soldOut }, checks, startupSeconds, writeBatches }, i) => {
-      const [scenario, extra] = [ids[i], { ...(soldOut && { soldOut }), ...(writeBatches && { writeBatches }) }];
-      return scenario
-        ? [{ scenario, design, params, phases, checks, startupSeconds: round(startupSeconds, 1), ...extra }]
-        : [];
-    },
-  );
+  return checked.map(({ id, seeded, output, checks, startupSeconds, writeBatches }) => {
+    const extra = { ...(output.soldOut && { soldOut: output.soldOut }), ...(writeBatches && { writeBatches }) };
+    const figures = { params: seeded.params, phases: output.phases, checks, startupSeconds: round(startupSeconds, 1) };
+    return { scenario: ScenarioId.parse(id), design, ...figures, ...extra };
+  });
 }
 
 /** Runs the benchmark; `write`: JSON, markdown and SVG; `print`: the tables at the end (the CLI does). */
@@ -71,10 +65,7 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
   ]).finally(() => destroyWorld(probe));
   const { nproc, cpuModel, memoryGb, node } = machine;
   progress.log(
-    `bench (${opts.form}): ${nproc} x ${cpuModel}, ${memoryGb} GB, node ${node}; load average ${machine.loadAverageStart}`,
-  );
-  progress.log(
-    `designs: ${opts.designs.map(designLabel).join(", ")}; ${opts.workerProcesses} worker process(es); ${opts.concurrency} concurrent clients; PAYMENT_SIM_LATENCY_MS=${opts.paymentLatencyMs}`,
+    `bench (${opts.form}): ${nproc} x ${cpuModel}, ${memoryGb} GB, node ${node}; load average ${machine.loadAverageStart}\ndesigns: ${opts.designs.map(designLabel).join(", ")}; ${opts.workerProcesses} worker process(es); ${opts.concurrency} concurrent clients; PAYMENT_SIM_LATENCY_MS=${opts.paymentLatencyMs}`,
   );
   const runs: ScenarioRun[] = [];
   if (opts.isolate === "scenario") {
@@ -84,10 +75,10 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
         runs.push(...(await runDesign(bench, design, [id])));
   } else {
     // Side by side (speed figures are then meaningless; the quick form checks correctness).
-    const quiet = { ...bench, progress: new Progress(opts.progress, false) };
+    const quiet = () => ({ ...bench, progress: new Progress(opts.progress, false) });
     const runOne = (d: DesignId) =>
       runDesign(
-        quiet,
+        quiet(),
         d,
         opts.scenarios.filter((s) => runsFor(d, s)),
       );
@@ -97,12 +88,11 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
   const ceilings = [];
   if (opts.ceilings) {
     progress.log("\nceilings: each design's bottleneck alone");
-    const quick = opts.form === "quick";
-    for (const n of [1, 3])
-      ceilings.push(
-        await luaCeiling(opts.ceilings, n, progress),
-        await mysqlCeiling(opts.ceilings, n, bench.mysqlPid, quick, progress),
-      );
+    const [limits, quick] = [opts.ceilings, opts.form === "quick"];
+    for (const n of [1, 3]) {
+      ceilings.push(await luaCeiling(limits, n, progress));
+      ceilings.push(await mysqlCeiling(limits, n, bench.mysqlPid, quick, progress));
+    }
   }
   // The scale and soak runs offer a fixed share of what the redis design reached on the wide catalog.
   const wide = phaseOf(runs, "wide-catalog", "redis", "checkout");

@@ -72,7 +72,7 @@ async function startSystem(world: World, design: DesignId, { opts, mysqlPid }: B
 export type System = Awaited<ReturnType<typeof startSystem>>;
 
 /** A scenario's run and checks; `writeBatches`: the workers' group commits over the session, when it ran one scenario. */
-type Checked<Out> = { seeded: Seeded; output: Out; checks: CorrectnessChecks } & {
+type Checked<Out> = { id: string; seeded: Seeded; output: Out; checks: CorrectnessChecks } & {
   startupSeconds: number;
   writeBatches?: WriteBatches;
 };
@@ -104,7 +104,7 @@ export async function runSession<Out extends ScenarioOutput>(
         log.log(
           `  ${label} checks: oversold ${checks.oversoldUnits}, conservation ${checks.conservation}, Redis=MySQL ${checks.redisMatchesMysql ?? "n/a"}, completed ${checks.completedOrders}${violations}`,
         );
-        out.push({ seeded, output, checks, startupSeconds: system.stack.startupSeconds });
+        out.push({ id: scenario.id, seeded, output, checks, startupSeconds: system.stack.startupSeconds });
       }
       const batches = out.length === 1 ? await scrapeWriteBatches(system.stack.workerMetricsUrls) : null;
       if (batches && out[0]) out[0].writeBatches = batches;
