@@ -148,15 +148,15 @@ function phaseResult(spec: LoadSpec, { statuses, seconds, count, sale, latency, 
     ...{ errors: count - ok - rejected - pending, errorSamples },
     ...{ requestsPerSecond: perSecond(count), okPerSecond: perSecond(ok), rejectedPerSecond: perSecond(rejected) },
     latencyMs: summarize(latency),
-    ...(sale && {
-      saleWindow: {
-        completed: sale.sold,
-        seconds: round(sale.seconds, 3),
-        completedPerSecond: perSecond(sale.sold, sale.seconds),
-      },
-    }),
+    ...(sale && { saleWindow: saleWindow(sale.sold, sale.seconds) }),
   };
 }
+
+/** Units sold, and per second from the phase's start until the last one sold. */
+const saleWindow = (completed: number, seconds: number) => {
+  const completedPerSecond = seconds > 0 ? round(completed / seconds) : 0;
+  return { completed, seconds: round(seconds, 3), completedPerSecond };
+};
 
 export function describePhase(p: PhaseResult): string {
   return [
@@ -185,6 +185,5 @@ export async function recordCompletions(db: Knex, result: PhaseResult, clientPre
   result.ordersCompleted = { completed: times.length, seconds: round(all, 2), perSecond: round(times.length / all) };
   if (stock === undefined || !result.saleWindow) return;
   const sold = Math.min(stock, times.length);
-  const end = ((times[sold - 1] ?? last) - result.startedAtMs) / 1000;
-  result.saleWindow = { completed: sold, seconds: round(end, 3), completedPerSecond: round(sold / end) };
+  result.saleWindow = saleWindow(sold, ((times[sold - 1] ?? last) - result.startedAtMs) / 1000);
 }
