@@ -10,23 +10,22 @@ import { createDb, createRedis, redisTarget } from "@oms/shared";
 import { InventoryEngine, mysqlTruth } from "@oms/inventory";
 import { reserveWithRowLocks } from "@oms/workers";
 import { waitReady } from "../test/support/env";
-import { runLoad } from "./load";
+import { runLoad, type Progress } from "./load";
 import type { BenchOptions } from "./options";
-import { usageOf } from "./proc";
-import type { Progress } from "./progress";
-import { AMPLE_STOCK } from "./scenarios";
+import { usageOf } from "./phase";
+import { AMPLE_STOCK, ampleCatalog } from "./scenarios";
 import { round, summarize } from "./stats";
 import type { CeilingResult } from "./types";
 import { createWorld, destroyWorld, seedProducts, type World } from "./world";
 
-type Ceilings = NonNullable<BenchOptions["ceilings"]>;
+type Limits = NonNullable<BenchOptions["ceilings"]>;
 type Setup = Pick<CeilingResult, "name" | "description" | "concurrency" | "connections"> & {
   serverPid: number | null;
   /** One operation, true when it succeeded; null when there is nothing left to do. */
   op: () => Promise<boolean> | null;
+  close(): Promise<void>;
 };
 
-const HOT = ["hot-a", "hot-b", "hot-c"];
 const plural = (lines: number) => `${lines} hot product${lines > 1 ? "s" : ""}`;
 
 /** Runs `op` from `concurrency` callers for `seconds` (or until there is nothing left to do), in a world of `lines` hot products. */
@@ -34,55 +33,34 @@ async function ceiling(
   lines: number,
   seconds: number,
   progress: Progress,
-  prepare: (world: World, products: string[]) => Promise<Setup & { close(): Promise<void> }>,
-): Promise<CeilingResult> {
+  prepare: (world: World, products: string[]) => Promise<Setup>,
+) {
   const world = await createWorld();
   try {
-    const products = HOT.slice(0, lines);
-    await seedProducts(
-      world,
-      products.map((id) => ({ id, quantity: AMPLE_STOCK })),
-    );
+    const products = ampleCatalog("hot-", lines).map((p) => p.id);
+    await seedProducts(world, ampleCatalog("hot-", lines));
     const { op, serverPid, close, ...setup } = await prepare(world, products);
     try {
       const serverCpu = async () => (serverPid ? (await usageOf([serverPid]))[serverPid]?.ctime : undefined);
       const [server0, self0] = [await serverCpu(), process.cpuUsage()];
       const outcome = await runLoad({
-        label: setup.name,
-        targets: [],
-        concurrency: setup.concurrency,
-        durationMs: seconds * 1000,
-        progress,
+        ...{ label: setup.name, targets: [], concurrency: setup.concurrency, durationMs: seconds * 1000, progress },
         task: async (_i, _send, time) => {
           const next = op();
-          return (
-            next !== null &&
-            (await time(() =>
-              next.then(
-                (ok) => (ok ? 200 : 500),
-                () => 500,
-              ),
-            )) > 0
-          );
+          const status = (ok: boolean) => (ok ? 200 : 500);
+          return next !== null && (await time(() => next.then(status).catch(() => 500))) > 0;
         },
       });
       const [elapsed, self, server1] = [outcome.seconds, process.cpuUsage(self0), await serverCpu()];
       const operations = outcome.statuses["200"] ?? 0;
+      const serverCpuPercent =
+        server0 !== undefined && server1 !== undefined ? round((server1 - server0) / 10 / elapsed) : 0;
       const result: CeilingResult = {
-        ...setup,
-        lines,
-        operations,
-        seconds: round(elapsed, 2),
-        opsPerSecond: round(operations / elapsed),
-        latencyMs: summarize(outcome.latency, 2),
-        serverCpuPercent:
-          server0 !== undefined && server1 !== undefined ? round((server1 - server0) / 10 / elapsed) : 0,
+        ...{ ...setup, lines, operations, seconds: round(elapsed, 2), opsPerSecond: round(operations / elapsed) },
+        ...{ latencyMs: summarize(outcome.latency, 2), serverCpuPercent, failures: outcome.count - operations },
         clientCpuPercent: round((self.user + self.system) / 1e4 / elapsed),
-        failures: outcome.count - operations,
       };
-      progress.finish(
-        `${result.opsPerSecond} ops/s, p99 ${result.latencyMs.p99} ms, server CPU ${result.serverCpuPercent}%`,
-      );
+      progress.finish(`${result.opsPerSecond} ops/s, p99 ${result.latencyMs.p99} ms, server CPU ${serverCpuPercent}%`);
       return result;
     } finally {
       await close();
@@ -93,8 +71,8 @@ async function ceiling(
 }
 
 /** InventoryEngine.reserve of `lines` hot products, each call a new order id. */
-export function luaCeiling(c: Ceilings, lines: number, progress: Progress) {
-  return ceiling(lines, c.seconds, progress, async (world, products) => {
+export const luaCeiling = (c: Limits, lines: number, progress: Progress) =>
+  ceiling(lines, c.seconds, progress, async (world, products) => {
     const connections = Array.from({ length: c.redisConnections }, (_, i) =>
       createRedis(redisTarget(world.config), { name: `bench-lua-${i}` }),
     );
@@ -106,18 +84,19 @@ export function luaCeiling(c: Ceilings, lines: number, progress: Progress) {
     return {
       name: `redis-lua-reserve-${lines}`,
       description: `InventoryEngine.reserve (one Lua call) of ${plural(lines)}, ${c.concurrency} callers over ${c.redisConnections} connections`,
-      concurrency: c.concurrency,
-      connections: c.redisConnections,
-      serverPid: world.servers.nodes[0]?.pid ?? null,
+      ...{
+        concurrency: c.concurrency,
+        connections: c.redisConnections,
+        serverPid: world.servers.nodes[0]?.pid ?? null,
+      },
       op: () => engines[n++ % engines.length]?.reserve(randomUUID(), stockLines, 600_000).then((r) => r.ok) ?? null,
       close: async () => connections.forEach((r) => r.disconnect()),
     };
   });
-}
 
 /** The classic reservation transaction of `lines` hot products, each for a new pending order. */
-export function mysqlCeiling(c: Ceilings, lines: number, mysqlPid: number | null, quick: boolean, progress: Progress) {
-  return ceiling(lines, c.seconds, progress, async (world, products) => {
+export const mysqlCeiling = (c: Limits, lines: number, mysqlPid: number | null, quick: boolean, progress: Progress) =>
+  ceiling(lines, c.seconds, progress, async (world, products) => {
     const db = createDb(world.config.DATABASE_URL, c.mysqlConnections);
     // Pending orders to reserve for: more than the run can use.
     const ids = Array.from({ length: quick ? 5_000 : 60_000 }, () => randomUUID());
@@ -132,15 +111,13 @@ export function mysqlCeiling(c: Ceilings, lines: number, mysqlPid: number | null
     return {
       name: `mysql-locking-reserve-${lines}`,
       description: `locking-saga.ts reservation transaction (SELECT ... FOR UPDATE, UPDATE) of ${plural(lines)}, ${c.mysqlConnections} connections`,
-      concurrency: c.mysqlConnections,
-      connections: c.mysqlConnections,
-      serverPid: mysqlPid,
+      ...{ concurrency: c.mysqlConnections, connections: c.mysqlConnections, serverPid: mysqlPid },
       op: () => {
         const orderId = ids[next++];
-        if (!orderId) return null;
-        return reserveWithRowLocks(db, orderId, items, world.config.STOCK_LOW_THRESHOLD).then((short) => !short);
+        return orderId
+          ? reserveWithRowLocks(db, orderId, items, world.config.STOCK_LOW_THRESHOLD).then((short) => !short)
+          : null;
       },
       close: () => db.destroy(),
     };
   });
-}

@@ -2,49 +2,33 @@
 import { None, View, logger, parse } from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { phaseName } from "./report";
-import { DESIGN_LABELS } from "./system";
-import type { BenchResult, DesignId, PhaseResult, ScenarioId } from "./types";
+import { designLabel } from "./system";
+import type { BenchResult, PhaseResult, ScenarioId } from "./types";
 
-const COLORS: Record<string, string> = {
-  redis: "#1f77b4",
-  "redis-cluster": "#9467bd",
-  "redis-nolimit": "#6baed6",
-  "mysql-locking": "#d62728",
-  "mysql-batched": "#ff7f0e",
-  noop: "#7f7f7f",
-  healthz: "#2ca02c",
+const COLORS = {
+  ...{ redis: "#1f77b4", "redis-cluster": "#9467bd", "redis-nolimit": "#6baed6", "mysql-locking": "#d62728" },
+  ...{ "mysql-batched": "#ff7f0e", noop: "#7f7f7f", healthz: "#2ca02c" },
 };
 const color = {
   field: "key",
   type: "nominal",
   scale: { domain: Object.keys(COLORS), range: Object.values(COLORS) },
   legend: null,
-} as const;
+};
+const sale = (p: PhaseResult) => p.saleWindow?.completedPerSecond;
+const answered = (p: PhaseResult) => p.requestsPerSecond;
 
 /** Each group's bars: a figure of some phases of one scenario, per design. */
 const GROUPS: Array<[string, ScenarioId, string[], (p: PhaseResult) => number | undefined]> = [
-  [
-    "Flash sale: completed checkouts/s while stock lasts",
-    "flash-sale",
-    ["checkout"],
-    (p) => p.saleWindow?.completedPerSecond,
-  ],
-  ["Flash sale: add-to-cart answers/s", "flash-sale", ["add"], (p) => p.requestsPerSecond],
-  [
-    "Sold out: checkout answers/s vs GET /healthz of the same process",
-    "flash-sale",
-    ["sold-out", "healthz"],
-    (p) => p.requestsPerSecond,
-  ],
-  [
-    "Carts of three hot products: completed checkouts/s",
-    "hot-3",
-    ["checkout"],
-    (p) => p.saleWindow?.completedPerSecond,
-  ],
+  ["Flash sale: completed checkouts/s while stock lasts", "flash-sale", ["checkout"], sale],
+  ["Flash sale: add-to-cart answers/s", "flash-sale", ["add"], answered],
+  ["Sold out: checkout answers/s vs GET /healthz of the same process", "flash-sale", ["sold-out", "healthz"], answered],
+  ["Carts of three hot products: completed checkouts/s", "hot-3", ["checkout"], sale],
   ["Wide catalog (1-5 lines): completed checkouts/s", "wide-catalog", ["checkout"], (p) => p.okPerSecond],
-  ["Add to cart only: answers/s", "add-only", ["add"], (p) => p.requestsPerSecond],
+  ["Add to cart only: answers/s", "add-only", ["add"], answered],
 ];
+const HEADER = { labelOrient: "top", labelAngle: 0, labelAnchor: "start", labelFontWeight: "bold", labelFontSize: 12 };
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
 async function render(spec: TopLevelSpec): Promise<string> {
   // Quiet: vega-lite warns about independent scales in a facet, which is what the groups want.
@@ -59,16 +43,14 @@ export async function chartSvg(result: BenchResult): Promise<string> {
         run.phases
           .filter((p) => names.includes(phaseName(p)))
           .map((p) => {
-            const label = DESIGN_LABELS[run.design as DesignId] + (names.length > 1 ? `: ${phaseName(p)}` : "");
+            const label = designLabel(run.design) + (names.length > 1 ? `: ${phaseName(p)}` : "");
             return { group, label, key: phaseName(p) === "healthz" ? "healthz" : run.design, value: figure(p) };
           }),
       ),
   ).filter((b) => b.value !== undefined);
   const ceilings = result.ceilings.map((c) => ({
-    group: "Ceilings at the bottleneck alone: ops/s",
-    label: c.name,
+    ...{ group: "Ceilings at the bottleneck alone: ops/s", label: c.name, value: c.opsPerSecond },
     key: c.name.startsWith("redis") ? "redis" : "mysql-locking",
-    value: c.opsPerSecond,
   }));
   const latency = result.runs.flatMap((run) =>
     run.phases
@@ -79,7 +61,7 @@ export async function chartSvg(result: BenchResult): Promise<string> {
   const ms = (field: string) => ({ field, type: "quantitative", scale: { type: "log" }, title: "ms (log scale)" });
   const { cpuModel, nproc } = result.machine;
   return render({
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    $schema: SCHEMA,
     background: "white",
     vconcat: [
       {
@@ -111,8 +93,6 @@ export async function chartSvg(result: BenchResult): Promise<string> {
   } as TopLevelSpec);
 }
 
-const HEADER = { labelOrient: "top", labelAngle: 0, labelAnchor: "start", labelFontWeight: "bold", labelFontSize: 12 };
-
 export async function soakSvg(result: BenchResult): Promise<string | null> {
   const soak = result.soak;
   if (!soak || soak.samples.length < 2) return null;
@@ -121,13 +101,8 @@ export async function soakSvg(result: BenchResult): Promise<string | null> {
     { minutes: s.t / 60, series: "Redis used_memory", MiB: s.redisUsedMemory / 1_048_576 },
   ]);
   return render({
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    ...{ $schema: SCHEMA, background: "white", width: 700, height: 350, data: { values }, mark: "line" },
     title: `Soak: memory over ${soak.minutes} min at ${soak.targetSessionsPerSecond} sessions/s (MiB)`,
-    background: "white",
-    width: 700,
-    height: 350,
-    data: { values },
-    mark: "line",
     encoding: {
       x: { field: "minutes", type: "quantitative", title: "min" },
       y: { field: "MiB", type: "quantitative" },

@@ -3,95 +3,47 @@
  * connection, as many connections as virtual clients), driven closed-loop (N virtual
  * clients, each sending its next request when the last one answered) or open-loop
  * (a fixed rate, capped in flight). Every answer's status is counted and its latency
- * recorded in HDR histograms.
+ * recorded in an HDR histogram. A live progress bar on stderr (cli-progress; on a
+ * terminal only) shows it, with plain log lines that do not tear it; each phase ends
+ * with one summary line.
  */
 import type { Pool } from "undici";
-import type { Progress } from "./progress";
-import { histogram, recordMs, type Histogram } from "./stats";
+import { MultiBar, Presets, type SingleBar } from "cli-progress";
+import { histogram, type Histogram } from "./stats";
 
-export interface RequestSpec {
-  method: "GET" | "POST";
-  path: string;
-  body?: unknown;
-}
-
+export type RequestSpec = { method: "GET" | "POST"; path: string; body?: unknown };
 /** Sends one request and records it; resolves to the HTTP status (0 for a network error). */
 export type Send = (spec: RequestSpec) => Promise<number>;
 /** Runs and records any operation that resolves to a status (200 done, anything else a failure). */
 export type Time = (op: () => Promise<number>) => Promise<number>;
 
-export interface LoadSpec {
-  label: string;
-  targets: Pool[];
-  /** Virtual clients (closed loop), or the cap on sessions in flight (open loop). */
-  concurrency: number;
-  /** Runs the i-th unit of work (one request, or a session of several); false when there is none. */
+/**
+ * `concurrency`: virtual clients (closed loop), or the cap on sessions in flight (open loop,
+ * `ratePerSecond` units of work started per second). `task` runs the i-th unit of work (one
+ * request, or a session of several), false when there is none. `total`: units, for the
+ * progress bar; `durationMs`: stop starting work after this long; `stock`: the sale window
+ * ends with the answer that sold the last unit (the stock-th 200).
+ */
+export type LoadSpec = { label: string; targets: Pool[]; concurrency: number } & {
   task(i: number, send: Send, time: Time): Promise<boolean>;
-  /** Units of work, for the progress bar. */
-  total?: number;
-  /** Stop starting work after this long. */
-  durationMs?: number;
-  /** Open loop: start this many units of work per second. */
-  ratePerSecond?: number;
-  /** Limited stock: the sale window ends with the answer that sold the last unit (the stock-th 200). */
-  stock?: number;
-  progress?: Progress;
-}
+} & Partial<Record<"total" | "durationMs" | "ratePerSecond" | "stock", number> & { progress: Progress }>;
 
-export interface LoadOutcome {
-  seconds: number;
-  count: number;
+/** `sale`, with `stock`: from the start to the stock-th 200 (or the last 200). */
+export type LoadOutcome = Record<"seconds" | "count", number> & {
   statuses: Record<string, number>;
   latency: Histogram;
-  okLatency: Histogram;
-  /** With `stock`: from the start to the stock-th 200 (or the last 200), and the answers' latency in it. */
-  sale?: { sold: number; seconds: number; latency: Histogram };
+} & {
   errorSamples: string[];
-}
-
-/** Counts answers, and records the sale window as it goes: answers since the last 200 join it at the next 200. */
-class Recorder {
-  readonly outcome: LoadOutcome;
-  private readonly sinceLastSale = histogram();
-
-  constructor(private readonly stock: number | undefined) {
-    this.outcome = {
-      seconds: 0,
-      count: 0,
-      statuses: {},
-      latency: histogram(),
-      okLatency: histogram(),
-      errorSamples: [],
-    };
-    if (stock !== undefined) this.outcome.sale = { sold: 0, seconds: 0, latency: histogram() };
-  }
-
-  record(latencyMs: number, status: number, atMs: number): void {
-    const o = this.outcome;
-    o.count++;
-    const key = status === 0 ? "network-error" : String(status);
-    o.statuses[key] = (o.statuses[key] ?? 0) + 1;
-    recordMs(o.latency, latencyMs);
-    if (status === 200) recordMs(o.okLatency, latencyMs);
-    const sale = o.sale;
-    if (!sale || this.stock === undefined || sale.sold >= this.stock) return;
-    recordMs(this.sinceLastSale, latencyMs);
-    if (status !== 200) return;
-    sale.sold++;
-    sale.seconds = atMs / 1000;
-    sale.latency.add(this.sinceLastSale);
-    this.sinceLastSale.reset();
-  }
-
-  sample(message: string): void {
-    if (this.outcome.errorSamples.length < 5) this.outcome.errorSamples.push(message.slice(0, 300));
-  }
-}
+  sale?: { sold: number; seconds: number };
+};
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
 export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
-  const rec = new Recorder(spec.stock);
+  const out: LoadOutcome = { seconds: 0, count: 0, statuses: {}, latency: histogram(), errorSamples: [] };
+  if (spec.stock !== undefined) out.sale = { sold: 0, seconds: 0 };
+  const sample = (message: string) =>
+    void (out.errorSamples.length < 5 && out.errorSamples.push(message.slice(0, 300)));
   const start = performance.now();
   let roundRobin = 0;
 
@@ -99,7 +51,14 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
     const t0 = performance.now();
     const status = await op();
     const t1 = performance.now();
-    rec.record(t1 - t0, status, t1 - start);
+    out.count++;
+    const key = status === 0 ? "network-error" : String(status);
+    out.statuses[key] = (out.statuses[key] ?? 0) + 1;
+    out.latency.recordValue(Math.max(1, Math.round((t1 - t0) * 1000)));
+    if (status === 200 && out.sale && out.sale.sold < (spec.stock ?? 0)) {
+      out.sale.sold++;
+      out.sale.seconds = (t1 - start) / 1000;
+    }
     return status;
   };
   const send: Send = (req) =>
@@ -111,17 +70,16 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
         const body = req.body === undefined ? {} : { headers: JSON_HEADERS, body: JSON.stringify(req.body) };
         const res = await pool.request({ method: req.method, path: req.path, ...body });
         if ([200, 202, 409].includes(res.statusCode)) await res.body.dump();
-        else rec.sample(`${what} -> ${res.statusCode}: ${await res.body.text()}`);
+        else sample(`${what} -> ${res.statusCode}: ${await res.body.text()}`);
         return res.statusCode;
       } catch (err) {
-        rec.sample(`${what} -> ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+        sample(`${what} -> ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
         return 0;
       }
     });
 
-  spec.progress?.start(spec.label, { total: spec.total, durationMs: spec.durationMs });
-  const progressTimer = setInterval(() => spec.progress?.update(rec.outcome.statuses), 100);
-  progressTimer.unref();
+  spec.progress?.start(spec.label, spec.total ?? spec.durationMs ?? 1, spec.total === undefined);
+  const progressTimer = setInterval(() => spec.progress?.update(out.statuses), 100).unref();
   const deadline = spec.durationMs === undefined ? Number.POSITIVE_INFINITY : start + spec.durationMs;
   let next = 0;
   let exhausted = false;
@@ -135,9 +93,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
       const interval = 1000 / spec.ratePerSecond;
       const inFlight = new Set<Promise<void>>();
       while (!exhausted && performance.now() < deadline) {
-        const now = performance.now();
-        const due = start + next * interval;
-        if (due > now) await new Promise((r) => setTimeout(r, Math.min(due - now, 50)));
+        const wait = start + next * interval - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, 50)));
         else if (inFlight.size >= spec.concurrency) await Promise.race(inFlight);
         else {
           const p: Promise<void> = spec
@@ -152,16 +109,65 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   } finally {
     clearInterval(progressTimer);
   }
-  rec.outcome.seconds = (performance.now() - start) / 1000;
-  return rec.outcome;
+  out.seconds = (performance.now() - start) / 1000;
+  return out;
 }
 
-/** A closed-loop task over a fixed list of requests. */
-export function listTask(requests: RequestSpec[]): LoadSpec["task"] {
-  return async (i, send) => {
+/** A closed-loop task over a fixed list of requests, and its total for the progress bar. */
+export const listTask = (requests: RequestSpec[]): Pick<LoadSpec, "task" | "total"> => ({
+  total: requests.length,
+  task: async (i, send) => {
     const req = requests[i];
-    if (!req) return false;
-    await send(req);
-    return true;
-  };
+    if (req) await send(req);
+    return req !== undefined;
+  },
+});
+
+const FORMAT = "  {label} {bar} {value}/{total}  {rate} req/s  ok {ok} rej {rejected} err {errors}  {duration}s";
+
+export class Progress {
+  private bars: MultiBar | null = null;
+  private bar: SingleBar | null = null;
+  private label = "";
+  /** A timed phase's bar runs over milliseconds, not requests. */
+  private timed = false;
+  private startedAt = 0;
+
+  /** `live`: draw a bar (on a terminal); off, each phase prints one line when it ends. */
+  constructor(
+    private readonly enabled = true,
+    private readonly live = true,
+  ) {}
+
+  /** Prints a line above the progress bar. */
+  log(line: string): void {
+    if (!this.enabled) return;
+    if (this.bars) this.bars.log(`${line}\n`);
+    else process.stderr.write(`${line}\n`);
+  }
+
+  /** A bar over `total` requests, or (`timed`) milliseconds. */
+  start(label: string, total: number, timed: boolean): void {
+    [this.label, this.timed, this.startedAt] = [label, timed, performance.now()];
+    if (!this.enabled || !this.live || !process.stderr.isTTY) return;
+    this.bars ??= new MultiBar({ format: FORMAT, barsize: 24, fps: 5, clearOnComplete: true }, Presets.shades_classic);
+    this.bar = this.bars.create(total, 0, { label, rate: 0, ok: 0, rejected: 0, errors: 0 });
+  }
+
+  /** The answers so far, by HTTP status ("200", "409", ...). */
+  update(statuses: Record<string, number>): void {
+    const done = Object.values(statuses).reduce((s, n) => s + n, 0);
+    const elapsed = performance.now() - this.startedAt;
+    const [ok, rejected] = [statuses["200"] ?? 0, statuses["409"] ?? 0];
+    const errors = done - ok - rejected - (statuses["202"] ?? 0);
+    const rate = elapsed > 0 ? Math.round((1000 * done) / elapsed) : 0;
+    this.bar?.update(this.timed ? Math.round(elapsed) : done, { label: this.label, rate, ok, rejected, errors });
+  }
+
+  /** Ends the bar with a summary line (under `label` when given, else the last phase's). */
+  finish(summary: string, label = this.label): void {
+    this.bars?.stop();
+    [this.bars, this.bar] = [null, null];
+    this.log(`  ${label}: ${summary}`);
+  }
 }

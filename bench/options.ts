@@ -2,93 +2,53 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "./processes";
-import type { DesignId, ScenarioId } from "./types";
+import { DesignId, ScenarioId } from "./types";
 
-export interface BenchOptions {
-  form: "quick" | "full";
-  designs: DesignId[];
-  scenarios: ScenarioId[];
-  /** Concurrent virtual clients of every closed-loop phase. */
-  concurrency: number;
-  workerProcesses: number;
-  paymentLatencyMs: number;
-  /** RATE_LIMIT_PER_MINUTE of the designs other than redis-nolimit (product default 600). */
-  rateLimitPerMinute: number;
-  /**
-   * One system per scenario run (fresh processes, so VmHWM is the scenario's), or one per
-   * design with the designs side by side (the quick form: correctness, not speed).
-   */
-  isolate: "scenario" | "design";
-  /** Run the API and the workers inside the benchmark's process (for a test runner's time budget). */
-  inProcess: boolean;
-  flashSale: { clients: number; stock: number };
-  soldOut: { roundSeconds: number; rounds: number; clients: number };
-  wideCatalog: { products: number; carts: number; maxLines: number };
-  hot3: { carts: number };
-  addOnly: { requests: number; products: number };
-  ceilings: { seconds: number; concurrency: number; redisConnections: number; mysqlConnections: number } | null;
-  scale: { processes: number[]; seconds: number; rate: number | null } | null;
-  soak: { minutes: number; sessionsPerSecond: number | null; sampleSeconds: number } | null;
-  outDir: string;
-  progress: boolean;
-  /** Longest wait for quiescence before the checks. */
-  checkTimeoutMs: number;
-}
+export const ALL_SCENARIOS = ScenarioId.options;
+export const ALL_DESIGNS = DesignId.options;
 
-export const ALL_SCENARIOS: ScenarioId[] = ["flash-sale", "wide-catalog", "hot-3", "add-only"];
-export const ALL_DESIGNS: DesignId[] = [
-  "redis",
-  "redis-cluster",
-  "mysql-locking",
-  "mysql-batched",
-  "noop",
-  "redis-nolimit",
-];
+type Limits = Record<"seconds" | "concurrency" | "redisConnections" | "mysqlConnections", number>;
+/** Sessions per second null: a share of what the redis design reached on the wide catalog. */
+type Soak = { minutes: number; sessionsPerSecond: number | null; sampleSeconds: number };
 
-export function fullOptions(): BenchOptions {
+/** `concurrency`: virtual clients of every closed-loop phase; `checkTimeoutMs`: longest wait for quiescence. */
+export function fullOptions() {
   return {
-    form: "full",
-    designs: ALL_DESIGNS,
-    scenarios: ALL_SCENARIOS,
-    concurrency: 200,
-    workerProcesses: 2,
-    paymentLatencyMs: 0,
-    rateLimitPerMinute: 600,
-    isolate: "scenario",
+    ...{ form: "full" as "quick" | "full", designs: ALL_DESIGNS, scenarios: ALL_SCENARIOS },
+    ...{ concurrency: 200, workerProcesses: 2, paymentLatencyMs: 0, rateLimitPerMinute: 600 },
+    /**
+     * One system per scenario run (fresh processes, so VmHWM is the scenario's), or one per
+     * design with the designs side by side (the quick form: correctness, not speed).
+     */
+    isolate: "scenario" as "scenario" | "design",
+    /** Run the API and the workers inside the benchmark's process (for a test runner's time budget). */
     inProcess: false,
     flashSale: { clients: 4_000, stock: 400 },
     soldOut: { roundSeconds: 4, rounds: 3, clients: 20_000 },
     wideCatalog: { products: 1_000, carts: 1_500, maxLines: 5 },
-    hot3: { carts: 1_500 },
-    addOnly: { requests: 3_000, products: 1_000 },
-    ceilings: { seconds: 8, concurrency: 256, redisConnections: 4, mysqlConnections: 32 },
-    scale: { processes: [1, 2, 4], seconds: 20, rate: null },
-    soak: { minutes: 10, sessionsPerSecond: null, sampleSeconds: 5 },
-    outDir: join(ROOT, "bench/results"),
-    progress: true,
-    checkTimeoutMs: 120_000,
+    ...{ hot3: { carts: 1_500 }, addOnly: { requests: 3_000, products: 1_000 } },
+    ceilings: { seconds: 8, concurrency: 256, redisConnections: 4, mysqlConnections: 32 } as Limits | null,
+    scale: { processes: [1, 2, 4], seconds: 20 } as { processes: number[]; seconds: number } | null,
+    soak: { minutes: 10, sessionsPerSecond: null, sampleSeconds: 5 } as Soak | null,
+    ...{ outDir: join(ROOT, "bench/results"), progress: true, checkTimeoutMs: 120_000 },
   };
 }
+export type BenchOptions = ReturnType<typeof fullOptions>;
 
 /** A few seconds per scenario: correctness, not speed (CI runs it). */
 export function quickOptions(): BenchOptions {
   return {
     ...fullOptions(),
-    form: "quick",
-    designs: ["redis", "redis-cluster", "mysql-locking", "mysql-batched", "noop"],
-    concurrency: 16,
-    workerProcesses: 1,
-    isolate: "design",
+    ...{ form: "quick", designs: ALL_DESIGNS.filter((d) => d !== "redis-nolimit") },
+    ...{ concurrency: 16, workerProcesses: 1, isolate: "design" },
     flashSale: { clients: 150, stock: 25 },
     soldOut: { roundSeconds: 0.5, rounds: 1, clients: 150 },
     wideCatalog: { products: 50, carts: 80, maxLines: 5 },
-    hot3: { carts: 60 },
-    addOnly: { requests: 100, products: 50 },
+    ...{ hot3: { carts: 60 }, addOnly: { requests: 100, products: 50 } },
     ceilings: { seconds: 1, concurrency: 32, redisConnections: 2, mysqlConnections: 8 },
     scale: null,
     soak: { minutes: 0.1, sessionsPerSecond: 10, sampleSeconds: 1 },
-    outDir: join(ROOT, "bench/results/tmp"),
-    checkTimeoutMs: 30_000,
+    ...{ outDir: join(ROOT, "bench/results/tmp"), checkTimeoutMs: 30_000 },
   };
 }
 
@@ -122,20 +82,25 @@ const USAGE = [
   }),
 ].join("\n");
 
-type Numeric = "soak-minutes" | "concurrency" | "workers" | "payment-latency-ms" | "rate-limit" | "size";
+const fail = (why: string): never => {
+  throw new Error(`${why}\n${USAGE}`);
+};
 
 /** The options of a command line, and the results.json to re-render when --render is given. */
 export function parseCommandLine(argv: string[]): { opts: BenchOptions; render?: string } {
-  const fail = (why: string): never => {
-    throw new Error(`${why}\n${USAGE}`);
-  };
-  const v = flags(argv);
+  const v = (() => {
+    try {
+      return parseArgs({ args: argv, strict: true, options: OPTIONS }).values;
+    } catch (err) {
+      return fail(err instanceof Error ? err.message : String(err));
+    }
+  })();
   if (v.help) {
     console.log(USAGE);
     process.exit(0);
   }
   const opts = v.quick ? quickOptions() : fullOptions();
-  const num = (name: Numeric, fallback: number) => {
+  const num = (name: keyof typeof OPTIONS, fallback: number) => {
     const n = Number(v[name] ?? fallback);
     return Number.isFinite(n) && n >= 0 ? n : fail(`--${name} needs a number`);
   };
@@ -154,27 +119,16 @@ export function parseCommandLine(argv: string[]): { opts: BenchOptions; render?:
   if (v["no-scale"]) opts.scale = null;
   opts.paymentLatencyMs = num("payment-latency-ms", opts.paymentLatencyMs);
   opts.rateLimitPerMinute = Math.floor(num("rate-limit", opts.rateLimitPerMinute));
-  if (v.size !== undefined) resize(opts, num("size", 1));
+  // --size: a multiple of the shoppers, carts and requests of every scenario.
+  const f = num("size", 1);
+  const n = (x: number) => (f === 1 ? x : Math.max(10, Math.round(x * f)));
+  opts.flashSale = { clients: n(opts.flashSale.clients), stock: Math.max(2, Math.round(opts.flashSale.stock * f)) };
+  opts.soldOut.clients = n(opts.soldOut.clients);
+  opts.wideCatalog.carts = n(opts.wideCatalog.carts);
+  opts.hot3.carts = n(opts.hot3.carts);
+  opts.addOnly.requests = n(opts.addOnly.requests);
   opts.outDir = v.out ?? opts.outDir;
   opts.inProcess ||= v["in-process"] === true;
   opts.progress &&= !v["no-progress"];
   return { opts, ...(v.render && { render: v.render }) };
-}
-
-function flags(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, strict: true, options: OPTIONS }).values;
-  } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-  }
-}
-
-/** --size: a multiple of the shoppers, carts and requests of every scenario. */
-function resize(opts: BenchOptions, f: number): void {
-  const n = (x: number) => Math.max(10, Math.round(x * f));
-  opts.flashSale = { clients: n(opts.flashSale.clients), stock: Math.max(2, Math.round(opts.flashSale.stock * f)) };
-  opts.soldOut = { ...opts.soldOut, clients: n(opts.soldOut.clients) };
-  opts.wideCatalog = { ...opts.wideCatalog, carts: n(opts.wideCatalog.carts) };
-  opts.hot3 = { carts: n(opts.hot3.carts) };
-  opts.addOnly = { ...opts.addOnly, requests: n(opts.addOnly.requests) };
 }

@@ -1,14 +1,9 @@
 /**
- * The system under test: real processes (`node --import tsx apps/api/src/main.ts`, one
- * per port, and `apps/workers/src/main.ts`, or a design's own entry points in bench/entry/)
- * or, for a test runner, the same parts inside this process; and the shared redis-server
- * and mariadbd, found by pid.
+ * The system under test: real processes (`node --import tsx <entry>`, one API per port,
+ * the workers) or, for a test runner, the same parts inside this process; and the
+ * shared mariadbd, found by pid.
  */
-import { existsSync, readFileSync } from "node:fs";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import type { Redis } from "ioredis";
 import {
   ChildStartError,
   freePort,
@@ -18,8 +13,12 @@ import {
   type Child,
   type Knex,
 } from "@oms/shared";
-import type { WatchedProcess } from "./proc";
+import type { WatchedProcess } from "./phase";
+import { startApi, startInProcessWorkers, withEnv } from "../test/support/system";
+import { readText } from "./stats";
 import type { DesignId } from "./types";
+import { DESIGN_WIRING } from "./wiring";
+import type { World } from "./world";
 
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** Variables of ours that must not leak from the caller's environment into a child. */
@@ -28,21 +27,13 @@ const INHERITED_BLOCKLIST = /^(NODE_OPTIONS|VITEST.*|TEST_.*)$/;
 const STOP_GRACE_MS = 15_000;
 const START_TIMEOUT_MS = 120_000;
 
-/** A part of the system: a process of its own, or (in-process mode) a part of this one. */
-export interface Part {
-  name: string;
-  pid: number;
-}
-
 /** The entry point (a .ts file, run with tsx) each kind of process starts from. */
-export interface StackEntries {
-  api: string;
-  workers: string;
-}
+export type StackEntries = { api: string; workers: string };
+type Counts = { apiProcesses: number; workerProcesses: number };
 
 export interface Stack {
-  apis: Array<Part & { origin: string }>;
-  workers: Part[];
+  apis: Array<WatchedProcess & { origin: string }>;
+  workers: WatchedProcess[];
   /** Each worker process's /metrics (empty in process, where workers serve none). */
   workerMetricsUrls: string[];
   startupSeconds: number;
@@ -67,13 +58,10 @@ function spawnService(name: string, entry: string, env: Record<string, string>):
 
 const apiName = (i: number, n: number) => (n === 1 ? "api" : `api-${i + 1}`);
 const origin = (port: number) => `http://127.0.0.1:${port}`;
+const seconds = (since: number) => (performance.now() - since) / 1000;
 
 /** Starts the workers and the API processes: ready when every worker consumes and every API answers /readyz. */
-export async function startStack(
-  env: Record<string, string>,
-  counts: { apiProcesses: number; workerProcesses: number },
-  entries: StackEntries,
-): Promise<Stack> {
+export async function startStack(env: Record<string, string>, counts: Counts, entries: StackEntries): Promise<Stack> {
   const started = performance.now();
   const ports = async (n: number) => {
     const list: number[] = [];
@@ -85,10 +73,11 @@ export async function startStack(
   const workers = workerPorts.map((p, i) =>
     spawnService(`worker-${i + 1}`, entries.workers, { ...env, METRICS_PORT: String(p) }),
   );
-  const apis = apiPorts.map((port, i) => {
-    const api = spawnService(apiName(i, apiPorts.length), entries.api, { ...env, PORT: String(port) });
-    return Object.assign(api, { origin: origin(port) });
-  });
+  const apis = apiPorts.map((port, i) =>
+    Object.assign(spawnService(apiName(i, apiPorts.length), entries.api, { ...env, PORT: String(port) }), {
+      origin: origin(port),
+    }),
+  );
   const all = [...apis, ...workers];
   const stop = async () => void (await Promise.all(all.map((child) => child.stop(STOP_GRACE_MS))));
   try {
@@ -101,86 +90,53 @@ export async function startStack(
     await stop();
     const failed = err instanceof ChildStartError ? err.child : undefined;
     const others = all.filter((c) => c !== failed).map((c) => `--- ${c.name}\n${c.tail().join("\n")}`);
-    throw new Error(`${(err as Error).message}\n${others.join("\n")}`);
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${others.join("\n")}`);
   }
   const workerMetricsUrls = workerPorts.map((p) => `${origin(p)}/metrics`);
-  return { apis, workers, workerMetricsUrls, startupSeconds: (performance.now() - started) / 1000, stop };
+  return { apis, workers, workerMetricsUrls, startupSeconds: seconds(started), stop };
 }
 
 /**
  * In-process mode (the quick form under a test runner): the API and the workers run in
- * this process, built from the same factories the entry points use, over real HTTP.
- * Starting 2-3 processes per design costs ~5 CPU-seconds each; this costs almost none.
+ * this process, started as the test suite starts them, over real HTTP. Starting 2-3
+ * processes per design costs ~5 CPU-seconds each; this costs almost none.
  */
-export async function startInProcessStack(
-  env: Record<string, string>,
-  counts: { apiProcesses: number; workerProcesses: number },
-  design: DesignId,
-): Promise<Stack> {
+export async function startInProcessStack(world: World, env: Record<string, string>, counts: Counts, design: DesignId) {
   const started = performance.now();
-  const { createLogger, loadApiConfig, loadWorkerConfig } = await import("@oms/shared");
-  const { createApiDeps, createApp } = await import("@oms/api");
-  const { createWorkerDeps, startWorkers } = await import("@oms/workers");
-  const wiring = (await import("./wiring")).DESIGN_WIRING[design];
-  const processEnv = { ...env, LOG_LEVEL: "error", PORT: "0" };
-  const [apiConfig, workerConfig] = [loadApiConfig(processEnv), loadWorkerConfig(processEnv)];
-  const stops: Array<() => Promise<void>> = [];
+  const testEnv = { ...world, close: async () => undefined };
+  const config = withEnv(world.config, { ...env, LOG_LEVEL: "error", PORT: "0" });
+  const parts: Array<{ close(): Promise<void> }> = [];
   const stop = async () => {
-    for (const s of stops.reverse()) await s().catch(() => undefined);
+    for (const p of parts.reverse()) await p.close().catch(() => undefined);
   };
   try {
-    const workers: Part[] = [];
-    for (let i = 0; i < counts.workerProcesses; i++) {
-      const deps = createWorkerDeps(workerConfig, createLogger(workerConfig.LOG_LEVEL, "workers"), wiring.workers);
-      const running = await startWorkers(deps);
-      stops.push(() => running.close().then(() => deps.close()));
-      workers.push({ name: `worker-${i + 1}`, pid: process.pid });
-    }
+    const workers = Array.from({ length: counts.workerProcesses }, (_, i) => ({
+      name: `worker-${i + 1}`,
+      pid: process.pid,
+    }));
+    for (const _ of workers) parts.push(await startInProcessWorkers(testEnv, config, DESIGN_WIRING[design].workers));
     const apis: Stack["apis"] = [];
     for (let i = 0; i < counts.apiProcesses; i++) {
-      const deps = await createApiDeps(apiConfig, createLogger(apiConfig.LOG_LEVEL, "api"), wiring.api);
-      const server = await new Promise<Server>((resolve) => {
-        const s = createApp(deps).listen(0, "127.0.0.1", () => resolve(s));
-      });
-      stops.push(async () => {
-        server.closeAllConnections();
-        await new Promise<void>((r) => server.close(() => r()));
-        await deps.close();
-      });
-      const { port } = server.address() as AddressInfo;
-      apis.push({ name: apiName(i, counts.apiProcesses), pid: process.pid, origin: origin(port) });
+      const api = await startApi(testEnv, config, DESIGN_WIRING[design].api);
+      parts.push(api);
+      apis.push({ name: apiName(i, counts.apiProcesses), pid: process.pid, origin: api.url });
     }
-    return { apis, workers, workerMetricsUrls: [], startupSeconds: (performance.now() - started) / 1000, stop };
+    return { apis, workers, workerMetricsUrls: [], startupSeconds: seconds(started), stop } satisfies Stack;
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-export interface InfraPids {
-  redis: number | null;
-  mysql: number | null;
-}
-
-/** The pids of redis-server (from INFO) and mariadbd (from its pid file); null when not found. */
-export async function infraPids(redis: Redis, db: Knex): Promise<InfraPids> {
-  const running = (pid: number) => (pid > 0 && existsSync(`/proc/${pid}/stat`) ? pid : null);
-  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1] ?? 0);
+/** The pid of mariadbd (from its pid file), when readable here; null leaves its figures out. */
+export async function mysqlPid(db: Knex): Promise<number | null> {
   const [rows] = (await db.raw("SELECT @@pid_file AS f")) as [Array<{ f: string }>];
-  let mysqlPid = 0;
-  try {
-    mysqlPid = Number(readFileSync(rows[0]?.f ?? "", "utf8").trim());
-  } catch {
-    // Not readable here: the figures for MariaDB will be missing.
-  }
-  return { redis: running(redisPid), mysql: running(mysqlPid) };
+  return Number(readText(rows[0]?.f ?? "").trim()) || null;
 }
 
-/** The processes to measure: each part once (in process, this process), redis-server and mariadbd. */
-export function watched(stack: Stack, infra: InfraPids): WatchedProcess[] {
+/** The processes to measure: each part once (in process, this process), and mariadbd. */
+export function watched(stack: Stack, mysql: number | null): WatchedProcess[] {
   const parts = [...stack.apis, ...stack.workers].filter((p, i, all) => all.findIndex((q) => q.pid === p.pid) === i);
   const list = parts.map((p) => ({ name: p.pid === process.pid ? "bench+system" : p.name, pid: p.pid }));
-  if (infra.redis) list.push({ name: "redis-server", pid: infra.redis });
-  if (infra.mysql) list.push({ name: "mariadbd", pid: infra.mysql });
-  return list;
+  return mysql ? [...list, { name: "mariadbd", pid: mysql }] : list;
 }

@@ -1,47 +1,38 @@
-/** The results as a console table, a markdown summary, a JSON file and the charts (charts.ts). */
+/** The results as a markdown summary (printed too), a JSON file and the charts (charts.ts). */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { format } from "prettier";
 import { chartSvg, soakSvg } from "./charts";
-import { costPhases, phaseCost, type PhaseCost } from "./cost";
 import { round } from "./stats";
-import type {
-  BenchResult,
-  CeilingResult,
-  PhaseResult,
-  ProcessUsage,
-  RedisNodeLoad,
-  ScaleResult,
-  ScenarioRun,
-  SoakResult,
-  SoldOutResult,
-  TargetResult,
-  WriteBatches,
-} from "./types";
+import { phaseCost, type PhaseCost } from "./targets";
+import type { BenchResult, PhaseResult, ProcessUsage, ScenarioRun, WriteBatches } from "./types";
 
-type Cell = string | number;
-interface Table {
-  header: string[];
-  rows: Cell[][];
-}
+type Cell = string | number | boolean;
 /** A column: its header and how a row's cell is read. */
 type Column<T> = [string, (row: T) => Cell];
-
-function table<T>(rows: T[], columns: Array<Column<T>>): Table {
-  return { header: columns.map(([h]) => h), rows: rows.map((r) => columns.map(([, f]) => f(r))) };
+/** A markdown table of `rows`; "" when there are none. */
+function table<T>(rows: T[], columns: Array<Column<T>>): string {
+  const [header, cells] = [columns.map(([h]) => h), rows.map((r) => columns.map(([, f]) => f(r)))];
+  return rows.length === 0 ? "" : markdownTable(header, cells);
 }
 
 const MiB = (kb: number) => round(kb / 1024, 0);
 const isApi = (u: ProcessUsage) => u.name === "api" || u.name.startsWith("api-");
 const isWorker = (u: ProcessUsage) => u.name.startsWith("worker-");
-const isNamed = (name: string) => (u: ProcessUsage) => u.name === name;
+const named = (name: string) => (u: ProcessUsage) => u.name === name;
 const cpu = (p: PhaseResult, match: (u: ProcessUsage) => boolean) =>
   round(p.processes.filter(match).reduce((s, u) => s + u.cpuPercent, 0));
-const mem = (p: PhaseResult, match: (u: ProcessUsage) => boolean, f: (u: ProcessUsage) => number) =>
-  MiB(p.processes.filter(match).reduce((m, u) => Math.max(m, f(u)), 0));
+const mem = (p: PhaseResult, match: (u: ProcessUsage) => boolean, peak: "hwm" | "rss") =>
+  MiB(p.processes.filter(match).reduce((m, u) => Math.max(m, peak === "hwm" ? u.hwmKb : u.rssPeakKb), 0));
+const PARTS = Object.entries({
+  API: isApi,
+  workers: isWorker,
+  redis: named("redis-server"),
+  mariadb: named("mariadbd"),
+});
+const LATENCY = ["p50", "p95", "p99", "max"] as const;
 /** "flash-sale/redis add" -> "add". */
 export const phaseName = (p: PhaseResult) => p.name.split(" ").slice(1).join(" ");
-const passText = (pass: boolean | null) => (pass === null ? "n/a" : pass ? "PASS" : "FAIL");
 
 type RunPhase = { run: ScenarioRun; p: PhaseResult };
 const RUN: Array<Column<RunPhase>> = [
@@ -50,7 +41,6 @@ const RUN: Array<Column<RunPhase>> = [
   ["phase", ({ p }) => phaseName(p)],
 ];
 
-/** The columns of the per-phase table; the console shows those up to the API's memory, and the errors. */
 const COLUMNS: Array<Column<RunPhase>> = [
   ...RUN,
   ["req/s", ({ p }) => p.requestsPerSecond],
@@ -58,24 +48,18 @@ const COLUMNS: Array<Column<RunPhase>> = [
   ["409/s", ({ p }) => p.rejectedPerSecond],
   ["sale /s", ({ p }) => p.saleWindow?.completedPerSecond ?? ""],
   ["orders/s", ({ p }) => p.ordersCompleted?.perSecond ?? ""],
-  ["p50", ({ p }) => p.latencyMs.p50],
-  ["p95", ({ p }) => p.latencyMs.p95],
-  ["p99", ({ p }) => p.latencyMs.p99],
-  ["max", ({ p }) => p.latencyMs.max],
-  ["API CPU%", ({ p }) => cpu(p, isApi)],
-  ["workers CPU%", ({ p }) => cpu(p, isWorker)],
-  ["redis CPU%", ({ p }) => cpu(p, isNamed("redis-server"))],
-  ["mariadb CPU%", ({ p }) => cpu(p, isNamed("mariadbd"))],
+  ...LATENCY.map((q): Column<RunPhase> => [q, ({ p }) => p.latencyMs[q]]),
+  ...PARTS.map(([part, match]): Column<RunPhase> => [`${part} CPU%`, ({ p }) => cpu(p, match)]),
   ["bench CPU%", ({ p }) => p.clientCpuPercent],
-  ["API MiB", ({ p }) => mem(p, isApi, (u) => u.hwmKb)],
-  ["workers MiB", ({ p }) => mem(p, isWorker, (u) => u.hwmKb)],
-  ["redis MiB", ({ p }) => mem(p, isNamed("redis-server"), (u) => u.rssPeakKb)],
-  ["mariadb MiB", ({ p }) => mem(p, isNamed("mariadbd"), (u) => u.rssPeakKb)],
+  // API and workers: VmHWM (their peak since they started); the servers: the highest sampled VmRSS.
+  ...PARTS.map(([part, match], i): Column<RunPhase> => [
+    `${part} MiB`,
+    ({ p }) => mem(p, match, i < 2 ? "hwm" : "rss"),
+  ]),
   ["Redis mem Δ MiB", ({ p }) => round((p.redisUsedMemory.after - p.redisUsedMemory.before) / 1_048_576, 1)],
   ["errors", ({ p }) => (p.errors + p.pending ? `${p.errors}${p.pending ? ` (+${p.pending} 202)` : ""}` : 0)],
   ["load avg", ({ p }) => (p.loadAverage ? p.loadAverage.map((l) => round(l, 1)).join("→") : "")],
 ];
-const SHORT = [...COLUMNS.slice(0, 18), ...COLUMNS.filter(([c]) => c === "errors")];
 
 const CHECKS: Array<Column<ScenarioRun>> = [
   ["scenario", (r) => r.scenario],
@@ -91,23 +75,21 @@ const CHECKS: Array<Column<ScenarioRun>> = [
 
 type Costed = RunPhase & { c: PhaseCost };
 const batch =
-  (f: (b: WriteBatches) => number) =>
+  (k: keyof WriteBatches) =>
   ({ run }: Costed) =>
-    run.writeBatches ? f(run.writeBatches) : "";
+    run.writeBatches?.[k] ?? "";
 const COST: Array<Column<Costed>> = [
   ...RUN,
   ["completed", ({ c }) => c.completed],
   ["statements each", ({ c }) => c.statementsPer],
   ["transactions each", ({ c }) => c.transactionsPer],
   ["worker CPU ms per job", ({ c }) => c.workerCpuMsPerRequest],
-  ["write batches: transactions", batch((b) => b.transactions)],
-  ["mean writes each", batch((b) => b.meanSize)],
-  ["p50 <=", batch((b) => b.p50AtMost)],
-  ["p90 <=", batch((b) => b.p90AtMost)],
-  ["max <=", batch((b) => b.maxAtMost)],
+  ["write batches: transactions", batch("transactions")],
+  ["mean writes each", batch("meanSize")],
+  ...(["p50", "p90", "max"] as const).map((q): Column<Costed> => [`${q} <=`, batch(`${q}AtMost`)]),
 ];
 
-type NodePhase = RunPhase & { n: RedisNodeLoad };
+type NodePhase = RunPhase & { n: PhaseResult["redisNodes"][number] };
 /** A primary's (or the one server's) share of the commands the primaries processed in the phase. */
 function shareOfOps({ p, n }: NodePhase): Cell {
   const served = p.redisNodes.filter((x) => x.role !== "replica").reduce((s, x) => s + x.commands, 0);
@@ -125,7 +107,7 @@ const NODES: Array<Column<NodePhase>> = [
 const NODE_RUNS = new Set(["redis", "redis-cluster"]);
 const NODE_SCENARIOS = new Set(["flash-sale", "wide-catalog"]);
 
-const CEILINGS: Array<Column<CeilingResult>> = [
+const CEILINGS: Array<Column<BenchResult["ceilings"][number]>> = [
   ["ceiling", (c) => c.name],
   ["what", (c) => c.description],
   ["ops/s", (c) => c.opsPerSecond],
@@ -136,13 +118,13 @@ const CEILINGS: Array<Column<CeilingResult>> = [
   ["failures", (c) => c.failures],
 ];
 
-const SCALE: Array<Column<ScaleResult>> = [
+type ScaleRow = BenchResult["scale"][number];
+const SCALE: Array<Column<ScaleRow>> = [
   ["API processes", (s) => s.apiProcesses],
   ["offered checkouts/s", (s) => s.targetRate],
   ["answered req/s", (s) => s.phase.requestsPerSecond],
   ["orders/s", (s) => s.phase.ordersCompleted?.perSecond ?? ""],
-  ["p50 ms", (s) => s.phase.latencyMs.p50],
-  ["p99 ms", (s) => s.phase.latencyMs.p99],
+  ...(["p50", "p99"] as const).map((q): Column<ScaleRow> => [`${q} ms`, (s) => s.phase.latencyMs[q]]),
   ["CPU% of each API process", (s) => s.apiCpuPercent.join(" / ")],
   ["API CPU% total", (s) => s.apiCpuPercentTotal],
   ["API CPU ms per request", (s) => s.apiCpuMsPerRequest],
@@ -150,24 +132,23 @@ const SCALE: Array<Column<ScaleResult>> = [
   ["checks", (s) => (s.checksOk ? "ok" : "FAIL")],
 ];
 
-const SOAK: Array<Column<SoakResult["growth"][number]>> = [
+type Soak = NonNullable<BenchResult["soak"]>;
+type Growth = Soak["growth"][number];
+const SOAK: Array<Column<Growth>> = [
   ["series", (g) => `${g.series} (${g.unit})`],
-  ["first", (g) => g.first],
-  ["last", (g) => g.last],
-  ["delta", (g) => g.delta],
+  ...(["first", "last", "delta"] as const).map((k): Column<Growth> => [k, (g) => g[k]]),
   ["growth %", (g) => g.percent],
 ];
 
-/** The targets; markdown shows the result in bold. */
-const targetColumns = (bold: boolean): Array<Column<TargetResult>> => [
+const TARGETS: Array<Column<BenchResult["targets"][number]>> = [
   ["target", (t) => t.name],
   ["ratio", (t) => t.ratio ?? "-"],
   ["needs", (t) => `${t.direction} ${t.threshold}`],
-  ["result", (t) => (bold ? `**${passText(t.pass)}**` : passText(t.pass))],
+  ["result", (t) => `**${t.pass === null ? "n/a" : t.pass ? "PASS" : "FAIL"}**`],
   ["figures", (t) => t.detail],
 ];
 
-const SOLD_OUT: Array<Column<ScenarioRun & { soldOut: SoldOutResult }>> = [
+const SOLD_OUT: Array<Column<ScenarioRun & Required<Pick<ScenarioRun, "soldOut">>>> = [
   ["design", (r) => r.design],
   ["sold-out req/s", (r) => r.soldOut.soldOut.requestsPerSecond],
   ["sold-out p99 ms", (r) => r.soldOut.soldOut.latencyMs.p99],
@@ -177,37 +158,26 @@ const SOLD_OUT: Array<Column<ScenarioRun & { soldOut: SoldOutResult }>> = [
   ["API CPU% (sold-out / healthz)", (r) => `${cpu(r.soldOut.soldOut, isApi)} / ${cpu(r.soldOut.healthz, isApi)}`],
 ];
 
-function markdownTable({ header, rows }: Table): string {
+function markdownTable(header: string[], rows: Cell[][]): string {
   const line = (cells: Cell[]) => `| ${cells.map((c) => String(c)).join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
-function textTable({ header, rows }: Table): string {
-  const all = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i] ?? "").length)));
-  return all.map((r) => r.map((c, i) => String(c).padStart(widths[i] ?? 0)).join("  ")).join("\n");
-}
-
 /** A titled table, with a paragraph before it and one after it (empty: none). */
-type Section = [title: string, before: string, table: Table, after?: string];
+type Section = [title: string, before: string, table: string, after?: string];
 
 /** Titled sections of the report, each a table with a sentence on what it shows; empty tables are left out. */
-function sections(result: BenchResult, console: boolean): Section[] {
+function sections(result: BenchResult): Section[] {
   const s = result.soak;
   const phases = result.runs.flatMap((run) => run.phases.map((p) => ({ run, p })));
-  const costed = result.runs.flatMap((run) =>
-    costPhases(run).flatMap((p) => {
-      const c = phaseCost(p);
-      return c ? [{ run, p, c }] : [];
-    }),
-  );
+  const costed = phases.flatMap(({ run, p }) => [phaseCost(p)].flatMap((c) => (c ? [{ run, p, c }] : [])));
   const soldOut = result.runs.flatMap((r) => (r.soldOut ? [{ ...r, soldOut: r.soldOut }] : []));
   const nodes = phases
     .filter(({ run }) => NODE_RUNS.has(run.design) && NODE_SCENARIOS.has(run.scenario))
-    .flatMap((rp) => (rp.p.redisNodes ?? []).map((n) => ({ ...rp, n })));
+    .flatMap((rp) => rp.p.redisNodes.map((n) => ({ ...rp, n })));
   const all: Section[] = [
-    ["Targets", "", table(result.targets, targetColumns(!console))],
-    ["Throughput, latency, CPU and memory per phase", PHASES_NOTE, table(phases, console ? SHORT : COLUMNS)],
+    ["Targets", "", table(result.targets, TARGETS)],
+    ["Throughput, latency, CPU and memory per phase", PHASES_NOTE, table(phases, COLUMNS)],
     ["Sold-out answers against the plain route", "", table(soldOut, SOLD_OUT)],
     ["Redis load per node", NODES_NOTE, table(nodes, NODES)],
     ["What a checkout costs", COST_NOTE, table(costed, COST)],
@@ -216,7 +186,7 @@ function sections(result: BenchResult, console: boolean): Section[] {
     ["Horizontal scale of the API", "", table(result.scale, SCALE)],
     ["Memory soak", s ? soakNote(s) : "", table(s?.growth ?? [], SOAK), s ? soakAfter(s) : ""],
   ];
-  return all.filter(([, , t]) => t.rows.length > 0);
+  return all.filter(([, , t]) => t !== "");
 }
 
 const PHASES_NOTE =
@@ -226,52 +196,37 @@ const NODES_NOTE =
 const COST_NOTE =
   "Per completed checkout (orders in MySQL; the floor: 200 answers) or added item, over the phase: SQL statements (MariaDB `Questions`, the benchmark's own left out; the flush and the reconciler included) and transactions (`Com_commit`); worker CPU per job (both worker processes). Group commit: writes per MySQL transaction of the workers over the whole run (`oms_write_batch_size`; quantiles are histogram bucket bounds).";
 
-function soakNote(s: NonNullable<BenchResult["soak"]>): string {
-  return `${s.minutes} min at ${s.targetSessionsPerSecond} sessions/s (each a new client: 1-3 adds, then a checkout); ${s.phase.requestsPerSecond} req/s answered, p99 ${s.phase.latencyMs.p99} ms, ${s.phase.errors} errors. Growth: mean of the last ${s.windowSeconds}s against the first ${s.windowSeconds}s. Chart: soak.svg.`;
-}
+const soakNote = (s: Soak) =>
+  `${s.minutes} min at ${s.targetSessionsPerSecond} sessions/s (each a new client: 1-3 adds, then a checkout); ${s.phase.requestsPerSecond} req/s answered, p99 ${s.phase.latencyMs.p99} ms, ${s.phase.errors} errors. Growth: mean of the last ${s.windowSeconds}s against the first ${s.windowSeconds}s. Chart: soak.svg.`;
 
-function soakAfter(s: NonNullable<BenchResult["soak"]>): string {
+function soakAfter(s: Soak): string {
   const rows = Object.entries(s.tableRows).map(([t, v]) => `${t} ${v.first} -> ${v.last}`);
   return `Keys under the run's prefix: ${s.prefixKeys.first} -> ${s.prefixKeys.last}. Rows: ${rows.join(", ")}. Checks after the soak: ${s.checks.ok ? "ok" : `FAIL: ${s.checks.violations.join("; ")}`}.`;
 }
 
-export function consoleReport(result: BenchResult): string {
-  const parts = sections(result, true).map(([title, , table]) => `\n${title}\n\n${textTable(table)}`);
-  return [
-    `\nResults (${result.form} form; latency in ms; CPU in % of one core)`,
-    ...parts,
-    `\nCorrectness overall: ${result.correctnessOk ? "ok" : "FAILED"}`,
-  ].join("\n");
-}
+const MACHINE = ["nproc", "CPU", "memory", "node", "OS", "Redis", "MariaDB", "load average (start / end)"];
 
-export function markdownReport(result: BenchResult): string {
+function markdownReport(result: BenchResult): string {
   const m = result.machine;
   const machine = [m.nproc, m.cpuModel, `${m.memoryGb} GB`, m.node, m.os, m.redisVersion, m.mysqlVersion];
-  const scenarios = [...new Map(result.runs.map((r) => [r.scenario, r.params])).entries()].flatMap(([id, params]) => [
+  const parameters = (params: Record<string, unknown>) => Object.entries(params).map(([k, v]) => `${k} ${String(v)}`);
+  const scenarios = [...new Map(result.runs.map((r) => [r.scenario, r.params]))].flatMap(([id, params]) => [
     `### ${id}`,
-    `Parameters: ${Object.entries(params)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(", ")}.`,
+    `Parameters: ${parameters(params).join(", ")}.`,
   ]);
   const out = [
     `# Benchmark results (${result.form} form)`,
     `Run ${m.startedAt} to ${m.finishedAt} with \`npm run bench${result.form === "quick" ? " -- --quick" : ""}\`. See docs/benchmark.md for what each figure means.`,
     "## Machine",
-    markdownTable({
-      header: ["nproc", "CPU", "memory", "node", "OS", "Redis", "MariaDB", "load average (start / end)"],
-      rows: [[...machine, `${m.loadAverageStart} / ${m.loadAverageEnd}`]],
-    }),
+    markdownTable(MACHINE, [[...machine, `${m.loadAverageStart} / ${m.loadAverageEnd}`]]),
     "The machine is shared: other work ran beside the benchmark (see the load average), Redis and MariaDB serve other clients too, and the load generator runs on the same two cores as the system. Compare designs within this run, not across runs.",
     "## Settings",
-    markdownTable({
-      header: ["setting", "value"],
-      rows: Object.entries(result.settings).map(([k, v]) => [k, String(v)]),
-    }),
+    markdownTable(["setting", "value"], Object.entries(result.settings)),
     // The targets first, then the scenarios' parameters, then every other table.
-    ...sections(result, false).flatMap(([title, note, table, after]) => [
+    ...sections(result).flatMap(([title, note, table, after]) => [
       `## ${title}`,
       ...(note ? [note] : []),
-      markdownTable(table),
+      table,
       ...(after ? [after] : []),
       ...(title === "Targets" ? ["## Scenarios", ...scenarios] : []),
     ]),
@@ -280,16 +235,19 @@ export function markdownReport(result: BenchResult): string {
   return `${out.join("\n\n")}\n`;
 }
 
-/** Writes results.json, summary.md, chart.svg (and soak.svg) into the output directory. */
-export async function writeReport(result: BenchResult, outDir: string): Promise<string[]> {
+/** summary.md: the machine, the settings and every table (the CLI prints it too). */
+export const summary = (result: BenchResult) => format(markdownReport(result), { parser: "markdown", printWidth: 120 });
+
+/** Writes results.json (unless re-rendering), summary.md, chart.svg and soak.svg into the output directory. */
+export async function writeReport(result: BenchResult, outDir: string, withJson = true): Promise<string[]> {
   mkdirSync(outDir, { recursive: true });
-  const files: Array<[string, string]> = [
-    ["results.json", await format(JSON.stringify(result), { parser: "json", printWidth: 120 })],
-    ["summary.md", await format(markdownReport(result), { parser: "markdown", printWidth: 120 })],
-    ["chart.svg", await chartSvg(result)],
-  ];
-  const soakChart = await soakSvg(result);
-  if (soakChart) files.push(["soak.svg", soakChart]);
-  for (const [name, content] of files) writeFileSync(join(outDir, name), content);
-  return files.map(([name]) => join(outDir, name));
+  const files = {
+    "results.json": withJson ? await format(JSON.stringify(result), { parser: "json", printWidth: 120 }) : null,
+    "summary.md": await summary(result),
+    "chart.svg": await chartSvg(result),
+    "soak.svg": await soakSvg(result),
+  };
+  const written = Object.entries(files).flatMap(([name, text]) => (text === null ? [] : [[join(outDir, name), text]]));
+  for (const [path = "", text = ""] of written) writeFileSync(path, text);
+  return written.map(([path = ""]) => path);
 }

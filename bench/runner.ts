@@ -3,30 +3,19 @@
  * key prefix per run, scenarios interleaved across designs so they share the machine's
  * noise), then the ceilings, the horizontal-scale runs, the soak and the report.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { cpus, totalmem, release, type } from "node:os";
-import { Cluster } from "ioredis";
+import { cpus, loadavg, release, totalmem, type } from "node:os";
 import { luaCeiling, mysqlCeiling } from "./ceilings";
 import type { BenchOptions } from "./options";
-import { infraPids, type InfraPids } from "./processes";
-import { Progress } from "./progress";
-import { consoleReport, writeReport } from "./report";
-import { runScale } from "./scale";
+import { mysqlPid } from "./processes";
+import { Progress } from "./load";
+import { summary, writeReport } from "./report";
 import { SCENARIOS } from "./scenarios";
-import { runSession } from "./session";
-import { runSoak } from "./soak";
-import { loadAverage, round } from "./stats";
-import { DESIGN_LABELS, onCluster } from "./system";
+import { runScale, runSoak } from "./steady";
+import { readText, round } from "./stats";
+import { designLabel, onCluster, runSession, type Bench } from "./system";
 import { evaluateTargets, phaseOf } from "./targets";
-import type { BenchResult, DesignId, MachineInfo, ScenarioId, ScenarioRun } from "./types";
+import { ScenarioId, type BenchResult, type DesignId, type MachineInfo, type ScenarioRun } from "./types";
 import { createWorld, destroyWorld, type World } from "./world";
-
-export interface RunOptions {
-  /** Print the table at the end (the CLI does; the test does not need to). */
-  print?: boolean;
-  /** Write JSON, markdown and SVG (default true). */
-  write?: boolean;
-}
 
 /**
  * Which scenarios a design runs: the limiter-off variant only where the limiter is on the
@@ -37,152 +26,101 @@ function runsFor(design: DesignId, scenario: ScenarioId): boolean {
   return !onCluster(design) || scenario === "flash-sale" || scenario === "wide-catalog";
 }
 
+/** The machine's 1-, 5- and 15-minute load averages, as /proc/loadavg prints them. */
+const loadAverage = () => Array.from(loadavg(), (l) => l.toFixed(2)).join(" ");
+
 async function machineInfo(world: World): Promise<MachineInfo> {
-  const cpuinfo = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : "";
-  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? cpus()[0]?.model ?? "?";
-  const redisInfo = await world.redis.info("server");
+  const cpuinfo = readText("/proc/cpuinfo");
   const [rows] = (await world.db.raw("SELECT VERSION() AS v")) as [Array<{ v: string }>];
   return {
     nproc: cpus().length,
-    cpuModel: model,
-    memoryGb: round(totalmem() / 1024 ** 3, 1),
-    node: process.version,
-    os: `${type()} ${release()}`,
-    redisVersion: /redis_version:(\S+)/.exec(redisInfo)?.[1] ?? "?",
+    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? cpus()[0]?.model ?? "?",
+    ...{ memoryGb: round(totalmem() / 1024 ** 3, 1), node: process.version, os: `${type()} ${release()}` },
+    redisVersion: /redis_version:(\S+)/.exec(await world.redis.info("server"))?.[1] ?? "?",
     mysqlVersion: rows[0]?.v ?? "?",
-    loadAverageStart: loadAverage(),
-    loadAverageEnd: "",
-    startedAt: new Date().toISOString(),
-    finishedAt: "",
+    ...{ loadAverageStart: loadAverage(), loadAverageEnd: "", startedAt: new Date().toISOString(), finishedAt: "" },
   };
 }
 
 /** The scenarios against one design, as the results report them. */
-async function runDesign(
-  opts: BenchOptions,
-  infra: InfraPids,
-  design: DesignId,
-  ids: ScenarioId[],
-  log: Progress,
-): Promise<ScenarioRun[]> {
-  const checked = await runSession(
-    opts,
-    infra,
-    design,
-    ids.map((id) => SCENARIOS[id]),
-    log,
-  );
-  return checked.flatMap(({ seeded, output, checks, startupSeconds, writeBatches }, i) => {
-    const scenario = ids[i];
-    if (!scenario) return [];
-    const { phases, soldOut } = output;
-    const extra = { ...(soldOut && { soldOut }), ...(writeBatches && { writeBatches }) };
-    return [
-      { scenario, design, params: seeded.params, phases, checks, startupSeconds: round(startupSeconds, 1), ...extra },
-    ];
+async function runDesign(bench: Bench, design: DesignId, ids: ScenarioId[]): Promise<ScenarioRun[]> {
+  const [label, list] = [designLabel(design), ids.join(", ")];
+  bench.progress.log(bench.opts.isolate === "scenario" ? `\n${list} / ${label}` : `${label}: ${list}`);
+  const scenarios = ids.map((id) => SCENARIOS[id]);
+  const checked = await runSession(bench, design, scenarios);
+  return checked.map(({ id, seeded, output, checks, startupSeconds, writeBatches }) => {
+    const extra = { ...(output.soldOut && { soldOut: output.soldOut }), ...(writeBatches && { writeBatches }) };
+    const figures = { params: seeded.params, phases: output.phases, checks, startupSeconds: round(startupSeconds, 1) };
+    return { scenario: ScenarioId.parse(id), design, ...figures, ...extra };
   });
 }
 
-export async function runBenchmark(opts: BenchOptions, runOptions: RunOptions = {}): Promise<BenchResult> {
+/** Runs the benchmark; `write`: JSON, markdown and SVG; `print`: the tables at the end (the CLI does). */
+export async function runBenchmark(opts: BenchOptions, { print = false, write = true } = {}): Promise<BenchResult> {
   const progress = new Progress(opts.progress);
   const probe = await createWorld();
-  let machine: MachineInfo;
-  let infra: InfraPids;
-  try {
-    machine = await machineInfo(probe);
-    if (probe.redis instanceof Cluster) throw new Error("the probe world runs on one redis-server");
-    infra = await infraPids(probe.redis, probe.db);
-  } finally {
-    await destroyWorld(probe);
-  }
+  const [machine, bench] = await Promise.all([
+    machineInfo(probe),
+    mysqlPid(probe.db).then((pid): Bench => ({ opts, mysqlPid: pid, progress })),
+  ]).finally(() => destroyWorld(probe));
+  const { nproc, cpuModel, memoryGb, node } = machine;
   progress.log(
-    `bench (${opts.form}): ${machine.nproc} x ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}; load average ${machine.loadAverageStart}`,
-  );
-  progress.log(
-    `designs: ${opts.designs.map((d) => DESIGN_LABELS[d]).join(", ")}; ${opts.workerProcesses} worker process(es); ${opts.concurrency} concurrent clients; PAYMENT_SIM_LATENCY_MS=${opts.paymentLatencyMs}`,
+    `bench (${opts.form}): ${nproc} x ${cpuModel}, ${memoryGb} GB, node ${node}; load average ${machine.loadAverageStart}\ndesigns: ${opts.designs.map(designLabel).join(", ")}; ${opts.workerProcesses} worker process(es); ${opts.concurrency} concurrent clients; PAYMENT_SIM_LATENCY_MS=${opts.paymentLatencyMs}`,
   );
   const runs: ScenarioRun[] = [];
   if (opts.isolate === "scenario") {
     // Fresh processes, database and prefix per scenario run, so VmHWM is the scenario's.
-    for (const scenarioId of opts.scenarios) {
-      for (const design of opts.designs.filter((d) => runsFor(d, scenarioId))) {
-        progress.log(`\n${scenarioId} / ${DESIGN_LABELS[design]}`);
-        runs.push(...(await runDesign(opts, infra, design, [scenarioId], progress)));
-      }
-    }
+    for (const id of opts.scenarios)
+      for (const design of opts.designs.filter((d) => runsFor(d, id)))
+        runs.push(...(await runDesign(bench, design, [id])));
   } else {
-    const runOne = (design: DesignId, log: Progress) => {
-      const ids = opts.scenarios.filter((s) => runsFor(design, s));
-      log.log(`${DESIGN_LABELS[design]}: ${ids.join(", ")}`);
-      return runDesign(opts, infra, design, ids, log);
-    };
     // Side by side (speed figures are then meaningless; the quick form checks correctness).
-    runs.push(...(await Promise.all(opts.designs.map((d) => runOne(d, new Progress(opts.progress, false))))).flat());
+    const quiet = () => ({ ...bench, progress: new Progress(opts.progress, false) });
+    const runOne = (d: DesignId) =>
+      runDesign(
+        quiet(),
+        d,
+        opts.scenarios.filter((s) => runsFor(d, s)),
+      );
+    runs.push(...(await Promise.all(opts.designs.map(runOne))).flat());
   }
 
   const ceilings = [];
   if (opts.ceilings) {
     progress.log("\nceilings: each design's bottleneck alone");
-    for (const lines of [1, 3]) {
-      ceilings.push(await luaCeiling(opts.ceilings, lines, progress));
-      ceilings.push(await mysqlCeiling(opts.ceilings, lines, infra.mysql, opts.form === "quick", progress));
+    const [limits, quick] = [opts.ceilings, opts.form === "quick"];
+    for (const n of [1, 3]) {
+      ceilings.push(await luaCeiling(limits, n, progress));
+      ceilings.push(await mysqlCeiling(limits, n, bench.mysqlPid, quick, progress));
     }
   }
-
   // The scale and soak runs offer a fixed share of what the redis design reached on the wide catalog.
   const wide = phaseOf(runs, "wide-catalog", "redis", "checkout");
   const capacity = wide?.ordersCompleted?.perSecond ?? wide?.okPerSecond ?? 100;
-  let scale: BenchResult["scale"] = [];
-  if (opts.scale) {
-    progress.log("\nhorizontal scale of the API");
-    scale = await runScale(opts, infra, progress, opts.scale.rate ?? Math.max(20, round(capacity * 0.5, 0)));
-  }
-  let soak: BenchResult["soak"] = null;
-  if (opts.soak) {
-    progress.log("\nmemory soak");
-    // A session is 1-3 adds and a checkout; offer about a quarter of the checkout capacity.
-    soak = await runSoak(
-      opts,
-      infra,
-      progress,
-      opts.soak.sessionsPerSecond ?? Math.min(150, Math.max(10, round(capacity * 0.25, 0))),
-    );
-  }
+  const scale = opts.scale ? await runScale(bench, opts.scale, Math.max(20, round(capacity * 0.5, 0))) : [];
+  // A session is 1-3 adds and a checkout; offer about a quarter of the checkout capacity.
+  const sessions = opts.soak?.sessionsPerSecond ?? Math.min(150, Math.max(10, round(capacity * 0.25, 0)));
+  const soak = opts.soak ? await runSoak(bench, opts.soak, sessions) : null;
 
-  machine.loadAverageEnd = loadAverage();
-  machine.finishedAt = new Date().toISOString();
-  const settings: BenchResult["settings"] = {
-    form: opts.form,
-    designs: opts.designs.join(","),
-    scenarios: opts.scenarios.join(","),
-    concurrency: opts.concurrency,
-    "worker processes": opts.workerProcesses,
-    "API processes": 1,
-    "WORKER_CONCURRENCY_CART / _CHECKOUT": "50 / 50 (defaults)",
-    PAYMENT_SIM_LATENCY_MS: opts.paymentLatencyMs,
-    RATE_LIMIT_PER_MINUTE: `${opts.rateLimitPerMinute} (redis-nolimit: 0)`,
-    CHECKOUT_TIMEOUT_MS: "8000 (default)",
+  Object.assign(machine, { loadAverageEnd: loadAverage(), finishedAt: new Date().toISOString() });
+  const settings = {
+    ...{ form: opts.form, designs: opts.designs.join(","), scenarios: opts.scenarios.join(",") },
+    ...{ concurrency: opts.concurrency, "worker processes": opts.workerProcesses, "API processes": 1 },
+    ...{ "WORKER_CONCURRENCY_CART / _CHECKOUT": "50 / 50 (defaults)", PAYMENT_SIM_LATENCY_MS: opts.paymentLatencyMs },
+    ...{
+      RATE_LIMIT_PER_MINUTE: `${opts.rateLimitPerMinute} (redis-nolimit: 0)`,
+      CHECKOUT_TIMEOUT_MS: "8000 (default)",
+    },
     Redis:
       "the benchmark's own per scenario run, no persistence: one redis-server, or (redis-cluster) a Cluster of 3 primaries with a replica each and INVENTORY_SHARDS=3",
     isolation:
       opts.isolate === "scenario" ? "fresh processes, database and prefix per scenario run" : "one system per design",
     "load generator": "undici Pool, keep-alive, one request in flight per connection, connections = clients",
   };
-  const result: BenchResult = {
-    form: opts.form,
-    machine,
-    settings,
-    runs,
-    ceilings,
-    scale,
-    soak,
-    targets: evaluateTargets(runs, opts.concurrency),
-    correctnessOk: runs.every((r) => r.checks.ok) && (soak?.checks.ok ?? true) && scale.every((s) => s.checksOk),
-  };
-  if (runOptions.write !== false) {
-    const files = await writeReport(result, opts.outDir);
-    progress.log(`\nwrote ${files.join(", ")}`);
-  }
-  if (runOptions.print) console.log(consoleReport(result));
+  const correctnessOk = runs.every((r) => r.checks.ok) && (soak?.checks.ok ?? true) && scale.every((s) => s.checksOk);
+  const targets = evaluateTargets(runs, opts.concurrency);
+  const result = { form: opts.form, machine, settings, runs, ceilings, scale, soak, targets, correctnessOk };
+  if (write) progress.log(`\nwrote ${(await writeReport(result, opts.outDir)).join(", ")}`);
+  if (print) console.log(await summary(result));
   return result;
 }

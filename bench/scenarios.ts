@@ -2,46 +2,34 @@
  * The workloads. Each scenario seeds its products (ids under its own prefix, so several
  * can share one database) and carts, then drives the real HTTP API in phases.
  */
-import type { Pool } from "undici";
 import { waitForQueueIdle } from "./checks";
 import { listTask, runLoad, type LoadSpec, type RequestSpec } from "./load";
-import { measureAlternating, measurePhase, recordCompletions, type PhaseContext } from "./phase";
+import { measureAlternating, measurePhase, recordCompletions } from "./phase";
 import type { BenchOptions } from "./options";
-import type { WatchedProcess } from "./proc";
-import type { Progress } from "./progress";
 import { clientId, rng } from "./stats";
+import type { Bench, System } from "./system";
 import type { DesignId, PhaseResult, ScenarioId, SoldOutResult } from "./types";
 import { seedCarts, seedProducts, type Cart, type Product, type World } from "./world";
 
 /** Plenty: a product that never runs out during a run. */
 export const AMPLE_STOCK = 100_000_000;
 
-export interface Seeded {
+/** What the checks need; `productPrefix`: the scenario's products' (the checks look at their orders only). */
+export type Seeded = {
   initialStock: Map<string, number>;
   params: Record<string, number | string>;
-  /** The id prefix of the scenario's products (the checks look at their orders only). */
   productPrefix: string;
-}
+};
 
-export interface ScenarioOutput {
-  phases: PhaseResult[];
-  checkoutAnswers: { completed: number; pending: number };
+/** `expectedCartRows`: add-to-cart runs: the cart rows MySQL must hold afterwards (a 504 may or may not have added). */
+export type ScenarioOutput = { phases: PhaseResult[]; checkoutAnswers: { completed: number; pending: number } } & {
   soldOut?: SoldOutResult;
-  /** add-to-cart runs: the cart rows MySQL must hold afterwards (a 504 may or may not have added). */
   expectedCartRows?: { min: number; max: number };
-}
+};
 
-export interface Driver {
-  world: World;
-  design: DesignId;
-  pools: Pool[];
-  phase: PhaseContext;
-  /** The processes under test (the soak samples their memory). */
-  processes: WatchedProcess[];
-  opts: BenchOptions;
-  progress: Progress;
-  label: string;
-}
+/** What a scenario drives: the world, the design's running system, and where it reports. */
+export type Driver = Pick<System, "pools" | "phase" | "processes"> &
+  Bench & { world: World; design: DesignId; label: string };
 
 export interface Scenario<Out extends ScenarioOutput = ScenarioOutput> {
   id: string;
@@ -58,13 +46,7 @@ export const ampleCatalog = (prefix: string, n: number): Product[] =>
   Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, quantity: AMPLE_STOCK }));
 
 /** Seeds the products, then the carts, and returns what the checks need. */
-export async function seeded(
-  world: World,
-  products: Product[],
-  carts: Cart[],
-  productPrefix: string,
-  params: Seeded["params"] = {},
-): Promise<Seeded> {
+export async function seeded(world: World, products: Product[], carts: Cart[], productPrefix: string, params = {}) {
   await seedProducts(world, products);
   await seedCarts(world, carts);
   return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix, params };
@@ -72,9 +54,8 @@ export async function seeded(
 
 /** A closed-loop phase of the scenario's clients; `phase` names it (add, checkout, ...). */
 function spec(d: Driver, phase: string, requests: RequestSpec[], stock?: number): LoadSpec {
-  const { concurrency } = d.opts;
-  const base = { label: `${d.label} ${phase}`, targets: d.pools, concurrency, progress: d.progress };
-  return { ...base, total: requests.length, task: listTask(requests), stock };
+  const [label, { concurrency }] = [`${d.label} ${phase}`, d.opts];
+  return { label, targets: d.pools, concurrency, progress: d.progress, stock, ...listTask(requests) };
 }
 
 /** The checkout phase of `clientIds`; orders completed counted from MySQL once the queue is idle. */
@@ -97,13 +78,11 @@ export const flashSale: Scenario = {
     // The sold-out phase's shoppers: carts holding the (by then sold-out) product.
     const lines = [{ productId: HOT, quantity: 1 }];
     const carts = ids("so-", opts.soldOut.clients).map((clientId): Cart => ({ clientId, lines }));
-    return seeded(world, [{ id: HOT, quantity: opts.flashSale.stock }], carts, "fs-", {
-      product: HOT,
-      stock: opts.flashSale.stock,
-      clients: opts.flashSale.clients,
-      concurrency: opts.concurrency,
-      "sold-out clients": opts.soldOut.clients,
-      "sold-out rounds": `${opts.soldOut.rounds} x ${opts.soldOut.roundSeconds}s`,
+    const { stock, clients } = opts.flashSale;
+    const { rounds, roundSeconds } = opts.soldOut;
+    return seeded(world, [{ id: HOT, quantity: stock }], carts, "fs-", {
+      ...{ product: HOT, stock, clients, concurrency: opts.concurrency, "sold-out clients": opts.soldOut.clients },
+      "sold-out rounds": `${rounds} x ${roundSeconds}s`,
     });
   },
   async run(d) {
@@ -123,41 +102,32 @@ export const flashSale: Scenario = {
     if (d.design === "noop") return { phases: [adds, buy], checkoutAnswers: told };
 
     // When the sale did not sell out (too few carts), sell the rest first, unmeasured.
-    let next = 0;
-    let soldOutSeen = false;
+    let [next, soldOutSeen] = [0, false];
     const drained = await runLoad({
-      label: `${d.label} drain`,
-      targets: d.pools,
-      concurrency: d.opts.concurrency,
+      ...{ label: `${d.label} drain`, targets: d.pools, concurrency: d.opts.concurrency },
       task: async (_i, send) => {
         if (!soldOutSeen && (await send(checkout(clientId("so-", next++)))) === 409) soldOutSeen = true;
         return !soldOutSeen;
       },
     });
-    const drainedOk = drained.statuses["200"] ?? 0;
-    if (drainedOk || drained.statuses["202"])
+    const [drainedOk, drainedPending] = [drained.statuses["200"] ?? 0, drained.statuses["202"] ?? 0];
+    if (drainedOk || drainedPending)
       d.progress.log(`  ${d.label}: ${drainedOk} units left after the sale were sold before the sold-out phase`);
     await waitForQueueIdle(d.world, "checkout", d.opts.checkTimeoutMs);
-    told.completed += drainedOk;
-    told.pending += drained.statuses["202"] ?? 0;
+    [told.completed, told.pending] = [told.completed + drainedOk, told.pending + drainedPending];
 
     // Sold out: every checkout is turned away. Against GET /healthz of the same process, alternated.
     const { roundSeconds, rounds, clients: soldOutClients } = d.opts.soldOut;
     // Past the clients the drain used (their carts are empty now), wrapping around.
-    const first = next;
-    const span = Math.max(1, soldOutClients - first);
-    const timed = (phase: string, request: () => RequestSpec): LoadSpec => ({
-      ...spec(d, phase, []),
-      total: undefined,
-      durationMs: roundSeconds * 1000,
-      task: async (_i, send) => {
-        await send(request());
-        return true;
-      },
-    });
+    const [first, span] = [next, Math.max(1, soldOutClients - next)];
+    const timed = (phase: string, request: () => RequestSpec): LoadSpec[] =>
+      Array.from({ length: rounds }, () => ({
+        ...{ ...spec(d, phase, []), total: undefined, durationMs: roundSeconds * 1000 },
+        task: (_i, send) => send(request()).then(() => true),
+      }));
     const [soldOut, healthz] = await measureAlternating(d.phase, [
-      Array.from({ length: rounds }, () => timed("sold-out", () => checkout(clientId("so-", first + (next++ % span))))),
-      Array.from({ length: rounds }, () => timed("healthz", () => ({ method: "GET", path: "/healthz" }))),
+      timed("sold-out", () => checkout(clientId("so-", first + (next++ % span)))),
+      timed("healthz", () => ({ method: "GET", path: "/healthz" })),
     ]);
     if (!soldOut || !healthz) throw new Error("sold-out phase produced no result");
     const ratio = healthz.requestsPerSecond > 0 ? soldOut.requestsPerSecond / healthz.requestsPerSecond : 0;
@@ -178,18 +148,13 @@ export const wideCatalog: Scenario = {
       const chosen = new Set<number>();
       const lines = 1 + Math.floor(random() * maxLines);
       while (chosen.size < lines) chosen.add(Math.floor(random() * n));
-      return {
-        clientId,
-        lines: [...chosen].map((p) => ({ productId: `wc-${p}`, quantity: 1 + Math.floor(random() * 2) })),
-      };
+      const line = (p: number) => ({ productId: `wc-${p}`, quantity: 1 + Math.floor(random() * 2) });
+      return { clientId, lines: [...chosen].map(line) };
     });
     const lineCount = carts.reduce((s, c) => s + c.lines.length, 0);
     return seeded(world, ampleCatalog("wc-", n), carts, "wc-", {
-      products: n,
-      carts: k,
-      "lines per cart": `1-${maxLines} (mean ${(lineCount / k).toFixed(2)})`,
-      "stock per product": AMPLE_STOCK,
-      concurrency: opts.concurrency,
+      ...{ products: n, carts: k, "lines per cart": `1-${maxLines} (mean ${(lineCount / k).toFixed(2)})` },
+      ...{ "stock per product": AMPLE_STOCK, concurrency: opts.concurrency },
     });
   },
   async run(d) {
@@ -207,16 +172,11 @@ export const hot3: Scenario = {
     const lines = HOT3.map((productId) => ({ productId, quantity: 1 }));
     const carts = ids("h3-c", k).map((clientId) => ({ clientId, lines }));
     const products = HOT3.map((id) => ({ id, quantity: k }));
-    return seeded(world, products, carts, "h3-", {
-      products: HOT3.join(", "),
-      "stock per product": k,
-      carts: `${k} (one of each)`,
-      concurrency: opts.concurrency,
-    });
+    const params = { products: HOT3.join(", "), "stock per product": k, carts: `${k} (one of each)` };
+    return seeded(world, products, carts, "h3-", { ...params, concurrency: opts.concurrency });
   },
   async run(d) {
-    const k = d.opts.hot3.carts;
-    const buy = await checkoutPhase(d, ids("h3-c", k), "h3-c", k);
+    const buy = await checkoutPhase(d, ids("h3-c", d.opts.hot3.carts), "h3-c", d.opts.hot3.carts);
     return { phases: [buy], checkoutAnswers: answers(buy) };
   },
 };
@@ -224,22 +184,21 @@ export const hot3: Scenario = {
 export const addOnly: Scenario = {
   id: "add-only",
   async seed(world, opts) {
-    return seeded(world, ampleCatalog("ao-", opts.addOnly.products), [], "ao-", {
-      products: opts.addOnly.products,
-      requests: `${opts.addOnly.requests} (one per client, a random product)`,
-      concurrency: opts.concurrency,
-    });
+    const { products, requests } = opts.addOnly;
+    const [what, concurrency] = [`${requests} (one per client, a random product)`, opts.concurrency];
+    const params = { products, requests: what, concurrency };
+    return seeded(world, ampleCatalog("ao-", products), [], "ao-", params);
   },
   async run(d) {
     const { requests, products } = d.opts.addOnly;
     const random = rng(7);
     const list = ids("ao-c", requests).map((c) => add(c, `ao-${Math.floor(random() * products)}`));
     const adds = await measurePhase(d.phase, spec(d, "add", list));
-    const maxRows = adds.ok + (adds.statuses["504"] ?? 0);
+    const expectedCartRows = { min: adds.ok, max: adds.ok + (adds.statuses["504"] ?? 0) };
     return {
       phases: [adds],
       checkoutAnswers: { completed: 0, pending: 0 },
-      ...(d.design === "noop" ? {} : { expectedCartRows: { min: adds.ok, max: maxRows } }),
+      ...(d.design !== "noop" && { expectedCartRows }),
     };
   },
 };

@@ -1,204 +1,117 @@
-/** The shapes of a benchmark run's results, as written to the JSON file. */
-
 /**
- * The designs compared. `redis-nolimit` is `redis` with the per-client rate limiter off;
- * `redis-cluster` is `redis` on a local Redis Cluster (three primaries, a replica each).
+ * The shapes of a run's results (results.json), as zod schemas: a re-render parses the
+ * file with them. docs/benchmark.md says what each figure means.
  */
-export type DesignId = "redis" | "redis-cluster" | "redis-nolimit" | "mysql-locking" | "mysql-batched" | "noop";
+import { z } from "zod";
 
-export type ScenarioId = "flash-sale" | "wide-catalog" | "hot-3" | "add-only";
+const [n, s, bool] = [z.number(), z.string(), z.boolean()];
+/** An object of numbers (a z.object, so fields an older results.json has beyond these are dropped). */
+const nums = <K extends string>(...keys: K[]) =>
+  z.object(Object.fromEntries(keys.map((k) => [k, n])) as Record<K, typeof n>);
 
-export type LatencySummary = Record<"p50" | "p95" | "p99" | "max" | "mean", number>;
+/** `redis-nolimit`: `redis` with the rate limiter off; `redis-cluster`: `redis` on a local Redis Cluster. */
+export const DesignId = z.enum(["redis", "redis-cluster", "mysql-locking", "mysql-batched", "noop", "redis-nolimit"]);
+export type DesignId = z.infer<typeof DesignId>;
+export const ScenarioId = z.enum(["flash-sale", "wide-catalog", "hot-3", "add-only"]);
+export type ScenarioId = z.infer<typeof ScenarioId>;
 
-/** CPU and memory of one process over a phase. */
-export interface ProcessUsage {
-  name: string;
-  pid: number;
-  /** CPU seconds (user + system) spent during the phase. */
-  cpuSeconds: number;
-  /** cpuSeconds / wall seconds, in % of one core. */
-  cpuPercent: number;
-  /** Highest VmRSS seen by the sampler during the phase (kB). */
-  rssPeakKb: number;
-  /** VmHWM at the end of the phase (kB): the process's peak since it started. */
-  hwmKb: number;
-}
+const Latency = nums("p50", "p95", "p99", "max", "mean");
+export type LatencySummary = z.infer<typeof Latency>;
 
-/** One redis-server over a phase: CPU (pidusage) and commands (INFO total_commands_processed deltas). */
-export interface RedisNodeLoad {
-  node: string;
-  role: "standalone" | "primary" | "replica";
-  cpuPercent: number;
-  /** Commands processed in the phase, the benchmark's own INFO calls left out (a replica's are its replication stream). */
-  commands: number;
-  opsPerSecond: number;
-}
+/** CPU over a phase; the highest sampled VmRSS and VmHWM (peak since start) at its end, kB. */
+const ProcessUsage = z.object({ name: s, pid: n, cpuSeconds: n, cpuPercent: n, rssPeakKb: n, hwmKb: n });
+export type ProcessUsage = z.infer<typeof ProcessUsage>;
+const RedisNode = z.object({
+  node: s,
+  role: z.enum(["standalone", "primary", "replica"]),
+  cpuPercent: n,
+  commands: n,
+  opsPerSecond: n,
+});
 
-/** Counters of MariaDB's global status, as deltas over a phase (shared server: other clients count too). */
-export type MysqlStatusDelta = Record<"rowLockWaits" | "rowLockTimeMs" | "commits" | "questions", number>;
+export const PhaseResult = z.object({
+  ...{ name: s, startedAtMs: n, concurrency: n, targetRate: n.optional(), requests: n, seconds: n },
+  /** 200 (done), 409 (no stock), 202 (checkout pending when the API stopped waiting); errors: anything else. */
+  ...{ statuses: z.record(s, n), ok: n, rejected: n, pending: n, errors: n, errorSamples: z.array(s) },
+  ...{ requestsPerSecond: n, okPerSecond: n, rejectedPerSecond: n, latencyMs: Latency },
+  /** Checkouts of limited stock: until the last unit sold (MySQL's completed_at; the floor: 200 answers). */
+  saleWindow: nums("completed", "seconds", "completedPerSecond").optional(),
+  ordersCompleted: nums("completed", "seconds", "perSecond").optional(),
+  /** CPU of the load generator (this process), % of one core. */
+  ...{ clientCpuPercent: n, processes: z.array(ProcessUsage), redisUsedMemory: nums("before", "after") },
+  /** Each redis-server of the world; absent from runs before it was measured. */
+  redisNodes: z.array(RedisNode).default([]),
+  ...{ mysql: nums("commits", "questions"), loadAverage: z.array(n).optional() },
+});
+export type PhaseResult = z.infer<typeof PhaseResult>;
 
-export interface PhaseResult {
-  name: string;
-  /** Wall clock (epoch ms) when the phase started. */
-  startedAtMs: number;
-  concurrency: number;
-  /** Open-loop target rate (requests per second), when the phase ran at a fixed rate. */
-  targetRate?: number;
-  requests: number;
-  seconds: number;
-  statuses: Record<string, number>;
-  /** 200 answers (checkout completed, item added, healthz ok). */
-  ok: number;
-  /** 409 answers (not enough stock). */
-  rejected: number;
-  /** 202 answers (checkout still pending when the API stopped waiting). */
-  pending: number;
-  /** Anything else: 4xx other than 409, 5xx, network errors. */
-  errors: number;
-  errorSamples: string[];
-  requestsPerSecond: number;
-  okPerSecond: number;
-  rejectedPerSecond: number;
-  latencyMs: LatencySummary;
-  /** Latency of the 200 answers alone. */
-  okLatencyMs: LatencySummary;
-  /**
-   * Checkout phases with limited stock: the sale lasts until the last unit is sold. From
-   * MySQL (orders' completed_at, so checkouts answered 202 and completed later count) when
-   * the design writes orders; from the HTTP 200 answers for the no-op floor.
-   */
-  saleWindow?: Record<"completed" | "seconds" | "completedPerSecond", number> & {
-    latencyMs: LatencySummary;
-    source: "mysql" | "http";
-  };
-  /** Checkout phases of designs that write orders: orders completed, and per second until the last one completed. */
-  ordersCompleted?: { completed: number; seconds: number; perSecond: number };
-  /** CPU of the load generator itself (this process), % of one core. */
-  clientCpuPercent: number;
-  processes: ProcessUsage[];
-  /** INFO used_memory, summed over the redis-servers. */
-  redisUsedMemory: { before: number; after: number };
-  /** Each redis-server of the world (one, or six on a Cluster): its share of the load. */
-  redisNodes: RedisNodeLoad[];
-  mysql: MysqlStatusDelta;
-  /** The machine's 1-minute load average at the start and the end of the phase. */
-  loadAverage?: number[];
-}
+const CorrectnessChecks = z.object({
+  ...{ oversoldUnits: n, conservation: bool, redisMatchesMysql: bool.nullable() },
+  ...{ completedOrders: n, failedOrders: n, answersAgree: bool, quiescentAfterSeconds: n },
+  ...{ violations: z.array(s), ok: bool },
+});
+export type CorrectnessChecks = z.infer<typeof CorrectnessChecks>;
 
-export interface CorrectnessChecks {
-  /** Units sold beyond the initial stock (and units refunds returned), summed over products. Must be 0. */
-  oversoldUnits: number;
-  /** Per product: initial stock + units refunds returned = MySQL quantity + units of paid orders (after the flush). */
-  conservation: boolean;
-  /** Per product: the cached available level equals the MySQL quantity; null when the design has no cache. */
-  redisMatchesMysql: boolean | null;
-  completedOrders: number;
-  failedOrders: number;
-  /** HTTP 200 checkouts <= completed orders <= 200 + 202 answers. */
-  answersAgree: boolean;
-  quiescentAfterSeconds: number;
-  /** Every invariant of the test suite's conservationReport that failed, and the benchmark's own. */
-  violations: string[];
-  ok: boolean;
-}
-
-export interface ScenarioRun {
-  scenario: ScenarioId;
-  design: DesignId;
-  params: Record<string, number | string>;
-  phases: PhaseResult[];
-  checks: CorrectnessChecks;
-  /** Flash sale only: sold-out answers against the plain route of the same API process. */
-  soldOut?: SoldOutResult;
-  /** Seconds to start the API and worker processes. */
-  startupSeconds: number;
-  /** Group-commit transactions of the worker processes over the whole run (add and checkout phases). */
-  writeBatches?: WriteBatches;
-}
-
-/** Writes per group-commit transaction; quantiles are histogram bucket bounds ("at most"). */
-export type WriteBatches = Record<
-  "transactions" | "writes" | "meanSize" | "p50AtMost" | "p90AtMost" | "maxAtMost",
-  number
->;
-
-type CeilingFigure = "lines" | "concurrency" | "connections" | "operations" | "seconds" | "opsPerSecond" | "failures";
-
-/** One bottleneck alone; server and client CPU (redis-server or mariadbd, this process) in % of one core. */
-export interface CeilingResult extends Record<CeilingFigure | "serverCpuPercent" | "clientCpuPercent", number> {
-  name: string;
-  description: string;
-  latencyMs: LatencySummary;
-}
-
-export interface ScaleResult {
-  apiProcesses: number;
-  targetRate: number;
-  phase: PhaseResult;
-  /** CPU % of one core of each API process, in port order. */
-  apiCpuPercent: number[];
-  apiCpuPercentTotal: number;
-  /** API CPU milliseconds per request, all API processes together. */
-  apiCpuMsPerRequest: number;
-  workersCpuPercent: number;
-  checksOk: boolean;
-}
-
-export interface SoakSample {
-  t: number;
-  rssKb: Record<string, number>;
-  redisUsedMemory: number;
-  prefixKeys?: number;
-}
-
-export interface SoakResult {
-  minutes: number;
-  targetSessionsPerSecond: number;
-  phase: PhaseResult;
-  samples: SoakSample[];
-  /** Per series (process RSS, Redis used_memory): mean over the first and the last window. */
-  growth: Array<{ series: string; first: number; last: number; delta: number; percent: number; unit: string }>;
-  windowSeconds: number;
-  prefixKeys: { first: number; last: number };
-  /** Rows of the tables that grow with traffic, at the first and the last sample. */
-  tableRows: Record<string, { first: number; last: number }>;
-  checks: CorrectnessChecks;
-}
-
-export interface TargetResult {
-  name: string;
-  ratio: number | null;
-  threshold: number;
-  direction: ">=" | "<=";
-  pass: boolean | null;
-  detail: string;
-}
-
-export interface MachineInfo extends Record<
-  "cpuModel" | "node" | "os" | "redisVersion" | "mysqlVersion" | "startedAt" | "finishedAt",
-  string
-> {
-  nproc: number;
-  memoryGb: number;
-  loadAverageStart: string;
-  loadAverageEnd: string;
-}
-
-export interface BenchResult {
-  form: "quick" | "full";
-  machine: MachineInfo;
-  settings: Record<string, number | string | boolean>;
-  runs: ScenarioRun[];
-  ceilings: CeilingResult[];
-  scale: ScaleResult[];
-  soak: SoakResult | null;
-  targets: TargetResult[];
-  correctnessOk: boolean;
-}
+/** Writes per group-commit transaction of the workers; quantiles are histogram bucket bounds ("at most"). */
+const WriteBatches = nums("transactions", "writes", "meanSize", "p50AtMost", "p90AtMost", "maxAtMost");
+export type WriteBatches = z.infer<typeof WriteBatches>;
 
 /** Sold-out answers against the plain route (GET /healthz) of the same API process, alternated. */
-export interface SoldOutResult {
-  soldOut: PhaseResult;
-  healthz: PhaseResult;
-  ratio: number;
-}
+const SoldOutResult = z.object({ soldOut: PhaseResult, healthz: PhaseResult, ratio: n });
+export type SoldOutResult = z.infer<typeof SoldOutResult>;
+
+const ScenarioRun = z.object({
+  ...{ scenario: ScenarioId, design: DesignId, params: z.record(s, z.union([n, s])), phases: z.array(PhaseResult) },
+  ...{
+    checks: CorrectnessChecks,
+    soldOut: SoldOutResult.optional(),
+    startupSeconds: n,
+    writeBatches: WriteBatches.optional(),
+  },
+});
+export type ScenarioRun = z.infer<typeof ScenarioRun>;
+
+/** One bottleneck alone; server and client CPU (redis-server or mariadbd, this process) in % of one core. */
+const CeilingResult = z.object({
+  ...{ name: s, description: s, latencyMs: Latency, serverCpuPercent: n, clientCpuPercent: n },
+  ...{ lines: n, concurrency: n, connections: n, operations: n, seconds: n, opsPerSecond: n, failures: n },
+});
+export type CeilingResult = z.infer<typeof CeilingResult>;
+
+/** CPU % of one core of each API process (port order) and together; API CPU ms per request. */
+const ScaleResult = z.object({
+  ...{ apiProcesses: n, targetRate: n, phase: PhaseResult, apiCpuPercent: z.array(n) },
+  ...{ apiCpuPercentTotal: n, apiCpuMsPerRequest: n, workersCpuPercent: n, checksOk: bool },
+});
+export type ScaleResult = z.infer<typeof ScaleResult>;
+
+const SoakSample = z.object({ t: n, rssKb: z.record(s, n), redisUsedMemory: n });
+export type SoakSample = z.infer<typeof SoakSample>;
+const Growth = z.object({ series: s, first: n, last: n, delta: n, percent: n, unit: s });
+const FirstLast = nums("first", "last");
+const SoakResult = z.object({
+  ...{ minutes: n, targetSessionsPerSecond: n, phase: PhaseResult, samples: z.array(SoakSample) },
+  /** Per series (process RSS, Redis used_memory): mean over the first and the last window. */
+  ...{ growth: z.array(Growth), windowSeconds: n, prefixKeys: FirstLast, tableRows: z.record(s, FirstLast) },
+  checks: CorrectnessChecks,
+});
+export type SoakResult = z.infer<typeof SoakResult>;
+
+const TargetResult = z.object({
+  ...{ name: s, ratio: n.nullable(), threshold: n, direction: z.enum([">=", "<="]) },
+  ...{ pass: bool.nullable(), detail: s },
+});
+export type TargetResult = z.infer<typeof TargetResult>;
+
+const MachineInfo = z.object({
+  ...{ nproc: n, cpuModel: s, memoryGb: n, node: s, os: s, redisVersion: s, mysqlVersion: s },
+  ...{ loadAverageStart: s, loadAverageEnd: s, startedAt: s, finishedAt: s },
+});
+export type MachineInfo = z.infer<typeof MachineInfo>;
+
+export const BenchResult = z.object({
+  ...{ form: z.enum(["quick", "full"]), machine: MachineInfo, settings: z.record(s, z.union([n, s, bool])) },
+  ...{ runs: z.array(ScenarioRun), ceilings: z.array(CeilingResult), scale: z.array(ScaleResult) },
+  ...{ soak: SoakResult.nullable(), targets: z.array(TargetResult), correctnessOk: bool },
+});
+export type BenchResult = z.infer<typeof BenchResult>;

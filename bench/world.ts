@@ -1,22 +1,21 @@
 /**
  * One isolated world per scenario run: the test suite's env (own migrated MariaDB
- * database, own Redis key prefix) on redis-servers of its own, seeded directly, and
- * removed afterwards with its servers.
+ * database, own Redis key prefix) on redis-servers of its own, the benchmark's alone (the
+ * shared 6379's counters and CPU include its other clients): one standalone server, or a
+ * local Cluster of three primaries with a replica each (test/support/redis-topology.ts).
+ * Seeded directly, and removed afterwards with its servers.
  */
-import type { Knex, RedisClient } from "@oms/shared";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRedis, type Knex, type RedisClient } from "@oms/shared";
+import { OwnRedis, freePort } from "../test/chaos/infra";
 import { createTestEnvOn, insertProducts, scanAll, type TestEnv } from "../test/support/env";
-import { RedisServers } from "./redis-servers";
-import type { MysqlStatusDelta } from "./types";
+import { startLocalCluster } from "../test/support/redis-topology";
 
-export interface Product {
-  id: string;
-  quantity: number;
-}
-
-export interface Cart {
-  clientId: string;
-  lines: Array<{ productId: string; quantity: number }>;
-}
+export type Product = { id: string; quantity: number };
+export type Cart = { clientId: string; lines: Array<{ productId: string; quantity: number }> };
+type Role = "standalone" | "primary" | "replica";
 
 export interface World extends Omit<TestEnv<RedisClient>, "close"> {
   servers: RedisServers;
@@ -24,17 +23,67 @@ export interface World extends Omit<TestEnv<RedisClient>, "close"> {
   processEnv: Record<string, string>;
 }
 
+/** Stock shards on the Cluster: one per primary. */
+const CLUSTER_SHARDS = 3;
+/** Far above any stall a loaded 2-core machine causes, so no replica takes over mid-run. */
+const CLUSTER_NODE_TIMEOUT_MS = 15_000;
+/** The number after `prefix` at the start of an INFO line (0 when absent). */
+const infoField = (info: string, prefix: string) => Number(new RegExp(`^${prefix}(\\d+)`, "m").exec(info)?.[1] ?? 0);
+
+/** Commands a node processed, its INFO calls for the benchmark left out. */
+const commandsOf = (info: string) =>
+  infoField(info, "total_commands_processed:") - infoField(info, "cmdstat_info:calls=");
+
+/** The servers (REDIS_URL and, on a Cluster, REDIS_CLUSTER_NODES and INVENTORY_SHARDS), each read over a connection of its own. */
+function redisServers(env: Record<string, string>, servers: Array<[OwnRedis, Role]>, stop: () => Promise<void>) {
+  const nodes = servers.map(([s, role]) => ({ name: `redis:${s.port}`, port: s.port, pid: s.pid ?? 0, role }));
+  const connections = nodes.map((x) => createRedis(`redis://127.0.0.1:${x.port}`, { name: "bench-info" }));
+  const infos = (...sections: string[]) => Promise.all(connections.map((r) => r.info(...sections)));
+  return {
+    env,
+    nodes,
+    /** Commands each node processed so far, in node order. */
+    commands: async () => (await infos("stats", "commandstats")).map(commandsOf),
+    /** INFO memory used_memory, summed over the nodes. */
+    usedMemory: async () => (await infos("memory")).reduce((sum, info) => sum + infoField(info, "used_memory:"), 0),
+    close: async () => {
+      for (const r of connections) r.disconnect();
+      await stop();
+    },
+  };
+}
+export type RedisServers = ReturnType<typeof redisServers>;
+
+async function startServers(cluster: boolean): Promise<RedisServers> {
+  if (cluster) {
+    const c = await startLocalCluster(CLUSTER_NODE_TIMEOUT_MS);
+    const primaries = await c.primaries();
+    const roles = c.servers.map((s): [OwnRedis, Role] => [s, primaries.includes(s.port) ? "primary" : "replica"]);
+    const shards = { REDIS_CLUSTER_NODES: c.seeds, INVENTORY_SHARDS: String(CLUSTER_SHARDS) };
+    return redisServers({ REDIS_URL: c.servers[0]?.url ?? "", ...shards }, roles, () => c.stop());
+  }
+  const dir = mkdtempSync(join(tmpdir(), "oms-bench-redis-"));
+  const server = new OwnRedis(await freePort(), dir);
+  const killNow = () => server.killNow();
+  process.once("exit", killNow);
+  const stop = async () => {
+    process.off("exit", killNow);
+    await server.kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  await server.start().catch(async (err: unknown) => {
+    await stop();
+    throw err;
+  });
+  return redisServers({ REDIS_URL: server.url }, [[server, "standalone"]], stop);
+}
+
 /** Worlds not yet destroyed, so an interrupted run can still clean up. */
 const live = new Set<World>();
 
-/** Inserts rows in chunks of `size`. */
-async function insert<T>(rows: T[], size: number, write: (chunk: T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += size) await write(rows.slice(i, i + size));
-}
-
 /** A world on a standalone redis-server, or on a local Cluster. */
 export async function createWorld(cluster = false): Promise<World> {
-  const servers = await RedisServers.start(cluster);
+  const servers = await startServers(cluster);
   try {
     const { close: _dropsKeysOneByOne, ...env } = await createTestEnvOn(servers.env);
     const processEnv = { ...servers.env, REDIS_PREFIX: env.id, DATABASE_URL: env.config.DATABASE_URL };
@@ -56,13 +105,15 @@ export async function destroyWorld(world: World): Promise<void> {
   await world.servers.close();
 }
 
-export async function destroyAllWorlds(): Promise<void> {
-  await Promise.all([...live].map((w) => destroyWorld(w).catch(() => undefined)));
+export const destroyAllWorlds = () => Promise.all([...live].map((w) => destroyWorld(w).catch(() => undefined)));
+
+/** Inserts rows in chunks of `size`. */
+async function insert<T>(rows: T[], size: number, write: (chunk: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < rows.length; i += size) await write(rows.slice(i, i + size));
 }
 
-export async function seedProducts(world: World, products: Product[]): Promise<void> {
-  await insert(products, 1000, (chunk) => insertProducts(world.db, chunk));
-}
+export const seedProducts = (world: World, products: Product[]) =>
+  insert(products, 1000, (c) => insertProducts(world.db, c));
 
 /**
  * Carts written directly: the rows of client_cart in MySQL and the API's copy in Redis
@@ -86,20 +137,12 @@ export async function seedCarts(world: World, carts: Cart[]): Promise<void> {
 }
 
 /** Keys under this world's prefix, on every node. */
-export async function prefixKeyCount(world: World): Promise<number> {
-  return (await scanAll(world.redis, world.keys.allKeysPattern)).length;
-}
+export const prefixKeyCount = async (world: World) => (await scanAll(world.redis, world.keys.allKeysPattern)).length;
 
 /** Global status counters of MariaDB (the server is shared, so these include other clients). */
-export async function mysqlStatus(db: Knex): Promise<MysqlStatusDelta> {
-  const [rows] = (await db.raw(
-    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_row_lock_waits','Innodb_row_lock_time','Com_commit','Questions')",
-  )) as [Array<{ Variable_name: string; Value: string }>];
+export async function mysqlStatus(db: Knex) {
+  const sql = "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_commit','Questions')";
+  const [rows] = (await db.raw(sql)) as [Array<{ Variable_name: string; Value: string }>];
   const v = new Map(rows.map((r) => [r.Variable_name, Number(r.Value)]));
-  return {
-    rowLockWaits: v.get("Innodb_row_lock_waits") ?? 0,
-    rowLockTimeMs: v.get("Innodb_row_lock_time") ?? 0,
-    commits: v.get("Com_commit") ?? 0,
-    questions: v.get("Questions") ?? 0,
-  };
+  return { commits: v.get("Com_commit") ?? 0, questions: v.get("Questions") ?? 0 };
 }
