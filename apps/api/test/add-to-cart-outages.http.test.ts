@@ -72,14 +72,7 @@ describe("POST /addToCart: infrastructure failures", () => {
   });
 
   it("answers 503 with Retry-After when Redis is unreachable", async () => {
-    const prefix = isolatedPrefix("deadredis");
-    const dead = await bounded(
-      startApi(env, { REDIS_PREFIX: prefix, ...unreachableRedis(env.config) }),
-      20_000,
-      "starting an API whose Redis is unreachable",
-    );
-    const closeDead = once(() => dead.close());
-    closers.push(closeDead);
+    const { dead } = await apiWithDeadRedis("deadredis");
     const productID = await product(5);
     const clientID = uid("c");
 
@@ -96,14 +89,7 @@ describe("POST /addToCart: infrastructure failures", () => {
   });
 
   it("closes an API whose Redis is unreachable promptly (graceful shutdown during an outage)", async () => {
-    const prefix = isolatedPrefix("deadclose");
-    const dead = await bounded(
-      startApi(env, { REDIS_PREFIX: prefix, ...unreachableRedis(env.config) }),
-      20_000,
-      "starting an API whose Redis is unreachable",
-    );
-    const closeDead = once(() => dead.close());
-    closers.push(closeDead);
+    const { closeDead } = await apiWithDeadRedis("deadclose");
 
     await bounded(closeDead(), 5_000, "ApiDeps.close() with Redis unreachable");
   });
@@ -164,3 +150,15 @@ describe("cart workers that fail to start", () => {
     expect(await front.deps.queues.cart.getJobState(String(res.body.jobId))).toBe("waiting");
   });
 });
+
+/** An API started against an unreachable Redis (it must start: it answers 503s), closed after the test. */
+async function apiWithDeadRedis(name: string) {
+  const dead = await bounded(
+    startApi(env, { REDIS_PREFIX: isolatedPrefix(name), ...unreachableRedis(env.config) }),
+    20_000,
+    "starting an API whose Redis is unreachable",
+  );
+  const closeDead = once(() => dead.close());
+  closers.push(closeDead);
+  return { dead, closeDead };
+}

@@ -41,19 +41,7 @@ describe("POST /checkOutCart over HTTP", () => {
     expect(await redisStock(plenty)).toBe(10);
     expect(await redisStock(scarce)).toBe(1);
     expect(await ordersOfClient(client)).toEqual([]);
-    expect((await cart(client)).items.map((i) => [i.productID, i.quantity])).toEqual(
-      [
-        [plenty, 2],
-        [scarce, 3],
-      ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
-    );
-    await assertConservation(
-      env,
-      new Map([
-        [plenty, 10],
-        [scarce, 1],
-      ]),
-    );
+    await expectCartKeptAndStockConserved(client, plenty, scarce);
   });
 
   it("rejects in the saga a cart whose product ran short (cache not warm): 409, order failed, nothing reserved", async () => {
@@ -96,19 +84,7 @@ describe("POST /checkOutCart over HTTP", () => {
       );
     expect(await paymentsOf(orderId)).toEqual([]);
     expect(await order(orderId)).toMatchObject({ state: "failed", failureCode: "out_of_stock" });
-    expect((await cart(client)).items.map((i) => [i.productID, i.quantity])).toEqual(
-      [
-        [plenty, 2],
-        [scarce, 3],
-      ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
-    );
-    await assertConservation(
-      env,
-      new Map([
-        [plenty, 10],
-        [scarce, 1],
-      ]),
-    );
+    await expectCartKeptAndStockConserved(client, plenty, scarce);
   });
 
   it("answers 400 for an empty cart and writes nothing: a refused request is no order (review finding 9)", async () => {
@@ -181,3 +157,20 @@ describe("POST /checkOutCart over HTTP", () => {
     await assertConservation(env, new Map([[p, 1]]));
   });
 });
+
+/** A refused checkout leaves the cart (2 of plenty, 3 of scarce) as it was and conserves stock (10 and 1). */
+async function expectCartKeptAndStockConserved(client: string, plenty: string, scarce: string): Promise<void> {
+  expect((await cart(client)).items.map((i) => [i.productID, i.quantity])).toEqual(
+    [
+      [plenty, 2],
+      [scarce, 3],
+    ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+  );
+  await assertConservation(
+    env,
+    new Map([
+      [plenty, 10],
+      [scarce, 1],
+    ]),
+  );
+}
