@@ -5,11 +5,8 @@
  * exactly one succeeded payment of the right amount per paid order, never refunded
  * twice); the benchmark adds what only it knows: the HTTP answers it counted.
  */
-import { Queue } from "bullmq";
-import { QUEUE_NAMES, createRedis, redisTarget } from "@oms/shared";
 import { waitForQuiescence } from "../test/support/invariants/quiescence";
 import { checkSystem } from "../test/support/invariants/system";
-import { sleep } from "./stats";
 import { cachesStock } from "./system";
 import type { CorrectnessChecks, DesignId } from "./types";
 import type { World } from "./world";
@@ -24,24 +21,6 @@ export interface CheckInput {
   /** add-to-cart runs: the client_cart rows of these products MySQL must hold (504 answers may or may not have added). */
   expectedCartRows?: { min: number; max: number };
   timeoutMs: number;
-}
-
-/** Waits until a queue has no job waiting, delayed or running (or the timeout passes); false on timeout. */
-export async function waitForQueueIdle(world: World, queueName: keyof typeof QUEUE_NAMES, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  const connection = createRedis(redisTarget(world.config), { forQueue: true, name: `bench-idle-${world.id}` });
-  const queue = new Queue(QUEUE_NAMES[queueName], { connection, prefix: world.keys.queuePrefix(queueName) });
-  try {
-    for (;;) {
-      const counts = await queue.getJobCounts("active", "waiting", "delayed", "prioritized");
-      if (Object.values(counts).every((n) => n === 0)) return true;
-      if (Date.now() > deadline) return false;
-      await sleep(100);
-    }
-  } finally {
-    await queue.close();
-    connection.disconnect();
-  }
 }
 
 export async function checkCorrectness(world: World, input: CheckInput): Promise<CorrectnessChecks> {

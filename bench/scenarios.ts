@@ -2,7 +2,7 @@
  * The workloads. Each scenario seeds its products (ids under its own prefix, so several
  * can share one database) and carts, then drives the real HTTP API in phases.
  */
-import { waitForQueueIdle } from "./checks";
+import { waitForIdleQueue } from "../test/support/invariants/quiescence";
 import { listTask, runLoad, type LoadSpec, type RequestSpec } from "./load";
 import { measureAlternating, measurePhase, recordCompletions } from "./phase";
 import type { BenchOptions } from "./options";
@@ -62,7 +62,7 @@ function spec(d: Driver, phase: string, requests: RequestSpec[], stock?: number)
 async function checkoutPhase(d: Driver, clientIds: string[], prefix: string, stock?: number): Promise<PhaseResult> {
   const result = await measurePhase(d.phase, spec(d, "checkout", clientIds.map(checkout), stock));
   if (d.design === "noop") return result;
-  await waitForQueueIdle(d.world, "checkout", d.opts.checkTimeoutMs);
+  await waitForIdleQueue(d.world, "checkout", d.opts.checkTimeoutMs);
   await recordCompletions(d.world.db, result, prefix, stock);
   return result;
 }
@@ -92,7 +92,7 @@ export const flashSale: Scenario = {
     const adds = await measurePhase(d.phase, spec(d, "add", toAdd));
     // An add answered 504 may still land (its job is retried): let the cart queue settle,
     // then the shoppers who have a cart check out (the no-op design keeps no carts: all do).
-    await waitForQueueIdle(d.world, "cart", d.opts.checkTimeoutMs);
+    await waitForIdleQueue(d.world, "cart", d.opts.checkTimeoutMs);
     const carts = () => d.world.db("client_cart").where({ product_id: HOT }).where("client_id", "like", "fs-%");
     const withCart = d.design === "noop" ? shoppers : ((await carts().pluck("client_id")) as string[]);
     if (withCart.length < clients)
@@ -113,7 +113,7 @@ export const flashSale: Scenario = {
     const [drainedOk, drainedPending] = [drained.statuses["200"] ?? 0, drained.statuses["202"] ?? 0];
     if (drainedOk || drainedPending)
       d.progress.log(`  ${d.label}: ${drainedOk} units left after the sale were sold before the sold-out phase`);
-    await waitForQueueIdle(d.world, "checkout", d.opts.checkTimeoutMs);
+    await waitForIdleQueue(d.world, "checkout", d.opts.checkTimeoutMs);
     [told.completed, told.pending] = [told.completed + drainedOk, told.pending + drainedPending];
 
     // Sold out: every checkout is turned away. Against GET /healthz of the same process, alternated.

@@ -22,7 +22,6 @@ export const readText = (path: string) => {
     return "";
   }
 };
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A deterministic PRNG (mulberry32), so every design gets the same workload. */
 export function rng(seed: number): () => number {
