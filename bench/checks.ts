@@ -10,18 +10,11 @@ import { checkSystem } from "../test/support/invariants/system";
 import { cachesStock } from "./system";
 import type { CorrectnessChecks, DesignId } from "./types";
 import type { World } from "./world";
+import type { ScenarioOutput, Seeded } from "./scenarios";
 
-export interface CheckInput {
-  design: DesignId;
-  initialStock: Map<string, number>;
-  /** HTTP answers of the checkout phases: 200 (completed) and 202 (pending). */
-  checkoutAnswers: { completed: number; pending: number };
-  /** The scenario's product ids share this prefix: only client_cart rows of these products are counted. */
-  productPrefix: string;
-  /** add-to-cart runs: the client_cart rows of these products MySQL must hold (504 answers may or may not have added). */
-  expectedCartRows?: { min: number; max: number };
-  timeoutMs: number;
-}
+/** `checkoutAnswers`: the HTTP answers of the checkout phases, 200 (completed) and 202 (pending). */
+type CheckInput = Seeded &
+  Pick<ScenarioOutput, "checkoutAnswers" | "expectedCartRows"> & { design: DesignId; timeoutMs: number };
 
 export async function checkCorrectness(world: World, input: CheckInput): Promise<CorrectnessChecks> {
   const started = performance.now();

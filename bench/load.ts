@@ -9,7 +9,7 @@
  */
 import type { Pool } from "undici";
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
-import { histogram, type Histogram } from "./stats";
+import { histogram } from "./stats";
 
 export type RequestSpec = { method: "GET" | "POST"; path: string; body?: unknown };
 /** Sends one request and records it; resolves to the HTTP status (0 for a network error). */
@@ -28,20 +28,13 @@ export type LoadSpec = { label: string; targets: Pool[]; concurrency: number } &
   task(i: number, send: Send, time: Time): Promise<boolean>;
 } & Partial<Record<"total" | "durationMs" | "ratePerSecond" | "stock", number> & { progress: Progress }>;
 
-/** `sale`, with `stock`: from the start to the stock-th 200 (or the last 200). */
-export type LoadOutcome = Record<"seconds" | "count", number> & {
-  statuses: Record<string, number>;
-  latency: Histogram;
-} & {
-  errorSamples: string[];
-  sale?: { sold: number; seconds: number };
-};
-
 const JSON_HEADERS = { "content-type": "application/json" };
 
-export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
-  const out: LoadOutcome = { seconds: 0, count: 0, statuses: {}, latency: histogram(), errorSamples: [] };
-  if (spec.stock !== undefined) out.sale = { sold: 0, seconds: 0 };
+export async function runLoad(spec: LoadSpec) {
+  const [statuses, errorSamples]: [Record<string, number>, string[]] = [{}, []];
+  // `sale`, with `stock`: from the start to the stock-th 200 (or the last 200).
+  const sale = spec.stock === undefined ? undefined : { sold: 0, seconds: 0 };
+  const out = { seconds: 0, count: 0, statuses, latency: histogram(), errorSamples, sale };
   const sample = (message: string) =>
     void (out.errorSamples.length < 5 && out.errorSamples.push(message.slice(0, 300)));
   const start = performance.now();
@@ -112,6 +105,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   out.seconds = (performance.now() - start) / 1000;
   return out;
 }
+export type LoadOutcome = Awaited<ReturnType<typeof runLoad>>;
 
 /** A closed-loop task over a fixed list of requests, and its total for the progress bar. */
 export const listTask = (requests: RequestSpec[]): Pick<LoadSpec, "task" | "total"> => ({

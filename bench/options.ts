@@ -4,8 +4,8 @@ import { parseArgs } from "node:util";
 import { ROOT } from "./processes";
 import { DesignId, ScenarioId } from "./types";
 
-export const ALL_SCENARIOS = ScenarioId.options;
-export const ALL_DESIGNS = DesignId.options;
+const ALL_SCENARIOS = ScenarioId.options;
+const ALL_DESIGNS = DesignId.options;
 
 type Limits = Record<"seconds" | "concurrency" | "redisConnections" | "mysqlConnections", number>;
 /** Sessions per second null: a share of what the redis design reached on the wide catalog. */

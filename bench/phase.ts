@@ -59,7 +59,7 @@ export function procSampler(processes: WatchedProcess[]) {
 }
 type ProcSampler = ReturnType<typeof procSampler>;
 
-export type PhaseContext = { sampler: ProcSampler; servers: RedisServers; db: Knex };
+type PhaseContext = { sampler: ProcSampler; servers: RedisServers; db: Knex };
 /** One round of a measurement, with the commands each redis-server processed during it. */
 type Round = { outcome: LoadOutcome; usage: Awaited<ReturnType<ProcSampler["end"]>>; commands: number[] };
 
@@ -158,7 +158,7 @@ const saleWindow = (completed: number, seconds: number) => {
   return { completed, seconds: round(seconds, 3), completedPerSecond };
 };
 
-export function describePhase(p: PhaseResult): string {
+function describePhase(p: PhaseResult): string {
   return [
     `${p.requests} req in ${p.seconds}s = ${p.requestsPerSecond} req/s, 200 ${p.ok}, 409 ${p.rejected}`,
     ...(p.pending ? [`202 ${p.pending}`] : []),

@@ -31,7 +31,7 @@ const START_TIMEOUT_MS = 120_000;
 export type StackEntries = { api: string; workers: string };
 type Counts = { apiProcesses: number; workerProcesses: number };
 
-export interface Stack {
+interface Stack {
   apis: Array<WatchedProcess & { origin: string }>;
   workers: WatchedProcess[];
   /** Each worker process's /metrics (empty in process, where workers serve none). */

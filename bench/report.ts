@@ -30,7 +30,6 @@ const PARTS = Object.entries({
   redis: named("redis-server"),
   mariadb: named("mariadbd"),
 });
-const LATENCY = ["p50", "p95", "p99", "max"] as const;
 /** "flash-sale/redis add" -> "add". */
 export const phaseName = (p: PhaseResult) => p.name.split(" ").slice(1).join(" ");
 
@@ -48,7 +47,7 @@ const COLUMNS: Array<Column<RunPhase>> = [
   ["409/s", ({ p }) => p.rejectedPerSecond],
   ["sale /s", ({ p }) => p.saleWindow?.completedPerSecond ?? ""],
   ["orders/s", ({ p }) => p.ordersCompleted?.perSecond ?? ""],
-  ...LATENCY.map((q): Column<RunPhase> => [q, ({ p }) => p.latencyMs[q]]),
+  ...(["p50", "p95", "p99", "max"] as const).map((q): Column<RunPhase> => [q, ({ p }) => p.latencyMs[q]]),
   ...PARTS.map(([part, match]): Column<RunPhase> => [`${part} CPU%`, ({ p }) => cpu(p, match)]),
   ["bench CPU%", ({ p }) => p.clientCpuPercent],
   // API and workers: VmHWM (their peak since they started); the servers: the highest sampled VmRSS.
@@ -74,10 +73,9 @@ const CHECKS: Array<Column<ScenarioRun>> = [
 ];
 
 type Costed = RunPhase & { c: PhaseCost };
-const batch =
-  (k: keyof WriteBatches) =>
-  ({ run }: Costed) =>
-    run.writeBatches?.[k] ?? "";
+function batch(k: keyof WriteBatches): Column<Costed>[1] {
+  return ({ run }) => run.writeBatches?.[k] ?? "";
+}
 const COST: Array<Column<Costed>> = [
   ...RUN,
   ["completed", ({ c }) => c.completed],

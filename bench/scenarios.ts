@@ -28,7 +28,7 @@ export type ScenarioOutput = { phases: PhaseResult[]; checkoutAnswers: { complet
 };
 
 /** What a scenario drives: the world, the design's running system, and where it reports. */
-export type Driver = Pick<System, "pools" | "phase" | "processes"> &
+type Driver = Pick<System, "pools" | "phase" | "processes"> &
   Bench & { world: World; design: DesignId; label: string };
 
 export interface Scenario<Out extends ScenarioOutput = ScenarioOutput> {
