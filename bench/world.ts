@@ -5,13 +5,10 @@
  * local Cluster of three primaries with a replica each (test/support/redis-topology.ts).
  * Seeded directly, and removed afterwards with its servers.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createRedis, type Knex, type RedisClient } from "@oms/shared";
-import { OwnRedis, freePort } from "../test/chaos/infra";
+import type { OwnRedis } from "../test/chaos/infra";
 import { createTestEnvOn, insertProducts, scanAll, type TestEnv } from "../test/support/env";
-import { startLocalCluster } from "../test/support/redis-topology";
+import { startLocalCluster, startLocalServer } from "../test/support/redis-topology";
 
 export type Product = { id: string; quantity: number };
 export type Cart = { clientId: string; lines: Array<{ productId: string; quantity: number }> };
@@ -34,9 +31,10 @@ const infoField = (info: string, prefix: string) => Number(new RegExp(`^${prefix
 const commandsOf = (info: string) =>
   infoField(info, "total_commands_processed:") - infoField(info, "cmdstat_info:calls=");
 
-/** The servers (REDIS_URL and, on a Cluster, REDIS_CLUSTER_NODES and INVENTORY_SHARDS), each read over a connection of its own. */
-function redisServers(env: Record<string, string>, servers: Array<[OwnRedis, Role]>, stop: () => Promise<void>) {
-  const nodes = servers.map(([s, role]) => ({ name: `redis:${s.port}`, port: s.port, pid: s.pid ?? 0, role }));
+/** The servers (REDIS_URL, and `more`: on a Cluster, REDIS_CLUSTER_NODES and INVENTORY_SHARDS), each read over a connection of its own. */
+function redisServers(t: { servers: OwnRedis[]; stop(): Promise<void> }, role: (s: OwnRedis) => Role, more = {}) {
+  const env: Record<string, string> = { REDIS_URL: t.servers[0]?.url ?? "", ...more };
+  const nodes = t.servers.map((s) => ({ name: `redis:${s.port}`, port: s.port, pid: s.pid ?? 0, role: role(s) }));
   const connections = nodes.map((x) => createRedis(`redis://127.0.0.1:${x.port}`, { name: "bench-info" }));
   const infos = (...sections: string[]) => Promise.all(connections.map((r) => r.info(...sections)));
   return {
@@ -48,34 +46,18 @@ function redisServers(env: Record<string, string>, servers: Array<[OwnRedis, Rol
     usedMemory: async () => (await infos("memory")).reduce((sum, info) => sum + infoField(info, "used_memory:"), 0),
     close: async () => {
       for (const r of connections) r.disconnect();
-      await stop();
+      await t.stop();
     },
   };
 }
 export type RedisServers = ReturnType<typeof redisServers>;
 
 async function startServers(cluster: boolean): Promise<RedisServers> {
-  if (cluster) {
-    const c = await startLocalCluster(CLUSTER_NODE_TIMEOUT_MS);
-    const primaries = await c.primaries();
-    const roles = c.servers.map((s): [OwnRedis, Role] => [s, primaries.includes(s.port) ? "primary" : "replica"]);
-    const shards = { REDIS_CLUSTER_NODES: c.seeds, INVENTORY_SHARDS: String(CLUSTER_SHARDS) };
-    return redisServers({ REDIS_URL: c.servers[0]?.url ?? "", ...shards }, roles, () => c.stop());
-  }
-  const dir = mkdtempSync(join(tmpdir(), "oms-bench-redis-"));
-  const server = new OwnRedis(await freePort(), dir);
-  const killNow = () => server.killNow();
-  process.once("exit", killNow);
-  const stop = async () => {
-    process.off("exit", killNow);
-    await server.kill();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  await server.start().catch(async (err: unknown) => {
-    await stop();
-    throw err;
-  });
-  return redisServers({ REDIS_URL: server.url }, [[server, "standalone"]], stop);
+  if (!cluster) return redisServers(await startLocalServer(), () => "standalone");
+  const c = await startLocalCluster(CLUSTER_NODE_TIMEOUT_MS);
+  const primaries = await c.primaries();
+  const role = (s: OwnRedis) => (primaries.includes(s.port) ? "primary" : "replica");
+  return redisServers(c, role, { REDIS_CLUSTER_NODES: c.seeds, INVENTORY_SHARDS: String(CLUSTER_SHARDS) });
 }
 
 /** Worlds not yet destroyed, so an interrupted run can still clean up. */
