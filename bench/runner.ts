@@ -50,7 +50,8 @@ async function runDesign(bench: Bench, design: DesignId, ids: ScenarioId[]): Pro
   const checked = await runSession(bench, design, scenarios);
   return checked.map(({ id, seeded, output, checks, startupSeconds, writeBatches }) => {
     const extra = { ...(output.soldOut && { soldOut: output.soldOut }), ...(writeBatches && { writeBatches }) };
-    const figures = { params: seeded.params, phases: output.phases, checks, startupSeconds: round(startupSeconds, 1) };
+    const params = { ...seeded.params, concurrency: bench.opts.concurrency };
+    const figures = { params, phases: output.phases, checks, startupSeconds: round(startupSeconds, 1) };
     return { scenario: ScenarioId.parse(id), design, ...figures, ...extra };
   });
 }

@@ -14,13 +14,6 @@ import { seedCarts, seedProducts, type Cart, type Product, type World } from "./
 /** Plenty: a product that never runs out during a run. */
 export const AMPLE_STOCK = 100_000_000;
 
-/** What the checks need; `productPrefix`: the scenario's products' (the checks look at their orders only). */
-export type Seeded = {
-  initialStock: Map<string, number>;
-  params: Record<string, number | string>;
-  productPrefix: string;
-};
-
 /** `expectedCartRows`: add-to-cart runs: the cart rows MySQL must hold afterwards (a 504 may or may not have added). */
 export type ScenarioOutput = { phases: PhaseResult[]; checkoutAnswers: { completed: number; pending: number } } & {
   soldOut?: SoldOutResult;
@@ -28,8 +21,7 @@ export type ScenarioOutput = { phases: PhaseResult[]; checkoutAnswers: { complet
 };
 
 /** What a scenario drives: the world, the design's running system, and where it reports. */
-type Driver = Pick<System, "pools" | "phase" | "processes"> &
-  Bench & { world: World; design: DesignId; label: string };
+type Driver = Pick<System, "pools" | "phase" | "processes"> & Bench & { world: World; design: DesignId; label: string };
 
 export interface Scenario<Out extends ScenarioOutput = ScenarioOutput> {
   id: string;
@@ -45,12 +37,17 @@ const add = (clientID: string, productID: string) => post("/addToCart", { client
 export const ampleCatalog = (prefix: string, n: number): Product[] =>
   Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, quantity: AMPLE_STOCK }));
 
-/** Seeds the products, then the carts, and returns what the checks need. */
+/**
+ * Seeds the products, then the carts, and returns what the checks need (`productPrefix`: the
+ * scenario's products', the checks look at their orders only) and the report's parameters.
+ */
 export async function seeded(world: World, products: Product[], carts: Cart[], productPrefix: string, params = {}) {
   await seedProducts(world, products);
   await seedCarts(world, carts);
-  return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix, params };
+  const initialStock = new Map(products.map((p) => [p.id, p.quantity]));
+  return { initialStock, productPrefix, params: params as Record<string, number | string> };
 }
+export type Seeded = Awaited<ReturnType<typeof seeded>>;
 
 /** A closed-loop phase of the scenario's clients; `phase` names it (add, checkout, ...). */
 function spec(d: Driver, phase: string, requests: RequestSpec[], stock?: number): LoadSpec {
@@ -81,7 +78,7 @@ export const flashSale: Scenario = {
     const { stock, clients } = opts.flashSale;
     const { rounds, roundSeconds } = opts.soldOut;
     return seeded(world, [{ id: HOT, quantity: stock }], carts, "fs-", {
-      ...{ product: HOT, stock, clients, concurrency: opts.concurrency, "sold-out clients": opts.soldOut.clients },
+      ...{ product: HOT, stock, clients, "sold-out clients": opts.soldOut.clients },
       "sold-out rounds": `${rounds} x ${roundSeconds}s`,
     });
   },
@@ -154,7 +151,7 @@ export const wideCatalog: Scenario = {
     const lineCount = carts.reduce((s, c) => s + c.lines.length, 0);
     return seeded(world, ampleCatalog("wc-", n), carts, "wc-", {
       ...{ products: n, carts: k, "lines per cart": `1-${maxLines} (mean ${(lineCount / k).toFixed(2)})` },
-      ...{ "stock per product": AMPLE_STOCK, concurrency: opts.concurrency },
+      "stock per product": AMPLE_STOCK,
     });
   },
   async run(d) {
@@ -173,7 +170,7 @@ export const hot3: Scenario = {
     const carts = ids("h3-c", k).map((clientId) => ({ clientId, lines }));
     const products = HOT3.map((id) => ({ id, quantity: k }));
     const params = { products: HOT3.join(", "), "stock per product": k, carts: `${k} (one of each)` };
-    return seeded(world, products, carts, "h3-", { ...params, concurrency: opts.concurrency });
+    return seeded(world, products, carts, "h3-", params);
   },
   async run(d) {
     const buy = await checkoutPhase(d, ids("h3-c", d.opts.hot3.carts), "h3-c", d.opts.hot3.carts);
@@ -185,8 +182,7 @@ export const addOnly: Scenario = {
   id: "add-only",
   async seed(world, opts) {
     const { products, requests } = opts.addOnly;
-    const [what, concurrency] = [`${requests} (one per client, a random product)`, opts.concurrency];
-    const params = { products, requests: what, concurrency };
+    const params = { products, requests: `${requests} (one per client, a random product)` };
     return seeded(world, ampleCatalog("ao-", products), [], "ao-", params);
   },
   async run(d) {
