@@ -15,11 +15,12 @@ import type { BenchOptions } from "./options";
 import { usageOf } from "./phase";
 import { AMPLE_STOCK, ampleCatalog } from "./scenarios";
 import { round, summarize } from "./stats";
-import type { CeilingResult } from "./types";
+import type { BenchResult } from "./types";
 import { createWorld, destroyWorld, seedProducts, type World } from "./world";
 
 type Limits = NonNullable<BenchOptions["ceilings"]>;
 /** `op`: one operation, true when it succeeded; null when there is nothing left to do. */
+type CeilingResult = BenchResult["ceilings"][number];
 type Setup = Pick<CeilingResult, "name" | "description" | "concurrency" | "connections"> & {
   serverPid: number | null;
   op: () => Promise<boolean> | null;

@@ -14,7 +14,7 @@ import { runScale, runSoak } from "./steady";
 import { readText, round } from "./stats";
 import { designLabel, onCluster, runSession, type Bench } from "./system";
 import { evaluateTargets, phaseOf } from "./targets";
-import { ScenarioId, type BenchResult, type DesignId, type MachineInfo, type ScenarioRun } from "./types";
+import { ScenarioId, type BenchResult, type DesignId, type ScenarioRun } from "./types";
 import { createWorld, destroyWorld, type World } from "./world";
 
 /**
@@ -29,7 +29,7 @@ function runsFor(design: DesignId, scenario: ScenarioId): boolean {
 /** The machine's 1-, 5- and 15-minute load averages, as /proc/loadavg prints them. */
 const loadAverage = () => Array.from(loadavg(), (l) => l.toFixed(2)).join(" ");
 
-async function machineInfo(world: World): Promise<MachineInfo> {
+async function machineInfo(world: World): Promise<BenchResult["machine"]> {
   const cpuinfo = readText("/proc/cpuinfo");
   const [rows] = (await world.db.raw("SELECT VERSION() AS v")) as [Array<{ v: string }>];
   return {

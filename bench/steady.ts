@@ -11,7 +11,7 @@ import { measurePhase, recordCompletions, usageOf } from "./phase";
 import { ampleCatalog, seeded, type Scenario, type ScenarioOutput } from "./scenarios";
 import { clientId, rng, round } from "./stats";
 import { runSession, type Bench } from "./system";
-import type { PhaseResult, ProcessUsage, ScaleResult, SoakResult, SoakSample } from "./types";
+import type { BenchResult, PhaseResult, ProcessUsage, SoakSample } from "./types";
 import { prefixKeyCount, type World } from "./world";
 
 const SCALE_PRODUCTS = 200;
@@ -51,7 +51,7 @@ function scaleScenario(concurrency: number, rate: number, seconds: number): Scen
 
 export async function runScale(bench: Bench, s: NonNullable<BenchOptions["scale"]>, rate: number) {
   bench.progress.log("\nhorizontal scale of the API");
-  const results: ScaleResult[] = [];
+  const results: BenchResult["scale"] = [];
   for (const apiProcesses of s.processes) {
     bench.progress.log(`scale: ${apiProcesses} API process(es), ${round(rate)} checkouts/s for ${s.seconds}s`);
     const scenario = scaleScenario(bench.opts.concurrency, rate, s.seconds);
@@ -127,7 +127,7 @@ function soakScenario(concurrency: number, sessionsPerSecond: number, s: Soak): 
   };
 }
 
-export async function runSoak(bench: Bench, s: Soak, sessionsPerSecond: number): Promise<SoakResult | null> {
+export async function runSoak(bench: Bench, s: Soak, sessionsPerSecond: number): Promise<BenchResult["soak"]> {
   bench.progress.log("\nmemory soak");
   bench.progress.log(`soak: ${round(sessionsPerSecond, 1)} sessions/s (add 1-3 items, check out) for ${s.minutes} min`);
   const [run] = await runSession(bench, "redis", [soakScenario(bench.opts.concurrency, sessionsPerSecond, s)]);
@@ -144,7 +144,7 @@ export async function runSoak(bench: Bench, s: Soak, sessionsPerSecond: number):
 }
 
 /** Per series (each process's RSS, Redis used_memory): the mean over the first and the last window, MiB. */
-function growth(samples: SoakSample[], windowSeconds: number): SoakResult["growth"] {
+function growth(samples: SoakSample[], windowSeconds: number): NonNullable<BenchResult["soak"]>["growth"] {
   const end = samples.at(-1)?.t ?? 0;
   const windows = [samples.filter((p) => p.t <= windowSeconds), samples.filter((p) => p.t >= end - windowSeconds)];
   const rss = Object.keys(samples[0]?.rssKb ?? {}).map(

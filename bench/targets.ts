@@ -1,6 +1,6 @@
 /** The targets, as ratios from one run, each PASS or FAIL; and what a checkout costs. */
 import { round } from "./stats";
-import type { DesignId, PhaseResult, ScenarioId, ScenarioRun, TargetResult } from "./types";
+import type { DesignId, PhaseResult, ScenarioId, ScenarioRun, BenchResult } from "./types";
 
 /**
  * What a checkout or an add through the workers costs, per completed one (orders in MySQL,
@@ -29,7 +29,7 @@ type Figure = (d: DesignId) => number | undefined;
 /** [name, figure, against, threshold, unit (">=" rules: per second), how the two figures are named in the detail]. */
 type Rule = [string, Figure, DesignId | number, number, string?, (readonly [string, string])?];
 
-export function evaluateTargets(runs: ScenarioRun[], concurrency: number): TargetResult[] {
+export function evaluateTargets(runs: ScenarioRun[], concurrency: number): BenchResult["targets"] {
   const phase = (s: ScenarioId, name: string) => (d: DesignId) => phaseOf(runs, s, d, name);
   const sale: Figure = (d) => phase("flash-sale", "checkout")(d)?.saleWindow?.completedPerSecond;
   const hot3: Figure = (d) => phase("hot-3", "checkout")(d)?.saleWindow?.completedPerSecond;
@@ -72,7 +72,7 @@ export function evaluateTargets(runs: ScenarioRun[], concurrency: number): Targe
     ],
   ];
   const rules = [...atLeast.map((r) => [">=", r] as const), ...atMost.map((r) => ["<=", r] as const)];
-  return rules.map(([direction, [name, figure, against, threshold, unit = "/s", names]]): TargetResult => {
+  return rules.map(([direction, [name, figure, against, threshold, unit = "/s", names]]) => {
     const [a, b] = [figure("redis"), typeof against === "number" ? against : figure(against)];
     if (a === undefined || b === undefined || b === 0)
       return { name, ratio: null, threshold, direction, pass: null, detail: "not measured in this run" };
