@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { format } from "prettier";
 import { chartSvg, soakSvg } from "./charts";
-import { round } from "./stats";
+import { cpuOf, isApi, isWorker, round, type Match } from "./stats";
 import { phaseCost, type PhaseCost } from "./targets";
 import type { BenchResult, PhaseResult, ProcessUsage, ScenarioRun, WriteBatches } from "./types";
 
@@ -17,12 +17,9 @@ function table<T>(rows: T[], columns: Array<Column<T>>): string {
 }
 
 const MiB = (kb: number) => round(kb / 1024, 0);
-const isApi = (u: ProcessUsage) => u.name === "api" || u.name.startsWith("api-");
-const isWorker = (u: ProcessUsage) => u.name.startsWith("worker-");
 const named = (name: string) => (u: ProcessUsage) => u.name === name;
-const cpu = (p: PhaseResult, match: (u: ProcessUsage) => boolean) =>
-  round(p.processes.filter(match).reduce((s, u) => s + u.cpuPercent, 0));
-const mem = (p: PhaseResult, match: (u: ProcessUsage) => boolean, peak: "hwm" | "rss") =>
+const cpu = (p: PhaseResult, match: Match) => round(cpuOf(p, match));
+const mem = (p: PhaseResult, match: Match, peak: "hwm" | "rss") =>
   MiB(p.processes.filter(match).reduce((m, u) => Math.max(m, peak === "hwm" ? u.hwmKb : u.rssPeakKb), 0));
 const PARTS = Object.entries({
   API: isApi,

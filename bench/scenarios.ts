@@ -30,8 +30,8 @@ export interface Scenario<Out extends ScenarioOutput = ScenarioOutput> {
 }
 
 const post = (path: string, body: unknown): RequestSpec => ({ method: "POST", path, body });
-const checkout = (clientID: string): RequestSpec => post("/checkOutCart", { clientID });
-const add = (clientID: string, productID: string) => post("/addToCart", { clientID, productID, quantity: 1 });
+export const checkout = (clientID: string): RequestSpec => post("/checkOutCart", { clientID });
+export const add = (clientID: string, productID: string) => post("/addToCart", { clientID, productID, quantity: 1 });
 
 /** `n` products `<prefix>0`, `<prefix>1`, ... that never run out. */
 export const ampleCatalog = (prefix: string, n: number): Product[] =>
@@ -65,7 +65,7 @@ async function checkoutPhase(d: Driver, clientIds: string[], prefix: string, sto
 }
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => clientId(prefix, i));
-const answers = (p: PhaseResult) => ({ completed: p.ok, pending: p.pending });
+export const answers = (p: PhaseResult) => ({ completed: p.ok, pending: p.pending });
 
 const HOT = "fs-hot";
 

@@ -1,7 +1,7 @@
 /** Latency percentiles (HDR histograms in microseconds, 3 significant digits) and small helpers. */
 import { readFileSync } from "node:fs";
 import { build, type Histogram } from "hdr-histogram-js";
-import type { LatencySummary } from "./types";
+import type { LatencySummary, PhaseResult, ProcessUsage } from "./types";
 
 export type { Histogram };
 export const histogram = (): Histogram => build({ numberOfSignificantValueDigits: 3 });
@@ -12,6 +12,13 @@ export function summarize(h: Histogram, digits = 1): LatencySummary {
   const at = (q: number) => ms(h.getValueAtPercentile(q));
   return { p50: at(50), p95: at(95), p99: at(99), max: at(100), mean: ms(h.mean) };
 }
+
+export const isApi = (u: ProcessUsage) => u.name === "api" || u.name.startsWith("api-");
+export const isWorker = (u: ProcessUsage) => u.name.startsWith("worker-");
+export type Match = (u: ProcessUsage) => boolean;
+/** A phase's CPU summed over the processes that `match`: % of one core, or (`cpuSeconds`) seconds. */
+export const cpuOf = (p: PhaseResult, match: Match, k: "cpuPercent" | "cpuSeconds" = "cpuPercent") =>
+  p.processes.filter(match).reduce((s, u) => s + u[k], 0);
 
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 /** A file's text, or "" when it cannot be read (a process gone, another OS). */

@@ -7,11 +7,12 @@
  *   against the first's.
  */
 import type { BenchOptions } from "./options";
+import { listTask } from "./load";
 import { measurePhase, recordCompletions, usageOf } from "./phase";
-import { ampleCatalog, seeded, type Scenario, type ScenarioOutput } from "./scenarios";
-import { clientId, rng, round } from "./stats";
+import { add, ampleCatalog, answers, checkout, seeded, type Scenario, type ScenarioOutput } from "./scenarios";
+import { clientId, cpuOf, isApi, isWorker, rng, round } from "./stats";
 import { runSession, type Bench } from "./system";
-import type { BenchResult, PhaseResult, ProcessUsage, SoakSample } from "./types";
+import type { BenchResult, PhaseResult, SoakSample } from "./types";
 import { prefixKeyCount, type World } from "./world";
 
 const SCALE_PRODUCTS = 200;
@@ -20,7 +21,6 @@ const GROWING_TABLES = ["orders", "order_items", "payments", "cart_operations", 
 /** 1-3 random product numbers below `n`. */
 const picks = (random: () => number, n: number) =>
   Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * n));
-const checkout = (clientID: string) => ({ method: "POST", path: "/checkOutCart", body: { clientID } }) as const;
 
 /** Carts of 1-3 of 200 products, checked out at `rate` for `seconds`. */
 function scaleScenario(concurrency: number, rate: number, seconds: number): Scenario {
@@ -38,13 +38,11 @@ function scaleScenario(concurrency: number, rate: number, seconds: number): Scen
       const result = await measurePhase(d.phase, {
         ...{ label: `scale x${d.pools.length} checkout`, targets: d.pools, concurrency, progress: d.progress },
         ...{ ratePerSecond: rate, durationMs: seconds * 1000 },
-        task: async (i, send) => {
-          if (i < carts) await send(checkout(clientId("sc-c", i)));
-          return i < carts;
-        },
+        // Timed: the progress bar runs over the phase's duration, not the carts.
+        ...{ ...listTask(Array.from({ length: carts }, (_, i) => checkout(clientId("sc-c", i)))), total: undefined },
       });
       await recordCompletions(d.world.db, result, "sc-c");
-      return { phases: [result], checkoutAnswers: { completed: result.ok, pending: result.pending } };
+      return { phases: [result], checkoutAnswers: answers(result) };
     },
   };
 }
@@ -58,14 +56,15 @@ export async function runScale(bench: Bench, s: NonNullable<BenchOptions["scale"
     const [run] = await runSession(bench, "redis", [scenario], apiProcesses);
     const phase = run?.output.phases[0];
     if (!run || !phase) continue;
-    const sum = (list: ProcessUsage[], k: "cpuSeconds" | "cpuPercent") => list.reduce((n, p) => n + p[k], 0);
-    const api = phase.processes.filter((p) => p.name === "api" || p.name.startsWith("api-"));
-    const workers = phase.processes.filter((p) => p.name.startsWith("worker-"));
-    const apiCpuMsPerRequest = round(phase.requests ? (1000 * sum(api, "cpuSeconds")) / phase.requests : 0, 3);
+    const api = phase.processes.filter(isApi);
+    const apiCpuMsPerRequest = round(
+      phase.requests ? (1000 * cpuOf(phase, isApi, "cpuSeconds")) / phase.requests : 0,
+      3,
+    );
     results.push({
       ...{ apiProcesses, targetRate: round(rate), phase, apiCpuPercent: api.map((p) => p.cpuPercent) },
-      ...{ apiCpuPercentTotal: round(sum(api, "cpuPercent")), apiCpuMsPerRequest },
-      ...{ workersCpuPercent: round(sum(workers, "cpuPercent")), checksOk: run.checks.ok },
+      ...{ apiCpuPercentTotal: round(cpuOf(phase, isApi)), apiCpuMsPerRequest },
+      ...{ workersCpuPercent: round(cpuOf(phase, isWorker)), checksOk: run.checks.ok },
     });
   }
   return results;
@@ -108,10 +107,7 @@ function soakScenario(concurrency: number, sessionsPerSecond: number, s: Soak): 
         ...{ ratePerSecond: sessionsPerSecond, durationMs: s.minutes * 60_000 },
         task: async (i, send) => {
           const clientID = clientId("sk-c", i);
-          for (const p of picks(random, SOAK_PRODUCTS)) {
-            const body = { clientID, productID: `sk-${p}`, quantity: 1 };
-            if ((await send({ method: "POST", path: "/addToCart", body })) !== 200) return true;
-          }
+          for (const p of picks(random, SOAK_PRODUCTS)) if ((await send(add(clientID, `sk-${p}`))) !== 200) return true;
           await send(checkout(clientID));
           return true;
         },

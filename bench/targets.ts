@@ -1,5 +1,5 @@
 /** The targets, as ratios from one run, each PASS or FAIL; and what a checkout costs. */
-import { round } from "./stats";
+import { cpuOf, isWorker, round } from "./stats";
 import type { DesignId, PhaseResult, ScenarioId, ScenarioRun, BenchResult } from "./types";
 
 /**
@@ -9,12 +9,11 @@ import type { DesignId, PhaseResult, ScenarioId, ScenarioRun, BenchResult } from
 export function phaseCost(p: PhaseResult) {
   const completed = p.ordersCompleted?.completed ?? p.ok;
   if (!/ (add|checkout)$/.test(p.name) || completed === 0 || p.requests === 0) return null;
-  const workerCpu = p.processes.filter((x) => x.name.startsWith("worker")).reduce((s, x) => s + x.cpuSeconds, 0);
   return {
     ...{ completed, statementsPer: round(p.mysql.questions / completed, 2) },
     ...{
       transactionsPer: round(p.mysql.commits / completed, 3),
-      workerCpuMsPerRequest: round((1000 * workerCpu) / p.requests, 2),
+      workerCpuMsPerRequest: round((1000 * cpuOf(p, isWorker, "cpuSeconds")) / p.requests, 2),
     },
   };
 }
