@@ -1,7 +1,7 @@
 /** The two forms of the benchmark and the command-line flags that adjust them. */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT } from "./processes";
+import { ROOT } from "../test/support/system";
 import { DesignId, ScenarioId } from "./types";
 
 const ALL_SCENARIOS = ScenarioId.options;

@@ -3,7 +3,6 @@
  * the workers) or, for a test runner, the same parts inside this process; and the
  * shared mariadbd, found by pid.
  */
-import { fileURLToPath } from "node:url";
 import {
   ChildStartError,
   freePort,
@@ -14,13 +13,12 @@ import {
   type Knex,
 } from "@oms/shared";
 import type { WatchedProcess } from "./phase";
-import { startApi, startInProcessWorkers, withEnv } from "../test/support/system";
+import { ROOT, startApi, startInProcessWorkers, withEnv } from "../test/support/system";
 import { readText } from "./stats";
 import type { DesignId } from "./types";
 import { DESIGN_WIRING } from "./wiring";
 import type { World } from "./world";
 
-export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** Variables of ours that must not leak from the caller's environment into a child. */
 const INHERITED_BLOCKLIST = /^(NODE_OPTIONS|VITEST.*|TEST_.*)$/;
 /** How long a stopping process may drain before it is killed. */
@@ -63,12 +61,9 @@ const seconds = (since: number) => (performance.now() - since) / 1000;
 /** Starts the workers and the API processes: ready when every worker consumes and every API answers /readyz. */
 export async function startStack(env: Record<string, string>, counts: Counts, entries: StackEntries): Promise<Stack> {
   const started = performance.now();
-  const ports = async (n: number) => {
-    const list: number[] = [];
-    for (let i = 0; i < n; i++) list.push(await freePort());
-    return list;
-  };
-  const [workerPorts, apiPorts] = [await ports(counts.workerProcesses), await ports(counts.apiProcesses)];
+  const ports: number[] = [];
+  for (let i = 0; i < counts.workerProcesses + counts.apiProcesses; i++) ports.push(await freePort());
+  const [workerPorts, apiPorts] = [ports.slice(0, counts.workerProcesses), ports.slice(counts.workerProcesses)];
   // Workers first (the World migrated the database: processes only check the schema).
   const workers = workerPorts.map((p, i) =>
     spawnService(`worker-${i + 1}`, entries.workers, { ...env, METRICS_PORT: String(p) }),
