@@ -12,6 +12,7 @@ import { reserveWithRowLocks } from "@oms/workers";
 import { waitReady } from "../test/support/env";
 import { runLoad, type Progress } from "./load";
 import type { BenchOptions } from "./options";
+import type { Bench } from "./system";
 import { usageOf } from "./phase";
 import { AMPLE_STOCK, ampleCatalog } from "./scenarios";
 import { round, summarize } from "./stats";
@@ -70,7 +71,7 @@ async function ceiling(lines: number, seconds: number, progress: Progress, prepa
 }
 
 /** InventoryEngine.reserve of `lines` hot products, each call a new order id. */
-export const luaCeiling = (c: Limits, lines: number, progress: Progress) =>
+export const luaCeiling = ({ progress }: Bench, c: Limits, lines: number) =>
   ceiling(lines, c.seconds, progress, async (world, items) => {
     const connections = Array.from({ length: c.redisConnections }, (_, i) =>
       createRedis(redisTarget(world.config), { name: `bench-lua-${i}` }),
@@ -90,11 +91,11 @@ export const luaCeiling = (c: Limits, lines: number, progress: Progress) =>
   });
 
 /** The classic reservation transaction of `lines` hot products, each for a new pending order. */
-export const mysqlCeiling = (c: Limits, lines: number, mysqlPid: number | null, quick: boolean, progress: Progress) =>
+export const mysqlCeiling = ({ progress, mysqlPid, opts }: Bench, c: Limits, lines: number) =>
   ceiling(lines, c.seconds, progress, async (world, items) => {
     const db = createDb(world.config.DATABASE_URL, c.mysqlConnections);
     // Pending orders to reserve for: more than the run can use.
-    const ids = Array.from({ length: quick ? 5_000 : 60_000 }, () => randomUUID());
+    const ids = Array.from({ length: opts.form === "quick" ? 5_000 : 60_000 }, () => randomUUID());
     for (let i = 0; i < ids.length; i += 5_000) {
       const rows = ids.slice(i, i + 5_000).map((order_id) => ({ order_id, client_id: "ceiling", state: "pending" }));
       await world.db("orders").insert(rows.map((r) => ({ ...r, total_cents: 0 })));

@@ -69,31 +69,22 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
     `bench (${opts.form}): ${nproc} x ${cpuModel}, ${memoryGb} GB, node ${node}; load average ${machine.loadAverageStart}\ndesigns: ${opts.designs.map(designLabel).join(", ")}; ${opts.workerProcesses} worker process(es); ${opts.concurrency} concurrent clients; PAYMENT_SIM_LATENCY_MS=${opts.paymentLatencyMs}`,
   );
   const runs: ScenarioRun[] = [];
+  const scenariosOf = (d: DesignId) => opts.scenarios.filter((s) => runsFor(d, s));
   if (opts.isolate === "scenario") {
     // Fresh processes, database and prefix per scenario run, so VmHWM is the scenario's.
     for (const id of opts.scenarios)
-      for (const design of opts.designs.filter((d) => runsFor(d, id)))
-        runs.push(...(await runDesign(bench, design, [id])));
+      for (const d of opts.designs) if (runsFor(d, id)) runs.push(...(await runDesign(bench, d, [id])));
   } else {
     // Side by side (speed figures are then meaningless; the quick form checks correctness).
     const quiet = () => ({ ...bench, progress: new Progress(opts.progress, false) });
-    const runOne = (d: DesignId) =>
-      runDesign(
-        quiet(),
-        d,
-        opts.scenarios.filter((s) => runsFor(d, s)),
-      );
-    runs.push(...(await Promise.all(opts.designs.map(runOne))).flat());
+    runs.push(...(await Promise.all(opts.designs.map((d) => runDesign(quiet(), d, scenariosOf(d))))).flat());
   }
 
   const ceilings = [];
   if (opts.ceilings) {
     progress.log("\nceilings: each design's bottleneck alone");
-    const [limits, quick] = [opts.ceilings, opts.form === "quick"];
-    for (const n of [1, 3]) {
-      ceilings.push(await luaCeiling(limits, n, progress));
-      ceilings.push(await mysqlCeiling(limits, n, bench.mysqlPid, quick, progress));
-    }
+    for (const n of [1, 3])
+      ceilings.push(await luaCeiling(bench, opts.ceilings, n), await mysqlCeiling(bench, opts.ceilings, n));
   }
   // The scale and soak runs offer a fixed share of what the redis design reached on the wide catalog.
   const wide = phaseOf(runs, "wide-catalog", "redis", "checkout");
