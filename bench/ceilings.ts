@@ -1,9 +1,7 @@
 /**
- * Each design's ceiling at its bottleneck alone, without HTTP, queues or workers:
- * - the reserve Lua script against Redis (InventoryEngine.reserve, many concurrent
- *   callers over a few connections);
- * - the classic reservation transaction against MySQL (reserveWithRowLocks of
- *   locking-saga.ts, many concurrent connections).
+ * Each design's ceiling at its bottleneck alone, without HTTP, queues or workers: the reserve
+ * Lua script against Redis (many callers over a few connections), the classic reservation
+ * transaction against MySQL (many connections).
  */
 import { randomUUID } from "node:crypto";
 import { createDb, createRedis, redisTarget } from "@oms/shared";

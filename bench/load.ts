@@ -1,11 +1,7 @@
 /**
- * The load generator: undici connection pools (keep-alive, one request in flight per
- * connection, as many connections as virtual clients), driven closed-loop (N virtual
- * clients, each sending its next request when the last one answered) or open-loop
- * (a fixed rate, capped in flight). Every answer's status is counted and its latency
- * recorded in an HDR histogram. A live progress bar on stderr (cli-progress; on a
- * terminal only) shows it, with plain log lines that do not tear it; each phase ends
- * with one summary line.
+ * The load generator over undici pools, closed-loop (N virtual clients, each sending its next
+ * request when the last one answered) or open-loop (a fixed rate, capped in flight): statuses
+ * counted, latency in an HDR histogram; and the progress bar on stderr (a terminal only).
  */
 import type { Pool } from "undici";
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
@@ -133,7 +129,6 @@ export class Progress {
     private readonly live = true,
   ) {}
 
-  /** Prints a line above the progress bar. */
   log(line: string): void {
     if (!this.enabled) return;
     if (this.bars) this.bars.log(`${line}\n`);
@@ -148,7 +143,6 @@ export class Progress {
     this.bar = this.bars.create(total, 0, { label, rate: 0, ok: 0, rejected: 0, errors: 0 });
   }
 
-  /** The answers so far, by HTTP status ("200", "409", ...). */
   update(statuses: Record<string, number>): void {
     const done = Object.values(statuses).reduce((s, n) => s + n, 0);
     const elapsed = performance.now() - this.startedAt;

@@ -1,8 +1,6 @@
 /**
- * One measured phase: the load, and around it the CPU, memory and server counters. CPU
- * time and RSS of the processes under test from pidusage, sampled every 250 ms for the
- * peak; VmHWM (peak RSS since the process started) from /proc/<pid>/status, which
- * pidusage does not read. Linux only.
+ * One measured phase: the load, and around it the CPU, memory and server counters. VmHWM
+ * (peak RSS since the process started) from /proc/<pid>/status, which pidusage does not read.
  */
 import { loadavg } from "node:os";
 import pidusage from "pidusage";

@@ -1,8 +1,4 @@
-/**
- * The system under test: real processes (`node --import tsx <entry>`, one API per port,
- * the workers) or, for a test runner, the same parts inside this process; and the
- * shared mariadbd, found by pid.
- */
+/** The system under test: real processes, or for a test runner the same parts in this process; and mariadbd's pid. */
 import {
   ChildStartError,
   freePort,

@@ -1,7 +1,4 @@
-/**
- * The workloads. Each scenario seeds its products (ids under its own prefix, so several
- * can share one database) and carts, then drives the real HTTP API in phases.
- */
+/** The workloads: each seeds its products (ids under a prefix of its own) and carts, then drives the HTTP API in phases. */
 import { waitForIdleQueue } from "../test/support/invariants/quiescence";
 import { listTask, runLoad, type LoadSpec, type RequestSpec } from "./load";
 import { measureAlternating, measurePhase, recordCompletions } from "./phase";
@@ -33,7 +30,6 @@ const post = (path: string, body: unknown): RequestSpec => ({ method: "POST", pa
 export const checkout = (clientID: string): RequestSpec => post("/checkOutCart", { clientID });
 export const add = (clientID: string, productID: string) => post("/addToCart", { clientID, productID, quantity: 1 });
 
-/** `n` products `<prefix>0`, `<prefix>1`, ... that never run out. */
 export const ampleCatalog = (prefix: string, n: number): Product[] =>
   Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, quantity: AMPLE_STOCK }));
 

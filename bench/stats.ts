@@ -6,7 +6,6 @@ import type { LatencySummary, PhaseResult, ProcessUsage } from "./types";
 export type { Histogram };
 export const histogram = (): Histogram => build({ numberOfSignificantValueDigits: 3 });
 
-/** p50, p95, p99, max and mean in ms, rounded to `digits`. */
 export function summarize(h: Histogram, digits = 1): LatencySummary {
   const ms = (us: number) => (h.totalCount === 0 ? 0 : round(us / 1000, digits));
   const at = (q: number) => ms(h.getValueAtPercentile(q));

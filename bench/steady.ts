@@ -1,10 +1,7 @@
 /**
- * The redis design at a steady, open-loop rate:
- * - horizontal scale of the API: the same offered checkouts (round-robin over the API
- *   processes) with 1, 2 and 4 API processes, each on its own port; what CPU each spends;
- * - the memory soak: new shoppers adding 1-3 items then checking out, for N minutes,
- *   sampling every process's RSS and Redis used_memory; growth is the last window's mean
- *   against the first's.
+ * The redis design at a steady, open-loop rate: the API's horizontal scale (the same offered
+ * checkouts over 1, 2 and 4 API processes) and the memory soak (new shoppers for N minutes,
+ * every process's RSS and Redis used_memory sampled; growth: the last window against the first).
  */
 import type { BenchOptions } from "./options";
 import { listTask } from "./load";
@@ -18,7 +15,6 @@ import { prefixKeyCount, type World } from "./world";
 const SCALE_PRODUCTS = 200;
 const SOAK_PRODUCTS = 500;
 const GROWING_TABLES = ["orders", "order_items", "payments", "cart_operations", "client_cart", "reserve_purchase"];
-/** 1-3 random product numbers below `n`. */
 const picks = (random: () => number, n: number) =>
   Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * n));
 

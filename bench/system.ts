@@ -1,7 +1,6 @@
 /**
- * The designs, and a running system under test for one of them: its processes, client
- * pools and sampler. A session runs scenarios against it in a world of its own: each is
- * seeded, run, then checked at quiescence; the world and the processes go afterwards.
+ * The designs, and sessions: scenarios against one design's running system in a world of its
+ * own, each seeded, run, then checked at quiescence; the world and the processes go afterwards.
  */
 import { Pool } from "undici";
 import { checkCorrectness } from "./checks";

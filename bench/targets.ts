@@ -19,7 +19,6 @@ export function phaseCost(p: PhaseResult) {
 }
 export type PhaseCost = NonNullable<ReturnType<typeof phaseCost>>;
 
-/** A phase ("checkout", "add", ...) of one scenario run. */
 export const phaseOf = (runs: ScenarioRun[], scenario: ScenarioId, design: DesignId, name: string) =>
   runs.find((r) => r.scenario === scenario && r.design === design)?.phases.find((p) => p.name.endsWith(` ${name}`));
 

@@ -1,9 +1,7 @@
 /**
- * One isolated world per scenario run: the test suite's env (own migrated MariaDB
- * database, own Redis key prefix) on redis-servers of its own, the benchmark's alone (the
- * shared 6379's counters and CPU include its other clients): one standalone server, or a
- * local Cluster of three primaries with a replica each (test/support/redis-topology.ts).
- * Seeded directly, and removed afterwards with its servers.
+ * One isolated world per scenario run: the test suite's env (own database and key prefix) on
+ * redis-servers of its own, so their counters and CPU are the benchmark's alone (the shared
+ * 6379's include other clients). Seeded directly, removed afterwards with its servers.
  */
 import { createRedis, type Knex, type RedisClient } from "@oms/shared";
 import type { OwnRedis } from "../test/chaos/infra";
@@ -40,9 +38,7 @@ function redisServers(t: { servers: OwnRedis[]; stop(): Promise<void> }, role: (
   return {
     env,
     nodes,
-    /** Commands each node processed so far, in node order. */
     commands: async () => (await infos("stats", "commandstats")).map(commandsOf),
-    /** INFO memory used_memory, summed over the nodes. */
     usedMemory: async () => (await infos("memory")).reduce((sum, info) => sum + infoField(info, "used_memory:"), 0),
     close: async () => {
       for (const r of connections) r.disconnect();
@@ -63,7 +59,6 @@ async function startServers(cluster: boolean): Promise<RedisServers> {
 /** Worlds not yet destroyed, so an interrupted run can still clean up. */
 const live = new Set<World>();
 
-/** A world on a standalone redis-server, or on a local Cluster. */
 export async function createWorld(cluster = false): Promise<World> {
   const servers = await startServers(cluster);
   try {
@@ -89,7 +84,6 @@ export async function destroyWorld(world: World): Promise<void> {
 
 export const destroyAllWorlds = () => Promise.all([...live].map((w) => destroyWorld(w).catch(() => undefined)));
 
-/** Inserts rows in chunks of `size`. */
 async function insert<T>(rows: T[], size: number, write: (chunk: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < rows.length; i += size) await write(rows.slice(i, i + size));
 }
