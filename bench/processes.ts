@@ -101,16 +101,14 @@ export async function startInProcessStack(world: World, env: Record<string, stri
     for (const p of parts.reverse()) await p.close().catch(() => undefined);
   };
   try {
-    const workers = Array.from({ length: counts.workerProcesses }, (_, i) => ({
-      name: `worker-${i + 1}`,
-      pid: process.pid,
-    }));
+    const pid = process.pid;
+    const workers = Array.from({ length: counts.workerProcesses }, (_, i) => ({ name: `worker-${i + 1}`, pid }));
     for (const _ of workers) parts.push(await startInProcessWorkers(testEnv, config, DESIGN_WIRING[design].workers));
     const apis: Stack["apis"] = [];
     for (let i = 0; i < counts.apiProcesses; i++) {
       const api = await startApi(testEnv, config, DESIGN_WIRING[design].api);
       parts.push(api);
-      apis.push({ name: apiName(i, counts.apiProcesses), pid: process.pid, origin: api.url });
+      apis.push({ name: apiName(i, counts.apiProcesses), pid, origin: api.url });
     }
     return { apis, workers, workerMetricsUrls: [], startupSeconds: seconds(started), stop } satisfies Stack;
   } catch (err) {

@@ -9,13 +9,12 @@ import type { DesignId, PhaseResult, ScenarioId, ScenarioRun, BenchResult } from
 export function phaseCost(p: PhaseResult) {
   const completed = p.ordersCompleted?.completed ?? p.ok;
   if (!/ (add|checkout)$/.test(p.name) || completed === 0 || p.requests === 0) return null;
-  return {
-    ...{ completed, statementsPer: round(p.mysql.questions / completed, 2) },
-    ...{
-      transactionsPer: round(p.mysql.commits / completed, 3),
-      workerCpuMsPerRequest: round((1000 * cpuOf(p, isWorker, "cpuSeconds")) / p.requests, 2),
-    },
-  };
+  const [statementsPer, transactionsPer] = [
+    round(p.mysql.questions / completed, 2),
+    round(p.mysql.commits / completed, 3),
+  ];
+  const workerCpuMsPerRequest = round((1000 * cpuOf(p, isWorker, "cpuSeconds")) / p.requests, 2);
+  return { completed, statementsPer, transactionsPer, workerCpuMsPerRequest };
 }
 export type PhaseCost = NonNullable<ReturnType<typeof phaseCost>>;
 
