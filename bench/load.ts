@@ -31,8 +31,7 @@ export async function runLoad(spec: LoadSpec) {
   // `sale`, with `stock`: from the start to the stock-th 200 (or the last 200).
   const sale = spec.stock === undefined ? undefined : { sold: 0, seconds: 0 };
   const out = { seconds: 0, count: 0, statuses, latency: histogram(), errorSamples, sale };
-  const sample = (message: string) =>
-    void (out.errorSamples.length < 5 && out.errorSamples.push(message.slice(0, 300)));
+  const sample = (message: string) => void (errorSamples.length < 5 && errorSamples.push(message.slice(0, 300)));
   const start = performance.now();
   let roundRobin = 0;
 
@@ -123,14 +122,11 @@ export class Progress {
   private timed = false;
   private startedAt = 0;
 
-  /** `live`: draw a bar (on a terminal); off, each phase prints one line when it ends. */
-  constructor(
-    private readonly enabled = true,
-    private readonly live = true,
-  ) {}
+  /** `live`: a bar (on a terminal); `lines`: each phase prints one line when it ends; `off`: nothing. */
+  constructor(private readonly mode: "live" | "lines" | "off") {}
 
   log(line: string): void {
-    if (!this.enabled) return;
+    if (this.mode === "off") return;
     if (this.bars) this.bars.log(`${line}\n`);
     else process.stderr.write(`${line}\n`);
   }
@@ -138,7 +134,7 @@ export class Progress {
   /** A bar over `total` requests, or (`timed`) milliseconds. */
   start(label: string, total: number, timed: boolean): void {
     [this.label, this.timed, this.startedAt] = [label, timed, performance.now()];
-    if (!this.enabled || !this.live || !process.stderr.isTTY) return;
+    if (this.mode !== "live" || !process.stderr.isTTY) return;
     this.bars ??= new MultiBar({ format: FORMAT, barsize: 24, fps: 5, clearOnComplete: true }, Presets.shades_classic);
     this.bar = this.bars.create(total, 0, { label, rate: 0, ok: 0, rejected: 0, errors: 0 });
   }

@@ -58,7 +58,7 @@ async function runDesign(bench: Bench, design: DesignId, ids: ScenarioId[]): Pro
 
 /** Runs the benchmark; `write`: JSON, markdown and SVG; `print`: the tables at the end (the CLI does). */
 export async function runBenchmark(opts: BenchOptions, { print = false, write = true } = {}): Promise<BenchResult> {
-  const progress = new Progress(opts.progress);
+  const progress = new Progress(opts.progress ? "live" : "off");
   const probe = await createWorld();
   const [machine, bench] = await Promise.all([
     machineInfo(probe),
@@ -76,7 +76,7 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
       for (const d of opts.designs) if (runsFor(d, id)) runs.push(...(await runDesign(bench, d, [id])));
   } else {
     // Side by side (speed figures are then meaningless; the quick form checks correctness).
-    const quiet = () => ({ ...bench, progress: new Progress(opts.progress, false) });
+    const quiet = () => ({ ...bench, progress: new Progress(opts.progress ? "lines" : "off") });
     runs.push(...(await Promise.all(opts.designs.map((d) => runDesign(quiet(), d, scenariosOf(d))))).flat());
   }
 
