@@ -6,7 +6,7 @@ import { waitForQuiescence } from "../test/support/invariants/quiescence";
 import { checkSystem } from "../test/support/invariants/system";
 import { cachesStock } from "./system";
 import type { CorrectnessChecks, DesignId } from "./types";
-import type { World } from "./world";
+import { countRows, type World } from "./world";
 import type { ScenarioOutput, Seeded } from "./scenarios";
 
 /** `checkoutAnswers`: the HTTP answers of the checkout phases, 200 (completed) and 202 (pending). */
@@ -31,12 +31,7 @@ export async function checkCorrectness(world: World, input: CheckInput): Promise
     .slice(0, 20);
   const { completedOrders, failedOrders } = report.figures;
   if (input.expectedCartRows !== undefined) {
-    const row = (await world
-      .db("client_cart")
-      .where("product_id", "like", `${input.productPrefix}%`)
-      .count({ n: "*" })
-      .first()) as { n: number | string } | undefined;
-    const rows = Number(row?.n ?? 0);
+    const rows = await countRows(world.db("client_cart").where("product_id", "like", `${input.productPrefix}%`));
     const { min, max } = input.expectedCartRows;
     if (rows < min || rows > max)
       violations.push(`client_cart holds ${rows} rows; the answers allow ${min} (200) to ${max} (200 + 504)`);

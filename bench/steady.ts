@@ -10,7 +10,7 @@ import { add, ampleCatalog, answers, checkout, seeded, type Scenario, type Scena
 import { clientId, cpuOf, isApi, isWorker, rng, round } from "./stats";
 import { runSession, type Bench } from "./system";
 import type { BenchResult, PhaseResult, SoakSample } from "./types";
-import { prefixKeyCount, type World } from "./world";
+import { countRows, prefixKeyCount, type World } from "./world";
 
 const SCALE_PRODUCTS = 200;
 const SOAK_PRODUCTS = 500;
@@ -68,9 +68,7 @@ export async function runScale(bench: Bench, s: NonNullable<BenchOptions["scale"
 
 /** The rows of the tables that grow with traffic, and the keys under the world's prefix. */
 async function census(world: World) {
-  const count = async (t: string) =>
-    Number(((await world.db(t).count({ n: "*" }).first()) as { n?: number | string })?.n ?? 0);
-  const rows = await Promise.all(GROWING_TABLES.map(async (t) => [t, await count(t)] as const));
+  const rows = await Promise.all(GROWING_TABLES.map(async (t) => [t, await countRows(world.db(t))] as const));
   return { rows: Object.fromEntries(rows), keys: await prefixKeyCount(world) };
 }
 type Census = Awaited<ReturnType<typeof census>>;

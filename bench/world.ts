@@ -3,6 +3,7 @@
  * redis-servers of its own, so their counters and CPU are the benchmark's alone (the shared
  * 6379's include other clients). Seeded directly, removed afterwards with its servers.
  */
+import { z } from "zod";
 import { createRedis, type Knex, type RedisClient } from "@oms/shared";
 import type { OwnRedis } from "../test/chaos/infra";
 import { createTestEnvOn, insertProducts, scanAll, type TestEnv } from "../test/support/env";
@@ -101,19 +102,21 @@ export async function seedCarts(world: World, carts: Cart[]): Promise<void> {
     c.lines.map((l) => ({ client_id: c.clientId, product_id: l.productId, quantity: l.quantity })),
   );
   await insert(rows, 2000, (chunk) => world.db("client_cart").insert(chunk));
-  await insert(carts, 1000, (chunk) =>
-    Promise.all(
-      chunk.map(async (cart) => {
-        const key = world.keys.cartMirror(cart.clientId);
-        await world.redis.hset(key, Object.fromEntries(cart.lines.map((l) => [l.productId, l.quantity])));
-        await world.redis.expire(key, 86_400);
-      }),
-    ),
-  );
+  const mirror = async ({ clientId, lines }: Cart) => {
+    const key = world.keys.cartMirror(clientId);
+    await world.redis.hset(key, Object.fromEntries(lines.map((l) => [l.productId, l.quantity])));
+    await world.redis.expire(key, 86_400);
+  };
+  await insert(carts, 1000, (chunk) => Promise.all(chunk.map(mirror)));
 }
 
 /** Keys under this world's prefix, on every node. */
 export const prefixKeyCount = async (world: World) => (await scanAll(world.redis, world.keys.allKeysPattern)).length;
+
+const CountRow = z.object({ n: z.coerce.number() }).optional();
+/** The rows a query matches. */
+export const countRows = async (query: Knex.QueryBuilder) =>
+  CountRow.parse(await query.count({ n: "*" }).first())?.n ?? 0;
 
 /** Global status counters of MariaDB (the server is shared, so these include other clients). */
 export async function mysqlStatus(db: Knex) {
