@@ -30,7 +30,9 @@ const PARTS = Object.entries({
 /** "flash-sale/redis add" -> "add". */
 export const phaseName = (p: PhaseResult) => p.name.split(" ").slice(1).join(" ");
 
-type RunPhase = { run: ScenarioRun; p: PhaseResult };
+/** Every phase of every run, with its run. */
+export const runPhases = (result: BenchResult) => result.runs.flatMap((run) => run.phases.map((p) => ({ run, p })));
+type RunPhase = ReturnType<typeof runPhases>[number];
 const RUN: Array<Column<RunPhase>> = [
   ["scenario", ({ run }) => run.scenario],
   ["design", ({ run }) => run.design],
@@ -164,7 +166,7 @@ type Section = [title: string, before: string, table: string, after?: string];
 /** Titled sections of the report, each a table with a sentence on what it shows; empty tables are left out. */
 function sections(result: BenchResult): Section[] {
   const s = result.soak;
-  const phases = result.runs.flatMap((run) => run.phases.map((p) => ({ run, p })));
+  const phases = runPhases(result);
   const costed = phases.flatMap(({ run, p }) => [phaseCost(p)].flatMap((c) => (c ? [{ run, p, c }] : [])));
   const soldOut = result.runs.flatMap((r) => (r.soldOut ? [{ ...r, soldOut: r.soldOut }] : []));
   const nodes = phases

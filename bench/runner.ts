@@ -99,10 +99,8 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
     ...{ form: opts.form, designs: opts.designs.join(","), scenarios: opts.scenarios.join(",") },
     ...{ concurrency: opts.concurrency, "worker processes": opts.workerProcesses, "API processes": 1 },
     ...{ "WORKER_CONCURRENCY_CART / _CHECKOUT": "50 / 50 (defaults)", PAYMENT_SIM_LATENCY_MS: opts.paymentLatencyMs },
-    ...{
-      RATE_LIMIT_PER_MINUTE: `${opts.rateLimitPerMinute} (redis-nolimit: 0)`,
-      CHECKOUT_TIMEOUT_MS: "8000 (default)",
-    },
+    RATE_LIMIT_PER_MINUTE: `${opts.rateLimitPerMinute} (redis-nolimit: 0)`,
+    CHECKOUT_TIMEOUT_MS: "8000 (default)",
     Redis:
       "the benchmark's own per scenario run, no persistence: one redis-server, or (redis-cluster) a Cluster of 3 primaries with a replica each and INVENTORY_SHARDS=3",
     isolation:
