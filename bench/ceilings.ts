@@ -63,8 +63,7 @@ async function ceiling(lines: number, seconds: number, progress: Progress, prepa
     progress.finish(`${result.opsPerSecond} ops/s, p99 ${result.latencyMs.p99} ms, server CPU ${serverCpuPercent}%`);
     return result;
   } finally {
-    await setup?.close();
-    await destroyWorld(world);
+    await Promise.resolve(setup?.close()).finally(() => destroyWorld(world));
   }
 }
 
