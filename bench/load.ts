@@ -36,17 +36,14 @@ export async function runLoad(spec: LoadSpec) {
   let roundRobin = 0;
 
   const time: Time = async (op) => {
-    const t0 = performance.now();
-    const status = await op();
+    const [t0, status] = [performance.now(), await op()];
     const t1 = performance.now();
     out.count++;
     const key = status === 0 ? "network-error" : String(status);
     out.statuses[key] = (out.statuses[key] ?? 0) + 1;
     out.latency.recordValue(Math.max(1, Math.round((t1 - t0) * 1000)));
-    if (status === 200 && out.sale && out.sale.sold < (spec.stock ?? 0)) {
-      out.sale.sold++;
-      out.sale.seconds = (t1 - start) / 1000;
-    }
+    if (status === 200 && sale && sale.sold < (spec.stock ?? 0))
+      [sale.sold, sale.seconds] = [sale.sold + 1, (t1 - start) / 1000];
     return status;
   };
   const send: Send = (req) =>
@@ -69,8 +66,7 @@ export async function runLoad(spec: LoadSpec) {
   spec.progress?.start(spec.label, spec.total ?? spec.durationMs ?? 1, spec.total === undefined);
   const progressTimer = setInterval(() => spec.progress?.update(out.statuses), 100).unref();
   const deadline = spec.durationMs === undefined ? Number.POSITIVE_INFINITY : start + spec.durationMs;
-  let next = 0;
-  let exhausted = false;
+  let [next, exhausted] = [0, false];
   try {
     if (spec.ratePerSecond === undefined) {
       const client = async () => {
