@@ -3,7 +3,8 @@ import { waitForIdleQueue } from "../test/support/invariants/quiescence";
 import { listTask, runLoad, type LoadSpec, type RequestSpec } from "./load";
 import { measureAlternating, measurePhase, recordCompletions } from "./phase";
 import type { BenchOptions } from "./options";
-import { clientId, rng } from "./stats";
+import { Random } from "../test/chaos/prng";
+import { clientId } from "./stats";
 import type { Bench, System } from "./system";
 import type { DesignId, PhaseResult, ScenarioId, SoldOutResult } from "./types";
 import { seedCarts, seedProducts, type Cart, type Product, type World } from "./world";
@@ -136,12 +137,12 @@ export const wideCatalog: Scenario = {
   id: "wide-catalog",
   async seed(world, opts) {
     const { products: n, carts: k, maxLines } = opts.wideCatalog;
-    const random = rng(42);
+    const random = new Random(42);
     const carts = ids("wc-c", k).map((clientId): Cart => {
       const chosen = new Set<number>();
-      const lines = 1 + Math.floor(random() * maxLines);
-      while (chosen.size < lines) chosen.add(Math.floor(random() * n));
-      const line = (p: number) => ({ productId: `wc-${p}`, quantity: 1 + Math.floor(random() * 2) });
+      const lines = random.int(1, maxLines);
+      while (chosen.size < lines) chosen.add(random.int(0, n - 1));
+      const line = (p: number) => ({ productId: `wc-${p}`, quantity: random.int(1, 2) });
       return { clientId, lines: [...chosen].map(line) };
     });
     const lineCount = carts.reduce((s, c) => s + c.lines.length, 0);
@@ -183,8 +184,8 @@ export const addOnly: Scenario = {
   },
   async run(d) {
     const { requests, products } = d.opts.addOnly;
-    const random = rng(7);
-    const list = ids("ao-c", requests).map((c) => add(c, `ao-${Math.floor(random() * products)}`));
+    const random = new Random(7);
+    const list = ids("ao-c", requests).map((c) => add(c, `ao-${random.int(0, products - 1)}`));
     const adds = await measurePhase(d.phase, spec(d, "add", list));
     const expectedCartRows = { min: adds.ok, max: adds.ok + (adds.statuses["504"] ?? 0) };
     return {

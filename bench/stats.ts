@@ -29,17 +29,6 @@ export const readText = (path: string) => {
   }
 };
 
-/** A deterministic PRNG (mulberry32), so every design gets the same workload. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /**
  * A client id for shopper `i`: a bijective 32-bit hash in hex, so concurrent new
  * clients land all over the index as real ids do (sequential ids crowd one gap of

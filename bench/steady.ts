@@ -7,7 +7,8 @@ import type { BenchOptions } from "./options";
 import { listTask } from "./load";
 import { measurePhase, recordCompletions, usageOf } from "./phase";
 import { add, ampleCatalog, answers, checkout, seeded, type Scenario, type ScenarioOutput } from "./scenarios";
-import { clientId, cpuOf, isApi, isWorker, rng, round } from "./stats";
+import { Random } from "../test/chaos/prng";
+import { clientId, cpuOf, isApi, isWorker, round } from "./stats";
 import { runSession, type Bench } from "./system";
 import type { BenchResult, PhaseResult, SoakSample } from "./types";
 import { countRows, prefixKeyCount, type World } from "./world";
@@ -15,8 +16,7 @@ import { countRows, prefixKeyCount, type World } from "./world";
 const SCALE_PRODUCTS = 200;
 const SOAK_PRODUCTS = 500;
 const GROWING_TABLES = ["orders", "order_items", "payments", "cart_operations", "client_cart", "reserve_purchase"];
-const picks = (random: () => number, n: number) =>
-  Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * n));
+const picks = (random: Random, n: number) => Array.from({ length: random.int(1, 3) }, () => random.int(0, n - 1));
 
 /** Carts of 1-3 of 200 products, checked out at `rate` for `seconds`. */
 function scaleScenario(concurrency: number, rate: number, seconds: number): Scenario {
@@ -24,7 +24,7 @@ function scaleScenario(concurrency: number, rate: number, seconds: number): Scen
   return {
     id: "scale",
     seed(world) {
-      const random = rng(11);
+      const random = new Random(11);
       const lines = () =>
         [...new Set(picks(random, SCALE_PRODUCTS))].map((p) => ({ productId: `sc-${p}`, quantity: 1 }));
       const list = Array.from({ length: carts }, (_, i) => ({ clientId: clientId("sc-c", i), lines: lines() }));
@@ -91,7 +91,7 @@ function soakScenario(concurrency: number, sessionsPerSecond: number, s: Soak): 
         const redisUsedMemory = await d.world.servers.usedMemory().catch(() => 0);
         samples.push({ t: round((performance.now() - t0) / 1000, 1), rssKb, redisUsedMemory });
       };
-      const random = rng(99);
+      const random = new Random(99);
       const first = await census(d.world);
       await sample();
       let sampling = Promise.resolve();
