@@ -42,7 +42,7 @@ export function procSampler(processes: WatchedProcess[]) {
       [cpuAtBegin, at, self] = [await sample(), performance.now(), process.cpuUsage()];
     },
     /** CPU and memory of each process since `begin`, and this process's CPU. */
-    async end(): Promise<{ processes: ProcessUsage[]; clientCpuPercent: number; seconds: number }> {
+    async end() {
       const [seconds, own, usage] = [(performance.now() - at) / 1000, process.cpuUsage(self), await sample()];
       const percent = (cpuSeconds: number) => (seconds > 0 ? (100 * cpuSeconds) / seconds : 0);
       const measured = processes.map(({ name, pid }): ProcessUsage => {
