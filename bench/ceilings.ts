@@ -15,7 +15,7 @@ import { usageOf } from "./phase";
 import { AMPLE_STOCK, ampleCatalog } from "./scenarios";
 import { round, summarize } from "./stats";
 import type { BenchResult } from "./types";
-import { createWorld, destroyWorld, seedProducts, type World } from "./world";
+import { createWorld, destroyWorld, insert, seedProducts, type World } from "./world";
 
 type Limits = NonNullable<BenchOptions["ceilings"]>;
 /** `op`: one operation, true when it succeeded; null when there is nothing left to do. */
@@ -93,10 +93,8 @@ export const mysqlCeiling = ({ progress, mysqlPid, opts }: Bench, c: Limits, lin
     const db = createDb(world.config.DATABASE_URL, c.mysqlConnections);
     // Pending orders to reserve for: more than the run can use.
     const ids = Array.from({ length: opts.form === "quick" ? 5_000 : 60_000 }, () => randomUUID());
-    for (let i = 0; i < ids.length; i += 5_000) {
-      const rows = ids.slice(i, i + 5_000).map((order_id) => ({ order_id, client_id: "ceiling", state: "pending" }));
-      await world.db("orders").insert(rows.map((r) => ({ ...r, total_cents: 0 })));
-    }
+    const rows = ids.map((order_id) => ({ order_id, client_id: "ceiling", state: "pending", total_cents: 0 }));
+    await insert(rows, 5_000, (chunk) => world.db("orders").insert(chunk));
     // Open the pool's connections before the clock starts.
     await Promise.all(Array.from({ length: c.mysqlConnections }, () => db.raw("SELECT 1")));
     let next = 0;

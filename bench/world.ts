@@ -85,7 +85,7 @@ export async function destroyWorld(world: World): Promise<void> {
 
 export const destroyAllWorlds = () => Promise.all([...live].map((w) => destroyWorld(w).catch(() => undefined)));
 
-async function insert<T>(rows: T[], size: number, write: (chunk: T[]) => Promise<unknown>): Promise<void> {
+export async function insert<T>(rows: T[], size: number, write: (chunk: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < rows.length; i += size) await write(rows.slice(i, i + size));
 }
 
