@@ -88,13 +88,12 @@ const fail = (why: string): never => {
 
 /** The options of a command line, and the results.json to re-render when --render is given. */
 export function parseCommandLine(argv: string[]): { opts: BenchOptions; render?: string } {
-  const v = (() => {
-    try {
-      return parseArgs({ args: argv, strict: true, options: OPTIONS }).values;
-    } catch (err) {
-      return fail(err instanceof Error ? err.message : String(err));
-    }
-  })();
+  let v;
+  try {
+    v = parseArgs({ args: argv, strict: true, options: OPTIONS }).values;
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
   if (v.help) {
     console.log(USAGE);
     process.exit(0);

@@ -62,13 +62,11 @@ export async function startStack(env: Record<string, string>, counts: Counts, en
   const [workerPorts, apiPorts] = [ports.slice(0, counts.workerProcesses), ports.slice(counts.workerProcesses)];
   // Workers first (the World migrated the database: processes only check the schema).
   const workers = workerPorts.map((p, i) =>
-    spawnService(`worker-${i + 1}`, entries.workers, { ...env, METRICS_PORT: String(p) }),
+    spawnService(`worker-${i + 1}`, entries.workers, { ...env, METRICS_PORT: `${p}` }),
   );
-  const apis = apiPorts.map((port, i) =>
-    Object.assign(spawnService(apiName(i, apiPorts.length), entries.api, { ...env, PORT: String(port) }), {
-      origin: origin(port),
-    }),
-  );
+  const spawnApi = (p: number, i: number) =>
+    spawnService(apiName(i, apiPorts.length), entries.api, { ...env, PORT: `${p}` });
+  const apis = apiPorts.map((p, i) => Object.assign(spawnApi(p, i), { origin: origin(p) }));
   const all = [...apis, ...workers];
   const stop = async () => void (await Promise.all(all.map((child) => child.stop(STOP_GRACE_MS))));
   try {
