@@ -17,15 +17,9 @@ export async function checkCorrectness(world: World, input: CheckInput): Promise
   const started = performance.now();
   const hasCache = cachesStock(input.design);
   const initial = [...input.initialStock].map(([productId, n]) => ({ productId, initial: n, restocked: 0 }));
-  const { lastFlushError } = await waitForQuiescence(world, [...input.initialStock.keys()], {
-    timeoutMs: input.timeoutMs,
-  });
-  const report = await checkSystem(world, initial, {
-    allowUncached: true,
-    withoutCache: !hasCache,
-    lastFlushError,
-    onlyTheseProducts: true,
-  });
+  const { lastFlushError } = await waitForQuiescence(world, [...input.initialStock.keys()], input);
+  const options = { allowUncached: true, withoutCache: !hasCache, lastFlushError, onlyTheseProducts: true };
+  const report = await checkSystem(world, initial, options);
   const violations = Object.values(report.checks)
     .flatMap((c) => c.violations.map((v) => `${c.name}: ${v}`))
     .slice(0, 20);
