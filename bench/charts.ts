@@ -9,12 +9,8 @@ const COLORS = {
   ...{ redis: "#1f77b4", "redis-cluster": "#9467bd", "redis-nolimit": "#6baed6", "mysql-locking": "#d62728" },
   ...{ "mysql-batched": "#ff7f0e", noop: "#7f7f7f", healthz: "#2ca02c" },
 };
-const color = {
-  field: "key",
-  type: "nominal",
-  scale: { domain: Object.keys(COLORS), range: Object.values(COLORS) },
-  legend: null,
-};
+const scale = { domain: Object.keys(COLORS), range: Object.values(COLORS) };
+const color = { field: "key", type: "nominal", scale, legend: null };
 const sale = (p: PhaseResult) => p.saleWindow?.completedPerSecond;
 const answered = (p: PhaseResult) => p.requestsPerSecond;
 
