@@ -6,7 +6,7 @@ import type { BenchOptions } from "./options";
 import { Random } from "../test/chaos/prng";
 import { clientId } from "./stats";
 import type { Bench, System } from "./system";
-import type { DesignId, PhaseResult, ScenarioId, SoldOutResult } from "./types";
+import type { DesignId, PhaseResult, ScenarioId, ScenarioRun } from "./types";
 import { seedCarts, seedProducts, type Cart, type Product, type World } from "./world";
 
 /** Plenty: a product that never runs out during a run. */
@@ -14,7 +14,7 @@ export const AMPLE_STOCK = 100_000_000;
 
 /** `expectedCartRows`: add-to-cart runs: the cart rows MySQL must hold afterwards (a 504 may or may not have added). */
 export type ScenarioOutput = { phases: PhaseResult[]; checkoutAnswers: { completed: number; pending: number } } & {
-  soldOut?: SoldOutResult;
+  soldOut?: ScenarioRun["soldOut"];
   expectedCartRows?: { min: number; max: number };
 };
 

@@ -1,12 +1,12 @@
 /** Latency percentiles (HDR histograms in microseconds, 3 significant digits) and small helpers. */
 import { readFileSync } from "node:fs";
 import { build, type Histogram } from "hdr-histogram-js";
-import type { LatencySummary, PhaseResult, ProcessUsage } from "./types";
+import type { PhaseResult, ProcessUsage } from "./types";
 
 export type { Histogram };
 export const histogram = (): Histogram => build({ numberOfSignificantValueDigits: 3 });
 
-export function summarize(h: Histogram, digits = 1): LatencySummary {
+export function summarize(h: Histogram, digits = 1) {
   const ms = (us: number) => (h.totalCount === 0 ? 0 : round(us / 1000, digits));
   const at = (q: number) => ms(h.getValueAtPercentile(q));
   return { p50: at(50), p95: at(95), p99: at(99), max: at(100), mean: ms(h.mean) };

@@ -16,7 +16,6 @@ export const ScenarioId = z.enum(["flash-sale", "wide-catalog", "hot-3", "add-on
 export type ScenarioId = z.infer<typeof ScenarioId>;
 
 const Latency = nums("p50", "p95", "p99", "max", "mean");
-export type LatencySummary = z.infer<typeof Latency>;
 
 /** CPU over a phase; the highest sampled VmRSS and VmHWM (peak since start) at its end, kB. */
 const ProcessUsage = z.object({ name: s, pid: n, cpuSeconds: n, cpuPercent: n, rssPeakKb: n, hwmKb: n });
@@ -53,7 +52,6 @@ export type WriteBatches = z.infer<typeof WriteBatches>;
 
 /** Sold-out answers against the plain route (GET /healthz) of the same API process, alternated. */
 const SoldOutResult = z.object({ soldOut: PhaseResult, healthz: PhaseResult, ratio: n });
-export type SoldOutResult = z.infer<typeof SoldOutResult>;
 
 const ScenarioRun = z.object({
   ...{ scenario: ScenarioId, design: DesignId, params: z.record(s, z.union([n, s])), phases: z.array(PhaseResult) },
