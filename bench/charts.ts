@@ -1,7 +1,7 @@
 /** The charts of a run, as Vega-Lite specs rendered to SVG: throughput and latency per design, memory over the soak. */
 import { None, View, logger, parse } from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { phaseName } from "./report";
+import { phaseName, runPhases } from "./report";
 import { designLabel } from "./system";
 import type { BenchResult, PhaseResult, ScenarioId } from "./types";
 
@@ -9,12 +9,8 @@ const COLORS = {
   ...{ redis: "#1f77b4", "redis-cluster": "#9467bd", "redis-nolimit": "#6baed6", "mysql-locking": "#d62728" },
   ...{ "mysql-batched": "#ff7f0e", noop: "#7f7f7f", healthz: "#2ca02c" },
 };
-const color = {
-  field: "key",
-  type: "nominal",
-  scale: { domain: Object.keys(COLORS), range: Object.values(COLORS) },
-  legend: null,
-};
+const scale = { domain: Object.keys(COLORS), range: Object.values(COLORS) };
+const color = { field: "key", type: "nominal", scale, legend: null };
 const sale = (p: PhaseResult) => p.saleWindow?.completedPerSecond;
 const answered = (p: PhaseResult) => p.requestsPerSecond;
 
@@ -36,26 +32,23 @@ async function render(spec: TopLevelSpec): Promise<string> {
 }
 
 export async function chartSvg(result: BenchResult): Promise<string> {
+  const phases = runPhases(result);
   const bars = GROUPS.flatMap(([group, scenario, names, figure]) =>
-    result.runs
-      .filter((r) => r.scenario === scenario)
-      .flatMap((run) =>
-        run.phases
-          .filter((p) => names.includes(phaseName(p)))
-          .map((p) => {
-            const label = designLabel(run.design) + (names.length > 1 ? `: ${phaseName(p)}` : "");
-            return { group, label, key: phaseName(p) === "healthz" ? "healthz" : run.design, value: figure(p) };
-          }),
-      ),
+    phases
+      .filter(({ run, p }) => run.scenario === scenario && names.includes(phaseName(p)))
+      .map(({ run, p }) => {
+        const label = designLabel(run.design) + (names.length > 1 ? `: ${phaseName(p)}` : "");
+        return { group, label, key: phaseName(p) === "healthz" ? "healthz" : run.design, value: figure(p) };
+      }),
   ).filter((b) => b.value !== undefined);
   const ceilings = result.ceilings.map((c) => ({
     ...{ group: "Ceilings at the bottleneck alone: ops/s", label: c.name, value: c.opsPerSecond },
     key: c.name.startsWith("redis") ? "redis" : "mysql-locking",
   }));
-  const latency = result.runs.flatMap((run) =>
-    run.phases
-      .filter((p) => /^(checkout|add|sold-out)$/.test(phaseName(p)))
-      .map((p) => ({ label: `${run.scenario} ${phaseName(p)} - ${run.design}`, key: run.design, ...p.latencyMs })),
+  const latency = phases.flatMap(({ run, p }) =>
+    /^(checkout|add|sold-out)$/.test(phaseName(p))
+      ? [{ label: `${run.scenario} ${phaseName(p)} - ${run.design}`, key: run.design, ...p.latencyMs }]
+      : [],
   );
   const y = { field: "label", type: "nominal", sort: null, title: null, axis: { labelLimit: 320 } };
   const ms = (field: string) => ({ field, type: "quantitative", scale: { type: "log" }, title: "ms (log scale)" });

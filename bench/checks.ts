@@ -1,73 +1,31 @@
 /**
- * Correctness after a run, at quiescence. The invariants are the shared checker's
- * (test/support/invariants/system.ts: conservation per product, never oversold, the
- * cached level equal to MySQL, no hold left, nothing unflushed, no order pending,
- * exactly one succeeded payment of the right amount per paid order, never refunded
- * twice); the benchmark adds what only it knows: the HTTP answers it counted.
+ * Correctness after a run, at quiescence: the shared checker's invariants
+ * (test/support/invariants/system.ts), and what only the benchmark knows: the HTTP answers it counted.
  */
-import { Queue } from "bullmq";
-import { QUEUE_NAMES, createRedis, redisTarget } from "@oms/shared";
 import { waitForQuiescence } from "../test/support/invariants/quiescence";
 import { checkSystem } from "../test/support/invariants/system";
-import { sleep } from "./stats";
 import { cachesStock } from "./system";
 import type { CorrectnessChecks, DesignId } from "./types";
-import type { World } from "./world";
+import { countRows, type World } from "./world";
+import type { ScenarioOutput, Seeded } from "./scenarios";
 
-export interface CheckInput {
-  design: DesignId;
-  initialStock: Map<string, number>;
-  /** HTTP answers of the checkout phases: 200 (completed) and 202 (pending). */
-  checkoutAnswers: { completed: number; pending: number };
-  /** The scenario's product ids share this prefix: only client_cart rows of these products are counted. */
-  productPrefix: string;
-  /** add-to-cart runs: the client_cart rows of these products MySQL must hold (504 answers may or may not have added). */
-  expectedCartRows?: { min: number; max: number };
-  timeoutMs: number;
-}
-
-/** Waits until a queue has no job waiting, delayed or running (or the timeout passes); false on timeout. */
-export async function waitForQueueIdle(world: World, queueName: keyof typeof QUEUE_NAMES, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  const connection = createRedis(redisTarget(world.config), { forQueue: true, name: `bench-idle-${world.id}` });
-  const queue = new Queue(QUEUE_NAMES[queueName], { connection, prefix: world.keys.queuePrefix(queueName) });
-  try {
-    for (;;) {
-      const counts = await queue.getJobCounts("active", "waiting", "delayed", "prioritized");
-      if (Object.values(counts).every((n) => n === 0)) return true;
-      if (Date.now() > deadline) return false;
-      await sleep(100);
-    }
-  } finally {
-    await queue.close();
-    connection.disconnect();
-  }
-}
+/** `checkoutAnswers`: the HTTP answers of the checkout phases, 200 (completed) and 202 (pending). */
+type CheckInput = Seeded &
+  Pick<ScenarioOutput, "checkoutAnswers" | "expectedCartRows"> & { design: DesignId; timeoutMs: number };
 
 export async function checkCorrectness(world: World, input: CheckInput): Promise<CorrectnessChecks> {
   const started = performance.now();
   const hasCache = cachesStock(input.design);
   const initial = [...input.initialStock].map(([productId, n]) => ({ productId, initial: n, restocked: 0 }));
-  const { lastFlushError } = await waitForQuiescence(world, [...input.initialStock.keys()], {
-    timeoutMs: input.timeoutMs,
-  });
-  const report = await checkSystem(world, initial, {
-    allowUncached: true,
-    withoutCache: !hasCache,
-    lastFlushError,
-    onlyTheseProducts: true,
-  });
+  const { lastFlushError } = await waitForQuiescence(world, [...input.initialStock.keys()], input);
+  const options = { allowUncached: true, withoutCache: !hasCache, lastFlushError, onlyTheseProducts: true };
+  const report = await checkSystem(world, initial, options);
   const violations = Object.values(report.checks)
     .flatMap((c) => c.violations.map((v) => `${c.name}: ${v}`))
     .slice(0, 20);
   const { completedOrders, failedOrders } = report.figures;
   if (input.expectedCartRows !== undefined) {
-    const row = (await world
-      .db("client_cart")
-      .where("product_id", "like", `${input.productPrefix}%`)
-      .count({ n: "*" })
-      .first()) as { n: number | string } | undefined;
-    const rows = Number(row?.n ?? 0);
+    const rows = await countRows(world.db("client_cart").where("product_id", "like", `${input.productPrefix}%`));
     const { min, max } = input.expectedCartRows;
     if (rows < min || rows > max)
       violations.push(`client_cart holds ${rows} rows; the answers allow ${min} (200) to ${max} (200 + 504)`);

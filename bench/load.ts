@@ -1,15 +1,11 @@
 /**
- * The load generator: undici connection pools (keep-alive, one request in flight per
- * connection, as many connections as virtual clients), driven closed-loop (N virtual
- * clients, each sending its next request when the last one answered) or open-loop
- * (a fixed rate, capped in flight). Every answer's status is counted and its latency
- * recorded in an HDR histogram. A live progress bar on stderr (cli-progress; on a
- * terminal only) shows it, with plain log lines that do not tear it; each phase ends
- * with one summary line.
+ * The load generator over undici pools, closed-loop (N virtual clients, each sending its next
+ * request when the last one answered) or open-loop (a fixed rate, capped in flight): statuses
+ * counted, latency in an HDR histogram; and the progress bar on stderr (a terminal only).
  */
 import type { Pool } from "undici";
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
-import { histogram, type Histogram } from "./stats";
+import { histogram } from "./stats";
 
 export type RequestSpec = { method: "GET" | "POST"; path: string; body?: unknown };
 /** Sends one request and records it; resolves to the HTTP status (0 for a network error). */
@@ -28,37 +24,26 @@ export type LoadSpec = { label: string; targets: Pool[]; concurrency: number } &
   task(i: number, send: Send, time: Time): Promise<boolean>;
 } & Partial<Record<"total" | "durationMs" | "ratePerSecond" | "stock", number> & { progress: Progress }>;
 
-/** `sale`, with `stock`: from the start to the stock-th 200 (or the last 200). */
-export type LoadOutcome = Record<"seconds" | "count", number> & {
-  statuses: Record<string, number>;
-  latency: Histogram;
-} & {
-  errorSamples: string[];
-  sale?: { sold: number; seconds: number };
-};
-
 const JSON_HEADERS = { "content-type": "application/json" };
 
-export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
-  const out: LoadOutcome = { seconds: 0, count: 0, statuses: {}, latency: histogram(), errorSamples: [] };
-  if (spec.stock !== undefined) out.sale = { sold: 0, seconds: 0 };
-  const sample = (message: string) =>
-    void (out.errorSamples.length < 5 && out.errorSamples.push(message.slice(0, 300)));
+export async function runLoad(spec: LoadSpec) {
+  const [statuses, errorSamples]: [Record<string, number>, string[]] = [{}, []];
+  // `sale`, with `stock`: from the start to the stock-th 200 (or the last 200).
+  const sale = spec.stock === undefined ? undefined : { sold: 0, seconds: 0 };
+  const out = { seconds: 0, count: 0, statuses, latency: histogram(), errorSamples, sale };
+  const sample = (message: string) => void (errorSamples.length < 5 && errorSamples.push(message.slice(0, 300)));
   const start = performance.now();
   let roundRobin = 0;
 
   const time: Time = async (op) => {
-    const t0 = performance.now();
-    const status = await op();
+    const [t0, status] = [performance.now(), await op()];
     const t1 = performance.now();
     out.count++;
     const key = status === 0 ? "network-error" : String(status);
     out.statuses[key] = (out.statuses[key] ?? 0) + 1;
     out.latency.recordValue(Math.max(1, Math.round((t1 - t0) * 1000)));
-    if (status === 200 && out.sale && out.sale.sold < (spec.stock ?? 0)) {
-      out.sale.sold++;
-      out.sale.seconds = (t1 - start) / 1000;
-    }
+    if (status === 200 && sale && sale.sold < (spec.stock ?? 0))
+      [sale.sold, sale.seconds] = [sale.sold + 1, (t1 - start) / 1000];
     return status;
   };
   const send: Send = (req) =>
@@ -81,8 +66,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   spec.progress?.start(spec.label, spec.total ?? spec.durationMs ?? 1, spec.total === undefined);
   const progressTimer = setInterval(() => spec.progress?.update(out.statuses), 100).unref();
   const deadline = spec.durationMs === undefined ? Number.POSITIVE_INFINITY : start + spec.durationMs;
-  let next = 0;
-  let exhausted = false;
+  let [next, exhausted] = [0, false];
   try {
     if (spec.ratePerSecond === undefined) {
       const client = async () => {
@@ -112,6 +96,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   out.seconds = (performance.now() - start) / 1000;
   return out;
 }
+export type LoadOutcome = Awaited<ReturnType<typeof runLoad>>;
 
 /** A closed-loop task over a fixed list of requests, and its total for the progress bar. */
 export const listTask = (requests: RequestSpec[]): Pick<LoadSpec, "task" | "total"> => ({
@@ -133,15 +118,11 @@ export class Progress {
   private timed = false;
   private startedAt = 0;
 
-  /** `live`: draw a bar (on a terminal); off, each phase prints one line when it ends. */
-  constructor(
-    private readonly enabled = true,
-    private readonly live = true,
-  ) {}
+  /** `live`: a bar (on a terminal); `lines`: each phase prints one line when it ends; `off`: nothing. */
+  constructor(private readonly mode: "live" | "lines" | "off") {}
 
-  /** Prints a line above the progress bar. */
   log(line: string): void {
-    if (!this.enabled) return;
+    if (this.mode === "off") return;
     if (this.bars) this.bars.log(`${line}\n`);
     else process.stderr.write(`${line}\n`);
   }
@@ -149,12 +130,11 @@ export class Progress {
   /** A bar over `total` requests, or (`timed`) milliseconds. */
   start(label: string, total: number, timed: boolean): void {
     [this.label, this.timed, this.startedAt] = [label, timed, performance.now()];
-    if (!this.enabled || !this.live || !process.stderr.isTTY) return;
+    if (this.mode !== "live" || !process.stderr.isTTY) return;
     this.bars ??= new MultiBar({ format: FORMAT, barsize: 24, fps: 5, clearOnComplete: true }, Presets.shades_classic);
     this.bar = this.bars.create(total, 0, { label, rate: 0, ok: 0, rejected: 0, errors: 0 });
   }
 
-  /** The answers so far, by HTTP status ("200", "409", ...). */
   update(statuses: Record<string, number>): void {
     const done = Object.values(statuses).reduce((s, n) => s + n, 0);
     const elapsed = performance.now() - this.startedAt;

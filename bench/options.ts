@@ -1,11 +1,11 @@
 /** The two forms of the benchmark and the command-line flags that adjust them. */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT } from "./processes";
+import { ROOT } from "../test/support/system";
 import { DesignId, ScenarioId } from "./types";
 
-export const ALL_SCENARIOS = ScenarioId.options;
-export const ALL_DESIGNS = DesignId.options;
+const ALL_SCENARIOS = ScenarioId.options;
+const ALL_DESIGNS = DesignId.options;
 
 type Limits = Record<"seconds" | "concurrency" | "redisConnections" | "mysqlConnections", number>;
 /** Sessions per second null: a share of what the redis design reached on the wide catalog. */
@@ -88,13 +88,12 @@ const fail = (why: string): never => {
 
 /** The options of a command line, and the results.json to re-render when --render is given. */
 export function parseCommandLine(argv: string[]): { opts: BenchOptions; render?: string } {
-  const v = (() => {
-    try {
-      return parseArgs({ args: argv, strict: true, options: OPTIONS }).values;
-    } catch (err) {
-      return fail(err instanceof Error ? err.message : String(err));
-    }
-  })();
+  let v;
+  try {
+    v = parseArgs({ args: argv, strict: true, options: OPTIONS }).values;
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
   if (v.help) {
     console.log(USAGE);
     process.exit(0);
@@ -121,12 +120,10 @@ export function parseCommandLine(argv: string[]): { opts: BenchOptions; render?:
   opts.rateLimitPerMinute = Math.floor(num("rate-limit", opts.rateLimitPerMinute));
   // --size: a multiple of the shoppers, carts and requests of every scenario.
   const f = num("size", 1);
-  const n = (x: number) => (f === 1 ? x : Math.max(10, Math.round(x * f)));
-  opts.flashSale = { clients: n(opts.flashSale.clients), stock: Math.max(2, Math.round(opts.flashSale.stock * f)) };
-  opts.soldOut.clients = n(opts.soldOut.clients);
-  opts.wideCatalog.carts = n(opts.wideCatalog.carts);
-  opts.hot3.carts = n(opts.hot3.carts);
-  opts.addOnly.requests = n(opts.addOnly.requests);
+  const n = (x: number, least = 10) => (f === 1 ? x : Math.max(least, Math.round(x * f)));
+  const [fs, so, wc, h3, ao] = [opts.flashSale, opts.soldOut, opts.wideCatalog, opts.hot3, opts.addOnly];
+  [fs.clients, fs.stock, so.clients] = [n(fs.clients), n(fs.stock, 2), n(so.clients)];
+  [wc.carts, h3.carts, ao.requests] = [n(wc.carts), n(h3.carts), n(ao.requests)];
   opts.outDir = v.out ?? opts.outDir;
   opts.inProcess ||= v["in-process"] === true;
   opts.progress &&= !v["no-progress"];

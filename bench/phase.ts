@@ -1,8 +1,6 @@
 /**
- * One measured phase: the load, and around it the CPU, memory and server counters. CPU
- * time and RSS of the processes under test from pidusage, sampled every 250 ms for the
- * peak; VmHWM (peak RSS since the process started) from /proc/<pid>/status, which
- * pidusage does not read. Linux only.
+ * One measured phase: the load, and around it the CPU, memory and server counters. VmHWM
+ * (peak RSS since the process started) from /proc/<pid>/status, which pidusage does not read.
  */
 import { loadavg } from "node:os";
 import pidusage from "pidusage";
@@ -44,7 +42,7 @@ export function procSampler(processes: WatchedProcess[]) {
       [cpuAtBegin, at, self] = [await sample(), performance.now(), process.cpuUsage()];
     },
     /** CPU and memory of each process since `begin`, and this process's CPU. */
-    async end(): Promise<{ processes: ProcessUsage[]; clientCpuPercent: number; seconds: number }> {
+    async end() {
       const [seconds, own, usage] = [(performance.now() - at) / 1000, process.cpuUsage(self), await sample()];
       const percent = (cpuSeconds: number) => (seconds > 0 ? (100 * cpuSeconds) / seconds : 0);
       const measured = processes.map(({ name, pid }): ProcessUsage => {
@@ -59,7 +57,7 @@ export function procSampler(processes: WatchedProcess[]) {
 }
 type ProcSampler = ReturnType<typeof procSampler>;
 
-export type PhaseContext = { sampler: ProcSampler; servers: RedisServers; db: Knex };
+type PhaseContext = { sampler: ProcSampler; servers: RedisServers; db: Knex };
 /** One round of a measurement, with the commands each redis-server processed during it. */
 type Round = { outcome: LoadOutcome; usage: Awaited<ReturnType<ProcSampler["end"]>>; commands: number[] };
 
@@ -158,7 +156,7 @@ const saleWindow = (completed: number, seconds: number) => {
   return { completed, seconds: round(seconds, 3), completedPerSecond };
 };
 
-export function describePhase(p: PhaseResult): string {
+function describePhase(p: PhaseResult): string {
   return [
     `${p.requests} req in ${p.seconds}s = ${p.requestsPerSecond} req/s, 200 ${p.ok}, 409 ${p.rejected}`,
     ...(p.pending ? [`202 ${p.pending}`] : []),

@@ -1,9 +1,4 @@
-/**
- * The system under test: real processes (`node --import tsx <entry>`, one API per port,
- * the workers) or, for a test runner, the same parts inside this process; and the
- * shared mariadbd, found by pid.
- */
-import { fileURLToPath } from "node:url";
+/** The system under test: real processes, or for a test runner the same parts in this process; and mariadbd's pid. */
 import {
   ChildStartError,
   freePort,
@@ -14,13 +9,12 @@ import {
   type Knex,
 } from "@oms/shared";
 import type { WatchedProcess } from "./phase";
-import { startApi, startInProcessWorkers, withEnv } from "../test/support/system";
+import { ROOT, startApi, startInProcessWorkers, withEnv } from "../test/support/system";
 import { readText } from "./stats";
 import type { DesignId } from "./types";
 import { DESIGN_WIRING } from "./wiring";
 import type { World } from "./world";
 
-export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** Variables of ours that must not leak from the caller's environment into a child. */
 const INHERITED_BLOCKLIST = /^(NODE_OPTIONS|VITEST.*|TEST_.*)$/;
 /** How long a stopping process may drain before it is killed. */
@@ -31,7 +25,7 @@ const START_TIMEOUT_MS = 120_000;
 export type StackEntries = { api: string; workers: string };
 type Counts = { apiProcesses: number; workerProcesses: number };
 
-export interface Stack {
+interface Stack {
   apis: Array<WatchedProcess & { origin: string }>;
   workers: WatchedProcess[];
   /** Each worker process's /metrics (empty in process, where workers serve none). */
@@ -63,21 +57,16 @@ const seconds = (since: number) => (performance.now() - since) / 1000;
 /** Starts the workers and the API processes: ready when every worker consumes and every API answers /readyz. */
 export async function startStack(env: Record<string, string>, counts: Counts, entries: StackEntries): Promise<Stack> {
   const started = performance.now();
-  const ports = async (n: number) => {
-    const list: number[] = [];
-    for (let i = 0; i < n; i++) list.push(await freePort());
-    return list;
-  };
-  const [workerPorts, apiPorts] = [await ports(counts.workerProcesses), await ports(counts.apiProcesses)];
+  const ports: number[] = [];
+  for (let i = 0; i < counts.workerProcesses + counts.apiProcesses; i++) ports.push(await freePort());
+  const [workerPorts, apiPorts] = [ports.slice(0, counts.workerProcesses), ports.slice(counts.workerProcesses)];
   // Workers first (the World migrated the database: processes only check the schema).
   const workers = workerPorts.map((p, i) =>
-    spawnService(`worker-${i + 1}`, entries.workers, { ...env, METRICS_PORT: String(p) }),
+    spawnService(`worker-${i + 1}`, entries.workers, { ...env, METRICS_PORT: `${p}` }),
   );
-  const apis = apiPorts.map((port, i) =>
-    Object.assign(spawnService(apiName(i, apiPorts.length), entries.api, { ...env, PORT: String(port) }), {
-      origin: origin(port),
-    }),
-  );
+  const spawnApi = (p: number, i: number) =>
+    spawnService(apiName(i, apiPorts.length), entries.api, { ...env, PORT: `${p}` });
+  const apis = apiPorts.map((p, i) => Object.assign(spawnApi(p, i), { origin: origin(p) }));
   const all = [...apis, ...workers];
   const stop = async () => void (await Promise.all(all.map((child) => child.stop(STOP_GRACE_MS))));
   try {
@@ -110,16 +99,14 @@ export async function startInProcessStack(world: World, env: Record<string, stri
     for (const p of parts.reverse()) await p.close().catch(() => undefined);
   };
   try {
-    const workers = Array.from({ length: counts.workerProcesses }, (_, i) => ({
-      name: `worker-${i + 1}`,
-      pid: process.pid,
-    }));
+    const pid = process.pid;
+    const workers = Array.from({ length: counts.workerProcesses }, (_, i) => ({ name: `worker-${i + 1}`, pid }));
     for (const _ of workers) parts.push(await startInProcessWorkers(testEnv, config, DESIGN_WIRING[design].workers));
     const apis: Stack["apis"] = [];
     for (let i = 0; i < counts.apiProcesses; i++) {
       const api = await startApi(testEnv, config, DESIGN_WIRING[design].api);
       parts.push(api);
-      apis.push({ name: apiName(i, counts.apiProcesses), pid: process.pid, origin: api.url });
+      apis.push({ name: apiName(i, counts.apiProcesses), pid, origin: api.url });
     }
     return { apis, workers, workerMetricsUrls: [], startupSeconds: seconds(started), stop } satisfies Stack;
   } catch (err) {

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { format } from "prettier";
 import { chartSvg, soakSvg } from "./charts";
-import { round } from "./stats";
+import { cpuOf, isApi, isWorker, round, type Match } from "./stats";
 import { phaseCost, type PhaseCost } from "./targets";
 import type { BenchResult, PhaseResult, ProcessUsage, ScenarioRun, WriteBatches } from "./types";
 
@@ -17,12 +17,9 @@ function table<T>(rows: T[], columns: Array<Column<T>>): string {
 }
 
 const MiB = (kb: number) => round(kb / 1024, 0);
-const isApi = (u: ProcessUsage) => u.name === "api" || u.name.startsWith("api-");
-const isWorker = (u: ProcessUsage) => u.name.startsWith("worker-");
 const named = (name: string) => (u: ProcessUsage) => u.name === name;
-const cpu = (p: PhaseResult, match: (u: ProcessUsage) => boolean) =>
-  round(p.processes.filter(match).reduce((s, u) => s + u.cpuPercent, 0));
-const mem = (p: PhaseResult, match: (u: ProcessUsage) => boolean, peak: "hwm" | "rss") =>
+const cpu = (p: PhaseResult, match: Match) => round(cpuOf(p, match));
+const mem = (p: PhaseResult, match: Match, peak: "hwm" | "rss") =>
   MiB(p.processes.filter(match).reduce((m, u) => Math.max(m, peak === "hwm" ? u.hwmKb : u.rssPeakKb), 0));
 const PARTS = Object.entries({
   API: isApi,
@@ -30,11 +27,12 @@ const PARTS = Object.entries({
   redis: named("redis-server"),
   mariadb: named("mariadbd"),
 });
-const LATENCY = ["p50", "p95", "p99", "max"] as const;
 /** "flash-sale/redis add" -> "add". */
 export const phaseName = (p: PhaseResult) => p.name.split(" ").slice(1).join(" ");
 
-type RunPhase = { run: ScenarioRun; p: PhaseResult };
+/** Every phase of every run, with its run. */
+export const runPhases = (result: BenchResult) => result.runs.flatMap((run) => run.phases.map((p) => ({ run, p })));
+type RunPhase = ReturnType<typeof runPhases>[number];
 const RUN: Array<Column<RunPhase>> = [
   ["scenario", ({ run }) => run.scenario],
   ["design", ({ run }) => run.design],
@@ -48,7 +46,7 @@ const COLUMNS: Array<Column<RunPhase>> = [
   ["409/s", ({ p }) => p.rejectedPerSecond],
   ["sale /s", ({ p }) => p.saleWindow?.completedPerSecond ?? ""],
   ["orders/s", ({ p }) => p.ordersCompleted?.perSecond ?? ""],
-  ...LATENCY.map((q): Column<RunPhase> => [q, ({ p }) => p.latencyMs[q]]),
+  ...(["p50", "p95", "p99", "max"] as const).map((q): Column<RunPhase> => [q, ({ p }) => p.latencyMs[q]]),
   ...PARTS.map(([part, match]): Column<RunPhase> => [`${part} CPU%`, ({ p }) => cpu(p, match)]),
   ["bench CPU%", ({ p }) => p.clientCpuPercent],
   // API and workers: VmHWM (their peak since they started); the servers: the highest sampled VmRSS.
@@ -74,10 +72,9 @@ const CHECKS: Array<Column<ScenarioRun>> = [
 ];
 
 type Costed = RunPhase & { c: PhaseCost };
-const batch =
-  (k: keyof WriteBatches) =>
-  ({ run }: Costed) =>
-    run.writeBatches?.[k] ?? "";
+function batch(k: keyof WriteBatches): Column<Costed>[1] {
+  return ({ run }) => run.writeBatches?.[k] ?? "";
+}
 const COST: Array<Column<Costed>> = [
   ...RUN,
   ["completed", ({ c }) => c.completed],
@@ -169,7 +166,7 @@ type Section = [title: string, before: string, table: string, after?: string];
 /** Titled sections of the report, each a table with a sentence on what it shows; empty tables are left out. */
 function sections(result: BenchResult): Section[] {
   const s = result.soak;
-  const phases = result.runs.flatMap((run) => run.phases.map((p) => ({ run, p })));
+  const phases = runPhases(result);
   const costed = phases.flatMap(({ run, p }) => [phaseCost(p)].flatMap((c) => (c ? [{ run, p, c }] : [])));
   const soldOut = result.runs.flatMap((r) => (r.soldOut ? [{ ...r, soldOut: r.soldOut }] : []));
   const nodes = phases

@@ -1,7 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --soak-minutes N]`: the benchmark against the real
- * HTTP API, its workers, Redis and MariaDB. Writes results.json, summary.md and the
- * charts (full form: bench/results/; quick form: bench/results/tmp/) and prints summary.md.
+ * `npm run bench`: writes results.json, summary.md and the charts, and prints summary.md.
  * Exits non-zero when a correctness check failed (not when a speed target is missed).
  */
 import { readFileSync } from "node:fs";

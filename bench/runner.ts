@@ -14,7 +14,7 @@ import { runScale, runSoak } from "./steady";
 import { readText, round } from "./stats";
 import { designLabel, onCluster, runSession, type Bench } from "./system";
 import { evaluateTargets, phaseOf } from "./targets";
-import { ScenarioId, type BenchResult, type DesignId, type MachineInfo, type ScenarioRun } from "./types";
+import { ScenarioId, type BenchResult, type DesignId, type ScenarioRun } from "./types";
 import { createWorld, destroyWorld, type World } from "./world";
 
 /**
@@ -29,7 +29,7 @@ function runsFor(design: DesignId, scenario: ScenarioId): boolean {
 /** The machine's 1-, 5- and 15-minute load averages, as /proc/loadavg prints them. */
 const loadAverage = () => Array.from(loadavg(), (l) => l.toFixed(2)).join(" ");
 
-async function machineInfo(world: World): Promise<MachineInfo> {
+async function machineInfo(world: World): Promise<BenchResult["machine"]> {
   const cpuinfo = readText("/proc/cpuinfo");
   const [rows] = (await world.db.raw("SELECT VERSION() AS v")) as [Array<{ v: string }>];
   return {
@@ -50,14 +50,15 @@ async function runDesign(bench: Bench, design: DesignId, ids: ScenarioId[]): Pro
   const checked = await runSession(bench, design, scenarios);
   return checked.map(({ id, seeded, output, checks, startupSeconds, writeBatches }) => {
     const extra = { ...(output.soldOut && { soldOut: output.soldOut }), ...(writeBatches && { writeBatches }) };
-    const figures = { params: seeded.params, phases: output.phases, checks, startupSeconds: round(startupSeconds, 1) };
+    const params = { ...seeded.params, concurrency: bench.opts.concurrency };
+    const figures = { params, phases: output.phases, checks, startupSeconds: round(startupSeconds, 1) };
     return { scenario: ScenarioId.parse(id), design, ...figures, ...extra };
   });
 }
 
 /** Runs the benchmark; `write`: JSON, markdown and SVG; `print`: the tables at the end (the CLI does). */
 export async function runBenchmark(opts: BenchOptions, { print = false, write = true } = {}): Promise<BenchResult> {
-  const progress = new Progress(opts.progress);
+  const progress = new Progress(opts.progress ? "live" : "off");
   const probe = await createWorld();
   const [machine, bench] = await Promise.all([
     machineInfo(probe),
@@ -68,31 +69,22 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
     `bench (${opts.form}): ${nproc} x ${cpuModel}, ${memoryGb} GB, node ${node}; load average ${machine.loadAverageStart}\ndesigns: ${opts.designs.map(designLabel).join(", ")}; ${opts.workerProcesses} worker process(es); ${opts.concurrency} concurrent clients; PAYMENT_SIM_LATENCY_MS=${opts.paymentLatencyMs}`,
   );
   const runs: ScenarioRun[] = [];
+  const scenariosOf = (d: DesignId) => opts.scenarios.filter((s) => runsFor(d, s));
   if (opts.isolate === "scenario") {
     // Fresh processes, database and prefix per scenario run, so VmHWM is the scenario's.
     for (const id of opts.scenarios)
-      for (const design of opts.designs.filter((d) => runsFor(d, id)))
-        runs.push(...(await runDesign(bench, design, [id])));
+      for (const d of opts.designs) if (runsFor(d, id)) runs.push(...(await runDesign(bench, d, [id])));
   } else {
     // Side by side (speed figures are then meaningless; the quick form checks correctness).
-    const quiet = () => ({ ...bench, progress: new Progress(opts.progress, false) });
-    const runOne = (d: DesignId) =>
-      runDesign(
-        quiet(),
-        d,
-        opts.scenarios.filter((s) => runsFor(d, s)),
-      );
-    runs.push(...(await Promise.all(opts.designs.map(runOne))).flat());
+    const quiet = () => ({ ...bench, progress: new Progress(opts.progress ? "lines" : "off") });
+    runs.push(...(await Promise.all(opts.designs.map((d) => runDesign(quiet(), d, scenariosOf(d))))).flat());
   }
 
   const ceilings = [];
   if (opts.ceilings) {
     progress.log("\nceilings: each design's bottleneck alone");
-    const [limits, quick] = [opts.ceilings, opts.form === "quick"];
-    for (const n of [1, 3]) {
-      ceilings.push(await luaCeiling(limits, n, progress));
-      ceilings.push(await mysqlCeiling(limits, n, bench.mysqlPid, quick, progress));
-    }
+    for (const n of [1, 3])
+      ceilings.push(await luaCeiling(bench, opts.ceilings, n), await mysqlCeiling(bench, opts.ceilings, n));
   }
   // The scale and soak runs offer a fixed share of what the redis design reached on the wide catalog.
   const wide = phaseOf(runs, "wide-catalog", "redis", "checkout");
@@ -107,10 +99,8 @@ export async function runBenchmark(opts: BenchOptions, { print = false, write = 
     ...{ form: opts.form, designs: opts.designs.join(","), scenarios: opts.scenarios.join(",") },
     ...{ concurrency: opts.concurrency, "worker processes": opts.workerProcesses, "API processes": 1 },
     ...{ "WORKER_CONCURRENCY_CART / _CHECKOUT": "50 / 50 (defaults)", PAYMENT_SIM_LATENCY_MS: opts.paymentLatencyMs },
-    ...{
-      RATE_LIMIT_PER_MINUTE: `${opts.rateLimitPerMinute} (redis-nolimit: 0)`,
-      CHECKOUT_TIMEOUT_MS: "8000 (default)",
-    },
+    RATE_LIMIT_PER_MINUTE: `${opts.rateLimitPerMinute} (redis-nolimit: 0)`,
+    CHECKOUT_TIMEOUT_MS: "8000 (default)",
     Redis:
       "the benchmark's own per scenario run, no persistence: one redis-server, or (redis-cluster) a Cluster of 3 primaries with a replica each and INVENTORY_SHARDS=3",
     isolation:

@@ -1,35 +1,25 @@
-/**
- * The workloads. Each scenario seeds its products (ids under its own prefix, so several
- * can share one database) and carts, then drives the real HTTP API in phases.
- */
-import { waitForQueueIdle } from "./checks";
+/** The workloads: each seeds its products (ids under a prefix of its own) and carts, then drives the HTTP API in phases. */
+import { waitForIdleQueue } from "../test/support/invariants/quiescence";
 import { listTask, runLoad, type LoadSpec, type RequestSpec } from "./load";
 import { measureAlternating, measurePhase, recordCompletions } from "./phase";
 import type { BenchOptions } from "./options";
-import { clientId, rng } from "./stats";
+import { Random } from "../test/chaos/prng";
+import { clientId } from "./stats";
 import type { Bench, System } from "./system";
-import type { DesignId, PhaseResult, ScenarioId, SoldOutResult } from "./types";
+import type { DesignId, PhaseResult, ScenarioId, ScenarioRun } from "./types";
 import { seedCarts, seedProducts, type Cart, type Product, type World } from "./world";
 
 /** Plenty: a product that never runs out during a run. */
 export const AMPLE_STOCK = 100_000_000;
 
-/** What the checks need; `productPrefix`: the scenario's products' (the checks look at their orders only). */
-export type Seeded = {
-  initialStock: Map<string, number>;
-  params: Record<string, number | string>;
-  productPrefix: string;
-};
-
 /** `expectedCartRows`: add-to-cart runs: the cart rows MySQL must hold afterwards (a 504 may or may not have added). */
 export type ScenarioOutput = { phases: PhaseResult[]; checkoutAnswers: { completed: number; pending: number } } & {
-  soldOut?: SoldOutResult;
+  soldOut?: ScenarioRun["soldOut"];
   expectedCartRows?: { min: number; max: number };
 };
 
 /** What a scenario drives: the world, the design's running system, and where it reports. */
-export type Driver = Pick<System, "pools" | "phase" | "processes"> &
-  Bench & { world: World; design: DesignId; label: string };
+type Driver = Pick<System, "pools" | "phase" | "processes"> & Bench & { world: World; design: DesignId; label: string };
 
 export interface Scenario<Out extends ScenarioOutput = ScenarioOutput> {
   id: string;
@@ -38,19 +28,23 @@ export interface Scenario<Out extends ScenarioOutput = ScenarioOutput> {
 }
 
 const post = (path: string, body: unknown): RequestSpec => ({ method: "POST", path, body });
-const checkout = (clientID: string): RequestSpec => post("/checkOutCart", { clientID });
-const add = (clientID: string, productID: string) => post("/addToCart", { clientID, productID, quantity: 1 });
+export const checkout = (clientID: string): RequestSpec => post("/checkOutCart", { clientID });
+export const add = (clientID: string, productID: string) => post("/addToCart", { clientID, productID, quantity: 1 });
 
-/** `n` products `<prefix>0`, `<prefix>1`, ... that never run out. */
 export const ampleCatalog = (prefix: string, n: number): Product[] =>
   Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, quantity: AMPLE_STOCK }));
 
-/** Seeds the products, then the carts, and returns what the checks need. */
+/**
+ * Seeds the products, then the carts, and returns what the checks need (`productPrefix`: the
+ * scenario's products', the checks look at their orders only) and the report's parameters.
+ */
 export async function seeded(world: World, products: Product[], carts: Cart[], productPrefix: string, params = {}) {
   await seedProducts(world, products);
   await seedCarts(world, carts);
-  return { initialStock: new Map(products.map((p) => [p.id, p.quantity])), productPrefix, params };
+  const initialStock = new Map(products.map((p) => [p.id, p.quantity]));
+  return { initialStock, productPrefix, params: params as Record<string, number | string> };
 }
+export type Seeded = Awaited<ReturnType<typeof seeded>>;
 
 /** A closed-loop phase of the scenario's clients; `phase` names it (add, checkout, ...). */
 function spec(d: Driver, phase: string, requests: RequestSpec[], stock?: number): LoadSpec {
@@ -62,13 +56,13 @@ function spec(d: Driver, phase: string, requests: RequestSpec[], stock?: number)
 async function checkoutPhase(d: Driver, clientIds: string[], prefix: string, stock?: number): Promise<PhaseResult> {
   const result = await measurePhase(d.phase, spec(d, "checkout", clientIds.map(checkout), stock));
   if (d.design === "noop") return result;
-  await waitForQueueIdle(d.world, "checkout", d.opts.checkTimeoutMs);
+  await waitForIdleQueue(d.world, "checkout", d.opts.checkTimeoutMs);
   await recordCompletions(d.world.db, result, prefix, stock);
   return result;
 }
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => clientId(prefix, i));
-const answers = (p: PhaseResult) => ({ completed: p.ok, pending: p.pending });
+export const answers = (p: PhaseResult) => ({ completed: p.ok, pending: p.pending });
 
 const HOT = "fs-hot";
 
@@ -81,7 +75,7 @@ export const flashSale: Scenario = {
     const { stock, clients } = opts.flashSale;
     const { rounds, roundSeconds } = opts.soldOut;
     return seeded(world, [{ id: HOT, quantity: stock }], carts, "fs-", {
-      ...{ product: HOT, stock, clients, concurrency: opts.concurrency, "sold-out clients": opts.soldOut.clients },
+      ...{ product: HOT, stock, clients, "sold-out clients": opts.soldOut.clients },
       "sold-out rounds": `${rounds} x ${roundSeconds}s`,
     });
   },
@@ -92,7 +86,7 @@ export const flashSale: Scenario = {
     const adds = await measurePhase(d.phase, spec(d, "add", toAdd));
     // An add answered 504 may still land (its job is retried): let the cart queue settle,
     // then the shoppers who have a cart check out (the no-op design keeps no carts: all do).
-    await waitForQueueIdle(d.world, "cart", d.opts.checkTimeoutMs);
+    await waitForIdleQueue(d.world, "cart", d.opts.checkTimeoutMs);
     const carts = () => d.world.db("client_cart").where({ product_id: HOT }).where("client_id", "like", "fs-%");
     const withCart = d.design === "noop" ? shoppers : ((await carts().pluck("client_id")) as string[]);
     if (withCart.length < clients)
@@ -113,7 +107,7 @@ export const flashSale: Scenario = {
     const [drainedOk, drainedPending] = [drained.statuses["200"] ?? 0, drained.statuses["202"] ?? 0];
     if (drainedOk || drainedPending)
       d.progress.log(`  ${d.label}: ${drainedOk} units left after the sale were sold before the sold-out phase`);
-    await waitForQueueIdle(d.world, "checkout", d.opts.checkTimeoutMs);
+    await waitForIdleQueue(d.world, "checkout", d.opts.checkTimeoutMs);
     [told.completed, told.pending] = [told.completed + drainedOk, told.pending + drainedPending];
 
     // Sold out: every checkout is turned away. Against GET /healthz of the same process, alternated.
@@ -143,18 +137,18 @@ export const wideCatalog: Scenario = {
   id: "wide-catalog",
   async seed(world, opts) {
     const { products: n, carts: k, maxLines } = opts.wideCatalog;
-    const random = rng(42);
+    const random = new Random(42);
     const carts = ids("wc-c", k).map((clientId): Cart => {
       const chosen = new Set<number>();
-      const lines = 1 + Math.floor(random() * maxLines);
-      while (chosen.size < lines) chosen.add(Math.floor(random() * n));
-      const line = (p: number) => ({ productId: `wc-${p}`, quantity: 1 + Math.floor(random() * 2) });
+      const lines = random.int(1, maxLines);
+      while (chosen.size < lines) chosen.add(random.int(0, n - 1));
+      const line = (p: number) => ({ productId: `wc-${p}`, quantity: random.int(1, 2) });
       return { clientId, lines: [...chosen].map(line) };
     });
     const lineCount = carts.reduce((s, c) => s + c.lines.length, 0);
     return seeded(world, ampleCatalog("wc-", n), carts, "wc-", {
       ...{ products: n, carts: k, "lines per cart": `1-${maxLines} (mean ${(lineCount / k).toFixed(2)})` },
-      ...{ "stock per product": AMPLE_STOCK, concurrency: opts.concurrency },
+      "stock per product": AMPLE_STOCK,
     });
   },
   async run(d) {
@@ -173,7 +167,7 @@ export const hot3: Scenario = {
     const carts = ids("h3-c", k).map((clientId) => ({ clientId, lines }));
     const products = HOT3.map((id) => ({ id, quantity: k }));
     const params = { products: HOT3.join(", "), "stock per product": k, carts: `${k} (one of each)` };
-    return seeded(world, products, carts, "h3-", { ...params, concurrency: opts.concurrency });
+    return seeded(world, products, carts, "h3-", params);
   },
   async run(d) {
     const buy = await checkoutPhase(d, ids("h3-c", d.opts.hot3.carts), "h3-c", d.opts.hot3.carts);
@@ -185,14 +179,13 @@ export const addOnly: Scenario = {
   id: "add-only",
   async seed(world, opts) {
     const { products, requests } = opts.addOnly;
-    const [what, concurrency] = [`${requests} (one per client, a random product)`, opts.concurrency];
-    const params = { products, requests: what, concurrency };
+    const params = { products, requests: `${requests} (one per client, a random product)` };
     return seeded(world, ampleCatalog("ao-", products), [], "ao-", params);
   },
   async run(d) {
     const { requests, products } = d.opts.addOnly;
-    const random = rng(7);
-    const list = ids("ao-c", requests).map((c) => add(c, `ao-${Math.floor(random() * products)}`));
+    const random = new Random(7);
+    const list = ids("ao-c", requests).map((c) => add(c, `ao-${random.int(0, products - 1)}`));
     const adds = await measurePhase(d.phase, spec(d, "add", list));
     const expectedCartRows = { min: adds.ok, max: adds.ok + (adds.statuses["504"] ?? 0) };
     return {

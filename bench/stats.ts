@@ -1,17 +1,23 @@
 /** Latency percentiles (HDR histograms in microseconds, 3 significant digits) and small helpers. */
 import { readFileSync } from "node:fs";
 import { build, type Histogram } from "hdr-histogram-js";
-import type { LatencySummary } from "./types";
+import type { PhaseResult, ProcessUsage } from "./types";
 
 export type { Histogram };
 export const histogram = (): Histogram => build({ numberOfSignificantValueDigits: 3 });
 
-/** p50, p95, p99, max and mean in ms, rounded to `digits`. */
-export function summarize(h: Histogram, digits = 1): LatencySummary {
+export function summarize(h: Histogram, digits = 1) {
   const ms = (us: number) => (h.totalCount === 0 ? 0 : round(us / 1000, digits));
   const at = (q: number) => ms(h.getValueAtPercentile(q));
   return { p50: at(50), p95: at(95), p99: at(99), max: at(100), mean: ms(h.mean) };
 }
+
+export const isApi = (u: ProcessUsage) => u.name === "api" || u.name.startsWith("api-");
+export const isWorker = (u: ProcessUsage) => u.name.startsWith("worker-");
+export type Match = (u: ProcessUsage) => boolean;
+/** A phase's CPU summed over the processes that `match`: % of one core, or (`cpuSeconds`) seconds. */
+export const cpuOf = (p: PhaseResult, match: Match, k: "cpuPercent" | "cpuSeconds" = "cpuPercent") =>
+  p.processes.filter(match).reduce((s, u) => s + u[k], 0);
 
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 /** A file's text, or "" when it cannot be read (a process gone, another OS). */
@@ -22,18 +28,6 @@ export const readText = (path: string) => {
     return "";
   }
 };
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** A deterministic PRNG (mulberry32), so every design gets the same workload. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /**
  * A client id for shopper `i`: a bijective 32-bit hash in hex, so concurrent new

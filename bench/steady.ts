@@ -1,26 +1,22 @@
 /**
- * The redis design at a steady, open-loop rate:
- * - horizontal scale of the API: the same offered checkouts (round-robin over the API
- *   processes) with 1, 2 and 4 API processes, each on its own port; what CPU each spends;
- * - the memory soak: new shoppers adding 1-3 items then checking out, for N minutes,
- *   sampling every process's RSS and Redis used_memory; growth is the last window's mean
- *   against the first's.
+ * The redis design at a steady, open-loop rate: the API's horizontal scale (the same offered
+ * checkouts over 1, 2 and 4 API processes) and the memory soak (new shoppers for N minutes,
+ * every process's RSS and Redis used_memory sampled; growth: the last window against the first).
  */
 import type { BenchOptions } from "./options";
+import { listTask } from "./load";
 import { measurePhase, recordCompletions, usageOf } from "./phase";
-import { ampleCatalog, seeded, type Scenario, type ScenarioOutput } from "./scenarios";
-import { clientId, rng, round } from "./stats";
+import { add, ampleCatalog, answers, checkout, seeded, type Scenario, type ScenarioOutput } from "./scenarios";
+import { Random } from "../test/chaos/prng";
+import { clientId, cpuOf, isApi, isWorker, round } from "./stats";
 import { runSession, type Bench } from "./system";
-import type { PhaseResult, ProcessUsage, ScaleResult, SoakResult, SoakSample } from "./types";
-import { prefixKeyCount, type World } from "./world";
+import type { BenchResult, PhaseResult, SoakSample } from "./types";
+import { countRows, prefixKeyCount, type World } from "./world";
 
 const SCALE_PRODUCTS = 200;
 const SOAK_PRODUCTS = 500;
 const GROWING_TABLES = ["orders", "order_items", "payments", "cart_operations", "client_cart", "reserve_purchase"];
-/** 1-3 random product numbers below `n`. */
-const picks = (random: () => number, n: number) =>
-  Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * n));
-const checkout = (clientID: string) => ({ method: "POST", path: "/checkOutCart", body: { clientID } }) as const;
+const picks = (random: Random, n: number) => Array.from({ length: random.int(1, 3) }, () => random.int(0, n - 1));
 
 /** Carts of 1-3 of 200 products, checked out at `rate` for `seconds`. */
 function scaleScenario(concurrency: number, rate: number, seconds: number): Scenario {
@@ -28,7 +24,7 @@ function scaleScenario(concurrency: number, rate: number, seconds: number): Scen
   return {
     id: "scale",
     seed(world) {
-      const random = rng(11);
+      const random = new Random(11);
       const lines = () =>
         [...new Set(picks(random, SCALE_PRODUCTS))].map((p) => ({ productId: `sc-${p}`, quantity: 1 }));
       const list = Array.from({ length: carts }, (_, i) => ({ clientId: clientId("sc-c", i), lines: lines() }));
@@ -38,34 +34,33 @@ function scaleScenario(concurrency: number, rate: number, seconds: number): Scen
       const result = await measurePhase(d.phase, {
         ...{ label: `scale x${d.pools.length} checkout`, targets: d.pools, concurrency, progress: d.progress },
         ...{ ratePerSecond: rate, durationMs: seconds * 1000 },
-        task: async (i, send) => {
-          if (i < carts) await send(checkout(clientId("sc-c", i)));
-          return i < carts;
-        },
+        // Timed: the progress bar runs over the phase's duration, not the carts.
+        ...{ ...listTask(Array.from({ length: carts }, (_, i) => checkout(clientId("sc-c", i)))), total: undefined },
       });
       await recordCompletions(d.world.db, result, "sc-c");
-      return { phases: [result], checkoutAnswers: { completed: result.ok, pending: result.pending } };
+      return { phases: [result], checkoutAnswers: answers(result) };
     },
   };
 }
 
 export async function runScale(bench: Bench, s: NonNullable<BenchOptions["scale"]>, rate: number) {
   bench.progress.log("\nhorizontal scale of the API");
-  const results: ScaleResult[] = [];
+  const results: BenchResult["scale"] = [];
   for (const apiProcesses of s.processes) {
     bench.progress.log(`scale: ${apiProcesses} API process(es), ${round(rate)} checkouts/s for ${s.seconds}s`);
     const scenario = scaleScenario(bench.opts.concurrency, rate, s.seconds);
     const [run] = await runSession(bench, "redis", [scenario], apiProcesses);
     const phase = run?.output.phases[0];
     if (!run || !phase) continue;
-    const sum = (list: ProcessUsage[], k: "cpuSeconds" | "cpuPercent") => list.reduce((n, p) => n + p[k], 0);
-    const api = phase.processes.filter((p) => p.name === "api" || p.name.startsWith("api-"));
-    const workers = phase.processes.filter((p) => p.name.startsWith("worker-"));
-    const apiCpuMsPerRequest = round(phase.requests ? (1000 * sum(api, "cpuSeconds")) / phase.requests : 0, 3);
+    const api = phase.processes.filter(isApi);
+    const apiCpuMsPerRequest = round(
+      phase.requests ? (1000 * cpuOf(phase, isApi, "cpuSeconds")) / phase.requests : 0,
+      3,
+    );
     results.push({
       ...{ apiProcesses, targetRate: round(rate), phase, apiCpuPercent: api.map((p) => p.cpuPercent) },
-      ...{ apiCpuPercentTotal: round(sum(api, "cpuPercent")), apiCpuMsPerRequest },
-      ...{ workersCpuPercent: round(sum(workers, "cpuPercent")), checksOk: run.checks.ok },
+      ...{ apiCpuPercentTotal: round(cpuOf(phase, isApi)), apiCpuMsPerRequest },
+      ...{ workersCpuPercent: round(cpuOf(phase, isWorker)), checksOk: run.checks.ok },
     });
   }
   return results;
@@ -73,9 +68,7 @@ export async function runScale(bench: Bench, s: NonNullable<BenchOptions["scale"
 
 /** The rows of the tables that grow with traffic, and the keys under the world's prefix. */
 async function census(world: World) {
-  const count = async (t: string) =>
-    Number(((await world.db(t).count({ n: "*" }).first()) as { n?: number | string })?.n ?? 0);
-  const rows = await Promise.all(GROWING_TABLES.map(async (t) => [t, await count(t)] as const));
+  const rows = await Promise.all(GROWING_TABLES.map(async (t) => [t, await countRows(world.db(t))] as const));
   return { rows: Object.fromEntries(rows), keys: await prefixKeyCount(world) };
 }
 type Census = Awaited<ReturnType<typeof census>>;
@@ -98,7 +91,7 @@ function soakScenario(concurrency: number, sessionsPerSecond: number, s: Soak): 
         const redisUsedMemory = await d.world.servers.usedMemory().catch(() => 0);
         samples.push({ t: round((performance.now() - t0) / 1000, 1), rssKb, redisUsedMemory });
       };
-      const random = rng(99);
+      const random = new Random(99);
       const first = await census(d.world);
       await sample();
       let sampling = Promise.resolve();
@@ -108,10 +101,7 @@ function soakScenario(concurrency: number, sessionsPerSecond: number, s: Soak): 
         ...{ ratePerSecond: sessionsPerSecond, durationMs: s.minutes * 60_000 },
         task: async (i, send) => {
           const clientID = clientId("sk-c", i);
-          for (const p of picks(random, SOAK_PRODUCTS)) {
-            const body = { clientID, productID: `sk-${p}`, quantity: 1 };
-            if ((await send({ method: "POST", path: "/addToCart", body })) !== 200) return true;
-          }
+          for (const p of picks(random, SOAK_PRODUCTS)) if ((await send(add(clientID, `sk-${p}`))) !== 200) return true;
           await send(checkout(clientID));
           return true;
         },
@@ -127,7 +117,7 @@ function soakScenario(concurrency: number, sessionsPerSecond: number, s: Soak): 
   };
 }
 
-export async function runSoak(bench: Bench, s: Soak, sessionsPerSecond: number): Promise<SoakResult | null> {
+export async function runSoak(bench: Bench, s: Soak, sessionsPerSecond: number): Promise<BenchResult["soak"]> {
   bench.progress.log("\nmemory soak");
   bench.progress.log(`soak: ${round(sessionsPerSecond, 1)} sessions/s (add 1-3 items, check out) for ${s.minutes} min`);
   const [run] = await runSession(bench, "redis", [soakScenario(bench.opts.concurrency, sessionsPerSecond, s)]);
@@ -144,7 +134,7 @@ export async function runSoak(bench: Bench, s: Soak, sessionsPerSecond: number):
 }
 
 /** Per series (each process's RSS, Redis used_memory): the mean over the first and the last window, MiB. */
-function growth(samples: SoakSample[], windowSeconds: number): SoakResult["growth"] {
+function growth(samples: SoakSample[], windowSeconds: number): NonNullable<BenchResult["soak"]>["growth"] {
   const end = samples.at(-1)?.t ?? 0;
   const windows = [samples.filter((p) => p.t <= windowSeconds), samples.filter((p) => p.t >= end - windowSeconds)];
   const rss = Object.keys(samples[0]?.rssKb ?? {}).map(

@@ -1,7 +1,6 @@
 /**
- * The designs, and a running system under test for one of them: its processes, client
- * pools and sampler. A session runs scenarios against it in a world of its own: each is
- * seeded, run, then checked at quiescence; the world and the processes go afterwards.
+ * The designs, and sessions: scenarios against one design's running system in a world of its
+ * own, each seeded, run, then checked at quiescence; the world and the processes go afterwards.
  */
 import { Pool } from "undici";
 import { checkCorrectness } from "./checks";
@@ -88,32 +87,27 @@ export async function runSession<Out extends ScenarioOutput>(
 ): Promise<Array<Checked<Out>>> {
   const { opts, progress: log } = bench;
   const world = await createWorld(onCluster(design));
+  let system: System | undefined;
   try {
     const prepared: Array<[Scenario<Out>, Seeded]> = [];
     for (const scenario of scenarios) prepared.push([scenario, await scenario.seed(world, opts)]);
-    const system = await startSystem(world, design, bench, apiProcesses);
+    system = await startSystem(world, design, bench, apiProcesses);
     const out: Array<Checked<Out>> = [];
-    try {
-      for (const [scenario, seeded] of prepared) {
-        const label = `${scenario.id}/${design}`;
-        const output = await scenario.run({ ...system, ...bench, world, design, label });
-        const { checkoutAnswers, expectedCartRows } = output;
-        const input = { ...seeded, design, checkoutAnswers, expectedCartRows, timeoutMs: opts.checkTimeoutMs };
-        const checks = await checkCorrectness(world, input);
-        const violations = checks.ok ? "" : `; VIOLATIONS: ${checks.violations.join("; ")}`;
-        log.log(
-          `  ${label} checks: oversold ${checks.oversoldUnits}, conservation ${checks.conservation}, Redis=MySQL ${checks.redisMatchesMysql ?? "n/a"}, completed ${checks.completedOrders}${violations}`,
-        );
-        out.push({ id: scenario.id, seeded, output, checks, startupSeconds: system.stack.startupSeconds });
-      }
-      const batches = out.length === 1 ? await scrapeWriteBatches(system.stack.workerMetricsUrls) : null;
-      if (batches && out[0]) out[0].writeBatches = batches;
-    } finally {
-      await system.stop();
+    for (const [scenario, seeded] of prepared) {
+      const label = `${scenario.id}/${design}`;
+      const output = await scenario.run({ ...system, ...bench, world, design, label });
+      const checks = await checkCorrectness(world, { ...seeded, ...output, design, timeoutMs: opts.checkTimeoutMs });
+      const violations = checks.ok ? "" : `; VIOLATIONS: ${checks.violations.join("; ")}`;
+      log.log(
+        `  ${label} checks: oversold ${checks.oversoldUnits}, conservation ${checks.conservation}, Redis=MySQL ${checks.redisMatchesMysql ?? "n/a"}, completed ${checks.completedOrders}${violations}`,
+      );
+      out.push({ id: scenario.id, seeded, output, checks, startupSeconds: system.stack.startupSeconds });
     }
+    const batches = out.length === 1 ? await scrapeWriteBatches(system.stack.workerMetricsUrls) : null;
+    if (batches && out[0]) out[0].writeBatches = batches;
     return out;
   } finally {
-    await destroyWorld(world);
+    await Promise.resolve(system?.stop()).finally(() => destroyWorld(world));
   }
 }
 

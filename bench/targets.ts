@@ -1,6 +1,6 @@
 /** The issue's targets, as ratios from one run, each PASS or FAIL; and what a checkout costs. */
-import { round } from "./stats";
-import type { DesignId, PhaseResult, ScenarioId, ScenarioRun, TargetResult } from "./types";
+import { cpuOf, isWorker, round } from "./stats";
+import type { DesignId, PhaseResult, ScenarioId, ScenarioRun, BenchResult } from "./types";
 
 /**
  * What a checkout or an add through the workers costs, per completed one (orders in MySQL,
@@ -9,18 +9,15 @@ import type { DesignId, PhaseResult, ScenarioId, ScenarioRun, TargetResult } fro
 export function phaseCost(p: PhaseResult) {
   const completed = p.ordersCompleted?.completed ?? p.ok;
   if (!/ (add|checkout)$/.test(p.name) || completed === 0 || p.requests === 0) return null;
-  const workerCpu = p.processes.filter((x) => x.name.startsWith("worker")).reduce((s, x) => s + x.cpuSeconds, 0);
-  return {
-    ...{ completed, statementsPer: round(p.mysql.questions / completed, 2) },
-    ...{
-      transactionsPer: round(p.mysql.commits / completed, 3),
-      workerCpuMsPerRequest: round((1000 * workerCpu) / p.requests, 2),
-    },
-  };
+  const [statementsPer, transactionsPer] = [
+    round(p.mysql.questions / completed, 2),
+    round(p.mysql.commits / completed, 3),
+  ];
+  const workerCpuMsPerRequest = round((1000 * cpuOf(p, isWorker, "cpuSeconds")) / p.requests, 2);
+  return { completed, statementsPer, transactionsPer, workerCpuMsPerRequest };
 }
 export type PhaseCost = NonNullable<ReturnType<typeof phaseCost>>;
 
-/** A phase ("checkout", "add", ...) of one scenario run. */
 export const phaseOf = (runs: ScenarioRun[], scenario: ScenarioId, design: DesignId, name: string) =>
   runs.find((r) => r.scenario === scenario && r.design === design)?.phases.find((p) => p.name.endsWith(` ${name}`));
 
@@ -29,7 +26,7 @@ type Figure = (d: DesignId) => number | undefined;
 /** [name, figure, against, threshold, unit (">=" rules: per second), how the two figures are named in the detail]. */
 type Rule = [string, Figure, DesignId | number, number, string?, (readonly [string, string])?];
 
-export function evaluateTargets(runs: ScenarioRun[], concurrency: number): TargetResult[] {
+export function evaluateTargets(runs: ScenarioRun[], concurrency: number): BenchResult["targets"] {
   const phase = (s: ScenarioId, name: string) => (d: DesignId) => phaseOf(runs, s, d, name);
   const sale: Figure = (d) => phase("flash-sale", "checkout")(d)?.saleWindow?.completedPerSecond;
   const hot3: Figure = (d) => phase("hot-3", "checkout")(d)?.saleWindow?.completedPerSecond;
@@ -72,7 +69,7 @@ export function evaluateTargets(runs: ScenarioRun[], concurrency: number): Targe
     ],
   ];
   const rules = [...atLeast.map((r) => [">=", r] as const), ...atMost.map((r) => ["<=", r] as const)];
-  return rules.map(([direction, [name, figure, against, threshold, unit = "/s", names]]): TargetResult => {
+  return rules.map(([direction, [name, figure, against, threshold, unit = "/s", names]]) => {
     const [a, b] = [figure("redis"), typeof against === "number" ? against : figure(against)];
     if (a === undefined || b === undefined || b === 0)
       return { name, ratio: null, threshold, direction, pass: null, detail: "not measured in this run" };

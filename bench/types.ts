@@ -16,18 +16,12 @@ export const ScenarioId = z.enum(["flash-sale", "wide-catalog", "hot-3", "add-on
 export type ScenarioId = z.infer<typeof ScenarioId>;
 
 const Latency = nums("p50", "p95", "p99", "max", "mean");
-export type LatencySummary = z.infer<typeof Latency>;
 
 /** CPU over a phase; the highest sampled VmRSS and VmHWM (peak since start) at its end, kB. */
 const ProcessUsage = z.object({ name: s, pid: n, cpuSeconds: n, cpuPercent: n, rssPeakKb: n, hwmKb: n });
 export type ProcessUsage = z.infer<typeof ProcessUsage>;
-const RedisNode = z.object({
-  node: s,
-  role: z.enum(["standalone", "primary", "replica"]),
-  cpuPercent: n,
-  commands: n,
-  opsPerSecond: n,
-});
+const Role = z.enum(["standalone", "primary", "replica"]);
+const RedisNode = z.object({ node: s, role: Role, cpuPercent: n, commands: n, opsPerSecond: n });
 
 export const PhaseResult = z.object({
   ...{ name: s, startedAtMs: n, concurrency: n, targetRate: n.optional(), requests: n, seconds: n },
@@ -58,16 +52,11 @@ export type WriteBatches = z.infer<typeof WriteBatches>;
 
 /** Sold-out answers against the plain route (GET /healthz) of the same API process, alternated. */
 const SoldOutResult = z.object({ soldOut: PhaseResult, healthz: PhaseResult, ratio: n });
-export type SoldOutResult = z.infer<typeof SoldOutResult>;
 
 const ScenarioRun = z.object({
   ...{ scenario: ScenarioId, design: DesignId, params: z.record(s, z.union([n, s])), phases: z.array(PhaseResult) },
-  ...{
-    checks: CorrectnessChecks,
-    soldOut: SoldOutResult.optional(),
-    startupSeconds: n,
-    writeBatches: WriteBatches.optional(),
-  },
+  ...{ checks: CorrectnessChecks, soldOut: SoldOutResult.optional(), startupSeconds: n },
+  writeBatches: WriteBatches.optional(),
 });
 export type ScenarioRun = z.infer<typeof ScenarioRun>;
 
@@ -76,14 +65,12 @@ const CeilingResult = z.object({
   ...{ name: s, description: s, latencyMs: Latency, serverCpuPercent: n, clientCpuPercent: n },
   ...{ lines: n, concurrency: n, connections: n, operations: n, seconds: n, opsPerSecond: n, failures: n },
 });
-export type CeilingResult = z.infer<typeof CeilingResult>;
 
 /** CPU % of one core of each API process (port order) and together; API CPU ms per request. */
 const ScaleResult = z.object({
   ...{ apiProcesses: n, targetRate: n, phase: PhaseResult, apiCpuPercent: z.array(n) },
   ...{ apiCpuPercentTotal: n, apiCpuMsPerRequest: n, workersCpuPercent: n, checksOk: bool },
 });
-export type ScaleResult = z.infer<typeof ScaleResult>;
 
 const SoakSample = z.object({ t: n, rssKb: z.record(s, n), redisUsedMemory: n });
 export type SoakSample = z.infer<typeof SoakSample>;
@@ -95,19 +82,16 @@ const SoakResult = z.object({
   ...{ growth: z.array(Growth), windowSeconds: n, prefixKeys: FirstLast, tableRows: z.record(s, FirstLast) },
   checks: CorrectnessChecks,
 });
-export type SoakResult = z.infer<typeof SoakResult>;
 
 const TargetResult = z.object({
   ...{ name: s, ratio: n.nullable(), threshold: n, direction: z.enum([">=", "<="]) },
   ...{ pass: bool.nullable(), detail: s },
 });
-export type TargetResult = z.infer<typeof TargetResult>;
 
 const MachineInfo = z.object({
   ...{ nproc: n, cpuModel: s, memoryGb: n, node: s, os: s, redisVersion: s, mysqlVersion: s },
   ...{ loadAverageStart: s, loadAverageEnd: s, startedAt: s, finishedAt: s },
 });
-export type MachineInfo = z.infer<typeof MachineInfo>;
 
 export const BenchResult = z.object({
   ...{ form: z.enum(["quick", "full"]), machine: MachineInfo, settings: z.record(s, z.union([n, s, bool])) },

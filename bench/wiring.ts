@@ -1,8 +1,6 @@
 /**
- * How each design wires the API and the workers: production's defaults for ours, the
- * MySQL-only reservations for the baselines, workers that do nothing for the floor.
- * Spawned processes get it through bench/entry/ (system.ts), the in-process stack
- * directly; production's config has no such switch.
+ * How each design wires the API and the workers. Spawned processes get it through bench/entry/,
+ * the in-process stack directly; production's config has no such switch.
  */
 import { CartJob } from "@oms/shared";
 import type { ApiWiring } from "@oms/api";

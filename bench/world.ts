@@ -1,17 +1,13 @@
 /**
- * One isolated world per scenario run: the test suite's env (own migrated MariaDB
- * database, own Redis key prefix) on redis-servers of its own, the benchmark's alone (the
- * shared 6379's counters and CPU include its other clients): one standalone server, or a
- * local Cluster of three primaries with a replica each (test/support/redis-topology.ts).
- * Seeded directly, and removed afterwards with its servers.
+ * One isolated world per scenario run: the test suite's env (own database and key prefix) on
+ * redis-servers of its own, so their counters and CPU are the benchmark's alone (the shared
+ * 6379's include other clients). Seeded directly, removed afterwards with its servers.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { z } from "zod";
 import { createRedis, type Knex, type RedisClient } from "@oms/shared";
-import { OwnRedis, freePort } from "../test/chaos/infra";
+import type { OwnRedis } from "../test/chaos/infra";
 import { createTestEnvOn, insertProducts, scanAll, type TestEnv } from "../test/support/env";
-import { startLocalCluster } from "../test/support/redis-topology";
+import { startLocalCluster, startLocalServer } from "../test/support/redis-topology";
 
 export type Product = { id: string; quantity: number };
 export type Cart = { clientId: string; lines: Array<{ productId: string; quantity: number }> };
@@ -34,54 +30,36 @@ const infoField = (info: string, prefix: string) => Number(new RegExp(`^${prefix
 const commandsOf = (info: string) =>
   infoField(info, "total_commands_processed:") - infoField(info, "cmdstat_info:calls=");
 
-/** The servers (REDIS_URL and, on a Cluster, REDIS_CLUSTER_NODES and INVENTORY_SHARDS), each read over a connection of its own. */
-function redisServers(env: Record<string, string>, servers: Array<[OwnRedis, Role]>, stop: () => Promise<void>) {
-  const nodes = servers.map(([s, role]) => ({ name: `redis:${s.port}`, port: s.port, pid: s.pid ?? 0, role }));
+/** The servers (REDIS_URL, and `more`: on a Cluster, REDIS_CLUSTER_NODES and INVENTORY_SHARDS), each read over a connection of its own. */
+function redisServers(t: { servers: OwnRedis[]; stop(): Promise<void> }, role: (s: OwnRedis) => Role, more = {}) {
+  const env: Record<string, string> = { REDIS_URL: t.servers[0]?.url ?? "", ...more };
+  const nodes = t.servers.map((s) => ({ name: `redis:${s.port}`, port: s.port, pid: s.pid ?? 0, role: role(s) }));
   const connections = nodes.map((x) => createRedis(`redis://127.0.0.1:${x.port}`, { name: "bench-info" }));
   const infos = (...sections: string[]) => Promise.all(connections.map((r) => r.info(...sections)));
   return {
     env,
     nodes,
-    /** Commands each node processed so far, in node order. */
     commands: async () => (await infos("stats", "commandstats")).map(commandsOf),
-    /** INFO memory used_memory, summed over the nodes. */
     usedMemory: async () => (await infos("memory")).reduce((sum, info) => sum + infoField(info, "used_memory:"), 0),
     close: async () => {
       for (const r of connections) r.disconnect();
-      await stop();
+      await t.stop();
     },
   };
 }
 export type RedisServers = ReturnType<typeof redisServers>;
 
 async function startServers(cluster: boolean): Promise<RedisServers> {
-  if (cluster) {
-    const c = await startLocalCluster(CLUSTER_NODE_TIMEOUT_MS);
-    const primaries = await c.primaries();
-    const roles = c.servers.map((s): [OwnRedis, Role] => [s, primaries.includes(s.port) ? "primary" : "replica"]);
-    const shards = { REDIS_CLUSTER_NODES: c.seeds, INVENTORY_SHARDS: String(CLUSTER_SHARDS) };
-    return redisServers({ REDIS_URL: c.servers[0]?.url ?? "", ...shards }, roles, () => c.stop());
-  }
-  const dir = mkdtempSync(join(tmpdir(), "oms-bench-redis-"));
-  const server = new OwnRedis(await freePort(), dir);
-  const killNow = () => server.killNow();
-  process.once("exit", killNow);
-  const stop = async () => {
-    process.off("exit", killNow);
-    await server.kill();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  await server.start().catch(async (err: unknown) => {
-    await stop();
-    throw err;
-  });
-  return redisServers({ REDIS_URL: server.url }, [[server, "standalone"]], stop);
+  if (!cluster) return redisServers(await startLocalServer(), () => "standalone");
+  const c = await startLocalCluster(CLUSTER_NODE_TIMEOUT_MS);
+  const primaries = await c.primaries();
+  const role = (s: OwnRedis) => (primaries.includes(s.port) ? "primary" : "replica");
+  return redisServers(c, role, { REDIS_CLUSTER_NODES: c.seeds, INVENTORY_SHARDS: String(CLUSTER_SHARDS) });
 }
 
 /** Worlds not yet destroyed, so an interrupted run can still clean up. */
 const live = new Set<World>();
 
-/** A world on a standalone redis-server, or on a local Cluster. */
 export async function createWorld(cluster = false): Promise<World> {
   const servers = await startServers(cluster);
   try {
@@ -107,8 +85,7 @@ export async function destroyWorld(world: World): Promise<void> {
 
 export const destroyAllWorlds = () => Promise.all([...live].map((w) => destroyWorld(w).catch(() => undefined)));
 
-/** Inserts rows in chunks of `size`. */
-async function insert<T>(rows: T[], size: number, write: (chunk: T[]) => Promise<unknown>): Promise<void> {
+export async function insert<T>(rows: T[], size: number, write: (chunk: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < rows.length; i += size) await write(rows.slice(i, i + size));
 }
 
@@ -125,19 +102,21 @@ export async function seedCarts(world: World, carts: Cart[]): Promise<void> {
     c.lines.map((l) => ({ client_id: c.clientId, product_id: l.productId, quantity: l.quantity })),
   );
   await insert(rows, 2000, (chunk) => world.db("client_cart").insert(chunk));
-  await insert(carts, 1000, (chunk) =>
-    Promise.all(
-      chunk.map(async (cart) => {
-        const key = world.keys.cartMirror(cart.clientId);
-        await world.redis.hset(key, Object.fromEntries(cart.lines.map((l) => [l.productId, l.quantity])));
-        await world.redis.expire(key, 86_400);
-      }),
-    ),
-  );
+  const mirror = async ({ clientId, lines }: Cart) => {
+    const key = world.keys.cartMirror(clientId);
+    await world.redis.hset(key, Object.fromEntries(lines.map((l) => [l.productId, l.quantity])));
+    await world.redis.expire(key, 86_400);
+  };
+  await insert(carts, 1000, (chunk) => Promise.all(chunk.map(mirror)));
 }
 
 /** Keys under this world's prefix, on every node. */
 export const prefixKeyCount = async (world: World) => (await scanAll(world.redis, world.keys.allKeysPattern)).length;
+
+const CountRow = z.object({ n: z.coerce.number() }).optional();
+/** The rows a query matches. */
+export const countRows = async (query: Knex.QueryBuilder) =>
+  CountRow.parse(await query.count({ n: "*" }).first())?.n ?? 0;
 
 /** Global status counters of MariaDB (the server is shared, so these include other clients). */
 export async function mysqlStatus(db: Knex) {

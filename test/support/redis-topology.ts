@@ -68,6 +68,19 @@ function topology(prefix: string): Topology {
   };
 }
 
+/** One standalone `redis-server` of our own (the benchmark's, so its counters are the run's alone). */
+export async function startLocalServer(): Promise<Topology> {
+  const t = topology("oms-redis-");
+  try {
+    t.servers.push(new OwnRedis(await freePort(), t.dir));
+    await t.servers[0]?.start();
+    return t;
+  } catch (err) {
+    await t.stop();
+    throw err;
+  }
+}
+
 export interface LocalCluster extends Topology {
   /** `REDIS_CLUSTER_NODES` for the system: every node's host:port. */
   seeds: string;

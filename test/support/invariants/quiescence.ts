@@ -22,7 +22,15 @@ export interface QuiescenceOptions {
 
 /** Checkout jobs still waiting, delayed or running in this env's queue. */
 export async function unfinishedCheckoutJobs(env: QuietEnv): Promise<number> {
-  return withCheckoutQueue(env, (queue) => unfinishedJobs(queue));
+  return withQueue(env, "checkout", (queue) => unfinishedJobs(queue));
+}
+
+/** Waits until a queue has no job waiting, delayed or running; a timeout is not thrown (the checks report it). */
+export async function waitForIdleQueue(env: QuietEnv, name: keyof typeof QUEUE_NAMES, timeoutMs: number) {
+  const idle = async (queue: Queue) => ((await unfinishedJobs(queue)) === 0 ? true : undefined);
+  await withQueue(env, name, (queue) =>
+    eventually(`the ${name} queue to be idle`, () => idle(queue), timeoutMs, 100),
+  ).catch(() => undefined);
 }
 
 async function unfinishedJobs(queue: Queue): Promise<number> {
@@ -30,9 +38,9 @@ async function unfinishedJobs(queue: Queue): Promise<number> {
   return Object.values(counts).reduce((s, n) => s + n, 0);
 }
 
-async function withCheckoutQueue<T>(env: QuietEnv, fn: (queue: Queue) => Promise<T>): Promise<T> {
+async function withQueue<T>(env: QuietEnv, name: keyof typeof QUEUE_NAMES, fn: (queue: Queue) => Promise<T>) {
   const connection = createRedis(redisTarget(env.config), { forQueue: true, name: `invariants-${env.id}` });
-  const queue = new Queue(QUEUE_NAMES.checkout, { connection, prefix: env.keys.queuePrefix("checkout") });
+  const queue = new Queue(QUEUE_NAMES[name], { connection, prefix: env.keys.queuePrefix(name) });
   try {
     return await fn(queue);
   } finally {
@@ -60,7 +68,7 @@ export async function waitForQuiescence(
 ): Promise<{ lastFlushError: string | null }> {
   const timeoutMs = options.timeoutMs ?? 20_000;
   let lastFlushError: string | null = null;
-  await withCheckoutQueue(env, (queue) =>
+  await withQueue(env, "checkout", (queue) =>
     eventually(
       "checkout jobs to finish and no order to be pending",
       async () => {
