@@ -67,9 +67,7 @@ export async function withIdempotency(
 
   if (claimed === null) {
     // Unreadable now is answered as "being processed": the client retries, which is safe.
-    const stored = await redis
-      .get(recordKey)
-      .catch((err: unknown) => logFailure(logger, "idempotency record unreadable")(err) ?? null);
+    const stored = await redis.get(recordKey).catch(logFailure(logger, "idempotency record unreadable"));
     if (!stored) return beingProcessed();
     const record = StoredRecord.parse(JSON.parse(stored));
     if (record.fingerprint !== fingerprint)

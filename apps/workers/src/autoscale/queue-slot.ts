@@ -31,6 +31,17 @@ export function createQueueSlot(
   return { queue, limits, bull, state: initialState(limits), procs: new Set(), earlyExits: 0, nextSpawnAt: 0 };
 }
 
+/**
+ * After a process exited unasked: when the slot may spawn its replacement. The first is
+ * at once; processes that keep dying before they are ready back off exponentially.
+ */
+export function delayRespawn(slot: QueueSlot, proc: WorkerProc, backoff: { baseMs: number; maxMs: number }): number {
+  if (proc.readyAt === null) slot.earlyExits++;
+  const delay = slot.earlyExits <= 1 ? 0 : Math.min(backoff.baseMs * 2 ** (slot.earlyExits - 2), backoff.maxMs);
+  slot.nextSpawnAt = Date.now() + delay;
+  return delay;
+}
+
 export function slotStatus(slot: QueueSlot): QueueStatus {
   const live = [...slot.procs].filter((p) => p.retiringAt === null);
   return {

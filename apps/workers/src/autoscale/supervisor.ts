@@ -23,7 +23,7 @@ import { decide, logDecision, type QueueObservation } from "./decision";
 import { recordDecision, setProcessGauges } from "./metrics";
 import { watchHeartbeats } from "./hung";
 import { handBackProcessJobs } from "./hand-back";
-import { createQueueSlot, nextMetricsPort, retireFirst, slotStatus, type QueueSlot } from "./queue-slot";
+import { createQueueSlot, delayRespawn, nextMetricsPort, retireFirst, slotStatus, type QueueSlot } from "./queue-slot";
 import { measureQueue, withTimeout } from "./measure";
 import { startStalledChecks, type StalledChecks } from "./stalled-check";
 import type { QueueStatus, SupervisorEvents, SupervisorOptions, WorkerCommand, WorkerExit } from "./supervisor-types";
@@ -268,10 +268,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       logger.info({ ...exit }, "worker process retired");
     } else {
       metrics?.replacements.inc({ queue: slot.queue });
-      if (proc.readyAt === null) slot.earlyExits++;
-      const delay =
-        slot.earlyExits <= 1 ? 0 : Math.min(this.backoff.baseMs * 2 ** (slot.earlyExits - 2), this.backoff.maxMs);
-      slot.nextSpawnAt = Date.now() + delay;
+      const delay = delayRespawn(slot, proc, this.backoff);
       logger.error(
         { ...exit, restartInMs: delay, output: proc.child.tail().slice(-10) },
         "worker process exited unasked: replacing it",
