@@ -35,7 +35,11 @@ export function createQueueSlot(
  * After a process exited unasked: when the slot may spawn its replacement. The first is
  * at once; processes that keep dying before they are ready back off exponentially.
  */
-export function delayRespawn(slot: QueueSlot, proc: WorkerProc, backoff: { baseMs: number; maxMs: number }): number {
+export function delayRespawn(
+  slot: Pick<QueueSlot, "earlyExits" | "nextSpawnAt">,
+  proc: Pick<WorkerProc, "readyAt">,
+  backoff: { baseMs: number; maxMs: number },
+): number {
   if (proc.readyAt === null) slot.earlyExits++;
   const delay = slot.earlyExits <= 1 ? 0 : Math.min(backoff.baseMs * 2 ** (slot.earlyExits - 2), backoff.maxMs);
   slot.nextSpawnAt = Date.now() + delay;
