@@ -3,7 +3,8 @@
  * against the orders they belong to and the payment provider's own ledger
  * (`provider_refunds`, one row per idempotency key = refund id).
  */
-import type { Knex } from "@oms/shared";
+import { z } from "zod";
+import { parseRows, type Knex } from "@oms/shared";
 
 export interface RefundCheck {
   checked: number;
@@ -12,21 +13,24 @@ export interface RefundCheck {
   returned: Map<string, number>;
 }
 
-interface Row {
-  [column: string]: string | number | null;
-}
+/** Any row of the columns read here: read through a schema, not trusted as typed. */
+const Row = z.record(z.string(), z.union([z.string(), z.number(), z.null()]));
+type Row = z.infer<typeof Row>;
 
 const num = (v: string | number | null | undefined) => Number(v ?? 0);
 
 export async function checkRefunds(db: Knex): Promise<RefundCheck> {
   const violations: string[] = [];
   let checked = 0;
-  const orders = (await db("orders").select("order_id", "state", "total_cents", "refunded_cents")) as Row[];
-  const refunds = (await db("refunds").select("refund_id", "order_id", "amount_cents", "status", "kind")) as Row[];
-  const items = (await db("refund_items").select("refund_id", "order_id", "product_id", "quantity")) as Row[];
-  const bought = (await db("order_items").select("order_id", "product_id", "quantity")) as Row[];
-  const ledger = (await db("provider_refunds").select("idempotency_key", "charge_key", "amount_cents")) as Row[];
-  const charges = (await db("payments").where({ status: "succeeded" }).select("order_id", "amount_cents")) as Row[];
+  const orders = parseRows(Row, await db("orders").select("order_id", "state", "total_cents", "refunded_cents"));
+  const refunds = parseRows(Row, await db("refunds").select("refund_id", "order_id", "amount_cents", "status", "kind"));
+  const items = parseRows(Row, await db("refund_items").select("refund_id", "order_id", "product_id", "quantity"));
+  const bought = parseRows(Row, await db("order_items").select("order_id", "product_id", "quantity"));
+  const ledger = parseRows(Row, await db("provider_refunds").select("idempotency_key", "charge_key", "amount_cents"));
+  const charges = parseRows(
+    Row,
+    await db("payments").where({ status: "succeeded" }).select("order_id", "amount_cents"),
+  );
 
   const sumBy = (rows: Row[], key: (r: Row) => string, value: (r: Row) => number) => {
     const sums = new Map<string, number>();
