@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import calculateSlot from "cluster-key-slot";
-import { freePort, waitFor } from "@oms/shared";
+import { ephemeralPortStart, freePort, freePortRun, waitFor } from "@oms/shared";
 import { OwnRedis, redisCommand } from "../chaos/infra";
 
 const run = promisify(execFile);
@@ -31,11 +31,10 @@ async function cli(port: number, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-/** A free port whose cluster bus port (port + 10000) is free too. */
+/** A free port whose cluster bus port (port + 10000) is free too, both below the ephemeral range. */
 async function freeClusterPort(): Promise<number> {
   for (;;) {
-    const port = await freePort();
-    if (port + 10_000 > 65_535) continue;
+    const port = await freePortRun(1, "127.0.0.1", ephemeralPortStart() - 10_000);
     const bus = await redisCommand(port + 10_000, "PING", 200).then(
       () => false,
       (err: NodeJS.ErrnoException) => err.code === "ECONNREFUSED",

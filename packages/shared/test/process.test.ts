@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import {
   ChildStartError,
   freePort,
+  freePortRun,
   sleep,
   spawnChild,
   waitFor,
@@ -144,6 +145,25 @@ describe("freePort and waitFor", () => {
       server.listen(port, "127.0.0.1", () => resolve());
     });
     await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("freePortRun gives a run of bindable ports below the range outgoing connections take", async () => {
+    const ephemeralStart = Number(
+      readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0],
+    );
+    const first = await freePortRun(4);
+    expect(first + 3).toBeLessThan(ephemeralStart);
+    const servers = Array.from({ length: 4 }, () => net.createServer());
+    await Promise.all(
+      servers.map(
+        (server, i) =>
+          new Promise<void>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen(first + i, "127.0.0.1", () => resolve());
+          }),
+      ),
+    );
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   });
 
   it("waitFor returns the first value that holds, and names what it waited for when none does", async () => {
