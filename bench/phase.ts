@@ -4,7 +4,8 @@
  */
 import { loadavg } from "node:os";
 import pidusage from "pidusage";
-import type { Knex } from "@oms/shared";
+import { z } from "zod";
+import { dbNumber, rawRows, type Knex } from "@oms/shared";
 import { runLoad, type LoadOutcome, type LoadSpec } from "./load";
 import { mysqlStatus, type RedisServers } from "./world";
 import { readText, round, summarize } from "./stats";
@@ -172,10 +173,9 @@ function describePhase(p: PhaseResult): string {
  * the checkouts answered 202 that completed after the API stopped waiting.
  */
 export async function recordCompletions(db: Knex, result: PhaseResult, clientPrefix: string, stock?: number) {
-  const [rows] = (await db.raw(
-    "SELECT UNIX_TIMESTAMP(completed_at) * 1000 AS at FROM orders WHERE state = 'completed' AND client_id LIKE ? ORDER BY completed_at",
-    [`${clientPrefix}%`],
-  )) as [Array<{ at: number | string }>];
+  const sql =
+    "SELECT UNIX_TIMESTAMP(completed_at) * 1000 AS at FROM orders WHERE state = 'completed' AND client_id LIKE ? ORDER BY completed_at";
+  const rows = rawRows(z.object({ at: dbNumber }), await db.raw(sql, [`${clientPrefix}%`]));
   const times = rows.map((r) => Number(r.at));
   const last = times.at(-1);
   if (last === undefined) return;

@@ -2,12 +2,15 @@
 import {
   ChildStartError,
   freePort,
+  rawRows,
   sourceCommand,
   spawnChild,
   waitUntilReady,
   type Child,
   type Knex,
+  errorMessage,
 } from "@oms/shared";
+import { z } from "zod";
 import type { WatchedProcess } from "./phase";
 import { ROOT, startApi, startInProcessWorkers, withEnv } from "../test/support/system";
 import { readText } from "./stats";
@@ -79,7 +82,7 @@ export async function startStack(env: Record<string, string>, counts: Counts, en
     await stop();
     const failed = err instanceof ChildStartError ? err.child : undefined;
     const others = all.filter((c) => c !== failed).map((c) => `--- ${c.name}\n${c.tail().join("\n")}`);
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${others.join("\n")}`);
+    throw new Error(`${errorMessage(err)}\n${others.join("\n")}`);
   }
   const workerMetricsUrls = workerPorts.map((p) => `${origin(p)}/metrics`);
   return { apis, workers, workerMetricsUrls, startupSeconds: seconds(started), stop };
@@ -117,8 +120,8 @@ export async function startInProcessStack(world: World, env: Record<string, stri
 
 /** The pid of mariadbd (from its pid file), when readable here; null leaves its figures out. */
 export async function mysqlPid(db: Knex): Promise<number | null> {
-  const [rows] = (await db.raw("SELECT @@pid_file AS f")) as [Array<{ f: string }>];
-  return Number(readText(rows[0]?.f ?? "").trim()) || null;
+  const [row] = rawRows(z.object({ f: z.string().nullable() }), await db.raw("SELECT @@pid_file AS f"));
+  return Number(readText(row?.f ?? "").trim()) || null;
 }
 
 /** The processes to measure: each part once (in process, this process), and mariadbd. */

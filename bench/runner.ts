@@ -3,6 +3,8 @@
  * key prefix per run, scenarios interleaved across designs so they share the machine's
  * noise), then the ceilings, the horizontal-scale runs, the soak and the report.
  */
+import { z } from "zod";
+import { rawRows } from "@oms/shared";
 import { cpus, loadavg, release, totalmem, type } from "node:os";
 import { luaCeiling, mysqlCeiling } from "./ceilings";
 import type { BenchOptions } from "./options";
@@ -31,13 +33,13 @@ const loadAverage = () => Array.from(loadavg(), (l) => l.toFixed(2)).join(" ");
 
 async function machineInfo(world: World): Promise<BenchResult["machine"]> {
   const cpuinfo = readText("/proc/cpuinfo");
-  const [rows] = (await world.db.raw("SELECT VERSION() AS v")) as [Array<{ v: string }>];
+  const [version] = rawRows(z.object({ v: z.string() }), await world.db.raw("SELECT VERSION() AS v"));
   return {
     nproc: cpus().length,
     cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? cpus()[0]?.model ?? "?",
     ...{ memoryGb: round(totalmem() / 1024 ** 3, 1), node: process.version, os: `${type()} ${release()}` },
     redisVersion: /redis_version:(\S+)/.exec(await world.redis.info("server"))?.[1] ?? "?",
-    mysqlVersion: rows[0]?.v ?? "?",
+    mysqlVersion: version?.v ?? "?",
     ...{ loadAverageStart: loadAverage(), loadAverageEnd: "", startedAt: new Date().toISOString(), finishedAt: "" },
   };
 }

@@ -4,7 +4,7 @@
  * 6379's include other clients). Seeded directly, removed afterwards with its servers.
  */
 import { z } from "zod";
-import { createRedis, type Knex, type RedisClient } from "@oms/shared";
+import { createRedis, rawRows, type Knex, type RedisClient } from "@oms/shared";
 import type { OwnRedis } from "../test/chaos/infra";
 import { createTestEnvOn, insertProducts, scanAll, type TestEnv } from "../test/support/env";
 import { startLocalCluster, startLocalServer } from "../test/support/redis-topology";
@@ -121,7 +121,7 @@ export const countRows = async (query: Knex.QueryBuilder) =>
 /** Global status counters of MariaDB (the server is shared, so these include other clients). */
 export async function mysqlStatus(db: Knex) {
   const sql = "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_commit','Questions')";
-  const [rows] = (await db.raw(sql)) as [Array<{ Variable_name: string; Value: string }>];
-  const v = new Map(rows.map((r) => [r.Variable_name, Number(r.Value)]));
+  const rows = rawRows(z.object({ Variable_name: z.string(), Value: z.coerce.number() }), await db.raw(sql));
+  const v = new Map(rows.map((r) => [r.Variable_name, r.Value]));
   return { commits: v.get("Com_commit") ?? 0, questions: v.get("Questions") ?? 0 };
 }
