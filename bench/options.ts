@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../test/support/system";
 import { DesignId, ScenarioId } from "./types";
+import { errorMessage } from "@oms/shared";
 
 const ALL_SCENARIOS = ScenarioId.options;
 const ALL_DESIGNS = DesignId.options;
@@ -92,7 +93,7 @@ export function parseCommandLine(argv: string[]): { opts: BenchOptions; render?:
   try {
     v = parseArgs({ args: argv, strict: true, options: OPTIONS }).values;
   } catch (err) {
-    return fail(err instanceof Error ? err.message : String(err));
+    return fail(errorMessage(err));
   }
   if (v.help) {
     console.log(USAGE);

@@ -2,6 +2,7 @@
  * What a chaos run sells: a scarce hot product, a plentiful bulk one and one the admin
  * restocks mid-sale. It books what was created and restocked, for the conservation check.
  */
+import { errorMessage } from "@oms/shared";
 import type { HttpClient } from "./http-client";
 import { sleep } from "./infra";
 import type { ProductBook } from "./invariants";
@@ -81,7 +82,7 @@ export class Catalog {
           return;
         }
       } catch (err) {
-        timeline.event(`restock ${productId}: ${(err as Error).message}`);
+        timeline.event(`restock ${productId}: ${errorMessage(err)}`);
       }
       await sleep(500);
     }

@@ -3,6 +3,7 @@
  * the load, handed to what carries it out (Redis's own deployment, MySQL's proxy or
  * server, the worker faults, a re-delivery, an admin restock).
  */
+import { errorMessage } from "@oms/shared";
 import { HOT, RESTOCK, type Catalog } from "./catalog";
 import { planFaults, type Fault } from "./fault-plan";
 import { sleep } from "./infra";
@@ -45,7 +46,7 @@ export class FaultInjector {
           await this.inject(fault);
         } catch (err) {
           this.timeline.notes.push(
-            `fault ${fault.kind} at ${fault.atMs} ms could not be injected: ${(err as Error).message}`,
+            `fault ${fault.kind} at ${fault.atMs} ms could not be injected: ${errorMessage(err)}`,
           );
         }
       }),

@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { randomSeed } from "./prng";
 import { formatReport, type ChaosReport } from "./report";
 import { runChaos } from "./scenario";
+import { errorMessage } from "@oms/shared";
 
 const { values } = parseArgs({
   options: {
@@ -45,7 +46,7 @@ for (let i = 0; i < runs; i++) {
     report = await runChaos({ seed, short: values.short, cluster: values.cluster, keepLogs: values["keep-logs"] });
   } catch (err) {
     failed++;
-    summary.push({ seed, outcome: `harness error: ${err instanceof Error ? err.message : String(err)}` });
+    summary.push({ seed, outcome: `harness error: ${errorMessage(err)}` });
     console.error(`chaos run with seed ${seed} could not run: ${err instanceof Error ? err.stack : String(err)}`);
     continue;
   }

@@ -3,6 +3,7 @@
  * Idempotency-Key, retries 503/504/connection errors with backoff (the same key for
  * the checkout), follows a 202 Pending by polling its order, and records every answer.
  */
+import { errorMessage } from "@oms/shared";
 import { RETRYABLE, backoff, type HttpAnswer, type HttpClient } from "./http-client";
 import type { Random } from "./prng";
 import { sleep } from "./infra";
@@ -114,7 +115,7 @@ export async function runShopper(
         if (res.status === 500) record.serverErrors++;
         if (!RETRYABLE.has(res.status)) break;
       } catch (err) {
-        note(`addToCart ${line.productId}x${line.quantity}`, "error", (err as Error).message);
+        note(`addToCart ${line.productId}x${line.quantity}`, "error", errorMessage(err));
       }
       await sleep(backoff(rng, attempt));
     }
@@ -134,8 +135,8 @@ export async function runShopper(
         headers,
       );
     } catch (err) {
-      note("checkOutCart", "error", (err as Error).message);
-      record.final = { kind: "none", reason: `network error: ${(err as Error).message}` };
+      note("checkOutCart", "error", errorMessage(err));
+      record.final = { kind: "none", reason: `network error: ${errorMessage(err)}` };
       await sleep(backoff(rng, attempt));
       continue;
     }
@@ -209,7 +210,7 @@ async function follow(
       send();
       res = await http.request("GET", `/orders/${orderId}`, undefined, {}, 10_000);
     } catch (err) {
-      last = (err as Error).message;
+      last = errorMessage(err);
       continue;
     }
     if (res.status === 500) record.serverErrors++;

@@ -3,6 +3,7 @@
  * dies, some armed to SIGKILL themselves after a chosen saga step (CHAOS_CRASH_AT), and
  * an autoscaler running one checkout worker of its own beside them.
  */
+import { errorMessage } from "@oms/shared";
 import type { Checkpoint as CrashPoint } from "@oms/workers";
 import { chaosCrashCounter } from "./crash-hook";
 import { sleep } from "./infra";
@@ -86,7 +87,7 @@ export class WorkerPool {
       });
       this.timeline.event(`${name} started (pid ${this.autoscaler.child.pid})`);
     } catch (err) {
-      this.timeline.notes.push(`${name} could not be started: ${(err as Error).message}`);
+      this.timeline.notes.push(`${name} could not be started: ${errorMessage(err)}`);
     }
   }
 
@@ -135,10 +136,10 @@ export class WorkerPool {
           continue;
         }
         timeline.count("worker_start_failures");
-        timeline.event(`${name} failed to start: ${(err as Error).message}`);
+        timeline.event(`${name} failed to start: ${errorMessage(err)}`);
         if (system.stopping) return;
         if (attempt >= 6) {
-          timeline.notes.push(`worker slot ${slot.index} could not be started: ${(err as Error).message}`);
+          timeline.notes.push(`worker slot ${slot.index} could not be started: ${errorMessage(err)}`);
           return;
         }
         await sleep(1_000);

@@ -12,6 +12,7 @@ import { Job } from "kubernetes-models/batch/v1";
 import { ConfigMap, Namespace, Service } from "kubernetes-models/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ScaledObject, TriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1";
+import { errorMessage } from "@oms/shared";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -103,7 +104,7 @@ export function validateStrict(doc: Manifest): string[] {
   try {
     model.validate.call(track(model));
   } catch (err) {
-    problems.push(err instanceof Error ? err.message : String(err));
+    problems.push(errorMessage(err));
   }
   const walk = (value: unknown, path: string): void => {
     if (Array.isArray(value)) {

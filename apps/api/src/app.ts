@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import helmet from "helmet";
-import { startServerSpan } from "@oms/shared";
+import { startServerSpan, errorMessage } from "@oms/shared";
 import type { ApiDeps } from "./deps";
 import { failure } from "./http/result";
 import { bodyParserFailure, requestFailure } from "./http/request-errors";
@@ -54,7 +54,7 @@ export function createApp(deps: ApiDeps): express.Express {
             method: req.method,
             route,
             status: res.statusCode,
-            ...(cause === undefined ? {} : { err: cause instanceof Error ? cause.message : String(cause) }),
+            ...(cause === undefined ? {} : { err: errorMessage(cause) }),
           },
           "request answered with a server error",
         );

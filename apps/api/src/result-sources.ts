@@ -1,5 +1,13 @@
 import { QueueEvents } from "bullmq";
-import { logFailure, JobReply, QUEUE_NAMES, type Keyspace, type Logger, type RedisClient } from "@oms/shared";
+import {
+  logFailure,
+  JobReply,
+  QUEUE_NAMES,
+  type Keyspace,
+  type Logger,
+  type RedisClient,
+  errorMessage,
+} from "@oms/shared";
 import type { JobResults } from "./job-results";
 
 export interface ResultSource {
@@ -39,7 +47,7 @@ export function listenForReplies(
         for (const raw of more ?? []) deliver(raw);
       } catch (err) {
         if (!running) return;
-        logger.warn({ err: err instanceof Error ? err.message : String(err) }, "reply key read failed; retrying");
+        logger.warn({ err: errorMessage(err) }, "reply key read failed; retrying");
         await new Promise((r) => setTimeout(r, 500));
       }
     }

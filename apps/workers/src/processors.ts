@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from "bullmq";
-import { CartJob, CheckoutJob, InventoryJob, recordSpan, type CheckoutResult } from "@oms/shared";
+import { CartJob, CheckoutJob, InventoryJob, recordSpan, type CheckoutResult, errorMessage } from "@oms/shared";
 import { addToCart } from "./cart/add-to-cart";
 import { clearCart, setCartLine } from "./cart/edit-cart";
 import { pruneCartOperations } from "./cart/prune";
@@ -54,7 +54,7 @@ export function checkoutProcessor(deps: WorkerDeps) {
     try {
       return await run(data);
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = errorMessage(err);
       if (isDependencyDown(err)) return waitForDependency(job, token, data, reason);
       if (err instanceof UnrecoverableError) {
         // The job can never succeed and the order it names may be someone else's: the

@@ -1,5 +1,6 @@
 import { pino, type Logger } from "pino";
 import { traceFields } from "./tracing";
+import { errorMessage } from "./parse";
 
 export type { Logger };
 
@@ -25,7 +26,7 @@ export function createLogger(level: string, name: string): Logger {
  */
 export function logFailure(logger: Logger, why: string, level: "warn" | "debug" = "warn") {
   return (err: unknown): undefined => {
-    logger[level]({ err: err instanceof Error ? err.message : String(err) }, why);
+    logger[level]({ err: errorMessage(err) }, why);
     return undefined;
   };
 }

@@ -49,3 +49,8 @@ export function stringField(value: unknown, field: string): string | undefined {
   const found = fieldOf(value, field);
   return typeof found === "string" ? found : undefined;
 }
+
+/** What went wrong, for a log line or an answer: a thrown Error's message, anything else as text. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

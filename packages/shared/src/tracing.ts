@@ -9,6 +9,7 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { BullMQOtel } from "bullmq-otel";
+import { errorMessage } from "./parse";
 
 const TRACER = "oms";
 let provider: NodeTracerProvider | undefined;
@@ -59,7 +60,7 @@ export async function traced<T>(
       return await work(span);
     } catch (err) {
       span.recordException(err instanceof Error ? err : String(err));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err) });
       throw err;
     } finally {
       span.end();

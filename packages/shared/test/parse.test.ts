@@ -5,7 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createDb, ensureDatabase } from "../src/db";
-import { affectedRows, dbNumber, errorCode, fieldOf, parseRow, parseRows, rawRows, stringField } from "../src/parse";
+import {
+  affectedRows,
+  dbNumber,
+  errorCode,
+  errorMessage,
+  fieldOf,
+  parseRow,
+  parseRows,
+  rawRows,
+  stringField,
+} from "../src/parse";
 
 const scratch = `oms_parse_${process.pid}`;
 const url = `mysql://root@127.0.0.1:3306/${scratch}`;
@@ -62,5 +72,11 @@ describe("fields of values from outside", () => {
     expect(fieldOf({ status: 413 }, "status")).toBe(413);
     expect(fieldOf(undefined, "status")).toBeUndefined();
     expect(fieldOf(42, "status")).toBeUndefined();
+  });
+
+  it("errorMessage gives a thrown Error's message, and anything else thrown as text", () => {
+    expect(errorMessage(new TypeError("bad row"))).toBe("bad row");
+    expect(errorMessage("ECONNREFUSED")).toBe("ECONNREFUSED");
+    expect(errorMessage(503)).toBe("503");
   });
 });

@@ -5,7 +5,7 @@
  */
 import { Queue } from "bullmq";
 import { z } from "zod";
-import { QUEUE_NAMES, createRedis, redisTarget, type RedisClient } from "@oms/shared";
+import { QUEUE_NAMES, createRedis, redisTarget, type RedisClient, errorMessage } from "@oms/shared";
 import { flushReservations } from "@oms/workers";
 import type { TestEnv } from "../env";
 import { readOrders } from "./figures";
@@ -87,7 +87,7 @@ export async function waitForQuiescence(
       // A deadlock with a worker's flush is retried here; an error that persists is reported.
       lastFlushError = await flushReservations(env.db, 1000).then(
         () => null,
-        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+        (err: unknown) => errorMessage(err),
       );
       return (await unflushedRows(env)) === 0 ? true : undefined;
     },

@@ -9,6 +9,7 @@ import {
   UpsertProductRequest,
   withTransaction,
   type Knex,
+  errorMessage,
 } from "@oms/shared";
 import type { StockChange } from "@oms/inventory";
 import type { ApiDeps } from "../deps";
@@ -130,7 +131,7 @@ async function moveAfterCommit(deps: ApiDeps, change: StockChange, delta: number
     return moved.moved || moved.reason === "not_cached";
   } catch (err) {
     deps.logger.warn(
-      { productId: change.productId, change: delta, err: err instanceof Error ? err.message : String(err) },
+      { productId: change.productId, change: delta, err: errorMessage(err) },
       "stock cache not updated; the reconciler will repair it",
     );
     return false;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { StockChange } from "@oms/inventory";
-import { logFailure, RefundRequest, ShipRequest, statesLeadingTo, type OrderState } from "@oms/shared";
+import { logFailure, RefundRequest, ShipRequest, statesLeadingTo, type OrderState, errorMessage } from "@oms/shared";
 
 const ProductIds = z.array(z.string());
 import type { ApiDeps } from "../deps";
@@ -189,7 +189,7 @@ async function returnToCache(
     if (!change) continue;
     const moved = await deps.engine.stockChanges.move(change, line.quantity, { end: true }).catch((err: unknown) => {
       deps.logger.warn(
-        { productId: line.productId, change: line.quantity, err: err instanceof Error ? err.message : String(err) },
+        { productId: line.productId, change: line.quantity, err: errorMessage(err) },
         "stock cache not updated after a refund; the reconciler will repair it",
       );
       return null;
@@ -208,7 +208,7 @@ async function queueRefund(deps: ApiDeps, refundId: string): Promise<void> {
   await withDeadline(deps.queues.inventory.add("refund", job, { jobId: `refund-${refundId}` }), 2_000).catch(
     (err: unknown) =>
       deps.logger.warn(
-        { refundId, err: err instanceof Error ? err.message : String(err) },
+        { refundId, err: errorMessage(err) },
         "refund job not queued; the sweep of pending refunds will carry it",
       ),
   );

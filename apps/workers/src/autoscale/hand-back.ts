@@ -8,6 +8,7 @@
 import type { Queue } from "bullmq";
 import type { RedisClient } from "@oms/shared";
 import type { Logger } from "@oms/shared";
+import { errorMessage } from "@oms/shared";
 
 /** Most active jobs looked at per exit: more than any process holds at once. */
 const ACTIVE_SCAN = 1_000;
@@ -50,10 +51,7 @@ export async function handBackProcessJobs(
       logger.warn({ queue: proc.queue, pid: proc.pid, jobs }, "jobs of a process that is gone: back to wait");
     return jobs;
   } catch (err) {
-    logger.warn(
-      { queue: proc.queue, pid: proc.pid, err: err instanceof Error ? err.message : String(err) },
-      "could not hand jobs back",
-    );
+    logger.warn({ queue: proc.queue, pid: proc.pid, err: errorMessage(err) }, "could not hand jobs back");
     return [];
   }
 }

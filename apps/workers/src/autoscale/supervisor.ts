@@ -18,7 +18,7 @@
  *   (hand-back.ts), instead of when their locks lapse.
  */
 import { EventEmitter } from "node:events";
-import { logFailure, createRedis, type RedisClient } from "@oms/shared";
+import { logFailure, createRedis, type RedisClient, errorMessage } from "@oms/shared";
 import { decide, logDecision, type QueueObservation } from "./decision";
 import { recordDecision, setProcessGauges } from "./metrics";
 import { watchHeartbeats } from "./hung";
@@ -291,8 +291,4 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private updateGauges(): void {
     if (this.options.metrics) setProcessGauges(this.options.metrics, this.status(), this.spawnWorkers);
   }
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

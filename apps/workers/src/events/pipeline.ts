@@ -1,5 +1,12 @@
 import { Worker, type Processor } from "bullmq";
-import { logFailure, EVENT_QUEUE_NAMES, createEventQueue, type EventQueueName, type WebhookOutcome } from "@oms/shared";
+import {
+  logFailure,
+  EVENT_QUEUE_NAMES,
+  createEventQueue,
+  type EventQueueName,
+  type WebhookOutcome,
+  errorMessage,
+} from "@oms/shared";
 import type { WorkerDeps } from "../deps";
 import { instrumentWorker } from "../observability/metrics";
 import { fanOutProcessor, webhookProcessor, type EventDeps } from "./processors";
@@ -55,7 +62,7 @@ export async function startEventPipeline(deps: WorkerDeps): Promise<EventPipelin
       // The rows stay in the outbox; the next pass takes them (oms_outbox_lag_seconds shows the
       // wait). An outage is logged once per pass at debug: the outage itself is logged elsewhere.
       const level = isDependencyDown(err) ? "debug" : "warn";
-      logger[level]({ err: err instanceof Error ? err.message : String(err) }, "outbox relay pass failed");
+      logger[level]({ err: errorMessage(err) }, "outbox relay pass failed");
     }
     if (!stopped) timer = setTimeout(() => (pass = relay()), config.EVENTS_RELAY_INTERVAL_MS);
   };

@@ -1,4 +1,12 @@
-import { errorCode, fieldOf, SIGNATURE_HEADER, signatureHeader, stringField, type EventEnvelope } from "@oms/shared";
+import {
+  errorCode,
+  fieldOf,
+  SIGNATURE_HEADER,
+  signatureHeader,
+  stringField,
+  type EventEnvelope,
+  errorMessage,
+} from "@oms/shared";
 import type { AttemptResult } from "./delivery-store";
 
 /**
@@ -52,5 +60,5 @@ function describe(err: unknown, timeoutMs: number): string {
     const message = stringField(cause, "message");
     return `${code}${message === undefined ? "" : `: ${message}`}`;
   }
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }

@@ -1,6 +1,7 @@
 import { Lease } from "@oms/inventory";
 import type { WorkerDeps } from "../deps";
 import { compensateCheckout, type SagaDeps } from "../checkout/saga";
+import { errorMessage } from "@oms/shared";
 
 const LIVE_JOB_STATES = new Set(["active", "waiting", "delayed", "prioritized", "waiting-children"]);
 
@@ -115,10 +116,7 @@ export async function refundStrandedCharges(deps: WorkerDeps): Promise<number> {
       refunded++;
       deps.logger.warn({ orderId: key }, "stranded charge refunded");
     } catch (err) {
-      deps.logger.error(
-        { orderId: key, err: err instanceof Error ? err.message : String(err) },
-        "refund failed; will retry",
-      );
+      deps.logger.error({ orderId: key, err: errorMessage(err) }, "refund failed; will retry");
     }
   }
   return refunded;

@@ -1,5 +1,6 @@
 import type { RedisClient } from "@oms/shared";
 import type { CheckoutOutcome, Keyspace, Logger } from "@oms/shared";
+import { errorMessage } from "@oms/shared";
 
 /** Counts one checkout's terminal outcome; called where the order's ending is decided. */
 export type OutcomeCounter = (outcome: CheckoutOutcome) => Promise<void>;
@@ -14,7 +15,7 @@ export function outcomeCounter(redis: RedisClient, keys: Keyspace, logger: Logge
     try {
       await redis.hincrby(keys.checkoutOutcomes, outcome, 1);
     } catch (err) {
-      logger.warn({ outcome, err: err instanceof Error ? err.message : String(err) }, "checkout outcome not counted");
+      logger.warn({ outcome, err: errorMessage(err) }, "checkout outcome not counted");
     }
   };
 }

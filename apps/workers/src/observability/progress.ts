@@ -1,4 +1,5 @@
 import type { Queue, Worker } from "bullmq";
+import { errorMessage } from "@oms/shared";
 
 export interface WatchedWorker {
   queueName: string;
@@ -45,7 +46,7 @@ export class ProgressMonitor {
         if (waiting > 0)
           problems.push(`${w.queueName}: ${waiting} waiting jobs but none started for ${Math.round(idleFor / 1000)} s`);
       } catch (err) {
-        problems.push(`${w.queueName}: queue unreachable (${err instanceof Error ? err.message : String(err)})`);
+        problems.push(`${w.queueName}: queue unreachable (${errorMessage(err)})`);
       }
     }
     return { ready: problems.length === 0, problems };

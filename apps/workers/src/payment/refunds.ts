@@ -1,5 +1,5 @@
 import { UnrecoverableError } from "bullmq";
-import { dbNumber, parseRow, parseRows, type Knex, type Logger } from "@oms/shared";
+import { dbNumber, parseRow, parseRows, type Knex, type Logger, errorMessage } from "@oms/shared";
 import { z } from "zod";
 import { RefundRefusedError, type RefundGateway } from "./provider";
 
@@ -47,7 +47,7 @@ export async function settleRefund(deps: RefundDeps, refundId: string): Promise<
       amountCents,
     }));
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     await deps
       .db("refunds")
       .where({ refund_id: refundId })
@@ -96,7 +96,7 @@ export async function settlePendingRefunds(deps: RefundDeps, olderThanMs: number
       if ((await settleRefund(deps, refundId)) === "refunded") settled++;
     } catch (err) {
       deps.logger.error(
-        { refundId, err: err instanceof Error ? err.message : String(err) },
+        { refundId, err: errorMessage(err) },
         "pending refund could not be carried to the provider; will retry",
       );
     }

@@ -10,6 +10,7 @@ import {
 } from "./autoscaler";
 import { BaseSchema, BASE_SETTINGS, redisModeProblems, type BaseConfig } from "./base";
 import { WorkerSchema, WORKER_SETTINGS, type WorkerConfig } from "./worker";
+import { errorMessage } from "../parse";
 
 type Env = Record<string, string | undefined>;
 
@@ -72,10 +73,7 @@ export const SETTING_NAMES: readonly string[] = SETTING_GROUPS.flatMap((g) => Ob
  */
 export function runEntryPoint(what: string, main: () => Promise<void>): void {
   main().catch((err: unknown) => {
-    const message =
-      err instanceof ConfigError
-        ? err.message
-        : `${what} failed to start: ${err instanceof Error ? err.message : String(err)}`;
+    const message = err instanceof ConfigError ? err.message : `${what} failed to start: ${errorMessage(err)}`;
     console.error(message);
     process.exit(1);
   });
