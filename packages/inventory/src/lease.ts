@@ -19,6 +19,8 @@ export class Lease {
     readonly token: string,
     private readonly ttlMs: number,
   ) {
+    // A renewal Redis cannot answer is tried again a third of the TTL later; if the lease
+    // lapses meanwhile, that renewal finds it lost and the holder's own end says so.
     this.renewal = setInterval(() => void this.renew().catch(() => undefined), Math.max(1, Math.floor(ttlMs / 3)));
     this.renewal.unref();
   }
