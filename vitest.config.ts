@@ -11,7 +11,7 @@ import { defineConfig } from "vitest/config";
  * database.
  *
  * Standalone only, because they cannot run on a Cluster:
- * - apps/api/test/startup.test.ts, test/build.test.ts: they start the system as child
+ * - apps/api/test/startup-*.test.ts, test/build.test.ts: they start the system as child
  *   processes from REDIS_URL, and clean up with a scan stream of one server;
  * - packages/inventory/test/cluster-slots.test.ts: it reads MONITOR of one server to see
  *   the keys of every script call (it is the test that they share a slot);
