@@ -2,13 +2,23 @@
  * Fulfil and ship over HTTP against the real Redis and MariaDB: fulfil, then ship with a
  * tracking reference, a partial refund keeping the order shipped and the rest making it
  * refunded; an order not paid or already ended refused (409), a bad tracking reference
- * refused (400).
+ * refused (400). After them, conservation over every order of the file.
  */
 import { describe, expect, it } from "vitest";
 import { buy } from "../../../test/support/lifecycle";
-import { admin, api, cancel, orderOf, products, setUpLifecycle, uid } from "./fixtures/lifecycle-http";
+import {
+  admin,
+  api,
+  cancel,
+  checkConservationAfterAll,
+  orderOf,
+  products,
+  setUpLifecycle,
+  uid,
+} from "./fixtures/lifecycle-http";
 
 setUpLifecycle();
+checkConservationAfterAll();
 
 describe("fulfil and ship", () => {
   it("fulfil -> ship with a tracking reference; a partial refund keeps shipped, the rest makes it refunded", async () => {

@@ -2,7 +2,8 @@
  * Refund over HTTP against the real Redis and MariaDB: partial refunds adding up to the
  * whole (partially_refunded, then refunded; more than is left 409), a refund asked twice
  * refunded once (an Idempotency-Key replay, a job delivered twice, a keyed retry whose
- * stored answer is gone), the units back in stock, and the checks of its input.
+ * stored answer is gone), the units back in stock, and the checks of its input. After
+ * them, conservation over every order of the file.
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
@@ -14,6 +15,7 @@ import {
   ADMIN_TOKEN,
   admin,
   api,
+  checkConservationAfterAll,
   env,
   levels,
   orderOf,
@@ -24,6 +26,7 @@ import {
 } from "./fixtures/lifecycle-http";
 
 setUpLifecycle();
+checkConservationAfterAll();
 
 describe("refund", () => {
   it("partial refunds add up to the whole: partially_refunded, then refunded; more than is left is 409", async () => {
