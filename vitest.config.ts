@@ -15,7 +15,7 @@ import { defineConfig } from "vitest/config";
  *   processes from REDIS_URL, and clean up with a scan stream of one server;
  * - packages/inventory/test/cluster-slots.test.ts: it reads MONITOR of one server to see
  *   the keys of every script call (it is the test that they share a slot);
- * - packages/inventory/test/{engine-*,scripts-*,lease,stock-change,concurrency,shards}:
+ * - packages/inventory/test/{engine-*,scripts-*,concurrency-*,lease,stock-change,shards}:
  *   the engine below HTTP, through helpers typed for one server;
  * - test/chaos*, test/redis-cluster.test.ts, test/redis-sentinel.test.ts: they start
  *   and kill deployments of their own.

@@ -1,7 +1,8 @@
 /**
  * What the engine-*.test.ts files share (not a test file itself): a Redis and MySQL of
  * their own, an engine per test whose expiry set and held hash are the test's own, truth
- * sources that count their calls, and readers of the levels and held units.
+ * sources that count their calls, and readers of the levels and held units. The
+ * concurrency-*.test.ts files use its env and keys too (concurrency-fixture.ts).
  */
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
@@ -29,18 +30,13 @@ export const heldKey = (tag: string) => `${env.keys.held()}:${tag}`;
 export const epochKey = (tag: string) => `${env.keys.epoch()}:${tag}`;
 
 /**
- * An engine whose expiry set and held hash are its own (so live-hold counts, sweeps
- * and held totals only see this test's holds); stock and hold keys are the env's, ids
- * are unique per test. The epoch marker is the env's (set) unless `ownEpoch` asks for
- * this test's own (unset until the test sets it).
+ * The keys of one test's engine: its expiry set and held hash are its own (so live-hold
+ * counts, sweeps and held totals only see this test's holds); stock and hold keys are the
+ * env's, ids are unique per test. The epoch marker is the env's (set) unless `ownEpoch`
+ * asks for this test's own (unset until the test sets it).
  */
-export function engineFor(
-  tag: string,
-  truth: TruthSource = mysqlTruth(env.db),
-  options: EngineOptions & { ownEpoch?: boolean } = {},
-): InventoryEngine {
-  const { ownEpoch = false, ...engineOptions } = options;
-  const keys: InventoryKeys = {
+export function engineKeys(tag: string, ownEpoch = false): InventoryKeys {
+  return {
     shards: [0],
     shardOf: () => 0,
     stock: env.keys.stock,
@@ -50,7 +46,16 @@ export function engineFor(
     epoch: () => (ownEpoch ? epochKey(tag) : env.keys.epoch()),
     stockChanges: env.keys.stockChanges,
   };
-  return new InventoryEngine(env.redis, keys, truth, engineOptions);
+}
+
+/** An engine on the env's Redis with the keys of `engineKeys(tag, ownEpoch)`. */
+export function engineFor(
+  tag: string,
+  truth: TruthSource = mysqlTruth(env.db),
+  options: EngineOptions & { ownEpoch?: boolean } = {},
+): InventoryEngine {
+  const { ownEpoch = false, ...engineOptions } = options;
+  return new InventoryEngine(env.redis, engineKeys(tag, ownEpoch), truth, engineOptions);
 }
 
 /**
