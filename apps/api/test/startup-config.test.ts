@@ -1,7 +1,6 @@
 /**
  * Start-up with bad configuration: the API process exits non-zero naming the setting, and
- * before it touches anything. The describe title is the one startup-migrations.test.ts
- * has: the two were one file, and the split kept the tests' names.
+ * before it touches anything.
  */
 import { describe, expect, it } from "vitest";
 import { MYSQL_URL } from "../../../test/support/env";
@@ -16,7 +15,7 @@ import {
 
 setUpStartup();
 
-describe("API, worker and autoscaler start-up: migrating is a step of its own", () => {
+describe("API, worker and autoscaler start-up: settings that cannot work stop the process", () => {
   // One bad value through a real process; every setting's validation is covered by
   // packages/shared/test/config.test.ts without paying a process start each.
   it.each([

@@ -5,20 +5,11 @@
  * refused (400). After them, conservation over every order of the file.
  */
 import { describe, expect, it } from "vitest";
+import { assertConservation } from "../../../test/support/invariants";
 import { buy } from "../../../test/support/lifecycle";
-import {
-  admin,
-  api,
-  cancel,
-  checkConservationAfterAll,
-  orderOf,
-  products,
-  setUpLifecycle,
-  uid,
-} from "./fixtures/lifecycle-http";
+import { admin, api, cancel, env, initial, orderOf, products, setUpLifecycle, uid } from "./fixtures/lifecycle-http";
 
 setUpLifecycle();
-checkConservationAfterAll();
 
 describe("fulfil and ship", () => {
   it("fulfil -> ship with a tracking reference; a partial refund keeps shipped, the rest makes it refunded", async () => {
@@ -67,4 +58,8 @@ describe("fulfil and ship", () => {
       previousState: "completed",
     });
   });
+});
+
+it("conservation holds over every order above: initial = MySQL + sold - returned, Redis = MySQL, refunds once", async () => {
+  await assertConservation(env, initial);
 });

@@ -9,14 +9,14 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { scanAll } from "../../../test/support/env";
 import { postJson } from "../../../test/support/system";
-import { eventually } from "../../../test/support/invariants";
+import { assertConservation, eventually } from "../../../test/support/invariants";
 import { buy, postEmpty, refundFigures, refundsSettled } from "../../../test/support/lifecycle";
 import {
-  ADMIN_TOKEN,
   admin,
+  ADMIN_TOKEN,
   api,
-  checkConservationAfterAll,
   env,
+  initial,
   levels,
   orderOf,
   products,
@@ -26,7 +26,6 @@ import {
 } from "./fixtures/lifecycle-http";
 
 setUpLifecycle();
-checkConservationAfterAll();
 
 describe("refund", () => {
   it("partial refunds add up to the whole: partially_refunded, then refunded; more than is left is 409", async () => {
@@ -130,4 +129,8 @@ describe("refund", () => {
     expect((await postJson(`${api.url}/admin/orders/${orderId}/refund`, {})).status).toBe(401);
     expect((await admin(`/orders/${orderId}/refund`)).status).toBe(404);
   });
+});
+
+it("conservation holds over every order above: initial = MySQL + sold - returned, Redis = MySQL, refunds once", async () => {
+  await assertConservation(env, initial);
 });
