@@ -5,11 +5,12 @@
  * key prefix (see support/add-to-cart-system.ts) so the file's worker cannot take its jobs.
  */
 import { connect, createServer, type Socket } from "node:net";
+import { bounded } from "../../../test/support/bounded";
 import { describe, expect, it } from "vitest";
 import { MYSQL_URL, unreachableRedis } from "../../../test/support/env";
 import { startApi, startInProcessWorkers, withEnv } from "../../../test/support/system";
 import { add, cartRows, expectFailure, product, uid } from "./support/add-to-cart-calls";
-import { bounded, closers, env, isolatedPrefix, once, setUpAddToCart } from "./support/add-to-cart-system";
+import { closers, env, isolatedPrefix, once, setUpAddToCart } from "./support/add-to-cart-system";
 
 setUpAddToCart();
 /** A TCP proxy to 127.0.0.1:<target>; `cut()` closes its port and drops every connection. */

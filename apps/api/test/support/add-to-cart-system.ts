@@ -9,6 +9,7 @@ import { afterAll, beforeAll } from "vitest";
 import { createTestEnv, removeKeysOf, type TestEnv } from "../../../../test/support/env";
 import { startApi, startInProcessWorkers } from "../../../../test/support/system";
 import type { InProcessWorkers, RunningApi } from "../../../../test/support/system";
+import { bounded } from "../../../../test/support/bounded";
 
 export let env: TestEnv;
 export let api: RunningApi;
@@ -27,7 +28,7 @@ export function setUpAddToCart(): void {
   });
 
   afterAll(async () => {
-    await Promise.all(closers.map((close) => bounded(close(), 15_000).catch(() => undefined)));
+    await Promise.all(closers.map((close) => bounded(close(), 15_000, "closing a test's API").catch(() => undefined)));
     await api?.close();
     await workers?.close();
     if (env) {
@@ -35,16 +36,6 @@ export function setUpAddToCart(): void {
       await env.close();
     }
   });
-}
-
-export function bounded<T>(promise: Promise<T>, ms: number, what = "operation"): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not finish in ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** A close function that runs once; later calls share the first call's promise. */

@@ -12,6 +12,7 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, expect } from "vitest";
 import { SETTING_NAMES, ENTRIES } from "@oms/shared";
 import { REDIS_URL, createStandaloneTestEnv, type TestEnv } from "../../../../test/support/env";
+import { bounded } from "../../../../test/support/bounded";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 export let env: TestEnv<Redis>;
@@ -101,22 +102,8 @@ export function startApiProcess(settings: Record<string, string>): Spawned {
 /** Runs a script to its end (bounded) and returns its exit code and output. */
 export async function runScript(script: string, settings: Record<string, string>) {
   const run = start("npx", ["tsx", script], settings);
-  const result = await within(run.exited, 60_000, `${script} did not finish`);
+  const result = await bounded(run.exited, 60_000, `tsx ${script}`);
   return { ...result, ...run.output() };
-}
-
-export async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Polls GET /healthz until it answers 200; fails early when the process exits. */
