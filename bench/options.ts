@@ -13,7 +13,7 @@ type Limits = Record<"seconds" | "concurrency" | "redisConnections" | "mysqlConn
 type Soak = { minutes: number; sessionsPerSecond: number | null; sampleSeconds: number };
 
 /** `concurrency`: virtual clients of every closed-loop phase; `checkTimeoutMs`: longest wait for quiescence. */
-export function fullOptions() {
+function fullOptions() {
   return {
     ...{ form: "full" as "quick" | "full", designs: ALL_DESIGNS, scenarios: ALL_SCENARIOS },
     ...{ concurrency: 200, workerProcesses: 2, paymentLatencyMs: 0, rateLimitPerMinute: 600 },
