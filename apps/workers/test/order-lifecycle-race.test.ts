@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "@oms/shared";
+import { createLogger, QUEUE_NAMES, type Knex } from "@oms/shared";
 import { SimulatedPaymentProvider, settlePendingRefunds, settleRefund, type RefundDeps } from "@oms/workers";
 import { createTestEnv, insertProducts, type TestEnv } from "../../../test/support/env";
 import {
@@ -19,9 +19,10 @@ import {
   type InProcessWorkers,
   type RunningApi,
 } from "../../../test/support/system";
-import { assertConservation, flushAll } from "../../../test/support/invariants";
+import { assertConservation, eventually, flushAll } from "../../../test/support/invariants";
 import { adminPost, buy, postEmpty, refundFigures, refundsSettled } from "../../../test/support/lifecycle";
 import { recordRefund } from "../../../apps/api/src/orders/lifecycle";
+import { cancelOrder } from "../../../apps/api/src/handlers/order-lifecycle";
 import { reconcileStock } from "../src/inventory/reconcile";
 
 const ADMIN_TOKEN = "admin-token-for-lifecycle-races";
@@ -117,6 +118,60 @@ describe("racing the checkout that completes the order", () => {
     );
     const figures = await refundsSettled(env, orderId);
     expect(figures.provider.reduce((s, r) => s + r.amount_cents, 0)).toBe(500);
+  });
+});
+
+/** `db` whose transactions wait for `gate` (told through `reached`) before they begin: the handler's reads before them go on. */
+function transactionsAfter(db: Knex, gate: Promise<void>, reached: () => void): Knex {
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop !== "transaction") return Reflect.get(target, prop, receiver);
+      return async (...args: Parameters<Knex["transaction"]>) => {
+        reached();
+        await gate;
+        return target.transaction(...args);
+      };
+    },
+  });
+}
+
+describe("a cancel that read the order before its checkout wrote it", () => {
+  it("the order completes between the cancel's look at its lines and its commit: the units still reach the cache", async () => {
+    const p = await product(10);
+    const client = uid("early");
+    await addToCartOk(api.url, client, p, 2);
+    const checkoutWorker = workers.running.workers.find((w) => w.name === QUEUE_NAMES.checkout);
+    if (!checkoutWorker) throw new Error("no checkout worker");
+    // The order is the API's placeholder (no lines yet) while the cancel looks at it.
+    await checkoutWorker.pause();
+    let cancel: Promise<{ status: number; body: unknown }> | undefined;
+    try {
+      const started = await postJson(`${api.url}/checkOutCart`, { clientID: client }, { Prefer: "respond-async" });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      const orderId = String(started.body.orderId);
+      let open = () => {};
+      const gate = new Promise<void>((r) => (open = r));
+      const reached = new Promise<void>((r) => {
+        cancel = cancelOrder({ ...api.deps, db: transactionsAfter(api.deps.db, gate, r) }, orderId, client);
+      });
+      await reached;
+      checkoutWorker.resume();
+      // The checkout completes (its hold committed too) before the cancel's transaction begins.
+      await eventually("the checkout to complete", async () => {
+        const order = (await env.db("orders").where({ order_id: orderId }).first("state")) as { state: string };
+        return order.state === "completed" && (await workers.deps.engine.hold(orderId))?.state === "committed"
+          ? true
+          : undefined;
+      });
+      open();
+      const answer = await cancel;
+      expect(answer?.status, JSON.stringify(answer?.body)).toBe(200);
+      await refundsSettled(env, orderId);
+    } finally {
+      if (checkoutWorker.isPaused()) checkoutWorker.resume();
+      await cancel?.catch(() => undefined);
+    }
+    await assertConservation(env, new Map([[p, initial.get(p) ?? 0]]));
   });
 });
 
