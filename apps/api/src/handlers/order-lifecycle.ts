@@ -97,14 +97,28 @@ async function refund(
   request: Parameters<typeof recordRefund>[2],
 ): Promise<HttpResult> {
   let outcome: RefundOutcome;
-  let changes: Map<string, StockChange>;
+  const changes = new Map<string, StockChange>();
+  const announced = new Set<string>();
   try {
-    changes = await beginReturns(deps, orderId);
+    await beginReturns(
+      deps,
+      ProductIds.parse(await deps.db("order_items").where({ order_id: orderId }).pluck("product_id")),
+      changes,
+      announced,
+    );
   } catch (err) {
     return infrastructureFailure(err);
   }
   try {
-    outcome = await recordRefund(deps.db, orderId, request);
+    // Read before the order's lock, its products may be none yet (the API's placeholder
+    // of a checkout still running) and the checkout may complete meanwhile: the refund
+    // then names the products it would return, unwritten, and is tried again once their
+    // changes are begun. Each try announces more, so this ends.
+    for (;;) {
+      outcome = await recordRefund(deps.db, orderId, { ...request, announced });
+      if (outcome.kind !== "unannounced") break;
+      await beginReturns(deps, outcome.productIds, changes, announced);
+    }
     if (outcome.kind === "recorded" && !outcome.replayed) await returnToCache(deps, changes, outcome.lines);
   } catch (err) {
     return infrastructureFailure(err);
@@ -148,22 +162,28 @@ async function refund(
 }
 
 /**
- * Announces, before the refund's commit, a stock change for each of the order's
- * products (stock-change.ts): the reconciler leaves them alone until the units are
+ * Announces, before the refund's commit, a stock change for each of these products not
+ * announced yet (begun ones go into `changes`, every one tried into `announced`, which
+ * recordRefund checks the returned lines against) (stock-change.ts): the reconciler leaves them alone until the units are
  * back, and units are added after the commit only to levels cached before it and only
  * while the change lives, so nothing is counted twice. Redis out of reach here is no
  * reason to refuse the refund: nothing is added, and the reconciler raises the levels.
  */
-async function beginReturns(deps: ApiDeps, orderId: string): Promise<Map<string, StockChange>> {
-  const productIds = ProductIds.parse(await deps.db("order_items").where({ order_id: orderId }).pluck("product_id"));
-  const changes = new Map<string, StockChange>();
+async function beginReturns(
+  deps: ApiDeps,
+  productIds: string[],
+  changes: Map<string, StockChange>,
+  announced: Set<string>,
+): Promise<void> {
   for (const productId of new Set(productIds)) {
+    if (announced.has(productId)) continue;
+    // Announced even when Redis refuses: the refund goes on, and nothing is added for it.
+    announced.add(productId);
     const change = await deps.engine.stockChanges
       .begin(productId)
       .catch(logFailure(deps.logger, "stock change not begun: the return reaches the cache at the next reconcile"));
     if (change) changes.set(productId, change);
   }
-  return changes;
 }
 
 async function endReturns(deps: ApiDeps, changes: Map<string, StockChange>): Promise<void> {

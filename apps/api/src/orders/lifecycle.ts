@@ -31,6 +31,8 @@ export interface RefundLineRecord {
 export type RefundOutcome =
   | NotMoved
   | { kind: "exceeds"; productId: string; requested: number; refundable: number }
+  /** Nothing written: units of these products would be returned, and their returns were not announced (`announced`). */
+  | { kind: "unannounced"; productIds: string[] }
   | {
       kind: "recorded";
       /** The refund was recorded before, under this id (a keyed retry): nothing was done again. */
@@ -61,11 +63,23 @@ async function lockOrder(trx: Knex.Transaction, orderId: string, owner?: string)
  * operator's, of `lines` or everything left) with the order's new state, and returns its
  * units to product_details, in one transaction. The payment provider is asked afterwards
  * (the refund job, keyed by the refund id); until it answers, the refund is `pending`.
+ *
+ * `announced`: the products whose return the caller announced to the cache before this
+ * call (a stock change begun, or tried). A line of any other product writes nothing and
+ * answers `unannounced`: the caller read the order's products before it had them (the
+ * API's placeholder of a checkout still running), and announces those before trying
+ * again. Without `announced` the caller moves no cache level (the reconciler does).
  */
 export async function recordRefund(
   db: Knex,
   orderId: string,
-  request: { kind: "cancel" | "refund"; lines?: RefundRequest["lines"]; owner?: string; refundId?: string },
+  request: {
+    kind: "cancel" | "refund";
+    lines?: RefundRequest["lines"];
+    owner?: string;
+    refundId?: string;
+    announced?: ReadonlySet<string>;
+  },
 ): Promise<RefundOutcome> {
   return withTransaction(db, async (trx) => {
     const order = await lockOrder(trx, orderId, request.owner);
@@ -89,6 +103,9 @@ export async function recordRefund(
         return { kind: "exceeds", productId, requested: quantity, refundable: line?.units ?? 0 };
       if (quantity > 0) lines.push({ productId, quantity, amountCents: quantity * line.unitPriceCents });
     }
+    const { announced } = request;
+    const unannounced = announced ? lines.map((l) => l.productId).filter((id) => !announced.has(id)) : [];
+    if (unannounced.length > 0) return { kind: "unannounced", productIds: unannounced };
     const unitsLeft = [...left.values()].reduce((sum, l) => sum + l.units, 0);
     const units = lines.reduce((sum, l) => sum + l.quantity, 0);
     const whole = units === unitsLeft;
