@@ -162,12 +162,13 @@ async function refund(
 }
 
 /**
- * Announces, before the refund's commit, a stock change for each of these products not
- * announced yet (begun ones go into `changes`, every one tried into `announced`, which
- * recordRefund checks the returned lines against) (stock-change.ts): the reconciler leaves them alone until the units are
- * back, and units are added after the commit only to levels cached before it and only
- * while the change lives, so nothing is counted twice. Redis out of reach here is no
- * reason to refuse the refund: nothing is added, and the reconciler raises the levels.
+ * Announces, before the refund's commit, a stock change (stock-change.ts) for each of
+ * these products not announced yet: begun ones go into `changes`, every one tried into
+ * `announced`, which recordRefund checks the returned lines against. The reconciler
+ * leaves those products alone until the units are back, and units are added after the
+ * commit only to levels cached before it and only while the change lives, so nothing is
+ * counted twice. Redis out of reach here is no reason to refuse the refund: nothing is
+ * added, and the reconciler raises the levels.
  */
 async function beginReturns(
   deps: ApiDeps,
