@@ -5,7 +5,7 @@
  * key prefix (see support/add-to-cart-system.ts) so the file's worker cannot take its jobs.
  */
 import { connect, createServer, type Socket } from "node:net";
-import { bounded } from "../../../test/support/bounded";
+import { withTimeout } from "@oms/shared";
 import { describe, expect, it } from "vitest";
 import { MYSQL_URL, unreachableRedis } from "../../../test/support/env";
 import { startApi, startInProcessWorkers, withEnv } from "../../../test/support/system";
@@ -78,7 +78,7 @@ describe("POST /addToCart: infrastructure failures", () => {
     const clientID = uid("c");
 
     const started = Date.now();
-    const res = await bounded(add(dead.url, { clientID, productID, quantity: 1 }), 10_000, "POST /addToCart");
+    const res = await withTimeout(add(dead.url, { clientID, productID, quantity: 1 }), 10_000, "POST /addToCart");
 
     expectFailure(res, 503, /Redis|queue/);
     expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
@@ -92,7 +92,7 @@ describe("POST /addToCart: infrastructure failures", () => {
   it("closes an API whose Redis is unreachable promptly (graceful shutdown during an outage)", async () => {
     const { closeDead } = await apiWithDeadRedis("deadclose");
 
-    await bounded(closeDead(), 5_000, "ApiDeps.close() with Redis unreachable");
+    await withTimeout(closeDead(), 5_000, "ApiDeps.close() with Redis unreachable");
   });
 
   it("answers 503 with Retry-After when the worker cannot reach MySQL, after the job's retries", async () => {
@@ -154,7 +154,7 @@ describe("cart workers that fail to start", () => {
 
 /** An API started against an unreachable Redis (it must start: it answers 503s), closed after the test. */
 async function apiWithDeadRedis(name: string) {
-  const dead = await bounded(
+  const dead = await withTimeout(
     startApi(env, { REDIS_PREFIX: isolatedPrefix(name), ...unreachableRedis(env.config) }),
     20_000,
     "starting an API whose Redis is unreachable",

@@ -3,7 +3,7 @@
  * before it touches anything.
  */
 import { describe, expect, it } from "vitest";
-import { bounded } from "../../../test/support/bounded";
+import { withTimeout } from "@oms/shared";
 import { MYSQL_URL } from "../../../test/support/env";
 import { databaseExists, freshDatabase, freshPrefix, setUpStartup, startApiProcess } from "./support/startup-processes";
 
@@ -27,7 +27,7 @@ describe("API, worker and autoscaler start-up: settings that cannot work stop th
         [setting]: value,
       });
 
-      const exit = await bounded(api.exited, 90_000, `the API's exit with ${setting}=${value}`);
+      const exit = await withTimeout(api.exited, 90_000, `the API's exit with ${setting}=${value}`);
 
       const { stdout, stderr } = api.output();
       expect(exit.code, `${stdout}\n${stderr}`).not.toBe(0);
@@ -48,7 +48,7 @@ describe("API, worker and autoscaler start-up: settings that cannot work stop th
       REDIS_PREFIX: freshPrefix("baddb"),
     });
 
-    const exit = await bounded(api.exited, 90_000, "the API's exit with a bad database name");
+    const exit = await withTimeout(api.exited, 90_000, "the API's exit with a bad database name");
 
     expect(exit.code).not.toBe(0);
     expect(exit.code).not.toBeNull();

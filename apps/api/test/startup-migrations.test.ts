@@ -6,8 +6,7 @@
  * are startup-scripts.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { bounded } from "../../../test/support/bounded";
-import { ENTRIES, createDb, freePort } from "@oms/shared";
+import { ENTRIES, createDb, freePort, withTimeout } from "@oms/shared";
 import { migrateDown } from "@oms/migrations";
 import { MYSQL_URL } from "../../../test/support/env";
 import {
@@ -42,7 +41,7 @@ describe("API, worker and autoscaler start-up: migrating is a step of its own", 
         REDIS_PREFIX: freshPrefix("unmigrated"),
       });
 
-      const exit = await bounded(proc.exited, 90_000, `the ${what}'s exit on an unmigrated database`);
+      const exit = await withTimeout(proc.exited, 90_000, `the ${what}'s exit on an unmigrated database`);
 
       const { stdout, stderr } = proc.output();
       expect(exit.code, `${stdout}\n${stderr}`).toBe(1);
@@ -82,7 +81,7 @@ describe("API, worker and autoscaler start-up: migrating is a step of its own", 
     expect((await env.db(`${database}.knex_migrations`).pluck("name")) as string[]).toEqual(migrations);
 
     api.child.kill("SIGTERM");
-    const exit = await bounded(api.exited, 10_000, "the API's exit after SIGTERM");
+    const exit = await withTimeout(api.exited, 10_000, "the API's exit after SIGTERM");
     expect(exit, api.output().stderr).toEqual({ code: 0, signal: null });
   }, 180_000);
 
@@ -101,7 +100,7 @@ describe("API, worker and autoscaler start-up: migrating is a step of its own", 
       PORT: "0",
       REDIS_PREFIX: freshPrefix("behind"),
     });
-    const exit = await bounded(api.exited, 90_000, "the API's exit on a schema one migration behind");
+    const exit = await withTimeout(api.exited, 90_000, "the API's exit on a schema one migration behind");
     expect(exit.code).toBe(1);
     expect(api.output().stderr).toContain(`(pending: ${newest})`);
 

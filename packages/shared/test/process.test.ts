@@ -16,6 +16,7 @@ import {
   spawnChild,
   waitFor,
   waitUntilReady,
+  withTimeout,
   type Child,
   type EntryCommand,
 } from "../src";
@@ -164,6 +165,13 @@ describe("freePort and waitFor", () => {
       ),
     );
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  });
+
+  it("withTimeout answers the promise in time, else rejects naming what was slow or with the caller's error", async () => {
+    expect(await withTimeout(Promise.resolve(7), 1_000, "a quick thing")).toBe(7);
+    await expect(withTimeout(sleep(200), 20, "a slow thing")).rejects.toThrow("a slow thing took longer than 20 ms");
+    class Late extends Error {}
+    await expect(withTimeout(sleep(200), 20, () => new Late("late"))).rejects.toBeInstanceOf(Late);
   });
 
   it("waitFor returns the first value that holds, and names what it waited for when none does", async () => {

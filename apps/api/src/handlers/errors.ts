@@ -1,5 +1,5 @@
 import { CacheNotReadyError } from "@oms/inventory";
-import { CodedError, errorCode, isDbUnavailable, isRedisUnavailable, type ErrorCode } from "@oms/shared";
+import { CodedError, errorCode, isDbUnavailable, isRedisUnavailable, withTimeout, type ErrorCode } from "@oms/shared";
 import { failure, unavailable, type HttpResult } from "../http/result";
 
 /** An enqueue that did not finish in time: Redis hangs, so the queue is out of reach. */
@@ -40,16 +40,6 @@ export function jobFailure(failed: { reason: string; code?: ErrorCode }): HttpRe
 }
 
 /** Bounds an enqueue, so a Redis that hangs becomes a 503 rather than a hung request. */
-export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new EnqueueDeadlineError(ms)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return withTimeout(promise, ms, () => new EnqueueDeadlineError(ms));
 }

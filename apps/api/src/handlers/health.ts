@@ -1,3 +1,4 @@
+import { withTimeout } from "@oms/shared";
 import type { ApiDeps } from "../deps";
 import type { HttpResult } from "../http/result";
 
@@ -28,10 +29,7 @@ export async function readyz(deps: ApiDeps): Promise<HttpResult> {
 
 async function probe(check: () => Promise<unknown>): Promise<boolean> {
   try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 1_000).unref()),
-    ]);
+    await withTimeout(check(), 1_000, "a readiness check");
     return true;
   } catch {
     // A failed or slow check is the answer itself: the probe reports it as not ready.

@@ -6,10 +6,10 @@
  * their jobs, and register what they start in `closers`, closed after the file's tests.
  */
 import { afterAll, beforeAll } from "vitest";
+import { withTimeout } from "@oms/shared";
 import { createTestEnv, removeKeysOf, type TestEnv } from "../../../../test/support/env";
 import { startApi, startInProcessWorkers } from "../../../../test/support/system";
 import type { InProcessWorkers, RunningApi } from "../../../../test/support/system";
-import { bounded } from "../../../../test/support/bounded";
 
 export let env: TestEnv;
 export let api: RunningApi;
@@ -28,7 +28,9 @@ export function setUpAddToCart(): void {
   });
 
   afterAll(async () => {
-    await Promise.all(closers.map((close) => bounded(close(), 15_000, "closing a test's API").catch(() => undefined)));
+    await Promise.all(
+      closers.map((close) => withTimeout(close(), 15_000, "closing a test's API").catch(() => undefined)),
+    );
     await api?.close();
     await workers?.close();
     if (env) {

@@ -10,9 +10,8 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, expect } from "vitest";
-import { SETTING_NAMES, ENTRIES } from "@oms/shared";
+import { SETTING_NAMES, ENTRIES, withTimeout } from "@oms/shared";
 import { REDIS_URL, createStandaloneTestEnv, type TestEnv } from "../../../../test/support/env";
-import { bounded } from "../../../../test/support/bounded";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 export let env: TestEnv<Redis>;
@@ -102,7 +101,7 @@ export function startApiProcess(settings: Record<string, string>): Spawned {
 /** Runs a script to its end (bounded) and returns its exit code and output. */
 export async function runScript(script: string, settings: Record<string, string>) {
   const run = start("npx", ["tsx", script], settings);
-  const result = await bounded(run.exited, 60_000, `tsx ${script}`);
+  const result = await withTimeout(run.exited, 60_000, `tsx ${script}`);
   return { ...result, ...run.output() };
 }
 

@@ -17,11 +17,3 @@ export async function measureQueue(bull: Queue): Promise<QueueObservation> {
   const ages = [oldest, next].filter((j): j is Job => j !== undefined).map((j) => now - waitingSince(j));
   return { backlog, oldestWaitMs: Math.max(0, ...ages) };
 }
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

@@ -18,13 +18,13 @@
  *   (hand-back.ts), instead of when their locks lapse.
  */
 import { EventEmitter } from "node:events";
-import { logFailure, createRedis, type RedisClient, errorMessage } from "@oms/shared";
+import { createRedis, errorMessage, logFailure, withTimeout, type RedisClient } from "@oms/shared";
 import { decide, logDecision, type QueueObservation } from "./decision";
 import { recordDecision, setProcessGauges } from "./metrics";
 import { watchHeartbeats } from "./hung";
 import { handBackProcessJobs } from "./hand-back";
 import { createQueueSlot, delayRespawn, nextMetricsPort, retireFirst, slotStatus, type QueueSlot } from "./queue-slot";
-import { measureQueue, withTimeout } from "./measure";
+import { measureQueue } from "./measure";
 import { startStalledChecks, type StalledChecks } from "./stalled-check";
 import type { QueueStatus, SupervisorEvents, SupervisorOptions, WorkerCommand, WorkerExit } from "./supervisor-types";
 import { DEFAULT_WORKER_COMMAND, retireWorkerProcess, spawnWorkerProcess, type WorkerProc } from "./worker-process";

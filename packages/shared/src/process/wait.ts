@@ -23,3 +23,24 @@ export async function waitFor<T>(
     await sleep(intervalMs);
   }
 }
+
+/**
+ * `promise`, or a rejection once `ms` have passed: `what` names what took too long, or
+ * builds the error to reject with (a caller that maps it to an answer of its own).
+ */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string | (() => Error)): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(typeof what === "string" ? new Error(`${what} took longer than ${ms} ms`) : what()),
+          ms,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
